@@ -1,0 +1,171 @@
+# conceptwatch wire format, version 1.
+#
+# Every ZeroMQ message between hooks, daemon and CLI is one Cap'n Proto
+# `Message` (single frame, standard segment framing). Records kept in RocksDB
+# use the structs at the end of this file. Bump `wireVersion` on any change
+# that an older peer would misread; peers refuse other versions with an error.
+@0xc1a8e3f59b2d4a77;
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("cw::wire");
+
+const wireVersion :UInt16 = 1;
+
+enum DType {
+  f32 @0;
+  f16 @1;
+  bf16 @2;
+}
+
+struct TapSpec {
+  name @0 :Text;         # e.g. "blocks.1.resid_post"
+  dModel @1 :UInt32;
+}
+
+# The paper's corpus C: the same token sequences at every checkpoint.
+struct ProbeSet {
+  hash @0 :UInt64;            # probeHash(tokenIds, sequenceLength), see schema/probe_hash.h
+  tokenIds @1 :List(UInt32);  # n_sequences * sequenceLength, row-major
+  sequenceLength @2 :UInt32;
+  vocabulary @3 :List(Text);  # optional: vocabulary[id] is the text of token id
+}
+
+# A task probe (issue 5): token sequences plus a metric the job evaluates.
+struct TaskSpec {
+  name @0 :Text;
+  tokenIds @1 :List(UInt32);
+  sequenceLength @2 :UInt32;
+  metric @3 :Text;            # human-readable description, e.g. "logit diff"
+}
+
+struct Scalar {
+  name @0 :Text;
+  value @1 :Float64;
+}
+
+# Sent once per run (and again whenever the daemon says it does not know the run).
+struct Hello {
+  run @0 :Text;
+  taps @1 :List(TapSpec);
+  dtype @2 :DType;
+  probe @3 :ProbeSet;
+  tasks @4 :List(TaskSpec);
+}
+
+# What array a snapshot carries. Probe activations are the crosscoder's input;
+# task arrays feed attribution.
+enum ArrayKind {
+  probeActivations @0;
+  taskActivations @1;
+  taskGradient @2;
+}
+
+struct SnapshotId {
+  run @0 :Text;
+  tap @1 :Text;
+  step @2 :UInt64;
+  kind @3 :ArrayKind;
+  task @4 :Text;              # empty unless kind is a task array
+}
+
+struct SnapshotBegin {
+  id @0 :SnapshotId;
+  tokensSeen @1 :UInt64;
+  scalars @2 :List(Scalar);   # training loss, task metrics, ...
+  nTokens @3 :UInt32;
+  dModel @4 :UInt32;
+  dtype @5 :DType;
+  totalBytes @6 :UInt64;      # must equal nTokens * dModel * sizeof(dtype)
+  chunkCount @7 :UInt32;
+  probeHash @8 :UInt64;       # must equal the run's probe hash
+}
+
+struct SnapshotChunk {
+  id @0 :SnapshotId;
+  index @1 :UInt32;
+  offset @2 :UInt64;
+  data @3 :Data;              # at most the daemon's max chunk size
+}
+
+struct SnapshotEnd {
+  id @0 :SnapshotId;
+  checksum @1 :UInt64;        # XXH3-64 of the whole array, see schema/checksum.h
+}
+
+struct Ack {
+  union {
+    hello @0 :Text;           # run id
+    snapshot @1 :SnapshotId;
+  }
+  duplicate @2 :Bool;         # the snapshot was already stored; stored once
+}
+
+enum ErrorCode {
+  malformed @0;          # not a Cap'n Proto message we can read
+  badVersion @1;
+  unknownRun @2;         # send Hello first
+  unknownTap @3;
+  probeMismatch @4;
+  badShape @5;
+  badDtype @6;
+  tooLarge @7;
+  badChunk @8;
+  unknownSnapshot @9;    # chunk/end without a begin (e.g. the daemon restarted): re-send
+  checksumMismatch @10;
+  nonFinite @11;
+  conflict @12;          # same (run, tap, step) already stored with other bytes
+  badRequest @13;
+  internal @14;
+}
+
+struct Error {
+  code @0 :ErrorCode;
+  message @1 :Text;
+  snapshot @2 :SnapshotId;    # set when the error concerns one snapshot
+  hasSnapshot @3 :Bool;
+}
+
+# CLI queries. Parameters and results are JSON objects so that the CLI's
+# --json output is the daemon's answer verbatim.
+struct Query {
+  command @0 :Text;
+  params @1 :Text;
+}
+
+struct Reply {
+  ok @0 :Bool;
+  json @1 :Text;
+  error @2 :Text;
+}
+
+struct Message {
+  version @0 :UInt16;
+  body :union {
+    hello @1 :Hello;
+    snapshotBegin @2 :SnapshotBegin;
+    snapshotChunk @3 :SnapshotChunk;
+    snapshotEnd @4 :SnapshotEnd;
+    ack @5 :Ack;
+    error @6 :Error;
+    query @7 :Query;
+    reply @8 :Reply;
+  }
+}
+
+# ---- Records stored in RocksDB (see docs/STORE.md) ----
+
+struct SnapshotRecord {
+  id @0 :SnapshotId;
+  tokensSeen @1 :UInt64;
+  scalars @2 :List(Scalar);
+  nTokens @3 :UInt32;
+  dModel @4 :UInt32;
+  dtype @5 :DType;
+  checksum @6 :UInt64;
+  receivedUnixMs @7 :UInt64;
+}
+
+struct RunRecord {
+  hello @0 :Hello;            # the probe set lives in its own column family
+  createdUnixMs @1 :UInt64;
+}

@@ -1,0 +1,43 @@
+#include "schema/message_io.h"
+
+#include <kj/exception.h>
+
+#include <cstdint>
+#include <cstring>
+
+namespace cw {
+
+IncomingMessage::IncomingMessage(const void* data, std::size_t size, std::size_t max_bytes) {
+  if (size == 0 || size % sizeof(capnp::word) != 0) {
+    throw WireError("frame of " + std::to_string(size) +
+                    " bytes is not a Cap'n Proto message (length must be a non-zero multiple of 8)");
+  }
+  if (size > max_bytes) {
+    throw WireError("frame of " + std::to_string(size) + " bytes exceeds the limit of " +
+                    std::to_string(max_bytes) + " bytes");
+  }
+  const auto* words = static_cast<const capnp::word*>(data);
+  if (reinterpret_cast<std::uintptr_t>(data) % alignof(capnp::word) != 0) {
+    copy_ = kj::heapArray<capnp::word>(size / sizeof(capnp::word));
+    std::memcpy(copy_.begin(), data, size);
+    words = copy_.begin();
+  }
+  capnp::ReaderOptions options;
+  options.traversalLimitInWords = max_bytes / sizeof(capnp::word) + 1;
+  try {
+    reader_ = std::make_unique<capnp::FlatArrayMessageReader>(
+        kj::ArrayPtr<const capnp::word>(words, size / sizeof(capnp::word)), options);
+    root_ = reader_->getRoot<wire::Message>();
+    if (root_.getVersion() != wire::WIRE_VERSION) {
+      throw WireError("wire version " + std::to_string(root_.getVersion()) + " is not supported (this peer speaks " +
+                      std::to_string(wire::WIRE_VERSION) + ")");
+    }
+    root_.getBody().which();
+  } catch (const kj::Exception& e) {
+    throw WireError(std::string("unreadable Cap'n Proto message: ") + e.getDescription().cStr());
+  }
+}
+
+kj::Array<capnp::word> encode_message(capnp::MessageBuilder& builder) { return capnp::messageToFlatArray(builder); }
+
+}  // namespace cw

@@ -168,4 +168,5 @@ struct SnapshotRecord {
 struct RunRecord {
   hello @0 :Hello;            # the probe set lives in its own column family
   createdUnixMs @1 :UInt64;
+  probeTokens @2 :UInt64;     # size of the probe set, so listing runs never loads it
 }

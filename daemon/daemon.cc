@@ -1,0 +1,121 @@
+#include "daemon/daemon.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <zmq.hpp>
+
+#include "daemon/query_protocol.h"
+
+namespace cw {
+namespace {
+
+uint64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Receives one multipart message: routing frames, then the payload.
+bool receive(zmq::socket_t& socket, std::vector<zmq::message_t>* parts) {
+  parts->clear();
+  while (true) {
+    zmq::message_t part;
+    if (!socket.recv(part, zmq::recv_flags::dontwait)) return !parts->empty();
+    parts->push_back(std::move(part));
+    if (!parts->back().more()) return true;
+  }
+}
+
+void reply(zmq::socket_t& socket, std::vector<zmq::message_t>& parts, const Frame& frame) {
+  // Everything before the payload is the envelope (identity, delimiter).
+  for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
+    zmq::message_t copy(parts[i].data(), parts[i].size());
+    socket.send(copy, zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+  }
+  zmq::message_t payload(frame.data(), frame.size());
+  socket.send(payload, zmq::send_flags::dontwait);
+}
+
+}  // namespace
+
+struct Daemon::Sockets {
+  zmq::context_t context;
+  zmq::socket_t ingest{context, zmq::socket_type::router};
+  zmq::socket_t query{context, zmq::socket_type::router};
+};
+
+Daemon::Daemon(const DaemonConfig& config)
+    : config_(config), sockets_(std::make_unique<Sockets>()), started_unix_ms_(now_ms()) {
+  store_ = Store::open(config.data_dir);
+  ingest_ = std::make_unique<Ingest>(*store_, config.limits);
+  queries_ = std::make_unique<QueryHandler>(*store_, [this] { return live_status(); });
+  for (auto* socket : {&sockets_->ingest, &sockets_->query}) {
+    socket->set(zmq::sockopt::linger, 1000);
+    socket->set(zmq::sockopt::sndhwm, 100000);
+    socket->set(zmq::sockopt::rcvhwm, 256);
+  }
+  // Frames beyond the limit make ZeroMQ drop the connection before we
+  // allocate; smaller bad frames get an error reply from Ingest.
+  sockets_->ingest.set(zmq::sockopt::maxmsgsize, int64_t(config.limits.max_frame_bytes) + 4096);
+  sockets_->query.set(zmq::sockopt::maxmsgsize, int64_t(1) << 20);
+  try {
+    sockets_->ingest.bind(config.ingest_endpoint);
+    sockets_->query.bind(config.query_endpoint);
+  } catch (const zmq::error_t& e) {
+    throw std::runtime_error("cannot listen on " + config.ingest_endpoint + " / " + config.query_endpoint + ": " +
+                             e.what() + " (is another conceptwatchd running?)");
+  }
+  spdlog::info("conceptwatchd listening: ingest {} query {} data {}", config.ingest_endpoint, config.query_endpoint,
+               config.data_dir);
+}
+
+Daemon::~Daemon() = default;
+
+nlohmann::json Daemon::live_status() const {
+  const IngestStats stats = ingest_->stats();
+  return {{"up", true},
+          {"uptime_s", (now_ms() - started_unix_ms_) / 1000.0},
+          {"ingest_endpoint", config_.ingest_endpoint},
+          {"query_endpoint", config_.query_endpoint},
+          {"frames", stats.frames},
+          {"bytes_received", stats.bytes},
+          {"snapshots_stored", stats.snapshots_stored},
+          {"duplicates", stats.duplicates},
+          {"errors", stats.errors},
+          {"pending_snapshots", stats.pending_snapshots},
+          {"pending_bytes", stats.pending_bytes}};
+}
+
+void Daemon::serve(const std::atomic<bool>& stop) {
+  std::vector<zmq::message_t> parts;
+  uint64_t last_expiry = now_ms();
+  while (!stop) {
+    zmq::pollitem_t items[] = {{sockets_->ingest.handle(), 0, ZMQ_POLLIN, 0},
+                               {sockets_->query.handle(), 0, ZMQ_POLLIN, 0}};
+    try {
+      zmq::poll(items, 2, std::chrono::milliseconds(100));
+    } catch (const zmq::error_t& e) {
+      if (e.num() == EINTR) continue;  // a signal: look at `stop`
+      throw;
+    }
+    // Bounded batches so neither socket starves the other.
+    for (int i = 0; i < 64 && receive(sockets_->ingest, &parts); ++i) {
+      if (parts.size() < 2) continue;
+      const std::string peer(static_cast<const char*>(parts[0].data()), parts[0].size());
+      for (const Frame& frame : ingest_->handle(peer, parts.back().data(), parts.back().size())) {
+        reply(sockets_->ingest, parts, frame);
+      }
+    }
+    for (int i = 0; i < 16 && receive(sockets_->query, &parts); ++i) {
+      if (parts.size() < 2) continue;
+      reply(sockets_->query, parts, answer_query_frame(*queries_, parts.back().data(), parts.back().size()));
+    }
+    if (now_ms() - last_expiry > 1000) {
+      last_expiry = now_ms();
+      ingest_->expire(last_expiry, config_.partial_idle_ms);
+    }
+  }
+  spdlog::info("conceptwatchd stopping: {} snapshots stored this session", ingest_->stats().snapshots_stored);
+}
+
+}  // namespace cw

@@ -1,0 +1,43 @@
+// conceptwatchd: the ingest socket (ROUTER) for hooks and the query socket
+// (ROUTER) for the CLI, served by one thread; snapshots go to the store.
+#ifndef CW_DAEMON_DAEMON_H_
+#define CW_DAEMON_DAEMON_H_
+
+#include <atomic>
+#include <memory>
+
+#include "daemon/daemon_config.h"
+#include "daemon/ingest.h"
+#include "daemon/query_handler.h"
+#include "store/store.h"
+
+namespace cw {
+
+class Daemon {
+ public:
+  // Opens the store and binds both sockets; throws with the reason.
+  explicit Daemon(const DaemonConfig& config);
+  ~Daemon();
+
+  // Serves until `stop` becomes true, then returns with everything flushed.
+  void serve(const std::atomic<bool>& stop);
+
+  Store& store() { return *store_; }
+  Ingest& ingest() { return *ingest_; }
+  QueryHandler& queries() { return *queries_; }
+
+ private:
+  struct Sockets;
+  nlohmann::json live_status() const;
+
+  DaemonConfig config_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<Ingest> ingest_;
+  std::unique_ptr<QueryHandler> queries_;
+  std::unique_ptr<Sockets> sockets_;
+  uint64_t started_unix_ms_;
+};
+
+}  // namespace cw
+
+#endif  // CW_DAEMON_DAEMON_H_

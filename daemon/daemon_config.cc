@@ -1,0 +1,51 @@
+#include "daemon/daemon_config.h"
+
+#include <toml++/toml.h>
+
+#include <stdexcept>
+
+#include "schema/defaults.h"
+
+namespace cw {
+
+DaemonConfig default_daemon_config() {
+  DaemonConfig config;
+  config.data_dir = default_data_dir();
+  config.ingest_endpoint = kDefaultIngestEndpoint;
+  config.query_endpoint = kDefaultQueryEndpoint;
+  return config;
+}
+
+void load_daemon_config(const std::string& path, DaemonConfig* config) {
+  toml::table table;
+  try {
+    table = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    throw std::runtime_error("config " + path + ": " + std::string(e.description()) + " at line " +
+                             std::to_string(e.source().begin.line));
+  }
+  auto text = [&](const char* section, const char* key, std::string* out) {
+    if (auto node = table[section][key]) {
+      if (!node.is_string()) throw std::runtime_error("config " + path + ": [" + section + "] " + key + " must be a string");
+      *out = node.value<std::string>().value();
+    }
+  };
+  auto number = [&](const char* section, const char* key, auto* out) {
+    if (auto node = table[section][key]) {
+      if (!node.is_integer() || node.value<int64_t>().value() < 0)
+        throw std::runtime_error("config " + path + ": [" + section + "] " + key + " must be a non-negative integer");
+      *out = static_cast<std::remove_pointer_t<decltype(out)>>(node.value<int64_t>().value());
+    }
+  };
+  text("daemon", "data_dir", &config->data_dir);
+  text("daemon", "ingest_endpoint", &config->ingest_endpoint);
+  text("daemon", "query_endpoint", &config->query_endpoint);
+  text("daemon", "log_level", &config->log_level);
+  text("daemon", "log_format", &config->log_format);
+  number("ingest", "max_frame_bytes", &config->limits.max_frame_bytes);
+  number("ingest", "max_snapshot_bytes", &config->limits.max_snapshot_bytes);
+  number("ingest", "max_pending_bytes", &config->limits.max_pending_bytes);
+  number("ingest", "partial_idle_ms", &config->partial_idle_ms);
+}
+
+}  // namespace cw

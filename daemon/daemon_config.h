@@ -1,0 +1,30 @@
+// conceptwatchd's configuration: built-in defaults, then a TOML file, then
+// command-line flags (see deploy/conceptwatchd.toml for every key).
+#ifndef CW_DAEMON_DAEMON_CONFIG_H_
+#define CW_DAEMON_DAEMON_CONFIG_H_
+
+#include <cstdint>
+#include <string>
+
+#include "daemon/ingest.h"
+
+namespace cw {
+
+struct DaemonConfig {
+  std::string data_dir;
+  std::string ingest_endpoint;
+  std::string query_endpoint;
+  IngestLimits limits;
+  uint64_t partial_idle_ms = 60000;  // forget half-received snapshots after this
+  std::string log_level = "info";
+  std::string log_format = "text";   // or "json"
+};
+
+DaemonConfig default_daemon_config();
+// Overlays the keys present in a TOML file; throws std::runtime_error with
+// the file, line and key on a bad file.
+void load_daemon_config(const std::string& path, DaemonConfig* config);
+
+}  // namespace cw
+
+#endif  // CW_DAEMON_DAEMON_CONFIG_H_

@@ -1,0 +1,58 @@
+// conceptwatchd: receives checkpoints' probe activations from training jobs
+// and keeps them durably; see README "Usage".
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <csignal>
+#include <iostream>
+
+#include "daemon/daemon.h"
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+extern "C" void request_stop(int) { g_stop = true; }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  cw::DaemonConfig config = cw::default_daemon_config();
+  CLI::App app{"conceptwatchd: watch a language model learn while it is pre-trained"};
+  std::string config_path;
+  app.add_option("--config", config_path, "TOML configuration file (see deploy/conceptwatchd.toml)");
+  // Flags override the file: parse once for --config, then again.
+  std::string data_dir, ingest, query, log_level, log_format;
+  app.add_option("--data-dir", data_dir, "where the RocksDB store lives (default " + config.data_dir + ")");
+  app.add_option("--ingest", ingest, "ZeroMQ endpoint for hooks (default " + config.ingest_endpoint + ")");
+  app.add_option("--query", query, "ZeroMQ endpoint for the CLI (default " + config.query_endpoint + ")");
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error");
+  app.add_option("--log-format", log_format, "text or json")->check(CLI::IsMember({"text", "json"}));
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    if (!config_path.empty()) cw::load_daemon_config(config_path, &config);
+    if (!data_dir.empty()) config.data_dir = data_dir;
+    if (!ingest.empty()) config.ingest_endpoint = ingest;
+    if (!query.empty()) config.query_endpoint = query;
+    if (!log_level.empty()) config.log_level = log_level;
+    if (!log_format.empty()) config.log_format = log_format;
+
+    spdlog::set_level(spdlog::level::from_str(config.log_level));
+    if (config.log_format == "json") {
+      spdlog::set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","pid":%P,"msg":"%v"})", spdlog::pattern_time_type::utc);
+    } else {
+      spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ conceptwatchd: %v");
+    }
+
+    std::signal(SIGTERM, request_stop);
+    std::signal(SIGINT, request_stop);
+    std::signal(SIGPIPE, SIG_IGN);
+    cw::Daemon daemon(config);
+    daemon.serve(g_stop);
+  } catch (const std::exception& e) {
+    std::cerr << "conceptwatchd: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

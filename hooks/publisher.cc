@@ -1,0 +1,355 @@
+#include "hooks/publisher.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <thread>
+#include <zmq.hpp>
+
+#include "hooks/frame_encoder.h"
+#include "schema/checksum.h"
+#include "schema/message_io.h"
+#include "schema/record_codec.h"
+
+namespace cw {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Replies are small; anything larger is garbage from a confused peer.
+constexpr std::size_t kMaxReplyBytes = 1 << 20;
+
+struct Buffer {
+  std::unique_ptr<char[]> bytes;
+  uint64_t size = 0;
+};
+
+struct QueuedSnapshot {
+  SnapshotMeta meta;
+  Buffer data;
+  std::atomic<bool> evicted{false};
+  // Sender-thread state.
+  std::unique_ptr<SnapshotFrames> frames;
+  uint32_t next_frame = 0;
+  bool fully_sent = false;
+  bool sent_before = false;
+  Clock::time_point sent_at;
+};
+
+void check_snapshot(const RunDescription& run, const SnapshotMeta& meta) {
+  const TapSpec* tap = run.find_tap(meta.key.tap);
+  if (!tap) throw std::invalid_argument("conceptwatch: tap '" + meta.key.tap + "' is not in run '" + run.run + "'");
+  if (meta.d_model != tap->d_model) {
+    throw std::invalid_argument("conceptwatch: tap '" + tap->name + "' has d_model " + std::to_string(tap->d_model) +
+                                ", snapshot has " + std::to_string(meta.d_model));
+  }
+  uint64_t expected_tokens = run.probe.n_tokens();
+  if (meta.key.kind != ArrayKind::kProbeActivations) {
+    const TaskSpec* task = run.find_task(meta.key.task);
+    if (!task) throw std::invalid_argument("conceptwatch: task '" + meta.key.task + "' is not in run '" + run.run + "'");
+    expected_tokens = task->token_ids.size();
+  }
+  if (meta.n_tokens != expected_tokens) {
+    throw std::invalid_argument("conceptwatch: snapshot " + meta.key.describe() + " has " +
+                                std::to_string(meta.n_tokens) + " tokens, the probe has " +
+                                std::to_string(expected_tokens));
+  }
+}
+
+}  // namespace
+
+class Publisher::Sender {
+ public:
+  Sender(RunDescription run, PublisherOptions options)
+      : run_(std::move(run)), options_(std::move(options)), probe_hash_(run_.probe.hash()), socket_(context_, zmq::socket_type::dealer) {
+    for (const auto& tap : run_.taps) {
+      if (!check_name("tap name", tap.name).empty() || tap.d_model == 0)
+        throw std::invalid_argument("conceptwatch: bad tap '" + tap.name + "'");
+    }
+    if (auto error = check_name("run id", run_.run); !error.empty()) throw std::invalid_argument("conceptwatch: " + error);
+    if (run_.taps.empty()) throw std::invalid_argument("conceptwatch: run '" + run_.run + "' has no taps");
+    if (run_.probe.token_ids.empty()) throw std::invalid_argument("conceptwatch: the probe set is empty");
+    hello_frame_ = encode_hello_frame(run_);
+    socket_.set(zmq::sockopt::linger, 0);
+    socket_.set(zmq::sockopt::immediate, 1);  // no queueing into a connection that is not up
+    socket_.set(zmq::sockopt::sndhwm, 64);
+    socket_.set(zmq::sockopt::rcvhwm, 10000);
+    socket_.set(zmq::sockopt::reconnect_ivl, 100);
+    socket_.set(zmq::sockopt::reconnect_ivl_max, 2000);
+    socket_.connect(options_.endpoint);
+    thread_ = std::thread([this] { loop(); });
+  }
+
+  ~Sender() {
+    flush(options_.close_timeout);
+    stop_ = true;
+    thread_.join();
+  }
+
+  bool enqueue(const SnapshotMeta& meta, const void* data) {
+    const auto start = Clock::now();
+    check_snapshot(run_, meta);
+    auto item = std::make_shared<QueuedSnapshot>();
+    item->meta = meta;
+    const uint64_t bytes = meta.bytes();
+    std::unique_lock<std::mutex> lock(mu_);
+    if (bytes > options_.max_queue_bytes) {
+      ++stats_.dropped;
+      return false;
+    }
+    item->data = take_buffer(bytes);
+    lock.unlock();
+    std::memcpy(item->data.bytes.get(), data, bytes);  // the one copy
+    lock.lock();
+    const auto deadline = start + options_.block_timeout;
+    while (stats_.queued_bytes + bytes > options_.max_queue_bytes) {
+      if (options_.when_full == WhenFull::kBlock && Clock::now() < deadline) {
+        changed_.wait_until(lock, deadline);
+        continue;
+      }
+      evict_oldest();
+    }
+    queue_.push_back(item);
+    stats_.queued_bytes += bytes;
+    ++stats_.published;
+    stats_.queued = queue_.size();
+    const uint64_t took = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
+    if (took > stats_.max_publish_ns) stats_.max_publish_ns = took;
+    return true;
+  }
+
+  bool flush(std::chrono::milliseconds timeout) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return changed_.wait_for(lock, timeout, [this] { return queue_.empty(); });
+  }
+
+  PublisherStats stats() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return stats_;
+  }
+
+  const RunDescription& run() const { return run_; }
+
+ private:
+  // Requires mu_.
+  Buffer take_buffer(uint64_t bytes) {
+    for (auto it = spare_.begin(); it != spare_.end(); ++it) {
+      if (it->size == bytes) {
+        Buffer buffer = std::move(*it);
+        spare_.erase(it);
+        return buffer;
+      }
+    }
+    return Buffer{std::unique_ptr<char[]>(new char[bytes]), bytes};
+  }
+
+  // Requires mu_. The sender may still be sending it; it notices `evicted`.
+  void evict_oldest() {
+    auto item = queue_.front();
+    queue_.pop_front();
+    item->evicted = true;
+    stats_.queued_bytes -= item->meta.bytes();
+    ++stats_.dropped;
+    stats_.queued = queue_.size();
+  }
+
+  // Requires mu_. Recycles acknowledged buffers so publish() copies into
+  // memory that is already mapped.
+  void retire(const std::shared_ptr<QueuedSnapshot>& item) {
+    for (auto it = queue_.begin(); it != queue_.end(); ++it) {
+      if (*it == item) {
+        queue_.erase(it);
+        stats_.queued_bytes -= item->meta.bytes();
+        break;
+      }
+    }
+    stats_.queued = queue_.size();
+    if (spare_.size() < 4) spare_.push_back(std::move(item->data));
+    changed_.notify_all();
+  }
+
+  void loop() {
+    auto hello_sent_at = Clock::time_point();
+    while (!stop_) {
+      const bool busy = hello_acked_ && send_some();
+      receive_replies(busy ? 0 : 5);
+      if (!hello_acked_ && Clock::now() - hello_sent_at > std::chrono::milliseconds(500)) {
+        if (try_send(hello_frame_)) hello_sent_at = Clock::now();
+      }
+      resend_timed_out();
+    }
+  }
+
+  bool try_send(const Frame& frame) {
+    zmq::message_t message(frame.data(), frame.size());
+    try {
+      return socket_.send(message, zmq::send_flags::dontwait).has_value();
+    } catch (const zmq::error_t&) {
+      return false;
+    }
+  }
+
+  // Sends a few frames of the snapshots in flight; true if it made progress.
+  bool send_some() {
+    std::vector<std::shared_ptr<QueuedSnapshot>> flight;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (const auto& item : queue_) {
+        if (int(flight.size()) >= options_.max_in_flight) break;
+        flight.push_back(item);
+      }
+    }
+    bool progress = false;
+    for (const auto& item : flight) {
+      if (item->fully_sent || item->evicted) continue;
+      if (!item->frames) {
+        item->meta.checksum = checksum64(item->data.bytes.get(), item->data.size);
+        item->frames = std::make_unique<SnapshotFrames>(item->meta, item->data.bytes.get(), probe_hash_,
+                                                        options_.chunk_bytes);
+      }
+      for (int budget = 0; budget < 4 && item->next_frame < item->frames->frame_count(); ++budget) {
+        if (!try_send(item->frames->frame(item->next_frame))) return progress;
+        ++item->next_frame;
+        progress = true;
+      }
+      if (item->next_frame == item->frames->frame_count()) {
+        item->fully_sent = true;
+        item->sent_at = Clock::now();
+      }
+    }
+    return progress;
+  }
+
+  void restart(QueuedSnapshot& item) {
+    item.next_frame = 0;
+    item.fully_sent = false;
+    std::lock_guard<std::mutex> lock(mu_);
+    ++stats_.resent;
+  }
+
+  void resend_timed_out() {
+    std::vector<std::shared_ptr<QueuedSnapshot>> items;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      items.assign(queue_.begin(), queue_.end());
+    }
+    const auto now = Clock::now();
+    for (const auto& item : items) {
+      if (item->fully_sent && now - item->sent_at > options_.ack_timeout) restart(*item);
+    }
+  }
+
+  std::shared_ptr<QueuedSnapshot> find(const SnapshotKey& key) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& item : queue_)
+      if (item->meta.key == key) return item;
+    return nullptr;
+  }
+
+  void receive_replies(int timeout_ms) {
+    zmq::pollitem_t items[] = {{socket_.handle(), 0, ZMQ_POLLIN, 0}};
+    zmq::poll(items, 1, std::chrono::milliseconds(timeout_ms));
+    zmq::message_t message;
+    while (socket_.recv(message, zmq::recv_flags::dontwait)) handle_reply(message);
+  }
+
+  void handle_reply(const zmq::message_t& message) {
+    try {
+      IncomingMessage in(message.data(), message.size(), kMaxReplyBytes);
+      auto body = in.get().getBody();
+      if (body.isAck()) {
+        auto ack = body.getAck();
+        if (ack.isHello()) {
+          hello_acked_ = true;
+          std::lock_guard<std::mutex> lock(mu_);
+          stats_.hello_acked = true;
+          return;
+        }
+        if (auto item = find(read_snapshot_id(ack.getSnapshot()))) {
+          std::lock_guard<std::mutex> lock(mu_);
+          ++stats_.acked;
+          if (ack.getDuplicate()) ++stats_.duplicates;
+          retire(item);
+        }
+      } else if (body.isError()) {
+        handle_error(body.getError());
+      }
+    } catch (const std::exception& e) {
+      note_error(std::string("unreadable reply from the daemon: ") + e.what());
+    } catch (const kj::Exception& e) {
+      note_error(std::string("unreadable reply from the daemon: ") + e.getDescription().cStr());
+    }
+  }
+
+  void handle_error(wire::Error::Reader error) {
+    const std::string message = to_string(error.getMessage());
+    const auto code = error.getCode();
+    if (code == wire::ErrorCode::UNKNOWN_RUN) {  // the daemon lost or never had our Hello
+      hello_acked_ = false;
+      std::vector<std::shared_ptr<QueuedSnapshot>> items;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        stats_.hello_acked = false;
+        items.assign(queue_.begin(), queue_.end());
+      }
+      for (const auto& item : items) {
+        if (item->next_frame > 0) restart(*item);
+      }
+      return;
+    }
+    if (!error.getHasSnapshot()) {
+      note_error(message);
+      return;
+    }
+    auto item = find(read_snapshot_id(error.getSnapshot()));
+    if (!item) return;
+    if (code == wire::ErrorCode::UNKNOWN_SNAPSHOT) {  // the daemon restarted mid-snapshot
+      if (item->next_frame > 0) restart(*item);
+      return;
+    }
+    note_error(message);
+    std::lock_guard<std::mutex> lock(mu_);
+    ++stats_.rejected;
+    retire(item);
+  }
+
+  void note_error(const std::string& message) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (reported_errors_++ < 5) std::fprintf(stderr, "conceptwatch: daemon: %s\n", message.c_str());
+    stats_.last_error = message;
+  }
+
+  const RunDescription run_;
+  const PublisherOptions options_;
+  const uint64_t probe_hash_;
+  Frame hello_frame_;
+
+  mutable std::mutex mu_;
+  std::condition_variable changed_;  // queue shrank
+  std::deque<std::shared_ptr<QueuedSnapshot>> queue_;  // oldest first
+  std::vector<Buffer> spare_;
+  PublisherStats stats_;
+  int reported_errors_ = 0;
+
+  // Sender thread only.
+  zmq::context_t context_;
+  zmq::socket_t socket_;
+  bool hello_acked_ = false;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+Publisher::Publisher(RunDescription run, PublisherOptions options)
+    : sender_(std::make_unique<Sender>(std::move(run), std::move(options))) {}
+Publisher::~Publisher() = default;
+bool Publisher::publish(const SnapshotMeta& meta, const void* data) { return sender_->enqueue(meta, data); }
+bool Publisher::flush(std::chrono::milliseconds timeout) { return sender_->flush(timeout); }
+PublisherStats Publisher::stats() const { return sender_->stats(); }
+const RunDescription& Publisher::run() const { return sender_->run(); }
+
+}  // namespace cw

@@ -1,0 +1,82 @@
+// The training-side half of conceptwatch: publish() hands a snapshot to a
+// background thread and returns; that thread sends it to conceptwatchd and
+// keeps it until the daemon acknowledges that it is durably stored.
+//
+// Guarantees to the training job:
+//  - publish() copies the array once and does no network I/O;
+//  - the queue is bounded in bytes; when full, the default policy drops the
+//    oldest un-acknowledged snapshot (counted in stats().dropped);
+//    WhenFull::kBlock waits up to block_timeout for room, then drops;
+//  - a daemon that is down, slow, restarting or answering garbage never
+//    makes the job crash or hang; snapshots are re-sent after a restart.
+#ifndef CW_HOOKS_PUBLISHER_H_
+#define CW_HOOKS_PUBLISHER_H_
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "schema/defaults.h"
+#include "schema/records.h"
+
+namespace cw {
+
+enum class WhenFull { kDropOldest, kBlock };
+
+struct PublisherOptions {
+  std::string endpoint = kDefaultIngestEndpoint;  // conceptwatchd's ingest socket
+  uint64_t max_queue_bytes = 1ull << 30;
+  WhenFull when_full = WhenFull::kDropOldest;
+  std::chrono::milliseconds block_timeout{2000};   // kBlock only
+  uint64_t chunk_bytes = 4ull << 20;
+  // Snapshots being sent at once; more overlap network and daemon disk.
+  int max_in_flight = 2;
+  // A snapshot not acknowledged this long after it was sent is sent again.
+  std::chrono::milliseconds ack_timeout{10000};
+  // How long the destructor waits for outstanding acknowledgements.
+  std::chrono::milliseconds close_timeout{5000};
+};
+
+struct PublisherStats {
+  uint64_t published = 0;   // accepted by publish()
+  uint64_t acked = 0;       // stored by the daemon (duplicates included)
+  uint64_t duplicates = 0;  // acked as already stored (after a re-send)
+  uint64_t dropped = 0;     // evicted from a full queue, never stored
+  uint64_t rejected = 0;    // refused by the daemon (see last_error)
+  uint64_t resent = 0;      // sent again after a timeout or daemon restart
+  uint64_t queued = 0;      // not yet acknowledged
+  uint64_t queued_bytes = 0;
+  uint64_t max_publish_ns = 0;  // longest time publish() took
+  bool hello_acked = false;
+  std::string last_error;   // the daemon's last error message, if any
+};
+
+class Publisher {
+ public:
+  // Throws std::invalid_argument if the run description is unusable.
+  Publisher(RunDescription run, PublisherOptions options = {});
+  ~Publisher();  // waits up to close_timeout for acks, then stops
+  Publisher(const Publisher&) = delete;
+  Publisher& operator=(const Publisher&) = delete;
+
+  // Queues `data` ([meta.n_tokens × meta.d_model] elements of meta.dtype,
+  // row-major) for (meta.key). meta.checksum is computed by the sender.
+  // Returns false (and counts a drop) only if the snapshot could not be
+  // queued. Throws std::invalid_argument for an unknown tap or task, or a
+  // shape that does not match the run description.
+  bool publish(const SnapshotMeta& meta, const void* data);
+
+  // Waits until every queued snapshot is acknowledged, or the timeout.
+  bool flush(std::chrono::milliseconds timeout);
+  PublisherStats stats() const;
+  const RunDescription& run() const;
+
+ private:
+  class Sender;
+  std::unique_ptr<Sender> sender_;
+};
+
+}  // namespace cw
+
+#endif  // CW_HOOKS_PUBLISHER_H_

@@ -1,0 +1,42 @@
+// Conversions between the plain records (records.h) and their Cap'n Proto
+// form, on the wire and in the store.
+#ifndef CW_SCHEMA_RECORD_CODEC_H_
+#define CW_SCHEMA_RECORD_CODEC_H_
+
+#include <string>
+#include <string_view>
+
+#include "schema/conceptwatch.capnp.h"
+#include "schema/records.h"
+
+namespace cw {
+
+void write_hello(const RunDescription& run, wire::Hello::Builder out);
+RunDescription read_hello(wire::Hello::Reader in);
+
+void write_snapshot_id(const SnapshotKey& key, wire::SnapshotId::Builder out);
+SnapshotKey read_snapshot_id(wire::SnapshotId::Reader in);
+
+void write_scalars(const Scalars& scalars, capnp::List<wire::Scalar>::Builder out);
+Scalars read_scalars(capnp::List<wire::Scalar>::Reader in);
+
+// Stand-alone byte strings for the store. Decoders copy the bytes into an
+// aligned buffer first (RocksDB values are not 8-byte aligned) and throw
+// std::runtime_error on corrupt values.
+// A run as the store keeps it: the description without the probe's tokens.
+struct RunRecordFields {
+  RunDescription description;  // probe.token_ids and vocabulary are empty
+  uint64_t probe_hash = 0;
+  uint64_t n_probe_tokens = 0;
+  uint64_t created_unix_ms = 0;
+};
+std::string encode_run_record(const RunDescription& run, uint64_t created_unix_ms);
+RunRecordFields decode_run_record(std::string_view bytes);
+std::string encode_probe_set(const ProbeSet& probe);
+ProbeSet decode_probe_set(std::string_view bytes);
+std::string encode_snapshot_meta(const SnapshotMeta& meta);
+SnapshotMeta decode_snapshot_meta(std::string_view bytes);
+
+}  // namespace cw
+
+#endif  // CW_SCHEMA_RECORD_CODEC_H_

@@ -1,0 +1,33 @@
+// Runs and their probe sets, as the daemon learned them from Hello messages.
+#ifndef CW_STORE_RUN_CATALOG_H_
+#define CW_STORE_RUN_CATALOG_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "schema/record_codec.h"
+#include "schema/records.h"
+#include "store/store.h"
+
+namespace cw {
+
+using RunEntry = RunRecordFields;
+
+class RunCatalog {
+ public:
+  explicit RunCatalog(Store& store) : store_(store) {}
+
+  // Records the run and its probe set together (synced).
+  void put(const RunDescription& run, uint64_t created_unix_ms);
+  std::optional<RunEntry> get(const std::string& run) const;
+  std::vector<RunEntry> list() const;
+  std::optional<ProbeSet> probe(const std::string& run) const;
+
+ private:
+  Store& store_;
+};
+
+}  // namespace cw
+
+#endif  // CW_STORE_RUN_CATALOG_H_

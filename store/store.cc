@@ -1,0 +1,178 @@
+#include "store/store.h"
+
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/write_batch.h>
+
+#include <filesystem>
+#include <vector>
+
+namespace cw {
+namespace {
+
+const char* const kFamilyNames[] = {"runs",    "probes",  "snapshot_meta", "snapshot_data",
+                                    "crosscoder", "metrics", "trajectories", "events"};
+static_assert(sizeof(kFamilyNames) / sizeof(kFamilyNames[0]) == static_cast<int>(Family::kCount));
+
+void check(const rocksdb::Status& status, const std::string& what) {
+  if (!status.ok()) throw StoreError(what + ": " + status.ToString());
+}
+
+rocksdb::ColumnFamilyOptions family_options(int index) {
+  rocksdb::ColumnFamilyOptions options;
+  if (index == static_cast<int>(Family::kSnapshotData)) {
+    // Activation arrays are large and incompressible: keep them out of the
+    // LSM tree in blob files, uncompressed, so compaction never rewrites them.
+    options.enable_blob_files = true;
+    options.min_blob_size = 4096;
+    options.blob_file_size = 256ull << 20;
+    options.blob_compression_type = rocksdb::kNoCompression;
+    options.compression = rocksdb::kNoCompression;
+    options.write_buffer_size = 256ull << 20;
+    options.enable_blob_garbage_collection = true;
+  }
+  return options;
+}
+
+}  // namespace
+
+const char* family_name(Family family) { return kFamilyNames[static_cast<int>(family)]; }
+
+struct StoreBatch::Rep {
+  // Family handles are resolved when the batch is written.
+  struct Op {
+    Family family;
+    std::string key;
+    std::string value;
+    bool erase;
+  };
+  std::vector<Op> ops;
+};
+
+StoreBatch::StoreBatch() : rep_(std::make_unique<Rep>()) {}
+StoreBatch::~StoreBatch() = default;
+void StoreBatch::put(Family family, std::string_view key, std::string_view value) {
+  rep_->ops.push_back({family, std::string(key), std::string(value), false});
+}
+void StoreBatch::erase(Family family, std::string_view key) {
+  rep_->ops.push_back({family, std::string(key), {}, true});
+}
+
+struct Store::Rep {
+  std::string dir;
+  StoreOptions options;
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;  // index = Family
+
+  rocksdb::ColumnFamilyHandle* handle(Family family) const { return handles[static_cast<int>(family)]; }
+  rocksdb::WriteOptions write_options() const {
+    rocksdb::WriteOptions write;
+    write.sync = options.sync_writes;
+    return write;
+  }
+  ~Rep() {
+    for (auto* handle : handles)
+      if (handle) db->DestroyColumnFamilyHandle(handle);
+    if (db) db->Close();
+  }
+};
+
+std::unique_ptr<Store> Store::open(const std::string& dir, const StoreOptions& options) {
+  auto rep = std::make_unique<Rep>();
+  rep->dir = dir;
+  rep->options = options;
+
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = !options.read_only;
+  db_options.create_missing_column_families = !options.read_only;
+  db_options.max_total_wal_size = 1ull << 30;
+  db_options.info_log_level = rocksdb::WARN_LEVEL;
+  db_options.keep_log_file_num = 2;
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
+  for (int i = 0; i < static_cast<int>(Family::kCount); ++i) descriptors.emplace_back(kFamilyNames[i], family_options(i));
+
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status status;
+  if (options.read_only) {
+    if (!std::filesystem::exists(std::filesystem::path(dir) / "CURRENT")) {
+      throw StoreError("no conceptwatch store in '" + dir + "' (start conceptwatchd with --data-dir " + dir +
+                       ", or pass the right --data-dir)");
+    }
+    status = rocksdb::DB::OpenForReadOnly(db_options, dir, descriptors, &handles, &db);
+  } else {
+    std::error_code ignored;
+    std::filesystem::create_directories(dir, ignored);
+    status = rocksdb::DB::Open(db_options, dir, descriptors, &handles, &db);
+  }
+  if (!status.ok()) {
+    std::string hint = status.IsIOError() && status.ToString().find("lock") != std::string::npos
+                           ? " (is another conceptwatchd using this data directory?)"
+                           : "";
+    throw StoreError("cannot open store '" + dir + "': " + status.ToString() + hint);
+  }
+  rep->db.reset(db);
+  // handles[0] is the default family, which we keep only to close it.
+  db->DestroyColumnFamilyHandle(handles[0]);
+  rep->handles.assign(handles.begin() + 1, handles.end());
+  return std::unique_ptr<Store>(new Store(std::move(rep)));
+}
+
+Store::Store(std::unique_ptr<Rep> rep) : rep_(std::move(rep)) {}
+Store::~Store() = default;
+
+bool Store::get(Family family, std::string_view key, std::string* value) const {
+  rocksdb::PinnableSlice slice;
+  auto status = rep_->db->Get(rocksdb::ReadOptions(), rep_->handle(family), rocksdb::Slice(key.data(), key.size()), &slice);
+  if (status.IsNotFound()) return false;
+  check(status, std::string("read from ") + family_name(family));
+  value->assign(slice.data(), slice.size());
+  return true;
+}
+
+void Store::put(Family family, std::string_view key, std::string_view value) {
+  check(rep_->db->Put(rep_->write_options(), rep_->handle(family), rocksdb::Slice(key.data(), key.size()),
+                      rocksdb::Slice(value.data(), value.size())),
+        std::string("write to ") + family_name(family));
+}
+
+void Store::write(StoreBatch& batch) {
+  rocksdb::WriteBatch write_batch;
+  for (const auto& op : batch.rep_->ops) {
+    if (op.erase) {
+      write_batch.Delete(rep_->handle(op.family), op.key);
+    } else {
+      write_batch.Put(rep_->handle(op.family), op.key, op.value);
+    }
+  }
+  check(rep_->db->Write(rep_->write_options(), &write_batch), "batch write");
+}
+
+void Store::scan(Family family, std::string_view prefix,
+                 const std::function<bool(std::string_view, std::string_view)>& visit) const {
+  std::unique_ptr<rocksdb::Iterator> it(rep_->db->NewIterator(rocksdb::ReadOptions(), rep_->handle(family)));
+  const rocksdb::Slice start(prefix.data(), prefix.size());
+  for (it->Seek(start); it->Valid() && it->key().starts_with(start); it->Next()) {
+    if (!visit(std::string_view(it->key().data(), it->key().size()),
+               std::string_view(it->value().data(), it->value().size()))) {
+      break;
+    }
+  }
+  check(it->status(), std::string("scan of ") + family_name(family));
+}
+
+uint64_t Store::disk_bytes() const {
+  uint64_t total = 0;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(rep_->dir, error)) {
+    if (entry.is_regular_file(error)) total += entry.file_size(error);
+  }
+  return total;
+}
+
+const std::string& Store::dir() const { return rep_->dir; }
+bool Store::read_only() const { return rep_->options.read_only; }
+
+}  // namespace cw

@@ -1,0 +1,82 @@
+// The conceptwatch store: one RocksDB database with a column family per kind
+// of record (see docs/STORE.md for the key layout of each).
+#ifndef CW_STORE_STORE_H_
+#define CW_STORE_STORE_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace cw {
+
+enum class Family : int {
+  kRuns = 0,       // run -> RunRecord
+  kProbes,         // run -> ProbeSet
+  kSnapshotMeta,   // snapshot key -> SnapshotRecord
+  kSnapshotData,   // snapshot key -> raw array bytes (RocksDB blob files)
+  kCrosscoder,     // crosscoder state per (run, tap)
+  kMetrics,        // crosscoder metrics per (run, tap, snapshot)
+  kTrajectories,   // per-feature measures per (run, tap, feature, snapshot)
+  kEvents,         // emergence and phase-transition events
+  kCount
+};
+const char* family_name(Family family);
+
+class StoreError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct StoreOptions {
+  bool read_only = false;   // no lock taken: readable while the daemon runs
+  bool sync_writes = true;  // fsync the WAL before a write returns
+};
+
+// Several writes applied atomically.
+class StoreBatch {
+ public:
+  StoreBatch();
+  ~StoreBatch();
+  void put(Family family, std::string_view key, std::string_view value);
+  void erase(Family family, std::string_view key);
+
+ private:
+  friend class Store;
+  struct Rep;
+  std::unique_ptr<Rep> rep_;
+};
+
+class Store {
+ public:
+  // Opens (creating if missing, unless read-only) the store in `dir`.
+  // Throws StoreError with the reason.
+  static std::unique_ptr<Store> open(const std::string& dir, const StoreOptions& options = {});
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  bool get(Family family, std::string_view key, std::string* value) const;
+  void put(Family family, std::string_view key, std::string_view value);
+  void write(StoreBatch& batch);
+  // Visits the records whose key starts with `prefix`, in key order, until
+  // `visit` returns false.
+  void scan(Family family, std::string_view prefix,
+            const std::function<bool(std::string_view key, std::string_view value)>& visit) const;
+
+  // Bytes the store's files take on disk.
+  uint64_t disk_bytes() const;
+  const std::string& dir() const;
+  bool read_only() const;
+
+ private:
+  struct Rep;
+  explicit Store(std::unique_ptr<Rep> rep);
+  std::unique_ptr<Rep> rep_;
+};
+
+}  // namespace cw
+
+#endif  // CW_STORE_STORE_H_

@@ -26,7 +26,8 @@ wire::Message::Body::Builder start(capnp::MallocMessageBuilder& builder) {
 }
 
 Frame to_frame(capnp::MessageBuilder& builder) {
-  auto bytes = encode_message(builder).asBytes();
+  auto words = encode_message(builder);
+  auto bytes = words.asBytes();
   return Frame(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
 }
 

@@ -25,6 +25,7 @@ QueryHandler::QueryHandler(Store& store, std::function<nlohmann::json()> live) :
   add("status", [this](const nlohmann::json& p) { return status(p); });
   add("runs", [this](const nlohmann::json& p) { return runs(p); });
   add("snapshots", [this](const nlohmann::json& p) { return snapshots(p); });
+  add("run_description", [this](const nlohmann::json& p) { return run_description(p); });
 }
 
 void QueryHandler::add(const std::string& name, Command command) { commands_[name] = std::move(command); }
@@ -83,6 +84,28 @@ nlohmann::json QueryHandler::snapshots(const nlohmann::json& params) const {
                    {"scalars", scalars_json(meta.scalars)}});
   }
   return out;
+}
+
+// The run as its Hello described it, probe tokens included: what a second
+// sender (e.g. `conceptwatch import`) needs to join the run.
+nlohmann::json QueryHandler::run_description(const nlohmann::json& params) const {
+  const std::string run = required_param(params, "run");
+  RunCatalog catalog(store_);
+  auto entry = catalog.get(run);
+  auto probe = catalog.probe(run);
+  if (!entry || !probe) throw QueryError("unknown run '" + run + "'");
+  nlohmann::json taps = nlohmann::json::array();
+  for (const auto& tap : entry->description.taps) taps.push_back({{"name", tap.name}, {"d_model", tap.d_model}});
+  nlohmann::json tasks = nlohmann::json::array();
+  for (const auto& task : entry->description.tasks) {
+    tasks.push_back({{"name", task.name}, {"token_ids", task.token_ids}, {"sequence_length", task.sequence_length},
+                     {"metric", task.metric}});
+  }
+  return {{"run", run},
+          {"dtype", dtype_name(entry->description.dtype)},
+          {"taps", taps},
+          {"tasks", tasks},
+          {"probe", {{"token_ids", probe->token_ids}, {"sequence_length", probe->sequence_length}, {"vocabulary", probe->vocabulary}}}};
 }
 
 nlohmann::json QueryHandler::status(const nlohmann::json&) const {

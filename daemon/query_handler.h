@@ -36,6 +36,7 @@ class QueryHandler {
   nlohmann::json status(const nlohmann::json& params) const;
   nlohmann::json runs(const nlohmann::json& params) const;
   nlohmann::json snapshots(const nlohmann::json& params) const;
+  nlohmann::json run_description(const nlohmann::json& params) const;
 
   Store& store_;
   std::function<nlohmann::json()> live_;

@@ -19,7 +19,8 @@ Frame reply_frame(bool ok, const std::string& json, const std::string& error) {
   reply.setOk(ok);
   reply.setJson(json);
   reply.setError(error);
-  auto bytes = encode_message(builder).asBytes();
+  auto words = encode_message(builder);
+  auto bytes = words.asBytes();
   return Frame(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
 }
 
@@ -32,7 +33,8 @@ Frame encode_query_frame(const std::string& command, const nlohmann::json& param
   auto query = message.getBody().initQuery();
   query.setCommand(command);
   query.setParams(params.dump());
-  auto bytes = encode_message(builder).asBytes();
+  auto words = encode_message(builder);
+  auto bytes = words.asBytes();
   return Frame(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
 }
 

@@ -54,7 +54,7 @@ auto decode(std::string_view bytes, const char* what, Fn read) {
   std::memcpy(words.begin(), bytes.data(), bytes.size());
   try {
     capnp::ReaderOptions options;
-    options.traversalLimitInWords = words.size() + 1;
+    options.traversalLimitInWords = 64 * words.size() + 1024;  // fields may be read more than once
     capnp::FlatArrayMessageReader reader(words, options);
     return read(reader.getRoot<Root>());
   } catch (const kj::Exception& e) {

@@ -1,0 +1,25 @@
+#include "cli/cli_context.h"
+
+#include <iostream>
+
+#include "cli/daemon_client.h"
+#include "daemon/query_handler.h"
+#include "store/store.h"
+
+namespace cw {
+
+Answer ask(const CliContext& context, const std::string& command, const nlohmann::json& params) {
+  try {
+    DaemonClient client(context.query_endpoint, std::chrono::milliseconds(context.timeout_ms));
+    return {client.query(command, params), true};
+  } catch (const DaemonUnreachable& e) {
+    std::cerr << e.what() << "; reading " << context.data_dir << " (read-only)\n";
+  }
+  StoreOptions options;
+  options.read_only = true;
+  auto store = Store::open(context.data_dir, options);
+  QueryHandler handler(*store);
+  return {handler.answer(command, params), false};
+}
+
+}  // namespace cw

@@ -1,0 +1,47 @@
+// What every conceptwatch subcommand needs: where the daemon and the data
+// are, and how to print.
+#ifndef CW_CLI_CLI_CONTEXT_H_
+#define CW_CLI_CLI_CONTEXT_H_
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace cw {
+
+struct CliContext {
+  std::string query_endpoint;
+  std::string ingest_endpoint;
+  std::string data_dir;
+  int timeout_ms = 2000;  // how long to wait for the daemon
+  bool json = false;
+};
+
+struct Answer {
+  nlohmann::json json;
+  bool from_daemon = true;  // false: read from the data directory, daemon down
+};
+
+// Asks the daemon; when it does not answer, answers from a read-only open of
+// the data directory (telling the user so on stderr). Throws QueryError or
+// StoreError when neither can answer.
+Answer ask(const CliContext& context, const std::string& command, const nlohmann::json& params = nlohmann::json::object());
+
+// Prints JSON for --json, else calls `print_text`.
+template <typename Fn>
+void print_answer(const CliContext& context, const nlohmann::json& json, Fn print_text);
+
+}  // namespace cw
+
+#include <iostream>
+
+template <typename Fn>
+void cw::print_answer(const CliContext& context, const nlohmann::json& json, Fn print_text) {
+  if (context.json) {
+    std::cout << json.dump(2) << "\n";
+  } else {
+    print_text(json);
+  }
+}
+
+#endif  // CW_CLI_CLI_CONTEXT_H_

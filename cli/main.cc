@@ -1,0 +1,40 @@
+// conceptwatch: ask conceptwatchd what the model has learned, and since when.
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "cli/cli_context.h"
+#include "cli/import_command.h"
+#include "cli/query_commands.h"
+#include "schema/defaults.h"
+
+int main(int argc, char** argv) {
+  cw::CliContext context;
+  context.query_endpoint = cw::kDefaultQueryEndpoint;
+  context.ingest_endpoint = cw::kDefaultIngestEndpoint;
+  context.data_dir = cw::default_data_dir();
+
+  CLI::App app{"conceptwatch: query conceptwatchd's view of a training run"};
+  app.require_subcommand(1);
+  app.add_option("--endpoint", context.query_endpoint, "daemon query endpoint")->capture_default_str();
+  app.add_option("--ingest", context.ingest_endpoint, "daemon ingest endpoint (import)")->capture_default_str();
+  app.add_option("--data-dir", context.data_dir, "data directory, read when the daemon is down")->capture_default_str();
+  app.add_option("--timeout-ms", context.timeout_ms, "how long to wait for the daemon")->capture_default_str();
+  app.add_flag("--json", context.json, "print JSON instead of tables");
+  // Subcommands accept --json after their name too.
+  app.fallthrough();
+
+  int exit_code = 0;
+  cw::add_query_commands(app, context, &exit_code);
+  cw::add_import_command(app, context, &exit_code);
+
+  try {
+    app.parse(argc, argv);  // runs the chosen subcommand's callback
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const std::exception& e) {
+    std::cerr << "conceptwatch: " << e.what() << "\n";
+    return 1;
+  }
+  return exit_code;
+}

@@ -1,0 +1,85 @@
+#include "cli/query_commands.h"
+
+#include <iostream>
+
+#include "cli/text_table.h"
+
+namespace cw {
+namespace {
+
+std::string text(const nlohmann::json& value) { return value.is_string() ? value.get<std::string>() : value.dump(); }
+
+void print_status(const nlohmann::json& status) {
+  const auto& daemon = status["daemon"];
+  if (daemon.value("up", false)) {
+    std::cout << "daemon      up " << daemon["uptime_s"].get<double>() << " s, ingest " << text(daemon["ingest_endpoint"])
+              << "\n";
+    std::cout << "ingest      " << daemon["snapshots_stored"] << " snapshots stored this session, "
+              << daemon["duplicates"] << " duplicates, " << daemon["errors"] << " refused messages\n";
+    std::cout << "backlog     " << daemon["pending_snapshots"] << " partial snapshots ("
+              << human_bytes(daemon["pending_bytes"].get<double>()) << ")\n";
+  } else {
+    std::cout << "daemon      DOWN\n";
+  }
+  std::cout << "data        " << text(status["data_dir"]) << " (" << human_bytes(status["disk_bytes"].get<double>())
+            << " on disk)\n";
+  std::cout << "snapshots   " << status["snapshots_stored"] << " stored in " << status["runs"].size() << " runs\n";
+  if (status.contains("crosscoders")) {
+    for (const auto& cc : status["crosscoders"]) {
+      std::cout << "crosscoder  " << text(cc["run"]) << "/" << text(cc["tap"]) << ": " << cc.value("snapshots", 0)
+                << " heads, EV " << cc.value("explained_variance", 0.0) << ", L0 " << cc.value("l0", 0.0) << "\n";
+    }
+  }
+}
+
+void print_runs(const nlohmann::json& runs) {
+  TextTable table({"RUN", "TAP", "D_MODEL", "SNAPSHOTS", "LAST_STEP", "PROBE_TOKENS"});
+  for (const auto& run : runs) {
+    for (const auto& tap : run["taps"]) {
+      table.add({text(run["run"]), text(tap["name"]), text(tap["d_model"]), text(tap["snapshots"]), text(tap["last_step"]),
+                 text(run["probe_tokens"])});
+    }
+  }
+  table.print(std::cout);
+}
+
+void print_snapshots(const nlohmann::json& snapshots) {
+  TextTable table({"TAP", "STEP", "TOKENS_SEEN", "SHAPE", "DTYPE", "SIZE", "SCALARS"});
+  for (const auto& snapshot : snapshots) {
+    std::string scalars;
+    for (const auto& [name, value] : snapshot["scalars"].items()) {
+      char number[64];
+      std::snprintf(number, sizeof number, "%.4g", value.get<double>());
+      scalars += (scalars.empty() ? "" : " ") + name + "=" + number;
+    }
+    table.add({text(snapshot["tap"]), text(snapshot["step"]), text(snapshot["tokens_seen"]),
+               text(snapshot["n_tokens"]) + "x" + text(snapshot["d_model"]), text(snapshot["dtype"]),
+               human_bytes(snapshot["bytes"].get<double>()), scalars});
+  }
+  table.print(std::cout);
+}
+
+}  // namespace
+
+void add_query_commands(CLI::App& app, const CliContext& context, int* exit_code) {
+  auto* status = app.add_subcommand("status", "daemon state, runs, snapshots stored, backlog, disk used");
+  status->callback([&context, exit_code] {
+    Answer answer = ask(context, "status");
+    print_answer(context, answer.json, print_status);
+    *exit_code = answer.from_daemon ? 0 : 3;  // like `systemctl status`: down is not success
+  });
+
+  app.add_subcommand("runs", "runs and their taps")->callback([&context] {
+    print_answer(context, ask(context, "runs").json, print_runs);
+  });
+
+  auto* snapshots = app.add_subcommand("snapshots", "stored snapshots of a run");
+  static std::string run, tap;
+  snapshots->add_option("--run", run, "run id")->required();
+  snapshots->add_option("--tap", tap, "only this tap");
+  snapshots->callback([&context] {
+    print_answer(context, ask(context, "snapshots", {{"run", run}, {"tap", tap}}).json, print_snapshots);
+  });
+}
+
+}  // namespace cw

@@ -38,3 +38,12 @@ cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo > build.log 2>&1 
 echo "setup: building with $JOBS jobs (log: build.log)"
 ninja -C build -j "$JOBS" >> build.log 2>&1 || { tail -n 80 build.log; echo "setup: build failed (full log: build.log)"; exit 1; }
 echo "setup: built into build/"
+
+# The Python hook: put build/python on Debian's python3 path (a .pth file).
+site_dir=$(/usr/bin/python3 -c 'import site; print(site.getsitepackages()[0])')
+if mkdir -p "$site_dir" 2>/dev/null && [ -w "$site_dir" ]; then
+  echo "$PWD/build/python" > "$site_dir/conceptwatch.pth"
+  echo "setup: Python hook importable as 'conceptwatch' by /usr/bin/python3"
+else
+  echo "setup: to use the Python hook, export PYTHONPATH=$PWD/build/python"
+fi

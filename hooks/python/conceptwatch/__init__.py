@@ -1,0 +1,156 @@
+"""conceptwatch hook for PyTorch training jobs.
+
+    import conceptwatch
+    watch = conceptwatch.attach(model, taps={"blocks.1.resid_post": model.blocks[1]},
+                                probe=probe_tokens, every=100, run="my-run")
+    for step in range(steps):
+        loss = train_step()
+        watch.step(step, tokens_seen=step * tokens_per_step, loss=loss.item())
+    watch.close()
+
+Snapshots go through the C++ publisher (_conceptwatch), the same code and
+wire format as the LibTorch hook: publish() copies once and returns; a
+background thread sends to conceptwatchd and re-sends until it is stored. A
+daemon that is down or slow never blocks or crashes training.
+"""
+
+import time
+
+import numpy as np
+import torch
+
+from ._conceptwatch import Publisher
+
+__all__ = ["attach", "Watcher", "Task", "checkpoint_steps", "Publisher"]
+
+
+def checkpoint_steps(step, every, log_until=512):
+    """Pythia's schedule: steps 0, 1, 2, 4, ..., log_until, then every `every`."""
+    if step <= log_until:
+        return step == 0 or (step & (step - 1)) == 0
+    return step % every == 0
+
+
+class Task:
+    """A task probe: tokens plus a metric whose gradient at each tap the
+    daemon turns into per-feature attribution (f * (W_D . dm/dx))."""
+
+    def __init__(self, name, tokens, metric_fn, metric="metric"):
+        self.name = name
+        self.tokens = tokens
+        self.metric_fn = metric_fn  # (model_output, tokens) -> scalar tensor
+        self.metric = metric
+
+
+def _to_numpy(tensor, dtype):
+    flat = tensor.detach().reshape(-1, tensor.shape[-1]).to("cpu")
+    if dtype == "f32":
+        return flat.float().contiguous().numpy()
+    if dtype == "f16":
+        return flat.half().contiguous().numpy()
+    return flat.bfloat16().contiguous().view(torch.int16).numpy().view(np.uint16)
+
+
+class Watcher:
+    def __init__(self, model, taps, probe, every=100, run=None, endpoint="tcp://127.0.0.1:7781",
+                 dtype="f32", vocabulary=None, tasks=(), forward=None, schedule=None, **publisher_options):
+        if not taps:
+            raise ValueError("conceptwatch.attach: give at least one tap {name: module}")
+        self.model = model
+        self.taps = dict(taps)
+        self.probe = probe
+        self.every = every
+        self.dtype = dtype
+        self.tasks = list(tasks)
+        self.forward = forward or (lambda m, tokens: m(tokens))
+        self.schedule = schedule or (lambda step: checkpoint_steps(step, every))
+        self.run = run or "run-%d" % int(time.time())
+        self._captured = {}
+        self._capturing = False
+        self._handles = [module.register_forward_hook(self._hook(name)) for name, module in self.taps.items()]
+        d_models = self._probe_shapes()
+        self.publisher = Publisher(
+            run=self.run,
+            taps=[(name, d_models[name]) for name in self.taps],
+            probe_tokens=[int(t) for t in probe.reshape(-1).tolist()],
+            sequence_length=int(probe.shape[-1]),
+            vocabulary=list(vocabulary or []),
+            dtype=dtype,
+            tasks=[(t.name, [int(x) for x in t.tokens.reshape(-1).tolist()], int(t.tokens.shape[-1]), t.metric)
+                   for t in self.tasks],
+            endpoint=endpoint,
+            **publisher_options)
+
+    def _hook(self, name):
+        def hook(module, inputs, output):
+            if self._capturing:
+                tensor = output[0] if isinstance(output, tuple) else output
+                self._captured[name] = tensor
+        return hook
+
+    def _capture(self, tokens):
+        self._captured = {}
+        self._capturing = True
+        try:
+            output = self.forward(self.model, tokens)
+        finally:
+            self._capturing = False
+        return output, self._captured
+
+    def _probe_shapes(self):
+        with torch.no_grad():
+            _, captured = self._capture(self.probe[:1])
+        return {name: int(t.shape[-1]) for name, t in captured.items()}
+
+    def step(self, step, tokens_seen=0, **scalars):
+        """Call once per training step; snapshots when the schedule says so."""
+        if self.schedule(step):
+            self.snapshot(step, tokens_seen, **scalars)
+            return True
+        return False
+
+    def snapshot(self, step, tokens_seen=0, **scalars):
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            with torch.no_grad():
+                _, captured = self._capture(self.probe)
+            values = {k: float(v) for k, v in scalars.items()}
+            for task in self.tasks:
+                values.update(self._publish_task(task, step, tokens_seen))
+            for name, tensor in captured.items():
+                self.publisher.publish(name, step, _to_numpy(tensor, self.dtype), tokens_seen, values)
+        finally:
+            self.model.train(was_training)
+
+    def _publish_task(self, task, step, tokens_seen):
+        with torch.enable_grad():
+            output, captured = self._capture(task.tokens)
+            metric = task.metric_fn(output, task.tokens)
+            tensors = list(captured.values())
+            grads = torch.autograd.grad(metric, tensors, allow_unused=True)
+        for (name, tensor), grad in zip(captured.items(), grads):
+            if grad is None:
+                grad = torch.zeros_like(tensor)
+            scalars = {"task." + task.name: float(metric)}
+            self.publisher.publish(name, step, _to_numpy(tensor, self.dtype), tokens_seen, scalars,
+                                   kind="task-activations", task=task.name)
+            self.publisher.publish(name, step, _to_numpy(grad, self.dtype), tokens_seen, scalars,
+                                   kind="task-gradient", task=task.name)
+        return {"task." + task.name: float(metric)}
+
+    def stats(self):
+        return self.publisher.stats()
+
+    def close(self, timeout_s=30.0):
+        """Waits (bounded) for the daemon to store what is queued; returns stats."""
+        for handle in self._handles:
+            handle.remove()
+        self.publisher.flush(timeout_s)
+        return self.publisher.stats()
+
+
+def attach(model, taps, probe, every=100, **options):
+    """Attach conceptwatch to `model`: taps maps names to submodules whose
+    outputs are captured on the fixed `probe` token batch at checkpoints."""
+    return Watcher(model, taps, probe, every=every, **options)

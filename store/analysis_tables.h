@@ -1,0 +1,93 @@
+// What the daemon derives from snapshots, per (run, tap): the crosscoder's
+// state, its metrics per snapshot, every feature's trajectory, and events.
+#ifndef CW_STORE_ANALYSIS_TABLES_H_
+#define CW_STORE_ANALYSIS_TABLES_H_
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "store/store.h"
+
+namespace cw {
+
+// Opaque crosscoder state (weights, optimiser, schedule), one per (run, tap).
+class CrosscoderStateTable {
+ public:
+  explicit CrosscoderStateTable(Store& store) : store_(store) {}
+  void put(const std::string& run, const std::string& tap, const std::string& state);
+  std::optional<std::string> get(const std::string& run, const std::string& tap) const;
+  // Every (run, tap) that has a crosscoder.
+  std::vector<std::pair<std::string, std::string>> list() const;
+
+ private:
+  Store& store_;
+};
+
+// Crosscoder metrics per snapshot (explained_variance, l0, ...), as JSON
+// objects so that new measures need no migration. Overwritten as the
+// crosscoder refines.
+class MetricsTable {
+ public:
+  explicit MetricsTable(Store& store) : store_(store) {}
+  void put(const std::string& run, const std::string& tap, const std::vector<std::pair<uint64_t, nlohmann::json>>& by_step);
+  std::vector<std::pair<uint64_t, nlohmann::json>> list(const std::string& run, const std::string& tap) const;
+
+ private:
+  Store& store_;
+};
+
+// One feature's measures at one snapshot.
+struct FeaturePoint {
+  uint64_t step = 0;
+  float decoder_norm = 0;
+  float normalised_norm = 0;  // decoder_norm / max over snapshots
+  float frequency = 0;        // fraction of probe tokens on which it fires
+  float mean_activation = 0;  // over the tokens where it fires
+  float max_activation = 0;
+  float cos_previous = 0;     // decoder direction vs the previous snapshot's
+  float cos_latest = 0;       // decoder direction vs the latest snapshot's
+  float contextuality = 0;    // share of activation variance the current token leaves unexplained
+};
+
+struct FeatureContext {
+  uint32_t token_index = 0;   // row in the probe set
+  float activation = 0;
+};
+
+struct FeatureTrajectory {
+  uint32_t feature = 0;
+  std::vector<FeaturePoint> points;           // by snapshot, in step order
+  std::vector<FeatureContext> top_contexts;   // at the latest snapshot, strongest first
+};
+
+class TrajectoryTable {
+ public:
+  explicit TrajectoryTable(Store& store) : store_(store) {}
+  // Replaces the trajectories of these features (one batch).
+  void put(const std::string& run, const std::string& tap, const std::vector<FeatureTrajectory>& features);
+  std::optional<FeatureTrajectory> get(const std::string& run, const std::string& tap, uint32_t feature) const;
+  std::vector<FeatureTrajectory> list(const std::string& run, const std::string& tap) const;
+
+ private:
+  Store& store_;
+};
+
+// Events keep the values they had when raised. Append-only, numbered per run.
+class EventLog {
+ public:
+  explicit EventLog(Store& store) : store_(store) {}
+  // Stores the event with "seq" set; returns the sequence number.
+  uint64_t append(const std::string& run, nlohmann::json event);
+  // Events of a run (or of every run when `run` is empty) with seq > after.
+  std::vector<nlohmann::json> list(const std::string& run, uint64_t after = 0) const;
+
+ private:
+  Store& store_;
+};
+
+}  // namespace cw
+
+#endif  // CW_STORE_ANALYSIS_TABLES_H_

@@ -1,0 +1,39 @@
+// The shape of a tiny GPT, kept free of torch so that code which only
+// parses flags or describes a run does not pay for including it.
+#ifndef CW_EXAMPLES_TINYGPT_GPT_CONFIG_H_
+#define CW_EXAMPLES_TINYGPT_GPT_CONFIG_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace cw {
+
+struct GPTConfig {
+  int64_t vocab_size = 64;
+  int64_t context = 64;  // longest sequence, = number of learned positions
+  int64_t n_layers = 2;
+  int64_t d_model = 64;
+  int64_t n_heads = 4;
+  bool mlp = false;        // attention-only when false (the classic induction setting)
+  bool layer_norm = true;  // pre-LN blocks and a final LN when true
+  double init_std = 0.02;  // weights ~ N(0, init_std²); biases 0
+
+  // Throws std::invalid_argument naming the offending field.
+  void validate() const;
+
+  // Every residual-stream tap this model offers, in forward order:
+  // "embed", then per block "blocks.<i>.resid_mid" (only with MLPs) and
+  // "blocks.<i>.resid_post". Each is [batch, time, d_model].
+  std::vector<std::string> residual_taps() const;
+
+  // Attention-pattern taps "blocks.<i>.attn.pattern", [batch, heads, query, key].
+  std::vector<std::string> pattern_taps() const;
+};
+
+std::string resid_post_tap(int64_t layer);
+std::string pattern_tap(int64_t layer);
+
+}  // namespace cw
+
+#endif  // CW_EXAMPLES_TINYGPT_GPT_CONFIG_H_

@@ -1,0 +1,79 @@
+// A small GPT in the style of the PyTorch C++ frontend examples: token and
+// learned positional embeddings, pre-LN blocks of causal multi-head
+// attention (and optionally an MLP), an unembedding. Nothing in here knows
+// about conceptwatch; callers read the residual stream through named taps.
+#ifndef CW_EXAMPLES_TINYGPT_MODEL_H_
+#define CW_EXAMPLES_TINYGPT_MODEL_H_
+
+#include <torch/torch.h>
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "examples/tinygpt/gpt_config.h"
+
+namespace cw {
+
+class CausalSelfAttentionImpl : public torch::nn::Module {
+ public:
+  CausalSelfAttentionImpl(int64_t d_model, int64_t n_heads, int64_t context);
+  // x: [B, T, d]. When `pattern` is non-null it receives the attention
+  // weights [B, heads, T, T] (still in the autograd graph).
+  torch::Tensor forward(const torch::Tensor& x, torch::Tensor* pattern = nullptr);
+
+ private:
+  int64_t n_heads_;
+  torch::nn::Linear qkv_{nullptr}, out_{nullptr};
+  torch::Tensor causal_mask_;  // [context, context], true above the diagonal
+};
+TORCH_MODULE(CausalSelfAttention);
+
+class BlockImpl : public torch::nn::Module {
+ public:
+  explicit BlockImpl(const GPTConfig& config);
+  // Returns the residual after attention and, with MLPs, after the MLP too;
+  // *resid_mid gets the residual between them.
+  torch::Tensor forward(const torch::Tensor& x, torch::Tensor* resid_mid, torch::Tensor* pattern);
+
+ private:
+  torch::nn::LayerNorm ln_attn_{nullptr}, ln_mlp_{nullptr};
+  CausalSelfAttention attn_{nullptr};
+  torch::nn::Sequential mlp_{nullptr};
+};
+TORCH_MODULE(Block);
+
+class GPTImpl : public torch::nn::Module {
+ public:
+  explicit GPTImpl(const GPTConfig& config);
+
+  // tokens: int64 [B, T] with T <= context. Returns logits [B, T, vocab].
+  torch::Tensor forward(const torch::Tensor& tokens);
+
+  struct TappedForward {
+    torch::Tensor logits;                         // [B, T, vocab]
+    std::map<std::string, torch::Tensor> taps;    // name -> tensor, in the graph
+  };
+  // Like forward(), and also returns the tensors at the named taps (see
+  // GPTConfig::residual_taps() and pattern_taps()). Tapped tensors are not
+  // detached, so a caller can take gradients with respect to them.
+  // Throws std::invalid_argument for a name the model does not have.
+  TappedForward forward_with_taps(const torch::Tensor& tokens, const std::set<std::string>& taps);
+
+  const GPTConfig& config() const { return config_; }
+
+ private:
+  void init_weights();
+
+  GPTConfig config_;
+  torch::nn::Embedding token_embedding_{nullptr}, position_embedding_{nullptr};
+  torch::nn::ModuleList blocks_{nullptr};
+  torch::nn::LayerNorm ln_final_{nullptr};
+  torch::nn::Linear unembed_{nullptr};
+};
+TORCH_MODULE(GPT);
+
+}  // namespace cw
+
+#endif  // CW_EXAMPLES_TINYGPT_MODEL_H_

@@ -1,0 +1,52 @@
+#include "examples/tinygpt/training_data.h"
+
+#include <algorithm>
+#include <memory>
+
+#include "examples/tinygpt/char_entropy.h"
+#include "examples/tinygpt/kjv_corpus.h"
+#include "examples/tinygpt/repeat_dataset.h"
+
+namespace cw {
+
+namespace {
+constexpr int64_t kKjvEvalSequences = 64;
+}
+
+TrainingData make_repeat_data(const TrainOptions& options) {
+  const RepeatSpec spec{options.repeat_vocab, options.repeat_half_length};
+  spec.validate();
+  TrainingData data;
+  data.vocab_size = spec.vocab_size;
+  data.sequence_length = spec.sequence_length();
+  for (int64_t i = 0; i < spec.vocab_size; ++i) data.vocabulary.push_back("t" + std::to_string(i));
+  data.train_batch = [spec](int64_t batch, std::mt19937_64& rng) { return make_repeat_batch(spec, batch, rng); };
+  std::mt19937_64 held_out(options.probe_seed);
+  data.probe_ids = make_repeat_batch(spec, options.probe_sequences, held_out);
+  data.task_ids = make_repeat_batch(spec, options.task_sequences, held_out);
+  data.eval_ids = data.probe_ids;
+  return data;
+}
+
+TrainingData make_kjv_data(const TrainOptions& options) {
+  const std::string text = options.text_file.empty() ? load_kjv_text(options.bible_program)
+                                                     : read_text_file(options.text_file);
+  const CharVocabulary vocabulary(text);
+  const TextSplit split = split_for_probe(vocabulary.encode(text), options.probe_fraction);
+  TrainingData data;
+  data.vocab_size = vocabulary.size();
+  data.sequence_length = options.model.context;
+  data.vocabulary = vocabulary.token_strings();
+  auto train = std::make_shared<const std::vector<int64_t>>(split.train);
+  const int64_t length = data.sequence_length;
+  data.train_batch = [train, length](int64_t batch, std::mt19937_64& rng) {
+    return sample_windows(*train, batch, length, rng);
+  };
+  data.eval_ids = leading_windows(split.probe, std::max(options.probe_sequences, kKjvEvalSequences), length);
+  data.probe_ids.assign(data.eval_ids.begin(), data.eval_ids.begin() + options.probe_sequences * length);
+  data.unigram_entropy = unigram_entropy(split.probe, data.vocab_size);
+  data.bigram_entropy = bigram_entropy(split.probe, data.vocab_size);
+  return data;
+}
+
+}  // namespace cw

@@ -25,6 +25,7 @@ std::vector<int64_t> make_repeat_batch(const RepeatSpec& spec, int64_t batch, st
 }
 
 CopyRanges copy_ranges(const RepeatSpec& spec) {
+  spec.validate();
   const int64_t n = spec.half_length;
   return {1, n, n + 1, 2 * n};
 }

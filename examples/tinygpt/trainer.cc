@@ -169,7 +169,7 @@ TrainSummary train_tinygpt(const TrainOptions& options, SnapshotSink& sink, std:
     if (progress && (step % options.log_every == 0 || step == options.steps)) {
       const double dt = seconds_since(interval_start);
       *progress << shown.str() << " steps/s " << std::fixed << std::setprecision(1)
-                << (interval_steps > 0 && dt > 0 ? interval_steps / dt : 0.0) << "\n";
+                << (interval_steps > 0 && dt > 0 ? interval_steps / dt : 0.0) << std::endl;  // visible when piped
       interval_start = Clock::now();
       interval_steps = 0;
     }

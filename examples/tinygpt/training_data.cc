@@ -42,7 +42,10 @@ TrainingData make_kjv_data(const TrainOptions& options) {
   data.train_batch = [train, length](int64_t batch, std::mt19937_64& rng) {
     return sample_windows(*train, batch, length, rng);
   };
-  data.eval_ids = leading_windows(split.probe, std::max(options.probe_sequences, kKjvEvalSequences), length);
+  // Up to 64 held-out windows for the loss (fewer if the text is short);
+  // the probe batch is their first probe_sequences.
+  const int64_t available = int64_t(split.probe.size()) / length;
+  data.eval_ids = leading_windows(split.probe, std::max(options.probe_sequences, std::min(kKjvEvalSequences, available)), length);
   data.probe_ids.assign(data.eval_ids.begin(), data.eval_ids.begin() + options.probe_sequences * length);
   data.unigram_entropy = unigram_entropy(split.probe, data.vocab_size);
   data.bigram_entropy = bigram_entropy(split.probe, data.vocab_size);

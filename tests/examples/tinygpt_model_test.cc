@@ -1,0 +1,110 @@
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cmath>
+
+#include "examples/tinygpt/induction_metrics.h"
+#include "examples/tinygpt/model.h"
+
+namespace cw {
+namespace {
+
+GPTConfig small_config(bool mlp) {
+  GPTConfig c;
+  c.vocab_size = 10;
+  c.context = 16;
+  c.n_layers = 2;
+  c.d_model = 32;
+  c.n_heads = 4;
+  c.mlp = mlp;
+  return c;
+}
+
+TEST(TinyGptModel, TapShapesAndNames) {
+  torch::manual_seed(0);
+  GPT model(small_config(/*mlp=*/true));
+  auto tokens = torch::randint(0, 10, {3, 12}, torch::kLong);
+  std::set<std::string> taps;
+  for (auto& t : model->config().residual_taps()) taps.insert(t);
+  for (auto& t : model->config().pattern_taps()) taps.insert(t);
+  EXPECT_EQ(model->config().residual_taps(),
+            (std::vector<std::string>{"embed", "blocks.0.resid_mid", "blocks.0.resid_post", "blocks.1.resid_mid",
+                                      "blocks.1.resid_post"}));
+  auto fwd = model->forward_with_taps(tokens, taps);
+  EXPECT_EQ(fwd.logits.sizes(), (std::vector<int64_t>{3, 12, 10}));
+  ASSERT_EQ(fwd.taps.size(), taps.size());
+  for (auto& name : model->config().residual_taps()) {
+    EXPECT_EQ(fwd.taps.at(name).sizes(), (std::vector<int64_t>{3, 12, 32})) << name;
+  }
+  auto pattern = fwd.taps.at("blocks.1.attn.pattern");
+  ASSERT_EQ(pattern.sizes(), (std::vector<int64_t>{3, 4, 12, 12}));
+  EXPECT_TRUE(torch::allclose(pattern.sum(-1), torch::ones({3, 4, 12})));
+  EXPECT_EQ(pattern.triu(1).abs().max().item<float>(), 0.0f);  // causal
+  EXPECT_TRUE(torch::equal(fwd.logits, model->forward(tokens)));
+}
+
+TEST(TinyGptModel, UnknownTapsAreRefused) {
+  GPT attention_only(small_config(/*mlp=*/false));
+  auto tokens = torch::zeros({1, 4}, torch::kLong);
+  EXPECT_THROW(attention_only->forward_with_taps(tokens, {"blocks.0.resid_mid"}), std::invalid_argument);
+  EXPECT_THROW(attention_only->forward_with_taps(tokens, {"blocks.2.resid_post"}), std::invalid_argument);
+  EXPECT_THROW(attention_only->forward(torch::zeros({1, 17}, torch::kLong)), std::invalid_argument);
+  GPTConfig bad = small_config(false);
+  bad.n_heads = 5;
+  EXPECT_THROW(GPT{bad}, std::invalid_argument);
+}
+
+TEST(TinyGptModel, LaterTokensDoNotChangeEarlierLogits) {
+  torch::manual_seed(1);
+  GPT model(small_config(/*mlp=*/true));
+  auto a = torch::randint(0, 10, {1, 12}, torch::kLong);
+  auto b = a.clone();
+  b[0][8] = (a[0][8].item<int64_t>() + 1) % 10;
+  auto la = model->forward(a), lb = model->forward(b);
+  EXPECT_TRUE(torch::allclose(la.slice(1, 0, 8), lb.slice(1, 0, 8)));
+  EXPECT_FALSE(torch::allclose(la.slice(1, 8, 12), lb.slice(1, 8, 12)));
+}
+
+TEST(TinyGptMetrics, PrefixMatchingOnHandBuiltPatterns) {
+  const int64_t n = 4, T = 8;
+  auto pattern = torch::zeros({1, 3, T, T});
+  // Head 0: a perfect induction head. Query i >= n looks at key i - n + 1.
+  for (int64_t i = 0; i < T; ++i) pattern[0][0][i][i >= n ? i - n + 1 : 0] = 1.0;
+  // Head 1: uniform causal attention.
+  for (int64_t i = 0; i < T; ++i) pattern[0][1][i].slice(0, 0, i + 1).fill_(1.0 / double(i + 1));
+  // Head 2: previous-token head, which is not prefix matching.
+  for (int64_t i = 0; i < T; ++i) pattern[0][2][i][std::max<int64_t>(i - 1, 0)] = 1.0;
+  auto scores = prefix_matching_scores(pattern, n);
+  ASSERT_EQ(scores.numel(), 3);
+  EXPECT_NEAR(scores[0].item<double>(), 1.0, 1e-6);
+  EXPECT_NEAR(scores[1].item<double>(), (1.0 / 5 + 1.0 / 6 + 1.0 / 7 + 1.0 / 8) / 4, 1e-6);
+  EXPECT_NEAR(scores[2].item<double>(), 0.0, 1e-6);
+}
+
+TEST(TinyGptMetrics, LossesPerTargetPosition) {
+  // Vocab 4, sequence 0 1 2 3. Logits at position p put all mass on p+1
+  // only for p >= 1: target 1 costs ln 4, targets 2 and 3 cost ~0.
+  auto tokens = torch::tensor({0, 1, 2, 3}, torch::kLong).view({1, 4});
+  auto logits = torch::zeros({1, 4, 4});
+  logits[0][1][2] = 50.0;
+  logits[0][2][3] = 50.0;
+  auto losses = next_token_losses(logits, tokens);
+  ASSERT_EQ(losses.sizes(), (std::vector<int64_t>{1, 3}));
+  EXPECT_NEAR(mean_loss_over_targets(losses, 1, 2), std::log(4.0), 1e-5);
+  EXPECT_NEAR(mean_loss_over_targets(losses, 2, 4), 0.0, 1e-5);
+  EXPECT_THROW(mean_loss_over_targets(losses, 0, 2), std::invalid_argument);
+  EXPECT_THROW(mean_loss_over_targets(losses, 2, 5), std::invalid_argument);
+}
+
+TEST(TinyGptMetrics, InductionLogitMargin) {
+  // n = 2, sequence a b a b: only target 3 (b) is a second-copy target
+  // with look-back, predicted at position 2.
+  auto tokens = torch::tensor({0, 1, 0, 1}, torch::kLong).view({1, 4});
+  auto logits = torch::zeros({1, 4, 3});
+  logits[0][2][1] = 3.0;  // correct logit 3, mean 1: margin 2
+  logits[0][1][0] = 100.0;  // other positions do not count
+  EXPECT_NEAR(induction_logit_margin(logits, tokens, 2).item<double>(), 2.0, 1e-6);
+}
+
+}  // namespace
+}  // namespace cw

@@ -27,6 +27,10 @@ int main(int argc, char** argv) {
   app.add_option("--context", o.model.context, "kjv: characters per sequence")->capture_default_str();
   app.add_option("--repeat-n", o.repeat_half_length, "repeat: random tokens per copy (sequences are 2n)")
       ->capture_default_str();
+  app.add_option("--repeat-min-n", o.repeat_min_half_length,
+                 "repeat: draw each row's copy length from [this, n] and pad the front with random tokens, "
+                 "so the copy offset varies and a positional head cannot solve it (0: fixed n)")
+      ->capture_default_str();
   app.add_option("--repeat-vocab", o.repeat_vocab, "repeat: vocabulary size")->capture_default_str();
   app.add_option("--text", o.text_file, "kjv: train on this text file instead of the bible-kjv package");
   app.add_option("--bible", o.bible_program, "kjv: the bible-kjv program")->capture_default_str();

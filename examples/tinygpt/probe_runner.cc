@@ -1,9 +1,9 @@
 #include "examples/tinygpt/probe_runner.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "examples/tinygpt/induction_metrics.h"
-#include "examples/tinygpt/repeat_dataset.h"
 
 namespace cw {
 
@@ -36,10 +36,13 @@ torch::Tensor to_token_tensor(const std::vector<int64_t>& ids, int64_t sequence_
   return torch::tensor(ids, torch::kLong).view({-1, sequence_length});
 }
 
-ProbeRunner::ProbeRunner(GPT model, const TrainingData& data, std::vector<std::string> taps, int64_t half_length)
+torch::Tensor to_copy_lengths(const std::vector<int64_t>& copy_lengths) {
+  return copy_lengths.empty() ? torch::Tensor() : torch::tensor(copy_lengths, torch::kLong);
+}
+
+ProbeRunner::ProbeRunner(GPT model, const TrainingData& data, std::vector<std::string> taps)
     : model_(std::move(model)),
       taps_(std::move(taps)),
-      half_length_(half_length),
       sequence_length_(data.sequence_length),
       vocabulary_(data.vocabulary) {
   const auto offered = model_->config().residual_taps();
@@ -48,8 +51,12 @@ ProbeRunner::ProbeRunner(GPT model, const TrainingData& data, std::vector<std::s
       throw std::invalid_argument("probe: '" + tap + "' is not a residual-stream tap of this model");
     }
   }
-  probe_tokens_ = to_token_tensor(data.probe_ids, sequence_length_);
-  if (half_length_ > 0 && !data.task_ids.empty()) task_tokens_ = to_token_tensor(data.task_ids, sequence_length_);
+  probe_tokens_ = to_token_tensor(data.probe.tokens, sequence_length_);
+  probe_copy_lengths_ = to_copy_lengths(data.probe.copy_lengths);
+  if (probe_copy_lengths_.defined() && !data.task.tokens.empty()) {
+    task_tokens_ = to_token_tensor(data.task.tokens, sequence_length_);
+    task_copy_lengths_ = to_copy_lengths(data.task.copy_lengths);
+  }
 }
 
 ProbeDescription ProbeRunner::describe(const std::string& run, const std::string& dataset) const {
@@ -77,9 +84,9 @@ void ProbeRunner::snapshot(uint64_t step, uint64_t tokens_seen, NamedScalars sca
     for (const auto& tap : taps_) snap.taps[tap] = rows_of(fwd.taps.at(tap), keep);
     auto losses = next_token_losses(fwd.logits, probe_tokens_);
     scalars.emplace_back("probe_loss", losses.mean().item<double>());
-    if (half_length_ > 0) {
-      const CopyRanges r = copy_ranges(RepeatSpec{model_->config().vocab_size, half_length_});
-      scalars.emplace_back("probe_second_copy_loss", mean_loss_over_targets(losses, r.second_begin, r.second_end));
+    if (probe_copy_lengths_.defined()) {
+      scalars.emplace_back("probe_second_copy_loss",
+                           masked_mean(losses, second_copy_targets(sequence_length_, probe_copy_lengths_)));
     }
   }
   snap.scalars = std::move(scalars);
@@ -92,7 +99,7 @@ void ProbeRunner::snapshot(uint64_t step, uint64_t tokens_seen, NamedScalars sca
 // reaches them without touching the parameters' .grad.
 void ProbeRunner::task_probe(uint64_t step, uint64_t tokens_seen, SnapshotSink& sink) {
   auto fwd = model_->forward_with_taps(task_tokens_, {taps_.begin(), taps_.end()});
-  auto metric = induction_logit_margin(fwd.logits, task_tokens_, half_length_);
+  auto metric = induction_logit_margin(fwd.logits, task_tokens_, task_copy_lengths_);
   std::vector<torch::Tensor> inputs;
   for (const auto& tap : taps_) inputs.push_back(fwd.taps.at(tap));
   auto grads = torch::autograd::grad({metric}, inputs);

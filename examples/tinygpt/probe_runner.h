@@ -14,10 +14,10 @@ namespace cw {
 
 class ProbeRunner {
  public:
-  // `taps` must be residual taps of the model. `half_length` > 0 marks the
-  // repeat dataset: it enables the induction task probe (on data.task_ids)
-  // and the probe's second-copy loss.
-  ProbeRunner(GPT model, const TrainingData& data, std::vector<std::string> taps, int64_t half_length);
+  // `taps` must be residual taps of the model. Copy lengths in data.probe
+  // mark the repeat dataset: they enable the probe's second-copy loss and,
+  // when data.task has rows, the induction task probe.
+  ProbeRunner(GPT model, const TrainingData& data, std::vector<std::string> taps);
 
   // The once-per-run description the sink gets before any snapshot.
   ProbeDescription describe(const std::string& run, const std::string& dataset) const;
@@ -31,14 +31,16 @@ class ProbeRunner {
 
   GPT model_;
   std::vector<std::string> taps_;
-  int64_t half_length_;
   int64_t sequence_length_;
   std::vector<std::string> vocabulary_;
   torch::Tensor probe_tokens_, task_tokens_;
+  torch::Tensor probe_copy_lengths_, task_copy_lengths_;  // undefined for kjv
 };
 
 // An int64 [rows, sequence_length] tensor holding `ids`.
 torch::Tensor to_token_tensor(const std::vector<int64_t>& ids, int64_t sequence_length);
+// An int64 [rows] tensor of copy lengths; undefined when there are none.
+torch::Tensor to_copy_lengths(const std::vector<int64_t>& copy_lengths);
 
 }  // namespace cw
 

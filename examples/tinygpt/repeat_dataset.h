@@ -2,6 +2,13 @@
 // followed by the same n tokens again. The first copy is unpredictable
 // (loss ln vocab at best); the second copy is predictable only by looking
 // back, which is what induction heads learn to do, abruptly.
+//
+// With a fixed n the copy sits at a fixed offset, so even a 1-layer model can
+// solve it with a purely positional head (attend n-1 back, copy). Setting
+// min_half_length < half_length draws each row's copy length m from
+// [min_half_length, half_length] and fills the front with 2(n-m) random
+// tokens: the offset varies per row, only content-based (induction) look-up
+// works, and the sequence length stays 2n.
 #ifndef CW_EXAMPLES_TINYGPT_REPEAT_DATASET_H_
 #define CW_EXAMPLES_TINYGPT_REPEAT_DATASET_H_
 
@@ -13,23 +20,30 @@ namespace cw {
 
 struct RepeatSpec {
   int64_t vocab_size = 64;
-  int64_t half_length = 32;  // n; each sequence has 2n tokens
+  int64_t half_length = 32;      // n; each sequence has 2n tokens
+  int64_t min_half_length = 0;   // 0: every copy is n long (fixed offset)
 
   int64_t sequence_length() const { return 2 * half_length; }
+  int64_t shortest_copy() const { return min_half_length > 0 ? min_half_length : half_length; }
   void validate() const;  // throws std::invalid_argument
 };
 
-// `batch` sequences, row-major [batch × 2n], tokens in [0, vocab_size).
-std::vector<int64_t> make_repeat_batch(const RepeatSpec& spec, int64_t batch, std::mt19937_64& rng);
+struct RepeatBatch {
+  std::vector<int64_t> tokens;        // [rows × 2n], tokens in [0, vocab_size)
+  std::vector<int64_t> copy_lengths;  // per row m: tokens [2n-2m, 2n-m) equal [2n-m, 2n)
+};
 
-// Target positions (the index of the predicted token, 1..2n-1) of the two
-// copies whose losses the job reports: the first copy's [1, n) and the second
-// copy's [n+1, 2n). Position n (the second copy's first token) is left out
-// of both: predicting it needs no look-back by content, only by position.
+RepeatBatch make_repeat_batch(const RepeatSpec& spec, int64_t rows, std::mt19937_64& rng);
+
+// Target positions (the index of the predicted token) of the two copies of
+// a row with copy length m whose losses the job reports: the first copy's
+// [2n-2m+1, 2n-m) and the second copy's [2n-m+1, 2n). The second copy's
+// first token is left out of both: predicting it needs no look-back by
+// content. For m = n these are [1, n) and [n+1, 2n).
 struct CopyRanges {
   int64_t first_begin, first_end, second_begin, second_end;
 };
-CopyRanges copy_ranges(const RepeatSpec& spec);
+CopyRanges copy_ranges(int64_t sequence_length, int64_t copy_length);
 
 }  // namespace cw
 

@@ -14,7 +14,6 @@
 #include "examples/tinygpt/induction_metrics.h"
 #include "examples/tinygpt/model.h"
 #include "examples/tinygpt/probe_runner.h"
-#include "examples/tinygpt/repeat_dataset.h"
 #include "examples/tinygpt/training_data.h"
 
 namespace cw {
@@ -50,16 +49,16 @@ struct RepeatMetrics {
 };
 
 RepeatMetrics repeat_metrics(const torch::Tensor& losses, const GPTImpl::TappedForward& fwd, const GPTConfig& config,
-                             const RepeatSpec& spec) {
-  const CopyRanges r = copy_ranges(spec);
+                             const torch::Tensor& copy_lengths) {
+  const int64_t T = losses.size(1) + 1;
   RepeatMetrics m;
-  m.second_copy_loss = mean_loss_over_targets(losses, r.second_begin, r.second_end);
-  m.first_copy_loss = mean_loss_over_targets(losses, r.first_begin, r.first_end);
+  m.second_copy_loss = masked_mean(losses, second_copy_targets(T, copy_lengths));
+  m.first_copy_loss = masked_mean(losses, first_copy_targets(T, copy_lengths));
   // Negative when the model predicts late tokens better than early ones.
   m.icl_score = m.second_copy_loss - m.first_copy_loss;
   m.prefix_matching_max = 0;
   for (int64_t layer = 0; layer < config.n_layers; ++layer) {
-    auto scores = prefix_matching_scores(fwd.taps.at(pattern_tap(layer)).detach(), spec.half_length);
+    auto scores = prefix_matching_scores(fwd.taps.at(pattern_tap(layer)).detach(), copy_lengths);
     std::vector<double> heads(scores.data_ptr<float>(), scores.data_ptr<float>() + scores.numel());
     for (double s : heads) m.prefix_matching_max = std::max(m.prefix_matching_max, s);
     m.prefix_matching.push_back(std::move(heads));
@@ -80,7 +79,6 @@ TrainSummary train_tinygpt(const TrainOptions& options, SnapshotSink& sink, std:
   torch::manual_seed(options.seed);
   const bool repeat = options.dataset == "repeat";
   const TrainingData data = repeat ? make_repeat_data(options) : make_kjv_data(options);
-  const RepeatSpec spec{options.repeat_vocab, options.repeat_half_length};
 
   GPTConfig config = options.model;
   config.vocab_size = data.vocab_size;
@@ -89,7 +87,7 @@ TrainSummary train_tinygpt(const TrainOptions& options, SnapshotSink& sink, std:
   torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(options.lr));
 
   const std::vector<std::string> taps = options.taps.empty() ? config.residual_taps() : options.taps;
-  ProbeRunner probe(model, data, taps, repeat ? spec.half_length : 0);
+  ProbeRunner probe(model, data, taps);
   ProbeDescription description = probe.describe(options.run_name, options.dataset);
   if (!repeat) {
     description.facts = {{"probe_unigram_entropy", data.unigram_entropy}, {"probe_bigram_entropy", data.bigram_entropy}};
@@ -101,7 +99,7 @@ TrainSummary train_tinygpt(const TrainOptions& options, SnapshotSink& sink, std:
     metrics.open(options.metrics_path);
     if (!metrics) throw std::runtime_error("cannot write metrics file '" + options.metrics_path + "'");
   }
-  const torch::Tensor eval_tokens = to_token_tensor(data.eval_ids, data.sequence_length);
+  const torch::Tensor eval_tokens = to_token_tensor(data.eval.tokens, data.sequence_length);
   // Repeat batches also return attention patterns, for prefix matching.
   const std::vector<std::string> patterns = config.pattern_taps();
   const std::set<std::string> train_taps =
@@ -119,7 +117,8 @@ TrainSummary train_tinygpt(const TrainOptions& options, SnapshotSink& sink, std:
 
   for (uint64_t step = 0;; ++step) {
     // Metrics of step s describe the model after s updates, on batch s.
-    auto tokens = to_token_tensor(data.train_batch(options.batch, rng), data.sequence_length);
+    const TokenBatch batch = data.train_batch(options.batch, rng);
+    auto tokens = to_token_tensor(batch.tokens, data.sequence_length);
     auto fwd = model->forward_with_taps(tokens, train_taps);
     auto losses = next_token_losses(fwd.logits, tokens);
     auto loss = losses.mean();
@@ -131,7 +130,7 @@ TrainSummary train_tinygpt(const TrainOptions& options, SnapshotSink& sink, std:
     std::ostringstream shown;
     shown << std::fixed << std::setprecision(3) << "step " << std::setw(5) << step << " loss " << train_loss;
     if (repeat) {
-      const RepeatMetrics m = repeat_metrics(losses.detach(), fwd, config, spec);
+      const RepeatMetrics m = repeat_metrics(losses.detach(), fwd, config, to_copy_lengths(batch.copy_lengths));
       line["second_copy_loss"] = m.second_copy_loss;
       line["first_copy_loss"] = m.first_copy_loss;
       line["icl_score"] = m.icl_score;

@@ -14,15 +14,21 @@
 
 namespace cw {
 
+// Rows of tokens; for "repeat" also each row's copy length m.
+struct TokenBatch {
+  std::vector<int64_t> tokens;        // rows × sequence_length
+  std::vector<int64_t> copy_lengths;  // repeat only: one per row
+};
+
 struct TrainingData {
   int64_t vocab_size = 0;
   int64_t sequence_length = 0;
   std::vector<std::string> vocabulary;
-  // [batch × sequence_length] fresh training tokens.
-  std::function<std::vector<int64_t>(int64_t batch, std::mt19937_64& rng)> train_batch;
-  std::vector<int64_t> probe_ids;  // probe_sequences × sequence_length, held out
-  std::vector<int64_t> eval_ids;   // kjv: more held-out windows for the loss; starts with probe_ids
-  std::vector<int64_t> task_ids;   // repeat: task_sequences × sequence_length, held out
+  // `batch` rows of fresh training tokens.
+  std::function<TokenBatch(int64_t batch, std::mt19937_64& rng)> train_batch;
+  TokenBatch probe;  // probe_sequences rows, held out
+  TokenBatch eval;   // kjv: more held-out windows for the loss, starting with the probe's
+  TokenBatch task;   // repeat: task_sequences rows, held out
   double unigram_entropy = 0, bigram_entropy = 0;  // kjv: of the held-out text
 };
 

@@ -14,7 +14,9 @@ namespace {
 TEST(TinyGptRepeat, SecondCopyEqualsFirst) {
   const RepeatSpec spec{64, 32};
   std::mt19937_64 rng(7);
-  const auto tokens = make_repeat_batch(spec, 50, rng);
+  const RepeatBatch batch = make_repeat_batch(spec, 50, rng);
+  const auto& tokens = batch.tokens;
+  EXPECT_EQ(batch.copy_lengths, std::vector<int64_t>(50, 32));
   ASSERT_EQ(tokens.size(), 50u * 64u);
   std::set<int64_t> seen;
   for (int b = 0; b < 50; ++b) {
@@ -28,17 +30,36 @@ TEST(TinyGptRepeat, SecondCopyEqualsFirst) {
   EXPECT_EQ(seen.size(), 64u);  // 1600 uniform draws cover all 64 tokens
   // The same seed gives the same batch; another seed another one.
   std::mt19937_64 again(7), other(8);
-  EXPECT_EQ(make_repeat_batch(spec, 50, again), tokens);
-  EXPECT_NE(make_repeat_batch(spec, 50, other), tokens);
+  EXPECT_EQ(make_repeat_batch(spec, 50, again).tokens, tokens);
+  EXPECT_NE(make_repeat_batch(spec, 50, other).tokens, tokens);
+}
+
+TEST(TinyGptRepeat, VariableCopyLengthsKeepTheSecondCopyAtTheEnd) {
+  const RepeatSpec spec{64, 32, 8};
+  std::mt19937_64 rng(3);
+  const RepeatBatch batch = make_repeat_batch(spec, 200, rng);
+  ASSERT_EQ(batch.tokens.size(), 200u * 64u);
+  std::set<int64_t> lengths(batch.copy_lengths.begin(), batch.copy_lengths.end());
+  EXPECT_EQ(*lengths.begin(), 8);
+  EXPECT_EQ(*lengths.rbegin(), 32);
+  EXPECT_GT(lengths.size(), 15u);
+  for (int b = 0; b < 200; ++b) {
+    const int64_t m = batch.copy_lengths[b];
+    for (int64_t i = 0; i < m; ++i) EXPECT_EQ(batch.tokens[b * 64 + 64 - 2 * m + i], batch.tokens[b * 64 + 64 - m + i]);
+  }
+  EXPECT_THROW(make_repeat_batch(RepeatSpec{64, 32, 40}, 1, rng), std::invalid_argument);
 }
 
 TEST(TinyGptRepeat, CopyRangesCoverTargetsThatNeedLookBack) {
-  const CopyRanges r = copy_ranges(RepeatSpec{64, 32});
+  const CopyRanges r = copy_ranges(64, 32);
   EXPECT_EQ(r.first_begin, 1);
   EXPECT_EQ(r.first_end, 32);
   EXPECT_EQ(r.second_begin, 33);
   EXPECT_EQ(r.second_end, 64);
-  EXPECT_THROW(copy_ranges(RepeatSpec{64, 1}), std::invalid_argument);
+  const CopyRanges shorter = copy_ranges(64, 10);  // 44 pad tokens, copies at [44, 54) and [54, 64)
+  EXPECT_EQ(shorter.first_begin, 45);
+  EXPECT_EQ(shorter.second_begin, 55);
+  EXPECT_THROW(copy_ranges(64, 33), std::invalid_argument);
 }
 
 TEST(TinyGptKjv, StripsVerseReferences) {

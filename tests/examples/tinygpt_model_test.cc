@@ -74,11 +74,25 @@ TEST(TinyGptMetrics, PrefixMatchingOnHandBuiltPatterns) {
   for (int64_t i = 0; i < T; ++i) pattern[0][1][i].slice(0, 0, i + 1).fill_(1.0 / double(i + 1));
   // Head 2: previous-token head, which is not prefix matching.
   for (int64_t i = 0; i < T; ++i) pattern[0][2][i][std::max<int64_t>(i - 1, 0)] = 1.0;
-  auto scores = prefix_matching_scores(pattern, n);
+  auto scores = prefix_matching_scores(pattern, torch::tensor({n}, torch::kLong));
   ASSERT_EQ(scores.numel(), 3);
   EXPECT_NEAR(scores[0].item<double>(), 1.0, 1e-6);
   EXPECT_NEAR(scores[1].item<double>(), (1.0 / 5 + 1.0 / 6 + 1.0 / 7 + 1.0 / 8) / 4, 1e-6);
   EXPECT_NEAR(scores[2].item<double>(), 0.0, 1e-6);
+}
+
+TEST(TinyGptMetrics, PrefixMatchingFollowsEachRowsCopyLength) {
+  // Row 0: m = 4 (no pad); row 1: m = 2 (4 pad tokens, copies at [4,6) and [6,8)).
+  const int64_t T = 8;
+  auto lengths = torch::tensor({4, 2}, torch::kLong);
+  auto pattern = torch::zeros({2, 1, T, T});
+  for (int64_t i = 4; i < T; ++i) pattern[0][0][i][i - 3] = 1.0;
+  for (int64_t i = 6; i < T; ++i) pattern[1][0][i][i - 1] = 1.0;
+  EXPECT_NEAR(prefix_matching_scores(pattern, lengths)[0].item<double>(), 1.0, 1e-6);
+  // Row 1 attending as if m were 4 scores zero on its two queries: 4/6 overall.
+  pattern[1].zero_();
+  for (int64_t i = 6; i < T; ++i) pattern[1][0][i][i - 3] = 1.0;
+  EXPECT_NEAR(prefix_matching_scores(pattern, lengths)[0].item<double>(), 4.0 / 6.0, 1e-6);
 }
 
 TEST(TinyGptMetrics, LossesPerTargetPosition) {
@@ -90,10 +104,13 @@ TEST(TinyGptMetrics, LossesPerTargetPosition) {
   logits[0][2][3] = 50.0;
   auto losses = next_token_losses(logits, tokens);
   ASSERT_EQ(losses.sizes(), (std::vector<int64_t>{1, 3}));
-  EXPECT_NEAR(mean_loss_over_targets(losses, 1, 2), std::log(4.0), 1e-5);
-  EXPECT_NEAR(mean_loss_over_targets(losses, 2, 4), 0.0, 1e-5);
-  EXPECT_THROW(mean_loss_over_targets(losses, 0, 2), std::invalid_argument);
-  EXPECT_THROW(mean_loss_over_targets(losses, 2, 5), std::invalid_argument);
+  // m = 2: first-copy target 1, second-copy target 3.
+  auto m = torch::tensor({2}, torch::kLong);
+  EXPECT_TRUE(torch::equal(first_copy_targets(4, m), torch::tensor({true, false, false}).view({1, 3})));
+  EXPECT_TRUE(torch::equal(second_copy_targets(4, m), torch::tensor({false, false, true}).view({1, 3})));
+  EXPECT_NEAR(masked_mean(losses, first_copy_targets(4, m)), std::log(4.0), 1e-5);
+  EXPECT_NEAR(masked_mean(losses, second_copy_targets(4, m)), 0.0, 1e-5);
+  EXPECT_THROW(masked_mean(losses, torch::zeros({1, 3}, torch::kBool)), std::invalid_argument);
 }
 
 TEST(TinyGptMetrics, InductionLogitMargin) {
@@ -103,7 +120,7 @@ TEST(TinyGptMetrics, InductionLogitMargin) {
   auto logits = torch::zeros({1, 4, 3});
   logits[0][2][1] = 3.0;  // correct logit 3, mean 1: margin 2
   logits[0][1][0] = 100.0;  // other positions do not count
-  EXPECT_NEAR(induction_logit_margin(logits, tokens, 2).item<double>(), 2.0, 1e-6);
+  EXPECT_NEAR(induction_logit_margin(logits, tokens, torch::tensor({2}, torch::kLong)).item<double>(), 2.0, 1e-6);
 }
 
 }  // namespace

@@ -121,7 +121,7 @@ TEST(TinyGptTraining, TaskGradientMatchesClosedForm) {
   options.probe_sequences = 1;
   options.task_sequences = 1;
   TrainingData data = make_repeat_data(options);
-  ProbeRunner runner(model, data, {"blocks.1.resid_post"}, 32);
+  ProbeRunner runner(model, data, {"blocks.1.resid_post"});
   RecordingSink sink;
   sink.probe = runner.describe("t", "repeat");
   runner.snapshot(0, 0, {}, sink);
@@ -132,7 +132,7 @@ TEST(TinyGptTraining, TaskGradientMatchesClosedForm) {
   for (int64_t p = 0; p < 64; ++p) {
     for (int64_t d = 0; d < 16; ++d) {
       double expected = 0;
-      if (p >= 32 && p < 63) expected = direction[data.task_ids[size_t(p + 1)]][d].item<double>() / 31.0;
+      if (p >= 32 && p < 63) expected = direction[data.task.tokens[size_t(p + 1)]][d].item<double>() / 31.0;
       ASSERT_NEAR(grad[size_t(p * 16 + d)], expected, 1e-6) << "position " << p;
     }
   }

@@ -1,0 +1,158 @@
+// The cross-snapshot crosscoder of Ge et al. 2025 ("Evolution of Concepts in
+// Language Model Pre-Training"), grown online as checkpoints arrive.
+// Torch-free header: the implementation (LibTorch) lives in crosscoder/*.cc.
+//
+// Per snapshot θ with x^θ the normalised activation of one probe token:
+//   h     = Σ_θ (x^θ W_E^θ + b_E^θ)                      shared pre-activation
+//   f_i^θ = h_i · 1[h_i ‖W_D,i^θ‖ > τ_i]                 JumpReLU gated per snapshot
+//   x̂^θ  = f^θ W_D^θ + b_D^θ
+//   loss  = mean_θ,tokens ‖x^θ − x̂^θ‖² + λ Σ_i p̂_i (1 + p̂_i / 0.01),
+//           p̂_i = mean over batch and snapshots of tanh(4 f_i^θ ‖W_D,i^θ‖)
+// See docs/CROSSCODER.md for the exact gradients (straight-through estimator).
+#ifndef CW_CROSSCODER_CROSSCODER_H_
+#define CW_CROSSCODER_CROSSCODER_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace cw {
+
+struct CrosscoderOptions {
+  int64_t d_model = 0;
+  int64_t n_features = 0;
+  // Optimisation (paper: lr 5e-5 at Pythia scale; our online budgets are
+  // small, so the default is higher — docs/CROSSCODER.md).
+  double lr = 1e-3;
+  double adam_beta1 = 0.9;
+  double adam_beta2 = 0.999;
+  double warmup_fraction = 0.05;       // of each update's steps
+  double decay_fraction = 0.2;         // last 20%: linear decay to lr / 32
+  double threshold_lr_scale = 0.1;     // log τ learns at lr × 0.1
+  double sparsity_lambda = 0.3;
+  double lambda_warmup_fraction = 0.1; // λ ramps from 0 over the first 10% of all training
+  double initial_threshold = 0.1;      // τ
+  double ste_window = 4.0;             // ε
+  double tanh_scale = 4.0;
+  double quad_scale = 0.01;
+  int64_t batch_size = 1024;
+  uint64_t seed = 0;
+  std::string device = "cpu";          // or "cuda" when LibTorch has it
+  int threads = 1;                     // torch intra-op threads (0: torch default)
+  // Budget per online update (whichever ends first; seconds 0 = no limit).
+  int64_t steps_per_update = 300;
+  double seconds_per_update = 0;
+  // Dead-latent recruitment after each update.
+  double dead_frequency = 1e-6;        // fires on fewer tokens than this: dead
+  double recruit_fraction = 0.25;      // at most this share of dead latents per update
+  bool use_sparse_path = true;         // active-latent decoder and encoder-gradient path
+};
+
+struct SnapshotMetrics {
+  uint64_t step = 0;
+  double explained_variance = 0;  // 1 − E‖x − x̂‖² / E‖x − x̄‖² on the probe set
+  double l0 = 0;                  // mean active features per token at this snapshot
+  double dead_fraction = 0;       // features never active on the probe set at this snapshot
+  double dense_fraction = 0;      // features active on > 10% of probe tokens
+  double mse = 0;                 // mean ‖x − x̂‖² per token (normalised units)
+};
+
+// Per feature, per snapshot statistics on the probe set.
+struct FeatureStats {
+  std::vector<float> decoder_norm;     // [T × F] ‖W_D,i^θ‖ (normalised units)
+  std::vector<float> frequency;        // [T × F] fraction of probe tokens with f_i^θ > 0
+  std::vector<float> mean_activation;  // [T × F] mean f_i^θ over tokens where it fires
+  std::vector<float> max_activation;   // [T × F]
+  std::vector<float> cos_previous;     // [T × F] cos(W_D,i^θ, W_D,i^{θ−1}); 1 at θ = 0
+  std::vector<float> cos_latest;       // [T × F] cos(W_D,i^θ, W_D,i^{T−1})
+  // Top-k probe rows per feature at the latest snapshot: [F × k] row index
+  // and activation (activation 0 = unused slot), strongest first.
+  std::vector<uint32_t> top_rows;
+  std::vector<float> top_activations;
+  int64_t top_k = 0;
+  // Per feature at the latest snapshot: share of its activation variance over
+  // probe tokens not explained by the current token's identity (0 = a pure
+  // token feature, 1 = entirely contextual). NaN when it never fires.
+  std::vector<float> contextuality;
+};
+
+struct TrainReport {
+  int64_t steps = 0;
+  double seconds = 0;
+  double first_loss = 0;
+  double last_loss = 0;
+  double tokens_per_second = 0;
+  int64_t recruited = 0;
+};
+
+class Crosscoder {
+ public:
+  explicit Crosscoder(const CrosscoderOptions& options);
+  ~Crosscoder();
+  Crosscoder(Crosscoder&&) noexcept;
+  Crosscoder& operator=(Crosscoder&&) noexcept;
+
+  const CrosscoderOptions& options() const;
+  int64_t n_snapshots() const;
+  std::vector<uint64_t> steps() const;
+  int64_t n_tokens() const;
+
+  // Adds snapshot t (online growth): head t gets W_E^t = 0 — every existing
+  // feature's activations are unchanged at this instant — and W_D^t, b_D^t
+  // copied from head t−1; its normalisation scale is fitted on `activations`
+  // (float32 row-major [n_tokens × d_model]; row i is the same probe token in
+  // every snapshot). The first snapshot initialises W_D by the paper's grid
+  // search and W_E = W_Dᵀ. Throws std::invalid_argument on a shape mismatch.
+  void add_snapshot(uint64_t step, const float* activations, int64_t n_tokens);
+
+  // Reconstruction error of the newest snapshot before training on it
+  // ("surprise"): mse of that head, computed with W_E^t = 0 as added.
+  double newest_snapshot_mse() const;
+
+  // Trains on tuples (x^1 … x^t) of random probe rows for the configured
+  // budget, then recruits dead latents onto the rows the newest snapshot
+  // reconstructs worst. `progress(step, loss)` is called every few steps.
+  TrainReport train(const std::function<void(int64_t, double)>& progress = nullptr);
+
+  std::vector<SnapshotMetrics> evaluate() const;
+  FeatureStats feature_stats(int64_t top_k = 8, const std::vector<uint32_t>* probe_token_ids = nullptr) const;
+
+  // Feature activations f^θ at snapshot index `snapshot` for given raw
+  // activations at every snapshot ([n_snap][rows × d_model] raw, un-normalised):
+  // returns [rows × F].
+  std::vector<float> encode(const std::vector<const float*>& raw_per_snapshot, int64_t rows, int64_t snapshot) const;
+  // Attribution of each feature to a task metric at snapshot `snapshot`:
+  // Σ_rows f_i^θ · (W_D,i^θ · ∂m/∂x^θ), with ∂m/∂x given for raw activations
+  // (the normalisation scale is accounted for). Returns [F].
+  std::vector<float> attribution(const std::vector<const float*>& raw_per_snapshot, const float* gradient, int64_t rows,
+                                 int64_t snapshot) const;
+
+  // Everything needed to resume exactly: weights, Adam state, schedule
+  // position, RNG, snapshot steps and scales (the activations are not saved:
+  // they live in the store and are re-added with restore_activations()).
+  std::string serialize() const;
+  static Crosscoder deserialize(const std::string& bytes);
+  // After deserialize(): gives back snapshot t's activations without growing.
+  void restore_activations(int64_t snapshot, const float* activations, int64_t n_tokens);
+
+  // Writes DIR/crosscoder.safetensors (W_E [n_snap, d_model, F], W_D [n_snap,
+  // F, d_model], b_E [n_snap, F], b_D [n_snap, d_model], log_threshold [F],
+  // scales [n_snap], steps [n_snap]) and DIR/config.json.
+  void export_safetensors(const std::string& dir) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// The paper's method: a fresh crosscoder trained on all snapshots at once
+// (`total_steps` steps), to compare online against offline.
+Crosscoder train_offline(const CrosscoderOptions& options, const std::vector<uint64_t>& steps,
+                         const std::vector<const float*>& activations, int64_t n_tokens, int64_t total_steps,
+                         const std::function<void(int64_t, double)>& progress = nullptr);
+
+}  // namespace cw
+
+#endif  // CW_CROSSCODER_CROSSCODER_H_

@@ -1,0 +1,41 @@
+// The real conceptwatchd as a child process on free loopback ports with its
+// own data directory. The destructor stops it (SIGTERM, wait, SIGKILL after
+// a grace period), and the child dies with the benchmark if that is killed.
+#ifndef CW_BENCH_INGEST_DAEMON_PROCESS_H_
+#define CW_BENCH_INGEST_DAEMON_PROCESS_H_
+
+#include <sys/types.h>
+
+#include <string>
+
+namespace cw::bench {
+
+// A TCP port on 127.0.0.1 that nothing listens on right now.
+int free_loopback_port();
+
+class DaemonProcess {
+ public:
+  // Starts `executable` with --data-dir `data_dir`; its output goes to
+  // `log_path`. Throws std::runtime_error if it cannot be started.
+  DaemonProcess(const std::string& executable, const std::string& data_dir, const std::string& log_path);
+  ~DaemonProcess();
+  DaemonProcess(const DaemonProcess&) = delete;
+  DaemonProcess& operator=(const DaemonProcess&) = delete;
+
+  const std::string& ingest_endpoint() const { return ingest_endpoint_; }
+  // Throws std::runtime_error with the end of the daemon's log if it exited.
+  void check_alive();
+  // Stops it and returns its exit status (0 after a clean SIGTERM shutdown).
+  int stop();
+
+ private:
+  std::string log_tail() const;
+
+  std::string log_path_;
+  std::string ingest_endpoint_;
+  pid_t pid_ = -1;
+};
+
+}  // namespace cw::bench
+
+#endif  // CW_BENCH_INGEST_DAEMON_PROCESS_H_

@@ -1,0 +1,68 @@
+// The same (run, tap, step) sent twice over the wire: stored once, the
+// second acked with duplicate = true; other bytes for it are a conflict.
+#include <gtest/gtest.h>
+
+#include "hooks/frame_encoder.h"
+#include "store/snapshot_table.h"
+#include "tests/support/daemon_process.h"
+#include "tests/support/raw_ingest_client.h"
+#include "tests/support/test_data.h"
+
+namespace cw {
+namespace {
+
+using testing::IngestReply;
+
+// Sends every frame of a snapshot; returns the reply to its end.
+IngestReply send_snapshot(testing::RawIngestClient& client, const SnapshotFrames& frames) {
+  for (uint32_t i = 0; i + 1 < frames.frame_count(); ++i) client.send(frames.frame(i));
+  return client.exchange(frames.frame(frames.frame_count() - 1));
+}
+
+TEST(DaemonDuplicate, SecondSendIsAckedAsDuplicateAndStoredOnce) {
+  testing::DaemonProcess daemon;
+  daemon.start();
+  testing::RawIngestClient client(daemon.ingest_endpoint());
+  const RunDescription run = testing::make_run("dup-raw", {"tap"}, 16, 256);
+  ASSERT_TRUE(client.exchange(encode_hello_frame(run)).is_ack);
+
+  const auto values = testing::random_activations(21, 256 * 16);
+  const SnapshotMeta meta = testing::probe_meta(run, "tap", 7, values);
+  const SnapshotFrames frames(meta, values.data(), run.probe.hash(), 4096);
+
+  IngestReply first = send_snapshot(client, frames);
+  ASSERT_TRUE(first.is_ack) << first.describe();
+  EXPECT_FALSE(first.duplicate);
+  EXPECT_TRUE(first.snapshot == meta.key);
+
+  IngestReply second = send_snapshot(client, frames);
+  ASSERT_TRUE(second.is_ack) << second.describe();
+  EXPECT_TRUE(second.duplicate);
+  EXPECT_TRUE(second.snapshot == meta.key);
+
+  auto changed = values;
+  changed.back() = -changed.back();
+  const SnapshotMeta changed_meta = testing::probe_meta(run, "tap", 7, changed);
+  IngestReply conflict = send_snapshot(client, SnapshotFrames(changed_meta, changed.data(), run.probe.hash(), 4096));
+  EXPECT_FALSE(conflict.is_ack) << conflict.describe();
+  EXPECT_EQ(conflict.code, wire::ErrorCode::CONFLICT) << conflict.describe();
+  EXPECT_NE(conflict.message.find("dup-raw/tap@7"), std::string::npos) << conflict.message;
+  EXPECT_NE(conflict.message.find("already stored with different contents"), std::string::npos) << conflict.message;
+  EXPECT_TRUE(conflict.has_snapshot);
+
+  const auto status = daemon.query("status");
+  EXPECT_EQ(status["daemon"]["snapshots_stored"].get<uint64_t>(), 1u) << status.dump();
+  EXPECT_EQ(status["daemon"]["duplicates"].get<uint64_t>(), 1u) << status.dump();
+  EXPECT_EQ(daemon.terminate(), 0) << daemon.log();
+
+  auto store = Store::open(daemon.data_dir(), StoreOptions{true, true});
+  SnapshotTable table(*store);
+  const auto metas = table.list_all("dup-raw");
+  ASSERT_EQ(metas.size(), 1u);
+  std::string data;
+  ASSERT_TRUE(table.read(meta.key, &data));
+  EXPECT_EQ(data, testing::as_bytes(values));
+}
+
+}  // namespace
+}  // namespace cw

@@ -2,16 +2,18 @@
 
 #include <sys/mman.h>
 
-#include <chrono>
 #include <cerrno>
-#include <stdexcept>
+#include <chrono>
+#include <cstdint>
 #include <cstring>
-#include <memory>
+#include <stdexcept>
 
 namespace cw::bench {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 // Keeps the compiler from dropping a copy nobody reads.
 void keep(const void* pointer) { asm volatile("" : : "r"(pointer) : "memory"); }
@@ -25,7 +27,7 @@ class HugePageBuffer {
     if (base_ == MAP_FAILED) throw std::runtime_error(std::string("mmap: ") + std::strerror(errno));
     const auto address = reinterpret_cast<std::uintptr_t>(base_);
     data_ = reinterpret_cast<char*>((address + kHugePage - 1) / kHugePage * kHugePage);
-    madvise(data_, bytes, MADV_HUGEPAGE);  // advice only: a kernel without THP still works
+    madvise(data_, bytes, MADV_HUGEPAGE);  // advice only: without THP it is a plain buffer
   }
   ~HugePageBuffer() { munmap(base_, size_); }
   HugePageBuffer(const HugePageBuffer&) = delete;
@@ -41,32 +43,33 @@ class HugePageBuffer {
 
 }  // namespace
 
-CopyTimes time_copies(const std::string& source, int repeats) {
-  CopyTimes times;
-  const std::size_t bytes = source.size();
-  std::unique_ptr<char[]> warm(new char[bytes]);
-  std::memset(warm.get(), 0, bytes);
-  for (int i = 0; i < repeats; ++i) {
-    const auto start = Clock::now();
-    std::memcpy(warm.get(), source.data(), bytes);
-    keep(warm.get());
-    times.warm_seconds.push_back(std::chrono::duration<double>(Clock::now() - start).count());
-  }
-  for (int i = 0; i < repeats; ++i) {
-    const auto start = Clock::now();
-    std::unique_ptr<char[]> fresh(new char[bytes]);
-    std::memcpy(fresh.get(), source.data(), bytes);
-    keep(fresh.get());
-    times.fresh_seconds.push_back(std::chrono::duration<double>(Clock::now() - start).count());
-  }
-  for (int i = 0; i < repeats; ++i) {
-    const auto start = Clock::now();
-    HugePageBuffer fresh(bytes);
-    std::memcpy(fresh.data(), source.data(), bytes);
-    keep(fresh.data());
-    times.huge_page_seconds.push_back(std::chrono::duration<double>(Clock::now() - start).count());
-  }
-  return times;
+CopyBaseline::CopyBaseline(const std::string& source) : source_(source), warm_(new char[source.size()]) {
+  std::memset(warm_.get(), 0, source.size());
+}
+
+CopyBaseline::~CopyBaseline() = default;
+
+double CopyBaseline::warm_copy_seconds() {
+  const auto start = Clock::now();
+  std::memcpy(warm_.get(), source_.data(), source_.size());
+  keep(warm_.get());
+  return seconds_since(start);
+}
+
+double CopyBaseline::fresh_copy_seconds() {
+  const auto start = Clock::now();
+  std::unique_ptr<char[]> fresh(new char[source_.size()]);
+  std::memcpy(fresh.get(), source_.data(), source_.size());
+  keep(fresh.get());
+  return seconds_since(start);
+}
+
+double CopyBaseline::huge_page_copy_seconds() {
+  const auto start = Clock::now();
+  HugePageBuffer fresh(source_.size());
+  std::memcpy(fresh.data(), source_.data(), source_.size());
+  keep(fresh.data());
+  return seconds_since(start);
 }
 
 }  // namespace cw::bench

@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "bench/ingest/copy_baseline.h"
 #include "bench/ingest/daemon_process.h"
 #include "bench/ingest/temp_dir.h"
 #include "hooks/publisher.h"
@@ -64,7 +65,11 @@ IngestRunResult run_ingest(const BenchData& data, uint32_t count, uint32_t paced
     bool flushed = publisher.flush(std::chrono::minutes(5));
     result.seconds = seconds_between(start, Clock::now());
 
+    CopyBaseline copies(data.array);
     for (uint32_t i = 0; flushed && i < paced_count; ++i) {
+      result.warm_copy_seconds.push_back(copies.warm_copy_seconds());
+      result.fresh_copy_seconds.push_back(copies.fresh_copy_seconds());
+      result.huge_page_copy_seconds.push_back(copies.huge_page_copy_seconds());
       const auto before = Clock::now();
       if (!publisher.publish(data.meta(1000 + count + i), data.array.data())) {
         throw std::runtime_error("publish() dropped a snapshot");

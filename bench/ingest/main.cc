@@ -31,12 +31,14 @@ constexpr double kMiB = 1024.0 * 1024.0;
 struct Flags {
   uint64_t snapshot_mib = 64;
   uint32_t count = 12;
-  uint32_t paced_count = 4;
+  uint32_t paced_count = 6;
   int repeats = 3;
   std::string daemon = CW_CONCEPTWATCHD_PATH;
   std::string work_dir;  // empty: the system temp dir
   bool breakdown = true;
 };
+
+void append(std::vector<double>& to, const std::vector<double>& from) { to.insert(to.end(), from.begin(), from.end()); }
 
 std::string runs_text(const std::vector<double>& values) {
   std::string text;
@@ -65,18 +67,21 @@ int run(const Flags& flags) {
   std::fflush(stdout);
 
   std::vector<double> ingest, zmq, store, publish_phase, publish_seconds, paced_seconds;
+  std::vector<double> warm_copy, fresh_copy, huge_page_copy;
   for (int r = 0; r < flags.repeats; ++r) {
     const auto result = cw::bench::run_ingest(data, flags.count, flags.paced_count, flags.daemon, flags.work_dir);
     ingest.push_back(mib_per_run / result.seconds);
     publish_phase.push_back(result.publish_phase_seconds);
-    publish_seconds.insert(publish_seconds.end(), result.publish_seconds.begin(), result.publish_seconds.end());
-    paced_seconds.insert(paced_seconds.end(), result.paced_publish_seconds.begin(), result.paced_publish_seconds.end());
+    append(publish_seconds, result.publish_seconds);
+    append(paced_seconds, result.paced_publish_seconds);
+    append(warm_copy, result.warm_copy_seconds);
+    append(fresh_copy, result.fresh_copy_seconds);
+    append(huge_page_copy, result.huge_page_copy_seconds);
     zmq.push_back(mib_per_run / cw::bench::run_zmq_ceiling(data, flags.count, chunk_bytes, in_flight));
     store.push_back(mib_per_run / cw::bench::run_store_ceiling(data, flags.count, flags.work_dir));
     std::fprintf(stderr, "run %d/%d: ingest %.0f, ZeroMQ %.0f, store %.0f MiB/s\n", r + 1, flags.repeats, ingest.back(),
                  zmq.back(), store.back());
   }
-  const cw::bench::CopyTimes copies = cw::bench::time_copies(data.array, 9);
 
   const double lower_ceiling = std::min(median(zmq), median(store));
   const double ratio = median(ingest) / lower_ceiling;
@@ -89,22 +94,23 @@ int run(const Flags& flags) {
 
   std::printf("  %-48s %8s %8s %8s %6s\n", "latency (ms)", "p50", "p99", "max", "n");
   print_latency("publish(), back to back (the throughput runs)", publish_seconds);
-  if (!paced_seconds.empty()) print_latency("publish(), once per checkpoint (queue drained)", paced_seconds);
-  print_latency("one memcpy of the snapshot, warm buffer", copies.warm_seconds);
-  print_latency("one memcpy of the snapshot, fresh buffer", copies.fresh_seconds);
-  print_latency("one memcpy, fresh MADV_HUGEPAGE buffer", copies.huge_page_seconds);
   print_latency("all publish() calls of a run (back to back)", publish_phase);
-  // The goal's "one memcpy": the copy publish() makes, into a buffer that
-  // is fresh unless a spare one is free (back to back) or warm (paced).
-  const double fresh_bound = median(copies.fresh_seconds) + 1e-3;
-  const double warm_bound = median(copies.warm_seconds) + 1e-3;
-  const double p99 = percentile(publish_seconds, 0.99);
-  std::printf("  %-48s %8.2f   back-to-back p99 within it: %s\n", "bound: fresh-buffer memcpy p50 + 1 ms",
-              1e3 * fresh_bound, p99 <= fresh_bound ? "yes" : "NO");
   if (!paced_seconds.empty()) {
+    // Measured once per checkpoint, interleaved: same daemon, same load.
+    print_latency("publish(), once per checkpoint (queue drained)", paced_seconds);
+    print_latency("  one memcpy of the snapshot, warm buffer", warm_copy);
+    print_latency("  one memcpy of the snapshot, fresh buffer", fresh_copy);
+    print_latency("  one memcpy, fresh MADV_HUGEPAGE buffer", huge_page_copy);
+    // The goal's "one memcpy" is the copy publish() makes: into a warm
+    // spare buffer once per checkpoint, into a fresh one back to back.
+    const double warm_bound = median(warm_copy) + 1e-3;
+    const double fresh_bound = median(fresh_copy) + 1e-3;
     const double paced_p99 = percentile(paced_seconds, 0.99);
-    std::printf("  %-48s %8.2f   once-per-checkpoint p99 within it: %s\n", "bound: warm-buffer memcpy p50 + 1 ms",
-                1e3 * warm_bound, paced_p99 <= warm_bound ? "yes" : "NO");
+    const double p99 = percentile(publish_seconds, 0.99);
+    std::printf("  %-48s %8.2f   once-per-checkpoint publish p99 within it: %s\n",
+                "goal: warm-buffer memcpy p50 + 1 ms", 1e3 * warm_bound, paced_p99 <= warm_bound ? "yes" : "NO");
+    std::printf("  %-48s %8.2f   back-to-back publish p99 within it: %s\n", "     fresh-buffer memcpy p50 + 1 ms",
+                1e3 * fresh_bound, p99 <= fresh_bound ? "yes" : "NO");
   }
   std::printf("\n");
   std::fflush(stdout);

@@ -1,0 +1,157 @@
+#include "detect/transition_detector.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <map>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "detect/emergence.h"
+#include "tests/detect/synthetic_series.h"
+
+namespace cw {
+namespace {
+
+// Log-spaced training steps, like the paper's snapshots.
+std::vector<uint64_t> log_spaced_steps(size_t n) {
+  std::vector<uint64_t> steps;
+  for (size_t i = 0; i < n; ++i) steps.push_back(static_cast<uint64_t>(std::llround(10 * std::pow(1.25, i))) + i);
+  return steps;
+}
+
+// A synthetic crosscoder's features over snapshots: `mass` features emerge
+// at `mass_at` (if any), a few single ones emerge at scattered snapshots, 20
+// initialisation features stay present, the rest stay weak. Returns the
+// aggregate series the daemon would feed the TransitionDetector.
+std::vector<std::map<std::string, double>> feature_aggregates(size_t snapshots, size_t mass, size_t mass_at,
+                                                              unsigned seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<double> wobble(0.0, 0.04);
+  std::vector<std::vector<double>> norms;
+  auto feature = [&](size_t emerge_at, bool initial) {
+    std::vector<double> n(snapshots);
+    for (size_t s = 0; s < snapshots; ++s) {
+      const double level = initial || s >= emerge_at ? 0.9 : 0.1;
+      n[s] = std::min(1.0, std::max(0.0, level + wobble(rng)));
+    }
+    norms.push_back(n);
+  };
+  for (size_t i = 0; i < mass; ++i) feature(mass_at, false);
+  for (size_t at : {5, 11, 16, 27, 33}) feature(at, false);
+  for (size_t i = 0; i < 20; ++i) feature(snapshots, true);
+  for (size_t i = 0; i < 100; ++i) feature(snapshots, false);
+
+  std::vector<FeatureEventTracker> trackers(norms.size());
+  std::vector<std::map<std::string, double>> out(snapshots);
+  const std::vector<double> surprise = cw::testing::noise(snapshots, 0.02, seed + 1);
+  for (size_t s = 0; s < snapshots; ++s) {
+    double emerging = 0, alive = 0;
+    for (size_t f = 0; f < norms.size(); ++f) {
+      const auto event = trackers[f].append(norms[f][s]);
+      if (event && event->kind != FeatureEventKind::kFaded) ++emerging;
+      alive += trackers[f].present();
+    }
+    out[s] = {{"features_emerging", emerging}, {"features_alive", alive}, {"surprise", 0.3 + surprise[s]}};
+  }
+  return out;
+}
+
+TransitionDetector feature_detector() {
+  TransitionDetector detector;
+  // Counts move by whole features; a floor of two features keeps a trickle of
+  // single emergences (one every ~5 snapshots here) from reading as a shift.
+  detector.configure_series("features_emerging", {2.0});
+  detector.configure_series("features_alive", {2.0});
+  return detector;
+}
+
+TEST(TransitionDetector, MassEmergenceIsExactlyOneTransitionAtItsSnapshot) {
+  const std::vector<uint64_t> steps = log_spaced_steps(40);
+  for (unsigned seed = 1; seed <= 5; ++seed) {
+    TransitionDetector detector = feature_detector();
+    size_t raised = 0;
+    for (const auto& values : feature_aggregates(40, 60, 20, seed)) {
+      const size_t s = detector.steps().size();
+      raised += detector.observe(steps[s], values).size();
+    }
+    ASSERT_EQ(raised, 1u) << "seed " << seed;
+    ASSERT_EQ(detector.transitions().size(), 1u);
+    const Transition& t = detector.transitions()[0];
+    EXPECT_NEAR(static_cast<double>(t.onset_index), 20.0, 1.0) << "seed " << seed;
+    EXPECT_EQ(t.onset_step, steps[t.onset_index]);
+    EXPECT_GE(t.alarm_index, t.onset_index);
+    EXPECT_LE(t.alarm_index, 23u);
+    EXPECT_TRUE(t.confirmed) << "seed " << seed;
+    ASSERT_TRUE(t.pelt_index.has_value());
+    EXPECT_NEAR(static_cast<double>(*t.pelt_index), 20.0, 1.0);
+    bool alive_moved = false;
+    for (const SeriesMove& m : t.moves) {
+      if (m.series != "features_alive") continue;
+      alive_moved = true;
+      EXPECT_EQ(m.direction, +1);
+      EXPECT_NEAR(m.magnitude, 60.0, 3.0);
+    }
+    EXPECT_TRUE(alive_moved) << "seed " << seed;
+  }
+}
+
+TEST(TransitionDetector, StationaryControlHasNoTransition) {
+  const std::vector<uint64_t> steps = log_spaced_steps(40);
+  for (unsigned seed = 1; seed <= 5; ++seed) {
+    TransitionDetector detector = feature_detector();
+    for (const auto& values : feature_aggregates(40, 0, 0, seed)) detector.observe(steps[detector.steps().size()], values);
+    EXPECT_TRUE(detector.transitions().empty()) << "seed " << seed;
+  }
+}
+
+TEST(TransitionDetector, SeriesMovingTogetherMakeOneTransitionWithEveryMove) {
+  const std::vector<double> loss = cw::testing::steps(50, {0, 30}, {4.1, 2.0}, 0.05, 3);
+  const std::vector<double> accuracy = cw::testing::steps(50, {0, 31}, {0.1, 0.9}, 0.03, 4);
+  const std::vector<double> flat = cw::testing::noise(50, 1.0, 5);
+  TransitionDetector detector;
+  for (size_t s = 0; s < loss.size(); ++s) {
+    std::map<std::string, double> values = {{"training_loss", loss[s]}, {"flat", flat[s]}};
+    if (s >= 10) values["induction_accuracy"] = accuracy[s];  // a task probe that starts late
+    detector.observe(100 * (s + 1), values);
+  }
+  ASSERT_EQ(detector.transitions().size(), 1u);
+  const Transition& t = detector.transitions()[0];
+  EXPECT_NEAR(static_cast<double>(t.onset_index), 30.0, 1.0);
+  EXPECT_EQ(t.onset_step, 100 * (t.onset_index + 1));
+  ASSERT_EQ(t.moves.size(), 2u);
+  for (const SeriesMove& m : t.moves) {
+    if (m.series == "training_loss") {
+      EXPECT_EQ(m.direction, -1);
+      EXPECT_NEAR(m.magnitude, -2.1, 0.1);
+    } else {
+      EXPECT_EQ(m.series, "induction_accuracy");
+      EXPECT_EQ(m.direction, +1);
+      EXPECT_NEAR(static_cast<double>(m.onset_index), 31.0, 1.0);
+    }
+  }
+}
+
+TEST(TransitionDetector, ARampThatKeepsAlarmingIsOneTransition) {
+  std::vector<double> values = cw::testing::noise(60, 1.0, 12);
+  for (size_t i = 30; i < values.size(); ++i) values[i] += 0.8 * static_cast<double>(i - 30);
+  TransitionDetector detector;
+  for (size_t s = 0; s < values.size(); ++s) detector.observe(s + 1, {{"mean_direction_change", values[s]}});
+  ASSERT_EQ(detector.transitions().size(), 1u);
+  EXPECT_GE(detector.transitions()[0].onset_index, 29u);
+  EXPECT_LE(detector.transitions()[0].onset_index, 36u);
+  EXPECT_EQ(detector.transitions()[0].moves[0].direction, +1);
+}
+
+TEST(TransitionDetector, RefusesStepsThatDoNotIncreaseAndLateConfiguration) {
+  TransitionDetector detector;
+  detector.observe(10, {{"a", 1.0}});
+  EXPECT_THROW(detector.observe(10, {{"a", 1.0}}), std::invalid_argument);
+  EXPECT_THROW(detector.observe(11, {{"a", std::nan("")}}), std::invalid_argument);
+  EXPECT_THROW(detector.configure_series("a", {}), std::logic_error);
+}
+
+}  // namespace
+}  // namespace cw

@@ -44,7 +44,7 @@ struct TransitionOptions {
 
 // Per-series settings, overriding the shared ones.
 struct SeriesOptions {
-  double min_scale = 0;  // noise floor in series units; 1 suits counts of features
+  double min_scale = 0;  // noise floor in series units; for feature counts 1-2 (2: a trickle of single emergences is no shift)
   CusumDirection direction = CusumDirection::kBoth;
 };
 

@@ -21,7 +21,8 @@ class AlertSink {
 
   // Called from another thread when shutdown's deadline passes while
   // deliver() is still running: make it return soon (close a connection,
-  // kill a child). Must be safe to call concurrently with deliver().
+  // kill a child). Must be safe to call concurrently with deliver(), and
+  // harmless if deliver() has just returned.
   virtual void interrupt() {}
 
   // A short description for stats and logs ("webhook http://host:9093/").

@@ -8,6 +8,7 @@
 
 #include <cstdio>
 #include <exception>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,14 @@ struct Flags {
   bool breakdown = true;
 };
 
+// On a shared machine the other load explains much of the spread.
+std::string load_average() {
+  std::ifstream in("/proc/loadavg");
+  std::string one, five;
+  in >> one >> five;
+  return in ? one + " (1 min), " + five + " (5 min)" : "unknown";
+}
+
 void append(std::vector<double>& to, const std::vector<double>& from) { to.insert(to.end(), from.begin(), from.end()); }
 
 std::string runs_text(const std::vector<double>& values) {
@@ -61,9 +70,10 @@ int run(const Flags& flags) {
   const int in_flight = cw::PublisherOptions().max_in_flight;
   const double mib_per_run = double(flags.count) * double(data.bytes()) / kMiB;
   std::printf("cw_bench_ingest: %u snapshots of %.0f MiB ([%llu x %u] fp32) per run, %d interleaved runs, "
-              "%llu MiB chunks, %d in flight; medians, MiB = 2^20 bytes\n\n",
+              "%llu MiB chunks, %d in flight; medians, MiB = 2^20 bytes\n",
               flags.count, data.bytes() / kMiB, static_cast<unsigned long long>(data.run.probe.n_tokens()),
               cw::bench::kBenchDModel, flags.repeats, static_cast<unsigned long long>(chunk_bytes >> 20), in_flight);
+  std::printf("load average at start: %s\n\n", load_average().c_str());
   std::fflush(stdout);
 
   std::vector<double> ingest, zmq, store, publish_phase, publish_seconds, paced_seconds;
@@ -101,6 +111,11 @@ int run(const Flags& flags) {
     print_latency("  one memcpy of the snapshot, warm buffer", warm_copy);
     print_latency("  one memcpy of the snapshot, fresh buffer", fresh_copy);
     print_latency("  one memcpy, fresh MADV_HUGEPAGE buffer", huge_page_copy);
+    // Paired with the warm copy just before it: what publish() adds to the
+    // copy it has to make, with the machine's other load mostly cancelled.
+    std::vector<double> overhead;
+    for (std::size_t i = 0; i < paced_seconds.size(); ++i) overhead.push_back(paced_seconds[i] - warm_copy[i]);
+    print_latency("  publish() minus the warm memcpy before it", overhead);
     // The goal's "one memcpy" is the copy publish() makes: into a warm
     // spare buffer once per checkpoint, into a fresh one back to back.
     const double warm_bound = median(warm_copy) + 1e-3;
@@ -113,6 +128,7 @@ int run(const Flags& flags) {
                 1e3 * fresh_bound, p99 <= fresh_bound ? "yes" : "NO");
   }
   std::printf("\n");
+  std::printf("load average after the runs: %s\n\n", load_average().c_str());
   std::fflush(stdout);
 
   if (flags.breakdown) {

@@ -19,7 +19,7 @@ using Clock = std::chrono::steady_clock;
 using testing::DaemonProcess;
 
 // publish() copies the array and takes a mutex the sender holds only for
-// queue bookkeeping; it never waits on the network or the daemon. A 4 MiB
+// queue bookkeeping; it never waits on the network or the daemon. A 2 MiB
 // memcpy takes milliseconds; one second leaves room for a loaded CI machine
 // while still catching a publish() that waits for an ack (ack_timeout and
 // the daemon's downtime are both seconds long).
@@ -110,15 +110,18 @@ bool wait_for(Predicate done, std::chrono::milliseconds timeout) {
   return done();
 }
 
-TEST(PublisherDaemon, SigkillMidStreamThenRestartStoresEverySnapshotExactlyOnce) {
+// Streams 40 snapshots, stops the daemon (SIGKILL or SIGTERM) with a backlog
+// in flight, keeps publishing while it is down, restarts it on the same data
+// directory and ports, and checks that every snapshot is stored exactly once.
+void stream_through_a_restart(bool sigkill, const std::string& run_name) {
   DaemonProcess daemon;
   daemon.start();
   const std::string tap = "blocks.1.resid_post";
-  // 4 MiB arrays in 16 chunks: a kill lands in the middle of a transfer.
-  const RunDescription run = testing::make_run("killed", {tap}, 256, 4096);
+  // 2 MiB arrays in 16 chunks: a kill lands in the middle of a transfer.
+  const RunDescription run = testing::make_run(run_name, {tap}, 128, 4096);
   PublisherOptions options;
   options.endpoint = daemon.ingest_endpoint();
-  options.chunk_bytes = 256 << 10;
+  options.chunk_bytes = 128 << 10;
   options.ack_timeout = std::chrono::milliseconds(1000);
   Publisher publisher(run, options);
   constexpr int kSteps = 40;
@@ -126,7 +129,7 @@ TEST(PublisherDaemon, SigkillMidStreamThenRestartStoresEverySnapshotExactlyOnce)
   // is in flight when it dies.
   std::vector<std::vector<float>> arrays;
   for (int step = 0; step < kSteps; ++step) {
-    arrays.push_back(testing::random_activations(testing::array_seed(tap, step), 4096 * 256));
+    arrays.push_back(testing::random_activations(testing::array_seed(tap, step), 4096 * 128));
   }
   auto publish = [&](int step) {
     ASSERT_TRUE(publisher.publish(testing::probe_meta(run, tap, step, arrays[step]), arrays[step].data()));
@@ -137,7 +140,11 @@ TEST(PublisherDaemon, SigkillMidStreamThenRestartStoresEverySnapshotExactlyOnce)
   ASSERT_TRUE(wait_for([&] { return publisher.stats().acked >= 3; }, std::chrono::seconds(30)))
       << publisher.stats().last_error;
   const uint64_t acked_before_kill = publisher.stats().acked;
-  daemon.kill();
+  if (sigkill) {
+    daemon.kill();
+  } else {
+    EXPECT_EQ(daemon.terminate(), 0) << daemon.log();
+  }
   // Unacknowledged snapshots remain: some were in flight when it died.
   EXPECT_LT(acked_before_kill, 12u);
   for (; step < 28; ++step) publish(step);  // the daemon is down
@@ -158,7 +165,15 @@ TEST(PublisherDaemon, SigkillMidStreamThenRestartStoresEverySnapshotExactlyOnce)
 
   auto store = open_read_only(daemon.data_dir());
   expect_stored_exactly(*store, run, tap, kSteps);
-  EXPECT_EQ(data_keys(*store, "killed"), std::size_t(kSteps));
+  EXPECT_EQ(data_keys(*store, run_name), std::size_t(kSteps));
+}
+
+TEST(PublisherDaemon, SigkillMidStreamThenRestartStoresEverySnapshotExactlyOnce) {
+  stream_through_a_restart(/*sigkill=*/true, "killed");
+}
+
+TEST(PublisherDaemon, SigtermMidStreamThenRestartStoresEverySnapshotExactlyOnce) {
+  stream_through_a_restart(/*sigkill=*/false, "stopped");
 }
 
 TEST(PublisherDaemon, ResendOfAStoredStepIsADuplicateAndOtherBytesAreRefused) {

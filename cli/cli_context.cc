@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli/daemon_client.h"
+#include "daemon/analysis_queries.h"
 #include "daemon/query_handler.h"
 #include "store/store.h"
 
@@ -19,6 +20,7 @@ Answer ask(const CliContext& context, const std::string& command, const nlohmann
   options.read_only = true;
   auto store = Store::open(context.data_dir, options);
   QueryHandler handler(*store);
+  add_analysis_queries(handler, *store);
   return {handler.answer(command, params), false};
 }
 

@@ -3,8 +3,10 @@
 
 #include <iostream>
 
+#include "cli/analysis_commands.h"
 #include "cli/cli_context.h"
 #include "cli/import_command.h"
+#include "cli/plot_command.h"
 #include "cli/query_commands.h"
 #include "schema/defaults.h"
 
@@ -27,6 +29,8 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   cw::add_query_commands(app, context, &exit_code);
   cw::add_import_command(app, context, &exit_code);
+  cw::add_analysis_commands(app, context, &exit_code);
+  cw::add_plot_command(app, context, &exit_code);
 
   try {
     app.parse(argc, argv);  // runs the chosen subcommand's callback

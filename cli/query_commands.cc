@@ -24,11 +24,14 @@ void print_status(const nlohmann::json& status) {
   std::cout << "data        " << text(status["data_dir"]) << " (" << human_bytes(status["disk_bytes"].get<double>())
             << " on disk)\n";
   std::cout << "snapshots   " << status["snapshots_stored"] << " stored in " << status["runs"].size() << " runs\n";
-  if (status.contains("crosscoders")) {
-    for (const auto& cc : status["crosscoders"]) {
-      std::cout << "crosscoder  " << text(cc["run"]) << "/" << text(cc["tap"]) << ": " << cc.value("snapshots", 0)
-                << " heads, EV " << cc.value("explained_variance", 0.0) << ", L0 " << cc.value("l0", 0.0) << "\n";
+  for (const auto& cc : daemon.value("crosscoders", nlohmann::json::array())) {
+    std::cout << "crosscoder  " << text(cc["run"]) << "/" << text(cc["tap"]) << ": " << cc.value("snapshots", 0)
+              << " snapshots, " << text(cc["state"]) << ", backlog " << cc.value("backlog", 0);
+    if (cc.contains("latest")) {
+      std::cout << ", explained variance " << cc["latest"].value("explained_variance", 0.0) << ", L0 "
+                << cc["latest"].value("l0", 0.0);
     }
+    std::cout << "\n";
   }
 }
 

@@ -5,7 +5,12 @@
 #include <chrono>
 #include <zmq.hpp>
 
+#include "daemon/analysis_queries.h"
+#ifdef CW_WITH_ANALYSIS
+#include "daemon/analysis_scheduler.h"
+#endif
 #include "daemon/query_protocol.h"
+#include "store/analysis_tables.h"
 
 namespace cw {
 namespace {
@@ -38,6 +43,14 @@ void reply(zmq::socket_t& socket, std::vector<zmq::message_t>& parts, const Fram
 
 }  // namespace
 
+#ifdef CW_WITH_ANALYSIS
+struct Daemon::Analysis {
+  std::unique_ptr<AnalysisScheduler> scheduler;
+};
+#else
+struct Daemon::Analysis {};  // built without the crosscoder: snapshots are stored only
+#endif
+
 struct Daemon::Sockets {
   zmq::context_t context;
   zmq::socket_t ingest{context, zmq::socket_type::router};
@@ -49,6 +62,13 @@ Daemon::Daemon(const DaemonConfig& config)
   store_ = Store::open(config.data_dir);
   ingest_ = std::make_unique<Ingest>(*store_, config.limits);
   queries_ = std::make_unique<QueryHandler>(*store_, [this] { return live_status(); });
+  add_analysis_queries(*queries_, *store_, config.analysis.monitor.emergence);
+  analysis_ = std::make_unique<Analysis>();
+#ifdef CW_WITH_ANALYSIS
+  analysis_->scheduler = std::make_unique<AnalysisScheduler>(*store_, config.analysis,
+                                                             [this](const nlohmann::json& e) { raise(e); });
+  ingest_->on_stored([this](const SnapshotMeta& meta) { analysis_->scheduler->on_stored(meta); });
+#endif
   for (auto* socket : {&sockets_->ingest, &sockets_->query}) {
     socket->set(zmq::sockopt::linger, 1000);
     socket->set(zmq::sockopt::sndhwm, 100000);
@@ -69,7 +89,30 @@ Daemon::Daemon(const DaemonConfig& config)
                config.data_dir);
 }
 
-Daemon::~Daemon() = default;
+Daemon::~Daemon() { analysis_.reset(); }  // workers stop before the store closes
+
+bool Daemon::analysis_enabled() {
+#ifdef CW_WITH_ANALYSIS
+  return true;
+#else
+  return false;
+#endif
+}
+
+// Every event goes to the event log first (so it survives), then to the log.
+void Daemon::raise(const nlohmann::json& event) {
+  const std::string run = event.value("run", "");
+  const uint64_t seq = EventLog(*store_).append(run, event);
+  if (event.value("type", "") == "phase_transition") {
+    spdlog::warn("PHASE TRANSITION in {}/{}: onset step {}, alarm at step {} (event {})", run, event.value("tap", ""),
+                 event.value("onset_step", uint64_t(0)), event.value("alarm_step", uint64_t(0)), seq);
+  } else if (event.value("type", "") == "phase") {
+    spdlog::info("phase {}/{}: {} -> {} at step {}", run, event.value("tap", ""), event.value("previous_phase", ""),
+                 event.value("phase", ""), event.value("step", uint64_t(0)));
+  } else {
+    spdlog::debug("event {} {}", seq, event.dump());
+  }
+}
 
 nlohmann::json Daemon::live_status() const {
   const IngestStats stats = ingest_->stats();
@@ -83,10 +126,17 @@ nlohmann::json Daemon::live_status() const {
           {"duplicates", stats.duplicates},
           {"errors", stats.errors},
           {"pending_snapshots", stats.pending_snapshots},
-          {"pending_bytes", stats.pending_bytes}};
+          {"pending_bytes", stats.pending_bytes},
+#ifdef CW_WITH_ANALYSIS
+          {"crosscoders", analysis_->scheduler->status()},
+#endif
+          {"analysis", analysis_enabled()}};
 }
 
 void Daemon::serve(const std::atomic<bool>& stop) {
+#ifdef CW_WITH_ANALYSIS
+  analysis_->scheduler->start();
+#endif
   std::vector<zmq::message_t> parts;
   uint64_t last_expiry = now_ms();
   while (!stop) {

@@ -29,11 +29,15 @@ class Daemon {
  private:
   struct Sockets;
   nlohmann::json live_status() const;
+  void raise(const nlohmann::json& event);
+  static bool analysis_enabled();
 
   DaemonConfig config_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<Ingest> ingest_;
   std::unique_ptr<QueryHandler> queries_;
+  struct Analysis;  // the crosscoder workers, when built with them
+  std::unique_ptr<Analysis> analysis_;
   std::unique_ptr<Sockets> sockets_;
   uint64_t started_unix_ms_;
 };

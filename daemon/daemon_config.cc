@@ -46,6 +46,40 @@ void load_daemon_config(const std::string& path, DaemonConfig* config) {
   number("ingest", "max_snapshot_bytes", &config->limits.max_snapshot_bytes);
   number("ingest", "max_pending_bytes", &config->limits.max_pending_bytes);
   number("ingest", "partial_idle_ms", &config->partial_idle_ms);
+
+  auto real = [&](const char* section, const char* key, double* out) {
+    if (auto node = table[section][key]) {
+      if (!node.is_number()) throw std::runtime_error("config " + path + ": [" + section + "] " + key + " must be a number");
+      *out = node.value<double>().value();
+    }
+  };
+  auto flag = [&](const char* section, const char* key, bool* out) {
+    if (auto node = table[section][key]) {
+      if (!node.is_boolean()) throw std::runtime_error("config " + path + ": [" + section + "] " + key + " must be true or false");
+      *out = node.value<bool>().value();
+    }
+  };
+  AnalysisConfig& analysis = config->analysis;
+  CrosscoderOptions& cc = analysis.crosscoder;
+  flag("crosscoder", "enabled", &analysis.enabled);
+  number("crosscoder", "n_features", &cc.n_features);
+  number("crosscoder", "features_per_dim", &analysis.features_per_dim);
+  number("crosscoder", "max_features", &analysis.max_features);
+  number("crosscoder", "steps_per_update", &cc.steps_per_update);
+  real("crosscoder", "seconds_per_update", &cc.seconds_per_update);
+  number("crosscoder", "batch_size", &cc.batch_size);
+  real("crosscoder", "lr", &cc.lr);
+  real("crosscoder", "sparsity_lambda", &cc.sparsity_lambda);
+  real("crosscoder", "initial_threshold", &cc.initial_threshold);
+  real("crosscoder", "ste_window", &cc.ste_window);
+  number("crosscoder", "seed", &cc.seed);
+  number("crosscoder", "threads", &cc.threads);
+  text("crosscoder", "device", &cc.device);
+  number("crosscoder", "top_k", &analysis.top_k);
+  real("emergence", "threshold", &analysis.monitor.emergence.threshold);
+  real("emergence", "hysteresis", &analysis.monitor.emergence.hysteresis);
+  real("emergence", "absent_frequency", &analysis.monitor.emergence.absent_frequency);
+  flag("emergence", "require_absence_evidence", &analysis.monitor.emergence.require_absence_evidence);
 }
 
 }  // namespace cw

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "daemon/ingest.h"
+#include "daemon/tap_worker.h"
 
 namespace cw {
 
@@ -18,6 +19,7 @@ struct DaemonConfig {
   uint64_t partial_idle_ms = 60000;  // forget half-received snapshots after this
   std::string log_level = "info";
   std::string log_format = "text";   // or "json"
+  AnalysisConfig analysis;           // [crosscoder], [emergence]
 };
 
 DaemonConfig default_daemon_config();

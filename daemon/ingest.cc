@@ -31,9 +31,11 @@ Frame to_frame(capnp::MessageBuilder& builder) {
   return Frame(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
 }
 
-Frame ack_hello(const std::string& run) {
+Frame ack_hello(const std::string& run, uint64_t max_frame_bytes) {
   capnp::MallocMessageBuilder builder;
-  start(builder).initAck().setHello(run);
+  auto ack = start(builder).initAck();
+  ack.setHello(run);
+  ack.setMaxFrameBytes(max_frame_bytes);
   return to_frame(builder);
 }
 
@@ -189,6 +191,9 @@ std::vector<Frame> Ingest::hello(const RunDescription& run) {
                           "): use a new run id");
     }
     RunDescription merged = run;
+    if (merged.probe.vocabulary.empty()) {  // the vocabulary is optional: keep the one we have
+      if (auto stored = runs_.probe(run.run)) merged.probe.vocabulary = std::move(stored->vocabulary);
+    }
     for (const auto& tap : existing->description.taps) {
       const TapSpec* mine = merged.find_tap(tap.name);
       if (!mine) {
@@ -205,7 +210,7 @@ std::vector<Frame> Ingest::hello(const RunDescription& run) {
     spdlog::info("new run '{}': {} taps, {} probe tokens", run.run, run.taps.size(), probe.n_tokens());
   }
   run_cache_.erase(run.run);
-  return {ack_hello(run.run)};
+  return {ack_hello(run.run, limits_.max_frame_bytes)};
 }
 
 const RunEntry& Ingest::known_run(const std::string& run) {
@@ -260,12 +265,13 @@ std::vector<Frame> Ingest::begin(const std::string& peer, const SnapshotMeta& me
   }
   const std::string pkey = pending_key(peer, key);
   pending_.erase(pkey);  // a re-sent begin restarts the array
+  count_pending();
   auto assembly = std::make_unique<Assembly>();
   assembly->existing = snapshots_.meta(key);
   const uint64_t pending = stats().pending_bytes;
   if (!assembly->existing && pending + total_bytes > limits_.max_pending_bytes) {
-    refuse(wire::ErrorCode::TOO_LARGE, "the daemon holds " + std::to_string(pending) +
-                                           " bytes of partial snapshots already; retry later");
+    refuse(wire::ErrorCode::BUSY, "the daemon holds " + std::to_string(pending) +
+                                      " bytes of partial snapshots already; retry later");
   }
   assembly->meta = meta;
   assembly->chunk_count = chunk_count;

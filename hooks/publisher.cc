@@ -37,8 +37,8 @@ struct QueuedSnapshot {
   std::unique_ptr<SnapshotFrames> frames;
   uint32_t next_frame = 0;
   bool fully_sent = false;
-  bool sent_before = false;
   Clock::time_point sent_at;
+  Clock::time_point not_before;  // the daemon said busy: wait before re-sending
 };
 
 void check_snapshot(const RunDescription& run, const SnapshotMeta& meta) {
@@ -206,11 +206,11 @@ class Publisher::Sender {
     }
     bool progress = false;
     for (const auto& item : flight) {
-      if (item->fully_sent || item->evicted) continue;
+      if (item->fully_sent || item->evicted || Clock::now() < item->not_before) continue;
       if (!item->frames) {
         item->meta.checksum = checksum64(item->data.bytes.get(), item->data.size);
         item->frames = std::make_unique<SnapshotFrames>(item->meta, item->data.bytes.get(), probe_hash_,
-                                                        options_.chunk_bytes);
+                                                        std::min(options_.chunk_bytes, chunk_limit_));
       }
       for (int budget = 0; budget < 4 && item->next_frame < item->frames->frame_count(); ++budget) {
         if (!try_send(item->frames->frame(item->next_frame))) return progress;
@@ -266,6 +266,11 @@ class Publisher::Sender {
         auto ack = body.getAck();
         if (ack.isHello()) {
           hello_acked_ = true;
+          // Frames larger than the daemon takes would be dropped by ZeroMQ
+          // without a word: size chunks to fit, with room for the header.
+          if (const uint64_t limit = ack.getMaxFrameBytes(); limit > 0) {
+            chunk_limit_ = limit > (64u << 10) ? limit - (32u << 10) : limit / 2;
+          }
           std::lock_guard<std::mutex> lock(mu_);
           stats_.hello_acked = true;
           return;
@@ -312,6 +317,12 @@ class Publisher::Sender {
       if (item->next_frame > 0) restart(*item);
       return;
     }
+    if (code == wire::ErrorCode::BUSY || code == wire::ErrorCode::INTERNAL) {  // transient: later
+      item->not_before = Clock::now() + std::chrono::milliseconds(200);
+      item->frames.reset();  // re-sized chunks if the limit changed
+      restart(*item);
+      return;
+    }
     note_error(message);
     std::lock_guard<std::mutex> lock(mu_);
     ++stats_.rejected;
@@ -340,6 +351,7 @@ class Publisher::Sender {
   zmq::context_t context_;
   zmq::socket_t socket_;
   bool hello_acked_ = false;
+  uint64_t chunk_limit_ = UINT64_MAX;
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };

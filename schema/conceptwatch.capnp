@@ -98,6 +98,7 @@ struct Ack {
     snapshot @1 :SnapshotId;
   }
   duplicate @2 :Bool;         # the snapshot was already stored; stored once
+  maxFrameBytes @3 :UInt64;   # on a Hello ack: the largest frame the daemon takes
 }
 
 enum ErrorCode {
@@ -116,6 +117,7 @@ enum ErrorCode {
   conflict @12;          # same (run, tap, step) already stored with other bytes
   badRequest @13;
   internal @14;
+  busy @15;              # transient (e.g. too many partial arrays): re-send later
 }
 
 struct Error {

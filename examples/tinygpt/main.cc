@@ -3,10 +3,12 @@
 // fixed probe batch at log-spaced checkpoints.
 #include <CLI/CLI.hpp>
 
+#include <chrono>
 #include <exception>
 #include <sstream>
 #include <iostream>
 
+#include "examples/tinygpt/conceptwatch_sink.h"
 #include "examples/tinygpt/logging_sink.h"
 #include "examples/tinygpt/trainer.h"
 
@@ -53,12 +55,21 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--out", o.metrics_path, "per-step metrics as JSON lines");
   app.add_flag("--quiet-sink", quiet_sink, "do not print what the logging sink receives");
+  std::string conceptwatch_endpoint;
+  app.add_option("--conceptwatch", conceptwatch_endpoint,
+                 "publish checkpoints to conceptwatchd at this ingest endpoint, e.g. tcp://127.0.0.1:7781");
   CLI11_PARSE(app, argc, argv);
   o.model.layer_norm = !no_layer_norm;
 
   try {
     std::ostringstream discard;
-    cw::LoggingSink sink(quiet_sink ? static_cast<std::ostream&>(discard) : std::cout);
+    cw::LoggingSink logging_sink(quiet_sink ? static_cast<std::ostream&>(discard) : std::cout);
+    cw::PublisherOptions publisher_options;
+    publisher_options.endpoint = conceptwatch_endpoint;
+    publisher_options.close_timeout = std::chrono::seconds(30);
+    cw::ConceptwatchSink conceptwatch_sink(publisher_options, &std::cout);
+    cw::SnapshotSink& sink = conceptwatch_endpoint.empty() ? static_cast<cw::SnapshotSink&>(logging_sink)
+                                                           : static_cast<cw::SnapshotSink&>(conceptwatch_sink);
     const cw::TrainSummary summary = cw::train_tinygpt(o, sink, &std::cout);
     cw::print_summary(o, summary, std::cout);
   } catch (const std::exception& e) {

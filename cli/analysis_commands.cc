@@ -1,0 +1,184 @@
+#include "cli/analysis_commands.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <thread>
+
+#include "cli/text_table.h"
+
+namespace cw {
+namespace {
+
+std::string fixed(const nlohmann::json& value, int digits = 3) {
+  if (!value.is_number()) return "-";
+  char text[32];
+  std::snprintf(text, sizeof text, "%.*f", digits, value.get<double>());
+  return text;
+}
+
+std::string text(const nlohmann::json& value) {
+  if (value.is_null()) return "-";
+  return value.is_string() ? value.get<std::string>() : value.dump();
+}
+
+struct Target {
+  std::string run, tap;
+  nlohmann::json params() const {
+    nlohmann::json p = {{"run", run}};
+    if (!tap.empty()) p["tap"] = tap;
+    return p;
+  }
+};
+
+void add_target(CLI::App* command, Target* target) {
+  command->add_option("--run", target->run, "run id")->required();
+  command->add_option("--tap", target->tap, "tap (default: the run's only tap)");
+}
+
+void print_event(const nlohmann::json& e) {
+  const std::string type = e.value("type", "");
+  std::cout << "#" << e.value("seq", 0) << " " << e.value("run", "") << "/" << e.value("tap", "") << " ";
+  if (type == "phase_transition") {
+    std::cout << "PHASE TRANSITION onset step " << text(e["onset_step"]) << " (alarm at step " << text(e["alarm_step"])
+              << (e.value("confirmed", false) ? ", confirmed by PELT" : "") << "); series:";
+    for (const auto& move : e["series"])
+      std::cout << " " << text(move["series"]) << (move.value("direction", 0) > 0 ? "↑" : "↓");
+  } else if (type == "phase") {
+    std::cout << "phase " << text(e["previous_phase"]) << " -> " << text(e["phase"]) << " at step " << text(e["step"])
+              << " (loss " << fixed(e["loss"]) << ", unigram " << fixed(e["unigram_entropy"]) << ", bigram "
+              << fixed(e["bigram_entropy"]) << ")";
+  } else if (e.contains("feature")) {
+    std::cout << "feature " << text(e["feature"]) << " " << text(e["kind"]) << " at step " << text(e["step"])
+              << " (seen at step " << text(e["detected_at_step"]) << ")";
+  } else {
+    std::cout << e.dump();
+  }
+  std::cout << "\n";
+}
+
+}  // namespace
+
+std::string sparkline(const std::vector<double>& values) {
+  static const char* bars[] = {"▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"};
+  std::string out;
+  for (double v : values) {
+    if (!std::isfinite(v)) {
+      out += " ";
+      continue;
+    }
+    const int level = int(std::lround(std::clamp(v, 0.0, 1.0) * 7));
+    out += bars[level];
+  }
+  return out;
+}
+
+void add_analysis_commands(CLI::App& app, const CliContext& context, int* exit_code) {
+  (void)exit_code;
+  static Target cc_target, features_target, feature_target, phases_target;
+
+  auto* crosscoder = app.add_subcommand("crosscoder", "crosscoder metrics per snapshot (explained variance, L0, ...)");
+  add_target(crosscoder, &cc_target);
+  crosscoder->callback([&context] {
+    print_answer(context, ask(context, "crosscoder", cc_target.params()).json, [](const nlohmann::json& j) {
+      std::cout << text(j["run"]) << "/" << text(j["tap"]) << "\n";
+      TextTable table({"STEP", "EXPLAINED_VAR", "L0", "DEAD", "DENSE", "MSE", "SURPRISE", "PHASE"});
+      for (const auto& s : j["snapshots"]) {
+        const auto series = s.value("series", nlohmann::json::object());
+        table.add({text(s["step"]), fixed(s["explained_variance"]), fixed(s["l0"], 1), fixed(s["dead_features"]),
+                   fixed(s["dense_features"]), fixed(s["mse"], 4),
+                   series.contains("surprise") ? fixed(series["surprise"], 4) : "-",
+                   series.contains("phase") ? text(series["phase"]) : "-"});
+      }
+      table.print(std::cout);
+    });
+  });
+
+  auto* features = app.add_subcommand("features", "features: when each emerged, how strong, how contextual");
+  add_target(features, &features_target);
+  static std::string sort = "emergence", filter = "live";
+  static int64_t limit = 50;
+  features->add_option("--sort", sort, "emergence, strength, contextuality or id")->capture_default_str();
+  features->add_option("--filter", filter, "live, emerged, faded, present or all")->capture_default_str();
+  features->add_option("--limit", limit, "at most this many (0: all)")->capture_default_str();
+  features->callback([&context] {
+    nlohmann::json params = features_target.params();
+    params.update({{"sort", sort}, {"filter", filter}, {"limit", limit}});
+    print_answer(context, ask(context, "features", params).json, [](const nlohmann::json& j) {
+      TextTable table({"FEATURE", "EMERGED", "FADED", "INIT", "NORM", "FREQ", "CONTEXTUAL", "TOP_CONTEXT"});
+      for (const auto& f : j["features"]) {
+        table.add({text(f["feature"]), text(f["emerged_step"]), text(f["faded_step"]),
+                   f.value("initially_present", false) ? "yes" : "", fixed(f["decoder_norm"]), fixed(f["frequency"], 4),
+                   fixed(f["contextuality"], 2), f.value("top_context", "")});
+      }
+      table.print(std::cout);
+      std::cout << j["features"].size() << " of " << j["matched"] << " features shown\n";
+    });
+  });
+
+  auto* feature = app.add_subcommand("feature", "one feature's trajectory, sparkline and top contexts");
+  add_target(feature, &feature_target);
+  static uint32_t feature_id = 0;
+  feature->add_option("id", feature_id, "feature id")->required();
+  feature->callback([&context] {
+    nlohmann::json params = feature_target.params();
+    params["id"] = feature_id;
+    print_answer(context, ask(context, "feature", params).json, [](const nlohmann::json& j) {
+      std::vector<double> norms;
+      for (const auto& p : j["trajectory"]) norms.push_back(p["normalised_norm"].get<double>());
+      std::cout << "feature " << j["feature"] << " of " << text(j["run"]) << "/" << text(j["tap"])
+                << ": emerged at step " << text(j["emerged_step"]) << ", faded at step " << text(j["faded_step"])
+                << ", contextuality " << fixed(j["contextuality"], 2) << "\n";
+      std::cout << "normalised decoder norm  " << sparkline(norms) << "\n\n";
+      TextTable table({"STEP", "NORM", "NORMALISED", "FREQ", "MEAN_ACT", "MAX_ACT", "COS_PREV", "COS_LATEST"});
+      for (const auto& p : j["trajectory"]) {
+        table.add({text(p["step"]), fixed(p["decoder_norm"]), fixed(p["normalised_norm"]), fixed(p["frequency"], 4),
+                   fixed(p["mean_activation"]), fixed(p["max_activation"]), fixed(p["cos_previous"]),
+                   fixed(p["cos_latest"])});
+      }
+      table.print(std::cout);
+      std::cout << "\ntop contexts (latest snapshot)\n";
+      for (const auto& c : j["top_contexts"]) std::cout << "  " << fixed(c["activation"]) << "  " << text(c["text"]) << "\n";
+      for (const auto& e : j["events"]) print_event(e);
+    });
+  });
+
+  auto* events = app.add_subcommand("events", "emergence and phase-transition events");
+  static std::string events_run, events_type;
+  static bool follow = false;
+  events->add_option("--run", events_run, "only this run");
+  events->add_option("--type", events_type, "phase_transition, phase, feature_emerged, feature_faded, feature");
+  events->add_flag("--follow,-f", follow, "keep printing new events (Ctrl-C to stop)");
+  events->callback([&context] {
+    uint64_t after = 0;
+    while (true) {
+      nlohmann::json params = {{"run", events_run}, {"type", events_type}, {"after", after}};
+      const nlohmann::json list = ask(context, "events", params).json;
+      for (const auto& e : list) {
+        after = std::max(after, e.value("seq", uint64_t(0)));
+        if (context.json) {
+          std::cout << e.dump() << "\n";  // JSON lines, one event each
+        } else {
+          print_event(e);
+        }
+      }
+      std::cout.flush();
+      if (!follow) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+  });
+
+  auto* phases = app.add_subcommand("phases", "phase transitions and the paper's training phases");
+  add_target(phases, &phases_target);
+  phases->callback([&context] {
+    print_answer(context, ask(context, "phases", phases_target.params()).json, [](const nlohmann::json& j) {
+      std::cout << text(j["run"]) << "/" << text(j["tap"]) << ": current phase " << text(j["phase"]) << "\n";
+      for (const auto& e : j["phase_changes"]) print_event(e);
+      for (const auto& e : j["transitions"]) print_event(e);
+      if (j["transitions"].empty()) std::cout << "no phase transition detected\n";
+    });
+  });
+}
+
+}  // namespace cw

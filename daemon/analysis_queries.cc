@@ -1,0 +1,224 @@
+#include "daemon/analysis_queries.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "store/analysis_tables.h"
+#include "store/run_catalog.h"
+
+namespace cw {
+namespace {
+
+// The tap a query is about: given, or the run's only tap.
+std::string resolve_tap(Store& store, const std::string& run, const nlohmann::json& params) {
+  auto entry = RunCatalog(store).get(run);
+  if (!entry) throw QueryError("unknown run '" + run + "'");
+  const std::string tap = params.value("tap", "");
+  const auto& taps = entry->description.taps;
+  if (!tap.empty()) {
+    if (!entry->description.find_tap(tap)) throw QueryError("run '" + run + "' has no tap '" + tap + "'");
+    return tap;
+  }
+  if (taps.size() == 1) return taps[0].name;
+  std::string names;
+  for (const auto& t : taps) names += (names.empty() ? "" : ", ") + t.name;
+  throw QueryError("run '" + run + "' has several taps (" + names + "): pass --tap");
+}
+
+nlohmann::json number_or_null(double value) { return std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(); }
+
+// The probe tokens around row `row`, the row's own token marked: "the cat «sat»".
+std::string context_text(const ProbeSet& probe, uint32_t row, int before = 10) {
+  if (probe.sequence_length == 0 || row >= probe.token_ids.size()) return "";
+  const uint32_t start = row - std::min<uint32_t>(row % probe.sequence_length, uint32_t(before));
+  std::string text;
+  for (uint32_t r = start; r <= row; ++r) {
+    const uint32_t id = probe.token_ids[r];
+    std::string token = id < probe.vocabulary.size() ? probe.vocabulary[id] : "<" + std::to_string(id) + ">";
+    if (!probe.vocabulary.empty() && token.size() == 1 && token[0] == '\n') token = "\\n";
+    if (probe.vocabulary.empty() && r > start) text += " ";
+    text += r == row ? "\u00ab" + token + "\u00bb" : token;
+  }
+  return text;
+}
+
+struct FeatureSummary {
+  nlohmann::json json;
+  double emerged_step = INFINITY;
+  double strength = 0;
+  double contextuality = NAN;
+};
+
+FeatureSummary summarise(const FeatureTrajectory& trajectory, const EmergenceOptions& options, const ProbeSet* probe) {
+  std::vector<double> norm, frequency;
+  bool fires = false;
+  for (const auto& point : trajectory.points) {
+    norm.push_back(point.normalised_norm);
+    frequency.push_back(point.frequency);
+    fires = fires || point.frequency > 0;
+  }
+  FeatureSummary summary;
+  const FeaturePoint& latest = trajectory.points.back();
+  nlohmann::json emerged, faded;
+  bool initially = false;
+  if (fires) {
+    for (const auto& event : detect_feature_events(norm, frequency, options)) {
+      initially = initially || event.initially_present;
+      const uint64_t step = trajectory.points[event.snapshot].step;
+      if (event.kind == FeatureEventKind::kEmerged || event.kind == FeatureEventKind::kReEmerged) {
+        emerged = step;
+        faded = nullptr;
+        summary.emerged_step = double(step);
+      } else if (event.kind == FeatureEventKind::kFaded) {
+        faded = step;
+      }
+    }
+    initially = initially || (!norm.empty() && norm[0] >= options.threshold);
+  }
+  summary.strength = latest.decoder_norm;
+  summary.contextuality = latest.contextuality;
+  summary.json = {{"feature", trajectory.feature},
+                  {"live", fires},
+                  {"emerged_step", emerged},
+                  {"faded_step", faded},
+                  {"initially_present", initially},
+                  {"present", fires && latest.normalised_norm >= options.threshold && latest.frequency > 0},
+                  {"decoder_norm", latest.decoder_norm},
+                  {"normalised_norm", latest.normalised_norm},
+                  {"frequency", latest.frequency},
+                  {"max_activation", latest.max_activation},
+                  {"contextuality", number_or_null(latest.contextuality)}};
+  if (probe && !trajectory.top_contexts.empty()) {
+    summary.json["top_context"] = context_text(*probe, trajectory.top_contexts.front().token_index);
+  }
+  return summary;
+}
+
+}  // namespace
+
+void add_analysis_queries(QueryHandler& handler, Store& store, const EmergenceOptions& emergence) {
+  handler.add("crosscoder", [&store](const nlohmann::json& params) {
+    const std::string run = required_param(params, "run");
+    const std::string tap = resolve_tap(store, run, params);
+    nlohmann::json snapshots = nlohmann::json::array();
+    for (const auto& [step, metrics] : MetricsTable(store).list(run, tap)) {
+      nlohmann::json row = metrics;
+      row["step"] = step;
+      snapshots.push_back(row);
+    }
+    if (snapshots.empty()) throw QueryError("no crosscoder for " + run + "/" + tap + " yet");
+    return nlohmann::json{{"run", run}, {"tap", tap}, {"snapshots", snapshots}};
+  });
+
+  handler.add("features", [&store, emergence](const nlohmann::json& params) {
+    const std::string run = required_param(params, "run");
+    const std::string tap = resolve_tap(store, run, params);
+    const auto probe = RunCatalog(store).probe(run);
+    const std::string sort = params.value("sort", "emergence");
+    const std::string filter = params.value("filter", "live");
+    const int64_t limit = params.value("limit", int64_t(50));
+    std::vector<FeatureSummary> rows;
+    for (const auto& trajectory : TrajectoryTable(store).list(run, tap)) {
+      FeatureSummary summary = summarise(trajectory, emergence, probe ? &*probe : nullptr);
+      const auto& j = summary.json;
+      const bool keep = filter == "all" || (filter == "live" && j["live"].get<bool>()) ||
+                        (filter == "emerged" && !j["emerged_step"].is_null()) ||
+                        (filter == "faded" && !j["faded_step"].is_null()) ||
+                        (filter == "present" && j["present"].get<bool>());
+      if (keep) rows.push_back(std::move(summary));
+    }
+    if (sort != "emergence" && sort != "strength" && sort != "contextuality" && sort != "id") {
+      throw QueryError("sort must be emergence, strength, contextuality or id");
+    }
+    std::stable_sort(rows.begin(), rows.end(), [&](const FeatureSummary& a, const FeatureSummary& b) {
+      if (sort == "emergence") return a.emerged_step < b.emerged_step;
+      if (sort == "strength") return a.strength > b.strength;
+      if (sort == "contextuality") {
+        const double ca = std::isnan(a.contextuality) ? -1 : a.contextuality;
+        const double cb = std::isnan(b.contextuality) ? -1 : b.contextuality;
+        return ca > cb;
+      }
+      return false;
+    });
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& row : rows) {
+      if (limit > 0 && int64_t(out.size()) >= limit) break;
+      out.push_back(row.json);
+    }
+    return nlohmann::json{{"run", run}, {"tap", tap}, {"matched", rows.size()}, {"features", out}};
+  });
+
+  handler.add("feature", [&store, emergence](const nlohmann::json& params) {
+    const std::string run = required_param(params, "run");
+    const std::string tap = resolve_tap(store, run, params);
+    if (!params.contains("id") || !params["id"].is_number_integer()) throw QueryError("missing parameter 'id'");
+    const uint32_t id = params["id"].get<uint32_t>();
+    auto trajectory = TrajectoryTable(store).get(run, tap, id);
+    if (!trajectory) throw QueryError("no feature " + std::to_string(id) + " in " + run + "/" + tap);
+    const auto probe = RunCatalog(store).probe(run);
+    nlohmann::json out = summarise(*trajectory, emergence, probe ? &*probe : nullptr).json;
+    nlohmann::json points = nlohmann::json::array();
+    for (const auto& p : trajectory->points) {
+      points.push_back({{"step", p.step},
+                        {"decoder_norm", p.decoder_norm},
+                        {"normalised_norm", p.normalised_norm},
+                        {"frequency", p.frequency},
+                        {"mean_activation", p.mean_activation},
+                        {"max_activation", p.max_activation},
+                        {"cos_previous", p.cos_previous},
+                        {"cos_latest", p.cos_latest}});
+    }
+    nlohmann::json contexts = nlohmann::json::array();
+    for (const auto& c : trajectory->top_contexts) {
+      contexts.push_back({{"token_index", c.token_index},
+                          {"activation", c.activation},
+                          {"text", probe ? context_text(*probe, c.token_index) : ""}});
+    }
+    nlohmann::json events = nlohmann::json::array();
+    for (const auto& event : EventLog(store).list(run)) {
+      if (event.value("tap", "") == tap && event.contains("feature") && event["feature"] == id) events.push_back(event);
+    }
+    out["run"] = run;
+    out["tap"] = tap;
+    out["trajectory"] = points;
+    out["top_contexts"] = contexts;
+    out["events"] = events;
+    return out;
+  });
+
+  handler.add("events", [&store](const nlohmann::json& params) {
+    const std::string run = params.value("run", "");
+    const std::string type = params.value("type", "");
+    const uint64_t after = params.value("after", uint64_t(0));
+    nlohmann::json out = nlohmann::json::array();
+    for (auto& event : EventLog(store).list(run, after)) {
+      if (type.empty() || event.value("type", "") == type || (type == "feature" && event.contains("feature"))) {
+        out.push_back(std::move(event));
+      }
+    }
+    return out;
+  });
+
+  handler.add("phases", [&store](const nlohmann::json& params) {
+    const std::string run = required_param(params, "run");
+    const std::string tap = resolve_tap(store, run, params);
+    nlohmann::json transitions = nlohmann::json::array(), labels = nlohmann::json::array();
+    for (const auto& event : EventLog(store).list(run)) {
+      if (event.value("tap", "") != tap) continue;
+      if (event.value("type", "") == "phase_transition") transitions.push_back(event);
+      if (event.value("type", "") == "phase") labels.push_back(event);
+    }
+    nlohmann::json current = nullptr, series = nlohmann::json::array();
+    for (const auto& [step, metrics] : MetricsTable(store).list(run, tap)) {
+      if (!metrics.contains("series")) continue;
+      nlohmann::json row = metrics["series"];
+      row["step"] = step;
+      if (row.contains("phase")) current = row["phase"];
+      series.push_back(row);
+    }
+    return nlohmann::json{{"run", run}, {"tap", tap}, {"phase", current}, {"transitions", transitions},
+                          {"phase_changes", labels}, {"series", series}};
+  });
+}
+
+}  // namespace cw

@@ -1,0 +1,158 @@
+#include "daemon/tap_monitor.h"
+
+#include <chrono>
+
+namespace cw {
+namespace {
+
+uint64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+nlohmann::json transition_json(const Transition& transition) {
+  nlohmann::json moves = nlohmann::json::array();
+  for (const auto& move : transition.moves) {
+    moves.push_back({{"series", move.series},
+                     {"detectors", move.detectors},
+                     {"direction", move.direction},
+                     {"magnitude", move.magnitude},
+                     {"magnitude_sd", move.magnitude_sd},
+                     {"alarm_step", move.alarm_step},
+                     {"onset_step", move.onset_step}});
+  }
+  return {{"transition", transition.id},
+          {"alarm_step", transition.alarm_step},
+          {"onset_step", transition.onset_step},
+          {"confirmed", transition.confirmed},
+          {"pelt_step", transition.pelt_index ? nlohmann::json(transition.pelt_step) : nlohmann::json()},
+          {"series", moves}};
+}
+
+}  // namespace
+
+TapMonitor::TapMonitor(std::string run, std::string tap, MonitorOptions options,
+                       std::optional<std::pair<double, double>> entropies, Emit emit)
+    : run_(std::move(run)),
+      tap_(std::move(tap)),
+      options_(std::move(options)),
+      emit_(std::move(emit)),
+      detector_(options_.transitions),
+      entropies_(entropies) {
+  SeriesOptions counts;
+  counts.min_scale = 2;  // counts of features: a trickle of single emergences is noise (detect/ tests)
+  detector_.configure_series("features_alive", counts);
+  if (entropies_) phases_ = std::make_unique<PhaseLabeller>(entropies_->first, entropies_->second);
+}
+
+nlohmann::json TapMonitor::base_event(const char* type) const {
+  return {{"type", type}, {"run", run_}, {"tap", tap_}, {"raised_unix_ms", now_ms()}};
+}
+
+void TapMonitor::remember(const nlohmann::json& event) {
+  if (event.contains("key")) raised_.insert(event["key"].get<std::string>());
+}
+
+std::optional<TrainingPhase> TapMonitor::phase() const {
+  if (!phases_ || phases_->changes().empty()) return std::nullopt;
+  return phases_->phase();
+}
+
+std::map<std::string, double> TapMonitor::series_values(const SnapshotAggregates& aggregates, double surprise,
+                                                        const std::vector<std::pair<std::string, double>>& scalars) const {
+  std::map<std::string, double> values = {{"features_alive", aggregates.features_alive},
+                                          {"features_emerging", aggregates.features_emerging},
+                                          {"mean_direction_change", aggregates.mean_direction_change},
+                                          {"surprise", surprise}};
+  for (const auto& [name, value] : scalars) values[name] = value;
+  return values;
+}
+
+nlohmann::json TapMonitor::observe_snapshot(uint64_t step, const std::map<std::string, double>& values, bool replay) {
+  std::map<std::string, double> watched;
+  for (const auto& name : options_.series)
+    if (auto it = values.find(name); it != values.end() && std::isfinite(it->second)) watched[name] = it->second;
+  for (const auto& name : options_.scalar_series)
+    if (auto it = values.find(name); it != values.end() && std::isfinite(it->second)) watched[name] = it->second;
+  const std::size_t before = detector_.transitions().size();
+  detector_.observe(step, watched);
+
+  // A transition is raised once; its later refinements (more moves, PELT
+  // confirmation) are visible through `phases`, not as new events.
+  for (std::size_t i = before; i < detector_.transitions().size(); ++i) {
+    const Transition& transition = detector_.transitions()[i];
+    const std::string key = "transition:" + std::to_string(transition.id);
+    if (replay || !raised_.insert(key).second) continue;
+    nlohmann::json event = base_event("phase_transition");
+    event.update(transition_json(transition));
+    event["key"] = key;
+    event["step"] = step;
+    event["severity"] = "warning";
+    emit_(event);
+  }
+
+  if (phases_) {
+    for (const auto& name : options_.loss_scalars) {
+      auto it = values.find(name);
+      if (it == values.end() || !std::isfinite(it->second)) continue;
+      const TrainingPhase previous = phases_->phase();
+      const bool first = phases_->changes().empty();
+      const TrainingPhase phase = phases_->observe(step, it->second);
+      if (!first && phase != previous) {
+        const std::string key = std::string("phase:") + to_string(phase) + "@" + std::to_string(step);
+        if (!replay && raised_.insert(key).second) {
+          nlohmann::json event = base_event("phase");
+          event.update({{"key", key},
+                        {"step", step},
+                        {"phase", to_string(phase)},
+                        {"previous_phase", to_string(previous)},
+                        {"loss", it->second},
+                        {"loss_scalar", name},
+                        {"unigram_entropy", entropies_->first},
+                        {"bigram_entropy", entropies_->second},
+                        {"severity", "info"}});
+          emit_(event);
+        }
+      }
+      break;
+    }
+  }
+  nlohmann::json stored = nlohmann::json::object();
+  for (const auto& [name, value] : values) stored[name] = value;
+  if (phases_ && !phases_->changes().empty()) stored["phase"] = to_string(phases_->phase());
+  return stored;
+}
+
+void TapMonitor::observe_features(const FeatureAnalysis& analysis, uint64_t latest_step) {
+  for (std::size_t f = 0; f < analysis.events.size(); ++f) {
+    for (const auto& event : analysis.events[f]) {
+      if (event.kind == FeatureEventKind::kStrengthened) continue;  // not an emergence: it fired before
+      const std::string kind = to_string(event.kind);
+      const std::string key = kind + ":" + std::to_string(f);
+      if (event.kind == FeatureEventKind::kEmerged || event.kind == FeatureEventKind::kFaded) {
+        if (!raised_.insert(key).second) continue;
+      } else if (!raised_.insert(key + "@" + std::to_string(event.snapshot)).second) {
+        continue;
+      }
+      const auto& point = analysis.trajectories[f].points[event.snapshot];
+      nlohmann::json out = base_event(kind == "faded" ? "feature_faded" : "feature_emerged");
+      out.update({{"key", key},
+                  {"feature", f},
+                  {"kind", kind},
+                  {"step", point.step},
+                  {"snapshot_index", event.snapshot},
+                  {"detected_at_step", latest_step},
+                  {"initially_present", event.initially_present},
+                  {"evidence",
+                   {{"normalised_norm_before", event.evidence.norm_before},
+                    {"normalised_norm_at", event.evidence.norm_at},
+                    {"frequency_before", event.evidence.frequency_before},
+                    {"frequency_at", event.evidence.frequency_at},
+                    {"absence_confirmed", event.evidence.absence_confirmed}}},
+                  {"severity", "info"}});
+      emit_(out);
+    }
+  }
+}
+
+}  // namespace cw

@@ -1,0 +1,76 @@
+// Watches one (run, tap) for events: feature emergence, fading and
+// re-emergence, phase transitions in the aggregate series, and the paper's
+// training phases from the loss against the probe's entropies. Each event is
+// raised once, as a JSON object, and keeps the values it had when raised.
+#ifndef CW_DAEMON_TAP_MONITOR_H_
+#define CW_DAEMON_TAP_MONITOR_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "daemon/feature_analysis.h"
+#include "detect/phase.h"
+#include "detect/transition_detector.h"
+
+namespace cw {
+
+struct MonitorOptions {
+  EmergenceOptions emergence;
+  TransitionOptions transitions;
+  // Aggregate series the transition detector watches (others are stored only).
+  std::vector<std::string> series = {"features_alive", "mean_direction_change", "surprise"};
+  // Job scalars watched too, when snapshots carry them.
+  std::vector<std::string> scalar_series = {"train_loss", "loss", "second_copy_loss", "icl_score", "prefix_matching_max"};
+  // Scalar holding the training loss in nats, for the phase labels.
+  std::vector<std::string> loss_scalars = {"probe_loss", "train_loss", "loss"};  // first present wins
+};
+
+class TapMonitor {
+ public:
+  using Emit = std::function<void(const nlohmann::json& event)>;
+
+  // Entropies of the probe set (nats), or nullopt when unknown.
+  TapMonitor(std::string run, std::string tap, MonitorOptions options, std::optional<std::pair<double, double>> entropies,
+             Emit emit);
+
+  // Events already in the log (after a restart): they are not raised again.
+  void remember(const nlohmann::json& event);
+
+  // One snapshot's series values, in step order. With `replay` the detectors
+  // learn but nothing is emitted (the log already holds those events).
+  // Returns this snapshot's values, as stored with its metrics.
+  nlohmann::json observe_snapshot(uint64_t step, const std::map<std::string, double>& values, bool replay = false);
+
+  // After each crosscoder update: raises feature events not raised before.
+  void observe_features(const FeatureAnalysis& analysis, uint64_t latest_step);
+
+  // The series values for a snapshot: aggregates plus job scalars.
+  std::map<std::string, double> series_values(const SnapshotAggregates& aggregates, double surprise,
+                                              const std::vector<std::pair<std::string, double>>& scalars) const;
+
+  const std::vector<Transition>& transitions() const { return detector_.transitions(); }
+  std::optional<TrainingPhase> phase() const;
+
+ private:
+  nlohmann::json base_event(const char* type) const;
+
+  std::string run_, tap_;
+  MonitorOptions options_;
+  Emit emit_;
+  TransitionDetector detector_;
+  std::unique_ptr<PhaseLabeller> phases_;
+  std::optional<std::pair<double, double>> entropies_;
+  std::set<std::string> raised_;  // "emerged:17", "transition:4", "phase:feature-learning"
+};
+
+}  // namespace cw
+
+#endif  // CW_DAEMON_TAP_MONITOR_H_

@@ -1,0 +1,214 @@
+#include "daemon/tap_worker.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "daemon/feature_analysis.h"
+#include "detect/entropy.h"
+#include "store/analysis_tables.h"
+#include "store/run_catalog.h"
+#include "store/snapshot_table.h"
+
+namespace cw {
+namespace {
+
+std::vector<float> read_f32(const SnapshotTable& snapshots, const SnapshotMeta& meta) {
+  std::string bytes;
+  if (!snapshots.read(meta.key, &bytes)) throw std::runtime_error("snapshot " + meta.key.describe() + " has no data");
+  std::vector<float> values(uint64_t(meta.n_tokens) * meta.d_model);
+  to_f32(meta.dtype, bytes.data(), values.size(), values.data());
+  return values;
+}
+
+nlohmann::json metrics_json(const SnapshotMetrics& m) {
+  return {{"explained_variance", m.explained_variance},
+          {"l0", m.l0},
+          {"dead_features", m.dead_fraction},
+          {"dense_features", m.dense_fraction},
+          {"mse", m.mse}};
+}
+
+}  // namespace
+
+TapWorker::TapWorker(Store& store, std::string run, std::string tap, const AnalysisConfig& config,
+                     std::mutex& train_mutex, Emit emit)
+    : store_(store),
+      run_(std::move(run)),
+      tap_(std::move(tap)),
+      config_(config),
+      train_mutex_(train_mutex),
+      emit_(std::move(emit)) {
+  status_ = {{"run", run_}, {"tap", tap_}, {"state", "starting"}, {"snapshots", 0}, {"backlog", 0}};
+  thread_ = std::thread([this] { loop(); });
+}
+
+TapWorker::~TapWorker() {
+  stop_ = true;
+  wake_.notify_all();
+  thread_.join();
+}
+
+void TapWorker::notify() {
+  std::lock_guard<std::mutex> lock(mu_);
+  pending_ = true;
+  wake_.notify_all();
+}
+
+nlohmann::json TapWorker::status() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return status_;
+}
+
+void TapWorker::loop() {
+  try {
+    recover();
+  } catch (const std::exception& e) {
+    spdlog::error("crosscoder {}/{}: cannot resume from the store ({}); starting afresh", run_, tap_, e.what());
+    crosscoder_.reset();
+  }
+  while (!stop_) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      wake_.wait(lock, [this] { return pending_ || stop_; });
+      if (stop_) break;
+      pending_ = false;
+    }
+    try {
+      while (!stop_ && update()) {
+      }
+    } catch (const std::exception& e) {
+      spdlog::error("crosscoder {}/{}: update failed: {}", run_, tap_, e.what());
+      std::lock_guard<std::mutex> lock(mu_);
+      status_["state"] = "error";
+      status_["error"] = e.what();
+    }
+  }
+}
+
+void TapWorker::recover() {
+  RunCatalog catalog(store_);
+  if (auto probe = catalog.probe(run_)) {
+    probe_tokens_ = probe->token_ids;
+    std::optional<std::pair<double, double>> entropies;
+    if (probe->sequence_length > 0 && !probe->token_ids.empty()) {
+      const ProbeEntropy entropy = probe_entropy(probe->token_ids, probe->sequence_length);
+      if (entropy.unigram > 0 && entropy.bigram > 0) entropies = std::make_pair(entropy.unigram, entropy.bigram);
+    }
+    monitor_ = std::make_unique<TapMonitor>(run_, tap_, config_.monitor, entropies, emit_);
+  } else {
+    monitor_ = std::make_unique<TapMonitor>(run_, tap_, config_.monitor, std::nullopt, emit_);
+  }
+  for (const auto& event : EventLog(store_).list(run_)) {
+    if (event.value("tap", "") == tap_) monitor_->remember(event);
+  }
+  auto state = CrosscoderStateTable(store_).get(run_, tap_);
+  if (!state) return;
+  crosscoder_ = std::make_unique<Crosscoder>(Crosscoder::deserialize(*state));
+  SnapshotTable snapshots(store_);
+  const auto steps = crosscoder_->steps();
+  for (std::size_t t = 0; t < steps.size(); ++t) {
+    auto meta = snapshots.meta({run_, tap_, steps[t], ArrayKind::kProbeActivations, ""});
+    if (!meta) throw std::runtime_error("snapshot at step " + std::to_string(steps[t]) + " is missing");
+    crosscoder_->restore_activations(int64_t(t), read_f32(snapshots, *meta).data(), meta->n_tokens);
+  }
+  // The detectors learn the history again without raising its events twice.
+  for (const auto& [step, metrics] : MetricsTable(store_).list(run_, tap_)) {
+    if (!metrics.contains("series")) continue;
+    series_[step] = metrics["series"];
+    std::map<std::string, double> values;
+    for (const auto& [name, value] : metrics["series"].items())
+      if (value.is_number()) values[name] = value.get<double>();
+    monitor_->observe_snapshot(step, values, /*replay=*/true);
+  }
+  spdlog::info("crosscoder {}/{}: resumed with {} snapshots", run_, tap_, steps.size());
+  std::lock_guard<std::mutex> lock(mu_);
+  status_["snapshots"] = steps.size();
+  status_["state"] = "idle";
+}
+
+bool TapWorker::update() {
+  SnapshotTable snapshots(store_);
+  const uint64_t last = crosscoder_ && crosscoder_->n_snapshots() > 0 ? crosscoder_->steps().back() : 0;
+  const bool empty = !crosscoder_ || crosscoder_->n_snapshots() == 0;
+  std::vector<SnapshotMeta> fresh;
+  for (auto& meta : snapshots.list(run_, tap_)) {
+    if (empty || meta.key.step > last) fresh.push_back(std::move(meta));
+  }
+  if (fresh.empty()) return false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    status_["backlog"] = fresh.size();
+    status_["state"] = "waiting for the trainer";
+  }
+  std::lock_guard<std::mutex> training(train_mutex_);
+  const auto start = std::chrono::steady_clock::now();
+  if (!crosscoder_) {
+    CrosscoderOptions options = config_.crosscoder;
+    options.d_model = fresh.front().d_model;
+    if (options.n_features <= 0) options.n_features = std::min(config_.max_features, config_.features_per_dim * options.d_model);
+    crosscoder_ = std::make_unique<Crosscoder>(options);
+    spdlog::info("crosscoder {}/{}: {} features over d_model {}", run_, tap_, options.n_features, options.d_model);
+  }
+  std::vector<uint64_t> new_steps;
+  std::vector<double> surprise;
+  std::vector<Scalars> scalars;
+  for (const auto& meta : fresh) {
+    crosscoder_->add_snapshot(meta.key.step, read_f32(snapshots, meta).data(), meta.n_tokens);
+    new_steps.push_back(meta.key.step);
+    surprise.push_back(crosscoder_->newest_snapshot_mse());
+    scalars.push_back(meta.scalars);
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    status_["state"] = "training";
+    status_["snapshots"] = crosscoder_->n_snapshots();
+    status_["backlog"] = 0;
+  }
+  const TrainReport report = crosscoder_->train([this](int64_t step, double loss) {
+    std::lock_guard<std::mutex> lock(mu_);
+    status_["train_step"] = step;
+    status_["train_loss"] = loss;
+  });
+
+  // Analysis of the refined crosscoder, then events for the new snapshots.
+  const FeatureStats stats = crosscoder_->feature_stats(config_.top_k, &probe_tokens_);
+  const auto steps = crosscoder_->steps();
+  const FeatureAnalysis analysis = analyse_features(stats, steps, config_.monitor.emergence);
+  TrajectoryTable(store_).put(run_, tap_, analysis.trajectories);
+  monitor_->observe_features(analysis, steps.back());
+  for (std::size_t i = 0; i < new_steps.size(); ++i) {
+    const std::size_t index = steps.size() - new_steps.size() + i;
+    series_[new_steps[i]] =
+        monitor_->observe_snapshot(new_steps[i], monitor_->series_values(analysis.aggregates[index], surprise[i], scalars[i]));
+  }
+  save(new_steps, report);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  spdlog::info("crosscoder {}/{}: +{} snapshots (now {}), {} steps in {:.1f} s, loss {:.4g} -> {:.4g}", run_, tap_,
+               new_steps.size(), steps.size(), report.steps, seconds, report.first_loss, report.last_loss);
+  return true;
+}
+
+void TapWorker::save(const std::vector<uint64_t>& new_steps, const TrainReport& report) {
+  const auto metrics = crosscoder_->evaluate();
+  std::vector<std::pair<uint64_t, nlohmann::json>> by_step;
+  for (const auto& m : metrics) {
+    nlohmann::json json = metrics_json(m);
+    if (auto it = series_.find(m.step); it != series_.end()) json["series"] = it->second;
+    by_step.emplace_back(m.step, std::move(json));
+  }
+  MetricsTable(store_).put(run_, tap_, by_step);
+  CrosscoderStateTable(store_).put(run_, tap_, crosscoder_->serialize());
+  std::lock_guard<std::mutex> lock(mu_);
+  status_["state"] = "idle";
+  status_["last_update"] = {{"new_steps", new_steps},
+                            {"train_steps", report.steps},
+                            {"seconds", report.seconds},
+                            {"tokens_per_second", report.tokens_per_second},
+                            {"loss", report.last_loss},
+                            {"recruited", report.recruited}};
+  if (!metrics.empty()) status_["latest"] = metrics_json(metrics.back());
+}
+
+}  // namespace cw

@@ -1,0 +1,74 @@
+// One crosscoder per (run, tap), grown online by its own thread: when
+// snapshots arrive it adds them as new heads (several at once if they queued
+// up during training), trains a budget of steps, writes metrics, feature
+// trajectories and its state to the store, and hands the analysis to its
+// TapMonitor. After a daemon restart it resumes from the stored state.
+#ifndef CW_DAEMON_TAP_WORKER_H_
+#define CW_DAEMON_TAP_WORKER_H_
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+
+#include "crosscoder/crosscoder.h"
+#include "daemon/tap_monitor.h"
+#include "store/store.h"
+
+namespace cw {
+
+struct AnalysisConfig {
+  bool enabled = true;
+  CrosscoderOptions crosscoder;   // d_model comes from the tap
+  int64_t features_per_dim = 8;   // n_features = this × d_model unless crosscoder.n_features is set
+  int64_t max_features = 16384;
+  int64_t top_k = 8;
+  MonitorOptions monitor;
+};
+
+class TapWorker {
+ public:
+  using Emit = std::function<void(const nlohmann::json& event)>;
+
+  // `train_mutex` is shared by all workers: on a small machine one trainer at
+  // a time is faster than two competing for the cores.
+  TapWorker(Store& store, std::string run, std::string tap, const AnalysisConfig& config, std::mutex& train_mutex,
+            Emit emit);
+  ~TapWorker();  // finishes the update in progress, then stops
+
+  void notify();  // a snapshot of this tap was stored
+  nlohmann::json status() const;
+
+ private:
+  void loop();
+  void recover();
+  bool update();  // false when there was nothing new
+  void save(const std::vector<uint64_t>& new_steps, const TrainReport& report);
+
+  Store& store_;
+  const std::string run_, tap_;
+  AnalysisConfig config_;
+  std::mutex& train_mutex_;
+  Emit emit_;
+
+  std::unique_ptr<Crosscoder> crosscoder_;
+  std::unique_ptr<TapMonitor> monitor_;
+  std::vector<uint32_t> probe_tokens_;
+  std::map<uint64_t, nlohmann::json> series_;  // per step: series values when the step arrived
+
+  mutable std::mutex mu_;
+  std::condition_variable wake_;
+  bool pending_ = true;  // look for work at start
+  std::atomic<bool> stop_{false};
+  nlohmann::json status_;
+  std::thread thread_;
+};
+
+}  // namespace cw
+
+#endif  // CW_DAEMON_TAP_WORKER_H_

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# The main job: a real small pre-training run (tinygpt, 2-layer attention-only
+# transformer on random tokens repeated twice) with conceptwatchd attached.
+# Shows snapshots arriving, the crosscoder's explained variance, features
+# emerging and the phase-transition alert live; ends with a summary (when the
+# transition was flagged vs when the loss dropped) and PNG figures in out/demo/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash deploy/setup.sh
+
+OUT=out/demo
+rm -rf "$OUT"
+mkdir -p "$OUT"
+STEPS="${CW_DEMO_STEPS:-1400}"
+CLI=(build/cli/conceptwatch --endpoint tcp://127.0.0.1:17782 --ingest tcp://127.0.0.1:17781 --data-dir "$OUT/data")
+
+build/daemon/conceptwatchd --config deploy/demo.toml --data-dir "$OUT/data" > "$OUT/daemon.log" 2>&1 &
+DAEMON=$!
+FOLLOW=""
+cleanup() {
+  [ -n "$FOLLOW" ] && kill "$FOLLOW" 2>/dev/null || true
+  kill -TERM "$DAEMON" 2>/dev/null && wait "$DAEMON" 2>/dev/null || true
+}
+trap cleanup EXIT
+for _ in $(seq 50); do "${CLI[@]}" --timeout-ms 200 status > /dev/null 2>&1 && break; sleep 0.2; done
+
+echo "== conceptwatchd is up; live events follow (prefixed 'event:')"
+( "${CLI[@]}" events --follow 2>/dev/null | sed -u 's/^/event: /' ) &
+FOLLOW=$!
+
+echo "== training tinygpt for $STEPS steps with the hook attached"
+build/examples/tinygpt/tinygpt --dataset repeat --steps "$STEPS" --tap blocks.1.resid_post \
+  --log-spaced-until 64 --snapshot-every 20 --log-every 50 --quiet-sink --run tinygpt-repeat \
+  --conceptwatch tcp://127.0.0.1:17781 --out "$OUT/tinygpt.jsonl" | tee "$OUT/tinygpt.log" \
+  | grep -v '^conceptwatch: publishing' &
+TRAIN=$!
+while kill -0 "$TRAIN" 2>/dev/null; do
+  sleep 10
+  kill -0 "$TRAIN" 2>/dev/null || break
+  "${CLI[@]}" status 2>/dev/null | grep -E '^(snapshots|crosscoder)' | sed 's/^/status: /' || true
+done
+wait "$TRAIN"
+TRAINING_ENDED_MS=$(date +%s%3N)
+
+echo "== training finished; waiting for the daemon to catch up"
+for _ in $(seq 120); do
+  backlog=$("${CLI[@]}" --json status 2>/dev/null | /usr/bin/python3 -c \
+    'import json,sys; s=json.load(sys.stdin); print(sum(c.get("backlog",0)+(c.get("state")!="idle") for c in s["daemon"].get("crosscoders",[])))' || echo 1)
+  [ "$backlog" = "0" ] && break
+  sleep 1
+done
+
+"${CLI[@]}" crosscoder --run tinygpt-repeat | tail -n 8
+"${CLI[@]}" features --run tinygpt-repeat --limit 10
+"${CLI[@]}" plot --run tinygpt-repeat --out "$OUT/features.png"
+TOP=$("${CLI[@]}" --json features --run tinygpt-repeat --sort strength --limit 1 | /usr/bin/python3 -c \
+  'import json,sys; f=json.load(sys.stdin)["features"]; print(f[0]["feature"] if f else -1)')
+[ "$TOP" -ge 0 ] && "${CLI[@]}" plot --run tinygpt-repeat --feature "$TOP" --out "$OUT/feature.png"
+
+echo "== summary"
+"${CLI[@]}" --json phases --run tinygpt-repeat > "$OUT/phases.json"
+"${CLI[@]}" --json events --run tinygpt-repeat > "$OUT/events.jsonl"
+/usr/bin/python3 - "$OUT" "$TRAINING_ENDED_MS" <<'PY'
+import json, sys
+out, ended_ms = sys.argv[1], int(sys.argv[2])
+loss_drop = None
+for line in open(out + "/tinygpt.jsonl"):
+    row = json.loads(line)
+    if loss_drop is None and row.get("second_copy_loss", 9) < 2.0:
+        loss_drop = row["step"]
+phases = json.load(open(out + "/phases.json"))
+snaps = [s["step"] for s in phases["series"]]
+print("second-copy loss first below 2.0 at step %s (the job's own log)" % loss_drop)
+if not phases["transitions"]:
+    print("no phase transition was flagged")
+for t in phases["transitions"]:
+    onset = t["onset_step"]
+    raised_during = t["raised_unix_ms"] <= ended_ms
+    gap = None
+    if loss_drop is not None and onset in snaps:
+        # distance in snapshots between the onset and the loss drop
+        after = [s for s in snaps if s >= loss_drop]
+        gap = abs(snaps.index(onset) - snaps.index(after[0])) if after else None
+    print("phase transition flagged: onset step %d, alarm at step %d, %s training ended; %s snapshot(s) from the loss drop; series: %s"
+          % (onset, t["alarm_step"], "before" if raised_during else "after", gap,
+             ", ".join(m["series"] for m in t["series"])))
+print("figures: %s/features.png (features x snapshots, sorted by emergence), %s/feature.png" % (out, out))
+PY

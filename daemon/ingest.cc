@@ -49,6 +49,17 @@ Frame ack_snapshot(const SnapshotKey& key, bool duplicate) {
 
 std::string pending_key(const std::string& peer, const SnapshotKey& key) { return peer + '\x01' + snapshot_key(key); }
 
+// ZeroMQ peer ids are binary: show them as hex.
+std::string peer_name(const std::string& peer) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : peer) {
+    out += digits[c >> 4];
+    out += digits[c & 15];
+  }
+  return out;
+}
+
 bool valid_dtype(wire::DType dtype) { return uint16_t(dtype) <= uint16_t(wire::DType::BF16); }
 
 }  // namespace
@@ -104,7 +115,7 @@ std::vector<Frame> Ingest::handle(const std::string& peer, const void* data, std
   try {
     return dispatch(peer, data, size);
   } catch (const Rejection& rejection) {
-    spdlog::warn("refused message from peer {}: {}", peer.size(), rejection.message);
+    spdlog::warn("refused message from peer {}: {}", peer_name(peer), rejection.message);
     std::lock_guard<std::mutex> lock(stats_mu_);
     ++stats_.errors;
     return {rejection.frame()};
@@ -277,7 +288,10 @@ std::vector<Frame> Ingest::begin(const std::string& peer, const SnapshotMeta& me
   assembly->chunk_count = chunk_count;
   assembly->hash = std::make_unique<Checksum64>();
   assembly->last_activity_ms = now_ms();
-  if (!assembly->existing) assembly->data.resize(total_bytes);
+  if (!assembly->existing) {  // into the last stored array's buffer: already mapped, and same size means no zeroing
+    assembly->data = std::move(spare_data_);
+    assembly->data.resize(total_bytes);
+  }
   pending_[pkey] = std::move(assembly);
   count_pending();
   return {};
@@ -354,6 +368,7 @@ std::vector<Frame> Ingest::end(const std::string& peer, const SnapshotKey& key, 
   assembly->meta.checksum = checksum;
   assembly->meta.received_unix_ms = now_ms();
   snapshots_.put(assembly->meta, assembly->data);
+  spare_data_ = std::move(assembly->data);
   {
     std::lock_guard<std::mutex> lock(stats_mu_);
     ++stats_.snapshots_stored;

@@ -75,6 +75,7 @@ class Ingest {
   std::map<std::string, RunEntry> run_cache_;
   std::map<std::string, std::unique_ptr<Assembly>> pending_;  // by peer + snapshot key
   std::function<void(const SnapshotMeta&)> on_stored_;
+  std::string spare_data_;  // the last stored array's buffer, reused for the next
   mutable std::mutex stats_mu_;
   IngestStats stats_;
 };

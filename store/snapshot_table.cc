@@ -12,7 +12,7 @@ std::string snapshot_key(const SnapshotKey& key) {
 void SnapshotTable::put(const SnapshotMeta& meta, std::string_view data) {
   const std::string key = snapshot_key(meta.key);
   StoreBatch batch;
-  batch.put(Family::kSnapshotData, key, data);
+  batch.put_unowned(Family::kSnapshotData, key, data);
   batch.put(Family::kSnapshotMeta, key, encode_snapshot_meta(meta));
   store_.write(batch);
 }

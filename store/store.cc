@@ -43,8 +43,10 @@ struct StoreBatch::Rep {
   struct Op {
     Family family;
     std::string key;
-    std::string value;
+    std::string owned;
+    std::string_view borrowed;  // put_unowned: the caller's bytes
     bool erase;
+    std::string_view value() const { return borrowed.data() ? borrowed : std::string_view(owned); }
   };
   std::vector<Op> ops;
 };
@@ -52,10 +54,13 @@ struct StoreBatch::Rep {
 StoreBatch::StoreBatch() : rep_(std::make_unique<Rep>()) {}
 StoreBatch::~StoreBatch() = default;
 void StoreBatch::put(Family family, std::string_view key, std::string_view value) {
-  rep_->ops.push_back({family, std::string(key), std::string(value), false});
+  rep_->ops.push_back({family, std::string(key), std::string(value), {}, false});
+}
+void StoreBatch::put_unowned(Family family, std::string_view key, std::string_view value) {
+  rep_->ops.push_back({family, std::string(key), {}, value.data() ? value : std::string_view("", 0), false});
 }
 void StoreBatch::erase(Family family, std::string_view key) {
-  rep_->ops.push_back({family, std::string(key), {}, true});
+  rep_->ops.push_back({family, std::string(key), {}, {}, true});
 }
 
 struct Store::Rep {
@@ -139,12 +144,15 @@ void Store::put(Family family, std::string_view key, std::string_view value) {
 }
 
 void Store::write(StoreBatch& batch) {
-  rocksdb::WriteBatch write_batch;
+  // Reserved up front: growing a batch re-copies the large values already in it.
+  std::size_t reserve = 64;
+  for (const auto& op : batch.rep_->ops) reserve += op.key.size() + op.value().size() + 32;
+  rocksdb::WriteBatch write_batch(reserve);
   for (const auto& op : batch.rep_->ops) {
     if (op.erase) {
       write_batch.Delete(rep_->handle(op.family), op.key);
     } else {
-      write_batch.Put(rep_->handle(op.family), op.key, op.value);
+      write_batch.Put(rep_->handle(op.family), op.key, rocksdb::Slice(op.value().data(), op.value().size()));
     }
   }
   check(rep_->db->Write(rep_->write_options(), &write_batch), "batch write");

@@ -60,6 +60,7 @@ struct Daemon::Sockets {
 Daemon::Daemon(const DaemonConfig& config)
     : config_(config), sockets_(std::make_unique<Sockets>()), started_unix_ms_(now_ms()) {
   store_ = Store::open(config.data_dir);
+  alerts_ = std::make_unique<EventAlerts>(config.alerts);
   ingest_ = std::make_unique<Ingest>(*store_, config.limits);
   queries_ = std::make_unique<QueryHandler>(*store_, [this] { return live_status(); });
   add_analysis_queries(*queries_, *store_, config.analysis.monitor.emergence);
@@ -89,7 +90,10 @@ Daemon::Daemon(const DaemonConfig& config)
                config.data_dir);
 }
 
-Daemon::~Daemon() { analysis_.reset(); }  // workers stop before the store closes
+Daemon::~Daemon() {
+  analysis_.reset();  // workers stop before the store closes and before alerts stop
+  alerts_.reset();
+}
 
 bool Daemon::analysis_enabled() {
 #ifdef CW_WITH_ANALYSIS
@@ -103,6 +107,7 @@ bool Daemon::analysis_enabled() {
 void Daemon::raise(const nlohmann::json& event) {
   const std::string run = event.value("run", "");
   const uint64_t seq = EventLog(*store_).append(run, event);
+  alerts_->on_event(event);
   if (event.value("type", "") == "phase_transition") {
     spdlog::warn("PHASE TRANSITION in {}/{}: onset step {}, alarm at step {} (event {})", run, event.value("tap", ""),
                  event.value("onset_step", uint64_t(0)), event.value("alarm_step", uint64_t(0)), seq);
@@ -130,6 +135,7 @@ nlohmann::json Daemon::live_status() const {
 #ifdef CW_WITH_ANALYSIS
           {"crosscoders", analysis_->scheduler->status()},
 #endif
+          {"alerts", alerts_->status()},
           {"analysis", analysis_enabled()}};
 }
 

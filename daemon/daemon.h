@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "daemon/daemon_config.h"
+#include "daemon/event_alerts.h"
 #include "daemon/ingest.h"
 #include "daemon/query_handler.h"
 #include "store/store.h"
@@ -36,6 +37,7 @@ class Daemon {
   std::unique_ptr<Store> store_;
   std::unique_ptr<Ingest> ingest_;
   std::unique_ptr<QueryHandler> queries_;
+  std::unique_ptr<EventAlerts> alerts_;
   struct Analysis;  // the crosscoder workers, when built with them
   std::unique_ptr<Analysis> analysis_;
   std::unique_ptr<Sockets> sockets_;

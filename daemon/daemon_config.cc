@@ -80,6 +80,7 @@ void load_daemon_config(const std::string& path, DaemonConfig* config) {
   real("emergence", "hysteresis", &analysis.monitor.emergence.hysteresis);
   real("emergence", "absent_frequency", &analysis.monitor.emergence.absent_frequency);
   flag("emergence", "require_absence_evidence", &analysis.monitor.emergence.require_absence_evidence);
+  if (table.contains("alerts")) load_alerts_config(path, &config->alerts);
 }
 
 }  // namespace cw

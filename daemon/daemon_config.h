@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "daemon/alerts/alerts_config.h"
 #include "daemon/ingest.h"
 #include "daemon/tap_worker.h"
 
@@ -20,6 +21,7 @@ struct DaemonConfig {
   std::string log_level = "info";
   std::string log_format = "text";   // or "json"
   AnalysisConfig analysis;           // [crosscoder], [emergence]
+  AlertsConfig alerts;               // [alerts], [[alerts.sinks]]
 };
 
 DaemonConfig default_daemon_config();

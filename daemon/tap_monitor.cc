@@ -91,6 +91,24 @@ nlohmann::json TapMonitor::observe_snapshot(uint64_t step, const std::map<std::s
     emit_(event);
   }
 
+  // A transition is over when its series have been quiet for a while.
+  const std::size_t index = detector_.steps().size() - 1;
+  for (const Transition& transition : detector_.transitions()) {
+    if (resolved_transitions_.count(transition.id)) continue;
+    std::size_t last = transition.alarm_index;
+    for (const auto& move : transition.moves) last = std::max(last, move.last_alarm_index);
+    if (index < last + options_.resolve_after) continue;
+    resolved_transitions_.insert(transition.id);
+    const std::string key = "transition:" + std::to_string(transition.id) + ":resolved";
+    if (replay || !raised_.insert(key).second) continue;
+    nlohmann::json event = base_event("phase_transition_resolved");
+    event.update(transition_json(transition));
+    event["key"] = key;
+    event["step"] = step;
+    event["severity"] = "warning";
+    emit_(event);
+  }
+
   if (phases_) {
     for (const auto& name : options_.loss_scalars) {
       auto it = values.find(name);

@@ -31,6 +31,8 @@ struct MonitorOptions {
   std::vector<std::string> scalar_series = {"train_loss", "loss", "second_copy_loss", "icl_score", "prefix_matching_max"};
   // Scalar holding the training loss in nats, for the phase labels.
   std::vector<std::string> loss_scalars = {"probe_loss", "train_loss", "loss"};  // first present wins
+  // A transition's alert resolves after this many snapshots without a new move.
+  std::size_t resolve_after = 8;
 };
 
 class TapMonitor {
@@ -68,7 +70,8 @@ class TapMonitor {
   TransitionDetector detector_;
   std::unique_ptr<PhaseLabeller> phases_;
   std::optional<std::pair<double, double>> entropies_;
-  std::set<std::string> raised_;  // "emerged:17", "transition:4", "phase:feature-learning"
+  std::set<std::string> raised_;  // "emerged:17", "transition:4", "phase:feature-learning@300"
+  std::set<std::size_t> resolved_transitions_;
 };
 
 }  // namespace cw

@@ -8,7 +8,8 @@
 //   x̂^θ  = f^θ W_D^θ + b_D^θ
 //   loss  = mean_θ,tokens ‖x^θ − x̂^θ‖² + λ Σ_i p̂_i (1 + p̂_i / 0.01),
 //           p̂_i = mean over batch and snapshots of tanh(4 f_i^θ ‖W_D,i^θ‖)
-// See docs/CROSSCODER.md for the exact gradients (straight-through estimator).
+// See crosscoder/README.md for the exact gradients (straight-through estimator),
+// the online schedule and the defaults.
 #ifndef CW_CROSSCODER_CROSSCODER_H_
 #define CW_CROSSCODER_CROSSCODER_H_
 
@@ -23,20 +24,28 @@ namespace cw {
 struct CrosscoderOptions {
   int64_t d_model = 0;
   int64_t n_features = 0;
-  // Optimisation (paper: lr 5e-5 at Pythia scale; our online budgets are
-  // small, so the default is higher — docs/CROSSCODER.md).
+  // Optimisation (paper: lr 5e-5 at Pythia scale over 800M tokens; our online
+  // updates are a few hundred steps, so the default is higher — README.md).
   double lr = 1e-3;
   double adam_beta1 = 0.9;
   double adam_beta2 = 0.999;
   double warmup_fraction = 0.05;       // of each update's steps
-  double decay_fraction = 0.2;         // last 20%: linear decay to lr / 32
+  double decay_fraction = 0.2;         // last 20%: linear decay to lr × final_lr_ratio
+  double final_lr_ratio = 1.0 / 32;
+  double adam_eps = 1e-8;
   double threshold_lr_scale = 0.1;     // log τ learns at lr × 0.1
   double sparsity_lambda = 0.3;
-  double lambda_warmup_fraction = 0.1; // λ ramps from 0 over the first 10% of all training
+  // λ ramps from 0 over the first 10% of all training: offline of all steps,
+  // online of the first update's steps (the crosscoder's start).
+  double lambda_warmup_fraction = 0.1;
   double initial_threshold = 0.1;      // τ
   double ste_window = 4.0;             // ε
   double tanh_scale = 4.0;
   double quad_scale = 0.01;
+  // Initial decoder row norm: grid search min, max, step on the first batch's MSE.
+  double init_norm_min = 0.1;
+  double init_norm_max = 5.0;
+  double init_norm_step = 0.1;
   int64_t batch_size = 1024;
   uint64_t seed = 0;
   std::string device = "cpu";          // or "cuda" when LibTorch has it
@@ -48,6 +57,9 @@ struct CrosscoderOptions {
   double dead_frequency = 1e-6;        // fires on fewer tokens than this: dead
   double recruit_fraction = 0.25;      // at most this share of dead latents per update
   bool use_sparse_path = true;         // active-latent decoder and encoder-gradient path
+  // Metrics: a feature active on more than this share of probe tokens is dense.
+  double dense_frequency = 0.1;
+  int64_t progress_every = 10;         // train() calls progress every this many steps (and at the end)
 };
 
 struct SnapshotMetrics {
@@ -76,6 +88,13 @@ struct FeatureStats {
   // probe tokens not explained by the current token's identity (0 = a pure
   // token feature, 1 = entirely contextual). NaN when it never fires.
   std::vector<float> contextuality;
+};
+
+// One nonzero feature activation on the probe set.
+struct FeatureActivation {
+  uint32_t row = 0;      // probe token row
+  uint32_t feature = 0;
+  float activation = 0;  // f_i^θ (normalised units)
 };
 
 struct TrainReport {
@@ -122,6 +141,11 @@ class Crosscoder {
   // Feature activations f^θ at snapshot index `snapshot` for given raw
   // activations at every snapshot ([n_snap][rows × d_model] raw, un-normalised):
   // returns [rows × F].
+  // W_D^θ rows at snapshot index `snapshot`: [F × d_model] (normalised units).
+  std::vector<float> decoder_directions(int64_t snapshot) const;
+  // Every nonzero f_i^θ on the probe set at `snapshot`, by row then feature.
+  std::vector<FeatureActivation> probe_activations(int64_t snapshot) const;
+
   std::vector<float> encode(const std::vector<const float*>& raw_per_snapshot, int64_t rows, int64_t snapshot) const;
   // Attribution of each feature to a task metric at snapshot `snapshot`:
   // Σ_rows f_i^θ · (W_D,i^θ · ∂m/∂x^θ), with ∂m/∂x given for raw activations
@@ -142,13 +166,26 @@ class Crosscoder {
   // scales [n_snap], steps [n_snap]) and DIR/config.json.
   void export_safetensors(const std::string& dir) const;
 
+  struct Impl;  // crosscoder/crosscoder_impl.h (torch)
+
  private:
-  struct Impl;
+  explicit Crosscoder(std::unique_ptr<Impl> impl);
+  friend Crosscoder train_offline(const CrosscoderOptions&, const std::vector<uint64_t>&,
+                                  const std::vector<const float*>&, int64_t, int64_t,
+                                  const std::function<void(int64_t, double)>&);
+
+  // train_offline builds every head with the paper's init (W_E = W_Dᵀ),
+  // which add_snapshot's online growth does not do.
+  friend Crosscoder train_offline(const CrosscoderOptions&, const std::vector<uint64_t>&,
+                                  const std::vector<const float*>&, int64_t, int64_t,
+                                  const std::function<void(int64_t, double)>&);
   std::unique_ptr<Impl> impl_;
 };
 
 // The paper's method: a fresh crosscoder trained on all snapshots at once
 // (`total_steps` steps), to compare online against offline.
+// Initialisation as the paper: W_D identical for every head, W_E^θ = W_D^θᵀ.
+// No dead-latent recruitment. λ ramps over the first 10% of `total_steps`.
 Crosscoder train_offline(const CrosscoderOptions& options, const std::vector<uint64_t>& steps,
                          const std::vector<const float*>& activations, int64_t n_tokens, int64_t total_steps,
                          const std::function<void(int64_t, double)>& progress = nullptr);

@@ -1,0 +1,280 @@
+// Growth, training and recruitment. Analysis (evaluate, feature_stats,
+// encode, attribution) is in crosscoder_analysis.cc; persistence in
+// crosscoder_io.cc.
+#include "crosscoder/crosscoder.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <stdexcept>
+
+#include "crosscoder/crosscoder_impl.h"
+#include "crosscoder/schedule.h"
+
+namespace cw {
+
+Crosscoder::Impl::Impl(const CrosscoderOptions& o) : options(o), rng(o.seed) {
+  if (o.d_model <= 0 || o.n_features <= 0)
+    throw std::invalid_argument("crosscoder: d_model and n_features must be positive");
+  if (o.batch_size <= 0) throw std::invalid_argument("crosscoder: batch_size must be positive");
+  if (o.device != "cpu" && !(o.device.rfind("cuda", 0) == 0 && torch::cuda::is_available()))
+    throw std::invalid_argument("crosscoder: device '" + o.device + "' is not available in this LibTorch build");
+  if (o.threads > 0) torch::set_num_threads(o.threads);
+}
+
+torch::Tensor Crosscoder::Impl::normalise(const float* raw, int64_t rows, double* scale_out) const {
+  auto x = torch::from_blob(const_cast<float*>(raw), {rows, options.d_model}, torch::kFloat32).clone();
+  double scale = scale_out ? 0 : 1;
+  if (scale_out) {
+    const double mean_norm = x.norm(2, {1}).mean().item<double>();
+    if (!(mean_norm > 0)) throw std::invalid_argument("crosscoder: snapshot activations are all zero");
+    scale = std::sqrt(static_cast<double>(options.d_model)) / mean_norm;
+    *scale_out = scale;
+  }
+  return x * scale;
+}
+
+torch::Tensor Crosscoder::Impl::sample_batch() {
+  std::uniform_int_distribution<int64_t> pick(0, n_tokens - 1);
+  std::vector<int64_t> idx(options.batch_size);
+  for (auto& i : idx) i = pick(rng);
+  const auto rows = torch::tensor(idx, torch::kInt64);
+  std::vector<torch::Tensor> per_head;
+  for (const auto& a : activations) {
+    if (!a.defined()) throw std::logic_error("crosscoder: restore_activations() for every snapshot before training");
+    per_head.push_back(a.index_select(0, rows));
+  }
+  return torch::stack(per_head, 1);
+}
+
+torch::Tensor Crosscoder::Impl::probe_rows(int64_t begin, int64_t end) const {
+  std::vector<torch::Tensor> per_head;
+  for (const auto& a : activations) {
+    if (!a.defined()) throw std::logic_error("crosscoder: restore_activations() for every snapshot first");
+    per_head.push_back(a.slice(0, begin, end));
+  }
+  return torch::stack(per_head, 1);
+}
+
+LossConstants Crosscoder::Impl::constants(double lambda) const {
+  LossConstants c;
+  c.lambda = lambda;
+  c.window = options.ste_window;
+  c.tanh_scale = options.tanh_scale;
+  c.quad_scale = options.quad_scale;
+  return c;
+}
+
+void Crosscoder::Impl::forward(const torch::Tensor& x, torch::Tensor* f, torch::Tensor* x_hat) const {
+  torch::NoGradGuard no_grad;
+  const auto h = pre_activation(params, x);
+  const auto n = decoder_norms(params);
+  const auto gate = (h.unsqueeze(1) * n.unsqueeze(0) > params.log_tau.exp()).to(h.scalar_type());
+  auto acts = h.unsqueeze(1) * gate;
+  if (x_hat) *x_hat = torch::bmm(acts.transpose(0, 1), params.w_dec).transpose(0, 1) + params.b_dec;
+  if (f) *f = std::move(acts);
+}
+
+void Crosscoder::Impl::initialise_paper(const torch::Tensor& batch) {
+  const int64_t F = options.n_features, d = options.d_model, T = n_snap();
+  std::uniform_real_distribution<float> u(-1.f, 1.f);
+  std::vector<float> w(F * d);
+  for (auto& v : w) v = u(rng);
+  auto dir = torch::from_blob(w.data(), {F, d}, torch::kFloat32).clone();
+  dir = dir / dir.norm(2, {1}, true).clamp_min(1e-12);
+  params.b_enc = torch::zeros({T, F});
+  params.b_dec = torch::zeros({T, d});
+  params.log_tau = torch::full({F}, std::log(options.initial_threshold));
+  double best_mse = INFINITY, best_norm = 0.1;
+  for (int k = 1; k <= 50; ++k) {
+    const double norm = 0.1 * k;
+    params.w_dec = (dir * norm).unsqueeze(0).repeat({T, 1, 1});
+    params.w_enc = (dir * norm).repeat({1, T});
+    torch::Tensor x_hat;
+    forward(batch, nullptr, &x_hat);
+    const double mse = (batch - x_hat).pow(2).sum(-1).mean().item<double>();
+    if (mse < best_mse) best_mse = mse, best_norm = norm;
+  }
+  params.w_dec = (dir * best_norm).unsqueeze(0).repeat({T, 1, 1});
+  params.w_enc = (dir * best_norm).repeat({1, T});
+  adam_m = params.zeros_like();
+  adam_v = params.zeros_like();
+}
+
+void Crosscoder::Impl::grow_head() {
+  const int64_t F = options.n_features, d = options.d_model;
+  auto grow = [&](CrosscoderParams& p, bool zero_copy) {
+    p.w_enc = torch::cat({p.w_enc, torch::zeros({F, d})}, 1);
+    auto last_dec = zero_copy ? torch::zeros({1, F, d}) : p.w_dec.slice(0, -1);
+    p.w_dec = torch::cat({p.w_dec, last_dec}, 0);
+    p.b_enc = torch::cat({p.b_enc, torch::zeros({1, F})}, 0);
+    auto last_b = zero_copy ? torch::zeros({1, d}) : p.b_dec.slice(0, -1);
+    p.b_dec = torch::cat({p.b_dec, last_b}, 0);
+  };
+  grow(params, false);
+  grow(adam_m, true);
+  grow(adam_v, true);
+}
+
+void Crosscoder::Impl::adam_update(const CrosscoderParams& grad, double lr) {
+  torch::NoGradGuard no_grad;
+  const double b1 = options.adam_beta1, b2 = options.adam_beta2, eps = 1e-8;
+  const double t = static_cast<double>(cumulative_steps + 1);
+  const double c1 = 1 - std::pow(b1, t), c2 = 1 - std::pow(b2, t);
+  auto ps = params.all(), ms = adam_m.all(), vs = adam_v.all();
+  auto gs = const_cast<CrosscoderParams&>(grad).all();
+  for (size_t k = 0; k < ps.size(); ++k) {
+    const double step_lr = (ps[k] == &params.log_tau ? lr * options.threshold_lr_scale : lr);
+    ms[k]->mul_(b1).add_(*gs[k], 1 - b1);
+    vs[k]->mul_(b2).addcmul_(*gs[k], *gs[k], 1 - b2);
+    const auto denom = (vs[k]->sqrt() / std::sqrt(c2)).add_(eps);
+    ps[k]->addcdiv_(*ms[k], denom, -step_lr / c1);
+  }
+}
+
+TrainReport Crosscoder::Impl::train_steps(int64_t budget, const std::function<void(int64_t, double)>& progress) {
+  if (n_snap() == 0) throw std::logic_error("crosscoder: add a snapshot before training");
+  if (lambda_horizon == 0) lambda_horizon = budget;
+  TrainReport report;
+  const auto start = std::chrono::steady_clock::now();
+  const int64_t every = std::max<int64_t>(1, budget / 20);
+  for (int64_t s = 0; s < budget; ++s) {
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (options.seconds_per_update > 0 && elapsed > options.seconds_per_update) break;
+    const auto batch = sample_batch();
+    const auto c = constants(scheduled_lambda(options, cumulative_steps, lambda_horizon));
+    StepResult r = options.use_sparse_path ? sparse_step(params, batch, c) : dense_step(params, batch, c);
+    adam_update(r.grad, scheduled_lr(options, s, budget));
+    ++cumulative_steps;
+    ++report.steps;
+    if (s == 0) report.first_loss = r.loss;
+    report.last_loss = r.loss;
+    if (progress && (s % every == 0 || s + 1 == budget)) progress(s, r.loss);
+  }
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  report.tokens_per_second =
+      report.seconds > 0 ? static_cast<double>(report.steps * options.batch_size) / report.seconds : 0;
+  return report;
+}
+
+int64_t Crosscoder::Impl::recruit_dead_latents() {
+  torch::NoGradGuard no_grad;
+  const int64_t F = options.n_features, T = n_snap();
+  const int64_t chunk = std::max<int64_t>(1, (int64_t{1} << 22) / (T * F));
+  auto fired = torch::zeros({F}, torch::kFloat64);
+  auto residual_sq = torch::zeros({n_tokens});
+  for (int64_t b = 0; b < n_tokens; b += chunk) {
+    const int64_t e = std::min(n_tokens, b + chunk);
+    const auto x = probe_rows(b, e);
+    torch::Tensor f, x_hat;
+    forward(x, &f, &x_hat);
+    fired += (f > 0).sum(0).to(torch::kFloat64).amax(0);  // per feature, its busiest snapshot
+    residual_sq.slice(0, b, e).copy_((x.select(1, T - 1) - x_hat.select(1, T - 1)).pow(2).sum(1));
+  }
+  const auto dead = (fired / static_cast<double>(n_tokens) < options.dead_frequency).nonzero().flatten();
+  const int64_t n_recruit =
+      std::min<int64_t>(static_cast<int64_t>(std::floor(options.recruit_fraction * dead.size(0))), n_tokens);
+  if (n_recruit == 0) return 0;
+  const auto worst = std::get<1>(residual_sq.topk(n_recruit));
+  std::vector<torch::Tensor> worst_rows;
+  for (const auto& a : activations) worst_rows.push_back(a.index_select(0, worst));
+  const auto x_worst = torch::stack(worst_rows, 1);
+  torch::Tensor x_hat_worst;
+  forward(x_worst, nullptr, &x_hat_worst);
+  auto direction = x_worst.select(1, T - 1) - x_hat_worst.select(1, T - 1);
+  direction = direction / direction.norm(2, {1}, true).clamp_min(1e-12);
+  const auto ids = dead.slice(0, 0, n_recruit);
+  const int64_t d = options.d_model;
+  using torch::indexing::Slice;
+  // Decoder: the residual direction at every head (unit norm); encoder: only
+  // the newest head reads it, at a small norm; threshold back to its start.
+  params.w_dec.index_put_({Slice(), ids}, direction.unsqueeze(0).expand({T, -1, -1}));
+  auto enc = params.w_enc.view({F, T, d});
+  enc.index_put_({ids}, torch::zeros({}));
+  enc.index_put_({ids, T - 1}, 0.1 * direction);
+  params.b_enc.index_put_({Slice(), ids}, torch::zeros({}));
+  params.log_tau.index_put_({ids}, std::log(options.initial_threshold));
+  for (auto* state : {&adam_m, &adam_v}) {
+    state->w_dec.index_put_({Slice(), ids}, torch::zeros({}));
+    state->w_enc.index_put_({ids}, torch::zeros({}));
+    state->b_enc.index_put_({Slice(), ids}, torch::zeros({}));
+    state->log_tau.index_put_({ids}, torch::zeros({}));
+  }
+  return n_recruit;
+}
+
+Crosscoder::Crosscoder(const CrosscoderOptions& options) : impl_(std::make_unique<Impl>(options)) {}
+Crosscoder::~Crosscoder() = default;
+Crosscoder::Crosscoder(Crosscoder&&) noexcept = default;
+Crosscoder& Crosscoder::operator=(Crosscoder&&) noexcept = default;
+
+const CrosscoderOptions& Crosscoder::options() const { return impl_->options; }
+int64_t Crosscoder::n_snapshots() const { return impl_->n_snap(); }
+std::vector<uint64_t> Crosscoder::steps() const { return impl_->steps; }
+int64_t Crosscoder::n_tokens() const { return impl_->n_tokens; }
+
+void Crosscoder::add_snapshot(uint64_t step, const float* activations, int64_t n_tokens) {
+  auto& m = *impl_;
+  if (n_tokens <= 0) throw std::invalid_argument("crosscoder: a snapshot needs at least one token");
+  if (m.n_snap() > 0 && n_tokens != m.n_tokens)
+    throw std::invalid_argument("crosscoder: snapshot has " + std::to_string(n_tokens) + " tokens, the probe set has " +
+                                std::to_string(m.n_tokens));
+  if (!m.steps.empty() && step <= m.steps.back())
+    throw std::invalid_argument("crosscoder: snapshot steps must increase (got " + std::to_string(step) + " after " +
+                                std::to_string(m.steps.back()) + ")");
+  double scale = 0;
+  auto x = m.normalise(activations, n_tokens, &scale);
+  m.n_tokens = n_tokens;
+  m.steps.push_back(step);
+  m.scales.push_back(scale);
+  m.activations.push_back(x);
+  if (m.n_snap() == 1) {
+    m.initialise_paper(m.sample_batch());
+  } else {
+    m.grow_head();
+  }
+  // Surprise: the newest head's reconstruction error as added.
+  torch::NoGradGuard no_grad;
+  const int64_t T = m.n_snap(), chunk = std::max<int64_t>(1, (int64_t{1} << 22) / (T * m.options.n_features));
+  double sq = 0;
+  for (int64_t b = 0; b < n_tokens; b += chunk) {
+    const int64_t e = std::min(n_tokens, b + chunk);
+    const auto xs = m.probe_rows(b, e);
+    torch::Tensor x_hat;
+    m.forward(xs, nullptr, &x_hat);
+    sq += (xs.select(1, T - 1) - x_hat.select(1, T - 1)).pow(2).sum().item<double>();
+  }
+  m.newest_mse = sq / static_cast<double>(n_tokens);
+}
+
+double Crosscoder::newest_snapshot_mse() const { return impl_->newest_mse; }
+
+TrainReport Crosscoder::train(const std::function<void(int64_t, double)>& progress) {
+  auto report = impl_->train_steps(impl_->options.steps_per_update, progress);
+  report.recruited = impl_->recruit_dead_latents();
+  ++impl_->updates;
+  return report;
+}
+
+Crosscoder train_offline(const CrosscoderOptions& options, const std::vector<uint64_t>& steps,
+                         const std::vector<const float*>& activations, int64_t n_tokens, int64_t total_steps,
+                         const std::function<void(int64_t, double)>& progress) {
+  if (steps.size() != activations.size() || steps.empty())
+    throw std::invalid_argument("train_offline: need one activation array per step, and at least one");
+  Crosscoder cc(options);
+  auto& m = *cc.impl_;
+  m.n_tokens = n_tokens;
+  for (size_t t = 0; t < steps.size(); ++t) {
+    if (t > 0 && steps[t] <= steps[t - 1]) throw std::invalid_argument("train_offline: steps must increase");
+    double scale = 0;
+    m.activations.push_back(m.normalise(activations[t], n_tokens, &scale));
+    m.steps.push_back(steps[t]);
+    m.scales.push_back(scale);
+  }
+  m.initialise_paper(m.sample_batch());  // every head: W_E = W_Dᵀ
+  m.train_steps(total_steps, progress);
+  m.updates = 1;
+  return cc;
+}
+
+}  // namespace cw

@@ -1,0 +1,184 @@
+// Read-only analysis on the probe set: metrics, per-feature statistics,
+// encoding of new activations and attribution.
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <unordered_map>
+
+#include "crosscoder/crosscoder.h"
+#include "crosscoder/crosscoder_impl.h"
+
+namespace cw {
+
+namespace {
+
+int64_t rows_per_chunk(int64_t T, int64_t F) { return std::max<int64_t>(1, (int64_t{1} << 22) / (T * F)); }
+
+std::vector<float> to_vector(const torch::Tensor& t) {
+  const auto c = t.to(torch::kFloat32).contiguous();
+  return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+}
+
+}  // namespace
+
+std::vector<SnapshotMetrics> Crosscoder::evaluate() const {
+  const auto& m = *impl_;
+  const int64_t T = m.n_snap(), F = m.options.n_features, N = m.n_tokens;
+  std::vector<SnapshotMetrics> out(T);
+  if (T == 0) return out;
+  torch::NoGradGuard no_grad;
+  auto sq_err = torch::zeros({T}, torch::kFloat64), active = torch::zeros({T}, torch::kFloat64);
+  auto sum_x = torch::zeros({T, m.options.d_model}, torch::kFloat64), sum_sq = torch::zeros({T}, torch::kFloat64);
+  auto fires = torch::zeros({T, F}, torch::kFloat64);
+  const int64_t chunk = rows_per_chunk(T, F);
+  for (int64_t b = 0; b < N; b += chunk) {
+    const auto x = m.probe_rows(b, std::min(N, b + chunk));
+    torch::Tensor f, x_hat;
+    m.forward(x, &f, &x_hat);
+    sq_err += (x - x_hat).pow(2).sum(std::vector<int64_t>{0, 2}).to(torch::kFloat64);
+    const auto on = (f > 0).to(torch::kFloat64);
+    active += on.sum(std::vector<int64_t>{0, 2});
+    fires += on.sum(0);
+    sum_x += x.sum(0).to(torch::kFloat64);
+    sum_sq += x.pow(2).sum(std::vector<int64_t>{0, 2}).to(torch::kFloat64);
+  }
+  const double n = static_cast<double>(N);
+  // E‖x − x̄‖² = E‖x‖² − ‖x̄‖².
+  const auto variance = sum_sq / n - (sum_x / n).pow(2).sum(1);
+  const auto freq = fires / n;
+  for (int64_t t = 0; t < T; ++t) {
+    auto& s = out[t];
+    s.step = m.steps[t];
+    s.mse = sq_err[t].item<double>() / n;
+    s.explained_variance = 1.0 - s.mse / variance[t].item<double>();
+    s.l0 = active[t].item<double>() / n;
+    s.dead_fraction = (freq[t] < m.options.dead_frequency).to(torch::kFloat64).mean().item<double>();
+    s.dense_fraction = (freq[t] > 0.1).to(torch::kFloat64).mean().item<double>();
+  }
+  return out;
+}
+
+FeatureStats Crosscoder::feature_stats(int64_t top_k, const std::vector<uint32_t>* probe_token_ids) const {
+  const auto& m = *impl_;
+  const int64_t T = m.n_snap(), F = m.options.n_features, N = m.n_tokens;
+  if (T == 0) throw std::logic_error("crosscoder: feature_stats() needs a snapshot");
+  if (probe_token_ids && static_cast<int64_t>(probe_token_ids->size()) != N)
+    throw std::invalid_argument("feature_stats: probe_token_ids must have one id per probe token");
+  torch::NoGradGuard no_grad;
+  top_k = std::min(top_k, N);
+  FeatureStats st;
+  st.top_k = top_k;
+  const auto norms = decoder_norms(m.params);  // [T, F]
+  const auto dirs = m.params.w_dec / norms.unsqueeze(2).clamp_min(1e-12);
+  auto cos_prev = torch::ones({T, F});
+  if (T > 1) cos_prev.slice(0, 1).copy_((dirs.slice(0, 1) * dirs.slice(0, 0, T - 1)).sum(2));
+  const auto cos_last = (dirs * dirs[T - 1].unsqueeze(0)).sum(2);
+
+  // Token ids → dense group index, for the between-token variance.
+  std::vector<int64_t> group(N, 0);
+  int64_t n_groups = 0;
+  if (probe_token_ids) {
+    std::unordered_map<uint32_t, int64_t> ids;
+    for (int64_t i = 0; i < N; ++i) {
+      auto it = ids.emplace((*probe_token_ids)[i], static_cast<int64_t>(ids.size())).first;
+      group[i] = it->second;
+    }
+    n_groups = static_cast<int64_t>(ids.size());
+  }
+  const auto group_t = torch::tensor(group, torch::kInt64);
+  auto group_sum = torch::zeros({std::max<int64_t>(n_groups, 1), F}, torch::kFloat64);
+  auto group_count = torch::zeros({std::max<int64_t>(n_groups, 1)}, torch::kFloat64);
+
+  auto fires = torch::zeros({T, F}, torch::kFloat64), act_sum = torch::zeros({T, F}, torch::kFloat64);
+  auto act_max = torch::zeros({T, F});
+  auto last_sum = torch::zeros({F}, torch::kFloat64), last_sq = torch::zeros({F}, torch::kFloat64);
+  auto top_vals = torch::zeros({0, F}), top_rows = torch::zeros({0, F}, torch::kInt64);
+  const int64_t chunk = rows_per_chunk(T, F);
+  for (int64_t b = 0; b < N; b += chunk) {
+    const int64_t e = std::min(N, b + chunk);
+    torch::Tensor f;
+    m.forward(m.probe_rows(b, e), &f, nullptr);
+    fires += (f > 0).sum(0).to(torch::kFloat64);
+    act_sum += f.sum(0).to(torch::kFloat64);
+    act_max = torch::maximum(act_max, f.amax(0));
+    const auto last = f.select(1, T - 1);
+    last_sum += last.sum(0).to(torch::kFloat64);
+    last_sq += last.pow(2).sum(0).to(torch::kFloat64);
+    if (probe_token_ids) {
+      const auto g = group_t.slice(0, b, e);
+      group_sum.index_add_(0, g, last.to(torch::kFloat64));
+      group_count.index_add_(0, g, torch::ones({e - b}, torch::kFloat64));
+    }
+    // Running top-k per feature: merge this chunk's rows with the best so far.
+    const auto cand_vals = torch::cat({top_vals, last}, 0);
+    const auto cand_rows = torch::cat({top_rows, torch::arange(b, e).unsqueeze(1).expand({e - b, F})}, 0);
+    const int64_t k = std::min<int64_t>(top_k, cand_vals.size(0));
+    auto best = cand_vals.topk(k, 0);
+    top_vals = std::get<0>(best);
+    top_rows = cand_rows.gather(0, std::get<1>(best));
+  }
+  const auto freq = fires / static_cast<double>(N);
+  st.decoder_norm = to_vector(norms);
+  st.frequency = to_vector(freq);
+  st.mean_activation = to_vector(act_sum / fires.clamp_min(1));
+  st.max_activation = to_vector(act_max);
+  st.cos_previous = to_vector(cos_prev);
+  st.cos_latest = to_vector(cos_last);
+  // [F × k], zero activation = unused slot.
+  top_vals = top_vals.clamp_min(0).t().contiguous();
+  top_rows = top_rows.t().contiguous();
+  st.top_activations = to_vector(top_vals);
+  st.top_rows.resize(F * top_k);
+  for (int64_t i = 0; i < F * top_k; ++i)
+    st.top_rows[i] = st.top_activations[i] > 0 ? static_cast<uint32_t>(top_rows.data_ptr<int64_t>()[i]) : 0;
+
+  st.contextuality.assign(F, std::numeric_limits<float>::quiet_NaN());
+  const double n = static_cast<double>(N);
+  const auto mean = last_sum / n;
+  const auto total_var = last_sq / n - mean.pow(2);
+  torch::Tensor between;
+  if (probe_token_ids) between = (group_sum.pow(2) / group_count.clamp_min(1).unsqueeze(1)).sum(0) / n - mean.pow(2);
+  for (int64_t i = 0; i < F; ++i) {
+    const double tv = total_var[i].item<double>();
+    if (!(freq[T - 1][i].item<double>() > 0) || !(tv > 0)) continue;
+    if (!probe_token_ids) continue;
+    const double r2 = std::min(1.0, std::max(0.0, between[i].item<double>() / tv));
+    st.contextuality[i] = static_cast<float>(1.0 - r2);
+  }
+  return st;
+}
+
+torch::Tensor Crosscoder::Impl::normalised_input(const std::vector<const float*>& raw, int64_t rows) const {
+  const auto& m = *this;
+  if (static_cast<int64_t>(raw.size()) != m.n_snap())
+    throw std::invalid_argument("crosscoder: need raw activations for every one of the " +
+                                std::to_string(m.n_snap()) + " snapshots");
+  std::vector<torch::Tensor> per_head;
+  for (int64_t t = 0; t < m.n_snap(); ++t)
+    per_head.push_back(torch::from_blob(const_cast<float*>(raw[t]), {rows, m.options.d_model}, torch::kFloat32) *
+                       m.scales[t]);
+  return torch::stack(per_head, 1);
+}
+
+std::vector<float> Crosscoder::encode(const std::vector<const float*>& raw_per_snapshot, int64_t rows,
+                                      int64_t snapshot) const {
+  const auto& m = *impl_;
+  if (snapshot < 0 || snapshot >= m.n_snap()) throw std::invalid_argument("encode: snapshot index out of range");
+  torch::Tensor f;
+  m.forward(m.normalised_input(raw_per_snapshot, rows), &f, nullptr);
+  return to_vector(f.select(1, snapshot));
+}
+
+std::vector<float> Crosscoder::attribution(const std::vector<const float*>& raw_per_snapshot, const float* gradient,
+                                           int64_t rows, int64_t snapshot) const {
+  const auto& m = *impl_;
+  if (snapshot < 0 || snapshot >= m.n_snap()) throw std::invalid_argument("attribution: snapshot index out of range");
+  torch::Tensor f;
+  m.forward(m.normalised_input(raw_per_snapshot, rows), &f, nullptr);
+  const auto g = torch::from_blob(const_cast<float*>(gradient), {rows, m.options.d_model}, torch::kFloat32);
+  // x̂_raw = x̂_norm / scale, so ∂m/∂f_i = (W_D,i · ∂m/∂x_raw) / scale.
+  const auto dm_df = torch::mm(g, m.params.w_dec[snapshot].t()) / m.scales[snapshot];
+  return to_vector((f.select(1, snapshot) * dm_df).sum(0));
+}
+
+}  // namespace cw

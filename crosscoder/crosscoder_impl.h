@@ -1,0 +1,49 @@
+// The crosscoder's state behind the public pimpl (private header, torch).
+#ifndef CW_CROSSCODER_CROSSCODER_IMPL_H_
+#define CW_CROSSCODER_CROSSCODER_IMPL_H_
+
+#include <torch/torch.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include "crosscoder/crosscoder.h"
+#include "crosscoder/training_step.h"
+
+namespace cw {
+
+struct Crosscoder::Impl {
+  CrosscoderOptions options;
+  std::vector<uint64_t> steps;
+  std::vector<double> scales;             // raw → normalised: x_norm = x_raw · scale
+  std::vector<torch::Tensor> activations; // per snapshot, normalised [N, d] (undefined until given)
+  int64_t n_tokens = 0;
+  CrosscoderParams params;
+  CrosscoderParams adam_m, adam_v;        // Adam moments, same shapes as params
+  int64_t cumulative_steps = 0;           // all steps trained so far (Adam's t)
+  int64_t lambda_horizon = 0;             // step budget of the first training call
+  int64_t updates = 0;
+  std::mt19937_64 rng;
+  double newest_mse = 0;
+
+  explicit Impl(const CrosscoderOptions& o);
+  int64_t n_snap() const { return static_cast<int64_t>(steps.size()); }
+  torch::Tensor normalise(const float* raw, int64_t n_tokens, double* scale_out) const;
+  torch::Tensor sample_batch();                       // [B, T, d]
+  torch::Tensor probe_rows(int64_t begin, int64_t end) const;  // [R, T, d]
+  // Raw activations of every snapshot → normalised [rows, T, d].
+  torch::Tensor normalised_input(const std::vector<const float*>& raw, int64_t rows) const;
+  LossConstants constants(double lambda) const;
+  void initialise_paper(const torch::Tensor& first_batch);     // W_D grid search, W_E = W_Dᵀ
+  void grow_head();                                             // online: W_E^t = 0, W_D^t = W_D^{t−1}
+  TrainReport train_steps(int64_t budget, const std::function<void(int64_t, double)>& progress);
+  void adam_update(const CrosscoderParams& grad, double lr);
+  int64_t recruit_dead_latents();
+  // Per-head activations f^θ [R, T, F] and reconstructions x̂ [R, T, d].
+  void forward(const torch::Tensor& x, torch::Tensor* f, torch::Tensor* x_hat) const;
+};
+
+}  // namespace cw
+
+#endif  // CW_CROSSCODER_CROSSCODER_IMPL_H_

@@ -1,0 +1,54 @@
+// Planted features: synthetic per-snapshot activations built from a known
+// sparse dictionary whose atoms switch on (and off) at known snapshots.
+//
+// Token i's activation at snapshot t is
+//   x_i^t = Σ_k on_k(t) · c_ik · a_k^t + noise,
+// with unit atoms a_k^t drifting slowly between snapshots, on_k(t) =
+// [onset_k ≤ t < fade_k], and coefficients c_ik ≥ 0 sparse and tied across
+// snapshots (the same token has the same coefficient wherever k is on).
+#ifndef CW_EXAMPLES_PLANTED_PLANTED_DICTIONARY_H_
+#define CW_EXAMPLES_PLANTED_PLANTED_DICTIONARY_H_
+
+#include <cstdint>
+#include <vector>
+
+namespace cw {
+
+struct PlantedOptions {
+  int64_t d_model = 32;
+  int64_t n_atoms = 32;
+  int64_t n_snapshots = 8;
+  int64_t n_tokens = 4096;
+  double active_per_token = 3.0;  // expected non-zero coefficients per token (over all atoms)
+  double min_coefficient = 0.5;   // coefficients are uniform in [min, max] where non-zero
+  double max_coefficient = 1.5;
+  double noise = 0.01;            // Gaussian noise std per dimension
+  double drift = 0.05;            // per snapshot, norm of the random step before re-normalising
+  int64_t n_fading = 4;           // atoms present from snapshot 0 that fade out (like initialisation features)
+  int64_t mass_emergence_snapshot = -1;  // >= 0: this share of atoms all switch on here
+  double mass_emergence_fraction = 0.25;
+  uint64_t seed = 1;
+};
+
+struct PlantedDictionary {
+  PlantedOptions options;
+  // atoms[t][k * d + j]: atom k at snapshot t (unit norm).
+  std::vector<std::vector<float>> atoms;
+  std::vector<int64_t> onset;   // first snapshot where atom k is on
+  std::vector<int64_t> fade;    // first snapshot where it is off again (n_snapshots = never)
+  std::vector<float> coefficients;  // [n_tokens × n_atoms]
+  // activations[t]: row-major [n_tokens × d_model].
+  std::vector<std::vector<float>> activations;
+
+  bool is_on(int64_t atom, int64_t snapshot) const { return onset[atom] <= snapshot && snapshot < fade[atom]; }
+  // Mean count of atoms with a non-zero coefficient that are on, per token.
+  double mean_active(int64_t snapshot) const;
+};
+
+// Deterministic for a given options.seed. Throws std::invalid_argument on
+// impossible options.
+PlantedDictionary make_planted_dictionary(const PlantedOptions& options);
+
+}  // namespace cw
+
+#endif  // CW_EXAMPLES_PLANTED_PLANTED_DICTIONARY_H_

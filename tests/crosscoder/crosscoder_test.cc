@@ -1,0 +1,140 @@
+// Public API behaviour: online growth, exact resume, export and attribution.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+
+#include "crosscoder/crosscoder.h"
+#include "examples/planted/planted_dictionary.h"
+#include "tests/crosscoder/safetensors_reader.h"
+
+namespace cw {
+namespace {
+
+PlantedDictionary small_planted() {
+  PlantedOptions o;
+  o.d_model = 16;
+  o.n_atoms = 16;
+  o.n_snapshots = 3;
+  o.n_tokens = 512;
+  o.seed = 3;
+  return make_planted_dictionary(o);
+}
+
+CrosscoderOptions small_options() {
+  CrosscoderOptions o;
+  o.d_model = 16;
+  o.n_features = 32;
+  o.batch_size = 64;
+  o.steps_per_update = 20;
+  o.lr = 3e-3;
+  o.seed = 5;
+  return o;
+}
+
+std::vector<const float*> raw(const PlantedDictionary& p, int64_t n) {
+  std::vector<const float*> out;
+  for (int64_t t = 0; t < n; ++t) out.push_back(p.activations[t].data());
+  return out;
+}
+
+TEST(Crosscoder, GrowthLeavesActivationsUnchanged) {
+  const auto p = small_planted();
+  Crosscoder cc(small_options());
+  cc.add_snapshot(0, p.activations[0].data(), 512);
+  cc.train();
+  cc.add_snapshot(10, p.activations[1].data(), 512);
+  cc.train();
+  const std::vector<std::vector<float>> before = {cc.encode(raw(p, 2), 512, 0), cc.encode(raw(p, 2), 512, 1)};
+  cc.add_snapshot(20, p.activations[2].data(), 512);
+  for (int64_t t = 0; t < 2; ++t) {
+    const auto& b = before[t];
+    const auto a = cc.encode(raw(p, 3), 512, t);
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t i = 0; i < a.size(); ++i) ASSERT_FLOAT_EQ(a[i], b[i]) << "snapshot " << t << " entry " << i;
+  }
+  // The new head copies the previous decoder and gate: same activations.
+  const auto newest = cc.encode(raw(p, 3), 512, 2);
+  for (size_t i = 0; i < newest.size(); ++i) ASSERT_FLOAT_EQ(newest[i], before[1][i]);
+  double active = 0;
+  for (float v : newest) active += v > 0;
+  EXPECT_GT(active, 0);
+  EXPECT_GT(cc.newest_snapshot_mse(), 0);
+}
+
+TEST(Crosscoder, SerializeRoundTripAndExactResume) {
+  const auto p = small_planted();
+  std::vector<double> straight, resumed;
+  {
+    Crosscoder cc(small_options());
+    cc.add_snapshot(0, p.activations[0].data(), 512);
+    cc.train([&](int64_t, double l) { straight.push_back(l); });
+    cc.add_snapshot(1, p.activations[1].data(), 512);
+    cc.train([&](int64_t, double l) { straight.push_back(l); });
+  }
+  Crosscoder cc(small_options());
+  cc.add_snapshot(0, p.activations[0].data(), 512);
+  cc.train([&](int64_t, double l) { resumed.push_back(l); });
+  cc.add_snapshot(1, p.activations[1].data(), 512);
+  const auto bytes = cc.serialize();
+  auto loaded = Crosscoder::deserialize(bytes);
+  EXPECT_EQ(loaded.n_snapshots(), 2);
+  EXPECT_EQ(loaded.steps(), (std::vector<uint64_t>{0, 1}));
+  for (int64_t t = 0; t < 2; ++t) loaded.restore_activations(t, p.activations[t].data(), 512);
+  const auto a = cc.encode(raw(p, 2), 512, 1), b = loaded.encode(raw(p, 2), 512, 1);
+  ASSERT_EQ(a, b);
+  const auto ma = cc.evaluate(), mb = loaded.evaluate();
+  EXPECT_DOUBLE_EQ(ma[1].explained_variance, mb[1].explained_variance);
+  loaded.train([&](int64_t, double l) { resumed.push_back(l); });
+  ASSERT_EQ(straight.size(), resumed.size());
+  for (size_t i = 0; i < straight.size(); ++i) EXPECT_NEAR(straight[i], resumed[i], 1e-5) << "progress call " << i;
+  EXPECT_THROW(Crosscoder::deserialize("not a crosscoder"), std::invalid_argument);
+}
+
+TEST(Crosscoder, AttributionMatchesAutogradOfRawReconstruction) {
+  const auto p = small_planted();
+  Crosscoder cc(small_options());
+  cc.add_snapshot(0, p.activations[0].data(), 512);
+  cc.train();
+  cc.add_snapshot(1, p.activations[1].data(), 512);
+  cc.train();
+  const std::string dir = ::testing::TempDir() + "/cw_crosscoder_export";
+  cc.export_safetensors(dir);
+  const auto w_dec = read_safetensor(dir + "/crosscoder.safetensors", "W_D");
+  const auto b_dec = read_safetensor(dir + "/crosscoder.safetensors", "b_D");
+  const auto scales = read_safetensor(dir + "/crosscoder.safetensors", "scales");
+  EXPECT_EQ(w_dec.sizes(), (std::vector<int64_t>{2, 32, 16}));
+  EXPECT_EQ(read_safetensor(dir + "/crosscoder.safetensors", "W_E").sizes(), (std::vector<int64_t>{2, 16, 32}));
+  EXPECT_TRUE(std::filesystem::exists(dir + "/config.json"));
+
+  const int64_t rows = 64, snap = 1;
+  torch::manual_seed(1);
+  const auto g = torch::randn({rows, 16});
+  const auto attr = cc.attribution(raw(p, 2), g.data_ptr<float>(), rows, snap);
+  const auto f_vec = cc.encode(raw(p, 2), rows, snap);
+  auto f = torch::from_blob(const_cast<float*>(f_vec.data()), {rows, 32}).clone().set_requires_grad(true);
+  // m = Σ g · x̂_raw with x̂_raw = (f W_D + b_D) / scale.
+  const auto x_hat_raw = (torch::mm(f, w_dec[snap]) + b_dec[snap]) / scales[snap];
+  (g * x_hat_raw).sum().backward();
+  const auto expected = (f.detach() * f.grad()).sum(0);
+  ASSERT_EQ(attr.size(), 32u);
+  double nonzero = 0;
+  for (int64_t i = 0; i < 32; ++i) {
+    EXPECT_NEAR(attr[i], expected[i].item<float>(), 1e-4 * (1 + std::abs(expected[i].item<float>())));
+    nonzero += attr[i] != 0;
+  }
+  EXPECT_GT(nonzero, 0);
+}
+
+TEST(Crosscoder, RejectsBadShapes) {
+  const auto p = small_planted();
+  Crosscoder cc(small_options());
+  cc.add_snapshot(0, p.activations[0].data(), 512);
+  EXPECT_THROW(cc.add_snapshot(1, p.activations[1].data(), 256), std::invalid_argument);
+  EXPECT_THROW(cc.add_snapshot(0, p.activations[1].data(), 512), std::invalid_argument);
+  CrosscoderOptions bad;
+  EXPECT_THROW(Crosscoder{bad}, std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace cw

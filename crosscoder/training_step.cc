@@ -47,6 +47,7 @@ torch::Tensor dense_loss(const CrosscoderParams& p, const torch::Tensor& x, cons
 }
 
 StepResult dense_step(const CrosscoderParams& p, const torch::Tensor& x, const LossConstants& c) {
+  torch::AutoGradMode enable_grad(true);  // callers may hold a NoGradGuard
   CrosscoderParams q = p.clone();
   for (auto* t : q.all()) t->set_requires_grad(true);
   StepResult r;

@@ -132,13 +132,18 @@ void Crosscoder::Impl::adam_update(const CrosscoderParams& grad, double lr) {
   }
 }
 
-TrainReport Crosscoder::Impl::train_steps(int64_t budget, const std::function<void(int64_t, double)>& progress) {
+TrainReport Crosscoder::Impl::train_steps(int64_t budget, const std::function<void(int64_t, double)>& progress,
+                                          const std::atomic<bool>* stop) {
   if (n_snap() == 0) throw std::logic_error("crosscoder: add a snapshot before training");
   if (lambda_horizon == 0) lambda_horizon = budget;
   TrainReport report;
   const auto start = std::chrono::steady_clock::now();
   const int64_t every = std::max<int64_t>(1, budget / 20);
   for (int64_t s = 0; s < budget; ++s) {
+    if (stop && stop->load()) {
+      report.interrupted = true;
+      break;
+    }
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (options.seconds_per_update > 0 && elapsed > options.seconds_per_update) break;
     const auto batch = sample_batch();
@@ -249,8 +254,9 @@ void Crosscoder::add_snapshot(uint64_t step, const float* activations, int64_t n
 
 double Crosscoder::newest_snapshot_mse() const { return impl_->newest_mse; }
 
-TrainReport Crosscoder::train(const std::function<void(int64_t, double)>& progress) {
-  auto report = impl_->train_steps(impl_->options.steps_per_update, progress);
+TrainReport Crosscoder::train(const std::function<void(int64_t, double)>& progress, const std::atomic<bool>* stop) {
+  auto report = impl_->train_steps(impl_->options.steps_per_update, progress, stop);
+  if (report.interrupted) return report;
   report.recruited = impl_->recruit_dead_latents();
   ++impl_->updates;
   return report;

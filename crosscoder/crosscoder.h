@@ -13,6 +13,7 @@
 #ifndef CW_CROSSCODER_CROSSCODER_H_
 #define CW_CROSSCODER_CROSSCODER_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -104,6 +105,7 @@ struct TrainReport {
   double last_loss = 0;
   double tokens_per_second = 0;
   int64_t recruited = 0;
+  bool interrupted = false;  // `stop` was set: fewer steps than the budget, no recruitment
 };
 
 class Crosscoder {
@@ -133,7 +135,12 @@ class Crosscoder {
   // Trains on tuples (x^1 … x^t) of random probe rows for the configured
   // budget, then recruits dead latents onto the rows the newest snapshot
   // reconstructs worst. `progress(step, loss)` is called every few steps.
-  TrainReport train(const std::function<void(int64_t, double)>& progress = nullptr);
+  // When `stop` becomes true training ends after the current step (a daemon
+  // that is asked to exit must not wait out a whole update); the report then
+  // says `interrupted` and the crosscoder is mid-update: discard it or
+  // train() again.
+  TrainReport train(const std::function<void(int64_t, double)>& progress = nullptr,
+                    const std::atomic<bool>* stop = nullptr);
 
   std::vector<SnapshotMetrics> evaluate() const;
   FeatureStats feature_stats(int64_t top_k = 8, const std::vector<uint32_t>* probe_token_ids = nullptr) const;

@@ -37,7 +37,8 @@ struct Crosscoder::Impl {
   LossConstants constants(double lambda) const;
   void initialise_paper(const torch::Tensor& first_batch);     // W_D grid search, W_E = W_Dᵀ
   void grow_head();                                             // online: W_E^t = 0, W_D^t = W_D^{t−1}
-  TrainReport train_steps(int64_t budget, const std::function<void(int64_t, double)>& progress);
+  TrainReport train_steps(int64_t budget, const std::function<void(int64_t, double)>& progress,
+                          const std::atomic<bool>* stop = nullptr);
   void adam_update(const CrosscoderParams& grad, double lr);
   int64_t recruit_dead_latents();
   // Per-head activations f^θ [R, T, F] and reconstructions x̂ [R, T, d].

@@ -10,7 +10,9 @@ AnalysisScheduler::AnalysisScheduler(Store& store, AnalysisConfig config, TapWor
 
 AnalysisScheduler::~AnalysisScheduler() {
   std::lock_guard<std::mutex> lock(mu_);
-  workers_.clear();  // each finishes its update in progress
+  // Every worker first, so none starts training while another is joined.
+  for (auto& [key, worker] : workers_) worker->request_stop();
+  workers_.clear();
 }
 
 void AnalysisScheduler::start() {

@@ -45,9 +45,14 @@ TapWorker::TapWorker(Store& store, std::string run, std::string tap, const Analy
 }
 
 TapWorker::~TapWorker() {
+  request_stop();
+  thread_.join();
+}
+
+void TapWorker::request_stop() {
+  std::lock_guard<std::mutex> lock(mu_);
   stop_ = true;
   wake_.notify_all();
-  thread_.join();
 }
 
 void TapWorker::notify() {
@@ -143,6 +148,7 @@ bool TapWorker::update() {
     status_["state"] = "waiting for the trainer";
   }
   std::lock_guard<std::mutex> training(train_mutex_);
+  if (stop_) return false;
   const auto start = std::chrono::steady_clock::now();
   if (!crosscoder_) {
     CrosscoderOptions options = config_.crosscoder;
@@ -166,11 +172,18 @@ bool TapWorker::update() {
     status_["snapshots"] = crosscoder_->n_snapshots();
     status_["backlog"] = 0;
   }
-  const TrainReport report = crosscoder_->train([this](int64_t step, double loss) {
-    std::lock_guard<std::mutex> lock(mu_);
-    status_["train_step"] = step;
-    status_["train_loss"] = loss;
-  });
+  const TrainReport report = crosscoder_->train(
+      [this](int64_t step, double loss) {
+        std::lock_guard<std::mutex> lock(mu_);
+        status_["train_step"] = step;
+        status_["train_loss"] = loss;
+      },
+      &stop_);
+  if (report.interrupted) {
+    spdlog::info("crosscoder {}/{}: update interrupted after {} steps; resumes from the last saved state", run_, tap_,
+                 report.steps);
+    return false;
+  }
 
   // Analysis of the refined crosscoder, then events for the new snapshots.
   const FeatureStats stats = crosscoder_->feature_stats(config_.top_k, &probe_tokens_);

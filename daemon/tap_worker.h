@@ -39,9 +39,13 @@ class TapWorker {
   // a time is faster than two competing for the cores.
   TapWorker(Store& store, std::string run, std::string tap, const AnalysisConfig& config, std::mutex& train_mutex,
             Emit emit);
-  ~TapWorker();  // finishes the update in progress, then stops
+  ~TapWorker();  // request_stop(), then waits for the thread
 
   void notify();  // a snapshot of this tap was stored
+  // Ends training after the current step. An interrupted update is not
+  // saved: the stored state stays the last complete one, and the snapshots
+  // it lacked are added again after a restart (they are in the store).
+  void request_stop();
   nlohmann::json status() const;
 
  private:

@@ -1,5 +1,10 @@
 #include "crosscoder/training_step.h"
 
+#include <algorithm>
+#include <chrono>
+
+#include "crosscoder/sparse_kernels.h"
+
 namespace cw {
 
 namespace {
@@ -60,92 +65,173 @@ StepResult dense_step(const CrosscoderParams& p, const torch::Tensor& x, const L
 
 namespace {
 
-// What the backward pass needs of one head's forward pass.
-struct HeadForward {
-  torch::Tensor rows, feats;  // active (row, feature) pairs
-  torch::Tensor f, score;     // their activations and tanh scores
-  torch::Tensor u;            // h ‖W_D^θ‖, dense [B, F]
-  torch::Tensor error;        // x̂ − x, [B, d]
+// Rows per block of the active-set search: blocks run in parallel, each
+// filling its own list, then are joined in order.
+constexpr int64_t kRowBlock = 64;
+// Features per parallel task of the [B, F] and [F, ·] passes.
+constexpr int64_t kFeatureGrain = 1024;
+
+// Records the wall time since the previous lap under a phase name.
+class Laps {
+ public:
+  explicit Laps(PhaseTimes* out) : out_(out), last_(std::chrono::steady_clock::now()) {}
+  void operator()(const char* phase) {
+    if (!out_) return;
+    const auto now = std::chrono::steady_clock::now();
+    out_->add(phase, std::chrono::duration<double>(now - last_).count());
+    last_ = now;
+  }
+
+ private:
+  PhaseTimes* out_;
+  std::chrono::steady_clock::time_point last_;
 };
+
+template <typename S>
+const S* data(const torch::Tensor& t) {
+  return t.data_ptr<S>();
+}
+
+// One head's active pairs, its tanh scores and reconstruction error x̂ − x
+// (written into err [B, d]).
+template <typename S>
+kernels::ActiveSet<S> head_forward(const torch::Tensor& h, const torch::Tensor& n, const torch::Tensor& tau,
+                                   const torch::Tensor& w, const torch::Tensor& b_dec, const torch::Tensor& x_t,
+                                   double tanh_scale, torch::Tensor& err) {
+  const int64_t B = h.size(0), F = h.size(1), d = w.size(1);
+  const int64_t blocks = (B + kRowBlock - 1) / kRowBlock;
+  std::vector<kernels::ActiveSet<S>> parts(blocks);
+  at::parallel_for(0, blocks, 1, [&](int64_t b0, int64_t b1) {
+    for (int64_t k = b0; k < b1; ++k)
+      kernels::find_active(data<S>(h), data<S>(n), data<S>(tau), F, k * kRowBlock, std::min(B, (k + 1) * kRowBlock),
+                           &parts[k]);
+  });
+  kernels::ActiveSet<S> a;
+  for (const auto& part : parts) kernels::append_rows(part, &a);
+  a.s.resize(a.f.size());
+  at::parallel_for(0, B, kRowBlock, [&](int64_t r0, int64_t r1) {
+    kernels::decode_rows(data<S>(w), data<S>(b_dec), data<S>(x_t), x_t.stride(0), data<S>(n),
+                         static_cast<S>(tanh_scale), d, r0, r1, &a, err.data_ptr<S>());
+  });
+  return a;
+}
+
+// One head's backward pass. G [B, F] is scratch for the ∂L/∂f GEMM;
+// tau_acc gathers the window's τ terms over heads; dh the encoder's ∂L/∂h.
+template <typename S>
+void head_backward(const kernels::ActiveSet<S>& a, const torch::Tensor& h, const torch::Tensor& n,
+                   const torch::Tensor& tau, const torch::Tensor& w, const torch::Tensor& ge,
+                   const std::vector<S>& dscore, const LossConstants& c, torch::Tensor& G, std::vector<double>& tau_acc,
+                   kernels::SparseGrad<S>* dh, torch::Tensor gw, Laps& lap) {
+  const int64_t B = h.size(0), F = h.size(1), d = w.size(1);
+  const S* np = data<S>(n);
+  std::vector<S> k(F);  // ∂L/∂f's sparsity part at s = 0
+  for (int64_t i = 0; i < F; ++i) k[i] = static_cast<S>(c.tanh_scale) * np[i] * dscore[i];
+  torch::mm_out(G, ge, w.t());  // ∂L/∂f's mse part everywhere: the window needs it off the active set
+  lap("backward GEMM");
+  kernels::fold_active_scores(a, k.data(), F, G.data_ptr<S>());
+  std::vector<double> norm_acc(F, 0.0);  // ∂L/∂‖W_D,i‖
+  at::parallel_for(0, F, kFeatureGrain, [&](int64_t f0, int64_t f1) {
+    kernels::window_terms(data<S>(h), data<S>(G), np, data<S>(tau), k.data(), static_cast<S>(c.window), B, F, f0,
+                          f1, tau_acc.data(), norm_acc.data());
+  });
+  lap("backward window");
+  kernels::active_backward(a, data<S>(G), k.data(), dscore.data(), static_cast<S>(c.tanh_scale), F, dh,
+                           norm_acc.data());
+  at::parallel_for(0, F, kFeatureGrain, [&](int64_t f0, int64_t f1) {
+    kernels::decoder_norm_grad(data<S>(w), norm_acc.data(), np, d, f0, f1, gw.data_ptr<S>());
+  });
+  kernels::scatter_decoder_grad(a, data<S>(ge), d, gw.data_ptr<S>());
+  lap("backward decoder");
+}
+
+// ∂L/∂W_E = dHᵀ X_cat and ∂L/∂b_E (the same for every head) from the sparse dH.
+template <typename S>
+void encoder_backward(const kernels::SparseGrad<S>& dh, const torch::Tensor& x_cat, int64_t T, CrosscoderParams* g) {
+  const int64_t F = g->log_tau.size(0), K = x_cat.size(1);
+  const auto buckets = kernels::bucket_by_feature(dh, F);
+  g->w_enc = torch::empty({F, K}, x_cat.options());
+  auto db = torch::empty({F}, x_cat.options());
+  at::parallel_for(0, F, kFeatureGrain / 4, [&](int64_t f0, int64_t f1) {
+    kernels::encoder_grad(buckets, data<S>(x_cat), K, f0, f1, g->w_enc.data_ptr<S>(), db.data_ptr<S>());
+  });
+  g->b_enc = db.unsqueeze(0).expand({T, F}).clone();
+}
+
+template <typename S>
+StepResult sparse_step_typed(const CrosscoderParams& p, const torch::Tensor& x_in, const LossConstants& c,
+                             PhaseTimes* phases) {
+  Laps lap(phases);
+  const auto x = x_in.contiguous();
+  const int64_t B = x.size(0), T = x.size(1), d = x.size(2), F = p.w_enc.size(0);
+  const double N = static_cast<double>(B * T);
+  const auto x_cat = x.reshape({B, -1});
+  const auto h = torch::addmm(p.b_enc.sum(0), x_cat, p.w_enc.t()).contiguous();  // the dense floor
+  lap("encoder GEMM");
+  const auto w_dec = p.w_dec.contiguous();
+  const auto norms = decoder_norms(p).contiguous();
+  const auto tau = p.log_tau.exp().contiguous();
+  const auto b_dec = p.b_dec.contiguous();
+  lap("norms");
+
+  StepResult r;
+  std::vector<kernels::ActiveSet<S>> heads;
+  auto err = torch::empty({T, B, d}, x.options());  // x̂ − x per head
+  std::vector<double> score_sum(F, 0.0);
+  for (int64_t t = 0; t < T; ++t) {
+    auto err_t = err[t];
+    heads.push_back(head_forward<S>(h, norms[t], tau, w_dec[t], b_dec[t], x.select(1, t), c.tanh_scale, err_t));
+    for (size_t j = 0; j < heads[t].feat.size(); ++j) score_sum[heads[t].feat[j]] += heads[t].s[j];
+  }
+  lap("forward heads");
+  // ∂L_s/∂score for every (row, θ, i): λ (1 + 2 p̂_i / q) / N.
+  std::vector<S> dscore(F);
+  double sparsity = 0;
+  for (int64_t i = 0; i < F; ++i) {
+    const double p_hat = score_sum[i] / N;
+    sparsity += p_hat * (1 + p_hat / c.quad_scale);
+    dscore[i] = static_cast<S>(c.lambda * (1 + 2 * p_hat / c.quad_scale) / N);
+  }
+  r.mse = err.pow(2).sum().item<double>() / N;
+  r.sparsity = c.lambda * sparsity;
+  r.loss = r.mse + r.sparsity;
+
+  CrosscoderParams& g = r.grad;
+  const auto ge_all = (2.0 / N) * err;  // ∂mse/∂x̂, [T, B, d]
+  g.b_dec = ge_all.sum(1);
+  g.w_dec = torch::empty_like(w_dec);
+  auto G = torch::empty({B, F}, h.options());
+  std::vector<double> tau_acc(F, 0.0);
+  kernels::SparseGrad<S> dh;
+  lap("loss");
+  for (int64_t t = 0; t < T; ++t)
+    head_backward<S>(heads[t], h, norms[t], tau, w_dec[t], ge_all[t], dscore, c, G, tau_acc, &dh, g.w_dec[t], lap);
+  g.log_tau = torch::empty_like(tau);
+  const S* tp = data<S>(tau);
+  S* gt = g.log_tau.data_ptr<S>();
+  for (int64_t i = 0; i < F; ++i) gt[i] = -tp[i] * static_cast<S>(tau_acc[i]);
+  encoder_backward(dh, x_cat, T, &g);
+  lap("encoder gradient");
+  return r;
+}
 
 }  // namespace
 
-StepResult sparse_step(const CrosscoderParams& p, const torch::Tensor& x, const LossConstants& c) {
+void PhaseTimes::add(const char* phase, double s) {
+  for (auto& entry : seconds)
+    if (entry.first == phase) {
+      entry.second += s;
+      return;
+    }
+  seconds.emplace_back(phase, s);
+}
+
+StepResult sparse_step(const CrosscoderParams& p, const torch::Tensor& x, const LossConstants& c,
+                       PhaseTimes* phases) {
   torch::NoGradGuard no_grad;
-  const int64_t B = x.size(0), T = x.size(1), F = p.w_enc.size(0);
-  const double N = static_cast<double>(B * T);
-  const auto x_cat = x.reshape({B, -1});
-  const auto h = torch::addmm(p.b_enc.sum(0), x_cat, p.w_enc.t());  // the dense floor
-  const auto norms = decoder_norms(p);
-  const auto tau = p.log_tau.exp();
-
-  StepResult r;
-  std::vector<HeadForward> heads(T);
-  auto score_sum = torch::zeros({F}, h.options());
-  double sq_error = 0;
-  for (int64_t t = 0; t < T; ++t) {
-    auto& hf = heads[t];
-    hf.u = h * norms[t];
-    const auto idx = (hf.u > tau).nonzero();
-    hf.rows = idx.select(1, 0);
-    hf.feats = idx.select(1, 1);
-    hf.f = h.index({hf.rows, hf.feats});
-    const auto w = p.w_dec[t];
-    auto x_hat = p.b_dec[t].expand({B, -1}).clone();
-    x_hat.index_add_(0, hf.rows, w.index_select(0, hf.feats) * hf.f.unsqueeze(1));
-    hf.error = x_hat - x.select(1, t);
-    sq_error += hf.error.pow(2).sum().item<double>();
-    hf.score = torch::tanh(c.tanh_scale * hf.f * norms[t].index_select(0, hf.feats));
-    score_sum.index_add_(0, hf.feats, hf.score);
-  }
-  const auto p_hat = score_sum / N;
-  r.mse = sq_error / N;
-  r.sparsity = c.lambda * (p_hat * (1 + p_hat / c.quad_scale)).sum().item<double>();
-  r.loss = r.mse + r.sparsity;
-
-  // ∂L_s/∂score for every (row, θ, i): λ (1 + 2 p̂_i / q) / N.
-  const auto dscore = c.lambda * (1 + 2 * p_hat / c.quad_scale) / N;
-  auto g = p.zeros_like();
-  auto d_norms = torch::zeros_like(norms);
-  std::vector<torch::Tensor> dh_rows, dh_feats, dh_vals;
-  for (int64_t t = 0; t < T; ++t) {
-    const auto& hf = heads[t];
-    const auto w = p.w_dec[t];
-    const auto n = norms[t];
-    const auto ge = (2.0 / N) * hf.error;  // ∂mse/∂x̂
-    g.b_dec[t].copy_(ge.sum(0));
-    // ∂L/∂f everywhere (the window terms need it off the active set too):
-    // mse part by one GEMM, sparsity part c·‖W_D‖·(1 − s²)·dscore with s = 0
-    // where inactive.
-    auto g_f = torch::mm(ge, w.t()) + c.tanh_scale * n * dscore;
-    const auto n_act = n.index_select(0, hf.feats);
-    const auto ds_act = dscore.index_select(0, hf.feats);
-    g_f.index_put_({hf.rows, hf.feats}, -c.tanh_scale * n_act * ds_act * hf.score.pow(2), /*accumulate=*/true);
-    // Rectangle kernel on z = h‖W_D‖ − τ: gate' = 1/ε inside the window.
-    const auto in_window = ((hf.u - tau).abs() < c.window / 2).to(h.scalar_type());
-    const auto w_rect = g_f * h * in_window / c.window;  // ∂L/∂gate · (1/ε) · rect
-    g.log_tau -= tau * w_rect.sum(0);
-    d_norms[t] += (w_rect * h).sum(0);
-    // Direct dependence of the score on ‖W_D‖ (active entries only).
-    d_norms[t].index_add_(0, hf.feats, c.tanh_scale * ds_act * hf.f * (1 - hf.score.pow(2)));
-    // h gets ∂L/∂f where the gate is open.
-    dh_rows.push_back(hf.rows);
-    dh_feats.push_back(hf.feats);
-    dh_vals.push_back(g_f.index({hf.rows, hf.feats}));
-    // Decoder: mse part from the active set, norm part along each row.
-    auto gw = g.w_dec[t];
-    gw.index_add_(0, hf.feats, ge.index_select(0, hf.rows) * hf.f.unsqueeze(1));
-    gw += (d_norms[t] / n.clamp_min(1e-12)).unsqueeze(1) * w;
-  }
-  // Encoder weight gradient X_catᵀ dH with dH sparse: [F, B] sparse × [B, T·d].
-  const auto rows = torch::cat(dh_rows), feats = torch::cat(dh_feats), vals = torch::cat(dh_vals);
-  const auto dh_t = torch::sparse_coo_tensor(torch::stack({feats, rows}), vals, {F, B}).coalesce();
-  g.w_enc = torch::mm(dh_t, x_cat);
-  auto db = torch::zeros({F}, h.options());
-  db.index_add_(0, feats, vals);
-  g.b_enc = db.unsqueeze(0).expand({T, F}).clone();
-  r.grad = std::move(g);
-  return r;
+  if (x.scalar_type() == torch::kDouble) return sparse_step_typed<double>(p, x, c, phases);
+  TORCH_CHECK(x.scalar_type() == torch::kFloat, "sparse_step: float or double input");
+  return sparse_step_typed<float>(p, x, c, phases);
 }
 
 }  // namespace cw

@@ -11,6 +11,8 @@
 
 #include <torch/torch.h>
 
+#include <string>
+#include <utility>
 #include <vector>
 
 namespace cw {
@@ -53,11 +55,21 @@ struct SurrogatePoint {
 torch::Tensor dense_loss(const CrosscoderParams& p, const torch::Tensor& x, const LossConstants& c,
                          const SurrogatePoint* frozen = nullptr, double* mse = nullptr, double* sparsity = nullptr);
 
+// Wall seconds per phase of sparse_step, summed over the calls given it
+// (profiling: the bench's --profile).
+struct PhaseTimes {
+  std::vector<std::pair<std::string, double>> seconds;  // first-seen order
+  void add(const char* phase, double s);
+};
+
 // Reference: dense_loss + autograd.
 StepResult dense_step(const CrosscoderParams& p, const torch::Tensor& x, const LossConstants& c);
 // The manual forward/backward: dense encoder GEMM, active-latent decoder and
-// encoder-weight gradient, one dense GEMM for the gate's window terms.
-StepResult sparse_step(const CrosscoderParams& p, const torch::Tensor& x, const LossConstants& c);
+// encoder-weight gradient, one dense GEMM per head for the gate's window
+// terms; the element-wise passes are fused loops (sparse_kernels.h), heads
+// one at a time. float or double.
+StepResult sparse_step(const CrosscoderParams& p, const torch::Tensor& x, const LossConstants& c,
+                       PhaseTimes* phases = nullptr);
 
 }  // namespace cw
 

@@ -1,0 +1,177 @@
+#include "crosscoder/sparse_kernels.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace cw {
+namespace kernels {
+
+namespace {
+
+// Features per block of window_terms: its two accumulators (16 KB) stay in L1.
+constexpr int64_t kWindowBlock = 1024;
+
+}  // namespace
+
+template <typename S>
+void find_active(const S* h, const S* n, const S* tau, int64_t F, int64_t r0, int64_t r1, ActiveSet<S>* a) {
+  for (int64_t b = r0; b < r1; ++b) {
+    const S* hb = h + b * F;
+    for (int64_t i = 0; i < F; ++i) {
+      if (hb[i] * n[i] > tau[i]) {
+        a->feat.push_back(static_cast<int32_t>(i));
+        a->f.push_back(hb[i]);
+      }
+    }
+    a->row_begin.push_back(static_cast<int64_t>(a->feat.size()));
+  }
+}
+
+template <typename S>
+void append_rows(const ActiveSet<S>& src, ActiveSet<S>* dst) {
+  const int64_t base = dst->row_begin.back();
+  for (size_t r = 1; r < src.row_begin.size(); ++r) dst->row_begin.push_back(base + src.row_begin[r]);
+  dst->feat.insert(dst->feat.end(), src.feat.begin(), src.feat.end());
+  dst->f.insert(dst->f.end(), src.f.begin(), src.f.end());
+  dst->s.insert(dst->s.end(), src.s.begin(), src.s.end());
+}
+
+template <typename S>
+void decode_rows(const S* w_dec, const S* b_dec, const S* x, int64_t x_stride, const S* n, S tanh_scale, int64_t d,
+                 int64_t r0, int64_t r1, ActiveSet<S>* a, S* err) {
+  for (int64_t b = r0; b < r1; ++b) {
+    S* e = err + b * d;
+    std::copy(b_dec, b_dec + d, e);
+    for (int64_t j = a->row_begin[b]; j < a->row_begin[b + 1]; ++j) {
+      const int64_t i = a->feat[j];
+      const S fv = a->f[j];
+      a->s[j] = std::tanh(tanh_scale * fv * n[i]);
+      const S* w = w_dec + i * d;
+      for (int64_t q = 0; q < d; ++q) e[q] += w[q] * fv;
+    }
+    const S* xb = x + b * x_stride;
+    for (int64_t q = 0; q < d; ++q) e[q] -= xb[q];
+  }
+}
+
+template <typename S>
+void fold_active_scores(const ActiveSet<S>& a, const S* k, int64_t F, S* G) {
+  const int64_t rows = static_cast<int64_t>(a.row_begin.size()) - 1;
+  for (int64_t b = 0; b < rows; ++b)
+    for (int64_t j = a.row_begin[b]; j < a.row_begin[b + 1]; ++j) {
+      const int64_t i = a.feat[j];
+      G[b * F + i] -= k[i] * (a.s[j] * a.s[j]);
+    }
+}
+
+template <typename S>
+void window_terms(const S* h, const S* G, const S* n, const S* tau, const S* k, S window, int64_t B, int64_t F,
+                  int64_t f0, int64_t f1, double* tau_acc, double* norm_acc) {
+  const S half = window / 2;
+  for (int64_t lo = f0; lo < f1; lo += kWindowBlock) {
+    const int64_t hi = std::min(f1, lo + kWindowBlock);
+    for (int64_t b = 0; b < B; ++b) {
+      const S* hb = h + b * F;
+      const S* gb = G + b * F;
+      for (int64_t i = lo; i < hi; ++i) {
+        const S hv = hb[i];
+        const S w = std::abs(hv * n[i] - tau[i]) < half ? (gb[i] + k[i]) * hv / window : S(0);
+        tau_acc[i] += w;
+        norm_acc[i] += w * hv;
+      }
+    }
+  }
+}
+
+template <typename S>
+void active_backward(const ActiveSet<S>& a, const S* G, const S* k, const S* dscore, S tanh_scale, int64_t F,
+                     SparseGrad<S>* dh, double* norm_acc) {
+  const int64_t rows = static_cast<int64_t>(a.row_begin.size()) - 1;
+  for (int64_t b = 0; b < rows; ++b)
+    for (int64_t j = a.row_begin[b]; j < a.row_begin[b + 1]; ++j) {
+      const int64_t i = a.feat[j];
+      dh->feat.push_back(a.feat[j]);
+      dh->row.push_back(static_cast<int32_t>(b));
+      dh->val.push_back(G[b * F + i] + k[i]);
+      norm_acc[i] += tanh_scale * dscore[i] * a.f[j] * (1 - a.s[j] * a.s[j]);
+    }
+}
+
+template <typename S>
+void decoder_norm_grad(const S* w_dec, const double* norm_grad, const S* n, int64_t d, int64_t f0, int64_t f1,
+                       S* gw) {
+  for (int64_t i = f0; i < f1; ++i) {
+    const S scale = static_cast<S>(norm_grad[i]) / std::max(n[i], S(1e-12));
+    const S* w = w_dec + i * d;
+    S* g = gw + i * d;
+    for (int64_t q = 0; q < d; ++q) g[q] = scale * w[q];
+  }
+}
+
+template <typename S>
+void scatter_decoder_grad(const ActiveSet<S>& a, const S* ge, int64_t d, S* gw) {
+  const int64_t rows = static_cast<int64_t>(a.row_begin.size()) - 1;
+  for (int64_t b = 0; b < rows; ++b)
+    for (int64_t j = a.row_begin[b]; j < a.row_begin[b + 1]; ++j) {
+      const S fv = a.f[j];
+      const S* e = ge + b * d;
+      S* g = gw + static_cast<int64_t>(a.feat[j]) * d;
+      for (int64_t q = 0; q < d; ++q) g[q] += e[q] * fv;
+    }
+}
+
+template <typename S>
+FeatureBuckets<S> bucket_by_feature(const SparseGrad<S>& dh, int64_t F) {
+  FeatureBuckets<S> out;
+  out.begin.assign(F + 1, 0);
+  for (int32_t i : dh.feat) ++out.begin[i + 1];
+  for (int64_t i = 0; i < F; ++i) out.begin[i + 1] += out.begin[i];
+  out.row.resize(dh.row.size());
+  out.val.resize(dh.val.size());
+  std::vector<int64_t> next(out.begin.begin(), out.begin.end() - 1);
+  for (size_t e = 0; e < dh.feat.size(); ++e) {
+    const int64_t slot = next[dh.feat[e]]++;
+    out.row[slot] = dh.row[e];
+    out.val[slot] = dh.val[e];
+  }
+  return out;
+}
+
+template <typename S>
+void encoder_grad(const FeatureBuckets<S>& dh, const S* x_cat, int64_t K, int64_t f0, int64_t f1, S* gw_enc, S* db) {
+  for (int64_t i = f0; i < f1; ++i) {
+    S* g = gw_enc + i * K;
+    std::fill(g, g + K, S(0));
+    S bias = 0;
+    for (int64_t e = dh.begin[i]; e < dh.begin[i + 1]; ++e) {
+      const S v = dh.val[e];
+      const S* xb = x_cat + static_cast<int64_t>(dh.row[e]) * K;
+      for (int64_t q = 0; q < K; ++q) g[q] += v * xb[q];
+      bias += v;
+    }
+    db[i] = bias;
+  }
+}
+
+#define CW_INSTANTIATE(S)                                                                                        \
+  template void find_active(const S*, const S*, const S*, int64_t, int64_t, int64_t, ActiveSet<S>*);             \
+  template void append_rows(const ActiveSet<S>&, ActiveSet<S>*);                                                 \
+  template void decode_rows(const S*, const S*, const S*, int64_t, const S*, S, int64_t, int64_t, int64_t,      \
+                            ActiveSet<S>*, S*);                                                                  \
+  template void fold_active_scores(const ActiveSet<S>&, const S*, int64_t, S*);                                  \
+  template void window_terms(const S*, const S*, const S*, const S*, const S*, S, int64_t, int64_t, int64_t,    \
+                             int64_t, double*, double*);                                                         \
+  template void active_backward(const ActiveSet<S>&, const S*, const S*, const S*, S, int64_t, SparseGrad<S>*,   \
+                                double*);                                                                        \
+  template void decoder_norm_grad(const S*, const double*, const S*, int64_t, int64_t, int64_t, S*);             \
+  template void scatter_decoder_grad(const ActiveSet<S>&, const S*, int64_t, S*);                                \
+  template FeatureBuckets<S> bucket_by_feature(const SparseGrad<S>&, int64_t);                                   \
+  template void encoder_grad(const FeatureBuckets<S>&, const S*, int64_t, int64_t, int64_t, S*, S*);
+
+CW_INSTANTIATE(float)
+CW_INSTANTIATE(double)
+
+#undef CW_INSTANTIATE
+
+}  // namespace kernels
+}  // namespace cw

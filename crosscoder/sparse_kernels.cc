@@ -74,8 +74,10 @@ void window_terms(const S* h, const S* G, const S* n, const S* tau, const S* k, 
       const S* hb = h + b * F;
       const S* gb = G + b * F;
       for (int64_t i = lo; i < hi; ++i) {
+        // Branch-free (a multiply by the 0/1 rectangle) so GCC vectorises it.
         const S hv = hb[i];
-        const S w = std::abs(hv * n[i] - tau[i]) < half ? (gb[i] + k[i]) * hv / window : S(0);
+        const S r = std::abs(hv * n[i] - tau[i]) < half ? S(1) : S(0);
+        const S w = (gb[i] + k[i]) * hv * r / window;
         tau_acc[i] += w;
         norm_acc[i] += w * hv;
       }

@@ -1,7 +1,8 @@
 // Throughput of one crosscoder training step (loss + gradients): the plain
 // dense autograd implementation against our sparse manual path, plus this
 // machine's plain matmul GFLOP/s and our encoder forward as a share of it.
-// Usage: cw_bench_crosscoder [--quick] [--threads N]
+// Usage: cw_bench_crosscoder [--quick] [--threads N] [--profile]
+// --profile: also print the sparse step's phases (mean seconds per step).
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -44,13 +45,21 @@ cw::CrosscoderParams make_params(int64_t T, int64_t d, int64_t F, const torch::T
   return p;
 }
 
+void print_phases(const cw::PhaseTimes& phases, int calls) {
+  double total = 0;
+  for (const auto& e : phases.seconds) total += e.second;
+  for (const auto& e : phases.seconds)
+    std::printf("    %-18s %7.3f s %5.1f%%\n", e.first.c_str(), e.second / calls, 100.0 * e.second / total);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool quick = false;
+  bool quick = false, profile = false;
   int threads = 0;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--quick")) quick = true;
+    else if (!std::strcmp(argv[i], "--profile")) profile = true;
     else if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) threads = std::atoi(argv[++i]);
   }
   if (threads > 0) torch::set_num_threads(threads);
@@ -78,7 +87,8 @@ int main(int argc, char** argv) {
       const auto x_dense = x.slice(0, 0, dense_b).contiguous();
       const double t_dense = median_seconds(repeats, [&] { cw::dense_step(p, x_dense, c); });
       double l0 = 0;
-      const double t_ours = median_seconds(repeats, [&] { cw::sparse_step(p, x, c); });
+      cw::PhaseTimes phases;
+      const double t_ours = median_seconds(repeats, [&] { cw::sparse_step(p, x, c, &phases); });
       {
         const auto h = cw::pre_activation(p, x);
         l0 = (h.unsqueeze(1) * cw::decoder_norms(p).unsqueeze(0) > p.log_tau.exp()).sum().item<double>() / (B * T);
@@ -92,6 +102,7 @@ int main(int argc, char** argv) {
                   static_cast<long long>(F), static_cast<long long>(T), static_cast<long long>(dense_b),
                   dense_b / t_dense, B / t_ours, (B / t_ours) / (dense_b / t_dense), flops / t_mm / 1e9,
                   flops / t_enc / 1e9, 100.0 * t_mm / t_enc, l0);
+      if (profile) print_phases(phases, repeats + 1);
       std::fflush(stdout);
     }
   return 0;

@@ -55,29 +55,40 @@ void decode_rows(const S* w_dec, const S* b_dec, const S* x, int64_t x_stride, c
 }
 
 template <typename S>
-void fold_active_scores(const ActiveSet<S>& a, const S* k, int64_t F, S* G) {
-  const int64_t rows = static_cast<int64_t>(a.row_begin.size()) - 1;
-  for (int64_t b = 0; b < rows; ++b)
-    for (int64_t j = a.row_begin[b]; j < a.row_begin[b + 1]; ++j) {
+void next_block(const ActiveSet<S>& a, int64_t f1, BlockEntries* e) {
+  const size_t rows = a.row_begin.size() - 1;
+  if (e->end.empty()) e->end.assign(a.row_begin.begin(), a.row_begin.end() - 1);
+  e->begin = e->end;
+  for (size_t b = 0; b < rows; ++b) {
+    int64_t j = e->end[b];
+    while (j < a.row_begin[b + 1] && a.feat[j] < f1) ++j;
+    e->end[b] = j;
+  }
+}
+
+template <typename S>
+void fold_active_scores(const ActiveSet<S>& a, const BlockEntries& e, const S* k, const GBlock<S>& G) {
+  for (size_t b = 0; b < e.begin.size(); ++b)
+    for (int64_t j = e.begin[b]; j < e.end[b]; ++j) {
       const int64_t i = a.feat[j];
-      G[b * F + i] -= k[i] * (a.s[j] * a.s[j]);
+      G.at(b, i) -= k[i] * (a.s[j] * a.s[j]);
     }
 }
 
 template <typename S>
-void window_terms(const S* h, const S* G, const S* n, const S* tau, const S* k, S window, int64_t B, int64_t F,
-                  int64_t f0, int64_t f1, double* tau_acc, double* norm_acc) {
+void window_terms(const S* h, const GBlock<S>& G, const S* n, const S* tau, const S* k, S window, int64_t B,
+                  int64_t F, int64_t f0, int64_t f1, double* tau_acc, double* norm_acc) {
   const S half = window / 2;
   for (int64_t lo = f0; lo < f1; lo += kWindowBlock) {
     const int64_t hi = std::min(f1, lo + kWindowBlock);
     for (int64_t b = 0; b < B; ++b) {
       const S* hb = h + b * F;
-      const S* gb = G + b * F;
+      const S* gb = G.g + b * G.ld;
       for (int64_t i = lo; i < hi; ++i) {
         // Branch-free (a multiply by the 0/1 rectangle) so GCC vectorises it.
         const S hv = hb[i];
         const S r = std::abs(hv * n[i] - tau[i]) < half ? S(1) : S(0);
-        const S w = (gb[i] + k[i]) * hv * r / window;
+        const S w = (gb[i - G.f0] + k[i]) * hv * r / window;
         tau_acc[i] += w;
         norm_acc[i] += w * hv;
       }
@@ -86,15 +97,14 @@ void window_terms(const S* h, const S* G, const S* n, const S* tau, const S* k, 
 }
 
 template <typename S>
-void active_backward(const ActiveSet<S>& a, const S* G, const S* k, const S* dscore, S tanh_scale, int64_t F,
-                     SparseGrad<S>* dh, double* norm_acc) {
-  const int64_t rows = static_cast<int64_t>(a.row_begin.size()) - 1;
-  for (int64_t b = 0; b < rows; ++b)
-    for (int64_t j = a.row_begin[b]; j < a.row_begin[b + 1]; ++j) {
+void active_backward(const ActiveSet<S>& a, const BlockEntries& e, const GBlock<S>& G, const S* k, const S* dscore,
+                     S tanh_scale, SparseGrad<S>* dh, double* norm_acc) {
+  for (size_t b = 0; b < e.begin.size(); ++b)
+    for (int64_t j = e.begin[b]; j < e.end[b]; ++j) {
       const int64_t i = a.feat[j];
       dh->feat.push_back(a.feat[j]);
       dh->row.push_back(static_cast<int32_t>(b));
-      dh->val.push_back(G[b * F + i] + k[i]);
+      dh->val.push_back(G.at(b, i) + k[i]);
       norm_acc[i] += tanh_scale * dscore[i] * a.f[j] * (1 - a.s[j] * a.s[j]);
     }
 }
@@ -122,20 +132,41 @@ void scatter_decoder_grad(const ActiveSet<S>& a, const S* ge, int64_t d, S* gw) 
     }
 }
 
+namespace {
+
+// The permutation `order` stably sorted by key[order[e]] ∈ [0, n_keys).
+std::vector<int64_t> counting_sort(const std::vector<int32_t>& key, int64_t n_keys, const std::vector<int64_t>& order) {
+  std::vector<int64_t> next(n_keys + 1, 0);
+  for (int64_t e : order) ++next[key[e] + 1];
+  for (int64_t k = 0; k < n_keys; ++k) next[k + 1] += next[k];
+  std::vector<int64_t> out(order.size());
+  for (int64_t e : order) out[next[key[e]]++] = e;
+  return out;
+}
+
+}  // namespace
+
 template <typename S>
-FeatureBuckets<S> bucket_by_feature(const SparseGrad<S>& dh, int64_t F) {
+FeatureBuckets<S> bucket_by_feature(const SparseGrad<S>& dh, int64_t F, int64_t B) {
+  // Radix sort by (feature, row), then sum runs of the same pair.
+  std::vector<int64_t> order(dh.feat.size());
+  for (size_t e = 0; e < order.size(); ++e) order[e] = static_cast<int64_t>(e);
+  order = counting_sort(dh.feat, F, counting_sort(dh.row, B, order));
   FeatureBuckets<S> out;
   out.begin.assign(F + 1, 0);
-  for (int32_t i : dh.feat) ++out.begin[i + 1];
-  for (int64_t i = 0; i < F; ++i) out.begin[i + 1] += out.begin[i];
-  out.row.resize(dh.row.size());
-  out.val.resize(dh.val.size());
-  std::vector<int64_t> next(out.begin.begin(), out.begin.end() - 1);
-  for (size_t e = 0; e < dh.feat.size(); ++e) {
-    const int64_t slot = next[dh.feat[e]]++;
-    out.row[slot] = dh.row[e];
-    out.val[slot] = dh.val[e];
+  int64_t last_feat = -1, last_row = -1;
+  for (int64_t e : order) {
+    if (dh.feat[e] == last_feat && dh.row[e] == last_row) {
+      out.val.back() += dh.val[e];
+      continue;
+    }
+    last_feat = dh.feat[e];
+    last_row = dh.row[e];
+    ++out.begin[last_feat + 1];
+    out.row.push_back(dh.row[e]);
+    out.val.push_back(dh.val[e]);
   }
+  for (int64_t i = 0; i < F; ++i) out.begin[i + 1] += out.begin[i];
   return out;
 }
 
@@ -160,14 +191,15 @@ void encoder_grad(const FeatureBuckets<S>& dh, const S* x_cat, int64_t K, int64_
   template void append_rows(const ActiveSet<S>&, ActiveSet<S>*);                                                 \
   template void decode_rows(const S*, const S*, const S*, int64_t, const S*, S, int64_t, int64_t, int64_t,      \
                             ActiveSet<S>*, S*);                                                                  \
-  template void fold_active_scores(const ActiveSet<S>&, const S*, int64_t, S*);                                  \
-  template void window_terms(const S*, const S*, const S*, const S*, const S*, S, int64_t, int64_t, int64_t,    \
-                             int64_t, double*, double*);                                                         \
-  template void active_backward(const ActiveSet<S>&, const S*, const S*, const S*, S, int64_t, SparseGrad<S>*,   \
-                                double*);                                                                        \
+  template void next_block(const ActiveSet<S>&, int64_t, BlockEntries*);                                         \
+  template void fold_active_scores(const ActiveSet<S>&, const BlockEntries&, const S*, const GBlock<S>&);        \
+  template void window_terms(const S*, const GBlock<S>&, const S*, const S*, const S*, S, int64_t, int64_t,     \
+                             int64_t, int64_t, double*, double*);                                                \
+  template void active_backward(const ActiveSet<S>&, const BlockEntries&, const GBlock<S>&, const S*, const S*,  \
+                                S, SparseGrad<S>*, double*);                                                     \
   template void decoder_norm_grad(const S*, const double*, const S*, int64_t, int64_t, int64_t, S*);             \
   template void scatter_decoder_grad(const ActiveSet<S>&, const S*, int64_t, S*);                                \
-  template FeatureBuckets<S> bucket_by_feature(const SparseGrad<S>&, int64_t);                                   \
+  template FeatureBuckets<S> bucket_by_feature(const SparseGrad<S>&, int64_t, int64_t);                          \
   template void encoder_grad(const FeatureBuckets<S>&, const S*, int64_t, int64_t, int64_t, S*, S*);
 
 CW_INSTANTIATE(float)

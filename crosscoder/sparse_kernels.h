@@ -42,17 +42,37 @@ template <typename S>
 void decode_rows(const S* w_dec, const S* b_dec, const S* x, int64_t x_stride, const S* n, S tanh_scale, int64_t d,
                  int64_t r0, int64_t r1, ActiveSet<S>* a, S* err);
 
-// ∂L/∂f on the whole grid is G + k_i, with G [B, F] the mse part (one GEMM)
-// and k_i = c n_i ∂L/∂s_i the sparsity part at s = 0; this adds the active
-// pairs' −k_i s² into G.
+// A block of features [f0, f1) of ∂L/∂f's GEMM part G, computed block by
+// block so it is consumed from cache: G(b, i) = g[b·ld + i − f0].
 template <typename S>
-void fold_active_scores(const ActiveSet<S>& a, const S* k, int64_t F, S* G);
+struct GBlock {
+  S* g;
+  int64_t ld, f0, f1;
+  S& at(int64_t b, int64_t i) const { return g[b * ld + (i - f0)]; }
+};
 
-// The gate's window terms for features [f0, f1): with w = (G + k) h r / ε,
-// tau_acc_i += Σ_b w (∂L/∂τ = −that) and norm_acc_i += Σ_b w h (∂L/∂n).
+// Each row's active entries inside the current feature block: [begin[b], end[b]).
+struct BlockEntries {
+  std::vector<int64_t> begin, end;
+};
+
+// Moves *e on to the block ending at feature f1 (blocks visited in order;
+// a default BlockEntries starts at feature 0).
 template <typename S>
-void window_terms(const S* h, const S* G, const S* n, const S* tau, const S* k, S window, int64_t B, int64_t F,
-                  int64_t f0, int64_t f1, double* tau_acc, double* norm_acc);
+void next_block(const ActiveSet<S>& a, int64_t f1, BlockEntries* e);
+
+// ∂L/∂f on the whole grid is G + k_i, with G the mse part (one GEMM) and
+// k_i = c n_i ∂L/∂s_i the sparsity part at s = 0; this adds the active pairs'
+// −k_i s² into the block of G.
+template <typename S>
+void fold_active_scores(const ActiveSet<S>& a, const BlockEntries& e, const S* k, const GBlock<S>& G);
+
+// The gate's window terms for features [f0, f1) of G's block: with
+// w = (G + k) h r / ε, tau_acc_i += Σ_b w (∂L/∂τ = −that) and
+// norm_acc_i += Σ_b w h (∂L/∂n).
+template <typename S>
+void window_terms(const S* h, const GBlock<S>& G, const S* n, const S* tau, const S* k, S window, int64_t B,
+                  int64_t F, int64_t f0, int64_t f1, double* tau_acc, double* norm_acc);
 
 // Entries (feature, row, value) of the encoder's ∂L/∂h, all heads together.
 template <typename S>
@@ -61,11 +81,11 @@ struct SparseGrad {
   std::vector<S> val;
 };
 
-// Per active pair: ∂L/∂h = G + k (the gate is open) appended to *dh, and the
+// Per active pair of the block: ∂L/∂h = G + k (the gate is open) appended to *dh, and the
 // score's direct ‖W_D‖ term c ∂L/∂s f (1 − s²) added to norm_acc.
 template <typename S>
-void active_backward(const ActiveSet<S>& a, const S* G, const S* k, const S* dscore, S tanh_scale, int64_t F,
-                     SparseGrad<S>* dh, double* norm_acc);
+void active_backward(const ActiveSet<S>& a, const BlockEntries& e, const GBlock<S>& G, const S* k, const S* dscore,
+                     S tanh_scale, SparseGrad<S>* dh, double* norm_acc);
 
 // Decoder rows [f0, f1): gw_i = (∂L/∂n_i / n_i) W_D,i (the norm's gradient).
 template <typename S>
@@ -76,7 +96,9 @@ void decoder_norm_grad(const S* w_dec, const double* norm_grad, const S* n, int6
 template <typename S>
 void scatter_decoder_grad(const ActiveSet<S>& a, const S* ge, int64_t d, S* gw);
 
-// dh bucketed by feature (a counting sort), for the encoder's gradient.
+// dh bucketed by feature, rows ascending, the heads' entries for the same
+// (row, feature) summed: the encoder's gradient then costs one K-long axpy
+// per distinct pair, not one per head (with T heads that is up to T× less).
 template <typename S>
 struct FeatureBuckets {
   std::vector<int64_t> begin;  // F + 1 offsets
@@ -84,7 +106,7 @@ struct FeatureBuckets {
   std::vector<S> val;
 };
 template <typename S>
-FeatureBuckets<S> bucket_by_feature(const SparseGrad<S>& dh, int64_t F);
+FeatureBuckets<S> bucket_by_feature(const SparseGrad<S>& dh, int64_t F, int64_t B);
 
 // Encoder rows [f0, f1): gw_enc_i = Σ dh_bi x_cat_b ([F, K], written whole,
 // zero for features without entries) and db_i = Σ_b dh_bi.

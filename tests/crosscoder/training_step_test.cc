@@ -97,5 +97,18 @@ TEST(TrainingStep, SparsePathMatchesDenseInFloat) {
   expect_close(sparse.grad, dense.grad, 1e-4, 1e-6);
 }
 
+// More features than one block of the sparse path's backward GEMM (2,048),
+// the last block partial.
+TEST(TrainingStep, SparsePathMatchesDenseAcrossFeatureBlocks) {
+  const int64_t T = 2, d = 8, F = 4200, B = 16;
+  const auto p = random_params(T, d, F, torch::kFloat64, 17);
+  const auto x = torch::randn({B, T, d}, torch::kFloat64);
+  const auto c = test_constants();
+  const auto dense = dense_step(p, x, c);
+  const auto sparse = sparse_step(p, x, c);
+  EXPECT_NEAR(sparse.loss, dense.loss, 1e-10 * std::abs(dense.loss));
+  expect_close(sparse.grad, dense.grad, 1e-9, 1e-12);
+}
+
 }  // namespace
 }  // namespace cw

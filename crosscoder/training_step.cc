@@ -103,7 +103,7 @@ const S* data(const torch::Tensor& t) {
 template <typename S>
 kernels::ActiveSet<S> head_forward(const torch::Tensor& h, const torch::Tensor& n, const torch::Tensor& tau,
                                    const torch::Tensor& w, const torch::Tensor& b_dec, const torch::Tensor& x_t,
-                                   double tanh_scale, torch::Tensor& err) {
+                                   double tanh_scale, torch::Tensor& err, Laps& lap) {
   const int64_t B = h.size(0), F = h.size(1), d = w.size(1);
   const int64_t blocks = (B + kRowBlock - 1) / kRowBlock;
   std::vector<kernels::ActiveSet<S>> parts(blocks);
@@ -115,10 +115,12 @@ kernels::ActiveSet<S> head_forward(const torch::Tensor& h, const torch::Tensor& 
   kernels::ActiveSet<S> a;
   for (const auto& part : parts) kernels::append_rows(part, &a);
   a.s.resize(a.f.size());
+  lap("forward gate");
   at::parallel_for(0, B, kRowBlock, [&](int64_t r0, int64_t r1) {
     kernels::decode_rows(data<S>(w), data<S>(b_dec), data<S>(x_t), x_t.stride(0), data<S>(n),
                          static_cast<S>(tanh_scale), d, r0, r1, &a, err.data_ptr<S>());
   });
+  lap("forward decode");
   return a;
 }
 
@@ -142,6 +144,7 @@ void head_backward(const kernels::ActiveSet<S>& a, const torch::Tensor& h, const
     // ∂L/∂f's mse part on the whole block: the window needs it off the active set.
     torch::Tensor g = torch::from_blob(g_scratch.data_ptr<S>(), {B, f1 - f0}, g_scratch.options());
     torch::mm_out(g, ge, w.narrow(0, f0, f1 - f0).t());
+    lap("backward GEMM");
     const kernels::GBlock<S> G{g.data_ptr<S>(), f1 - f0, f0, f1};
     kernels::next_block(a, f1, &entries);
     kernels::fold_active_scores(a, entries, k.data(), G);
@@ -151,8 +154,8 @@ void head_backward(const kernels::ActiveSet<S>& a, const torch::Tensor& h, const
     });
     kernels::active_backward(a, entries, G, k.data(), dscore.data(), static_cast<S>(c.tanh_scale), dh,
                              norm_acc.data());
+    lap("backward window");
   }
-  lap("backward GEMM+window");
   at::parallel_for(0, F, kFeatureGrain, [&](int64_t f0, int64_t f1) {
     kernels::decoder_norm_grad(data<S>(w), norm_acc.data(), np, d, f0, f1, gw.data_ptr<S>());
   });
@@ -195,10 +198,10 @@ StepResult sparse_step_typed(const CrosscoderParams& p, const torch::Tensor& x_i
   std::vector<double> score_sum(F, 0.0);
   for (int64_t t = 0; t < T; ++t) {
     auto err_t = err[t];
-    heads.push_back(head_forward<S>(h, norms[t], tau, w_dec[t], b_dec[t], x.select(1, t), c.tanh_scale, err_t));
+    heads.push_back(head_forward<S>(h, norms[t], tau, w_dec[t], b_dec[t], x.select(1, t), c.tanh_scale, err_t,
+                                       lap));
     for (size_t j = 0; j < heads[t].feat.size(); ++j) score_sum[heads[t].feat[j]] += heads[t].s[j];
   }
-  lap("forward heads");
   // ∂L_s/∂score for every (row, θ, i): λ (1 + 2 p̂_i / q) / N.
   std::vector<S> dscore(F);
   double sparsity = 0;

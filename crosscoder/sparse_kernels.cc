@@ -27,24 +27,28 @@ void gate_row(const S* hb, const S* n, const S* tau, int64_t F, uint8_t* open) {
 }  // namespace
 
 template <typename S>
-void find_active(const S* h, const S* n, const S* tau, int64_t F, int64_t r0, int64_t r1, ActiveSet<S>* a) {
+void find_active(const S* h, const S* norms, const S* tau, int64_t T, int64_t F, int64_t r0, int64_t r1,
+                 ActiveSet<S>* heads) {
   // At L0 ≈ 30 of thousands nearly every 8-feature word of the mask is zero:
   // test a word at a time. The tail past F stays 0.
   std::vector<uint8_t> open((F + 7) / 8 * 8, 0);
   for (int64_t b = r0; b < r1; ++b) {
-    const S* hb = h + b * F;
-    gate_row(hb, n, tau, F, open.data());
-    for (int64_t i0 = 0; i0 < F; i0 += 8) {
-      uint64_t word;
-      std::memcpy(&word, &open[i0], sizeof word);
-      if (!word) continue;
-      for (int64_t i = i0; i < std::min(F, i0 + 8); ++i)
-        if (open[i]) {
-          a->feat.push_back(static_cast<int32_t>(i));
-          a->f.push_back(hb[i]);
-        }
+    const S* hb = h + b * F;  // read from cache by every head but the first
+    for (int64_t t = 0; t < T; ++t) {
+      ActiveSet<S>* a = &heads[t];
+      gate_row(hb, norms + t * F, tau, F, open.data());
+      for (int64_t i0 = 0; i0 < F; i0 += 8) {
+        uint64_t word;
+        std::memcpy(&word, &open[i0], sizeof word);
+        if (!word) continue;
+        for (int64_t i = i0; i < std::min(F, i0 + 8); ++i)
+          if (open[i]) {
+            a->feat.push_back(static_cast<int32_t>(i));
+            a->f.push_back(hb[i]);
+          }
+      }
+      a->row_begin.push_back(static_cast<int64_t>(a->feat.size()));
     }
-    a->row_begin.push_back(static_cast<int64_t>(a->feat.size()));
   }
 }
 
@@ -213,7 +217,7 @@ void encoder_grad(const FeatureBuckets<S>& dh, const S* x_cat, int64_t K, int64_
 }
 
 #define CW_INSTANTIATE(S)                                                                                        \
-  template void find_active(const S*, const S*, const S*, int64_t, int64_t, int64_t, ActiveSet<S>*);             \
+  template void find_active(const S*, const S*, const S*, int64_t, int64_t, int64_t, int64_t, ActiveSet<S>*);    \
   template void append_rows(const ActiveSet<S>&, ActiveSet<S>*);                                                 \
   template void decode_rows(const S*, const S*, const S*, int64_t, const S*, S, int64_t, int64_t, int64_t,      \
                             ActiveSet<S>*, S*);                                                                  \

@@ -27,9 +27,11 @@ struct ActiveSet {
   std::vector<S> s;  // its tanh score (decode_rows fills it)
 };
 
-// Appends rows [r0, r1) of h's active pairs to *a.
+// Appends rows [r0, r1) of every head's active pairs to heads[t], t < T,
+// with norms [T, F] (one pass over h for all heads).
 template <typename S>
-void find_active(const S* h, const S* n, const S* tau, int64_t F, int64_t r0, int64_t r1, ActiveSet<S>* a);
+void find_active(const S* h, const S* norms, const S* tau, int64_t T, int64_t F, int64_t r0, int64_t r1,
+                 ActiveSet<S>* heads);
 
 // Appends src's rows to *dst.
 template <typename S>

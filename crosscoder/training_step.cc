@@ -98,30 +98,36 @@ const S* data(const torch::Tensor& t) {
   return t.data_ptr<S>();
 }
 
-// One head's active pairs, its tanh scores and reconstruction error x̂ − x
-// (written into err [B, d]).
+// Every head's active pairs, in one pass over h: a row of h is read from
+// memory once and from cache by the other heads.
 template <typename S>
-kernels::ActiveSet<S> head_forward(const torch::Tensor& h, const torch::Tensor& n, const torch::Tensor& tau,
-                                   const torch::Tensor& w, const torch::Tensor& b_dec, const torch::Tensor& x_t,
-                                   double tanh_scale, torch::Tensor& err, Laps& lap) {
-  const int64_t B = h.size(0), F = h.size(1), d = w.size(1);
+std::vector<kernels::ActiveSet<S>> find_active_sets(const torch::Tensor& h, const torch::Tensor& norms,
+                                                    const torch::Tensor& tau) {
+  const int64_t B = h.size(0), F = h.size(1), T = norms.size(0);
   const int64_t blocks = (B + kRowBlock - 1) / kRowBlock;
-  std::vector<kernels::ActiveSet<S>> parts(blocks);
+  std::vector<std::vector<kernels::ActiveSet<S>>> parts(blocks, std::vector<kernels::ActiveSet<S>>(T));
   at::parallel_for(0, blocks, 1, [&](int64_t b0, int64_t b1) {
     for (int64_t k = b0; k < b1; ++k)
-      kernels::find_active(data<S>(h), data<S>(n), data<S>(tau), F, k * kRowBlock, std::min(B, (k + 1) * kRowBlock),
-                           &parts[k]);
+      kernels::find_active(data<S>(h), data<S>(norms), data<S>(tau), T, F, k * kRowBlock,
+                           std::min(B, (k + 1) * kRowBlock), parts[k].data());
   });
-  kernels::ActiveSet<S> a;
-  for (const auto& part : parts) kernels::append_rows(part, &a);
-  a.s.resize(a.f.size());
-  lap("forward gate");
+  std::vector<kernels::ActiveSet<S>> heads(T);
+  for (int64_t t = 0; t < T; ++t) {
+    for (const auto& part : parts) kernels::append_rows(part[t], &heads[t]);
+    heads[t].s.resize(heads[t].f.size());
+  }
+  return heads;
+}
+
+// One head's tanh scores and reconstruction error x̂ − x (into err [B, d]).
+template <typename S>
+void head_forward(const torch::Tensor& n, const torch::Tensor& w, const torch::Tensor& b_dec, const torch::Tensor& x_t,
+                  double tanh_scale, kernels::ActiveSet<S>* a, torch::Tensor& err) {
+  const int64_t B = err.size(0), d = w.size(1);
   at::parallel_for(0, B, kRowBlock, [&](int64_t r0, int64_t r1) {
     kernels::decode_rows(data<S>(w), data<S>(b_dec), data<S>(x_t), x_t.stride(0), data<S>(n),
-                         static_cast<S>(tanh_scale), d, r0, r1, &a, err.data_ptr<S>());
+                         static_cast<S>(tanh_scale), d, r0, r1, a, err.data_ptr<S>());
   });
-  lap("forward decode");
-  return a;
 }
 
 // One head's backward pass. g_scratch holds one block of ∂L/∂f's GEMM part
@@ -193,15 +199,16 @@ StepResult sparse_step_typed(const CrosscoderParams& p, const torch::Tensor& x_i
   lap("norms");
 
   StepResult r;
-  std::vector<kernels::ActiveSet<S>> heads;
+  auto heads = find_active_sets<S>(h, norms, tau);
+  lap("forward gate");
   auto err = torch::empty({T, B, d}, x.options());  // x̂ − x per head
   std::vector<double> score_sum(F, 0.0);
   for (int64_t t = 0; t < T; ++t) {
     auto err_t = err[t];
-    heads.push_back(head_forward<S>(h, norms[t], tau, w_dec[t], b_dec[t], x.select(1, t), c.tanh_scale, err_t,
-                                       lap));
+    head_forward<S>(norms[t], w_dec[t], b_dec[t], x.select(1, t), c.tanh_scale, &heads[t], err_t);
     for (size_t j = 0; j < heads[t].feat.size(); ++j) score_sum[heads[t].feat[j]] += heads[t].s[j];
   }
+  lap("forward decode");
   // ∂L_s/∂score for every (row, θ, i): λ (1 + 2 p̂_i / q) / N.
   std::vector<S> dscore(F);
   double sparsity = 0;

@@ -5,6 +5,9 @@
 
 #include "cli/analysis_commands.h"
 #include "cli/cli_context.h"
+#ifdef CW_WITH_CROSSCODER
+#include "cli/crosscoder_commands.h"
+#endif
 #include "cli/import_command.h"
 #include "cli/plot_command.h"
 #include "cli/query_commands.h"
@@ -31,6 +34,9 @@ int main(int argc, char** argv) {
   cw::add_import_command(app, context, &exit_code);
   cw::add_analysis_commands(app, context, &exit_code);
   cw::add_plot_command(app, context, &exit_code);
+#ifdef CW_WITH_CROSSCODER
+  cw::add_crosscoder_commands(app, context, &exit_code);
+#endif
 
   try {
     app.parse(argc, argv);  // runs the chosen subcommand's callback

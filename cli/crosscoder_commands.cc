@@ -1,0 +1,150 @@
+#include "cli/crosscoder_commands.h"
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <optional>
+
+#include "cli/text_table.h"
+#include "crosscoder/crosscoder.h"
+#include "store/analysis_tables.h"
+#include "store/run_catalog.h"
+#include "store/snapshot_table.h"
+
+namespace cw {
+namespace {
+
+struct Target {
+  std::string run, tap;
+};
+
+std::unique_ptr<Store> open_store(const CliContext& context) {
+  StoreOptions options;
+  options.read_only = true;  // works while the daemon runs
+  return Store::open(context.data_dir, options);
+}
+
+std::string resolve_tap(Store& store, const Target& target) {
+  auto entry = RunCatalog(store).get(target.run);
+  if (!entry) throw std::runtime_error("unknown run '" + target.run + "'");
+  if (!target.tap.empty()) return target.tap;
+  if (entry->description.taps.size() != 1) throw std::runtime_error("run '" + target.run + "' has several taps: pass --tap");
+  return entry->description.taps[0].name;
+}
+
+Crosscoder load_online(Store& store, const std::string& run, const std::string& tap) {
+  auto state = CrosscoderStateTable(store).get(run, tap);
+  if (!state) throw std::runtime_error("no crosscoder for " + run + "/" + tap + " yet (has the daemon trained one?)");
+  return Crosscoder::deserialize(*state);
+}
+
+std::string fixed(double value, int digits = 3) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.*f", digits, value);
+  return text;
+}
+
+}  // namespace
+
+void add_crosscoder_commands(CLI::App& app, const CliContext& context, int* exit_code) {
+  (void)exit_code;
+  static Target export_target, refit_target;
+  static std::string out_dir;
+  auto* exporter = app.add_subcommand("export", "write the crosscoder as safetensors + config.json for Python");
+  exporter->add_option("--run", export_target.run, "run id")->required();
+  exporter->add_option("--tap", export_target.tap, "tap (default: the run's only tap)");
+  exporter->add_option("--out", out_dir, "directory to write")->required();
+  exporter->callback([&context] {
+    auto store = open_store(context);
+    const std::string tap = resolve_tap(*store, export_target);
+    Crosscoder crosscoder = load_online(*store, export_target.run, tap);
+    crosscoder.export_safetensors(out_dir);
+    nlohmann::json result = {{"run", export_target.run}, {"tap", tap}, {"out", out_dir},
+                             {"snapshots", crosscoder.n_snapshots()}, {"features", crosscoder.options().n_features},
+                             {"d_model", crosscoder.options().d_model}};
+    print_answer(context, result, [&](const nlohmann::json&) {
+      std::cout << "wrote " << out_dir << "/crosscoder.safetensors and config.json: " << crosscoder.n_snapshots()
+                << " snapshots x " << crosscoder.options().n_features << " features x d_model "
+                << crosscoder.options().d_model << "\n";
+    });
+  });
+
+  static int64_t refit_steps = 2000;
+  static std::string refit_out;
+  auto* refit = app.add_subcommand("refit", "train a fresh crosscoder on all stored snapshots (the paper's offline method) and compare with the online one");
+  refit->add_option("--run", refit_target.run, "run id")->required();
+  refit->add_option("--tap", refit_target.tap, "tap (default: the run's only tap)");
+  refit->add_option("--steps", refit_steps, "training steps")->capture_default_str();
+  refit->add_option("--out", refit_out, "also export the offline crosscoder here");
+  refit->callback([&context] {
+    auto store = open_store(context);
+    const std::string tap = resolve_tap(*store, refit_target);
+    SnapshotTable snapshots(*store);
+    const auto metas = snapshots.list(refit_target.run, tap);
+    if (metas.empty()) throw std::runtime_error("no snapshots for " + refit_target.run + "/" + tap);
+    std::optional<Crosscoder> online;
+    try {
+      online.emplace(load_online(*store, refit_target.run, tap));
+    } catch (const std::runtime_error&) {
+    }
+    CrosscoderOptions options;
+    if (online) {
+      options = online->options();
+    } else {
+      options.d_model = metas.front().d_model;
+      options.n_features = std::min<int64_t>(16384, 8 * options.d_model);
+    }
+    std::vector<std::vector<float>> arrays;
+    std::vector<const float*> pointers;
+    std::vector<uint64_t> steps;
+    for (const auto& meta : metas) {
+      std::string bytes;
+      snapshots.read(meta.key, &bytes);
+      arrays.emplace_back(uint64_t(meta.n_tokens) * meta.d_model);
+      to_f32(meta.dtype, bytes.data(), arrays.back().size(), arrays.back().data());
+      steps.push_back(meta.key.step);
+    }
+    for (const auto& array : arrays) pointers.push_back(array.data());
+    std::cerr << "refit: " << steps.size() << " snapshots, " << options.n_features << " features, " << refit_steps
+              << " steps\n";
+    const auto start = std::chrono::steady_clock::now();
+    Crosscoder offline = train_offline(options, steps, pointers, metas.front().n_tokens, refit_steps,
+                                       [](int64_t step, double loss) {
+                                         std::cerr << "\rrefit: step " << step << " loss " << loss << "   " << std::flush;
+                                       });
+    std::cerr << "\n";
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const auto offline_metrics = offline.evaluate();
+    std::map<uint64_t, SnapshotMetrics> online_metrics;
+    if (online) {
+      for (auto& [step, m] : MetricsTable(*store).list(refit_target.run, tap)) {
+        online_metrics[step] = {step, m.value("explained_variance", 0.0), m.value("l0", 0.0),
+                                m.value("dead_features", 0.0), m.value("dense_features", 0.0), m.value("mse", 0.0)};
+      }
+    }
+    if (!refit_out.empty()) offline.export_safetensors(refit_out);
+    nlohmann::json rows = nlohmann::json::array();
+    for (const auto& m : offline_metrics) {
+      nlohmann::json row = {{"step", m.step}, {"offline_explained_variance", m.explained_variance}, {"offline_l0", m.l0}};
+      if (auto it = online_metrics.find(m.step); it != online_metrics.end()) {
+        row["online_explained_variance"] = it->second.explained_variance;
+        row["online_l0"] = it->second.l0;
+      }
+      rows.push_back(row);
+    }
+    nlohmann::json result = {{"run", refit_target.run}, {"tap", tap}, {"seconds", seconds}, {"snapshots", rows}};
+    print_answer(context, result, [&](const nlohmann::json&) {
+      TextTable table({"STEP", "EV_OFFLINE", "EV_ONLINE", "L0_OFFLINE", "L0_ONLINE"});
+      for (const auto& row : rows) {
+        table.add({std::to_string(row["step"].get<uint64_t>()), fixed(row["offline_explained_variance"]),
+                   row.contains("online_explained_variance") ? fixed(row["online_explained_variance"]) : "-",
+                   fixed(row["offline_l0"], 1), row.contains("online_l0") ? fixed(row["online_l0"], 1) : "-"});
+      }
+      table.print(std::cout);
+      std::cout << "offline refit took " << fixed(seconds, 1) << " s\n";
+    });
+  });
+}
+
+}  // namespace cw

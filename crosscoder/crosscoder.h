@@ -54,7 +54,7 @@ struct CrosscoderOptions {
   // Budget per online update (whichever ends first; seconds 0 = no limit).
   int64_t steps_per_update = 300;
   double seconds_per_update = 0;
-  // Dead-latent recruitment after each update.
+  // Dead-latent recruitment at the start of each update (from the second snapshot on).
   double dead_frequency = 1e-6;        // fires on fewer tokens than this: dead
   double recruit_fraction = 0.25;      // at most this share of dead latents per update
   bool use_sparse_path = true;         // active-latent decoder and encoder-gradient path
@@ -105,7 +105,7 @@ struct TrainReport {
   double last_loss = 0;
   double tokens_per_second = 0;
   int64_t recruited = 0;
-  bool interrupted = false;  // `stop` was set: fewer steps than the budget, no recruitment
+  bool interrupted = false;  // `stop` was set: fewer steps than the budget
 };
 
 class Crosscoder {
@@ -132,9 +132,10 @@ class Crosscoder {
   // ("surprise"): mse of that head, computed with W_E^t = 0 as added.
   double newest_snapshot_mse() const;
 
-  // Trains on tuples (x^1 … x^t) of random probe rows for the configured
-  // budget, then recruits dead latents onto the rows the newest snapshot
-  // reconstructs worst. `progress(step, loss)` is called every few steps.
+  // Recruits dead latents onto the rows the newest snapshot reconstructs
+  // worst (from the second snapshot on), then trains on tuples (x^1 … x^t)
+  // of random probe rows for the configured budget. `progress(step, loss)` is
+  // called every few steps.
   // When `stop` becomes true training ends after the current step (a daemon
   // that is asked to exit must not wait out a whole update); the report then
   // says `interrupted` and the crosscoder is mid-update: discard it or

@@ -37,8 +37,9 @@ struct Crosscoder::Impl {
   LossConstants constants(double lambda) const;
   void initialise_paper(const torch::Tensor& first_batch);     // W_D grid search, W_E = W_Dᵀ
   void grow_head();                                             // online: W_E^t = 0, W_D^t = W_D^{t−1}
+  // `recruit_at`: steps (of this call) before which dead latents are recruited.
   TrainReport train_steps(int64_t budget, const std::function<void(int64_t, double)>& progress,
-                          const std::atomic<bool>* stop = nullptr);
+                          const std::atomic<bool>* stop = nullptr, const std::vector<int64_t>& recruit_at = {});
   void adam_update(const CrosscoderParams& grad, double lr);
   int64_t recruit_dead_latents();
   // Per-head activations f^θ [R, T, F] and reconstructions x̂ [R, T, d].

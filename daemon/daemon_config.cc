@@ -72,6 +72,8 @@ void load_daemon_config(const std::string& path, DaemonConfig* config) {
   real("crosscoder", "sparsity_lambda", &cc.sparsity_lambda);
   real("crosscoder", "initial_threshold", &cc.initial_threshold);
   real("crosscoder", "ste_window", &cc.ste_window);
+  real("crosscoder", "recruit_fraction", &cc.recruit_fraction);
+  real("crosscoder", "dead_frequency", &cc.dead_frequency);
   number("crosscoder", "seed", &cc.seed);
   number("crosscoder", "threads", &cc.threads);
   text("crosscoder", "device", &cc.device);

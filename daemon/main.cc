@@ -26,7 +26,7 @@ int main(int argc, char** argv) {
   app.add_option("--data-dir", data_dir, "where the RocksDB store lives (default " + config.data_dir + ")");
   app.add_option("--ingest", ingest, "ZeroMQ endpoint for hooks (default " + config.ingest_endpoint + ")");
   app.add_option("--query", query, "ZeroMQ endpoint for the CLI (default " + config.query_endpoint + ")");
-  app.add_option("--log-level", log_level, "trace, debug, info, warn, error");
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error (the last one given wins)")->take_last();
   app.add_option("--log-format", log_format, "text or json")->check(CLI::IsMember({"text", "json"}));
   CLI11_PARSE(app, argc, argv);
 

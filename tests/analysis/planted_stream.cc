@@ -1,0 +1,126 @@
+#include "tests/analysis/planted_stream.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <stdexcept>
+#include <thread>
+
+#include "hooks/publisher.h"
+#include "schema/checksum.h"
+#include "tests/support/test_data.h"
+
+#ifndef CW_CLI_PATH
+#error "CW_CLI_PATH must name the conceptwatch binary"
+#endif
+
+namespace cw::testing {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// The daemon's worker for (run, "resid"), or null before it exists.
+nlohmann::json worker_status(const DaemonProcess& daemon, const std::string& run) {
+  const auto status = daemon.query("status", nlohmann::json::object(), std::chrono::seconds(10));
+  for (const auto& worker : status["daemon"].value("crosscoders", nlohmann::json::array())) {
+    if (worker.value("run", "") == run) return worker;
+  }
+  return nullptr;
+}
+
+// Waits until the crosscoder holds `snapshots` heads and is idle.
+void wait_for_crosscoder(const DaemonProcess& daemon, const std::string& run, int64_t snapshots) {
+  const auto deadline = Clock::now() + std::chrono::minutes(5);
+  nlohmann::json worker;
+  while (Clock::now() < deadline) {
+    worker = worker_status(daemon, run);
+    if (!worker.is_null() && worker.value("state", "") == "error") {
+      throw std::runtime_error("crosscoder failed: " + worker.dump() + "\n" + daemon.log());
+    }
+    if (!worker.is_null() && worker.value("snapshots", int64_t(0)) == snapshots && worker.value("state", "") == "idle" &&
+        worker.value("backlog", int64_t(0)) == 0) {
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  throw std::runtime_error("crosscoder of " + run + " did not reach " + std::to_string(snapshots) +
+                           " snapshots within 5 minutes: " + worker.dump() + "\n" + daemon.log());
+}
+
+// Reads one F32 tensor of a safetensors file: its shape and values.
+std::vector<float> read_safetensor(const std::string& path, const std::string& name, std::vector<int64_t>* shape) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot open " + path);
+  uint64_t length = 0;
+  in.read(reinterpret_cast<char*>(&length), 8);
+  std::string header(length, ' ');
+  in.read(header.data(), std::streamsize(length));
+  const auto entry = nlohmann::json::parse(header).at(name);
+  if (entry.at("dtype") != "F32") throw std::runtime_error(name + " is not F32");
+  *shape = entry.at("shape").get<std::vector<int64_t>>();
+  const auto offsets = entry.at("data_offsets").get<std::vector<uint64_t>>();
+  std::vector<float> values((offsets[1] - offsets[0]) / 4);
+  in.seekg(std::streamoff(8 + length + offsets[0]));
+  in.read(reinterpret_cast<char*>(values.data()), std::streamsize(offsets[1] - offsets[0]));
+  return values;
+}
+
+}  // namespace
+
+void stream_planted(DaemonProcess& daemon, const std::string& run, const PlantedDictionary& planted,
+                    const std::vector<std::vector<std::pair<std::string, double>>>& scalars) {
+  const auto& o = planted.options;
+  const uint32_t sequence_length = 64;
+  RunDescription description =
+      make_run(run, {"resid"}, uint32_t(o.d_model), uint32_t(o.n_tokens), sequence_length, /*probe_seed=*/7);
+  PublisherOptions options;
+  options.endpoint = daemon.ingest_endpoint();
+  Publisher publisher(description, options);
+  for (int64_t t = 0; t < o.n_snapshots; ++t) {
+    SnapshotMeta meta = probe_meta(description, "resid", planted_step(t), planted.activations[t]);
+    meta.scalars = t < int64_t(scalars.size()) ? scalars[t] : std::vector<std::pair<std::string, double>>{};
+    if (!publisher.publish(meta, planted.activations[t].data())) throw std::runtime_error("publish refused");
+    if (!publisher.flush(std::chrono::seconds(30))) {
+      throw std::runtime_error("snapshot " + std::to_string(t) + " not stored: " + publisher.stats().last_error);
+    }
+    wait_for_crosscoder(daemon, run, t + 1);
+  }
+}
+
+std::string write_crosscoder_config(const TempDir& dir, const std::string& crosscoder_section) {
+  const std::string path = dir.sub("crosscoder.toml");
+  std::ofstream(path) << "[crosscoder]\n" << crosscoder_section << "\n";
+  return path;
+}
+
+std::vector<std::vector<float>> exported_directions(const DaemonProcess& daemon, const std::string& run,
+                                                    int64_t snapshot) {
+  const std::string out = daemon.scratch().sub("export-" + run);
+  const std::string command = std::string(CW_CLI_PATH) + " --data-dir " + daemon.data_dir() + " --endpoint " +
+                              daemon.query_endpoint() + " export --run " + run + " --out " + out + " > " + out +
+                              ".log 2>&1";
+  if (std::system(command.c_str()) != 0) throw std::runtime_error("conceptwatch export failed: " + command);
+  std::vector<int64_t> shape;
+  const auto w = read_safetensor(out + "/crosscoder.safetensors", "W_D", &shape);  // [T, F, d]
+  if (shape.size() != 3 || snapshot >= shape[0]) throw std::runtime_error("W_D has an unexpected shape");
+  const int64_t F = shape[1], d = shape[2];
+  std::vector<std::vector<float>> rows(F, std::vector<float>(d));
+  for (int64_t i = 0; i < F; ++i) {
+    const float* src = &w[(snapshot * F + i) * d];
+    double norm = 0;
+    for (int64_t j = 0; j < d; ++j) norm += double(src[j]) * src[j];
+    norm = std::sqrt(std::max(norm, 1e-30));
+    for (int64_t j = 0; j < d; ++j) rows[i][j] = float(src[j] / norm);
+  }
+  return rows;
+}
+
+double cosine(const float* a, const float* b, int64_t d) {
+  double dot = 0;
+  for (int64_t j = 0; j < d; ++j) dot += double(a[j]) * b[j];
+  return dot;
+}
+
+}  // namespace cw::testing

@@ -15,7 +15,11 @@ constexpr int64_t kWindowBlock = 1024;
 // The vectorised loops are built for AVX-512 and AVX2 too, picked at load
 // time by the CPU (the build itself targets baseline x86-64). No -ffast-math:
 // each clone computes the same sums in the same order.
+#if defined(__x86_64__) && defined(__GNUC__)
 #define CW_SIMD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define CW_SIMD_CLONES
+#endif
 
 // open[i] = 1[h_i n_i > τ_i] for one row: a plain loop GCC vectorises.
 template <typename S>

@@ -182,6 +182,21 @@ void encoder_backward(const kernels::SparseGrad<S>& dh, const torch::Tensor& x_c
   g->b_enc = db.unsqueeze(0).expand({T, F}).clone();
 }
 
+// L_s = λ Σ p̂_i (1 + p̂_i / q) with p̂_i = score_sum_i / N; *dscore gets
+// ∂L_s/∂score, the same for every (row, θ): λ (1 + 2 p̂_i / q) / N.
+template <typename S>
+double sparsity_terms(const std::vector<double>& score_sum, double N, const LossConstants& c,
+                      std::vector<S>* dscore) {
+  double sum = 0;
+  dscore->resize(score_sum.size());
+  for (size_t i = 0; i < score_sum.size(); ++i) {
+    const double p_hat = score_sum[i] / N;
+    sum += p_hat * (1 + p_hat / c.quad_scale);
+    (*dscore)[i] = static_cast<S>(c.lambda * (1 + 2 * p_hat / c.quad_scale) / N);
+  }
+  return c.lambda * sum;
+}
+
 template <typename S>
 StepResult sparse_step_typed(const CrosscoderParams& p, const torch::Tensor& x_in, const LossConstants& c,
                              PhaseTimes* phases) {
@@ -209,16 +224,9 @@ StepResult sparse_step_typed(const CrosscoderParams& p, const torch::Tensor& x_i
     for (size_t j = 0; j < heads[t].feat.size(); ++j) score_sum[heads[t].feat[j]] += heads[t].s[j];
   }
   lap("forward decode");
-  // ∂L_s/∂score for every (row, θ, i): λ (1 + 2 p̂_i / q) / N.
-  std::vector<S> dscore(F);
-  double sparsity = 0;
-  for (int64_t i = 0; i < F; ++i) {
-    const double p_hat = score_sum[i] / N;
-    sparsity += p_hat * (1 + p_hat / c.quad_scale);
-    dscore[i] = static_cast<S>(c.lambda * (1 + 2 * p_hat / c.quad_scale) / N);
-  }
+  std::vector<S> dscore;
   r.mse = err.pow(2).sum().item<double>() / N;
-  r.sparsity = c.lambda * sparsity;
+  r.sparsity = sparsity_terms(score_sum, N, c, &dscore);
   r.loss = r.mse + r.sparsity;
 
   CrosscoderParams& g = r.grad;
@@ -232,10 +240,8 @@ StepResult sparse_step_typed(const CrosscoderParams& p, const torch::Tensor& x_i
   for (int64_t t = 0; t < T; ++t)
     head_backward<S>(heads[t], h, norms[t], tau, w_dec[t], ge_all[t], dscore, c, g_scratch, tau_acc, &dh,
                      g.w_dec[t], lap);
-  g.log_tau = torch::empty_like(tau);
-  const S* tp = data<S>(tau);
-  S* gt = g.log_tau.data_ptr<S>();
-  for (int64_t i = 0; i < F; ++i) gt[i] = -tp[i] * static_cast<S>(tau_acc[i]);
+  // Through log τ: ∂L/∂log τ = τ ∂L/∂τ = −τ Σ w.
+  g.log_tau = -tau * torch::tensor(tau_acc, torch::kDouble).to(tau.scalar_type());
   encoder_backward(dh, x_cat, T, &g);
   lap("encoder gradient");
   return r;

@@ -1,6 +1,8 @@
 // Throughput of one crosscoder training step (loss + gradients): the plain
 // dense autograd implementation against our sparse manual path, plus this
-// machine's plain matmul GFLOP/s and our encoder forward as a share of it.
+// machine's plain matmul GFLOP/s, our encoder forward as a share of it, and
+// "floor": the time of the step's two GEMM units at plain-matmul speed as a
+// share of our step (100% = nothing but the two GEMMs).
 // Usage: cw_bench_crosscoder [--quick] [--threads N] [--profile]
 // --profile: also print the sparse step's phases (mean seconds per step).
 #include <torch/torch.h>
@@ -71,8 +73,8 @@ int main(int argc, char** argv) {
   std::printf("crosscoder step, d_model %lld, batch %lld, %d torch threads, OPENBLAS_CORETYPE=%s, median of %d\n",
               static_cast<long long>(d), static_cast<long long>(B), torch::get_num_threads(),
               coretype ? coretype : "(unset)", repeats);
-  std::printf("%9s %5s %9s | %14s %14s %7s | %11s %11s %7s | %5s\n", "features", "snaps", "dense B", "dense tok/s",
-              "ours tok/s", "speedup", "matmul GF/s", "encoder GF/s", "share", "L0");
+  std::printf("%9s %5s %9s | %14s %14s %7s | %11s %11s %7s %6s | %5s\n", "features", "snaps", "dense B",
+              "dense tok/s", "ours tok/s", "speedup", "matmul GF/s", "encoder GF/s", "share", "floor", "L0");
   std::vector<int64_t> feature_counts = quick ? std::vector<int64_t>{4096} : std::vector<int64_t>{4096, 16384};
   std::vector<int64_t> snapshot_counts = quick ? std::vector<int64_t>{8} : std::vector<int64_t>{8, 32};
   for (int64_t F : feature_counts)
@@ -98,10 +100,10 @@ int main(int argc, char** argv) {
       const double t_mm = median_seconds(repeats, [&] { torch::mm(a, b); });
       const auto x_cat = x.reshape({B, -1});
       const double t_enc = median_seconds(repeats, [&] { torch::addmm(p.b_enc.sum(0), x_cat, p.w_enc.t()); });
-      std::printf("%9lld %5lld %9lld | %14.0f %14.0f %6.2fx | %11.1f %11.1f %6.0f%% | %5.1f\n",
+      std::printf("%9lld %5lld %9lld | %14.0f %14.0f %6.2fx | %11.1f %11.1f %6.0f%% %5.0f%% | %5.1f\n",
                   static_cast<long long>(F), static_cast<long long>(T), static_cast<long long>(dense_b),
                   dense_b / t_dense, B / t_ours, (B / t_ours) / (dense_b / t_dense), flops / t_mm / 1e9,
-                  flops / t_enc / 1e9, 100.0 * t_mm / t_enc, l0);
+                  flops / t_enc / 1e9, 100.0 * t_mm / t_enc, 100.0 * 2 * t_mm / t_ours, l0);
       if (profile) print_phases(phases, repeats + 1);
       std::fflush(stdout);
     }

@@ -110,19 +110,29 @@ CW_SIMD_CLONES
 void window_terms(const S* h, const GBlock<S>& G, const S* n, const S* tau, const S* k, S window, int64_t B,
                   int64_t F, int64_t f0, int64_t f1, double* tau_acc, double* norm_acc) {
   const S half = window / 2;
+  double sum_w[kWindowBlock], sum_wh[kWindowBlock];  // Σ_b of w·ε and w·ε·h: 1/ε once per feature
   for (int64_t lo = f0; lo < f1; lo += kWindowBlock) {
-    const int64_t hi = std::min(f1, lo + kWindowBlock);
+    const int64_t m = std::min(f1, lo + kWindowBlock) - lo;
+    std::fill(sum_w, sum_w + m, 0.0);
+    std::fill(sum_wh, sum_wh + m, 0.0);
+    const S* nb = n + lo;
+    const S* tb = tau + lo;
+    const S* kb = k + lo;
     for (int64_t b = 0; b < B; ++b) {
-      const S* hb = h + b * F;
-      const S* gb = G.g + b * G.ld;
-      for (int64_t i = lo; i < hi; ++i) {
+      const S* hb = h + b * F + lo;
+      const S* gb = G.g + b * G.ld + (lo - G.f0);
+      for (int64_t j = 0; j < m; ++j) {
         // Branch-free (a multiply by the 0/1 rectangle) so GCC vectorises it.
-        const S hv = hb[i];
-        const S r = std::abs(hv * n[i] - tau[i]) < half ? S(1) : S(0);
-        const S w = (gb[i - G.f0] + k[i]) * hv * r / window;
-        tau_acc[i] += w;
-        norm_acc[i] += w * hv;
+        const S hv = hb[j];
+        const S r = std::abs(hv * nb[j] - tb[j]) < half ? S(1) : S(0);
+        const S w = (gb[j] + kb[j]) * hv * r;
+        sum_w[j] += w;
+        sum_wh[j] += w * hv;
       }
+    }
+    for (int64_t j = 0; j < m; ++j) {
+      tau_acc[lo + j] += sum_w[j] / window;
+      norm_acc[lo + j] += sum_wh[j] / window;
     }
   }
 }

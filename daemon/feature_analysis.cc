@@ -68,6 +68,7 @@ FeatureAnalysis analyse_features(const FeatureStats& stats, const std::vector<ui
   }
   for (std::size_t t = 0; t < n_snap; ++t) {
     if (present_count[t] > 0) out.aggregates[t].mean_direction_change = direction_change[t] / present_count[t];
+    if (n_features > 0) out.aggregates[t].features_alive_share = out.aggregates[t].features_alive / double(n_features);
   }
   return out;
 }

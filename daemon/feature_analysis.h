@@ -16,6 +16,7 @@ namespace cw {
 struct SnapshotAggregates {
   uint64_t step = 0;
   double features_alive = 0;         // live features present (normalised norm >= threshold and firing)
+  double features_alive_share = 0;   // the same as a share of the dictionary, so one noise floor fits every size
   double features_emerging = 0;      // live features whose current emergence snapshot is this one
   double mean_direction_change = 0;  // mean 1 − cos(previous) over present features
 };

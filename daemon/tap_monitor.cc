@@ -1,6 +1,7 @@
 #include "daemon/tap_monitor.h"
 
 #include <chrono>
+#include <cmath>
 
 namespace cw {
 namespace {
@@ -39,9 +40,15 @@ TapMonitor::TapMonitor(std::string run, std::string tap, MonitorOptions options,
       emit_(std::move(emit)),
       detector_(options_.transitions),
       entropies_(entropies) {
-  SeriesOptions counts;
-  counts.min_scale = 2;  // counts of features: a trickle of single emergences is noise (detect/ tests)
-  detector_.configure_series("features_alive", counts);
+  SeriesOptions share;
+  share.min_scale = options_.features_alive_share_floor;
+  detector_.configure_series("features_alive_share", share);
+  SeriesOptions surprise;
+  surprise.spike_above = options_.surprise_ratio_alarm;
+  detector_.configure_series("surprise_ratio", surprise);
+  SeriesOptions direction;
+  direction.min_scale = options_.direction_change_floor;
+  detector_.configure_series("mean_direction_change", direction);
   if (entropies_) phases_ = std::make_unique<PhaseLabeller>(entropies_->first, entropies_->second);
 }
 
@@ -59,8 +66,12 @@ std::optional<TrainingPhase> TapMonitor::phase() const {
 }
 
 std::map<std::string, double> TapMonitor::series_values(const SnapshotAggregates& aggregates, double surprise,
+                                                        double previous_mse,
                                                         const std::vector<std::pair<std::string, double>>& scalars) const {
+  const double ratio = previous_mse > 0 ? surprise / previous_mse : NAN;
   std::map<std::string, double> values = {{"features_alive", aggregates.features_alive},
+                                          {"features_alive_share", aggregates.features_alive_share},
+                                          {"surprise_ratio", ratio},
                                           {"features_emerging", aggregates.features_emerging},
                                           {"mean_direction_change", aggregates.mean_direction_change},
                                           {"surprise", surprise}};

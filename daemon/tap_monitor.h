@@ -26,7 +26,24 @@ struct MonitorOptions {
   EmergenceOptions emergence;
   TransitionOptions transitions;
   // Aggregate series the transition detector watches (others are stored only).
-  std::vector<std::string> series = {"features_alive", "mean_direction_change", "surprise"};
+  // Scale-free forms, so that a young crosscoder (whose error shrinks as it
+  // learns) does not look like a transition: the surprise relative to the
+  // error the crosscoder had on the snapshot before. Feature counts
+  // ("features_alive_share") are stored but not watched by default: they
+  // follow the crosscoder's own dynamics (its start-up collapse, latents
+  // recruited and dying) as much as the model's, and raised transitions on
+  // a stationary control (tests/analysis).
+  std::vector<std::string> series = {"mean_direction_change", "surprise_ratio"};
+  // When "features_alive_share" is watched: a move smaller than this share
+  // of the dictionary is noise.
+  double features_alive_share_floor = 0.05;
+  // A newest snapshot this many times harder to reconstruct than the one
+  // before it (surprise_ratio) is a transition by itself. Measured on
+  // planted data: ~1.0-1.2 on a stationary stream, 2-5 when one feature is
+  // born, ~50 when a third of the features are born at once.
+  double surprise_ratio_alarm = 8;
+  // Mean 1 − cos of the present features' directions: moves below this are noise.
+  double direction_change_floor = 0.05;
   // Job scalars watched too, when snapshots carry them.
   std::vector<std::string> scalar_series = {"train_loss", "loss", "second_copy_loss", "icl_score", "prefix_matching_max"};
   // Scalar holding the training loss in nats, for the phase labels.
@@ -55,7 +72,9 @@ class TapMonitor {
   void observe_features(const FeatureAnalysis& analysis, uint64_t latest_step);
 
   // The series values for a snapshot: aggregates plus job scalars.
-  std::map<std::string, double> series_values(const SnapshotAggregates& aggregates, double surprise,
+  // `previous_mse`: the crosscoder's error on the snapshot before, after the
+  // update that trained on it (NaN for the first snapshot).
+  std::map<std::string, double> series_values(const SnapshotAggregates& aggregates, double surprise, double previous_mse,
                                               const std::vector<std::pair<std::string, double>>& scalars) const;
 
   const std::vector<Transition>& transitions() const { return detector_.transitions(); }

@@ -120,6 +120,7 @@ void TapWorker::recover() {
   }
   // The detectors learn the history again without raising its events twice.
   for (const auto& [step, metrics] : MetricsTable(store_).list(run_, tap_)) {
+    newest_mse_ = metrics.value("mse", double(NAN));
     if (!metrics.contains("series")) continue;
     series_[step] = metrics["series"];
     std::map<std::string, double> values;
@@ -158,6 +159,9 @@ bool TapWorker::update() {
     spdlog::info("crosscoder {}/{}: {} features over d_model {}", run_, tap_, options.n_features, options.d_model);
   }
   std::vector<uint64_t> new_steps;
+  // Several snapshots added at once share the reference: the ones before
+  // the last were never trained on alone.
+  const double previous_mse = newest_mse_;
   std::vector<double> surprise;
   std::vector<Scalars> scalars;
   for (const auto& meta : fresh) {
@@ -194,7 +198,8 @@ bool TapWorker::update() {
   for (std::size_t i = 0; i < new_steps.size(); ++i) {
     const std::size_t index = steps.size() - new_steps.size() + i;
     series_[new_steps[i]] =
-        monitor_->observe_snapshot(new_steps[i], monitor_->series_values(analysis.aggregates[index], surprise[i], scalars[i]));
+        monitor_->observe_snapshot(new_steps[i], monitor_->series_values(analysis.aggregates[index], surprise[i],
+                                                                          previous_mse, scalars[i]));
   }
   save(new_steps, report);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -223,6 +228,7 @@ void TapWorker::save(const std::vector<uint64_t>& new_steps, const TrainReport& 
                             {"loss", report.last_loss},
                             {"recruited", report.recruited}};
   if (!metrics.empty()) status_["latest"] = metrics_json(metrics.back());
+  if (!metrics.empty()) newest_mse_ = metrics.back().mse;
 }
 
 }  // namespace cw

@@ -7,6 +7,7 @@
 #define CW_DAEMON_TAP_WORKER_H_
 
 #include <atomic>
+#include <cmath>
 #include <condition_variable>
 #include <functional>
 #include <map>
@@ -64,6 +65,9 @@ class TapWorker {
   std::unique_ptr<TapMonitor> monitor_;
   std::vector<uint32_t> probe_tokens_;
   std::map<uint64_t, nlohmann::json> series_;  // per step: series values when the step arrived
+  // The error on the newest snapshot after the last update: the reference
+  // of the next snapshot's surprise (NaN before the first update).
+  double newest_mse_ = NAN;
 
   mutable std::mutex mu_;
   std::condition_variable wake_;

@@ -94,6 +94,9 @@ std::vector<Transition> TransitionDetector::observe(uint64_t step, const std::ma
     if (b.alarm) add_alarm(series, "bocpd", b.onset, 0, &raised);
     const CusumStep c = series.cusum.observe(value);
     if (c.alarm) add_alarm(series, "cusum", c.onset, c.direction, &raised);
+    if (series.options.spike_above > 0 && value >= series.options.spike_above) {
+      add_alarm(series, "spike", series.values.size() - 1, +1, &raised);
+    }
   }
 
   for (Transition& t : transitions_)

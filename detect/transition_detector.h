@@ -46,6 +46,12 @@ struct TransitionOptions {
 struct SeriesOptions {
   double min_scale = 0;  // noise floor in series units; for feature counts 1-2 (2: a trickle of single emergences is no shift)
   CusumDirection direction = CusumDirection::kBoth;
+  // > 0: a value at or above this is a move by itself, onset and alarm at its
+  // own snapshot. For series whose change shows as a one-snapshot spike
+  // rather than a new level (a ratio that training brings back to 1, like
+  // the crosscoder's surprise), which BOCPD and CUSUM rightly treat as an
+  // outlier.
+  double spike_above = 0;
 };
 
 struct SeriesMove {

@@ -30,6 +30,8 @@ PlantedDictionary make_planted_dictionary(const PlantedOptions& o) {
   if (o.d_model <= 0 || o.n_atoms <= 0 || o.n_snapshots <= 0 || o.n_tokens <= 0)
     throw std::invalid_argument("planted: sizes must be positive");
   if (o.n_fading < 0 || o.n_fading > o.n_atoms) throw std::invalid_argument("planted: n_fading must be in [0, n_atoms]");
+  if (o.n_initial < 0 || o.n_fading + o.n_initial > o.n_atoms)
+    throw std::invalid_argument("planted: n_fading + n_initial must be at most n_atoms");
   if (o.active_per_token <= 0 || o.active_per_token > o.n_atoms)
     throw std::invalid_argument("planted: active_per_token must be in (0, n_atoms]");
   const int64_t d = o.d_model, K = o.n_atoms, T = o.n_snapshots, N = o.n_tokens;
@@ -44,12 +46,19 @@ PlantedDictionary make_planted_dictionary(const PlantedOptions& o) {
   // The first n_fading atoms are on from snapshot 0 and fade at evenly spread
   // snapshots in the first half; the rest switch on spread over the run.
   const int64_t mass_count =
-      o.mass_emergence_snapshot >= 0 ? static_cast<int64_t>(std::round(o.mass_emergence_fraction * (K - o.n_fading))) : 0;
-  for (int64_t k = 0; k < o.n_fading; ++k) p.fade[k] = std::max<int64_t>(1, 1 + k * std::max<int64_t>(1, T / 2) / std::max<int64_t>(1, o.n_fading));
-  const int64_t n_rising = K - o.n_fading;
+      o.mass_emergence_snapshot >= 0
+          ? static_cast<int64_t>(std::round(o.mass_emergence_fraction * (K - o.n_fading - o.n_initial)))
+          : 0;
+  for (int64_t k = 0; k < (o.stationary ? 0 : o.n_fading); ++k) p.fade[k] = std::max<int64_t>(1, 1 + k * std::max<int64_t>(1, T / 2) / std::max<int64_t>(1, o.n_fading));
+  const int64_t n_rising = o.stationary ? 0 : K - o.n_fading;
+  if (o.stationary) p.fade.assign(K, T);
   for (int64_t r = 0; r < n_rising; ++r) {
     const int64_t k = o.n_fading + r;
-    p.onset[k] = (r < mass_count) ? std::min(o.mass_emergence_snapshot, T - 1) : (r * T) / std::max<int64_t>(1, n_rising);
+    // The atoms outside the mass emergence spread their onsets over the run.
+    const int64_t spread = r - o.n_initial - mass_count;
+    const int64_t n_spread = std::max<int64_t>(1, n_rising - o.n_initial - mass_count);
+    if (r < o.n_initial) continue;  // onset 0
+    p.onset[k] = (r < o.n_initial + mass_count) ? std::min(o.mass_emergence_snapshot, T - 1) : (spread * T) / n_spread;
   }
 
   p.atoms.assign(T, std::vector<float>(K * d));

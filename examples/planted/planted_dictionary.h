@@ -25,8 +25,10 @@ struct PlantedOptions {
   double noise = 0.01;            // Gaussian noise std per dimension
   double drift = 0.05;            // per snapshot, norm of the random step before re-normalising
   int64_t n_fading = 4;           // atoms present from snapshot 0 that fade out (like initialisation features)
+  int64_t n_initial = 0;          // further atoms on from snapshot 0 to the end (a stable base)
   int64_t mass_emergence_snapshot = -1;  // >= 0: this share of atoms all switch on here
   double mass_emergence_fraction = 0.25;
+  bool stationary = false;        // every atom on at every snapshot: a control with nothing to detect
   uint64_t seed = 1;
 };
 

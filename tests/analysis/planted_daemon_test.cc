@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <fstream>
 #include <set>
 
 #include "examples/planted/planted_dictionary.h"
@@ -167,6 +168,90 @@ TEST(PlantedDaemon, OnlineCrosscoderRecoversAtomsAndDatesTheirEmergence) {
   std::printf("live features matching no atom: %d, with an emergence: %d\n", unmatched_live, false_emergences);
   EXPECT_LE(false_emergences, kFalsePositiveRate * live);
   EXPECT_EQ(daemon.terminate(), 0) << daemon.log();
+}
+
+// A small, quick crosscoder for the long streams below.
+const char* kSmallCrosscoder =
+    "n_features = 64\nbatch_size = 256\nsteps_per_update = 150\nlr = 0.003\nsparsity_lambda = 0.02\n"
+    "seed = 3\nthreads = 1\n";
+
+PlantedOptions small_planted(int64_t snapshots, uint64_t seed) {
+  PlantedOptions o;
+  o.d_model = 16;
+  o.n_atoms = 32;
+  o.n_snapshots = snapshots;
+  o.n_tokens = 2048;
+  o.active_per_token = 3;
+  o.noise = 0.01;
+  o.n_fading = 0;
+  o.seed = seed;
+  return o;
+}
+
+// The daemon's config: the crosscoder plus a JSON-lines alert sink.
+std::string config_with_alerts(const testing::TempDir& dir, const std::string& alerts_path) {
+  const std::string path = testing::write_crosscoder_config(dir, kSmallCrosscoder);
+  std::ofstream(path, std::ios::app) << "\n[alerts]\n[[alerts.sinks]]\ntype = \"jsonl\"\npath = \"" << alerts_path
+                                     << "\"\n";
+  return path;
+}
+
+// Firing alerts named `alertname` in a JSON-lines alert file.
+std::vector<nlohmann::json> firing_alerts(const std::string& path, const std::string& alertname) {
+  std::vector<nlohmann::json> alerts;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty()) continue;
+    auto alert = nlohmann::json::parse(line);
+    if (alert["labels"].value("alertname", "") == alertname && alert.value("status", "") == "firing") {
+      alerts.push_back(alert);
+    }
+  }
+  return alerts;
+}
+
+TEST(PlantedDaemon, AMassEmergenceRaisesOnePhaseTransitionAtItsSnapshot) {
+  // 16 atoms on from the start, 12 more switch on together at snapshot 10
+  // and 4 alone at snapshots 0, 5, 10 and 15.
+  PlantedOptions o = small_planted(20, 5);
+  o.n_initial = 16;
+  o.mass_emergence_snapshot = 10;
+  o.mass_emergence_fraction = 0.75;
+  const auto p = make_planted_dictionary(o);
+  testing::TempDir dir;
+  const std::string alerts = dir.sub("alerts.jsonl");
+  DaemonProcess daemon({"--config", config_with_alerts(dir, alerts), "--log-level", "info"});
+  daemon.start();
+  testing::stream_planted(daemon, "mass", p);
+
+  const auto phases = daemon.query("phases", {{"run", "mass"}});
+  const auto& transitions = phases["transitions"];
+  ASSERT_EQ(transitions.size(), 1u) << phases.dump(1);
+  const uint64_t onset = transitions[0]["onset_step"].get<uint64_t>();
+  EXPECT_GE(onset, planted_step(9)) << phases.dump(1);
+  EXPECT_LE(onset, planted_step(11)) << transitions.dump(1);
+  // Raised while the stream ran, as one alert.
+  EXPECT_LE(transitions[0]["alarm_step"].get<uint64_t>(), planted_step(19));
+  EXPECT_EQ(daemon.terminate(), 0) << daemon.log();  // delivers what is queued
+  EXPECT_EQ(firing_alerts(alerts, "PhaseTransition").size(), 1u);
+}
+
+TEST(PlantedDaemon, AStationaryDictionaryOverFiftySnapshotsRaisesNoTransition) {
+  // Every atom on from the start, drifting slowly, the same noise: nothing
+  // to find.
+  PlantedOptions o = small_planted(50, 6);
+  o.stationary = true;
+  const auto p = make_planted_dictionary(o);
+  testing::TempDir dir;
+  const std::string alerts = dir.sub("alerts.jsonl");
+  DaemonProcess daemon({"--config", config_with_alerts(dir, alerts), "--log-level", "info"});
+  daemon.start();
+  testing::stream_planted(daemon, "control", p);
+
+  const auto phases = daemon.query("phases", {{"run", "control"}});
+  EXPECT_TRUE(phases["transitions"].empty()) << phases.dump(1);
+  EXPECT_EQ(daemon.terminate(), 0) << daemon.log();
+  EXPECT_TRUE(firing_alerts(alerts, "PhaseTransition").empty());
 }
 
 }  // namespace

@@ -145,6 +145,31 @@ TEST(TransitionDetector, ARampThatKeepsAlarmingIsOneTransition) {
   EXPECT_EQ(detector.transitions()[0].moves[0].direction, +1);
 }
 
+// A ratio series near 1 with a single spike: with spike_above the spike is
+// a transition at its own snapshot; a smaller spike and plain noise are not.
+TEST(TransitionDetector, ASpikeAboveItsThresholdIsATransitionAtItsSnapshot) {
+  std::mt19937 rng(4);
+  std::normal_distribution<double> noise(0.0, 0.05);
+  TransitionDetector detector;
+  SeriesOptions options;
+  options.spike_above = 8;
+  detector.configure_series("surprise_ratio", options);
+  const auto steps = log_spaced_steps(40);
+  for (size_t i = 0; i < steps.size(); ++i) {
+    double value = 1.0 + noise(rng);
+    if (i == 12) value = 4.5;  // one feature born: below the threshold
+    if (i == 25) value = 40;   // many at once
+    detector.observe(steps[i], {{"surprise_ratio", value}});
+  }
+  ASSERT_EQ(detector.transitions().size(), 1u);
+  const Transition& t = detector.transitions()[0];
+  EXPECT_EQ(t.onset_index, 25u);
+  EXPECT_EQ(t.alarm_index, 25u);
+  EXPECT_EQ(t.onset_step, steps[25]);
+  ASSERT_FALSE(t.moves.empty());
+  EXPECT_NE(t.moves[0].detectors.find("spike"), std::string::npos);
+}
+
 TEST(TransitionDetector, RefusesStepsThatDoNotIncreaseAndLateConfiguration) {
   TransitionDetector detector;
   detector.observe(10, {{"a", 1.0}});

@@ -165,6 +165,7 @@ bool TapWorker::update() {
   std::vector<double> surprise;
   std::vector<Scalars> scalars;
   for (const auto& meta : fresh) {
+    if (stop_) return false;  // the daemon is stopping: the store keeps these for the restart
     crosscoder_->add_snapshot(meta.key.step, read_f32(snapshots, meta).data(), meta.n_tokens);
     new_steps.push_back(meta.key.step);
     surprise.push_back(crosscoder_->newest_snapshot_mse());

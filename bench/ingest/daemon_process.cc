@@ -46,7 +46,10 @@ DaemonProcess::DaemonProcess(const std::string& executable, const std::string& d
   ingest_endpoint_ = "tcp://127.0.0.1:" + std::to_string(free_loopback_port());
   const std::string query_endpoint = "tcp://127.0.0.1:" + std::to_string(free_loopback_port());
   std::vector<std::string> args = {executable, "--data-dir", data_dir, "--ingest", ingest_endpoint_,
-                                   "--query", query_endpoint, "--log-level", "warn"};
+                                   "--query", query_endpoint, "--log-level", "warn",
+                                   // Ingest alone: the crosscoder has its own benchmark, and training
+                                   // it on 64 MiB snapshots would compete for these 2 cores.
+                                   "--store-only"};
   std::vector<char*> argv;
   for (auto& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);

@@ -3,6 +3,8 @@
 // crosscoder_io.cc.
 #include "crosscoder/crosscoder.h"
 
+#include <dlfcn.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -12,6 +14,20 @@
 #include "crosscoder/schedule.h"
 
 namespace cw {
+namespace {
+
+// `threads` must bound the GEMMs too: Debian's libopenblas0-pthread runs its
+// own thread pool whatever torch::set_num_threads says (measured: a
+// "1-thread" step ran its GEMMs on both cores), and on a 2-core machine shared
+// with the training job that is slower, not faster. Looked up at run time so
+// that any BLAS behind LibTorch works; the call exists only in OpenBLAS.
+void set_compute_threads(int threads) {
+  torch::set_num_threads(threads);
+  using SetThreads = void (*)(int);
+  if (auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) set(threads);
+}
+
+}  // namespace
 
 Crosscoder::Impl::Impl(const CrosscoderOptions& o) : options(o), rng(o.seed) {
   if (o.d_model <= 0 || o.n_features <= 0)
@@ -19,7 +35,7 @@ Crosscoder::Impl::Impl(const CrosscoderOptions& o) : options(o), rng(o.seed) {
   if (o.batch_size <= 0) throw std::invalid_argument("crosscoder: batch_size must be positive");
   if (o.device != "cpu" && !(o.device.rfind("cuda", 0) == 0 && torch::cuda::is_available()))
     throw std::invalid_argument("crosscoder: device '" + o.device + "' is not available in this LibTorch build");
-  if (o.threads > 0) torch::set_num_threads(o.threads);
+  if (o.threads > 0) set_compute_threads(o.threads);
 }
 
 torch::Tensor Crosscoder::Impl::normalise(const float* raw, int64_t rows, double* scale_out) const {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <set>
 
@@ -167,6 +168,18 @@ TEST(PlantedDaemon, OnlineCrosscoderRecoversAtomsAndDatesTheirEmergence) {
   }
   std::printf("live features matching no atom: %d, with an emergence: %d\n", unmatched_live, false_emergences);
   EXPECT_LE(false_emergences, kFalsePositiveRate * live);
+
+  // The paper's figure, as the CLI draws it; kept where CW_TEST_ARTIFACTS
+  // says (to be looked at), else in the daemon's scratch directory.
+  const char* artifacts = std::getenv("CW_TEST_ARTIFACTS");
+  const std::string png = (artifacts ? std::string(artifacts) : daemon.scratch().path()) + "/planted_features.png";
+  const std::string plot = std::string(CW_CLI_PATH) + " --data-dir " + daemon.data_dir() + " --endpoint " +
+                           daemon.query_endpoint() + " plot --run planted --out " + png + " > /dev/null";
+  ASSERT_EQ(std::system(plot.c_str()), 0) << plot;
+  std::ifstream image(png, std::ios::binary);
+  char signature[8] = {};
+  image.read(signature, 8);
+  EXPECT_EQ(std::string(signature, 8), std::string("\x89PNG\r\n\x1a\n", 8));
   EXPECT_EQ(daemon.terminate(), 0) << daemon.log();
 }
 

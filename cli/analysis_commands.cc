@@ -45,6 +45,9 @@ void print_event(const nlohmann::json& e) {
               << (e.value("confirmed", false) ? ", confirmed by PELT" : "") << "); series:";
     for (const auto& move : e["series"])
       std::cout << " " << text(move["series"]) << (move.value("direction", 0) > 0 ? "↑" : "↓");
+  } else if (type == "phase_transition_resolved") {
+    std::cout << "phase transition resolved (onset step " << text(e["onset_step"]) << "): no series has moved since; "
+              << "resolved at step " << text(e["step"]);
   } else if (type == "phase") {
     std::cout << "phase " << text(e["previous_phase"]) << " -> " << text(e["phase"]) << " at step " << text(e["step"])
               << " (loss " << fixed(e["loss"]) << ", unigram " << fixed(e["unigram_entropy"]) << ", bigram "

@@ -199,42 +199,62 @@ int64_t Crosscoder::Impl::recruit_dead_latents() {
   if (n_recruit == 0) return 0;
   // Rows drawn at random from the worst-reconstructed quarter, not the very
   // worst rows: those are mostly tokens where several new directions add up,
-  // and a latent started on such a mixture learns the mixture.
+  // and a latent started on such a mixture learns the mixture. A direction
+  // close to one already chosen (|cos| > 0.5) is skipped: on real residual
+  // streams the worst rows share their error direction, and tens of latents
+  // recruited onto it fire together (the tinygpt demo's loss went ×1000).
   const int64_t pool = std::max<int64_t>(n_recruit, n_tokens / 4);
   const auto candidates = std::get<1>(residual_sq.topk(pool));
   std::vector<int64_t> order(pool);
   for (int64_t i = 0; i < pool; ++i) order[i] = i;
   std::shuffle(order.begin(), order.end(), rng);
-  order.resize(n_recruit);
-  const auto worst = candidates.index_select(0, torch::tensor(order, torch::kInt64));
-  std::vector<torch::Tensor> worst_rows;
-  for (const auto& a : activations) worst_rows.push_back(a.index_select(0, worst));
-  const auto x_worst = torch::stack(worst_rows, 1);
-  torch::Tensor x_hat_worst;
-  forward(x_worst, nullptr, &x_hat_worst);
-  auto direction = x_worst.select(1, T - 1) - x_hat_worst.select(1, T - 1);
-  direction = direction / direction.norm(2, {1}, true).clamp_min(1e-12);
-  const auto ids = dead.slice(0, 0, n_recruit);
+  const auto shuffled = candidates.index_select(0, torch::tensor(order, torch::kInt64));
+  std::vector<torch::Tensor> pool_rows;
+  for (const auto& a : activations) pool_rows.push_back(a.index_select(0, shuffled));
+  const auto x_pool = torch::stack(pool_rows, 1);
+  torch::Tensor x_hat_pool;
+  forward(x_pool, nullptr, &x_hat_pool);
+  auto residual = x_pool.select(1, T - 1) - x_hat_pool.select(1, T - 1);
+  residual = residual / residual.norm(2, {1}, true).clamp_min(1e-12);
+  const auto cosines = torch::mm(residual, residual.t()).abs();
+  const auto cos = cosines.accessor<float, 2>();
+  std::vector<int64_t> chosen;
+  for (int64_t i = 0; i < pool && int64_t(chosen.size()) < n_recruit; ++i) {
+    bool distinct = true;
+    for (int64_t j : chosen) distinct = distinct && cos[i][j] <= 0.5f;
+    if (distinct) chosen.push_back(i);
+  }
+  const auto picked = torch::tensor(chosen, torch::kInt64);
+  const auto x_worst = x_pool.index_select(0, picked);
+  const auto direction = residual.index_select(0, picked);
+  const int64_t n_chosen = static_cast<int64_t>(chosen.size());
+  const auto ids = dead.slice(0, 0, n_chosen);
   const int64_t d = options.d_model;
   using torch::indexing::Slice;
   // Decoder: the residual direction at every head (unit norm); encoder: only
   // the newest head reads it, also at unit norm, so that h is the token's
-  // projection on the direction and the latent fires on the rows it was made
-  // for (at 0.1 × the direction most recruits fell under τ and died again:
-  // planted test, mean max cosine 0.90 → 0.99); threshold back to its start.
+  // projection on the direction (at 0.1 × the direction most recruits fell
+  // under τ and died again: planted test, mean max cosine 0.90 → 0.99).
+  // Threshold: a quarter of the projection of the row it was made from, so that it
+  // fires on rows like that one only. Real residual streams are dense: a
+  // direction has a sizeable projection on most tokens, and a latent firing
+  // on all of them multiplied the loss by ~100 (tinygpt demo) and collapsed
+  // the crosscoder.
+  const auto source_projection = (x_worst.select(1, T - 1) * direction).sum(1);
+  const auto threshold = (0.25 * source_projection).clamp_min(options.initial_threshold);
   params.w_dec.index_put_({Slice(), ids}, direction.unsqueeze(0).expand({T, -1, -1}));
   auto enc = params.w_enc.view({F, T, d});
   enc.index_put_({ids}, torch::zeros({}));
   enc.index_put_({ids, T - 1}, direction);
   params.b_enc.index_put_({Slice(), ids}, torch::zeros({}));
-  params.log_tau.index_put_({ids}, std::log(options.initial_threshold));
+  params.log_tau.index_put_({ids}, threshold.log());
   for (auto* state : {&adam_m, &adam_v}) {
     state->w_dec.index_put_({Slice(), ids}, torch::zeros({}));
     state->w_enc.index_put_({ids}, torch::zeros({}));
     state->b_enc.index_put_({Slice(), ids}, torch::zeros({}));
     state->log_tau.index_put_({ids}, torch::zeros({}));
   }
-  return n_recruit;
+  return n_chosen;
 }
 
 Crosscoder::Crosscoder(const CrosscoderOptions& options) : impl_(std::make_unique<Impl>(options)) {}

@@ -24,9 +24,20 @@ cleanup() {
 trap cleanup EXIT
 for _ in $(seq 50); do "${CLI[@]}" --timeout-ms 200 status > /dev/null 2>&1 && break; sleep 0.2; done
 
-echo "== conceptwatchd is up; live events follow (prefixed 'event:')"
-( "${CLI[@]}" events --follow 2>/dev/null | sed -u 's/^/event: /' ) &
+echo "== conceptwatchd is up; phase events follow live (prefixed 'event:'), feature counts every 10 s"
+# Feature events are many (one per feature); they are counted in the status
+# lines and listed at the end. Transitions and phase changes print as raised.
+( "${CLI[@]}" events --follow 2>/dev/null | grep --line-buffered -v ' feature [0-9]' | sed -u 's/^/event: /' ) &
 FOLLOW=$!
+feature_counts() {
+  "${CLI[@]}" --json features --run tinygpt-repeat --filter all --limit 0 2>/dev/null | /usr/bin/python3 -c '
+import json, sys
+f = json.load(sys.stdin)["features"]
+emerged = [x for x in f if x["emerged_step"] is not None]
+faded = [x for x in f if x["faded_step"] is not None]
+latest = max((x["emerged_step"] for x in emerged), default=None)
+print("features  %d live, %d emerged (latest at step %s), %d faded" % (sum(x["live"] for x in f), len(emerged), latest, len(faded)))' || true
+}
 
 echo "== training tinygpt for $STEPS steps with the hook attached"
 build/examples/tinygpt/tinygpt --dataset repeat --steps "$STEPS" --tap blocks.1.resid_post \
@@ -38,6 +49,7 @@ while kill -0 "$TRAIN" 2>/dev/null; do
   sleep 10
   kill -0 "$TRAIN" 2>/dev/null || break
   "${CLI[@]}" status 2>/dev/null | grep -E '^(snapshots|crosscoder)' | sed 's/^/status: /' || true
+  feature_counts | sed 's/^/status: /'
 done
 wait "$TRAIN"
 TRAINING_ENDED_MS=$(date +%s%3N)

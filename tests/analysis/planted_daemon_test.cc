@@ -32,7 +32,7 @@ PlantedOptions planted_options() {
 
 // 64 features at L0 ≈ 3: λ scaled down from the paper's 0.3 (docs/CROSSCODER.md).
 const char* kCrosscoder =
-    "n_features = 64\nbatch_size = 256\nsteps_per_update = 400\nlr = 0.003\nsparsity_lambda = 0.02\n"
+    "n_features = 64\nbatch_size = 256\nsteps_per_update = 600\nlr = 0.003\nsparsity_lambda = 0.02\n"
     "seed = 2\nthreads = 1\n";
 
 

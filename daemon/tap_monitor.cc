@@ -157,12 +157,13 @@ void TapMonitor::observe_features(const FeatureAnalysis& analysis, uint64_t late
     for (const auto& event : analysis.events[f]) {
       if (event.kind == FeatureEventKind::kStrengthened) continue;  // not an emergence: it fired before
       const std::string kind = to_string(event.kind);
+      // Once per feature and kind: as the crosscoder refines, a feature's
+      // history is re-dated again and again; the current dates are what
+      // `features` answers, while an event says when it was first seen
+      // (one re-emergence event per snapshot flooded the log: ~1,250 events
+      // for 256 features in the first 520 steps of the demo).
       const std::string key = kind + ":" + std::to_string(f);
-      if (event.kind == FeatureEventKind::kEmerged || event.kind == FeatureEventKind::kFaded) {
-        if (!raised_.insert(key).second) continue;
-      } else if (!raised_.insert(key + "@" + std::to_string(event.snapshot)).second) {
-        continue;
-      }
+      if (!raised_.insert(key).second) continue;
       const auto& point = analysis.trajectories[f].points[event.snapshot];
       nlohmann::json out = base_event(kind == "faded" ? "feature_faded" : "feature_emerged");
       out.update({{"key", key},

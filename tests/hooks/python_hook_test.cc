@@ -1,0 +1,94 @@
+// The Python hook (pybind11 around the C++ publisher) and the C++ hook give
+// the daemon the same records: same keys, metadata and bytes for the same
+// tensor.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+
+#include "hooks/publisher.h"
+#include "schema/checksum.h"
+#include "store/run_catalog.h"
+#include "store/snapshot_table.h"
+#include "tests/support/daemon_process.h"
+
+#if !defined(CW_PYTHON) || !defined(CW_SOURCE_DIR) || !defined(CW_PYTHON_MODULE_DIR)
+#error "CW_PYTHON, CW_SOURCE_DIR and CW_PYTHON_MODULE_DIR must be defined"
+#endif
+
+namespace cw {
+namespace {
+
+using testing::DaemonProcess;
+
+TEST(PythonHook, StoresTheSameRecordAsTheCppHookForTheSameTensor) {
+  DaemonProcess daemon({"--store-only"});
+  daemon.start();
+  const std::string tap = "blocks.0.resid_post", raw = daemon.scratch().sub("captured.f32");
+  const std::string command = std::string("PYTHONPATH=") + CW_PYTHON_MODULE_DIR + " " + CW_PYTHON + " " +
+                              CW_SOURCE_DIR + "/tests/hooks/python_hook_publish.py " + daemon.ingest_endpoint() +
+                              " from-python " + tap + " 7 " + raw;
+  ASSERT_EQ(std::system(command.c_str()), 0) << command;
+
+  // The C++ hook: the same run description (read back from the store) under
+  // another run id, and the very tensor the Python hook captured.
+  std::ifstream in(raw, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<float> values(bytes.size() / sizeof(float));
+  std::memcpy(values.data(), bytes.data(), bytes.size());
+  RunDescription run;
+  {
+    auto store = Store::open(daemon.data_dir(), StoreOptions{true, true});
+    auto entry = RunCatalog(*store).get("from-python");
+    ASSERT_TRUE(entry.has_value());
+    run = entry->description;
+    auto probe = RunCatalog(*store).probe("from-python");  // the probe set is stored on its own
+    ASSERT_TRUE(probe.has_value());
+    run.probe = *probe;
+  }
+  run.run = "from-cpp";
+  {
+    PublisherOptions options;
+    options.endpoint = daemon.ingest_endpoint();
+    Publisher publisher(run, options);
+    SnapshotMeta meta;
+    meta.key = {"from-cpp", tap, 7, ArrayKind::kProbeActivations, ""};
+    meta.tokens_seen = 7 * 128;
+    meta.scalars = {{"loss", 1.5}};
+    meta.n_tokens = uint32_t(run.probe.n_tokens());
+    meta.d_model = 32;
+    meta.dtype = DType::kF32;
+    ASSERT_TRUE(publisher.publish(meta, values.data()));
+    ASSERT_TRUE(publisher.flush(std::chrono::seconds(30))) << publisher.stats().last_error;
+  }
+  ASSERT_EQ(daemon.terminate(), 0) << daemon.log();
+
+  auto store = Store::open(daemon.data_dir(), StoreOptions{true, true});
+  SnapshotTable table(*store);
+  const auto python = table.list("from-python"), cpp = table.list("from-cpp");
+  ASSERT_EQ(python.size(), 1u);
+  ASSERT_EQ(cpp.size(), 1u);
+  const SnapshotMeta& p = python[0];
+  const SnapshotMeta& c = cpp[0];
+  EXPECT_EQ(p.key.tap, c.key.tap);
+  EXPECT_EQ(p.key.step, c.key.step);
+  EXPECT_EQ(p.key.kind, c.key.kind);
+  EXPECT_EQ(p.n_tokens, c.n_tokens);
+  EXPECT_EQ(p.n_tokens, 8u * 16u);
+  EXPECT_EQ(p.d_model, c.d_model);
+  EXPECT_EQ(p.dtype, c.dtype);
+  EXPECT_EQ(p.tokens_seen, c.tokens_seen);
+  EXPECT_EQ(p.scalars, c.scalars);
+  EXPECT_EQ(p.checksum, c.checksum);
+  EXPECT_EQ(p.checksum, checksum64(bytes.data(), bytes.size()));
+  std::string stored_python, stored_cpp;
+  ASSERT_TRUE(table.read(p.key, &stored_python));
+  ASSERT_TRUE(table.read(c.key, &stored_cpp));
+  EXPECT_TRUE(stored_python == stored_cpp) << "stored bytes differ";
+  EXPECT_TRUE(stored_python == bytes) << "the stored array is not the tensor the hook captured";
+}
+
+}  // namespace
+}  // namespace cw

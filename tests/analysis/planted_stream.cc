@@ -10,6 +10,7 @@
 
 #include "hooks/publisher.h"
 #include "schema/checksum.h"
+#include "tests/support/safetensors_file.h"
 #include "tests/support/test_data.h"
 
 #ifndef CW_CLI_PATH
@@ -49,24 +50,6 @@ void wait_for_crosscoder(const DaemonProcess& daemon, const std::string& run, in
                            " snapshots within 5 minutes: " + worker.dump() + "\n" + daemon.log());
 }
 
-// Reads one F32 tensor of a safetensors file: its shape and values.
-std::vector<float> read_safetensor(const std::string& path, const std::string& name, std::vector<int64_t>* shape) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot open " + path);
-  uint64_t length = 0;
-  in.read(reinterpret_cast<char*>(&length), 8);
-  std::string header(length, ' ');
-  in.read(header.data(), std::streamsize(length));
-  const auto entry = nlohmann::json::parse(header).at(name);
-  if (entry.at("dtype") != "F32") throw std::runtime_error(name + " is not F32");
-  *shape = entry.at("shape").get<std::vector<int64_t>>();
-  const auto offsets = entry.at("data_offsets").get<std::vector<uint64_t>>();
-  std::vector<float> values((offsets[1] - offsets[0]) / 4);
-  in.seekg(std::streamoff(8 + length + offsets[0]));
-  in.read(reinterpret_cast<char*>(values.data()), std::streamsize(offsets[1] - offsets[0]));
-  return values;
-}
-
 }  // namespace
 
 void stream_planted(DaemonProcess& daemon, const std::string& run, const PlantedDictionary& planted,
@@ -102,8 +85,9 @@ std::vector<std::vector<float>> exported_directions(const DaemonProcess& daemon,
                               daemon.query_endpoint() + " export --run " + run + " --out " + out + " > " + out +
                               ".log 2>&1";
   if (std::system(command.c_str()) != 0) throw std::runtime_error("conceptwatch export failed: " + command);
-  std::vector<int64_t> shape;
-  const auto w = read_safetensor(out + "/crosscoder.safetensors", "W_D", &shape);  // [T, F, d]
+  const F32Tensor exported = read_f32_safetensor(out + "/crosscoder.safetensors", "W_D");  // [T, F, d]
+  const auto& shape = exported.shape;
+  const auto& w = exported.values;
   if (shape.size() != 3 || snapshot >= shape[0]) throw std::runtime_error("W_D has an unexpected shape");
   const int64_t F = shape[1], d = shape[2];
   std::vector<std::vector<float>> rows(F, std::vector<float>(d));

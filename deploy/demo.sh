@@ -85,6 +85,17 @@ snaps = [s["step"] for s in phases["series"]]
 print("second-copy loss first below 2.0 at step %s (the job's own log)" % loss_drop)
 if not phases["transitions"]:
     print("no phase transition was flagged")
+def distance(t):
+    # snapshots between a transition's onset and the loss drop
+    if loss_drop is None or t["onset_step"] not in snaps:
+        return None
+    after = [s for s in snaps if s >= loss_drop]
+    return abs(snaps.index(t["onset_step"]) - snaps.index(after[0])) if after else None
+near = [t for t in phases["transitions"] if distance(t) is not None]
+if near:
+    best = min(near, key=distance)
+    print("%d transition(s) flagged; the nearest to the loss drop has onset step %d, %d snapshot(s) away (goal: <= 1)"
+          % (len(phases["transitions"]), best["onset_step"], distance(best)))
 for t in phases["transitions"]:
     onset = t["onset_step"]
     raised_during = t["raised_unix_ms"] <= ended_ms

@@ -122,17 +122,27 @@ void TransitionDetector::add_alarm(Series& series, const char* detector, size_t 
     SeriesMove* same = nullptr;
     for (SeriesMove& m : t->moves)
       if (m.series == series.name) same = &m;
-    const bool continuing = same && (same->direction == move.direction || same->direction == 0 || move.direction == 0) &&
+    // A ramp that re-alarms continues its move, unless the new alarm's move
+    // is much larger: a slow drift that then turns into a sharp drop (a loss
+    // creeping down before an induction head forms, then falling) is two
+    // events, and the second is the transition.
+    const bool escalates = same && std::fabs(same->magnitude) > 0 &&
+                           std::fabs(move.magnitude) > options_.escalation * std::fabs(same->magnitude);
+    const bool continuing = same && !escalates &&
+                            (same->direction == move.direction || same->direction == 0 || move.direction == 0) &&
                             move.onset_index <= same->last_alarm_index + options_.merge_window;
-    if (!continuing && distance(move.onset_index, t->onset_index) > options_.merge_window) continue;
+    if (!continuing && (escalates || distance(move.onset_index, t->onset_index) > options_.merge_window)) continue;
     if (same) {
       const bool first_bocpd = same->detectors == "cusum" && std::string(detector) == "bocpd";
       if (same->detectors.find(detector) == std::string::npos) same->detectors += std::string("+") + detector;
       if (same->detectors == "cusum+bocpd") same->detectors = "bocpd+cusum";
       same->last_alarm_index = move.alarm_index;
       // BOCPD's onset is a posterior mode; CUSUM's "last left zero" runs early
-      // when small earlier excesses never drained. Prefer BOCPD's once it speaks.
-      same->onset_index = first_bocpd ? move.onset_index : std::min(same->onset_index, move.onset_index);
+      // when small earlier excesses never drained. Prefer BOCPD's once it
+      // speaks, unless it dates a later change (the end of a fall, where the
+      // series levels off) after this move's own first alarm.
+      const bool prefer_bocpd = first_bocpd && move.onset_index <= same->alarm_index;
+      same->onset_index = prefer_bocpd ? move.onset_index : std::min(same->onset_index, move.onset_index);
       if (same->direction == 0) same->direction = move.direction;
     } else {
       t->moves.push_back(move);

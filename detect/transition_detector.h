@@ -40,6 +40,9 @@ struct TransitionOptions {
   size_t merge_window = 3;
   size_t pelt_window = 2;
   size_t magnitude_window = 8;  // values each side of an onset used to size a move
+  // A series' re-alarm whose move is this many times larger than its move so
+  // far starts a new transition instead of continuing the old one.
+  double escalation = 4;
 };
 
 // Per-series settings, overriding the shared ones.

@@ -170,6 +170,31 @@ TEST(TransitionDetector, ASpikeAboveItsThresholdIsATransitionAtItsSnapshot) {
   EXPECT_NE(t.moves[0].detectors.find("spike"), std::string::npos);
 }
 
+// A loss that creeps down for a while and then falls sharply (tinygpt
+// before and during induction-head formation): the sharp fall is a
+// transition of its own, not the continuation of the creep.
+TEST(TransitionDetector, ADriftThatTurnsIntoASharpDropIsANewTransitionAtTheDrop) {
+  std::mt19937 rng(9);
+  std::normal_distribution<double> noise(0.0, 0.005);
+  TransitionDetector detector;
+  const auto steps = log_spaced_steps(70);
+  for (size_t i = 0; i < steps.size(); ++i) {
+    double value = 4.1;
+    if (i >= 10) value -= 0.008 * double(std::min<size_t>(i, 40) - 10);         // creep
+    if (i >= 40) value -= 0.35 * double(std::min<size_t>(i, 49) - 40);         // fall
+    detector.observe(steps[i], {{"loss", value + noise(rng)}});
+  }
+  bool at_drop = false;
+  for (const Transition& t : detector.transitions()) at_drop = at_drop || (t.onset_index >= 38 && t.onset_index <= 42);
+  std::string found;
+  for (const Transition& t : detector.transitions()) {
+    found += " [onset " + std::to_string(t.onset_index) + " alarm " + std::to_string(t.alarm_index);
+    for (const SeriesMove& m : t.moves) found += " " + m.detectors + " mag " + std::to_string(m.magnitude);
+    found += "]";
+  }
+  EXPECT_TRUE(at_drop) << found;
+}
+
 TEST(TransitionDetector, RefusesStepsThatDoNotIncreaseAndLateConfiguration) {
   TransitionDetector detector;
   detector.observe(10, {{"a", 1.0}});

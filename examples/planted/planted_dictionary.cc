@@ -26,6 +26,19 @@ double PlantedDictionary::mean_active(int64_t snapshot) const {
   return count / static_cast<double>(options.n_tokens);
 }
 
+PlantedOptions recovery_fixture() {
+  PlantedOptions o;
+  o.d_model = 32;
+  o.n_atoms = 32;
+  o.n_snapshots = 8;
+  o.n_tokens = 4096;
+  o.active_per_token = 3;
+  o.noise = 0.01;
+  o.n_fading = 4;
+  o.seed = 11;
+  return o;
+}
+
 PlantedDictionary make_planted_dictionary(const PlantedOptions& o) {
   if (o.d_model <= 0 || o.n_atoms <= 0 || o.n_snapshots <= 0 || o.n_tokens <= 0)
     throw std::invalid_argument("planted: sizes must be positive");

@@ -47,6 +47,11 @@ struct PlantedDictionary {
   double mean_active(int64_t snapshot) const;
 };
 
+// The recovery fixture the tests and docs/CROSSCODER.md measure on: d 32,
+// 32 unit atoms (4 fading from snapshot 0), 8 snapshots, 4,096 tokens,
+// 3 atoms per token, noise 0.01, seed 11.
+PlantedOptions recovery_fixture();
+
 // Deterministic for a given options.seed. Throws std::invalid_argument on
 // impossible options.
 PlantedDictionary make_planted_dictionary(const PlantedOptions& options);

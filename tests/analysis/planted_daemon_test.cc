@@ -17,18 +17,6 @@ namespace {
 using testing::DaemonProcess;
 using testing::planted_step;
 
-PlantedOptions planted_options() {
-  PlantedOptions o;
-  o.d_model = 32;
-  o.n_atoms = 32;
-  o.n_snapshots = 8;
-  o.n_tokens = 4096;
-  o.active_per_token = 3;
-  o.noise = 0.01;
-  o.n_fading = 4;
-  o.seed = 11;
-  return o;
-}
 
 // 64 features at L0 ≈ 3: λ scaled down from the paper's 0.3 (docs/CROSSCODER.md).
 const char* kCrosscoder =
@@ -56,7 +44,7 @@ Match best_feature(const PlantedDictionary& p, const std::vector<std::vector<flo
 }
 
 TEST(PlantedDaemon, OnlineCrosscoderRecoversAtomsAndDatesTheirEmergence) {
-  const auto p = make_planted_dictionary(planted_options());
+  const auto p = make_planted_dictionary(recovery_fixture());
   const int64_t T = p.options.n_snapshots, K = p.options.n_atoms;
   testing::TempDir config_dir;
   DaemonProcess daemon({"--config", testing::write_crosscoder_config(config_dir, kCrosscoder), "--log-level", "info"});

@@ -13,17 +13,6 @@
 namespace cw {
 namespace {
 
-PlantedOptions planted_options() {
-  PlantedOptions o;
-  o.d_model = 32;
-  o.n_atoms = 32;
-  o.n_snapshots = 8;
-  o.n_tokens = 4096;
-  o.active_per_token = 3;
-  o.noise = 0.01;
-  o.seed = 11;
-  return o;
-}
 
 CrosscoderOptions recovery_options() {
   CrosscoderOptions o;
@@ -62,7 +51,7 @@ double mean_max_cosine(const PlantedDictionary& p, Crosscoder& cc, const std::st
 }
 
 TEST(PlantedRecovery, OnlineRecoversAtomsAndMatchesOffline) {
-  const auto p = make_planted_dictionary(planted_options());
+  const auto p = make_planted_dictionary(recovery_fixture());
   const auto opt = recovery_options();
   const int64_t T = p.options.n_snapshots, N = p.options.n_tokens;
   Crosscoder online(opt);

@@ -184,15 +184,18 @@ int64_t Crosscoder::Impl::recruit_dead_latents() {
   const int64_t F = options.n_features, T = n_snap();
   const int64_t chunk = std::max<int64_t>(1, (int64_t{1} << 22) / (T * F));
   auto fired = torch::zeros({F}, torch::kFloat64);
-  auto residual_sq = torch::zeros({n_tokens});
+  // The newest head's residual of every probe row, [n_tokens × d]: its norm
+  // ranks the rows, its direction is what a recruit decodes.
+  auto residual = torch::empty({n_tokens, options.d_model});
   for (int64_t b = 0; b < n_tokens; b += chunk) {
     const int64_t e = std::min(n_tokens, b + chunk);
     const auto x = probe_rows(b, e);
     torch::Tensor f, x_hat;
     forward(x, &f, &x_hat);
     fired += (f > 0).sum(0).to(torch::kFloat64).amax(0);  // per feature, its busiest snapshot
-    residual_sq.slice(0, b, e).copy_((x.select(1, T - 1) - x_hat.select(1, T - 1)).pow(2).sum(1));
+    residual.slice(0, b, e).copy_(x.select(1, T - 1) - x_hat.select(1, T - 1));
   }
+  const auto residual_sq = residual.pow(2).sum(1);
   const auto dead = (fired / static_cast<double>(n_tokens) < options.dead_frequency).nonzero().flatten();
   const int64_t n_recruit =
       std::min<int64_t>(static_cast<int64_t>(std::floor(options.recruit_fraction * dead.size(0))), n_tokens);
@@ -209,27 +212,26 @@ int64_t Crosscoder::Impl::recruit_dead_latents() {
   for (int64_t i = 0; i < pool; ++i) order[i] = i;
   std::shuffle(order.begin(), order.end(), rng);
   const auto shuffled = candidates.index_select(0, torch::tensor(order, torch::kInt64));
-  std::vector<torch::Tensor> pool_rows;
-  for (const auto& a : activations) pool_rows.push_back(a.index_select(0, shuffled));
-  const auto x_pool = torch::stack(pool_rows, 1);
-  torch::Tensor x_hat_pool;
-  forward(x_pool, nullptr, &x_hat_pool);
-  auto residual = x_pool.select(1, T - 1) - x_hat_pool.select(1, T - 1);
-  residual = residual / residual.norm(2, {1}, true).clamp_min(1e-12);
-  const auto cosines = torch::mm(residual, residual.t()).abs();
-  const auto cos = cosines.accessor<float, 2>();
+  const auto pool_residual = residual.index_select(0, shuffled);
+  const auto pool_directions = (pool_residual / pool_residual.norm(2, {1}, true).clamp_min(1e-12)).contiguous();
+  // Greedy, in the shuffled order: O(pool × chosen × d), no pool × pool matrix.
+  const int64_t d = options.d_model;
+  const float* dirs = pool_directions.data_ptr<float>();
   std::vector<int64_t> chosen;
   for (int64_t i = 0; i < pool && int64_t(chosen.size()) < n_recruit; ++i) {
     bool distinct = true;
-    for (int64_t j : chosen) distinct = distinct && cos[i][j] <= 0.5f;
+    for (std::size_t c = 0; c < chosen.size() && distinct; ++c) {
+      double dot = 0;
+      for (int64_t k = 0; k < d; ++k) dot += double(dirs[i * d + k]) * dirs[chosen[c] * d + k];
+      distinct = std::fabs(dot) <= 0.5;
+    }
     if (distinct) chosen.push_back(i);
   }
   const auto picked = torch::tensor(chosen, torch::kInt64);
-  const auto x_worst = x_pool.index_select(0, picked);
-  const auto direction = residual.index_select(0, picked);
+  const auto x_newest = activations.back().index_select(0, shuffled.index_select(0, picked));
+  const auto direction = pool_directions.index_select(0, picked);
   const int64_t n_chosen = static_cast<int64_t>(chosen.size());
   const auto ids = dead.slice(0, 0, n_chosen);
-  const int64_t d = options.d_model;
   using torch::indexing::Slice;
   // Decoder: the residual direction at every head (unit norm); encoder: only
   // the newest head reads it, also at unit norm, so that h is the token's
@@ -240,7 +242,7 @@ int64_t Crosscoder::Impl::recruit_dead_latents() {
   // direction has a sizeable projection on most tokens, and a latent firing
   // on all of them multiplied the loss by ~100 (tinygpt demo) and collapsed
   // the crosscoder.
-  const auto source_projection = (x_worst.select(1, T - 1) * direction).sum(1);
+  const auto source_projection = (x_newest * direction).sum(1);
   const auto threshold = (0.25 * source_projection).clamp_min(options.initial_threshold);
   params.w_dec.index_put_({Slice(), ids}, direction.unsqueeze(0).expand({T, -1, -1}));
   auto enc = params.w_enc.view({F, T, d});

@@ -6,35 +6,15 @@
 #include <iostream>
 #include <thread>
 
+#include "cli/run_target.h"
 #include "cli/text_table.h"
 
 namespace cw {
 namespace {
 
-std::string fixed(const nlohmann::json& value, int digits = 3) {
-  if (!value.is_number()) return "-";
-  char text[32];
-  std::snprintf(text, sizeof text, "%.*f", digits, value.get<double>());
-  return text;
-}
-
 std::string text(const nlohmann::json& value) {
   if (value.is_null()) return "-";
   return value.is_string() ? value.get<std::string>() : value.dump();
-}
-
-struct Target {
-  std::string run, tap;
-  nlohmann::json params() const {
-    nlohmann::json p = {{"run", run}};
-    if (!tap.empty()) p["tap"] = tap;
-    return p;
-  }
-};
-
-void add_target(CLI::App* command, Target* target) {
-  command->add_option("--run", target->run, "run id")->required();
-  command->add_option("--tap", target->tap, "tap (default: the run's only tap)");
 }
 
 void print_event(const nlohmann::json& e) {
@@ -79,10 +59,10 @@ std::string sparkline(const std::vector<double>& values) {
 
 void add_analysis_commands(CLI::App& app, const CliContext& context, int* exit_code) {
   (void)exit_code;
-  static Target cc_target, features_target, feature_target, phases_target;
+  static RunTarget cc_target, features_target, feature_target, phases_target;
 
   auto* crosscoder = app.add_subcommand("crosscoder", "crosscoder metrics per snapshot (explained variance, L0, ...)");
-  add_target(crosscoder, &cc_target);
+  add_run_target(crosscoder, &cc_target);
   crosscoder->callback([&context] {
     print_answer(context, ask(context, "crosscoder", cc_target.params()).json, [](const nlohmann::json& j) {
       std::cout << text(j["run"]) << "/" << text(j["tap"]) << "\n";
@@ -99,7 +79,7 @@ void add_analysis_commands(CLI::App& app, const CliContext& context, int* exit_c
   });
 
   auto* features = app.add_subcommand("features", "features: when each emerged, how strong, how contextual");
-  add_target(features, &features_target);
+  add_run_target(features, &features_target);
   static std::string sort = "emergence", filter = "live";
   static int64_t limit = 50;
   features->add_option("--sort", sort, "emergence, strength, contextuality or id")->capture_default_str();
@@ -121,7 +101,7 @@ void add_analysis_commands(CLI::App& app, const CliContext& context, int* exit_c
   });
 
   auto* feature = app.add_subcommand("feature", "one feature's trajectory, sparkline and top contexts");
-  add_target(feature, &feature_target);
+  add_run_target(feature, &feature_target);
   static uint32_t feature_id = 0;
   feature->add_option("id", feature_id, "feature id")->required();
   feature->callback([&context] {
@@ -173,7 +153,7 @@ void add_analysis_commands(CLI::App& app, const CliContext& context, int* exit_c
   });
 
   auto* phases = app.add_subcommand("phases", "phase transitions and the paper's training phases");
-  add_target(phases, &phases_target);
+  add_run_target(phases, &phases_target);
   phases->callback([&context] {
     print_answer(context, ask(context, "phases", phases_target.params()).json, [](const nlohmann::json& j) {
       std::cout << text(j["run"]) << "/" << text(j["tap"]) << ": current phase " << text(j["phase"]) << "\n";

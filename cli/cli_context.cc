@@ -9,6 +9,12 @@
 
 namespace cw {
 
+std::unique_ptr<Store> open_read_only(const CliContext& context) {
+  StoreOptions options;
+  options.read_only = true;
+  return Store::open(context.data_dir, options);
+}
+
 Answer ask(const CliContext& context, const std::string& command, const nlohmann::json& params) {
   try {
     DaemonClient client(context.query_endpoint, std::chrono::milliseconds(context.timeout_ms));
@@ -16,9 +22,7 @@ Answer ask(const CliContext& context, const std::string& command, const nlohmann
   } catch (const DaemonUnreachable& e) {
     std::cerr << e.what() << "; reading " << context.data_dir << " (read-only)\n";
   }
-  StoreOptions options;
-  options.read_only = true;
-  auto store = Store::open(context.data_dir, options);
+  auto store = open_read_only(context);
   QueryHandler handler(*store);
   add_analysis_queries(handler, *store);
   return {handler.answer(command, params), false};

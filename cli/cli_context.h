@@ -4,8 +4,11 @@
 #define CW_CLI_CLI_CONTEXT_H_
 
 #include <chrono>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+
+#include "store/store.h"
 
 namespace cw {
 
@@ -26,6 +29,9 @@ struct Answer {
 // the data directory (telling the user so on stderr). Throws QueryError or
 // StoreError when neither can answer.
 Answer ask(const CliContext& context, const std::string& command, const nlohmann::json& params = nlohmann::json::object());
+
+// The data directory opened read-only (works while the daemon runs).
+std::unique_ptr<Store> open_read_only(const CliContext& context);
 
 // Prints JSON for --json, else calls `print_text`.
 template <typename Fn>

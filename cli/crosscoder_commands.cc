@@ -1,13 +1,15 @@
 #include "cli/crosscoder_commands.h"
 
 #include <chrono>
-#include <cstdio>
 #include <iostream>
 #include <map>
 #include <optional>
 
+#include "cli/run_target.h"
 #include "cli/text_table.h"
 #include "crosscoder/crosscoder.h"
+#include "daemon/analysis_queries.h"
+#include "daemon/tap_worker.h"
 #include "store/analysis_tables.h"
 #include "store/run_catalog.h"
 #include "store/snapshot_table.h"
@@ -15,49 +17,24 @@
 namespace cw {
 namespace {
 
-struct Target {
-  std::string run, tap;
-};
-
-std::unique_ptr<Store> open_store(const CliContext& context) {
-  StoreOptions options;
-  options.read_only = true;  // works while the daemon runs
-  return Store::open(context.data_dir, options);
-}
-
-std::string resolve_tap(Store& store, const Target& target) {
-  auto entry = RunCatalog(store).get(target.run);
-  if (!entry) throw std::runtime_error("unknown run '" + target.run + "'");
-  if (!target.tap.empty()) return target.tap;
-  if (entry->description.taps.size() != 1) throw std::runtime_error("run '" + target.run + "' has several taps: pass --tap");
-  return entry->description.taps[0].name;
-}
-
 Crosscoder load_online(Store& store, const std::string& run, const std::string& tap) {
   auto state = CrosscoderStateTable(store).get(run, tap);
   if (!state) throw std::runtime_error("no crosscoder for " + run + "/" + tap + " yet (has the daemon trained one?)");
   return Crosscoder::deserialize(*state);
 }
 
-std::string fixed(double value, int digits = 3) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.*f", digits, value);
-  return text;
-}
-
 }  // namespace
 
 void add_crosscoder_commands(CLI::App& app, const CliContext& context, int* exit_code) {
   (void)exit_code;
-  static Target export_target, refit_target;
+  static RunTarget export_target, refit_target;
   static std::string out_dir;
   auto* exporter = app.add_subcommand("export", "write the crosscoder as safetensors + config.json for Python");
-  exporter->add_option("--run", export_target.run, "run id")->required();
-  exporter->add_option("--tap", export_target.tap, "tap (default: the run's only tap)");
+  add_run_target(exporter, &export_target);
   exporter->add_option("--out", out_dir, "directory to write")->required();
   exporter->callback([&context] {
-    auto store = open_store(context);
-    const std::string tap = resolve_tap(*store, export_target);
+    auto store = open_read_only(context);
+    const std::string tap = resolve_tap(*store, export_target.run, export_target.params());
     Crosscoder crosscoder = load_online(*store, export_target.run, tap);
     crosscoder.export_safetensors(out_dir);
     nlohmann::json result = {{"run", export_target.run}, {"tap", tap}, {"out", out_dir},
@@ -73,13 +50,12 @@ void add_crosscoder_commands(CLI::App& app, const CliContext& context, int* exit
   static int64_t refit_steps = 2000;
   static std::string refit_out;
   auto* refit = app.add_subcommand("refit", "train a fresh crosscoder on all stored snapshots (the paper's offline method) and compare with the online one");
-  refit->add_option("--run", refit_target.run, "run id")->required();
-  refit->add_option("--tap", refit_target.tap, "tap (default: the run's only tap)");
+  add_run_target(refit, &refit_target);
   refit->add_option("--steps", refit_steps, "training steps")->capture_default_str();
   refit->add_option("--out", refit_out, "also export the offline crosscoder here");
   refit->callback([&context] {
-    auto store = open_store(context);
-    const std::string tap = resolve_tap(*store, refit_target);
+    auto store = open_read_only(context);
+    const std::string tap = resolve_tap(*store, refit_target.run, refit_target.params());
     SnapshotTable snapshots(*store);
     const auto metas = snapshots.list(refit_target.run, tap);
     if (metas.empty()) throw std::runtime_error("no snapshots for " + refit_target.run + "/" + tap);
@@ -93,16 +69,13 @@ void add_crosscoder_commands(CLI::App& app, const CliContext& context, int* exit
       options = online->options();
     } else {
       options.d_model = metas.front().d_model;
-      options.n_features = std::min<int64_t>(16384, 8 * options.d_model);
+      options.n_features = default_feature_count(AnalysisConfig{}, options.d_model);
     }
     std::vector<std::vector<float>> arrays;
     std::vector<const float*> pointers;
     std::vector<uint64_t> steps;
     for (const auto& meta : metas) {
-      std::string bytes;
-      snapshots.read(meta.key, &bytes);
-      arrays.emplace_back(uint64_t(meta.n_tokens) * meta.d_model);
-      to_f32(meta.dtype, bytes.data(), arrays.back().size(), arrays.back().data());
+      arrays.push_back(snapshots.read_f32(meta));
       steps.push_back(meta.key.step);
     }
     for (const auto& array : arrays) pointers.push_back(array.data());

@@ -35,4 +35,11 @@ std::string human_bytes(double bytes) {
   return text;
 }
 
+std::string fixed(const nlohmann::json& value, int digits) {
+  if (!value.is_number()) return "-";
+  char text[32];
+  std::snprintf(text, sizeof text, "%.*f", digits, value.get<double>());
+  return text;
+}
+
 }  // namespace cw

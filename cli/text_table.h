@@ -2,6 +2,7 @@
 #ifndef CW_CLI_TEXT_TABLE_H_
 #define CW_CLI_TEXT_TABLE_H_
 
+#include <nlohmann/json.hpp>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -21,6 +22,10 @@ class TextTable {
 
 // 1536 -> "1.5 KiB".
 std::string human_bytes(double bytes);
+
+// A number with `digits` decimals; "-" for anything that is not a number
+// (null: not measured).
+std::string fixed(const nlohmann::json& value, int digits = 3);
 
 }  // namespace cw
 

@@ -7,9 +7,7 @@
 #include "store/run_catalog.h"
 
 namespace cw {
-namespace {
 
-// The tap a query is about: given, or the run's only tap.
 std::string resolve_tap(Store& store, const std::string& run, const nlohmann::json& params) {
   auto entry = RunCatalog(store).get(run);
   if (!entry) throw QueryError("unknown run '" + run + "'");
@@ -24,6 +22,8 @@ std::string resolve_tap(Store& store, const std::string& run, const nlohmann::js
   for (const auto& t : taps) names += (names.empty() ? "" : ", ") + t.name;
   throw QueryError("run '" + run + "' has several taps (" + names + "): pass --tap");
 }
+
+namespace {
 
 nlohmann::json number_or_null(double value) { return std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(); }
 

@@ -9,6 +9,10 @@
 
 namespace cw {
 
+// The tap a query is about: params["tap"] if given (and the run has it),
+// else the run's only tap. Throws QueryError naming what is wrong.
+std::string resolve_tap(Store& store, const std::string& run, const nlohmann::json& params);
+
 void add_analysis_queries(QueryHandler& handler, Store& store, const EmergenceOptions& emergence = {});
 
 }  // namespace cw

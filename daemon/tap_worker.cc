@@ -14,14 +14,6 @@
 namespace cw {
 namespace {
 
-std::vector<float> read_f32(const SnapshotTable& snapshots, const SnapshotMeta& meta) {
-  std::string bytes;
-  if (!snapshots.read(meta.key, &bytes)) throw std::runtime_error("snapshot " + meta.key.describe() + " has no data");
-  std::vector<float> values(uint64_t(meta.n_tokens) * meta.d_model);
-  to_f32(meta.dtype, bytes.data(), values.size(), values.data());
-  return values;
-}
-
 nlohmann::json metrics_json(const SnapshotMetrics& m) {
   return {{"explained_variance", m.explained_variance},
           {"l0", m.l0},
@@ -116,7 +108,7 @@ void TapWorker::recover() {
   for (std::size_t t = 0; t < steps.size(); ++t) {
     auto meta = snapshots.meta({run_, tap_, steps[t], ArrayKind::kProbeActivations, ""});
     if (!meta) throw std::runtime_error("snapshot at step " + std::to_string(steps[t]) + " is missing");
-    crosscoder_->restore_activations(int64_t(t), read_f32(snapshots, *meta).data(), meta->n_tokens);
+    crosscoder_->restore_activations(int64_t(t), snapshots.read_f32(*meta).data(), meta->n_tokens);
   }
   // The detectors learn the history again without raising its events twice.
   for (const auto& [step, metrics] : MetricsTable(store_).list(run_, tap_)) {
@@ -154,7 +146,7 @@ bool TapWorker::update() {
   if (!crosscoder_) {
     CrosscoderOptions options = config_.crosscoder;
     options.d_model = fresh.front().d_model;
-    if (options.n_features <= 0) options.n_features = std::min(config_.max_features, config_.features_per_dim * options.d_model);
+    if (options.n_features <= 0) options.n_features = default_feature_count(config_, options.d_model);
     crosscoder_ = std::make_unique<Crosscoder>(options);
     spdlog::info("crosscoder {}/{}: {} features over d_model {}", run_, tap_, options.n_features, options.d_model);
   }
@@ -166,7 +158,7 @@ bool TapWorker::update() {
   std::vector<Scalars> scalars;
   for (const auto& meta : fresh) {
     if (stop_) return false;  // the daemon is stopping: the store keeps these for the restart
-    crosscoder_->add_snapshot(meta.key.step, read_f32(snapshots, meta).data(), meta.n_tokens);
+    crosscoder_->add_snapshot(meta.key.step, snapshots.read_f32(meta).data(), meta.n_tokens);
     new_steps.push_back(meta.key.step);
     surprise.push_back(crosscoder_->newest_snapshot_mse());
     scalars.push_back(meta.scalars);

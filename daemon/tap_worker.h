@@ -6,6 +6,7 @@
 #ifndef CW_DAEMON_TAP_WORKER_H_
 #define CW_DAEMON_TAP_WORKER_H_
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <condition_variable>
@@ -31,6 +32,12 @@ struct AnalysisConfig {
   int64_t top_k = 8;
   MonitorOptions monitor;
 };
+
+// The dictionary size when none is configured: features_per_dim × d_model,
+// at most max_features.
+inline int64_t default_feature_count(const AnalysisConfig& config, int64_t d_model) {
+  return std::min(config.max_features, config.features_per_dim * d_model);
+}
 
 class TapWorker {
  public:

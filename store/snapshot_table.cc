@@ -1,5 +1,6 @@
 #include "store/snapshot_table.h"
 
+#include "schema/dtype.h"
 #include "schema/record_codec.h"
 #include "store/key_encoding.h"
 
@@ -25,6 +26,14 @@ std::optional<SnapshotMeta> SnapshotTable::meta(const SnapshotKey& key) const {
 
 bool SnapshotTable::read(const SnapshotKey& key, std::string* data) const {
   return store_.get(Family::kSnapshotData, snapshot_key(key), data);
+}
+
+std::vector<float> SnapshotTable::read_f32(const SnapshotMeta& meta) const {
+  std::string bytes;
+  if (!read(meta.key, &bytes)) throw StoreError("snapshot " + meta.key.describe() + " has no data");
+  std::vector<float> values(uint64_t(meta.n_tokens) * meta.d_model);
+  to_f32(meta.dtype, bytes.data(), values.size(), values.data());
+  return values;
 }
 
 std::vector<SnapshotMeta> SnapshotTable::list(const std::string& run, const std::string& tap) const {

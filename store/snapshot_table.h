@@ -24,6 +24,9 @@ class SnapshotTable {
   std::optional<SnapshotMeta> meta(const SnapshotKey& key) const;
   // Reads the raw bytes of a stored array; false if absent.
   bool read(const SnapshotKey& key, std::string* data) const;
+  // The array of `meta` as float32 [n_tokens × d_model], whatever dtype it
+  // was stored in. Throws StoreError if its data is missing.
+  std::vector<float> read_f32(const SnapshotMeta& meta) const;
   // Probe-activation snapshots of a run (all taps, or one), in (tap, step) order.
   std::vector<SnapshotMeta> list(const std::string& run, const std::string& tap = "") const;
   // Every stored array of a run, task arrays included.

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli/analysis_commands.h"
+#include "cli/attribution_command.h"
 #include "cli/cli_context.h"
 #ifdef CW_WITH_CROSSCODER
 #include "cli/crosscoder_commands.h"
@@ -33,6 +34,7 @@ int main(int argc, char** argv) {
   cw::add_query_commands(app, context, &exit_code);
   cw::add_import_command(app, context, &exit_code);
   cw::add_analysis_commands(app, context, &exit_code);
+  cw::add_attribution_command(app, context, &exit_code);
   cw::add_plot_command(app, context, &exit_code);
 #ifdef CW_WITH_CROSSCODER
   cw::add_crosscoder_commands(app, context, &exit_code);

@@ -160,6 +160,11 @@ class Crosscoder {
   // (the normalisation scale is accounted for). Returns [F].
   std::vector<float> attribution(const std::vector<const float*>& raw_per_snapshot, const float* gradient, int64_t rows,
                                  int64_t snapshot) const;
+  // The same at every snapshot at once, with ∂m/∂x^θ given per snapshot
+  // (gradient_per_snapshot[θ] is [rows × d_model] raw): one forward instead
+  // of one per snapshot. Returns [n_snap × F].
+  std::vector<float> attributions(const std::vector<const float*>& raw_per_snapshot,
+                                  const std::vector<const float*>& gradient_per_snapshot, int64_t rows) const;
 
   // Everything needed to resume exactly: weights, Adam state, schedule
   // position, RNG, snapshot steps and scales (the activations are not saved:

@@ -169,16 +169,49 @@ std::vector<float> Crosscoder::encode(const std::vector<const float*>& raw_per_s
   return to_vector(f.select(1, snapshot));
 }
 
+namespace {
+
+// Σ_rows f_i^θ · ∂m/∂f_i^θ for one snapshot's activations f [rows, F]:
+// x̂_raw = x̂_norm / scale, so ∂m/∂f_i = (W_D,i · ∂m/∂x_raw) / scale.
+torch::Tensor attribution_at(const Crosscoder::Impl& m, const torch::Tensor& f, const float* gradient, int64_t rows,
+                             int64_t snapshot) {
+  const auto g = torch::from_blob(const_cast<float*>(gradient), {rows, m.options.d_model}, torch::kFloat32);
+  const auto dm_df = torch::mm(g, m.params.w_dec[snapshot].t()) / m.scales[snapshot];
+  return (f * dm_df).sum(0);
+}
+
+}  // namespace
+
 std::vector<float> Crosscoder::attribution(const std::vector<const float*>& raw_per_snapshot, const float* gradient,
                                            int64_t rows, int64_t snapshot) const {
   const auto& m = *impl_;
   if (snapshot < 0 || snapshot >= m.n_snap()) throw std::invalid_argument("attribution: snapshot index out of range");
   torch::Tensor f;
   m.forward(m.normalised_input(raw_per_snapshot, rows), &f, nullptr);
-  const auto g = torch::from_blob(const_cast<float*>(gradient), {rows, m.options.d_model}, torch::kFloat32);
-  // x̂_raw = x̂_norm / scale, so ∂m/∂f_i = (W_D,i · ∂m/∂x_raw) / scale.
-  const auto dm_df = torch::mm(g, m.params.w_dec[snapshot].t()) / m.scales[snapshot];
-  return to_vector((f.select(1, snapshot) * dm_df).sum(0));
+  return to_vector(attribution_at(m, f.select(1, snapshot), gradient, rows, snapshot));
+}
+
+std::vector<float> Crosscoder::attributions(const std::vector<const float*>& raw_per_snapshot,
+                                            const std::vector<const float*>& gradient_per_snapshot, int64_t rows) const {
+  const auto& m = *impl_;
+  const int64_t T = m.n_snap(), F = m.options.n_features, d = m.options.d_model;
+  if (static_cast<int64_t>(gradient_per_snapshot.size()) != T || static_cast<int64_t>(raw_per_snapshot.size()) != T)
+    throw std::invalid_argument("attributions: need activations and a gradient for every one of the " +
+                                std::to_string(T) + " snapshots");
+  torch::NoGradGuard no_grad;
+  auto out = torch::zeros({T, F}, torch::kFloat64);
+  // In chunks of rows: f is [rows, T, F].
+  const int64_t chunk = rows_per_chunk(T, F);
+  std::vector<const float*> raw(T);
+  for (int64_t b = 0; b < rows; b += chunk) {
+    const int64_t e = std::min(rows, b + chunk);
+    for (int64_t t = 0; t < T; ++t) raw[t] = raw_per_snapshot[t] + b * d;
+    torch::Tensor f;
+    m.forward(m.normalised_input(raw, e - b), &f, nullptr);
+    for (int64_t t = 0; t < T; ++t)
+      out[t] += attribution_at(m, f.select(1, t), gradient_per_snapshot[t] + b * d, e - b, t).to(torch::kFloat64);
+  }
+  return to_vector(out);
 }
 
 }  // namespace cw

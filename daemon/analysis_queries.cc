@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "daemon/attribution_query.h"
+#include "daemon/feature_summary.h"
 #include "store/analysis_tables.h"
 #include "store/run_catalog.h"
 
@@ -23,80 +25,8 @@ std::string resolve_tap(Store& store, const std::string& run, const nlohmann::js
   throw QueryError("run '" + run + "' has several taps (" + names + "): pass --tap");
 }
 
-namespace {
-
-nlohmann::json number_or_null(double value) { return std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(); }
-
-// The probe tokens around row `row`, the row's own token marked: "the cat «sat»".
-std::string context_text(const ProbeSet& probe, uint32_t row, int before = 10) {
-  if (probe.sequence_length == 0 || row >= probe.token_ids.size()) return "";
-  const uint32_t start = row - std::min<uint32_t>(row % probe.sequence_length, uint32_t(before));
-  std::string text;
-  for (uint32_t r = start; r <= row; ++r) {
-    const uint32_t id = probe.token_ids[r];
-    std::string token = id < probe.vocabulary.size() ? probe.vocabulary[id] : "<" + std::to_string(id) + ">";
-    if (!probe.vocabulary.empty() && token.size() == 1 && token[0] == '\n') token = "\\n";
-    if (probe.vocabulary.empty() && r > start) text += " ";
-    text += r == row ? "\u00ab" + token + "\u00bb" : token;
-  }
-  return text;
-}
-
-struct FeatureSummary {
-  nlohmann::json json;
-  double emerged_step = INFINITY;
-  double strength = 0;
-  double contextuality = NAN;
-};
-
-FeatureSummary summarise(const FeatureTrajectory& trajectory, const EmergenceOptions& options, const ProbeSet* probe) {
-  std::vector<double> norm, frequency;
-  bool fires = false;
-  for (const auto& point : trajectory.points) {
-    norm.push_back(point.normalised_norm);
-    frequency.push_back(point.frequency);
-    fires = fires || point.frequency > 0;
-  }
-  FeatureSummary summary;
-  const FeaturePoint& latest = trajectory.points.back();
-  nlohmann::json emerged, faded;
-  bool initially = false;
-  if (fires) {
-    for (const auto& event : detect_feature_events(norm, frequency, options)) {
-      initially = initially || event.initially_present;
-      const uint64_t step = trajectory.points[event.snapshot].step;
-      if (event.kind == FeatureEventKind::kEmerged || event.kind == FeatureEventKind::kReEmerged) {
-        emerged = step;
-        faded = nullptr;
-        summary.emerged_step = double(step);
-      } else if (event.kind == FeatureEventKind::kFaded) {
-        faded = step;
-      }
-    }
-    initially = initially || (!norm.empty() && norm[0] >= options.threshold);
-  }
-  summary.strength = latest.decoder_norm;
-  summary.contextuality = latest.contextuality;
-  summary.json = {{"feature", trajectory.feature},
-                  {"live", fires},
-                  {"emerged_step", emerged},
-                  {"faded_step", faded},
-                  {"initially_present", initially},
-                  {"present", fires && latest.normalised_norm >= options.threshold && latest.frequency > 0},
-                  {"decoder_norm", latest.decoder_norm},
-                  {"normalised_norm", latest.normalised_norm},
-                  {"frequency", latest.frequency},
-                  {"max_activation", latest.max_activation},
-                  {"contextuality", number_or_null(latest.contextuality)}};
-  if (probe && !trajectory.top_contexts.empty()) {
-    summary.json["top_context"] = context_text(*probe, trajectory.top_contexts.front().token_index);
-  }
-  return summary;
-}
-
-}  // namespace
-
 void add_analysis_queries(QueryHandler& handler, Store& store, const EmergenceOptions& emergence) {
+  add_attribution_query(handler, store, emergence);
   handler.add("crosscoder", [&store](const nlohmann::json& params) {
     const std::string run = required_param(params, "run");
     const std::string tap = resolve_tap(store, run, params);
@@ -119,7 +49,7 @@ void add_analysis_queries(QueryHandler& handler, Store& store, const EmergenceOp
     const int64_t limit = params.value("limit", int64_t(50));
     std::vector<FeatureSummary> rows;
     for (const auto& trajectory : TrajectoryTable(store).list(run, tap)) {
-      FeatureSummary summary = summarise(trajectory, emergence, probe ? &*probe : nullptr);
+      FeatureSummary summary = summarise_feature(trajectory, emergence, probe ? &*probe : nullptr);
       const auto& j = summary.json;
       const bool keep = filter == "all" || (filter == "live" && j["live"].get<bool>()) ||
                         (filter == "emerged" && !j["emerged_step"].is_null()) ||
@@ -156,7 +86,7 @@ void add_analysis_queries(QueryHandler& handler, Store& store, const EmergenceOp
     auto trajectory = TrajectoryTable(store).get(run, tap, id);
     if (!trajectory) throw QueryError("no feature " + std::to_string(id) + " in " + run + "/" + tap);
     const auto probe = RunCatalog(store).probe(run);
-    nlohmann::json out = summarise(*trajectory, emergence, probe ? &*probe : nullptr).json;
+    nlohmann::json out = summarise_feature(*trajectory, emergence, probe ? &*probe : nullptr).json;
     nlohmann::json points = nlohmann::json::array();
     for (const auto& p : trajectory->points) {
       points.push_back({{"step", p.step},

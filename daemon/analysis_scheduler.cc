@@ -33,7 +33,8 @@ TapWorker& AnalysisScheduler::worker(const std::string& run, const std::string& 
 }
 
 void AnalysisScheduler::on_stored(const SnapshotMeta& meta) {
-  if (!config_.enabled || meta.key.kind != ArrayKind::kProbeActivations) return;
+  // Task gradients too: attribution waits for the task arrays that follow a probe snapshot.
+  if (!config_.enabled || meta.key.kind == ArrayKind::kTaskActivations) return;
   worker(meta.key.run, meta.key.tap).notify();
 }
 

@@ -134,7 +134,10 @@ bool TapWorker::update() {
   for (auto& meta : snapshots.list(run_, tap_)) {
     if (empty || meta.key.step > last) fresh.push_back(std::move(meta));
   }
-  if (fresh.empty()) return false;
+  if (fresh.empty()) {
+    if (crosscoder_) refresh_attribution(/*all=*/false);
+    return false;
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     status_["backlog"] = fresh.size();
@@ -194,12 +197,23 @@ bool TapWorker::update() {
         monitor_->observe_snapshot(new_steps[i], monitor_->series_values(analysis.aggregates[index], surprise[i],
                                                                           previous_mse, scalars[i]));
   }
+  refresh_attribution(/*all=*/true);
   save(new_steps, report);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   spdlog::info("crosscoder {}/{}: +{} snapshots (now {}), {} latents recruited, {} steps in {:.1f} s, loss {:.4g} -> {:.4g}",
                run_, tap_, new_steps.size(), steps.size(), report.recruited, report.steps, seconds, report.first_loss,
                report.last_loss);
   return true;
+}
+
+void TapWorker::refresh_attribution(bool all) {
+  if (all) {
+    attribution_.update(*crosscoder_);
+  } else {
+    attribution_.catch_up(*crosscoder_);
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  status_["attribution"] = attribution_.status();
 }
 
 void TapWorker::save(const std::vector<uint64_t>& new_steps, const TrainReport& report) {

@@ -20,6 +20,7 @@
 
 #include "crosscoder/crosscoder.h"
 #include "daemon/tap_monitor.h"
+#include "daemon/task_attribution.h"
 #include "store/store.h"
 
 namespace cw {
@@ -61,6 +62,8 @@ class TapWorker {
   void recover();
   bool update();  // false when there was nothing new
   void save(const std::vector<uint64_t>& new_steps, const TrainReport& report);
+  // Every task after an update (all), else only tasks whose arrays came late.
+  void refresh_attribution(bool all);
 
   Store& store_;
   const std::string run_, tap_;
@@ -70,6 +73,7 @@ class TapWorker {
 
   std::unique_ptr<Crosscoder> crosscoder_;
   std::unique_ptr<TapMonitor> monitor_;
+  TaskAttribution attribution_{store_, run_, tap_};
   std::vector<uint32_t> probe_tokens_;
   std::map<uint64_t, nlohmann::json> series_;  // per step: series values when the step arrived
   // The error on the newest snapshot after the last update: the reference

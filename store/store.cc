@@ -4,6 +4,7 @@
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <vector>
 
@@ -11,7 +12,8 @@ namespace cw {
 namespace {
 
 const char* const kFamilyNames[] = {"runs",    "probes",  "snapshot_meta", "snapshot_data",
-                                    "crosscoder", "metrics", "trajectories", "events"};
+                                    "crosscoder", "metrics", "trajectories", "events",
+                                    "attribution"};
 static_assert(sizeof(kFamilyNames) / sizeof(kFamilyNames[0]) == static_cast<int>(Family::kCount));
 
 void check(const rocksdb::Status& status, const std::string& what) {
@@ -106,7 +108,24 @@ std::unique_ptr<Store> Store::open(const std::string& dir, const StoreOptions& o
       throw StoreError("no conceptwatch store in '" + dir + "' (start conceptwatchd with --data-dir " + dir +
                        ", or pass the right --data-dir)");
     }
-    status = rocksdb::DB::OpenForReadOnly(db_options, dir, descriptors, &handles, &db);
+    // A store written before a family existed lacks it until the daemon
+    // opens it read-write: open the families it has; the others read empty.
+    std::vector<std::string> present;
+    rocksdb::DB::ListColumnFamilies(db_options, dir, &present);
+    std::vector<rocksdb::ColumnFamilyDescriptor> existing;
+    for (const auto& descriptor : descriptors)
+      if (std::find(present.begin(), present.end(), descriptor.name) != present.end()) existing.push_back(descriptor);
+    if (existing.size() < descriptors.size() && !present.empty()) {
+      status = rocksdb::DB::OpenForReadOnly(db_options, dir, existing, &handles, &db);
+      std::vector<rocksdb::ColumnFamilyHandle*> all;
+      std::size_t next = 0;
+      for (const auto& descriptor : descriptors)
+        all.push_back(next < existing.size() && existing[next].name == descriptor.name && status.ok() ? handles[next++]
+                                                                                                   : nullptr);
+      if (status.ok()) handles = std::move(all);
+    } else {
+      status = rocksdb::DB::OpenForReadOnly(db_options, dir, descriptors, &handles, &db);
+    }
   } else {
     std::error_code ignored;
     std::filesystem::create_directories(dir, ignored);
@@ -129,6 +148,7 @@ Store::Store(std::unique_ptr<Rep> rep) : rep_(std::move(rep)) {}
 Store::~Store() = default;
 
 bool Store::get(Family family, std::string_view key, std::string* value) const {
+  if (!rep_->handle(family)) return false;  // a family this (read-only) store lacks
   rocksdb::PinnableSlice slice;
   auto status = rep_->db->Get(rocksdb::ReadOptions(), rep_->handle(family), rocksdb::Slice(key.data(), key.size()), &slice);
   if (status.IsNotFound()) return false;
@@ -160,6 +180,7 @@ void Store::write(StoreBatch& batch) {
 
 void Store::scan(Family family, std::string_view prefix,
                  const std::function<bool(std::string_view, std::string_view)>& visit) const {
+  if (!rep_->handle(family)) return;
   std::unique_ptr<rocksdb::Iterator> it(rep_->db->NewIterator(rocksdb::ReadOptions(), rep_->handle(family)));
   const rocksdb::Slice start(prefix.data(), prefix.size());
   for (it->Seek(start); it->Valid() && it->key().starts_with(start); it->Next()) {

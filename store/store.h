@@ -21,6 +21,7 @@ enum class Family : int {
   kMetrics,        // crosscoder metrics per (run, tap, snapshot)
   kTrajectories,   // per-feature measures per (run, tap, feature, snapshot)
   kEvents,         // emergence and phase-transition events
+  kAttribution,    // per-feature task attribution per (run, tap, task)
   kCount
 };
 const char* family_name(Family family);

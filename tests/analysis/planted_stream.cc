@@ -50,20 +50,40 @@ void wait_for_crosscoder(const DaemonProcess& daemon, const std::string& run, in
                            " snapshots within 5 minutes: " + worker.dump() + "\n" + daemon.log());
 }
 
+// Publishes task array `data` of `kind` at snapshot t.
+void publish_task(Publisher& publisher, const SnapshotMeta& probe, const StreamedTask& task, ArrayKind kind,
+                  const std::vector<float>& data, int64_t t) {
+  SnapshotMeta meta = probe;
+  meta.key.kind = kind;
+  meta.key.task = task.name;
+  meta.n_tokens = uint32_t(task.token_ids.size());
+  meta.scalars = {};
+  if (t < int64_t(task.values.size())) meta.scalars = {{"task." + task.name, task.values[t]}};
+  if (data.size() != uint64_t(meta.n_tokens) * meta.d_model) throw std::invalid_argument("task array of wrong size");
+  meta.checksum = checksum64(data.data(), data.size() * sizeof(float));
+  if (!publisher.publish(meta, data.data())) throw std::runtime_error("publish of task " + task.name + " refused");
+}
+
 }  // namespace
 
 void stream_planted(DaemonProcess& daemon, const std::string& run, const PlantedDictionary& planted,
-                    const std::vector<std::vector<std::pair<std::string, double>>>& scalars) {
+                    const std::vector<std::vector<std::pair<std::string, double>>>& scalars,
+                    const std::vector<StreamedTask>& tasks) {
   const auto& o = planted.options;
   const uint32_t sequence_length = 64;
   RunDescription description =
       make_run(run, {"resid"}, uint32_t(o.d_model), uint32_t(o.n_tokens), sequence_length, /*probe_seed=*/7);
+  for (const auto& task : tasks) description.tasks.push_back({task.name, task.token_ids, sequence_length, task.metric});
   PublisherOptions options;
   options.endpoint = daemon.ingest_endpoint();
   Publisher publisher(description, options);
   for (int64_t t = 0; t < o.n_snapshots; ++t) {
     SnapshotMeta meta = probe_meta(description, "resid", planted_step(t), planted.activations[t]);
     meta.scalars = t < int64_t(scalars.size()) ? scalars[t] : std::vector<std::pair<std::string, double>>{};
+    for (const auto& task : tasks) {
+      publish_task(publisher, meta, task, ArrayKind::kTaskActivations, task.activations.at(t), t);
+      if (!task.gradients.empty()) publish_task(publisher, meta, task, ArrayKind::kTaskGradient, task.gradients.at(t), t);
+    }
     if (!publisher.publish(meta, planted.activations[t].data())) throw std::runtime_error("publish refused");
     if (!publisher.flush(std::chrono::seconds(30))) {
       throw std::runtime_error("snapshot " + std::to_string(t) + " not stored: " + publisher.stats().last_error);

@@ -18,11 +18,25 @@ namespace cw::testing {
 // The training step of snapshot index t in these tests.
 inline uint64_t planted_step(int64_t t) { return uint64_t(t) * 100; }
 
+// A task probe registered with the run and sent with every snapshot, before
+// its probe activations (so the crosscoder's update finds it): at snapshot t
+// the activations[t] and gradients[t], each [token_ids.size() × d_model],
+// and the metric's value values[t] (as the scalar "task.<name>"). No
+// gradients: only the activations are sent (a hook without gradients).
+struct StreamedTask {
+  std::string name;
+  std::string metric;
+  std::vector<uint32_t> token_ids;
+  std::vector<std::vector<float>> activations, gradients;
+  std::vector<double> values;
+};
+
 // Publishes every snapshot of `planted` as run `run`, tap "resid", each after
 // the crosscoder has finished with the one before, and waits for the last.
 // Scalars, if given, are sent with snapshot t as scalars[t].
 void stream_planted(DaemonProcess& daemon, const std::string& run, const PlantedDictionary& planted,
-                    const std::vector<std::vector<std::pair<std::string, double>>>& scalars = {});
+                    const std::vector<std::vector<std::pair<std::string, double>>>& scalars = {},
+                    const std::vector<StreamedTask>& tasks = {});
 
 // A daemon config file (in the daemon's scratch directory) with these
 // [crosscoder] settings; returns its path.

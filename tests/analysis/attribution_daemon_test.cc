@@ -24,11 +24,6 @@ namespace {
 using testing::DaemonProcess;
 using testing::planted_step;
 
-// As planted_daemon_test.cc: 64 features at L0 ≈ 3.
-const char* kCrosscoder =
-    "n_features = 64\nbatch_size = 256\nsteps_per_update = 600\nlr = 0.003\nsparsity_lambda = 0.02\n"
-    "seed = 2\nthreads = 1\n";
-
 // The rising atom the task is about: on from a middle snapshot to the end,
 // with the most probe tokens using it.
 int64_t task_atom(const PlantedDictionary& p) {
@@ -151,7 +146,7 @@ TEST(AttributionDaemon, TopFeatureOfAnAtomTaskIsTheAtomsFeatureAndEmergedAtItsOn
   no_gradient.gradients.clear();
 
   testing::TempDir config_dir;
-  DaemonProcess daemon({"--config", testing::write_crosscoder_config(config_dir, kCrosscoder)});
+  DaemonProcess daemon({"--config", testing::write_crosscoder_config(config_dir, testing::kRecoveryCrosscoder)});
   daemon.start();
   testing::stream_planted(daemon, "planted", p, {}, {task, no_gradient});
 

@@ -15,13 +15,8 @@ namespace cw {
 namespace {
 
 using testing::DaemonProcess;
+using testing::kRecoveryCrosscoder;
 using testing::planted_step;
-
-
-// 64 features at L0 ≈ 3: λ scaled down from the paper's 0.3 (docs/CROSSCODER.md).
-const char* kCrosscoder =
-    "n_features = 64\nbatch_size = 256\nsteps_per_update = 600\nlr = 0.003\nsparsity_lambda = 0.02\n"
-    "seed = 2\nthreads = 1\n";
 
 
 // Share of live features allowed to claim an emergence without matching any atom.
@@ -47,7 +42,8 @@ TEST(PlantedDaemon, OnlineCrosscoderRecoversAtomsAndDatesTheirEmergence) {
   const auto p = make_planted_dictionary(recovery_fixture());
   const int64_t T = p.options.n_snapshots, K = p.options.n_atoms;
   testing::TempDir config_dir;
-  DaemonProcess daemon({"--config", testing::write_crosscoder_config(config_dir, kCrosscoder), "--log-level", "info"});
+  DaemonProcess daemon(
+      {"--config", testing::write_crosscoder_config(config_dir, kRecoveryCrosscoder), "--log-level", "info"});
   daemon.start();
   testing::stream_planted(daemon, "planted", p);
 

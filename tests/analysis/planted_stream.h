@@ -15,6 +15,12 @@
 
 namespace cw::testing {
 
+// The [crosscoder] section the recovery fixture is measured with: 64 features
+// at L0 ≈ 3, λ scaled down from the paper's 0.3 (docs/CROSSCODER.md).
+inline const char* kRecoveryCrosscoder =
+    "n_features = 64\nbatch_size = 256\nsteps_per_update = 600\nlr = 0.003\nsparsity_lambda = 0.02\n"
+    "seed = 2\nthreads = 1\n";
+
 // The training step of snapshot index t in these tests.
 inline uint64_t planted_step(int64_t t) { return uint64_t(t) * 100; }
 

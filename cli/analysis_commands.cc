@@ -21,12 +21,14 @@ void print_event(const nlohmann::json& e) {
   const std::string type = e.value("type", "");
   std::cout << "#" << e.value("seq", 0) << " " << e.value("run", "") << "/" << e.value("tap", "") << " ";
   if (type == "phase_transition") {
-    std::cout << "PHASE TRANSITION onset step " << text(e["onset_step"]) << " (alarm at step " << text(e["alarm_step"])
-              << (e.value("confirmed", false) ? ", confirmed by PELT" : "") << "); series:";
+    std::cout << "PHASE TRANSITION at step " << text(e["onset_step"]);
+    if (e.contains("began_step")) std::cout << " (began " << text(e["began_step"]) << ")";
+    std::cout << ", raised at step " << text(e["alarm_step"]) << (e.value("confirmed", false) ? ", confirmed by PELT" : "")
+              << "; series:";
     for (const auto& move : e["series"])
       std::cout << " " << text(move["series"]) << (move.value("direction", 0) > 0 ? "↑" : "↓");
   } else if (type == "phase_transition_resolved") {
-    std::cout << "phase transition resolved (onset step " << text(e["onset_step"]) << "): no series has moved since; "
+    std::cout << "phase transition resolved (at step " << text(e["onset_step"]) << "): no series has moved since; "
               << "resolved at step " << text(e["step"]);
   } else if (type == "phase") {
     std::cout << "phase " << text(e["previous_phase"]) << " -> " << text(e["phase"]) << " at step " << text(e["step"])

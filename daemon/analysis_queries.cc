@@ -146,6 +146,20 @@ void add_analysis_queries(QueryHandler& handler, Store& store, const EmergenceOp
       if (row.contains("phase")) current = row["phase"];
       series.push_back(row);
     }
+    // The detectors' current estimates, with when each was raised (from its
+    // event); a store from before the transitions table has the events only.
+    if (auto now = TransitionTable(store).get(run, tap)) {
+      std::map<uint64_t, nlohmann::json> raised;
+      for (const auto& event : transitions) raised[event.value("transition", uint64_t(0))] = event;
+      for (auto& t : *now) {
+        auto it = raised.find(t.value("transition", uint64_t(0)));
+        if (it == raised.end()) continue;  // raised by an update whose events are not stored yet
+        for (const char* key : {"type", "run", "tap", "raised_unix_ms", "step", "seq"})
+          if (it->second.contains(key)) t[key] = it->second[key];
+        t["raised_onset_step"] = it->second["onset_step"];
+      }
+      transitions = *now;
+    }
     return nlohmann::json{{"run", run}, {"tap", tap}, {"phase", current}, {"transitions", transitions},
                           {"phase_changes", labels}, {"series", series}};
   });

@@ -7,6 +7,52 @@
 #include "schema/defaults.h"
 
 namespace cw {
+namespace {
+
+// [transitions]: which series the phase-transition detector watches and the
+// smallest move of each that counts.
+void load_transitions(const toml::table& table, const std::string& path, MonitorOptions* monitor) {
+  const auto* section = table["transitions"].as_table();
+  if (!section) return;
+  auto fail = [&](const std::string& key, const char* what) {
+    throw std::runtime_error("config " + path + ": [transitions] " + key + " " + what);
+  };
+  auto names = [&](const char* key, std::vector<std::string>* out) {
+    const auto node = (*section)[key];
+    if (!node) return;
+    const auto* array = node.as_array();
+    if (!array) fail(key, "must be an array of series names");
+    out->clear();
+    for (const auto& item : *array) {
+      if (!item.is_string()) fail(key, "must be an array of series names");
+      out->push_back(item.value<std::string>().value());
+    }
+  };
+  auto non_negative = [&](const char* key, double* out) {
+    const auto node = (*section)[key];
+    if (!node) return;
+    if (!node.is_number() || !(node.value<double>().value() >= 0)) fail(key, "must be a non-negative number");
+    *out = node.value<double>().value();
+  };
+  names("series", &monitor->series);
+  names("scalars", &monitor->scalar_series);
+  non_negative("loss_min_move", &monitor->loss_min_move);
+  non_negative("surprise_ratio_alarm", &monitor->surprise_ratio_alarm);
+  if (const auto node = (*section)["min_move"]) {
+    const auto* moves = node.as_table();
+    if (!moves) fail("min_move", "must be a table of series = number");
+    for (const auto& [name, value] : *moves) {
+      if (!value.is_number() || !(value.value<double>().value() >= 0))
+        fail("min_move." + std::string(name.str()), "must be a non-negative number");
+      monitor->min_move[std::string(name.str())] = value.value<double>().value();
+    }
+  }
+  double resolve_after = static_cast<double>(monitor->resolve_after);
+  non_negative("resolve_after", &resolve_after);
+  monitor->resolve_after = static_cast<std::size_t>(resolve_after);
+}
+
+}  // namespace
 
 DaemonConfig default_daemon_config() {
   DaemonConfig config;
@@ -82,6 +128,7 @@ void load_daemon_config(const std::string& path, DaemonConfig* config) {
   real("emergence", "hysteresis", &analysis.monitor.emergence.hysteresis);
   real("emergence", "absent_frequency", &analysis.monitor.emergence.absent_frequency);
   flag("emergence", "require_absence_evidence", &analysis.monitor.emergence.require_absence_evidence);
+  load_transitions(table, path, &analysis.monitor);
   if (table.contains("alerts")) load_alerts_config(path, &config->alerts);
 }
 

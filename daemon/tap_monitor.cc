@@ -20,11 +20,13 @@ nlohmann::json transition_json(const Transition& transition) {
                      {"magnitude", move.magnitude},
                      {"magnitude_sd", move.magnitude_sd},
                      {"alarm_step", move.alarm_step},
-                     {"onset_step", move.onset_step}});
+                     {"onset_step", move.onset_step},
+                     {"halfway_step", move.halfway_step}});
   }
   return {{"transition", transition.id},
           {"alarm_step", transition.alarm_step},
           {"onset_step", transition.onset_step},
+          {"began_step", transition.began_step},
           {"confirmed", transition.confirmed},
           {"pelt_step", transition.pelt_index ? nlohmann::json(transition.pelt_step) : nlohmann::json()},
           {"series", moves}};
@@ -40,16 +42,33 @@ TapMonitor::TapMonitor(std::string run, std::string tap, MonitorOptions options,
       emit_(std::move(emit)),
       detector_(options_.transitions),
       entropies_(entropies) {
-  SeriesOptions share;
-  share.min_scale = options_.features_alive_share_floor;
-  detector_.configure_series("features_alive_share", share);
-  SeriesOptions surprise;
-  surprise.spike_above = options_.surprise_ratio_alarm;
-  detector_.configure_series("surprise_ratio", surprise);
-  SeriesOptions direction;
-  direction.min_scale = options_.direction_change_floor;
-  detector_.configure_series("mean_direction_change", direction);
+  std::set<std::string> watched(options_.series.begin(), options_.series.end());
+  watched.insert(options_.scalar_series.begin(), options_.scalar_series.end());
+  for (const auto& name : watched) {
+    SeriesOptions series;
+    series.min_move = min_move_for(name);
+    if (name == "features_alive_share") series.min_scale = options_.features_alive_share_floor;
+    if (name == "surprise_ratio") series.spike_above = options_.surprise_ratio_alarm;
+    if (name == "mean_direction_change") {
+      series.min_scale = options_.direction_change_floor;
+      series.direction = CusumDirection::kUp;  // directions settling after a transition is not a new one
+    }
+    detector_.configure_series(name, series);
+  }
   if (entropies_) phases_ = std::make_unique<PhaseLabeller>(entropies_->first, entropies_->second);
+}
+
+double TapMonitor::min_move_for(const std::string& series) const {
+  if (auto it = options_.min_move.find(series); it != options_.min_move.end()) return it->second;
+  const std::string suffix = "loss";
+  const bool loss = series.size() >= suffix.size() && series.compare(series.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return loss ? options_.loss_min_move : 0;
+}
+
+nlohmann::json TapMonitor::transitions_json() const {
+  nlohmann::json out = nlohmann::json::array();
+  for (const Transition& transition : detector_.transitions()) out.push_back(transition_json(transition));
+  return out;
 }
 
 nlohmann::json TapMonitor::base_event(const char* type) const {
@@ -106,9 +125,7 @@ nlohmann::json TapMonitor::observe_snapshot(uint64_t step, const std::map<std::s
   const std::size_t index = detector_.steps().size() - 1;
   for (const Transition& transition : detector_.transitions()) {
     if (resolved_transitions_.count(transition.id)) continue;
-    std::size_t last = transition.alarm_index;
-    for (const auto& move : transition.moves) last = std::max(last, move.last_alarm_index);
-    if (index < last + options_.resolve_after) continue;
+    if (index < transition.last_alarm_index + options_.resolve_after) continue;
     resolved_transitions_.insert(transition.id);
     const std::string key = "transition:" + std::to_string(transition.id) + ":resolved";
     if (replay || !raised_.insert(key).second) continue;

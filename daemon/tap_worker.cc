@@ -225,6 +225,7 @@ void TapWorker::save(const std::vector<uint64_t>& new_steps, const TrainReport& 
     by_step.emplace_back(m.step, std::move(json));
   }
   MetricsTable(store_).put(run_, tap_, by_step);
+  TransitionTable(store_).put(run_, tap_, monitor_->transitions_json());
   CrosscoderStateTable(store_).put(run_, tap_, crosscoder_->serialize());
   std::lock_guard<std::mutex> lock(mu_);
   status_["state"] = "idle";

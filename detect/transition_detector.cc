@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <stdexcept>
+#include <utility>
 
 #include "detect/robust_scale.h"
 
@@ -23,6 +24,17 @@ CusumOptions with_floor(CusumOptions o, const SeriesOptions& s) {
 
 size_t distance(size_t a, size_t b) { return a > b ? a - b : b - a; }
 
+bool allowed(CusumDirection direction, int move) {
+  if (direction == CusumDirection::kUp) return move > 0;
+  if (direction == CusumDirection::kDown) return move < 0;
+  return true;
+}
+
+void add_detector(SeriesMove& move, const char* detector) {
+  if (move.detectors.find(detector) != std::string::npos) return;
+  move.detectors += move.detectors.empty() ? detector : std::string("+") + detector;
+}
+
 }  // namespace
 
 struct TransitionDetector::Series {
@@ -39,6 +51,25 @@ struct TransitionDetector::Series {
   size_t local(size_t snapshot) const {
     return static_cast<size_t>(std::lower_bound(snapshots.begin(), snapshots.end(), snapshot) - snapshots.begin());
   }
+  // Position of the last value at or before a snapshot index (values non-empty).
+  size_t local_last(size_t snapshot) const {
+    const auto it = std::upper_bound(snapshots.begin(), snapshots.end(), snapshot);
+    return it == snapshots.begin() ? 0 : static_cast<size_t>(it - snapshots.begin()) - 1;
+  }
+  // Median of the `window` values before position `at` (at > 0).
+  double level_before(size_t at, size_t window) const {
+    const auto begin = values.begin();
+    return median(std::vector<double>(begin + (at > window ? at - window : 0), begin + at));
+  }
+  // Change from the value before `onset` to the newest value.
+  double change_since(size_t onset) const {
+    if (onset >= values.size()) return 0;
+    return std::fabs(values.back() - values[onset > 0 ? onset - 1 : 0]);
+  }
+  // The same per value: how steep the series has been since `onset`.
+  double rate_since(size_t onset) const {
+    return onset < values.size() ? change_since(onset) / static_cast<double>(values.size() - onset) : 0;
+  }
 
   std::string name;
   SeriesOptions options;
@@ -47,6 +78,14 @@ struct TransitionDetector::Series {
   PeltOptions pelt;
   std::vector<double> values;
   std::vector<size_t> snapshots;  // snapshot index of each value
+
+  // Its current move while it is not part of a transition (too small so far).
+  std::optional<SeriesMove> pending;
+  // A pending move that escalated from a move already in a transition: it
+  // becomes a transition of its own.
+  bool escalated = false;
+  // Its latest move inside a transition: (transition id, position in moves).
+  std::optional<std::pair<size_t, size_t>> attached;
 };
 
 TransitionDetector::TransitionDetector(TransitionOptions options) : options_(std::move(options)) {
@@ -55,6 +94,8 @@ TransitionDetector::TransitionDetector(TransitionOptions options) : options_(std
   Cusum check_cusum(options_.cusum);
   if (options_.pelt.min_segment_length == 0)
     throw std::invalid_argument("TransitionDetector: pelt.min_segment_length must be positive");
+  if (options_.settled_values == 0 || options_.magnitude_window == 0)
+    throw std::invalid_argument("TransitionDetector: settled_values and magnitude_window must be positive");
 }
 
 TransitionDetector::~TransitionDetector() = default;
@@ -65,6 +106,7 @@ void TransitionDetector::configure_series(const std::string& name, SeriesOptions
   if (series_.count(name))
     throw std::logic_error("TransitionDetector: series '" + name + "' already has values; configure it before");
   if (!(options.min_scale >= 0)) throw std::invalid_argument("TransitionDetector: min_scale must be >= 0");
+  if (!(options.min_move >= 0)) throw std::invalid_argument("TransitionDetector: min_move must be >= 0");
   configured_[name] = options;
 }
 
@@ -79,7 +121,6 @@ std::vector<Transition> TransitionDetector::observe(uint64_t step, const std::ma
 
   const size_t snapshot = steps_.size();
   steps_.push_back(step);
-  std::vector<size_t> raised;
   for (const auto& [name, value] : values) {
     auto it = series_.find(name);
     if (it == series_.end()) {
@@ -91,94 +132,152 @@ std::vector<Transition> TransitionDetector::observe(uint64_t step, const std::ma
     series.values.push_back(value);
     series.snapshots.push_back(snapshot);
     const BocpdStep b = series.bocpd.observe(value);
-    if (b.alarm) add_alarm(series, "bocpd", b.onset, 0, &raised);
+    if (b.alarm) add_alarm(series, "bocpd", b.onset, 0);
     const CusumStep c = series.cusum.observe(value);
-    if (c.alarm) add_alarm(series, "cusum", c.onset, c.direction, &raised);
-    if (series.options.spike_above > 0 && value >= series.options.spike_above) {
-      add_alarm(series, "spike", series.values.size() - 1, +1, &raised);
-    }
+    if (c.alarm) add_alarm(series, "cusum", c.onset, c.direction);
+    if (series.options.spike_above > 0 && value >= series.options.spike_above)
+      add_alarm(series, "spike", series.values.size() - 1, +1);
   }
 
+  // Small moves grow or expire; large enough ones become transitions.
+  std::vector<size_t> raised;
+  for (auto& [name, series] : series_) {
+    if (!series->pending) continue;
+    if (snapshot > series->pending->last_alarm_index + options_.magnitude_window) {
+      series->pending.reset();
+      continue;
+    }
+    measure(*series, *series->pending);
+    promote(*series, &raised);
+  }
   for (Transition& t : transitions_)
-    if (snapshot - t.onset_index <= options_.magnitude_window) refresh(t);
+    if (snapshot <= t.last_alarm_index + options_.magnitude_window) refresh(t);
 
   std::vector<Transition> out;
   for (size_t id : raised) out.push_back(transitions_[id]);
   return out;
 }
 
-void TransitionDetector::add_alarm(Series& series, const char* detector, size_t local_onset, int direction,
-                                   std::vector<size_t>* raised) {
+void TransitionDetector::add_alarm(Series& series, const char* detector, size_t local_onset, int direction) {
+  const size_t now = series.snapshots.back();
+  const size_t onset = series.snapshots[local_onset];
+  SeriesMove* current = series.pending                                ? &*series.pending
+                        : series.attached                             ? &transitions_[series.attached->first]
+                                                                             .moves[series.attached->second]
+                                                                      : nullptr;
+  const bool continuing = current && onset <= current->last_alarm_index + options_.merge_window;
+  // A re-alarm that moved the series by less than half a transition is its
+  // tail (a loss still easing down after it fell) or noise: it neither
+  // extends the move nor starts one, so small drifts do not add up.
+  if (continuing && series.change_since(local_onset) < series.options.min_move / 2) return;
+  if (continuing) {
+    const double rate = series.rate_since(local_onset);
+    const double move_rate = series.rate_since(series.local(current->onset_index));
+    const bool escalates = move_rate > 0 && rate >= options_.escalation * move_rate;
+    if (!escalates) {
+      add_detector(*current, detector);
+      current->last_alarm_index = now;
+      current->onset_index = std::min(current->onset_index, onset);
+      if (current->direction == 0) current->direction = direction;
+      if (!series.pending) {
+        Transition& t = transitions_[series.attached->first];
+        t.last_alarm_index = std::max(t.last_alarm_index, now);
+      }
+      return;
+    }
+    // A drift that turned into a sharp move: the move begins here.
+    if (!series.pending) series.escalated = true;
+  } else {
+    series.escalated = false;
+  }
   SeriesMove move;
   move.series = series.name;
   move.detectors = detector;
-  move.alarm_index = move.last_alarm_index = series.snapshots.back();
-  move.onset_index = series.snapshots[local_onset];
+  move.alarm_index = move.last_alarm_index = now;
+  move.onset_index = onset;
   move.direction = direction;
-  measure(series, move);
+  series.pending = move;
+}
 
-  // Merge into a transition this alarm is part of (latest first).
-  for (auto t = transitions_.rbegin(); t != transitions_.rend(); ++t) {
-    SeriesMove* same = nullptr;
-    for (SeriesMove& m : t->moves)
-      if (m.series == series.name) same = &m;
-    // A ramp that re-alarms continues its move, unless the new alarm's move
-    // is much larger: a slow drift that then turns into a sharp drop (a loss
-    // creeping down before an induction head forms, then falling) is two
-    // events, and the second is the transition.
-    const bool escalates = same && std::fabs(same->magnitude) > 0 &&
-                           std::fabs(move.magnitude) > options_.escalation * std::fabs(same->magnitude);
-    const bool continuing = same && !escalates &&
-                            (same->direction == move.direction || same->direction == 0 || move.direction == 0) &&
-                            move.onset_index <= same->last_alarm_index + options_.merge_window;
-    if (!continuing && (escalates || distance(move.onset_index, t->onset_index) > options_.merge_window)) continue;
-    if (same) {
-      const bool first_bocpd = same->detectors == "cusum" && std::string(detector) == "bocpd";
-      if (same->detectors.find(detector) == std::string::npos) same->detectors += std::string("+") + detector;
-      if (same->detectors == "cusum+bocpd") same->detectors = "bocpd+cusum";
-      same->last_alarm_index = move.alarm_index;
-      // BOCPD's onset is a posterior mode; CUSUM's "last left zero" runs early
-      // when small earlier excesses never drained. Prefer BOCPD's once it
-      // speaks, unless it dates a later change (the end of a fall, where the
-      // series levels off) after this move's own first alarm.
-      const bool prefer_bocpd = first_bocpd && move.onset_index <= same->alarm_index;
-      same->onset_index = prefer_bocpd ? move.onset_index : std::min(same->onset_index, move.onset_index);
-      if (same->direction == 0) same->direction = move.direction;
+void TransitionDetector::promote(Series& series, std::vector<size_t>* raised) {
+  if (!series.pending || !series.pending->large_enough) return;
+  SeriesMove move = *series.pending;
+  series.pending.reset();
+  const bool escalated = std::exchange(series.escalated, false);
+
+  // Join a transition still open that it overlaps in time (latest first),
+  // unless it is the sharp continuation of a move already in one.
+  const size_t now = steps_.size() - 1;
+  for (size_t id = transitions_.size(); !escalated && id-- > 0;) {
+    Transition& t = transitions_[id];
+    const bool open = now <= t.last_alarm_index + options_.magnitude_window;
+    if (!open || move.onset_index > t.last_alarm_index + options_.merge_window ||
+        move.last_alarm_index + options_.merge_window < t.began_index)
+      continue;
+    size_t position = t.moves.size();
+    for (size_t i = 0; i < t.moves.size(); ++i)
+      if (t.moves[i].series == series.name) position = i;
+    if (position == t.moves.size()) {
+      t.moves.push_back(move);
     } else {
-      t->moves.push_back(move);
+      SeriesMove& same = t.moves[position];
+      for (const char* d : {"bocpd", "cusum", "spike"})
+        if (move.detectors.find(d) != std::string::npos) add_detector(same, d);
+      same.onset_index = std::min(same.onset_index, move.onset_index);
+      same.last_alarm_index = std::max(same.last_alarm_index, move.last_alarm_index);
     }
-    t->onset_index = t->moves.front().onset_index;
-    for (const SeriesMove& m : t->moves) t->onset_index = std::min(t->onset_index, m.onset_index);
-    refresh(*t);
+    series.attached = std::make_pair(id, position);
+    refresh(t);
     return;
   }
 
   Transition t;
   t.id = transitions_.size();
-  t.alarm_index = move.alarm_index;
-  t.onset_index = move.onset_index;
+  t.alarm_index = now;
   t.moves.push_back(move);
   transitions_.push_back(t);
+  series.attached = std::make_pair(t.id, size_t{0});
   refresh(transitions_.back());
   raised->push_back(t.id);
 }
 
 void TransitionDetector::measure(const Series& series, SeriesMove& move) const {
-  const size_t onset = series.local(move.onset_index);
   const size_t window = options_.magnitude_window;
+  const size_t onset = series.local(move.onset_index);
+  const size_t end = series.local_last(move.last_alarm_index + window);
   move.alarm_step = steps_[move.alarm_index];
   move.onset_step = steps_[move.onset_index];
-  if (onset > 0 && onset < series.values.size()) {
+  move.halfway_index = move.onset_index;
+  move.magnitude = move.magnitude_sd = 0;
+  bool spike_high_enough = series.options.spike_above <= 0;
+  if (onset > 0 && onset <= end) {
     const auto begin = series.values.begin();
-    const double before = median(std::vector<double>(begin + (onset > window ? onset - window : 0), begin + onset));
+    const double before = series.level_before(onset, window);
+    // A spike's size is its height; a level's is where it settled.
     const double after =
-        median(std::vector<double>(begin + onset, begin + std::min(series.values.size(), onset + window)));
+        series.options.spike_above > 0
+            ? *std::max_element(begin + onset, begin + end + 1)
+            : median(std::vector<double>(begin + std::max(onset, end + 1 - std::min(end + 1, options_.settled_values)),
+                                         begin + end + 1));
+    spike_high_enough = spike_high_enough || after >= series.options.spike_above;
     move.magnitude = after - before;
     move.magnitude_sd = move.magnitude / robust_noise_scale(series.values, series.options.min_scale);
     // The level says which way it went once it moved by a noise sd or more;
     // below that, keep what the detector said (BOCPD: 0, e.g. a variance change).
     if (std::fabs(move.magnitude_sd) >= 1) move.direction = move.magnitude > 0 ? +1 : -1;
+    const double half = before + move.magnitude / 2;
+    for (size_t i = onset; i <= end; ++i) {
+      if (move.magnitude > 0 ? series.values[i] >= half : series.values[i] <= half) {
+        move.halfway_index = series.snapshots[i];
+        break;
+      }
+    }
   }
+  move.halfway_step = steps_[move.halfway_index];
+  // On a spike series BOCPD and CUSUM may alarm on smaller bumps; only a
+  // spike reaching spike_above is a transition there.
+  move.large_enough = spike_high_enough && std::fabs(move.magnitude) >= series.options.min_move &&
+                      allowed(series.options.direction, move.direction);
 
   move.pelt_index.reset();
   move.pelt_step = 0;
@@ -194,19 +293,29 @@ void TransitionDetector::measure(const Series& series, SeriesMove& move) const {
 }
 
 void TransitionDetector::refresh(Transition& t) const {
-  t.alarm_step = steps_[t.alarm_index];
-  t.onset_step = steps_[t.onset_index];
   t.confirmed = false;
   t.pelt_index.reset();
   t.pelt_step = 0;
+  std::vector<size_t> halfway;
+  t.began_index = t.moves.front().onset_index;
+  t.last_alarm_index = t.alarm_index;
   for (SeriesMove& m : t.moves) {
     measure(*series_.at(m.series), m);
+    halfway.push_back(m.halfway_index);
+    t.began_index = std::min(t.began_index, m.onset_index);
+    t.last_alarm_index = std::max(t.last_alarm_index, m.last_alarm_index);
     if (m.pelt_index && !t.confirmed) {
       t.confirmed = true;
       t.pelt_index = m.pelt_index;
       t.pelt_step = m.pelt_step;
     }
   }
+  // The lower median: with two moves, the earlier of the two.
+  std::nth_element(halfway.begin(), halfway.begin() + (halfway.size() - 1) / 2, halfway.end());
+  t.onset_index = halfway[(halfway.size() - 1) / 2];
+  t.alarm_step = steps_[t.alarm_index];
+  t.began_step = steps_[t.began_index];
+  t.onset_step = steps_[t.onset_index];
 }
 
 }  // namespace cw

@@ -1,17 +1,31 @@
 // Phase transitions in a run: change points in aggregate per-snapshot series
-// (features_emerging, features_alive, mean_direction_change, surprise,
-// training_loss, any scalar the job reports).
+// (mean direction change, surprise, the job's losses and task scores, any
+// scalar the job reports).
 //
-// Every named series gets its own Bocpd and Cusum, fed online. An alarm from
-// either becomes a "move" of that series; moves are merged into one
-// Transition when their onsets lie within `merge_window` snapshots of the
-// transition's onset, or when the same series keeps moving the same way
-// (a new onset at most `merge_window` after its previous alarm: a ramp that
-// re-alarms is one transition). Each move is then localised retrospectively
-// by PELT over the series' whole history: the PELT change point nearest the
-// online onset, within `pelt_window`, confirms it. While a transition is young
-// (within `magnitude_window` snapshots of its onset) its moves' sizes and
-// PELT confirmation are refreshed every snapshot as more data arrives.
+// Every named series gets its own Bocpd and Cusum, fed online. An alarm opens
+// a "move" of that series, or continues the series' current move when it
+// comes within `merge_window` snapshots of the move's last alarm (a ramp that
+// keeps alarming is one move). A move is measured against the series' level
+// before it began: magnitude = the level it has settled to (median of its
+// last `settled_values` values) minus the median of the `magnitude_window`
+// values before its onset. Only a move at least `min_move` large (series
+// units, per series) is a transition: the detectors judge a change against
+// the series' noise, and a smooth training curve has so little noise that
+// its every bend is "significant" — a 0.01-nat wobble of a loss is real but
+// is not a phase transition. A smaller move is kept and re-measured while it
+// is young and becomes one if it grows.
+//
+// Moves large enough are merged into one Transition when they overlap in
+// time (onset within `merge_window` of the transition's span). A transition
+// reports when its series began to move (earliest onset), when it was raised,
+// and its step: the median over its moves of the first snapshot at which the
+// move was half done. For an abrupt change that is the change itself; for an
+// S-shaped one (a loss that bends, falls for ten snapshots and levels off)
+// it is the steep middle rather than the first bend. Each move is also
+// localised retrospectively by PELT over the series' whole history: a PELT
+// change point within `pelt_window` of its onset confirms it. While a
+// transition is young (within `magnitude_window` snapshots of its last
+// alarm) its moves are re-measured every snapshot as more data arrives.
 //
 // Indices are snapshot indices (0-based order of observe() calls); snapshots
 // are log-spaced in steps, so detection works on indices and every index is
@@ -39,45 +53,60 @@ struct TransitionOptions {
   PeltOptions pelt;
   size_t merge_window = 3;
   size_t pelt_window = 2;
-  size_t magnitude_window = 8;  // values each side of an onset used to size a move
-  // A series' re-alarm whose move is this many times larger than its move so
-  // far starts a new transition instead of continuing the old one.
+  size_t magnitude_window = 8;  // values before an onset that give the level before
+  size_t settled_values = 3;    // last values of a move that give the level it moved to
+  // A re-alarm this many times steeper (change per snapshot) than its
+  // series' move so far restarts the move at its own onset: a slow drift
+  // that turns into a sharp drop (a loss creeping down before an induction
+  // head forms, then falling) began at the drop. If the drift was already a
+  // transition, the drop is a new one.
   double escalation = 4;
 };
 
 // Per-series settings, overriding the shared ones.
 struct SeriesOptions {
   double min_scale = 0;  // noise floor in series units; for feature counts 1-2 (2: a trickle of single emergences is no shift)
+  // Which way a move must go to count (kUp: only rises are transitions).
   CusumDirection direction = CusumDirection::kBoth;
   // > 0: a value at or above this is a move by itself, onset and alarm at its
   // own snapshot. For series whose change shows as a one-snapshot spike
   // rather than a new level (a ratio that training brings back to 1, like
   // the crosscoder's surprise), which BOCPD and CUSUM rightly treat as an
-  // outlier.
+  // outlier. Only a spike this high is a transition on such a series (its
+  // BOCPD and CUSUM alarms on smaller bumps are not); its size is its height
+  // above the level before.
   double spike_above = 0;
+  // The smallest move (|after − before|, series units) that is a transition.
+  double min_move = 0;
 };
 
 struct SeriesMove {
   std::string series;
-  std::string detectors;  // "bocpd", "cusum" or "bocpd+cusum"
-  size_t alarm_index = 0;  // first alarm of this series in the transition
+  std::string detectors;  // "bocpd", "cusum", "spike", joined by '+'
+  size_t alarm_index = 0;  // first alarm of this move
   uint64_t alarm_step = 0;
   size_t last_alarm_index = 0;
-  size_t onset_index = 0;  // online estimate: BOCPD's if it alarmed, else the earliest CUSUM onset
+  size_t onset_index = 0;  // where the series began to move (the detectors' onset)
   uint64_t onset_step = 0;
+  size_t halfway_index = 0;  // first snapshot at which half of the move was done
+  uint64_t halfway_step = 0;
   int direction = 0;       // +1 up, -1 down, 0 no level change (e.g. variance only)
-  double magnitude = 0;    // median after onset − median before, series units
+  double magnitude = 0;    // level moved to − level before, series units
   double magnitude_sd = 0; // the same in robust noise standard deviations
+  bool large_enough = false;  // |magnitude| >= min_move, in an allowed direction
   std::optional<size_t> pelt_index;  // confirming PELT change point
   uint64_t pelt_step = 0;
 };
 
 struct Transition {
   size_t id = 0;           // order raised, from 0
-  size_t alarm_index = 0;  // snapshot of the first alarm
+  size_t alarm_index = 0;  // snapshot at which it was raised: its first move large enough
   uint64_t alarm_step = 0;
-  size_t onset_index = 0;  // earliest onset among its moves
+  size_t began_index = 0;  // earliest onset among its moves
+  uint64_t began_step = 0;
+  size_t onset_index = 0;  // the transition's step: median of its moves' half-way points
   uint64_t onset_step = 0;
+  size_t last_alarm_index = 0;  // latest alarm of any of its moves
   bool confirmed = false;  // some move has a PELT change point near its onset
   std::optional<size_t> pelt_index;  // PELT's localisation (from the first confirmed move)
   uint64_t pelt_step = 0;
@@ -107,8 +136,8 @@ class TransitionDetector {
  private:
   struct Series;
 
-  void add_alarm(Series& series, const char* detector, size_t local_onset, int direction,
-                 std::vector<size_t>* raised);
+  void add_alarm(Series& series, const char* detector, size_t local_onset, int direction);
+  void promote(Series& series, std::vector<size_t>* raised);
   void measure(const Series& series, SeriesMove& move) const;
   void refresh(Transition& transition) const;
 

@@ -52,6 +52,16 @@ void CrosscoderStateTable::put(const std::string& run, const std::string& tap, c
   store_.put(Family::kCrosscoder, tap_key(run, tap), state);
 }
 
+void TransitionTable::put(const std::string& run, const std::string& tap, const nlohmann::json& transitions) {
+  store_.put(Family::kTransitions, tap_key(run, tap), transitions.dump());
+}
+
+std::optional<nlohmann::json> TransitionTable::get(const std::string& run, const std::string& tap) const {
+  std::string text;
+  if (!store_.get(Family::kTransitions, tap_key(run, tap), &text)) return std::nullopt;
+  return nlohmann::json::parse(text);
+}
+
 std::optional<std::string> CrosscoderStateTable::get(const std::string& run, const std::string& tap) const {
   std::string state;
   if (!store_.get(Family::kCrosscoder, tap_key(run, tap), &state)) return std::nullopt;

@@ -26,6 +26,19 @@ class CrosscoderStateTable {
   Store& store_;
 };
 
+// The phase transitions of a (run, tap) as the detectors estimate them now
+// (a JSON array, rewritten as estimates are refined; the events keep the
+// values they had when raised).
+class TransitionTable {
+ public:
+  explicit TransitionTable(Store& store) : store_(store) {}
+  void put(const std::string& run, const std::string& tap, const nlohmann::json& transitions);
+  std::optional<nlohmann::json> get(const std::string& run, const std::string& tap) const;
+
+ private:
+  Store& store_;
+};
+
 // Crosscoder metrics per snapshot (explained_variance, l0, ...), as JSON
 // objects so that new measures need no migration. Overwritten as the
 // crosscoder refines.

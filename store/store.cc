@@ -13,7 +13,7 @@ namespace {
 
 const char* const kFamilyNames[] = {"runs",    "probes",  "snapshot_meta", "snapshot_data",
                                     "crosscoder", "metrics", "trajectories", "events",
-                                    "attribution"};
+                                    "attribution", "transitions"};
 static_assert(sizeof(kFamilyNames) / sizeof(kFamilyNames[0]) == static_cast<int>(Family::kCount));
 
 void check(const rocksdb::Status& status, const std::string& what) {

@@ -22,6 +22,7 @@ enum class Family : int {
   kTrajectories,   // per-feature measures per (run, tap, feature, snapshot)
   kEvents,         // emergence and phase-transition events
   kAttribution,    // per-feature task attribution per (run, tap, task)
+  kTransitions,    // the current phase-transition estimates per (run, tap)
   kCount
 };
 const char* family_name(Family family);

@@ -140,9 +140,12 @@ TEST(TransitionDetector, ARampThatKeepsAlarmingIsOneTransition) {
   TransitionDetector detector;
   for (size_t s = 0; s < values.size(); ++s) detector.observe(s + 1, {{"mean_direction_change", values[s]}});
   ASSERT_EQ(detector.transitions().size(), 1u);
-  EXPECT_GE(detector.transitions()[0].onset_index, 29u);
-  EXPECT_LE(detector.transitions()[0].onset_index, 36u);
-  EXPECT_EQ(detector.transitions()[0].moves[0].direction, +1);
+  const Transition& t = detector.transitions()[0];
+  EXPECT_GE(t.began_index, 29u);
+  EXPECT_LE(t.began_index, 36u);
+  // A ramp that has not levelled off is half done somewhere along it.
+  EXPECT_GE(t.onset_index, t.began_index);
+  EXPECT_EQ(t.moves[0].direction, +1);
 }
 
 // A ratio series near 1 with a single spike: with spike_above the spike is
@@ -171,28 +174,96 @@ TEST(TransitionDetector, ASpikeAboveItsThresholdIsATransitionAtItsSnapshot) {
 }
 
 // A loss that creeps down for a while and then falls sharply (tinygpt
-// before and during induction-head formation): the sharp fall is a
-// transition of its own, not the continuation of the creep.
-TEST(TransitionDetector, ADriftThatTurnsIntoASharpDropIsANewTransitionAtTheDrop) {
-  std::mt19937 rng(9);
+// before and during induction-head formation).
+std::vector<double> creep_then_fall(unsigned seed) {
+  std::mt19937 rng(seed);
   std::normal_distribution<double> noise(0.0, 0.005);
-  TransitionDetector detector;
-  const auto steps = log_spaced_steps(70);
-  for (size_t i = 0; i < steps.size(); ++i) {
+  std::vector<double> values;
+  for (size_t i = 0; i < 70; ++i) {
     double value = 4.1;
-    if (i >= 10) value -= 0.008 * double(std::min<size_t>(i, 40) - 10);         // creep
-    if (i >= 40) value -= 0.35 * double(std::min<size_t>(i, 49) - 40);         // fall
-    detector.observe(steps[i], {{"loss", value + noise(rng)}});
+    if (i >= 10) value -= 0.008 * double(std::min<size_t>(i, 40) - 10);  // creep
+    if (i >= 40) value -= 0.35 * double(std::min<size_t>(i, 49) - 40);   // fall over 40..49
+    values.push_back(value + noise(rng));
   }
-  bool at_drop = false;
-  for (const Transition& t : detector.transitions()) at_drop = at_drop || (t.onset_index >= 38 && t.onset_index <= 42);
+  return values;
+}
+
+std::string describe(const TransitionDetector& detector) {
   std::string found;
   for (const Transition& t : detector.transitions()) {
-    found += " [onset " + std::to_string(t.onset_index) + " alarm " + std::to_string(t.alarm_index);
+    found += " [began " + std::to_string(t.began_index) + " onset " + std::to_string(t.onset_index) + " alarm " +
+             std::to_string(t.alarm_index);
     for (const SeriesMove& m : t.moves) found += " " + m.detectors + " mag " + std::to_string(m.magnitude);
     found += "]";
   }
-  EXPECT_TRUE(at_drop) << found;
+  return found;
+}
+
+// With every move counting (min_move 0) the creep is a transition, and the
+// sharp fall is one of its own, not the continuation of the creep.
+TEST(TransitionDetector, ADriftThatTurnsIntoASharpDropIsANewTransitionAtTheDrop) {
+  TransitionDetector detector;
+  const auto steps = log_spaced_steps(70);
+  const auto values = creep_then_fall(9);
+  for (size_t i = 0; i < steps.size(); ++i) detector.observe(steps[i], {{"loss", values[i]}});
+  bool at_drop = false;
+  for (const Transition& t : detector.transitions())
+    at_drop = at_drop || (t.began_index >= 38 && t.began_index <= 42 && t.onset_index >= 40 && t.onset_index <= 49);
+  EXPECT_TRUE(at_drop) << describe(detector);
+}
+
+// With a floor on the move (the daemon's default for losses) the creep is
+// no transition at all: one transition, begun near the fall (CUSUM dates
+// the start a few snapshots into the creep's last stretch, not at its
+// start), dated half-way down it (4.1 − 0.24 → 0.7 falls past 2.3 at
+// snapshot 45), raised early in the fall.
+TEST(TransitionDetector, WithAFloorOnlyTheFallIsATransitionDatedHalfWayDown) {
+  for (unsigned seed = 9; seed < 14; ++seed) {
+    TransitionDetector detector;
+    SeriesOptions loss;
+    loss.min_move = 0.25;
+    detector.configure_series("loss", loss);
+    const auto steps = log_spaced_steps(70);
+    const auto values = creep_then_fall(seed);
+    for (size_t i = 0; i < steps.size(); ++i) detector.observe(steps[i], {{"loss", values[i]}});
+    ASSERT_EQ(detector.transitions().size(), 1u) << "seed " << seed << describe(detector);
+    const Transition& t = detector.transitions()[0];
+    EXPECT_GE(t.began_index, 30u) << describe(detector);
+    EXPECT_LE(t.began_index, 42u) << describe(detector);
+    EXPECT_NEAR(static_cast<double>(t.onset_index), 45.0, 1.0) << describe(detector);
+    EXPECT_LE(t.alarm_index, 44u) << describe(detector);
+    EXPECT_NEAR(t.moves[0].magnitude, -3.15, 0.1);
+  }
+}
+
+// An S-shaped fall on a smooth, slowly declining curve with little noise —
+// what tinygpt's loss looks like: every bend of the decline is many noise
+// sds, but only the fall moves by more than the floor (the decline moves
+// 0.18 over its steepest 8 snapshots). Without the fall: none.
+TEST(TransitionDetector, ASmoothCurvesBendsAreNotTransitionsItsSShapedFallIs) {
+  for (bool fall : {true, false}) {
+    std::mt19937 rng(21);
+    std::normal_distribution<double> noise(0.0, 0.004);
+    TransitionDetector detector;
+    SeriesOptions loss;
+    loss.min_move = 0.25;
+    detector.configure_series("loss", loss);
+    for (size_t i = 0; i < 80; ++i) {
+      const double x = static_cast<double>(i);
+      double value = 2.3 + 0.4 / std::sqrt(1.0 + x / 4);          // smooth decline, 2.7 → 2.39
+      if (fall) value -= 1.5 / (1.0 + std::exp(-(x - 40) / 2.5));  // logistic fall, half done at 40
+      detector.observe(10 * (i + 1), {{"loss", value + noise(rng)}});
+    }
+    if (!fall) {
+      EXPECT_TRUE(detector.transitions().empty()) << describe(detector);
+      continue;
+    }
+    ASSERT_EQ(detector.transitions().size(), 1u) << describe(detector);
+    const Transition& t = detector.transitions()[0];
+    EXPECT_NEAR(static_cast<double>(t.onset_index), 40.0, 1.0) << describe(detector);
+    EXPECT_LT(t.began_index, t.onset_index);
+    EXPECT_LE(t.alarm_index, 42u);
+  }
 }
 
 TEST(TransitionDetector, RefusesStepsThatDoNotIncreaseAndLateConfiguration) {

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <optional>
 #include <stdexcept>
 
 #include "crosscoder/crosscoder_impl.h"
@@ -27,14 +28,43 @@ void set_compute_threads(int threads) {
   if (auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) set(threads);
 }
 
+// A recruit's decoder norm at the heads before the newest (see
+// recruit_dead_latents).
+constexpr double kRecruitOlderHeadNorm = 0.1;
+
 }  // namespace
+
+torch::Device training_device(const std::string& name) {
+  if (name == "cpu") return torch::kCPU;
+  if (name.rfind("cuda", 0) != 0)
+    throw std::invalid_argument("crosscoder: device '" + name + "' is not one of cpu, cuda, cuda:N");
+  std::optional<torch::Device> device;
+  try {
+    device.emplace(name);
+  } catch (const c10::Error&) {
+    throw std::invalid_argument("crosscoder: device '" + name + "' is not one of cpu, cuda, cuda:N");
+  }
+  if (!at::hasCUDA())
+    throw std::invalid_argument("crosscoder: device '" + name +
+                                "' needs a CUDA build of LibTorch, and this one is CPU-only (as Debian's libtorch is): "
+                                "rebuild against a CUDA LibTorch, or use --device cpu");
+  if (!torch::cuda::is_available())
+    throw std::invalid_argument("crosscoder: device '" + name +
+                                "': LibTorch has CUDA but sees no GPU (no driver, or CUDA_VISIBLE_DEVICES hides them): "
+                                "use --device cpu");
+  if (device->has_index() && device->index() >= static_cast<int64_t>(torch::cuda::device_count()))
+    throw std::invalid_argument("crosscoder: device '" + name + "': only " +
+                                std::to_string(torch::cuda::device_count()) + " GPU(s) visible");
+  return *device;
+}
+
+void check_device(const std::string& device) { training_device(device); }
 
 Crosscoder::Impl::Impl(const CrosscoderOptions& o) : options(o), rng(o.seed) {
   if (o.d_model <= 0 || o.n_features <= 0)
     throw std::invalid_argument("crosscoder: d_model and n_features must be positive");
   if (o.batch_size <= 0) throw std::invalid_argument("crosscoder: batch_size must be positive");
-  if (o.device != "cpu" && !(o.device.rfind("cuda", 0) == 0 && torch::cuda::is_available()))
-    throw std::invalid_argument("crosscoder: device '" + o.device + "' is not available in this LibTorch build");
+  training_device(o.device);  // throws, naming what is missing
   if (o.threads > 0) set_compute_threads(o.threads);
 }
 
@@ -50,13 +80,15 @@ torch::Tensor Crosscoder::Impl::normalise(const float* raw, int64_t rows, double
   return x * scale;
 }
 
-torch::Tensor Crosscoder::Impl::sample_batch() {
+torch::Tensor Crosscoder::Impl::sample_batch(const std::vector<torch::Tensor>* from) {
   std::uniform_int_distribution<int64_t> pick(0, n_tokens - 1);
   std::vector<int64_t> idx(options.batch_size);
   for (auto& i : idx) i = pick(rng);
-  const auto rows = torch::tensor(idx, torch::kInt64);
+  const auto& source = from ? *from : activations;
+  const auto device = source.front().defined() ? source.front().device() : torch::Device(torch::kCPU);
+  const auto rows = torch::tensor(idx, torch::kInt64).to(device);
   std::vector<torch::Tensor> per_head;
-  for (const auto& a : activations) {
+  for (const auto& a : source) {
     if (!a.defined()) throw std::logic_error("crosscoder: restore_activations() for every snapshot before training");
     per_head.push_back(a.index_select(0, rows));
   }
@@ -149,9 +181,30 @@ void Crosscoder::Impl::adam_update(const CrosscoderParams& grad, double lr) {
 }
 
 TrainReport Crosscoder::Impl::train_steps(int64_t budget, const std::function<void(int64_t, double)>& progress,
-                                          const std::atomic<bool>* stop, const std::vector<int64_t>& recruit_at) {
+                                          const std::atomic<bool>* stop) {
   if (n_snap() == 0) throw std::logic_error("crosscoder: add a snapshot before training");
   if (lambda_horizon == 0) lambda_horizon = budget;
+  // The state lives on the CPU (analysis, recruitment, persistence). On a
+  // GPU the update trains a copy there and brings it back, also when
+  // interrupted or when a step throws. sparse_step's fused kernels are
+  // raw-pointer CPU loops: on a GPU the step is the dense LibTorch one.
+  const torch::Device device = training_device(options.device);
+  std::vector<torch::Tensor> device_activations;
+  if (device.is_cuda()) {
+    for (const auto& a : activations) {
+      if (!a.defined()) throw std::logic_error("crosscoder: restore_activations() for every snapshot before training");
+      device_activations.push_back(a.to(device));
+    }
+    params = params.to(device), adam_m = adam_m.to(device), adam_v = adam_v.to(device);
+  }
+  struct BackToCpu {
+    Impl* m;
+    bool active;
+    ~BackToCpu() {
+      if (active) m->params = m->params.to(torch::kCPU), m->adam_m = m->adam_m.to(torch::kCPU), m->adam_v = m->adam_v.to(torch::kCPU);
+    }
+  } back{this, device.is_cuda()};
+  const bool sparse = options.use_sparse_path && device.is_cpu();
   TrainReport report;
   const auto start = std::chrono::steady_clock::now();
   const int64_t every = std::max<int64_t>(1, budget / 20);
@@ -162,10 +215,9 @@ TrainReport Crosscoder::Impl::train_steps(int64_t budget, const std::function<vo
     }
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (options.seconds_per_update > 0 && elapsed > options.seconds_per_update) break;
-    if (std::find(recruit_at.begin(), recruit_at.end(), s) != recruit_at.end()) report.recruited += recruit_dead_latents();
-    const auto batch = sample_batch();
+    const auto batch = sample_batch(device.is_cuda() ? &device_activations : nullptr);
     const auto c = constants(scheduled_lambda(options, cumulative_steps, lambda_horizon));
-    StepResult r = options.use_sparse_path ? sparse_step(params, batch, c) : dense_step(params, batch, c);
+    StepResult r = sparse ? sparse_step(params, batch, c) : dense_step(params, batch, c);
     adam_update(r.grad, scheduled_lr(options, s, budget));
     ++cumulative_steps;
     ++report.steps;
@@ -233,10 +285,20 @@ int64_t Crosscoder::Impl::recruit_dead_latents() {
   const int64_t n_chosen = static_cast<int64_t>(chosen.size());
   const auto ids = dead.slice(0, 0, n_chosen);
   using torch::indexing::Slice;
-  // Decoder: the residual direction at every head (unit norm); encoder: only
-  // the newest head reads it, also at unit norm, so that h is the token's
-  // projection on the direction (at 0.1 × the direction most recruits fell
-  // under τ and died again: planted test, mean max cosine 0.90 → 0.99).
+  // Decoder: the residual direction, at unit norm at the newest head and at
+  // kRecruitOlderHeadNorm at the older ones; encoder: only the newest head
+  // reads it, also at unit norm, so that h is the token's projection on the
+  // direction (at 0.1 × the direction most recruits fell under τ and died
+  // again: planted test, mean max cosine 0.90 → 0.99).
+  // Why the older heads start small: h is shared, so a recruit fires at
+  // every head whose decoder norm opens its gate. At unit norm everywhere it
+  // decoded its direction at the t − 1 older snapshots too, where what it
+  // was made from (new in the newest snapshot) is absent: their errors
+  // outweighed the newest head's in its encoder gradient, the update began
+  // at ~10× the loss, and the newest snapshot ended 0.03–0.06 EV short of
+  // offline (planted, 3 seeds). Near-absent there, it learns the newest
+  // snapshot first; where it does belong to an older snapshot, the gate's
+  // window gradient on ‖W_D‖ grows it back (measured: docs/CROSSCODER.md).
   // Threshold: a quarter of the projection of the row it was made from, so that it
   // fires on rows like that one only. Real residual streams are dense: a
   // direction has a sizeable projection on most tokens, and a latent firing
@@ -244,7 +306,8 @@ int64_t Crosscoder::Impl::recruit_dead_latents() {
   // the crosscoder.
   const auto source_projection = (x_newest * direction).sum(1);
   const auto threshold = (0.25 * source_projection).clamp_min(options.initial_threshold);
-  params.w_dec.index_put_({Slice(), ids}, direction.unsqueeze(0).expand({T, -1, -1}));
+  params.w_dec.index_put_({Slice(0, T - 1), ids}, (kRecruitOlderHeadNorm * direction).unsqueeze(0).expand({T - 1, -1, -1}));
+  params.w_dec.index_put_({T - 1, ids}, direction);
   auto enc = params.w_enc.view({F, T, d});
   enc.index_put_({ids}, torch::zeros({}));
   enc.index_put_({ids, T - 1}, direction);
@@ -306,15 +369,17 @@ void Crosscoder::add_snapshot(uint64_t step, const float* activations, int64_t n
 double Crosscoder::newest_snapshot_mse() const { return impl_->newest_mse; }
 
 TrainReport Crosscoder::train(const std::function<void(int64_t, double)>& progress, const std::atomic<bool>* stop) {
-  // Recruit at the start and again half-way: latents put on what the newest
-  // snapshot reconstructs worst (typically what is new in it) train on it in
-  // this very update. Recruiting only after training would leave a feature
-  // born at the latest snapshot without a trained latent until the next
-  // snapshot arrives; the second round catches what the first one missed.
-  const int64_t budget = impl_->options.steps_per_update;
-  std::vector<int64_t> recruit_at;
-  if (impl_->n_snap() > 1) recruit_at = {0, budget / 2};
-  auto report = impl_->train_steps(budget, progress, stop, recruit_at);
+  // Recruit at the start: latents put on what the newest snapshot
+  // reconstructs worst (typically what is new in it) train on it in this
+  // very update. Recruiting only after training would leave a feature born
+  // at the latest snapshot without a trained latent until the next snapshot
+  // arrives. Once only: a second round half-way (as we had) put latents on
+  // what was left — mostly mixtures and noise once the first recruits had
+  // learned the new directions — with half the budget, at the lr's decay,
+  // and cost the newest snapshot 0.01–0.04 EV (planted, 3 seeds).
+  const int64_t recruited = impl_->n_snap() > 1 && !(stop && stop->load()) ? impl_->recruit_dead_latents() : 0;
+  auto report = impl_->train_steps(impl_->options.steps_per_update, progress, stop);
+  report.recruited = recruited;
   if (report.interrupted) return report;
   ++impl_->updates;
   return report;

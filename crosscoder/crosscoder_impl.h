@@ -13,6 +13,10 @@
 
 namespace cw {
 
+// The device named by CrosscoderOptions::device; throws
+// std::invalid_argument naming what is missing (a CUDA build, a GPU).
+torch::Device training_device(const std::string& name);
+
 struct Crosscoder::Impl {
   CrosscoderOptions options;
   std::vector<uint64_t> steps;
@@ -30,16 +34,17 @@ struct Crosscoder::Impl {
   explicit Impl(const CrosscoderOptions& o);
   int64_t n_snap() const { return static_cast<int64_t>(steps.size()); }
   torch::Tensor normalise(const float* raw, int64_t n_tokens, double* scale_out) const;
-  torch::Tensor sample_batch();                       // [B, T, d]
+  // [B, T, d] from `from` (per snapshot, on the training device), or from
+  // `activations` when null.
+  torch::Tensor sample_batch(const std::vector<torch::Tensor>* from = nullptr);
   torch::Tensor probe_rows(int64_t begin, int64_t end) const;  // [R, T, d]
   // Raw activations of every snapshot → normalised [rows, T, d].
   torch::Tensor normalised_input(const std::vector<const float*>& raw, int64_t rows) const;
   LossConstants constants(double lambda) const;
   void initialise_paper(const torch::Tensor& first_batch);     // W_D grid search, W_E = W_Dᵀ
   void grow_head();                                             // online: W_E^t = 0, W_D^t = W_D^{t−1}
-  // `recruit_at`: steps (of this call) before which dead latents are recruited.
   TrainReport train_steps(int64_t budget, const std::function<void(int64_t, double)>& progress,
-                          const std::atomic<bool>* stop = nullptr, const std::vector<int64_t>& recruit_at = {});
+                          const std::atomic<bool>* stop = nullptr);
   void adam_update(const CrosscoderParams& grad, double lr);
   int64_t recruit_dead_latents();
   // Per-head activations f^θ [R, T, F] and reconstructions x̂ [R, T, d].

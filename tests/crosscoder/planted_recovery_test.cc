@@ -83,17 +83,23 @@ TEST(PlantedRecovery, OnlineRecoversAtomsAndMatchesOffline) {
   EXPECT_GE(m_off.explained_variance, 0.99);
   EXPECT_LE(m_on.l0, 1.5 * planted_l0);
   EXPECT_GE(m_on.l0, 0.8 * planted_l0);
-  // Online against offline per snapshot. The brief asks for EV within 0.02
-  // and L0 within 20%. Measured (docs/CROSSCODER.md, 600 steps per update):
-  // EV within 0.001 at snapshots 0-5, while the newest two trail (0.96 and
-  // 0.95 against 0.999: their new features have had one or two updates); L0
-  // within 20% at snapshots 1-7 but 1.7 against 1.1 at snapshot 0. These
-  // bounds pin that behaviour so that a regression shows.
-  for (std::size_t t = 0; t + 1 < all_on.size(); ++t) {
+  // Online against offline per snapshot. The issue asks for EV within 0.02
+  // and L0 within 20%. Measured (docs/CROSSCODER.md, 600 steps per update,
+  // seeds 2-4): EV within 0.005 at every snapshot, the newest included. L0
+  // within 20% at snapshots 2-7 for this seed; at snapshots 0 and 1 online
+  // fires 72% and 42% more than offline (1.87 against 1.09 at snapshot 0,
+  // planted 0.75): the first update trains all 64 latents on snapshot 0's 8
+  // atoms, and the mixtures it leaves on the early atoms, which fade before
+  // later updates could sort them out, keep firing there. Those two bounds
+  // pin that so that a regression shows.
+  for (std::size_t t = 0; t < all_on.size(); ++t) {
     SCOPED_TRACE("snapshot " + std::to_string(t));
-    EXPECT_NEAR(all_on[t].explained_variance, all_off[t].explained_variance, t + 3 < all_on.size() ? 0.02 : 0.05);
-    EXPECT_NEAR(all_on[t].l0, all_off[t].l0, (t == 0 ? 0.7 : 0.35) * all_off[t].l0);
+    EXPECT_NEAR(all_on[t].explained_variance, all_off[t].explained_variance, 0.02);
+    EXPECT_NEAR(all_on[t].l0, all_off[t].l0, (t == 0 ? 0.8 : t == 1 ? 0.5 : 0.2) * all_off[t].l0);
   }
+  // Where online and offline differ at the newest snapshot, online is the
+  // one near the planted L0 (2.72 against 2.65; offline 3.20).
+  EXPECT_NEAR(m_on.l0, planted_l0, 0.1 * planted_l0);
 }
 
 }  // namespace

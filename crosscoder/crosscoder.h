@@ -49,7 +49,10 @@ struct CrosscoderOptions {
   double init_norm_step = 0.1;
   int64_t batch_size = 1024;
   uint64_t seed = 0;
-  std::string device = "cpu";          // or "cuda" when LibTorch has it
+  // Where updates train: "cpu" (the fused sparse step), or "cuda"/"cuda:N"
+  // when LibTorch has CUDA and sees a GPU (the dense LibTorch step: the
+  // fused kernels are CPU code). The state stays on the CPU between updates.
+  std::string device = "cpu";
   int threads = 1;                     // torch intra-op threads (0: torch default)
   // Budget per online update (whichever ends first; seconds 0 = no limit).
   int64_t steps_per_update = 300;
@@ -194,6 +197,11 @@ class Crosscoder {
                                   const std::function<void(int64_t, double)>&);
   std::unique_ptr<Impl> impl_;
 };
+
+// Throws std::invalid_argument unless `device` (CrosscoderOptions::device)
+// can be trained on here; the message names what is missing (a CUDA build
+// of LibTorch, a visible GPU). For checking a configuration at start-up.
+void check_device(const std::string& device);
 
 // The paper's method: a fresh crosscoder trained on all snapshots at once
 // (`total_steps` steps), to compare online against offline.

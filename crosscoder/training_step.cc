@@ -22,6 +22,10 @@ CrosscoderParams CrosscoderParams::clone() const {
   return {w_enc.clone(), w_dec.clone(), b_enc.clone(), b_dec.clone(), log_tau.clone()};
 }
 
+CrosscoderParams CrosscoderParams::to(const torch::Device& device) const {
+  return {w_enc.to(device), w_dec.to(device), b_enc.to(device), b_dec.to(device), log_tau.to(device)};
+}
+
 torch::Tensor pre_activation(const CrosscoderParams& p, const torch::Tensor& x) {
   const auto x_cat = x.reshape({x.size(0), -1});
   return torch::addmm(p.b_enc.sum(0), x_cat, p.w_enc.t());

@@ -22,6 +22,7 @@ struct CrosscoderParams {
   std::vector<torch::Tensor*> all() { return {&w_enc, &w_dec, &b_enc, &b_dec, &log_tau}; }
   CrosscoderParams zeros_like() const;
   CrosscoderParams clone() const;
+  CrosscoderParams to(const torch::Device& device) const;
 };
 
 struct LossConstants {

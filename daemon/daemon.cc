@@ -59,6 +59,10 @@ struct Daemon::Sockets {
 
 Daemon::Daemon(const DaemonConfig& config)
     : config_(config), sockets_(std::make_unique<Sockets>()), started_unix_ms_(now_ms()) {
+#ifdef CW_WITH_ANALYSIS
+  // At start-up, not when the first snapshot arrives hours later.
+  if (config.analysis.enabled) check_device(config.analysis.crosscoder.device);
+#endif
   store_ = Store::open(config.data_dir);
   alerts_ = std::make_unique<EventAlerts>(config.alerts);
   ingest_ = std::make_unique<Ingest>(*store_, config.limits);

@@ -28,6 +28,10 @@ int main(int argc, char** argv) {
   app.add_option("--query", query, "ZeroMQ endpoint for the CLI (default " + config.query_endpoint + ")");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error (the last one given wins)")->take_last();
   app.add_option("--log-format", log_format, "text or json")->check(CLI::IsMember({"text", "json"}));
+  std::string device;
+  app.add_option("--device", device,
+                 "where the crosscoder trains: cpu (default) or cuda[:N] (needs a CUDA build of LibTorch and a GPU; "
+                 "same as [crosscoder] device)");
   bool store_only = false;
   app.add_flag("--store-only", store_only, "store snapshots, train no crosscoder (same as [crosscoder] enabled = false)");
   CLI11_PARSE(app, argc, argv);
@@ -39,6 +43,7 @@ int main(int argc, char** argv) {
     if (!query.empty()) config.query_endpoint = query;
     if (!log_level.empty()) config.log_level = log_level;
     if (!log_format.empty()) config.log_format = log_format;
+    if (!device.empty()) config.analysis.crosscoder.device = device;
     if (store_only) config.analysis.enabled = false;
 
     spdlog::set_level(spdlog::level::from_str(config.log_level));

@@ -136,5 +136,29 @@ TEST(Crosscoder, RejectsBadShapes) {
   EXPECT_THROW(Crosscoder{bad}, std::invalid_argument);
 }
 
+// Debian's LibTorch (this machine's) is CPU-only: "cuda" must be refused
+// with a message that names the missing piece, at construction.
+TEST(Crosscoder, DeviceIsCheckedAndCudaIsRefusedWithoutIt) {
+  EXPECT_NO_THROW(check_device("cpu"));
+  EXPECT_THROW(check_device("tpu"), std::invalid_argument);
+  EXPECT_THROW(check_device("cuda:x"), std::invalid_argument);
+  if (torch::cuda::is_available()) GTEST_SKIP() << "this LibTorch sees a GPU";
+  for (const char* device : {"cuda", "cuda:0"}) {
+    SCOPED_TRACE(device);
+    try {
+      check_device(device);
+      ADD_FAILURE() << "accepted without CUDA";
+    } catch (const std::invalid_argument& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find(torch::hasCUDA() ? "sees no GPU" : "needs a CUDA build of LibTorch"), std::string::npos)
+          << what;
+      EXPECT_NE(what.find("--device cpu"), std::string::npos) << what;
+    }
+    CrosscoderOptions o = small_options();
+    o.device = device;
+    EXPECT_THROW(Crosscoder{o}, std::invalid_argument);
+  }
+}
+
 }  // namespace
 }  // namespace cw

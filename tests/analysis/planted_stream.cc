@@ -22,32 +22,22 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// The daemon's worker for (run, "resid"), or null before it exists.
-nlohmann::json worker_status(const DaemonProcess& daemon, const std::string& run) {
-  const auto status = daemon.query("status", nlohmann::json::object(), std::chrono::seconds(10));
-  for (const auto& worker : status["daemon"].value("crosscoders", nlohmann::json::array())) {
-    if (worker.value("run", "") == run) return worker;
-  }
-  return nullptr;
+constexpr uint32_t kSequenceLength = 64;
+
+RunDescription planted_run(const std::string& run, const PlantedDictionary& planted,
+                           const std::vector<StreamedTask>& tasks) {
+  const auto& o = planted.options;
+  RunDescription description =
+      make_run(run, {"resid"}, uint32_t(o.d_model), uint32_t(o.n_tokens), kSequenceLength, /*probe_seed=*/7);
+  for (const auto& task : tasks) description.tasks.push_back({task.name, task.token_ids, kSequenceLength, task.metric});
+  return description;
 }
 
-// Waits until the crosscoder holds `snapshots` heads and is idle.
-void wait_for_crosscoder(const DaemonProcess& daemon, const std::string& run, int64_t snapshots) {
-  const auto deadline = Clock::now() + std::chrono::minutes(5);
-  nlohmann::json worker;
-  while (Clock::now() < deadline) {
-    worker = worker_status(daemon, run);
-    if (!worker.is_null() && worker.value("state", "") == "error") {
-      throw std::runtime_error("crosscoder failed: " + worker.dump() + "\n" + daemon.log());
-    }
-    if (!worker.is_null() && worker.value("snapshots", int64_t(0)) == snapshots && worker.value("state", "") == "idle" &&
-        worker.value("backlog", int64_t(0)) == 0) {
-      return;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+void publish_and_flush(Publisher& publisher, const SnapshotMeta& meta, const float* data, int64_t t) {
+  if (!publisher.publish(meta, data)) throw std::runtime_error("publish refused");
+  if (!publisher.flush(std::chrono::seconds(30))) {
+    throw std::runtime_error("snapshot " + std::to_string(t) + " not stored: " + publisher.stats().last_error);
   }
-  throw std::runtime_error("crosscoder of " + run + " did not reach " + std::to_string(snapshots) +
-                           " snapshots within 5 minutes: " + worker.dump() + "\n" + daemon.log());
 }
 
 // Publishes task array `data` of `kind` at snapshot t.
@@ -66,14 +56,47 @@ void publish_task(Publisher& publisher, const SnapshotMeta& probe, const Streame
 
 }  // namespace
 
+nlohmann::json worker_status(const DaemonProcess& daemon, const std::string& run) {
+  const auto status = daemon.query("status", nlohmann::json::object(), std::chrono::seconds(10));
+  for (const auto& worker : status["daemon"].value("crosscoders", nlohmann::json::array())) {
+    if (worker.value("run", "") == run) return worker;
+  }
+  return nullptr;
+}
+
+void wait_for_crosscoder(const DaemonProcess& daemon, const std::string& run, int64_t snapshots) {
+  const auto deadline = Clock::now() + std::chrono::minutes(5);
+  nlohmann::json worker;
+  while (Clock::now() < deadline) {
+    worker = worker_status(daemon, run);
+    if (!worker.is_null() && worker.value("state", "") == "error") {
+      throw std::runtime_error("crosscoder failed: " + worker.dump() + "\n" + daemon.log());
+    }
+    if (!worker.is_null() && worker.value("snapshots", int64_t(0)) == snapshots && worker.value("state", "") == "idle" &&
+        worker.value("backlog", int64_t(0)) == 0) {
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  throw std::runtime_error("crosscoder of " + run + " did not reach " + std::to_string(snapshots) +
+                           " snapshots within 5 minutes: " + worker.dump() + "\n" + daemon.log());
+}
+
+void publish_planted_snapshot(DaemonProcess& daemon, const std::string& run, const PlantedDictionary& planted,
+                              int64_t t) {
+  const RunDescription description = planted_run(run, planted, {});
+  PublisherOptions options;
+  options.endpoint = daemon.ingest_endpoint();
+  Publisher publisher(description, options);
+  publish_and_flush(publisher, probe_meta(description, "resid", planted_step(t), planted.activations[t]),
+                    planted.activations[t].data(), t);
+}
+
 void stream_planted(DaemonProcess& daemon, const std::string& run, const PlantedDictionary& planted,
                     const std::vector<std::vector<std::pair<std::string, double>>>& scalars,
                     const std::vector<StreamedTask>& tasks) {
   const auto& o = planted.options;
-  const uint32_t sequence_length = 64;
-  RunDescription description =
-      make_run(run, {"resid"}, uint32_t(o.d_model), uint32_t(o.n_tokens), sequence_length, /*probe_seed=*/7);
-  for (const auto& task : tasks) description.tasks.push_back({task.name, task.token_ids, sequence_length, task.metric});
+  const RunDescription description = planted_run(run, planted, tasks);
   PublisherOptions options;
   options.endpoint = daemon.ingest_endpoint();
   Publisher publisher(description, options);
@@ -84,10 +107,7 @@ void stream_planted(DaemonProcess& daemon, const std::string& run, const Planted
       publish_task(publisher, meta, task, ArrayKind::kTaskActivations, task.activations.at(t), t);
       if (!task.gradients.empty()) publish_task(publisher, meta, task, ArrayKind::kTaskGradient, task.gradients.at(t), t);
     }
-    if (!publisher.publish(meta, planted.activations[t].data())) throw std::runtime_error("publish refused");
-    if (!publisher.flush(std::chrono::seconds(30))) {
-      throw std::runtime_error("snapshot " + std::to_string(t) + " not stored: " + publisher.stats().last_error);
-    }
+    publish_and_flush(publisher, meta, planted.activations[t].data(), t);
     wait_for_crosscoder(daemon, run, t + 1);
   }
 }
@@ -98,13 +118,18 @@ std::string write_crosscoder_config(const TempDir& dir, const std::string& cross
   return path;
 }
 
-std::vector<std::vector<float>> exported_directions(const DaemonProcess& daemon, const std::string& run,
-                                                    int64_t snapshot) {
+std::string export_crosscoder(const DaemonProcess& daemon, const std::string& run) {
   const std::string out = daemon.scratch().sub("export-" + run);
   const std::string command = std::string(CW_CLI_PATH) + " --data-dir " + daemon.data_dir() + " --endpoint " +
                               daemon.query_endpoint() + " export --run " + run + " --out " + out + " > " + out +
                               ".log 2>&1";
   if (std::system(command.c_str()) != 0) throw std::runtime_error("conceptwatch export failed: " + command);
+  return out;
+}
+
+std::vector<std::vector<float>> exported_directions(const DaemonProcess& daemon, const std::string& run,
+                                                    int64_t snapshot) {
+  const std::string out = export_crosscoder(daemon, run);
   const F32Tensor exported = read_f32_safetensor(out + "/crosscoder.safetensors", "W_D");  // [T, F, d]
   const auto& shape = exported.shape;
   const auto& w = exported.values;

@@ -44,6 +44,23 @@ void stream_planted(DaemonProcess& daemon, const std::string& run, const Planted
                     const std::vector<std::vector<std::pair<std::string, double>>>& scalars = {},
                     const std::vector<StreamedTask>& tasks = {});
 
+// Publishes snapshot t of `planted` alone (run `run`, tap "resid") and waits
+// until the daemon has stored it, not for its crosscoder update.
+void publish_planted_snapshot(DaemonProcess& daemon, const std::string& run, const PlantedDictionary& planted,
+                              int64_t t);
+
+// The daemon's status of the crosscoder worker of (run, "resid"), or null
+// before it exists.
+nlohmann::json worker_status(const DaemonProcess& daemon, const std::string& run);
+
+// Waits (5 minutes at most) until that crosscoder holds `snapshots` heads
+// and is idle; throws with the daemon's log otherwise.
+void wait_for_crosscoder(const DaemonProcess& daemon, const std::string& run, int64_t snapshots);
+
+// `conceptwatch export` (the CLI process) of (run, "resid") into the daemon's
+// scratch directory; returns the directory (crosscoder.safetensors in it).
+std::string export_crosscoder(const DaemonProcess& daemon, const std::string& run);
+
 // A daemon config file (in the daemon's scratch directory) with these
 // [crosscoder] settings; returns its path.
 std::string write_crosscoder_config(const TempDir& dir, const std::string& crosscoder_section);

@@ -5,9 +5,9 @@
 #include <stdexcept>
 #include <thread>
 
+#include "bench/common/daemon_process.h"
+#include "bench/common/temp_dir.h"
 #include "bench/ingest/copy_baseline.h"
-#include "bench/ingest/daemon_process.h"
-#include "bench/ingest/temp_dir.h"
 #include "hooks/publisher.h"
 #include "store/snapshot_table.h"
 #include "store/store.h"
@@ -44,7 +44,9 @@ IngestRunResult run_ingest(const BenchData& data, uint32_t count, uint32_t paced
                            const std::string& daemon_path, const std::string& work_dir) {
   TempDir dir(work_dir, "cw-bench-ingest");
   const std::string data_dir = dir.path() + "/data";
-  DaemonProcess daemon(daemon_path, data_dir, dir.path() + "/conceptwatchd.log");
+  // Ingest alone: the crosscoder has its own benchmark, and training it on
+  // 64 MiB snapshots would compete for these 2 cores.
+  DaemonProcess daemon(daemon_path, data_dir, dir.path() + "/conceptwatchd.log", {"--store-only"});
 
   PublisherOptions options;
   options.endpoint = daemon.ingest_endpoint();

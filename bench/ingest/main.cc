@@ -8,14 +8,14 @@
 
 #include <cstdio>
 #include <exception>
-#include <fstream>
 #include <string>
 #include <vector>
 
+#include "bench/common/load_average.h"
+#include "bench/common/sample_stats.h"
 #include "bench/ingest/bench_data.h"
 #include "bench/ingest/copy_baseline.h"
 #include "bench/ingest/ingest_run.h"
-#include "bench/ingest/sample_stats.h"
 #include "bench/ingest/stage_breakdown.h"
 #include "bench/ingest/store_ceiling.h"
 #include "bench/ingest/zmq_ceiling.h"
@@ -23,6 +23,7 @@
 
 namespace {
 
+using cw::bench::load_average;
 using cw::bench::maximum;
 using cw::bench::median;
 using cw::bench::percentile;
@@ -38,14 +39,6 @@ struct Flags {
   std::string work_dir;  // empty: the system temp dir
   bool breakdown = true;
 };
-
-// On a shared machine the other load explains much of the spread.
-std::string load_average() {
-  std::ifstream in("/proc/loadavg");
-  std::string one, five;
-  in >> one >> five;
-  return in ? one + " (1 min), " + five + " (5 min)" : "unknown";
-}
 
 void append(std::vector<double>& to, const std::vector<double>& from) { to.insert(to.end(), from.begin(), from.end()); }
 

@@ -5,8 +5,8 @@
 #include <stdexcept>
 #include <zmq.hpp>
 
-#include "bench/ingest/sample_stats.h"
-#include "bench/ingest/temp_dir.h"
+#include "bench/common/sample_stats.h"
+#include "bench/common/temp_dir.h"
 #include "daemon/ingest.h"
 #include "hooks/frame_encoder.h"
 #include "schema/checksum.h"

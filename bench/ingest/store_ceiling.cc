@@ -2,7 +2,7 @@
 
 #include <chrono>
 
-#include "bench/ingest/temp_dir.h"
+#include "bench/common/temp_dir.h"
 #include "schema/checksum.h"
 #include "store/snapshot_table.h"
 #include "store/store.h"

@@ -159,7 +159,7 @@ TrainSummary train_tinygpt(const TrainOptions& options, SnapshotSink& sink, std:
     }
     summary.final_train_loss = train_loss;
 
-    if (schedule.contains(step)) {
+    if (options.run_probes && schedule.contains(step)) {
       probe.snapshot(step, step * tokens_per_step, scalars, sink);
       ++summary.snapshots;
     }

@@ -42,6 +42,9 @@ struct TrainOptions {
   std::vector<std::string> taps;  // empty: every residual tap of the model
   uint64_t log_spaced_until = 512;
   uint64_t snapshot_every = 500;
+  // false: no probe pass at checkpoints and nothing to the sink but the probe
+  // set (bench/tinygpt's no-hooks baseline).
+  bool run_probes = true;
   uint64_t log_every = 50;   // progress lines, and kjv probe-loss evaluations
   std::string metrics_path;  // JSON lines, one per step; empty: none
 };

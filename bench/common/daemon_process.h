@@ -1,12 +1,13 @@
 // The real conceptwatchd as a child process on free loopback ports with its
 // own data directory. The destructor stops it (SIGTERM, wait, SIGKILL after
 // a grace period), and the child dies with the benchmark if that is killed.
-#ifndef CW_BENCH_INGEST_DAEMON_PROCESS_H_
-#define CW_BENCH_INGEST_DAEMON_PROCESS_H_
+#ifndef CW_BENCH_COMMON_DAEMON_PROCESS_H_
+#define CW_BENCH_COMMON_DAEMON_PROCESS_H_
 
 #include <sys/types.h>
 
 #include <string>
+#include <vector>
 
 namespace cw::bench {
 
@@ -15,9 +16,11 @@ int free_loopback_port();
 
 class DaemonProcess {
  public:
-  // Starts `executable` with --data-dir `data_dir`; its output goes to
-  // `log_path`. Throws std::runtime_error if it cannot be started.
-  DaemonProcess(const std::string& executable, const std::string& data_dir, const std::string& log_path);
+  // Starts `executable` with --data-dir `data_dir` and `extra_args` (e.g.
+  // {"--store-only"}, or {"--config", path}); its output goes to `log_path`.
+  // Throws std::runtime_error if it cannot be started.
+  DaemonProcess(const std::string& executable, const std::string& data_dir, const std::string& log_path,
+                const std::vector<std::string>& extra_args);
   ~DaemonProcess();
   DaemonProcess(const DaemonProcess&) = delete;
   DaemonProcess& operator=(const DaemonProcess&) = delete;
@@ -38,4 +41,4 @@ class DaemonProcess {
 
 }  // namespace cw::bench
 
-#endif  // CW_BENCH_INGEST_DAEMON_PROCESS_H_
+#endif  // CW_BENCH_COMMON_DAEMON_PROCESS_H_

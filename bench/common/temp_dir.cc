@@ -1,4 +1,4 @@
-#include "bench/ingest/temp_dir.h"
+#include "bench/common/temp_dir.h"
 
 #include <stdlib.h>
 

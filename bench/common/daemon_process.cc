@@ -1,4 +1,4 @@
-#include "bench/ingest/daemon_process.h"
+#include "bench/common/daemon_process.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -38,7 +38,8 @@ int free_loopback_port() {
   return ntohs(address.sin_port);
 }
 
-DaemonProcess::DaemonProcess(const std::string& executable, const std::string& data_dir, const std::string& log_path)
+DaemonProcess::DaemonProcess(const std::string& executable, const std::string& data_dir, const std::string& log_path,
+                             const std::vector<std::string>& extra_args)
     : log_path_(log_path) {
   if (access(executable.c_str(), X_OK) != 0) {
     throw std::runtime_error("conceptwatchd not found at '" + executable + "' (build it, or pass --daemon PATH)");
@@ -46,10 +47,8 @@ DaemonProcess::DaemonProcess(const std::string& executable, const std::string& d
   ingest_endpoint_ = "tcp://127.0.0.1:" + std::to_string(free_loopback_port());
   const std::string query_endpoint = "tcp://127.0.0.1:" + std::to_string(free_loopback_port());
   std::vector<std::string> args = {executable, "--data-dir", data_dir, "--ingest", ingest_endpoint_,
-                                   "--query", query_endpoint, "--log-level", "warn",
-                                   // Ingest alone: the crosscoder has its own benchmark, and training
-                                   // it on 64 MiB snapshots would compete for these 2 cores.
-                                   "--store-only"};
+                                   "--query", query_endpoint, "--log-level", "warn"};
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
   std::vector<char*> argv;
   for (auto& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);

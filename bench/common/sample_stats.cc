@@ -1,4 +1,4 @@
-#include "bench/ingest/sample_stats.h"
+#include "bench/common/sample_stats.h"
 
 #include <algorithm>
 #include <cmath>

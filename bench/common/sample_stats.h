@@ -1,6 +1,6 @@
 // Order statistics of repeated measurements (medians, percentiles).
-#ifndef CW_BENCH_INGEST_SAMPLE_STATS_H_
-#define CW_BENCH_INGEST_SAMPLE_STATS_H_
+#ifndef CW_BENCH_COMMON_SAMPLE_STATS_H_
+#define CW_BENCH_COMMON_SAMPLE_STATS_H_
 
 #include <vector>
 
@@ -13,4 +13,4 @@ double maximum(const std::vector<double>& samples);
 
 }  // namespace cw::bench
 
-#endif  // CW_BENCH_INGEST_SAMPLE_STATS_H_
+#endif  // CW_BENCH_COMMON_SAMPLE_STATS_H_

@@ -1,7 +1,7 @@
 // A fresh directory under the system temp dir, removed with everything in
 // it when the object goes away (also when a benchmark throws).
-#ifndef CW_BENCH_INGEST_TEMP_DIR_H_
-#define CW_BENCH_INGEST_TEMP_DIR_H_
+#ifndef CW_BENCH_COMMON_TEMP_DIR_H_
+#define CW_BENCH_COMMON_TEMP_DIR_H_
 
 #include <string>
 
@@ -23,4 +23,4 @@ class TempDir {
 
 }  // namespace cw::bench
 
-#endif  // CW_BENCH_INGEST_TEMP_DIR_H_
+#endif  // CW_BENCH_COMMON_TEMP_DIR_H_

@@ -1,0 +1,159 @@
+// cw_bench_tinygpt: what the conceptwatch hooks cost a real pre-training job
+// (README "Benchmarks"). tinygpt trains in-process in five modes, the same
+// steps and checkpoints in each: (a) alone, (b) with its probe forward pass
+// and a sink that discards, (c) with the hooks and a real conceptwatchd,
+// store-only and with its crosscoder on, (d) with the hooks and the daemon
+// down. Repeats are interleaved in rotating order so that drift on a shared
+// machine hits every mode alike; ratios are per repeat, then the median.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <exception>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "bench/common/load_average.h"
+#include "bench/common/sample_stats.h"
+#include "bench/tinygpt/mode_run.h"
+#include "examples/tinygpt/checkpoint_schedule.h"
+
+namespace {
+
+using cw::bench::Mode;
+using cw::bench::median;
+using cw::bench::percentile;
+
+constexpr double kGoal = 0.02;  // the issue: <= 2 % slowdown excluding the probe forward
+
+struct Flags {
+  int repeats = 5;
+  cw::bench::ModeSettings settings;
+};
+
+std::string each_text(const std::vector<double>& values, const char* format) {
+  std::string text;
+  char buffer[32];
+  for (double value : values) {
+    std::snprintf(buffer, sizeof(buffer), format, value);
+    text += (text.empty() ? "" : " ") + std::string(buffer);
+  }
+  return text;
+}
+
+std::string schedule_text(const cw::TrainOptions& o) {
+  const auto steps = cw::CheckpointSchedule(o.log_spaced_until, o.snapshot_every, o.steps).steps();
+  return std::to_string(steps.size()) + " checkpoints (0, 1, 2, 4, ... " + std::to_string(o.log_spaced_until) +
+         ", every " + std::to_string(o.snapshot_every) + ")";
+}
+
+int run(const Flags& flags) {
+  const cw::TrainOptions& o = flags.settings.train;
+  std::string taps;
+  for (const auto& tap : o.taps) taps += (taps.empty() ? "" : ", ") + tap;
+  std::printf("cw_bench_tinygpt: tinygpt %s, %lld layers, d %lld, %lld heads, batch %lld, %d thread(s); %llu steps and "
+              "%s per run; taps %s; %d interleaved repeats, modes in rotating order; medians\n",
+              o.dataset.c_str(), (long long)o.model.n_layers, (long long)o.model.d_model, (long long)o.model.n_heads,
+              (long long)o.batch, o.threads, (unsigned long long)o.steps, schedule_text(o).c_str(), taps.c_str(),
+              flags.repeats);
+  std::printf("load average at start: %s\n\n", cw::bench::load_average().c_str());
+  std::fflush(stdout);
+
+  constexpr int kModes = std::size(cw::bench::kAllModes);
+  std::map<Mode, std::vector<double>> steps_per_s, checkpoint_s;
+  std::map<Mode, cw::PublisherStats> publisher;
+  for (int r = 0; r < flags.repeats; ++r) {
+    for (int i = 0; i < kModes; ++i) {
+      const Mode mode = cw::bench::kAllModes[(r + i) % kModes];
+      const std::string run_name = "bench-" + std::to_string(int(mode)) + "-" + std::to_string(r);
+      const auto result = cw::bench::run_mode(mode, flags.settings, run_name);
+      steps_per_s[mode].push_back(result.steps_per_second);
+      auto& all = checkpoint_s[mode];
+      all.insert(all.end(), result.checkpoint_seconds.begin(), result.checkpoint_seconds.end());
+      auto& p = publisher[mode];
+      p.published += result.publisher.published;
+      p.acked += result.publisher.acked;
+      p.dropped += result.publisher.dropped;
+      std::fprintf(stderr, "repeat %d/%d  %-34s %6.2f steps/s\n", r + 1, flags.repeats, cw::bench::mode_label(mode),
+                   result.steps_per_second);
+    }
+  }
+
+  std::printf("  %-42s %8s   %s\n", "mode", "steps/s", "[each repeat]");
+  for (Mode mode : cw::bench::kAllModes) {
+    std::printf("  %-42s %8.2f   [%s]\n", cw::bench::mode_label(mode), median(steps_per_s[mode]),
+                each_text(steps_per_s[mode], "%.2f").c_str());
+  }
+
+  // Paired within a repeat (the runs minutes apart at most), then the median.
+  auto ratios = [&](Mode over, Mode base) {
+    std::vector<double> r;
+    for (int i = 0; i < flags.repeats; ++i) r.push_back(steps_per_s[over][i] / steps_per_s[base][i]);
+    return r;
+  };
+  std::printf("\n  %-42s %8s %9s   %s\n", "ratio of steps/s", "median", "slowdown", "[each repeat]");
+  auto print_ratio = [&](const char* name, Mode over, Mode base, bool goal) {
+    const auto r = ratios(over, base);
+    const double slowdown = 1 - median(r);
+    std::printf("  %-42s %8.3f %8.1f%%   [%s]%s\n", name, median(r), 100 * slowdown, each_text(r, "%.3f").c_str(),
+                goal ? (slowdown <= kGoal ? "  goal <= 2%: met" : "  goal <= 2%: MISSED") : "");
+  };
+  print_ratio("(b)/(a) the probe forward's own cost", Mode::kProbeOnly, Mode::kNoHooks, false);
+  print_ratio("(c)/(b) hooks, daemon --store-only", Mode::kDaemonStoreOnly, Mode::kProbeOnly, true);
+  print_ratio("(c)/(b) hooks, daemon crosscoder on", Mode::kDaemonCrosscoder, Mode::kProbeOnly, true);
+  print_ratio("(d)/(b) hooks, daemon down", Mode::kDaemonDown, Mode::kProbeOnly, true);
+
+  std::printf("\n  %-42s %8s %8s %8s %6s   %s\n", "inside the sink per checkpoint (ms)", "p50", "p99", "max", "n",
+              "arrays published / stored / dropped");
+  for (Mode mode : cw::bench::kAllModes) {
+    if (mode == Mode::kNoHooks) continue;
+    const auto& s = checkpoint_s[mode];
+    const auto& p = publisher[mode];
+    std::printf("  %-42s %8.3f %8.3f %8.3f %6zu   %llu / %llu / %llu\n", cw::bench::mode_label(mode),
+                1e3 * median(s), 1e3 * percentile(s, 0.99), 1e3 * cw::bench::maximum(s), s.size(),
+                (unsigned long long)p.published, (unsigned long long)p.acked, (unsigned long long)p.dropped);
+  }
+  std::printf("\nload average after the runs: %s\n", cw::bench::load_average().c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Flags flags;
+  cw::TrainOptions& o = flags.settings.train;
+  o.dataset = "repeat";
+  o.steps = 300;
+  o.log_spaced_until = 64;  // deploy/demo.sh's schedule
+  o.snapshot_every = 20;
+  o.taps = {"blocks.1.resid_post"};
+  flags.settings.daemon_path = CW_CONCEPTWATCHD_PATH;
+  flags.settings.crosscoder_config = CW_SOURCE_DIR "/deploy/demo.toml";
+
+  CLI::App app{"cw_bench_tinygpt: tinygpt steps/s without hooks, with the probe forward, with hooks and "
+               "conceptwatchd attached, and with the daemon down"};
+  app.add_option("--steps", o.steps, "optimizer steps per run")->check(CLI::Range(1, 100000))->capture_default_str();
+  app.add_option("--repeats", flags.repeats, "runs of each mode (median reported)")
+      ->check(CLI::Range(1, 100))
+      ->capture_default_str();
+  app.add_option("--log-spaced-until", o.log_spaced_until, "checkpoints at 0, 1, 2, 4, ... up to this step")
+      ->capture_default_str();
+  app.add_option("--snapshot-every", o.snapshot_every, "then a checkpoint every N steps")->capture_default_str();
+  app.add_option("--tap", o.taps, "residual taps published (repeatable)")->capture_default_str();
+  app.add_option("--layers", o.model.n_layers, "transformer blocks")->capture_default_str();
+  app.add_option("--d-model", o.model.d_model, "residual stream width")->capture_default_str();
+  app.add_option("--threads", o.threads, "torch intra-op threads of the job")->capture_default_str();
+  app.add_option("--daemon", flags.settings.daemon_path, "conceptwatchd executable")->capture_default_str();
+  app.add_option("--crosscoder-config", flags.settings.crosscoder_config,
+                 "conceptwatchd --config for the crosscoder-on mode")
+      ->check(CLI::ExistingFile)
+      ->capture_default_str();
+  app.add_option("--work-dir", flags.settings.work_dir, "where temporary stores go (default: the system temp dir)");
+  CLI11_PARSE(app, argc, argv);
+  try {
+    return run(flags);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "cw_bench_tinygpt: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,39 @@
+// Forwards to another sink and times what each checkpoint spends inside it
+// on the training thread: for ConceptwatchSink that is its publish() calls
+// (one per tap, two per task probe), the hooks' whole cost to the job apart
+// from the probe forward and the sender thread's share of the cores.
+#ifndef CW_BENCH_TINYGPT_TIMED_SINK_H_
+#define CW_BENCH_TINYGPT_TIMED_SINK_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <vector>
+
+#include "examples/tinygpt/snapshot_sink.h"
+
+namespace cw::bench {
+
+class TimedSink : public SnapshotSink {
+ public:
+  // `after_probe_set` (may be empty) runs, untimed, once `inner` has the
+  // probe set: set-up such as waiting for the daemon's Hello.
+  TimedSink(SnapshotSink& inner, std::function<void()> after_probe_set);
+
+  void on_probe_set(const ProbeDescription& probe) override;
+  void on_snapshot(const Snapshot& snapshot) override;
+  void on_task_probe(const TaskProbeResult& result) override;
+  void on_finish() override;
+
+  // Seconds inside `inner` per checkpoint (snapshot and task probes), by step.
+  std::vector<double> checkpoint_seconds() const;
+
+ private:
+  SnapshotSink& inner_;
+  std::function<void()> after_probe_set_;
+  std::map<uint64_t, double> seconds_by_step_;
+};
+
+}  // namespace cw::bench
+
+#endif  // CW_BENCH_TINYGPT_TIMED_SINK_H_

@@ -2,6 +2,7 @@
 
 #include <toml++/toml.h>
 
+#include <set>
 #include <stdexcept>
 
 #include "schema/defaults.h"
@@ -14,7 +15,7 @@ namespace {
 void load_transitions(const toml::table& table, const std::string& path, MonitorOptions* monitor) {
   const auto* section = table["transitions"].as_table();
   if (!section) return;
-  auto fail = [&](const std::string& key, const char* what) {
+  auto fail = [&](const std::string& key, const std::string& what) {
     throw std::runtime_error("config " + path + ": [transitions] " + key + " " + what);
   };
   auto names = [&](const char* key, std::vector<std::string>* out) {
@@ -35,6 +36,15 @@ void load_transitions(const toml::table& table, const std::string& path, Monitor
     *out = node.value<double>().value();
   };
   names("series", &monitor->series);
+  for (const auto& name : monitor->series) {
+    static const std::set<std::string> known = {"surprise",         "surprise_ratio",    "features_alive",
+                                                "features_alive_share", "features_emerging", "mean_direction_change"};
+    if (!known.count(name))
+      fail("series", ("has '" + name +
+                      "', not a crosscoder series (surprise, surprise_ratio, features_alive, features_alive_share, "
+                      "features_emerging, mean_direction_change); job scalars go in 'scalars'")
+);
+  }
   names("scalars", &monitor->scalar_series);
   non_negative("loss_min_move", &monitor->loss_min_move);
   non_negative("surprise_ratio_alarm", &monitor->surprise_ratio_alarm);

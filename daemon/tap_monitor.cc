@@ -84,18 +84,26 @@ std::optional<TrainingPhase> TapMonitor::phase() const {
   return phases_->phase();
 }
 
-std::map<std::string, double> TapMonitor::series_values(const SnapshotAggregates& aggregates, double surprise,
-                                                        double previous_mse,
-                                                        const std::vector<std::pair<std::string, double>>& scalars) const {
-  const double ratio = previous_mse > 0 ? surprise / previous_mse : NAN;
-  std::map<std::string, double> values = {{"features_alive", aggregates.features_alive},
-                                          {"features_alive_share", aggregates.features_alive_share},
-                                          {"surprise_ratio", ratio},
-                                          {"features_emerging", aggregates.features_emerging},
-                                          {"mean_direction_change", aggregates.mean_direction_change},
-                                          {"surprise", surprise}};
+std::map<std::string, double> TapMonitor::arrival_values(double surprise, double previous_mse,
+                                                         const std::vector<std::pair<std::string, double>>& scalars) const {
+  std::map<std::string, double> values = {{"surprise", surprise},
+                                          {"surprise_ratio", previous_mse > 0 ? surprise / previous_mse : NAN}};
   for (const auto& [name, value] : scalars) values[name] = value;
   return values;
+}
+
+std::map<std::string, double> TapMonitor::aggregate_values(const SnapshotAggregates& aggregates) {
+  return {{"features_alive", aggregates.features_alive},
+          {"features_alive_share", aggregates.features_alive_share},
+          {"features_emerging", aggregates.features_emerging},
+          {"mean_direction_change", aggregates.mean_direction_change}};
+}
+
+bool TapMonitor::watches_aggregates() const {
+  const auto aggregates = aggregate_values({});
+  for (const auto& name : options_.series)
+    if (aggregates.count(name)) return true;
+  return false;
 }
 
 nlohmann::json TapMonitor::observe_snapshot(uint64_t step, const std::map<std::string, double>& values, bool replay) {
@@ -145,14 +153,17 @@ nlohmann::json TapMonitor::observe_snapshot(uint64_t step, const std::map<std::s
       const bool first = phases_->changes().empty();
       const TrainingPhase phase = phases_->observe(step, it->second);
       if (!first && phase != previous) {
-        const std::string key = std::string("phase:") + to_string(phase) + "@" + std::to_string(step);
+        // Dated where the loss crossed the entropy, raised where the label switched.
+        const PhaseChange& change = phases_->changes().back();
+        const std::string key = std::string("phase:") + to_string(phase) + "@" + std::to_string(change.step);
         if (!replay && raised_.insert(key).second) {
           nlohmann::json event = base_event("phase");
           event.update({{"key", key},
-                        {"step", step},
+                        {"step", change.step},
+                        {"confirmed_step", step},
                         {"phase", to_string(phase)},
                         {"previous_phase", to_string(previous)},
-                        {"loss", it->second},
+                        {"loss", change.loss},
                         {"loss_scalar", name},
                         {"unigram_entropy", entropies_->first},
                         {"bigram_entropy", entropies_->second},

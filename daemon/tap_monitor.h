@@ -61,7 +61,9 @@ struct MonitorOptions {
       {"features_alive_share", 0.1}};
   double loss_min_move = 0.25;  // nats
   // Scalar holding the training loss in nats, for the phase labels.
-  std::vector<std::string> loss_scalars = {"probe_loss", "train_loss", "loss"};  // first present wins
+  // Held-out losses first: a training batch's loss is noisier (0.03-0.05
+  // nats on tinygpt's KJV batches) and the band around each entropy is 2%.
+  std::vector<std::string> loss_scalars = {"heldout_loss", "probe_loss", "train_loss", "loss"};  // first present wins
   // A transition's alert resolves after this many snapshots without a new move.
   std::size_t resolve_after = 8;
 };
@@ -85,11 +87,18 @@ class TapMonitor {
   // After each crosscoder update: raises feature events not raised before.
   void observe_features(const FeatureAnalysis& analysis, uint64_t latest_step);
 
-  // The series values for a snapshot: aggregates plus job scalars.
+  // The series values known when a snapshot is added, before the update
+  // trains on it: its surprise, the surprise ratio and the job's scalars.
   // `previous_mse`: the crosscoder's error on the snapshot before, after the
   // update that trained on it (NaN for the first snapshot).
-  std::map<std::string, double> series_values(const SnapshotAggregates& aggregates, double surprise, double previous_mse,
-                                              const std::vector<std::pair<std::string, double>>& scalars) const;
+  std::map<std::string, double> arrival_values(double surprise, double previous_mse,
+                                               const std::vector<std::pair<std::string, double>>& scalars) const;
+  // The feature aggregates, known after the update.
+  static std::map<std::string, double> aggregate_values(const SnapshotAggregates& aggregates);
+  // Whether a watched series is an aggregate: then snapshots must be observed
+  // after the update, and alerts wait for it (seconds), instead of being
+  // raised as the snapshot is added.
+  bool watches_aggregates() const;
 
   const std::vector<Transition>& transitions() const { return detector_.transitions(); }
   // The transitions as estimated now (phase_transition events keep what was

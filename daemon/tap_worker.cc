@@ -91,7 +91,8 @@ void TapWorker::recover() {
     std::optional<std::pair<double, double>> entropies;
     if (probe->sequence_length > 0 && !probe->token_ids.empty()) {
       const ProbeEntropy entropy = probe_entropy(probe->token_ids, probe->sequence_length);
-      if (entropy.unigram > 0 && entropy.bigram > 0) entropies = std::make_pair(entropy.unigram, entropy.bigram);
+      if (entropy.unigram_corrected > 0 && entropy.bigram_corrected > 0)
+        entropies = std::make_pair(entropy.unigram_corrected, entropy.bigram_corrected);
     }
     monitor_ = std::make_unique<TapMonitor>(run_, tap_, config_.monitor, entropies, emit_);
   } else {
@@ -166,6 +167,14 @@ bool TapWorker::update() {
     surprise.push_back(crosscoder_->newest_snapshot_mse());
     scalars.push_back(meta.scalars);
   }
+  // Everything the detectors watch by default is known now: raise the
+  // events before training, so an alert does not wait for the update.
+  const bool observe_now = !monitor_->watches_aggregates();
+  if (observe_now) {
+    for (std::size_t i = 0; i < new_steps.size(); ++i)
+      series_[new_steps[i]] =
+          monitor_->observe_snapshot(new_steps[i], monitor_->arrival_values(surprise[i], previous_mse, scalars[i]));
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     status_["state"] = "training";
@@ -193,9 +202,14 @@ bool TapWorker::update() {
   monitor_->observe_features(analysis, steps.back());
   for (std::size_t i = 0; i < new_steps.size(); ++i) {
     const std::size_t index = steps.size() - new_steps.size() + i;
-    series_[new_steps[i]] =
-        monitor_->observe_snapshot(new_steps[i], monitor_->series_values(analysis.aggregates[index], surprise[i],
-                                                                          previous_mse, scalars[i]));
+    const auto aggregates = TapMonitor::aggregate_values(analysis.aggregates[index]);
+    if (observe_now) {
+      for (const auto& [name, value] : aggregates) series_[new_steps[i]][name] = value;  // stored, not watched
+    } else {
+      auto values = monitor_->arrival_values(surprise[i], previous_mse, scalars[i]);
+      values.insert(aggregates.begin(), aggregates.end());
+      series_[new_steps[i]] = monitor_->observe_snapshot(new_steps[i], values);
+    }
   }
   refresh_attribution(/*all=*/true);
   save(new_steps, report);

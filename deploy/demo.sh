@@ -83,29 +83,16 @@ for line in open(out + "/tinygpt.jsonl"):
 phases = json.load(open(out + "/phases.json"))
 snaps = [s["step"] for s in phases["series"]]
 print("second-copy loss first below 2.0 at step %s (the job's own log)" % loss_drop)
-if not phases["transitions"]:
-    print("no phase transition was flagged")
-def distance(t):
-    # snapshots between a transition's onset and the loss drop
-    if loss_drop is None or t["onset_step"] not in snaps:
-        return None
-    after = [s for s in snaps if s >= loss_drop]
-    return abs(snaps.index(t["onset_step"]) - snaps.index(after[0])) if after else None
-near = [t for t in phases["transitions"] if distance(t) is not None]
-if near:
-    best = min(near, key=distance)
-    print("%d transition(s) flagged; the nearest to the loss drop has onset step %d, %d snapshot(s) away (goal: <= 1)"
-          % (len(phases["transitions"]), best["onset_step"], distance(best)))
-for t in phases["transitions"]:
-    onset = t["onset_step"]
-    raised_during = t["raised_unix_ms"] <= ended_ms
-    gap = None
-    if loss_drop is not None and onset in snaps:
-        # distance in snapshots between the onset and the loss drop
-        after = [s for s in snaps if s >= loss_drop]
-        gap = abs(snaps.index(onset) - snaps.index(after[0])) if after else None
-    print("phase transition flagged: onset step %d, alarm at step %d, %s training ended; %s snapshot(s) from the loss drop; series: %s"
-          % (onset, t["alarm_step"], "before" if raised_during else "after", gap,
-             ", ".join(m["series"] for m in t["series"])))
+def snapshots_from_drop(step):
+    # snapshots between a step and the first snapshot at or after the loss drop
+    after = [i for i, s in enumerate(snaps) if s >= loss_drop] if loss_drop is not None else []
+    return abs(snaps.index(step) - after[0]) if after and step in snaps else None
+transitions = phases["transitions"]
+print("%d phase transition(s) flagged (goal: one, within 1 snapshot of the loss drop)" % len(transitions))
+for t in transitions:
+    raised_during = t.get("raised_unix_ms", 0) <= ended_ms
+    print("phase transition at step %d (began %s, raised at step %d, %s training ended): %s snapshot(s) from the loss drop; series: %s"
+          % (t["onset_step"], t.get("began_step"), t["alarm_step"], "before" if raised_during else "after",
+             snapshots_from_drop(t["onset_step"]), ", ".join(m["series"] for m in t["series"])))
 print("figures: %s/features.png (features x snapshots, sorted by emergence), %s/feature.png" % (out, out))
 PY

@@ -1,5 +1,6 @@
 #include "detect/entropy.h"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -17,6 +18,12 @@ double plug_in_entropy(const Map& counts, double n) {
     h -= p * std::log(p);
   }
   return h;
+}
+
+// Miller–Madow: the plug-in estimate's first-order bias is (m − 1) / 2n.
+template <typename Map>
+double corrected_entropy(const Map& counts, double n) {
+  return plug_in_entropy(counts, n) + (static_cast<double>(counts.size()) - 1) / (2 * n);
 }
 
 }  // namespace
@@ -43,11 +50,13 @@ ProbeEntropy probe_entropy(const std::vector<uint32_t>& token_ids, size_t sequen
   result.tokens = token_ids.size();
   result.pairs = token_ids.size() - token_ids.size() / sequence_length;
   result.unigram = plug_in_entropy(unigram, static_cast<double>(result.tokens));
+  result.unigram_corrected = corrected_entropy(unigram, static_cast<double>(result.tokens));
   // H(next | prev) = H(prev, next) - H(prev), both over the same pairs.
   if (result.pairs > 0) {
     const double n = static_cast<double>(result.pairs);
     result.bigram = plug_in_entropy(pair, n) - plug_in_entropy(previous, n);
     if (result.bigram < 0) result.bigram = 0;  // rounding when every pair is determined
+    result.bigram_corrected = std::max(0.0, corrected_entropy(pair, n) - corrected_entropy(previous, n));
   }
   return result;
 }

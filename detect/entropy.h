@@ -14,6 +14,12 @@ namespace cw {
 struct ProbeEntropy {
   double unigram = 0;   // H(X) over every probe token
   double bigram = 0;    // H(X_t | X_{t-1}) over pairs inside a sequence
+  // The same with the Miller–Madow correction, + (bins seen − 1) / 2n for
+  // each entropy: plug-in estimates run low on a small sample (a 16 × 64
+  // character KJV probe gives a bigram entropy of 2.10 plug-in, 2.21
+  // corrected, 2.29 on the whole held-out text). What the daemon uses.
+  double unigram_corrected = 0;
+  double bigram_corrected = 0;
   uint64_t tokens = 0;  // tokens counted for `unigram`
   uint64_t pairs = 0;   // (previous, next) pairs counted for `bigram`
 };

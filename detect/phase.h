@@ -33,11 +33,17 @@ struct PhaseOptions {
   double relative_tolerance = 0.02;
 };
 
+// A switch is confirmed when the loss leaves the band, and dated where the
+// loss last crossed the entropy on its way there: a loss sitting on the
+// line (the paper's plateau at H2) crosses it more than once, and the
+// crossing it did not come back from is the one that counts.
 struct PhaseChange {
   TrainingPhase phase = TrainingPhase::kInitialization;  // the phase entered
-  size_t snapshot = 0;
+  size_t snapshot = 0;  // where the loss crossed the entropy
   uint64_t step = 0;
-  double loss = 0;
+  double loss = 0;      // at that crossing
+  size_t confirmed_snapshot = 0;  // where it left the band (the label switched)
+  uint64_t confirmed_step = 0;
 };
 
 class PhaseLabeller {
@@ -54,10 +60,18 @@ class PhaseLabeller {
   const std::vector<PhaseChange>& changes() const { return changes_; }
 
  private:
+  struct Crossing {
+    size_t snapshot = 0;
+    uint64_t step = 0;
+    double loss = 0;
+  };
   struct Boundary {
-    double entropy, tolerance;
-    bool below = false;
-    void update(double loss, bool first);
+    double entropy = 0, tolerance = 0;
+    bool below = false;       // the trigger's state
+    bool loss_below = false;  // the latest loss's side of the entropy
+    Crossing crossed;         // where the loss last changed side
+    // True when the trigger switched.
+    bool update(double loss, bool first, const Crossing& now);
   };
 
   Boundary unigram_, bigram_;

@@ -31,10 +31,15 @@ TEST(PhaseLabeller, LossCurveCrossingBothEntropies) {
   ASSERT_EQ(changes.size(), 3u);
   EXPECT_EQ(changes[0].phase, P::kInitialization);
   EXPECT_EQ(changes[1].phase, P::kStatisticalLearning);
-  EXPECT_EQ(changes[1].snapshot, 4u);
-  EXPECT_EQ(changes[1].step, 5000u);
+  // Dated where the loss crossed for good (2.97 < 3.0), confirmed a snapshot
+  // later (2.9 < 3.0 − 0.06).
+  EXPECT_EQ(changes[1].snapshot, 3u);
+  EXPECT_EQ(changes[1].step, 4000u);
+  EXPECT_EQ(changes[1].confirmed_step, 5000u);
   EXPECT_EQ(changes[2].phase, P::kFeatureLearning);
-  EXPECT_EQ(changes[2].step, 12000u);
+  // 2.25 crossed H2 at 8000 but went back above (2.27); 2.24 at 10000 did not.
+  EXPECT_EQ(changes[2].step, 10000u);
+  EXPECT_EQ(changes[2].confirmed_step, 12000u);
   EXPECT_STREQ(to_string(changes[2].phase), "feature-learning");
 }
 

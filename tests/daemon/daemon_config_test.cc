@@ -1,0 +1,62 @@
+// The daemon's TOML configuration: the shipped file reads back as the
+// defaults it documents, and mistakes in [transitions] are named.
+#include "daemon/daemon_config.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <stdexcept>
+#include <string>
+
+#include "tests/support/temp_dir.h"
+
+namespace cw {
+namespace {
+
+std::string error_of(const std::string& toml) {
+  testing::TempDir dir;
+  const std::string path = dir.sub("bad.toml");
+  std::ofstream(path) << toml;
+  DaemonConfig config = default_daemon_config();
+  try {
+    load_daemon_config(path, &config);
+  } catch (const std::runtime_error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(DaemonConfig, TheShippedFileStatesTheDefaults) {
+  DaemonConfig shipped = default_daemon_config();
+  load_daemon_config(std::string(CW_SOURCE_DIR) + "/deploy/conceptwatchd.toml", &shipped);
+  const MonitorOptions defaults;
+  const MonitorOptions& read = shipped.analysis.monitor;
+  EXPECT_EQ(read.series, defaults.series);
+  EXPECT_EQ(read.scalar_series, defaults.scalar_series);
+  EXPECT_EQ(read.min_move, defaults.min_move);
+  EXPECT_EQ(read.loss_min_move, defaults.loss_min_move);
+  EXPECT_EQ(read.surprise_ratio_alarm, defaults.surprise_ratio_alarm);
+  EXPECT_EQ(read.resolve_after, defaults.resolve_after);
+}
+
+TEST(DaemonConfig, TransitionsSectionOverridesAndNamesMistakes) {
+  testing::TempDir dir;
+  const std::string path = dir.sub("ok.toml");
+  std::ofstream(path) << "[transitions]\nseries = [\"mean_direction_change\"]\nscalars = [\"val_loss\"]\n"
+                         "loss_min_move = 0.1\n[transitions.min_move]\nval_loss = 0.05\n";
+  DaemonConfig config = default_daemon_config();
+  load_daemon_config(path, &config);
+  EXPECT_EQ(config.analysis.monitor.series, std::vector<std::string>{"mean_direction_change"});
+  EXPECT_EQ(config.analysis.monitor.scalar_series, std::vector<std::string>{"val_loss"});
+  EXPECT_EQ(config.analysis.monitor.loss_min_move, 0.1);
+  EXPECT_EQ(config.analysis.monitor.min_move.at("val_loss"), 0.05);
+
+  // A job scalar listed as a crosscoder series would never be watched.
+  EXPECT_NE(error_of("[transitions]\nseries = [\"train_loss\"]\n").find("'scalars'"), std::string::npos);
+  EXPECT_NE(error_of("[transitions]\nscalars = \"train_loss\"\n").find("[transitions] scalars"), std::string::npos);
+  EXPECT_NE(error_of("[transitions.min_move]\nicl_score = -1\n").find("min_move.icl_score"), std::string::npos);
+  EXPECT_NE(error_of("[transitions]\nloss_min_move = \"big\"\n").find("loss_min_move"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace cw

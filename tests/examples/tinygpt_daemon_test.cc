@@ -1,0 +1,221 @@
+// The main job end to end: tinygpt (a real LibTorch pre-training run, its own
+// process) publishing to the real conceptwatchd, whose phase-transition
+// alert is judged against the job's own log. Also the controls the issue
+// asks for: a learning rate too small to transition within the run, and a
+// one-layer model with and without a fixed copy offset.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <thread>
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "tests/support/daemon_process.h"
+
+namespace cw {
+namespace {
+
+using testing::DaemonProcess;
+
+uint64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+struct Job {
+  const char* name;
+  const char* args;  // tinygpt options beyond the shared ones
+  const char* tap;
+};
+
+struct JobRun {
+  std::optional<uint64_t> loss_drop;  // first step with second-copy loss < 2.0, from the job's own log
+  uint64_t ended_ms = 0;              // wall clock when training ended
+  int64_t snapshots = 0;              // checkpoints taken (probe snapshots sent)
+  double heldout_bigram = 0;          // kjv: the job's bigram entropy of its held-out text
+};
+
+// A small crosscoder that keeps pace with tinygpt on two cores.
+const char* kConfig = R"([crosscoder]
+n_features = 128
+steps_per_update = 100
+seconds_per_update = 1.5
+batch_size = 256
+lr = 0.002
+threads = 1
+sparsity_lambda = 0.03
+)";
+
+JobRun train(const DaemonProcess& daemon, const Job& job) {
+  const std::string jsonl = daemon.scratch().sub(std::string(job.name) + ".jsonl");
+  const std::string log = daemon.scratch().sub(std::string(job.name) + ".log");
+  const std::string command = std::string(CW_TINYGPT_PATH) + " --seed 0 --run " + job.name +
+                              " --tap " + job.tap + " --log-spaced-until 64 --snapshot-every 20 --log-every 100" +
+                              " --quiet-sink --conceptwatch " + daemon.ingest_endpoint() + " --out " + jsonl + " " +
+                              job.args + " > " + log + " 2>&1";
+  if (std::system(command.c_str()) != 0) throw std::runtime_error("tinygpt failed: " + command);
+  JobRun run;
+  run.ended_ms = now_ms();
+  std::ifstream rows(jsonl);
+  for (std::string line; std::getline(rows, line);) {
+    const auto row = nlohmann::json::parse(line);
+    if (!run.loss_drop && row.value("second_copy_loss", 9.0) < 2.0) run.loss_drop = row["step"].get<uint64_t>();
+  }
+  std::ifstream text(log);
+  for (std::string line; std::getline(text, line);) {
+    double unigram = 0, bigram = 0;
+    if (std::sscanf(line.c_str(), "  held-out text entropies: unigram %lf, bigram %lf", &unigram, &bigram) == 2)
+      run.heldout_bigram = bigram;
+    // "summary: repeat, 600 steps in 23.5 s (39.1 ms/step, 1 thread(s)), 38 snapshots, ..."
+    const auto at = line.find(" snapshots,");
+    if (line.rfind("summary:", 0) == 0 && at != std::string::npos)
+      run.snapshots = std::stoll(line.substr(line.rfind(' ', at - 1) + 1));
+  }
+  return run;
+}
+
+// Until the crosscoder has every snapshot and is idle (transitions are
+// raised as each update's snapshots are analysed).
+void wait_for_daemon(const DaemonProcess& daemon, const std::string& run, int64_t snapshots) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(4);
+  while (std::chrono::steady_clock::now() < deadline) {
+    const auto status = daemon.query("status", nlohmann::json::object(), std::chrono::seconds(10));
+    for (const auto& worker : status["daemon"].value("crosscoders", nlohmann::json::array())) {
+      if (worker.value("run", "") != run) continue;
+      if (worker.value("state", "") == "error") throw std::runtime_error("crosscoder failed: " + worker.dump());
+      if (worker.value("snapshots", int64_t(0)) == snapshots && worker.value("state", "") == "idle" &&
+          worker.value("backlog", int64_t(0)) == 0)
+        return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  throw std::runtime_error("the daemon did not catch up with " + run + "\n" + daemon.log());
+}
+
+class TinyGptDaemon : public ::testing::TestWithParam<Job> {};
+
+// The daemon flags a phase transition exactly when the job's loss fell, and
+// then once, dated within one snapshot of the step where the second-copy
+// loss fell below 2.0, raised while training still ran.
+TEST_P(TinyGptDaemon, FlagsOneTransitionAtTheLossDropAndNoneWithout) {
+  const Job& job = GetParam();
+  testing::TempDir config_dir;
+  const std::string config = config_dir.sub("conceptwatchd.toml");
+  std::ofstream(config) << kConfig;
+  DaemonProcess daemon({"--config", config});
+  daemon.start();
+  const JobRun run = train(daemon, job);
+  ASSERT_GT(run.snapshots, 20) << daemon.log();
+  wait_for_daemon(daemon, job.name, run.snapshots);
+
+  const auto phases = daemon.query("phases", {{"run", job.name}});
+  std::vector<uint64_t> snapshots;
+  for (const auto& row : phases["series"]) snapshots.push_back(row["step"].get<uint64_t>());
+  const auto& transitions = phases["transitions"];
+  std::string said;
+  for (const auto& t : transitions)
+    said += " [at step " + t["onset_step"].dump() + ", began " + t["began_step"].dump() + ", raised at step " +
+            t["alarm_step"].dump() + "]";
+  std::printf("%s: second-copy loss < 2.0 at step %s; the daemon flagged %zu transition(s)%s\n", job.name,
+              run.loss_drop ? std::to_string(*run.loss_drop).c_str() : "never", transitions.size(), said.c_str());
+
+  if (!run.loss_drop) {
+    EXPECT_TRUE(transitions.empty()) << said;
+    return;
+  }
+  ASSERT_EQ(transitions.size(), 1u) << said;
+  const auto& t = transitions[0];
+  // Distance in snapshots between the estimate and the first snapshot at or
+  // after the loss drop (the first one that can show it).
+  auto index_of = [&](uint64_t step) {
+    return static_cast<long>(std::lower_bound(snapshots.begin(), snapshots.end(), step) - snapshots.begin());
+  };
+  EXPECT_LE(std::labs(index_of(t["onset_step"].get<uint64_t>()) - index_of(*run.loss_drop)), 1) << said;
+  ASSERT_TRUE(t.contains("raised_unix_ms")) << t.dump();
+  EXPECT_LE(t["raised_unix_ms"].get<uint64_t>(), run.ended_ms) << "raised after training ended: " << said;
+  // One alert's worth of events: one phase_transition event for the run.
+  const auto events = daemon.query("events", {{"run", job.name}, {"type", "phase_transition"}});
+  EXPECT_EQ(events.size(), 1u) << events.dump();
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Runs, TinyGptDaemon,
+    ::testing::Values(
+        // The main job's run: the second-copy loss falls below 2.0 at step 418.
+        Job{"induction", "--dataset repeat --steps 600", "blocks.1.resid_post"},
+        // Too small to transition within the run (second copy 3.0 at step 600).
+        Job{"small_lr", "--dataset repeat --steps 600 --lr 1e-4", "blocks.1.resid_post"},
+        // One layer, fixed copy offset: a positional head solves it (falls at 372).
+        Job{"one_layer", "--dataset repeat --steps 560 --layers 1", "blocks.0.resid_post"},
+        // One layer, copy offset varying: it cannot, no drop.
+        Job{"one_layer_varying_offset", "--dataset repeat --steps 560 --layers 1 --repeat-min-n 16",
+            "blocks.0.resid_post"}),
+    [](const ::testing::TestParamInfo<Job>& info) { return std::string(info.param.name); });
+
+// Dataset (b): character-level KJV. The daemon labels the paper's phases
+// from the job's loss against the probe set's entropies; its switch to
+// feature learning must come within two snapshots of where the training
+// loss crosses below the probe set's bigram entropy for good (it sits on
+// the line for a few snapshots first: the paper's plateau).
+TEST(TinyGptDaemonKjv, FeatureLearningLabelWithinTwoSnapshotsOfTheBigramCrossing) {
+  testing::TempDir config_dir;
+  const std::string config = config_dir.sub("conceptwatchd.toml");
+  std::ofstream(config) << kConfig;
+  DaemonProcess daemon({"--config", config});
+  daemon.start();
+  // 128 probe windows of 64 characters: on 16 the bigram entropy itself is
+  // poorly estimated (detect/entropy.h).
+  const Job job{"kjv", "--dataset kjv --mlp --lr 1e-3 --steps 360 --probe-sequences 128", "blocks.1.resid_post"};
+  const JobRun run = train(daemon, job);
+  ASSERT_GT(run.snapshots, 20) << daemon.log();
+  wait_for_daemon(daemon, job.name, run.snapshots);
+
+  const auto phases = daemon.query("phases", {{"run", job.name}});
+  std::optional<uint64_t> labelled;
+  double bigram = 0;
+  for (const auto& change : phases["phase_changes"]) {
+    if (change["phase"] == "feature-learning" && !labelled) {
+      labelled = change["step"].get<uint64_t>();
+      bigram = change["bigram_entropy"].get<double>();
+    }
+  }
+  ASSERT_TRUE(labelled) << phases["phase_changes"].dump();
+  // The probe set is 8,192 contiguous held-out characters (a few chapters):
+  // its bigram entropy (2.20 measured) is near the whole held-out text's
+  // (2.275), not equal to it. The judge is the probe set's, as the daemon's.
+  EXPECT_NEAR(bigram, run.heldout_bigram, 0.15);
+
+  // The job's own training loss at each snapshot: the first snapshot from
+  // which it stays below the bigram entropy.
+  std::vector<uint64_t> snapshots;
+  std::vector<double> train_loss, heldout_loss;
+  for (const auto& row : phases["series"]) {
+    snapshots.push_back(row["step"].get<uint64_t>());
+    train_loss.push_back(row["train_loss"].get<double>());
+    heldout_loss.push_back(row["heldout_loss"].get<double>());
+  }
+  auto crossing = [&](const std::vector<double>& loss) {
+    size_t at = loss.size();
+    for (size_t i = loss.size(); i-- > 0 && loss[i] < bigram;) at = i;
+    return at;
+  };
+  const size_t by_train = crossing(train_loss), by_heldout = crossing(heldout_loss);
+  ASSERT_LT(by_train, snapshots.size()) << "the training loss never stayed below " << bigram;
+  const long label_index =
+      static_cast<long>(std::lower_bound(snapshots.begin(), snapshots.end(), *labelled) - snapshots.begin());
+  std::printf("kjv: bigram entropy %.3f (job's held-out text %.3f); training loss below it for good from step %llu, "
+              "held-out loss from step %llu; the daemon labelled feature learning from step %llu\n",
+              bigram, run.heldout_bigram, (unsigned long long)snapshots[by_train],
+              (unsigned long long)(by_heldout < snapshots.size() ? snapshots[by_heldout] : 0),
+              (unsigned long long)*labelled);
+  EXPECT_LE(std::labs(label_index - static_cast<long>(by_train)), 2);
+}
+
+}  // namespace
+}  // namespace cw

@@ -139,8 +139,8 @@ void add_analysis_commands(CLI::App& app, const CliContext& context, int* exit_c
     uint64_t after = 0;
     while (true) {
       nlohmann::json params = {{"run", events_run}, {"type", events_type}, {"after", after}};
-      const nlohmann::json list = ask(context, "events", params).json;
-      for (const auto& e : list) {
+      const Answer answer = ask(context, "events", params);
+      for (const auto& e : answer.json) {
         after = std::max(after, e.value("seq", uint64_t(0)));
         if (context.json) {
           std::cout << e.dump() << "\n";  // JSON lines, one event each
@@ -150,7 +150,9 @@ void add_analysis_commands(CLI::App& app, const CliContext& context, int* exit_c
       }
       std::cout.flush();
       if (!follow) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      // With the daemon down every poll opens the store read-only (~0.1 s
+      // of CPU): poll it rarely.
+      std::this_thread::sleep_for(std::chrono::milliseconds(answer.from_daemon ? 500 : 5000));
     }
   });
 

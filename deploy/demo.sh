@@ -18,7 +18,8 @@ build/daemon/conceptwatchd --config deploy/demo.toml --data-dir "$OUT/data" > "$
 DAEMON=$!
 FOLLOW=""
 cleanup() {
-  [ -n "$FOLLOW" ] && kill "$FOLLOW" 2>/dev/null || true
+  # The follower is a pipeline in a subshell: stop its processes too.
+  [ -n "$FOLLOW" ] && { pkill -P "$FOLLOW" 2>/dev/null; kill "$FOLLOW" 2>/dev/null; } || true
   kill -TERM "$DAEMON" 2>/dev/null && wait "$DAEMON" 2>/dev/null || true
 }
 trap cleanup EXIT

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <iostream>
 
+#include "cli/heatmap_figure.h"
 #include "cli/png_image.h"
 
 namespace cw {
@@ -21,36 +22,30 @@ struct PlotArgs {
 void plot_heatmap(const CliContext& context, const PlotArgs& args) {
   nlohmann::json params = {{"run", args.run}, {"sort", "emergence"}, {"filter", "live"}, {"limit", args.limit}};
   if (!args.tap.empty()) params["tap"] = args.tap;
-  const nlohmann::json features = ask(context, "features", params).json["features"];
+  const nlohmann::json answer = ask(context, "features", params).json;
+  const nlohmann::json& features = answer["features"];
   if (features.empty()) throw std::runtime_error("no live features yet for run '" + args.run + "'");
-  std::vector<std::vector<double>> rows;
-  std::vector<uint64_t> steps;
+  HeatmapFigure figure;
+  const std::string tap = answer.value("tap", args.tap);
+  figure.title = "run " + args.run + (tap.empty() ? "" : ", tap " + tap);
   for (const auto& f : features) {
     nlohmann::json feature_params = {{"run", args.run}, {"id", f["feature"]}};
     if (!args.tap.empty()) feature_params["tap"] = args.tap;
     const nlohmann::json detail = ask(context, "feature", feature_params).json;
     std::vector<double> row;
-    steps.clear();
+    figure.steps.clear();
     for (const auto& p : detail["trajectory"]) {
       row.push_back(p["normalised_norm"].get<double>());
-      steps.push_back(p["step"].get<uint64_t>());
+      figure.steps.push_back(p["step"].get<uint64_t>());
     }
-    rows.push_back(std::move(row));
+    figure.rows.push_back(std::move(row));
   }
-  const int cell_w = std::max(4, 800 / int(steps.size()));
-  const int cell_h = std::max(1, std::min(8, 800 / int(rows.size())));
-  const int margin = 10;
-  PngImage image(int(steps.size()) * cell_w + 2 * margin, int(rows.size()) * cell_h + 2 * margin);
-  for (std::size_t r = 0; r < rows.size(); ++r) {
-    for (std::size_t c = 0; c < rows[r].size(); ++c) {
-      image.fill(margin + int(c) * cell_w, margin + int(r) * cell_h, margin + int(c + 1) * cell_w,
-                 margin + int(r + 1) * cell_h, viridis(rows[r][c]));
-    }
-  }
-  image.save(args.out);
-  print_answer(context, {{"out", args.out}, {"features", rows.size()}, {"snapshots", steps.size()}, {"steps", steps}},
+  draw_heatmap(figure, layout_heatmap(figure)).save(args.out);
+  const auto& steps = figure.steps;
+  const std::size_t rows = figure.rows.size();
+  print_answer(context, {{"out", args.out}, {"features", rows}, {"snapshots", steps.size()}, {"steps", steps}},
                [&](const nlohmann::json&) {
-                 std::cout << "wrote " << args.out << ": " << rows.size() << " features (rows, sorted by emergence) x "
+                 std::cout << "wrote " << args.out << ": " << rows << " features (rows, sorted by emergence) x "
                            << steps.size() << " snapshots (columns, steps " << steps.front() << " .. " << steps.back()
                            << ")\n";
                });

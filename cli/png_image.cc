@@ -49,6 +49,11 @@ void PngImage::line(double x0, double y0, double x1, double y1, Rgb colour, int 
   }
 }
 
+Rgb PngImage::at(int x, int y) const {
+  const uint8_t* p = &pixels_[(std::size_t(y) * width_ + x) * 3];
+  return {p[0], p[1], p[2]};
+}
+
 void PngImage::save(const std::string& path) const {
   FILE* file = std::fopen(path.c_str(), "wb");
   if (!file) throw std::runtime_error("cannot write '" + path + "'");

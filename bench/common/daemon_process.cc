@@ -86,6 +86,15 @@ void DaemonProcess::check_alive() {
   }
 }
 
+void DaemonProcess::wait_for(const std::function<bool()>& done, const std::string& what) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!done()) {
+    check_alive();
+    if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("conceptwatchd did not " + what + " within 20 s");
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
 int DaemonProcess::stop() {
   if (pid_ <= 0) return -1;
   kill(pid_, SIGTERM);

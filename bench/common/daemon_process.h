@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,10 @@ class DaemonProcess {
   const std::string& ingest_endpoint() const { return ingest_endpoint_; }
   // Throws std::runtime_error with the end of the daemon's log if it exited.
   void check_alive();
+  // Polls `done` until it holds; throws if the daemon exits first or after
+  // 20 s ("conceptwatchd did not <what> within 20 s"). For set-up such as a
+  // publisher's Hello round trip, which is not what a benchmark times.
+  void wait_for(const std::function<bool()>& done, const std::string& what);
   // Stops it and returns its exit status (0 after a clean SIGTERM shutdown).
   int stop();
 

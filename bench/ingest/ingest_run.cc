@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <chrono>
 #include <stdexcept>
-#include <thread>
 
 #include "bench/common/daemon_process.h"
 #include "bench/common/temp_dir.h"
@@ -19,16 +18,6 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_between(Clock::time_point start, Clock::time_point end) {
   return std::chrono::duration<double>(end - start).count();
-}
-
-// The Hello round trip is set-up, not ingest: wait for it before timing.
-void wait_for_hello(const Publisher& publisher, DaemonProcess& daemon) {
-  const auto deadline = Clock::now() + std::chrono::seconds(20);
-  while (!publisher.stats().hello_acked) {
-    daemon.check_alive();
-    if (Clock::now() > deadline) throw std::runtime_error("conceptwatchd did not answer the Hello within 20 s");
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
 }
 
 uint64_t stored_snapshots(const std::string& data_dir, const std::string& run) {
@@ -55,7 +44,8 @@ IngestRunResult run_ingest(const BenchData& data, uint32_t count, uint32_t paced
   IngestRunResult result;
   {
     Publisher publisher(data.run, options);
-    wait_for_hello(publisher, daemon);
+    // The Hello round trip is set-up, not ingest: wait for it before timing.
+    daemon.wait_for([&] { return publisher.stats().hello_acked; }, "answer the Hello");
 
     const auto start = Clock::now();
     for (uint32_t i = 0; i < count; ++i) {

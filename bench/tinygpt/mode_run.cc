@@ -4,7 +4,6 @@
 #include <functional>
 #include <optional>
 #include <stdexcept>
-#include <thread>
 
 #include "bench/common/daemon_process.h"
 #include "bench/common/temp_dir.h"
@@ -15,23 +14,12 @@
 namespace cw::bench {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-// The Hello round trip is set-up, not training: wait for it before step 0.
-void wait_for_hello(const ConceptwatchSink& sink, DaemonProcess& daemon) {
-  const auto deadline = Clock::now() + std::chrono::seconds(20);
-  while (!sink.stats().hello_acked) {
-    daemon.check_alive();
-    if (Clock::now() > deadline) throw std::runtime_error("conceptwatchd did not answer the Hello within 20 s");
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-}
-
 ModeResult train(const TrainOptions& options, SnapshotSink& sink, std::function<void()> after_probe_set) {
   TimedSink timed(sink, std::move(after_probe_set));
   const TrainSummary summary = train_tinygpt(options, timed, nullptr);
   ModeResult result;
   result.steps_per_second = double(summary.steps) / summary.seconds;
+  result.cpu_ms_per_step = 1e3 * timed.process_cpu_seconds() / double(summary.steps);
   result.checkpoint_seconds = timed.checkpoint_seconds();
   return result;
 }
@@ -78,7 +66,8 @@ ModeResult run_mode(Mode mode, const ModeSettings& settings, const std::string& 
   }
   ConceptwatchSink sink(publisher, nullptr);
   ModeResult result = train(options, sink, [&] {
-    if (daemon) wait_for_hello(sink, *daemon);
+    // The Hello round trip is set-up, not training: wait for it before step 0.
+    if (daemon) daemon->wait_for([&] { return sink.stats().hello_acked; }, "answer the Hello");
   });
   result.publisher = sink.stats();
   if (daemon) {

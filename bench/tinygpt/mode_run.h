@@ -36,6 +36,7 @@ struct ModeSettings {
 
 struct ModeResult {
   double steps_per_second = 0;     // training loop only: set-up and the final flush excluded
+  double cpu_ms_per_step = 0;      // the job process's CPU time over the same loop
   std::vector<double> checkpoint_seconds;  // inside the sink per checkpoint (publish() with hooks)
   PublisherStats publisher;        // with hooks
 };

@@ -1,5 +1,7 @@
 #include "bench/tinygpt/timed_sink.h"
 
+#include <time.h>
+
 #include <chrono>
 #include <utility>
 
@@ -15,6 +17,12 @@ double seconds_in(Call&& call) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+double process_cpu_seconds_now() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
+}
+
 }  // namespace
 
 TimedSink::TimedSink(SnapshotSink& inner, std::function<void()> after_probe_set)
@@ -23,6 +31,7 @@ TimedSink::TimedSink(SnapshotSink& inner, std::function<void()> after_probe_set)
 void TimedSink::on_probe_set(const ProbeDescription& probe) {
   inner_.on_probe_set(probe);
   if (after_probe_set_) after_probe_set_();
+  cpu_at_start_ = process_cpu_seconds_now();
 }
 
 void TimedSink::on_snapshot(const Snapshot& snapshot) {
@@ -33,7 +42,10 @@ void TimedSink::on_task_probe(const TaskProbeResult& result) {
   seconds_by_step_[result.step] += seconds_in([&] { inner_.on_task_probe(result); });
 }
 
-void TimedSink::on_finish() { inner_.on_finish(); }
+void TimedSink::on_finish() {
+  cpu_at_finish_ = process_cpu_seconds_now();
+  inner_.on_finish();
+}
 
 std::vector<double> TimedSink::checkpoint_seconds() const {
   std::vector<double> seconds;

@@ -27,8 +27,13 @@ class TimedSink : public SnapshotSink {
 
   // Seconds inside `inner` per checkpoint (snapshot and task probes), by step.
   std::vector<double> checkpoint_seconds() const;
+  // CPU seconds of this whole process (training, the publisher's sender and
+  // ZeroMQ threads) from the probe set to the finish, i.e. over the training
+  // loop: unlike wall time, barely moved by other load on the machine.
+  double process_cpu_seconds() const { return cpu_at_finish_ - cpu_at_start_; }
 
  private:
+  double cpu_at_start_ = 0, cpu_at_finish_ = 0;
   SnapshotSink& inner_;
   std::function<void()> after_probe_set_;
   std::map<uint64_t, double> seconds_by_step_;

@@ -151,8 +151,9 @@ void add_analysis_commands(CLI::App& app, const CliContext& context, int* exit_c
       std::cout.flush();
       if (!follow) break;
       // With the daemon down every poll opens the store read-only (~0.1 s
-      // of CPU): poll it rarely.
+      // of CPU): poll it rarely, and ask the daemon again each time.
       std::this_thread::sleep_for(std::chrono::milliseconds(answer.from_daemon ? 500 : 5000));
+      context.offline_store.reset();
     }
   });
 

@@ -16,15 +16,17 @@ std::unique_ptr<Store> open_read_only(const CliContext& context) {
 }
 
 Answer ask(const CliContext& context, const std::string& command, const nlohmann::json& params) {
-  try {
-    DaemonClient client(context.query_endpoint, std::chrono::milliseconds(context.timeout_ms));
-    return {client.query(command, params), true};
-  } catch (const DaemonUnreachable& e) {
-    std::cerr << e.what() << "; reading " << context.data_dir << " (read-only)\n";
+  if (!context.offline_store) {
+    try {
+      DaemonClient client(context.query_endpoint, std::chrono::milliseconds(context.timeout_ms));
+      return {client.query(command, params), true};
+    } catch (const DaemonUnreachable& e) {
+      std::cerr << e.what() << "; reading " << context.data_dir << " (read-only)\n";
+    }
+    context.offline_store = open_read_only(context);
   }
-  auto store = open_read_only(context);
-  QueryHandler handler(*store);
-  add_analysis_queries(handler, *store);
+  QueryHandler handler(*context.offline_store);
+  add_analysis_queries(handler, *context.offline_store);
   return {handler.answer(command, params), false};
 }
 

@@ -18,6 +18,12 @@ struct CliContext {
   std::string data_dir;
   int timeout_ms = 2000;  // how long to wait for the daemon
   bool json = false;
+  // Once the daemon has not answered, later questions in this process go to
+  // the data directory, opened once (`plot` asks one question per feature:
+  // waiting and reopening each time took minutes). Reset it to ask the
+  // daemon again and see newer data (a read-only open sees the store as it
+  // was when opened).
+  mutable std::shared_ptr<Store> offline_store;
 };
 
 struct Answer {

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <thread>
@@ -32,6 +33,7 @@ struct Job {
   const char* name;
   const char* args;  // tinygpt options beyond the shared ones
   const char* tap;
+  bool attribution = false;  // also check the induction task's attribution
 };
 
 struct JobRun {
@@ -98,6 +100,50 @@ void wait_for_daemon(const DaemonProcess& daemon, const std::string& run, int64_
   throw std::runtime_error("the daemon did not catch up with " + run + "\n" + daemon.log());
 }
 
+// The induction task (tinygpt's logit margin on second-copy tokens): the
+// attribution covers every snapshot, and the test reports how much of it
+// the features that emerged during the transition (between when it began
+// and three snapshots after its step) carry after it, against their share
+// of the emerged features. The issue asks for them to be the top features;
+// that is NOT asserted because it does not hold reliably yet: the demo's
+// run (256 features, 1,400 steps) measured 0.61 of |attr| for 19% of the
+// emerged features, but this 600-step run with 128 features measured 0.25
+// and 0.32 for 35-37% (the online crosscoder's time-budgeted updates make
+// its dictionary differ between runs). See the issue's note.
+void check_attribution(const DaemonProcess& daemon, const std::string& run, const nlohmann::json& transition,
+                       const std::vector<uint64_t>& snapshots) {
+  const auto answer = daemon.query("attribution", {{"run", run}, {"task", "induction"}, {"top", 100000}});
+  ASSERT_TRUE(answer["complete"].get<bool>()) << answer.dump();
+  const uint64_t began = transition["began_step"].get<uint64_t>(), at = transition["onset_step"].get<uint64_t>();
+  const size_t at_index = std::upper_bound(snapshots.begin(), snapshots.end(), at) - snapshots.begin() - 1;
+  const uint64_t end = snapshots[std::min(snapshots.size() - 1, at_index + 3)];
+  auto during = [&](const nlohmann::json& step) {
+    return !step.is_null() && step.get<uint64_t>() >= began && step.get<uint64_t>() <= end;
+  };
+  double total = 0, carried = 0;
+  for (const auto& snapshot : answer["snapshots"]) {
+    if (snapshot["step"].get<uint64_t>() <= at) continue;
+    for (const auto& top : snapshot["top"]) {
+      total += top["share"].get<double>();
+      if (during(top["emerged_step"])) carried += top["share"].get<double>();
+    }
+  }
+  size_t emerged_any = 0, emerged_during = 0;
+  const auto features = daemon.query("features", {{"run", run}, {"filter", "all"}, {"limit", 100000}});
+  for (const auto& f : features["features"]) {
+    emerged_any += !f["emerged_step"].is_null();
+    emerged_during += during(f["emerged_step"]);
+  }
+  ASSERT_GT(total, 0);
+  ASSERT_GT(emerged_any, 0u);
+  const double share = carried / total, base = double(emerged_during) / double(emerged_any);
+  std::printf("%s: after step %llu, features that emerged in [%llu, %llu] carry %.2f of the induction task's |attr|; "
+              "they are %zu of the %zu emerged features (%.2f)\n",
+              run.c_str(), (unsigned long long)at, (unsigned long long)began, (unsigned long long)end, share,
+              emerged_during, emerged_any, base);
+  EXPECT_EQ(answer["steps"].size(), snapshots.size());
+}
+
 class TinyGptDaemon : public ::testing::TestWithParam<Job> {};
 
 // The daemon flags a phase transition exactly when the job's loss fell, and
@@ -142,13 +188,14 @@ TEST_P(TinyGptDaemon, FlagsOneTransitionAtTheLossDropAndNoneWithout) {
   // One alert's worth of events: one phase_transition event for the run.
   const auto events = daemon.query("events", {{"run", job.name}, {"type", "phase_transition"}});
   EXPECT_EQ(events.size(), 1u) << events.dump();
+  if (job.attribution) check_attribution(daemon, job.name, t, snapshots);
 }
 
 INSTANTIATE_TEST_SUITE_P(
     Runs, TinyGptDaemon,
     ::testing::Values(
         // The main job's run: the second-copy loss falls below 2.0 at step 418.
-        Job{"induction", "--dataset repeat --steps 600", "blocks.1.resid_post"},
+        Job{"induction", "--dataset repeat --steps 600", "blocks.1.resid_post", /*attribution=*/true},
         // Too small to transition within the run (second copy 3.0 at step 600).
         Job{"small_lr", "--dataset repeat --steps 600 --lr 1e-4", "blocks.1.resid_post"},
         // One layer, fixed copy offset: a positional head solves it (falls at 372).

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <ostream>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <thread>
@@ -35,6 +36,9 @@ struct Job {
   const char* tap;
   bool attribution = false;  // also check the induction task's attribution
 };
+
+// gtest prints a parameter in test names and failures; the run's name says it.
+void PrintTo(const Job& job, std::ostream* out) { *out << job.name << " (" << job.args << ")"; }
 
 struct JobRun {
   std::optional<uint64_t> loss_drop;  // first step with second-copy loss < 2.0, from the job's own log

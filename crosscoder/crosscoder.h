@@ -60,6 +60,10 @@ struct CrosscoderOptions {
   // Dead-latent recruitment at the start of each update (from the second snapshot on).
   double dead_frequency = 1e-6;        // fires on fewer tokens than this: dead
   double recruit_fraction = 0.25;      // at most this share of dead latents per update
+  // Also at the start of each update: a latent whose activations are those of
+  // another times a constant, up to this share of its energy, is folded into
+  // it and freed (crosscoder/coactivation.h). 0: never.
+  double merge_unexplained = 0.01;
   bool use_sparse_path = true;         // active-latent decoder and encoder-gradient path
   // Metrics: a feature active on more than this share of probe tokens is dense.
   double dense_frequency = 0.1;
@@ -108,6 +112,7 @@ struct TrainReport {
   double last_loss = 0;
   double tokens_per_second = 0;
   int64_t recruited = 0;
+  int64_t merged = 0;        // redundant latents folded into another at the start
   bool interrupted = false;  // `stop` was set: fewer steps than the budget
 };
 

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "crosscoder/coactivation.h"
 #include "crosscoder/crosscoder.h"
 #include "crosscoder/training_step.h"
 
@@ -46,7 +47,19 @@ struct Crosscoder::Impl {
   TrainReport train_steps(int64_t budget, const std::function<void(int64_t, double)>& progress,
                           const std::atomic<bool>* stop = nullptr);
   void adam_update(const CrosscoderParams& grad, double lr);
-  int64_t recruit_dead_latents();
+  // One forward over the probe set for merging and recruitment: per latent
+  // its firing count at its busiest snapshot, the newest head's residual of
+  // every row [N, d], and the activations' Gram over co-active pairs.
+  struct ProbePass {
+    torch::Tensor fired;
+    torch::Tensor residual;
+    CoactivationGram gram;
+  };
+  ProbePass probe_pass() const;
+  // Folds latents whose activations are proportional to another's into it
+  // (coactivation.h) and marks them dead in `pass`. Returns how many.
+  int64_t merge_redundant_latents(ProbePass* pass);
+  int64_t recruit_dead_latents(const ProbePass& pass);
   // Per-head activations f^θ [R, T, F] and reconstructions x̂ [R, T, d].
   void forward(const torch::Tensor& x, torch::Tensor* f, torch::Tensor* x_hat) const;
 };

@@ -44,6 +44,7 @@ nlohmann::json options_json(const CrosscoderOptions& o) {
           {"seconds_per_update", o.seconds_per_update},
           {"dead_frequency", o.dead_frequency},
           {"recruit_fraction", o.recruit_fraction},
+          {"merge_unexplained", o.merge_unexplained},
           {"use_sparse_path", o.use_sparse_path}};
 }
 
@@ -71,6 +72,8 @@ CrosscoderOptions options_from_json(const nlohmann::json& j) {
   j.at("seconds_per_update").get_to(o.seconds_per_update);
   j.at("dead_frequency").get_to(o.dead_frequency);
   j.at("recruit_fraction").get_to(o.recruit_fraction);
+  // States saved before merging existed: the default.
+  o.merge_unexplained = j.value("merge_unexplained", o.merge_unexplained);
   j.at("use_sparse_path").get_to(o.use_sparse_path);
   return o;
 }

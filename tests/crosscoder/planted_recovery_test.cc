@@ -30,6 +30,8 @@ CrosscoderOptions recovery_options() {
   if (const char* v = std::getenv("CW_TUNE_LR")) o.lr = std::atof(v);
   if (const char* v = std::getenv("CW_TUNE_STEPS")) o.steps_per_update = std::atoi(v);
   if (const char* v = std::getenv("CW_TUNE_F")) o.n_features = std::atoi(v);
+  if (const char* v = std::getenv("CW_TUNE_SEED")) o.seed = std::atoi(v);
+  if (const char* v = std::getenv("CW_TUNE_MERGE")) o.merge_unexplained = std::atof(v);
   return o;
 }
 
@@ -71,8 +73,9 @@ TEST(PlantedRecovery, OnlineRecoversAtomsAndMatchesOffline) {
   const double cos_off = mean_max_cosine(p, offline, "offline");
   const auto all_on = online.evaluate(), all_off = offline.evaluate();
   for (std::size_t t = 0; t < all_on.size(); ++t) {
-    std::printf("snapshot %zu: online EV %.4f L0 %.2f | offline EV %.4f L0 %.2f\n", t, all_on[t].explained_variance,
-                all_on[t].l0, all_off[t].explained_variance, all_off[t].l0);
+    std::printf("snapshot %zu: online EV %.4f L0 %.2f | offline EV %.4f L0 %.2f | planted L0 %.2f\n", t,
+                all_on[t].explained_variance, all_on[t].l0, all_off[t].explained_variance, all_off[t].l0,
+                p.mean_active(static_cast<int64_t>(t)));
   }
   std::printf("online: EV %.4f L0 %.3f cos %.4f | offline: EV %.4f L0 %.3f cos %.4f | planted L0 %.3f\n",
               m_on.explained_variance, m_on.l0, cos_on, m_off.explained_variance, m_off.l0, cos_off, planted_l0);
@@ -84,21 +87,24 @@ TEST(PlantedRecovery, OnlineRecoversAtomsAndMatchesOffline) {
   EXPECT_LE(m_on.l0, 1.5 * planted_l0);
   EXPECT_GE(m_on.l0, 0.8 * planted_l0);
   // Online against offline per snapshot. The issue asks for EV within 0.02
-  // and L0 within 20%. Measured (docs/CROSSCODER.md, 600 steps per update,
-  // seeds 2-4): EV within 0.005 at every snapshot, the newest included. L0
-  // within 20% at snapshots 2-7 for this seed; at snapshots 0 and 1 online
-  // fires 72% and 42% more than offline (1.87 against 1.09 at snapshot 0,
-  // planted 0.75): the first update trains all 64 latents on snapshot 0's 8
-  // atoms, and the mixtures it leaves on the early atoms, which fade before
-  // later updates could sort them out, keep firing there. Those two bounds
-  // pin that so that a regression shows.
+  // and L0 within 20%. Measured (docs/CROSSCODER.md, seeds 2-4): EV within
+  // 0.007 everywhere. L0 within 20% of offline at snapshots 2-7; at 0 and 1
+  // online fires 20% and 22% less than offline (this seed), and that is
+  // offline's excess, not online's: online is within 13% of the planted L0
+  // there, offline 41-42% above it (it keeps several proportional latents
+  // per early atom, which online folds into one: coactivation.h). So: near
+  // planted everywhere, never above offline by more than 20%, and within 20%
+  // of it where offline is itself near planted.
   for (std::size_t t = 0; t < all_on.size(); ++t) {
     SCOPED_TRACE("snapshot " + std::to_string(t));
+    const double planted = p.mean_active(static_cast<int64_t>(t));
     EXPECT_NEAR(all_on[t].explained_variance, all_off[t].explained_variance, 0.02);
-    EXPECT_NEAR(all_on[t].l0, all_off[t].l0, (t == 0 ? 0.8 : t == 1 ? 0.5 : 0.2) * all_off[t].l0);
+    EXPECT_NEAR(all_on[t].l0, planted, 0.2 * planted);
+    EXPECT_LE(all_on[t].l0, 1.2 * all_off[t].l0);
+    if (t >= 2) EXPECT_GE(all_on[t].l0, 0.8 * all_off[t].l0);
   }
   // Where online and offline differ at the newest snapshot, online is the
-  // one near the planted L0 (2.72 against 2.65; offline 3.20).
+  // one near the planted L0 (2.68 against 2.65; offline 3.20).
   EXPECT_NEAR(m_on.l0, planted_l0, 0.1 * planted_l0);
 }
 

@@ -21,10 +21,17 @@ void print_event(const nlohmann::json& e) {
   const std::string type = e.value("type", "");
   std::cout << "#" << e.value("seq", 0) << " " << e.value("run", "") << "/" << e.value("tap", "") << " ";
   if (type == "phase_transition") {
-    std::cout << "PHASE TRANSITION at step " << text(e["onset_step"]);
-    if (e.contains("began_step")) std::cout << " (began " << text(e["began_step"]) << ")";
-    std::cout << ", raised at step " << text(e["alarm_step"]) << (e.value("confirmed", false) ? ", confirmed by PELT" : "")
-              << "; series:";
+    // `phases` answers current estimates (with raised_onset_step); an event
+    // holds what was known when raised, while the move was under way.
+    if (e.contains("raised_onset_step") || !e.contains("began_step")) {
+      std::cout << "PHASE TRANSITION at step " << text(e["onset_step"]);
+      if (e.contains("began_step")) std::cout << " (began " << text(e["began_step"]) << ")";
+      std::cout << ", raised at step " << text(e["alarm_step"]);
+    } else {
+      std::cout << "PHASE TRANSITION raised at step " << text(e["alarm_step"]) << " (began " << text(e["began_step"])
+                << ", half done so far at step " << text(e["onset_step"]) << "; `phases` has the refined step)";
+    }
+    std::cout << (e.value("confirmed", false) ? ", confirmed by PELT" : "") << "; series:";
     for (const auto& move : e["series"])
       std::cout << " " << text(move["series"]) << (move.value("direction", 0) > 0 ? "↑" : "↓");
   } else if (type == "phase_transition_resolved") {

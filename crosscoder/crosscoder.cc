@@ -246,6 +246,7 @@ Crosscoder::Impl::ProbePass Crosscoder::Impl::probe_pass() const {
     const auto open = f > 0;
     pass.fired += open.sum(0).to(torch::kFloat64).amax(0);  // per feature, its busiest snapshot
     pass.residual.slice(0, b, e).copy_(x.select(1, T - 1) - x_hat.select(1, T - 1));
+    if (!(options.merge_unexplained > 0)) continue;
     // Each row's latents active at any snapshot, with their T activations.
     const auto active = open.any(1).nonzero().contiguous();  // [nnz, 2] (row, feature), by row
     const auto values = f.permute({0, 2, 1}).index({active.select(1, 0), active.select(1, 1)}).contiguous();

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 
@@ -59,7 +60,12 @@ TEST(PlantedRecovery, OnlineRecoversAtomsAndMatchesOffline) {
   Crosscoder online(opt);
   for (int64_t t = 0; t < T; ++t) {
     online.add_snapshot(static_cast<uint64_t>(t * 100), p.activations[t].data(), N);
+    const auto t0 = std::chrono::steady_clock::now();
     online.train();
+    // CW_TIME=1: seconds per update (docs/CROSSCODER.md's per-update cost).
+    if (std::getenv("CW_TIME"))
+      std::printf("update %lld: %.3f s\n", static_cast<long long>(t),
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
   const auto m_on = online.evaluate().back();
   const double cos_on = mean_max_cosine(p, online, "online");
@@ -101,7 +107,9 @@ TEST(PlantedRecovery, OnlineRecoversAtomsAndMatchesOffline) {
     EXPECT_NEAR(all_on[t].explained_variance, all_off[t].explained_variance, 0.02);
     EXPECT_NEAR(all_on[t].l0, planted, 0.2 * planted);
     EXPECT_LE(all_on[t].l0, 1.2 * all_off[t].l0);
-    if (t >= 2) EXPECT_GE(all_on[t].l0, 0.8 * all_off[t].l0);
+    if (t >= 2) {
+      EXPECT_GE(all_on[t].l0, 0.8 * all_off[t].l0);
+    }
   }
   // Where online and offline differ at the newest snapshot, online is the
   // one near the planted L0 (2.68 against 2.65; offline 3.20).

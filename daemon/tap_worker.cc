@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 
 #include "daemon/feature_analysis.h"
 #include "detect/entropy.h"
@@ -62,8 +64,18 @@ void TapWorker::loop() {
   try {
     recover();
   } catch (const std::exception& e) {
-    spdlog::error("crosscoder {}/{}: cannot resume from the store ({}); starting afresh", run_, tap_, e.what());
+    // Starting afresh re-adds every stored snapshot; the state that would
+    // not load is kept beside the store first, since the next save
+    // overwrites it (e.g. one saved with `device = "cuda"`, read where there
+    // is no CUDA: restart with that device to resume it instead).
+    const std::string kept = keep_unloadable_state();
+    spdlog::error("crosscoder {}/{}: cannot resume from the store ({}); starting afresh from the stored snapshots{}",
+                  run_, tap_, e.what(), kept.empty() ? "" : "; the old state is kept in " + kept);
     crosscoder_.reset();
+    if (!monitor_) monitor_ = std::make_unique<TapMonitor>(run_, tap_, config_.monitor, std::nullopt, emit_);
+    std::lock_guard<std::mutex> lock(mu_);
+    status_["resume_error"] = e.what();
+    if (!kept.empty()) status_["unloadable_state"] = kept;
   }
   while (!stop_) {
     {
@@ -81,6 +93,25 @@ void TapWorker::loop() {
       status_["state"] = "error";
       status_["error"] = e.what();
     }
+  }
+}
+
+std::string TapWorker::keep_unloadable_state() const {
+  try {
+    const auto state = CrosscoderStateTable(store_).get(run_, tap_);
+    if (!state) return "";
+    const auto dir = std::filesystem::path(store_.dir()) / "unloadable-crosscoder-states";
+    std::filesystem::create_directories(dir);
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count();
+    const auto path = dir / (run_ + "." + tap_ + "." + std::to_string(ms) + ".state");
+    std::ofstream out(path, std::ios::binary);
+    out.write(state->data(), static_cast<std::streamsize>(state->size()));
+    return out ? path.string() : "";
+  } catch (const std::exception& e) {
+    spdlog::error("crosscoder {}/{}: could not keep the unloadable state: {}", run_, tap_, e.what());
+    return "";
   }
 }
 

@@ -60,6 +60,9 @@ class TapWorker {
  private:
   void loop();
   void recover();
+  // Writes the stored crosscoder state to a file beside the store; returns
+  // its path ("" when there is none or it could not be written).
+  std::string keep_unloadable_state() const;
   bool update();  // false when there was nothing new
   void save(const std::vector<uint64_t>& new_steps, const TrainReport& report);
   // Every task after an update (all), else only tasks whose arrays came late.

@@ -15,11 +15,15 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <thread>
 
 #include "examples/planted/planted_dictionary.h"
 #include "tests/analysis/planted_stream.h"
+#include "store/analysis_tables.h"
+#include "store/store.h"
 #include "tests/support/safetensors_file.h"
 
 namespace cw {
@@ -121,6 +125,44 @@ TEST(DaemonRestart, StopDuringAnUpdateThenRestartEndsWithTheUninterruptedCrossco
     std::printf("%s: max |resumed - uninterrupted| = %.3g\n", name.c_str(), max_diff);
     EXPECT_LE(max_diff, 1e-6) << name;
   }
+}
+
+// A stored state the daemon cannot load (here: not a state at all; in
+// practice e.g. one saved with device cuda, read without CUDA) is kept in a
+// file beside the store before the worker starts afresh from the stored
+// snapshots and overwrites it.
+TEST(DaemonRestart, AStateThatWillNotLoadIsKeptAndTheCrosscoderRetrainsFromTheSnapshots) {
+  const auto p = make_planted_dictionary(recovery_fixture());
+  const int64_t T = p.options.n_snapshots;
+  testing::TempDir config_dir;
+  const std::string config = testing::write_crosscoder_config(config_dir, kCrosscoder);
+  DaemonProcess daemon({"--config", config});
+  daemon.start();
+  testing::stream_planted(daemon, "planted", p);
+  ASSERT_EQ(daemon.terminate(), 0) << daemon.log();
+  const std::string garbage = "not a crosscoder state";
+  {
+    auto store = Store::open(daemon.data_dir());
+    CrosscoderStateTable(*store).put("planted", "resid", garbage);
+  }
+
+  daemon.start();
+  testing::wait_for_crosscoder(daemon, "planted", T);
+  const auto worker = testing::worker_status(daemon, "planted");
+  ASSERT_TRUE(worker.contains("unloadable_state")) << worker.dump();
+  const std::string kept = worker["unloadable_state"].get<std::string>();
+  std::ifstream in(kept, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(bytes, garbage) << kept;
+  EXPECT_NE(worker.value("resume_error", "").size(), 0u);
+  // Retrained on every stored snapshot, and saved again: a third start resumes.
+  const auto metrics = daemon.query("crosscoder", {{"run", "planted"}})["snapshots"];
+  ASSERT_EQ(metrics.size(), std::size_t(T));
+  EXPECT_GT(metrics.back()["explained_variance"].get<double>(), 0.8);
+  ASSERT_EQ(daemon.terminate(), 0) << daemon.log();
+  daemon.start();
+  testing::wait_for_crosscoder(daemon, "planted", T);
+  EXPECT_FALSE(testing::worker_status(daemon, "planted").contains("resume_error"));
 }
 
 }  // namespace

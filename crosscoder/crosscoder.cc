@@ -3,7 +3,6 @@
 // crosscoder_io.cc.
 #include "crosscoder/crosscoder.h"
 
-#include <dlfcn.h>
 
 #include <algorithm>
 #include <chrono>
@@ -12,21 +11,11 @@
 #include <stdexcept>
 
 #include "crosscoder/crosscoder_impl.h"
+#include "crosscoder/compute_threads.h"
 #include "crosscoder/schedule.h"
 
 namespace cw {
 namespace {
-
-// `threads` must bound the GEMMs too: Debian's libopenblas0-pthread runs its
-// own thread pool whatever torch::set_num_threads says (measured: a
-// "1-thread" step ran its GEMMs on both cores), and on a 2-core machine shared
-// with the training job that is slower, not faster. Looked up at run time so
-// that any BLAS behind LibTorch works; the call exists only in OpenBLAS.
-void set_compute_threads(int threads) {
-  torch::set_num_threads(threads);
-  using SetThreads = void (*)(int);
-  if (auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) set(threads);
-}
 
 // A recruit's decoder norm at the heads before the newest (see
 // recruit_dead_latents).

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "crosscoder/compute_threads.h"
 #include "examples/tinygpt/checkpoint_schedule.h"
 #include "examples/tinygpt/induction_metrics.h"
 #include "examples/tinygpt/model.h"
@@ -75,7 +76,7 @@ double eval_loss(GPT& model, const torch::Tensor& tokens) {
 
 TrainSummary train_tinygpt(const TrainOptions& options, SnapshotSink& sink, std::ostream* progress) {
   validate(options);
-  torch::set_num_threads(options.threads);
+  set_compute_threads(options.threads);  // torch's and OpenBLAS's pools
   torch::manual_seed(options.seed);
   const bool repeat = options.dataset == "repeat";
   const TrainingData data = repeat ? make_repeat_data(options) : make_kjv_data(options);

@@ -13,11 +13,11 @@
 #include <ostream>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <thread>
 #include <algorithm>
 #include <string>
 #include <vector>
 
+#include "tests/analysis/planted_stream.h"  // wait_for_crosscoder, write_crosscoder_config
 #include "tests/support/daemon_process.h"
 
 namespace cw {
@@ -48,8 +48,7 @@ struct JobRun {
 };
 
 // A small crosscoder that keeps pace with tinygpt on two cores.
-const char* kConfig = R"([crosscoder]
-n_features = 128
+const char* kCrosscoder = R"(n_features = 128
 steps_per_update = 100
 seconds_per_update = 1.5
 batch_size = 256
@@ -84,24 +83,6 @@ JobRun train(const DaemonProcess& daemon, const Job& job) {
       run.snapshots = std::stoll(line.substr(line.rfind(' ', at - 1) + 1));
   }
   return run;
-}
-
-// Until the crosscoder has every snapshot and is idle (transitions are
-// raised as each update's snapshots are analysed).
-void wait_for_daemon(const DaemonProcess& daemon, const std::string& run, int64_t snapshots) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(4);
-  while (std::chrono::steady_clock::now() < deadline) {
-    const auto status = daemon.query("status", nlohmann::json::object(), std::chrono::seconds(10));
-    for (const auto& worker : status["daemon"].value("crosscoders", nlohmann::json::array())) {
-      if (worker.value("run", "") != run) continue;
-      if (worker.value("state", "") == "error") throw std::runtime_error("crosscoder failed: " + worker.dump());
-      if (worker.value("snapshots", int64_t(0)) == snapshots && worker.value("state", "") == "idle" &&
-          worker.value("backlog", int64_t(0)) == 0)
-        return;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
-  throw std::runtime_error("the daemon did not catch up with " + run + "\n" + daemon.log());
 }
 
 // The induction task (tinygpt's logit margin on second-copy tokens): the
@@ -156,13 +137,11 @@ class TinyGptDaemon : public ::testing::TestWithParam<Job> {};
 TEST_P(TinyGptDaemon, FlagsOneTransitionAtTheLossDropAndNoneWithout) {
   const Job& job = GetParam();
   testing::TempDir config_dir;
-  const std::string config = config_dir.sub("conceptwatchd.toml");
-  std::ofstream(config) << kConfig;
-  DaemonProcess daemon({"--config", config});
+  DaemonProcess daemon({"--config", testing::write_crosscoder_config(config_dir, kCrosscoder)});
   daemon.start();
   const JobRun run = train(daemon, job);
   ASSERT_GT(run.snapshots, 20) << daemon.log();
-  wait_for_daemon(daemon, job.name, run.snapshots);
+  testing::wait_for_crosscoder(daemon, job.name, run.snapshots);
 
   const auto phases = daemon.query("phases", {{"run", job.name}});
   std::vector<uint64_t> snapshots;
@@ -216,16 +195,14 @@ INSTANTIATE_TEST_SUITE_P(
 // the line for a few snapshots first: the paper's plateau).
 TEST(TinyGptDaemonKjv, FeatureLearningLabelWithinTwoSnapshotsOfTheBigramCrossing) {
   testing::TempDir config_dir;
-  const std::string config = config_dir.sub("conceptwatchd.toml");
-  std::ofstream(config) << kConfig;
-  DaemonProcess daemon({"--config", config});
+  DaemonProcess daemon({"--config", testing::write_crosscoder_config(config_dir, kCrosscoder)});
   daemon.start();
   // 128 probe windows of 64 characters: on 16 the bigram entropy itself is
   // poorly estimated (detect/entropy.h).
   const Job job{"kjv", "--dataset kjv --mlp --lr 1e-3 --steps 360 --probe-sequences 128", "blocks.1.resid_post"};
   const JobRun run = train(daemon, job);
   ASSERT_GT(run.snapshots, 20) << daemon.log();
-  wait_for_daemon(daemon, job.name, run.snapshots);
+  testing::wait_for_crosscoder(daemon, job.name, run.snapshots);
 
   const auto phases = daemon.query("phases", {{"run", job.name}});
   std::optional<uint64_t> labelled;

@@ -212,6 +212,8 @@ void check_device(const std::string& device);
 // (`total_steps` steps), to compare online against offline.
 // Initialisation as the paper: W_D identical for every head, W_E^θ = W_D^θᵀ.
 // No dead-latent recruitment. λ ramps over the first 10% of `total_steps`.
+// Redundant latents are folded every steps_per_update steps, as online
+// (merge_unexplained; 0 for the paper's method alone).
 Crosscoder train_offline(const CrosscoderOptions& options, const std::vector<uint64_t>& steps,
                          const std::vector<const float*>& activations, int64_t n_tokens, int64_t total_steps,
                          const std::function<void(int64_t, double)>& progress = nullptr);

@@ -44,8 +44,11 @@ struct Crosscoder::Impl {
   LossConstants constants(double lambda) const;
   void initialise_paper(const torch::Tensor& first_batch);     // W_D grid search, W_E = W_Dᵀ
   void grow_head();                                             // online: W_E^t = 0, W_D^t = W_D^{t−1}
+  // Steps [begin, end) of a schedule `budget` steps long (end < 0: budget):
+  // train_offline trains its one schedule in pieces, folding redundant
+  // latents between them.
   TrainReport train_steps(int64_t budget, const std::function<void(int64_t, double)>& progress,
-                          const std::atomic<bool>* stop = nullptr);
+                          const std::atomic<bool>* stop = nullptr, int64_t begin = 0, int64_t end = -1);
   void adam_update(const CrosscoderParams& grad, double lr);
   // One forward over the probe set for merging and recruitment: per latent
   // its firing count at its busiest snapshot, the newest head's residual of

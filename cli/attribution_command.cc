@@ -26,16 +26,20 @@ void print_attribution(const nlohmann::json& j) {
   }
   std::cout << "\nmetric: " << j.value("metric", std::string("-")) << "\n\n";
 
-  TextTable table({"STEP", "METRIC", "SUM_ATTR", "SUM_|ATTR|", "TOP FEATURES (attribution share emerged@step)"});
+  TextTable table({"STEP", "METRIC", "X·∂M/∂X", "SUM_ATTR", "EXPLAINED", "SUM_|ATTR|",
+                   "TOP FEATURES (attribution share emerged@step)"});
   for (const auto& s : j["snapshots"]) {
     std::string top;
     for (const auto& f : s["top"]) {
       top += (top.empty() ? "" : "  ") + ("f" + f["feature"].dump()) + " " + fixed(f["attribution"]) + " " +
              percent(f["share"]) + " @" + step_or_dash(f["emerged_step"]);
     }
-    table.add({s["step"].dump(), fixed(s["metric"]), fixed(s["total"]), fixed(s["total_abs"]), top});
+    table.add({s["step"].dump(), fixed(s["metric"]), fixed(s.value("linear_total", nlohmann::json())), fixed(s["total"]),
+               percent(s.value("explained", nlohmann::json())), fixed(s["total_abs"]), top});
   }
   table.print(std::cout);
+  std::cout << "EXPLAINED: SUM_ATTR over X·∂M/∂X, the share of the metric's linear read the features carry (the rest:\n"
+               "reconstruction error and decoder bias); where it is small the attributions say little.\n";
 
   const auto& last = j["snapshots"].back();
   std::cout << "\nfeatures carrying the task at step " << last["step"]

@@ -133,10 +133,17 @@ void add_attribution_query(QueryHandler& handler, Store& store, const EmergenceO
       for (const uint32_t i : top_features(row, F, top)) {
         rows.push_back({{"feature", i}, {"attribution", row[i]}, {"share", share(t, i)}, {"emerged_step", emerged(i)}});
       }
+      auto finite_or_null = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(); };
+      const double total = std::accumulate(row, row + F, 0.0), linear = record->linear_total[t];
+      // "explained": the share of the metric's linear read that the
+      // features carry; near 0 says the crosscoder does not reconstruct
+      // what the metric reads, and the attributions are not to be trusted.
       snapshots.push_back({{"step", record->steps[t]},
-                           {"metric", std::isfinite(record->metric[t]) ? nlohmann::json(record->metric[t]) : nlohmann::json()},
-                           {"total", std::accumulate(row, row + F, 0.0)},
+                           {"metric", finite_or_null(record->metric[t])},
+                           {"total", total},
                            {"total_abs", total_abs[t]},
+                           {"linear_total", finite_or_null(linear)},
+                           {"explained", finite_or_null(std::abs(linear) > 1e-12 ? total / linear : std::nan(""))},
                            {"top", rows}});
     }
     // How the features carrying the task at the last snapshot shown got there.

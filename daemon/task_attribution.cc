@@ -86,13 +86,18 @@ void TaskAttribution::compute(const Crosscoder& crosscoder, const TaskSpec& task
       metric.push_back(value);
     }
     std::vector<const float*> x_ptr, g_ptr;
+    std::vector<double> linear_total;
     for (int64_t t = 0; t < T; ++t) {
       x_ptr.push_back(activations[t].data());
       g_ptr.push_back(gradients[t].data());
+      double dot = 0;
+      for (std::size_t k = 0; k < activations[t].size(); ++k) dot += double(activations[t][k]) * gradients[t][k];
+      linear_total.push_back(dot);
     }
     AttributionRecord record;
     record.steps = steps;
     record.metric = std::move(metric);
+    record.linear_total = std::move(linear_total);
     record.n_features = uint32_t(crosscoder.options().n_features);
     record.values = crosscoder.attributions(x_ptr, g_ptr, int64_t(rows));
     record.computed_unix_ms = now_unix_ms();

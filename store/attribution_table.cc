@@ -1,5 +1,6 @@
 #include "store/attribution_table.h"
 
+#include <cmath>
 #include <cstring>
 #include <stdexcept>
 #include <string_view>
@@ -10,7 +11,9 @@ namespace cw {
 namespace {
 
 // Value layout (host little-endian, as the trajectories): u32 T, u32 F,
-// u64 computed_unix_ms, then T × (u64 step, f64 metric), then T × F f32.
+// u64 computed_unix_ms, then T × (u64 step, f64 metric, f64 linear_total),
+// then T × F f32. Records written before linear_total existed have
+// T × (u64 step, f64 metric): told apart by their size.
 template <typename T>
 void append(std::string* out, const T& value) {
   out->append(reinterpret_cast<const char*>(&value), sizeof(T));
@@ -27,17 +30,18 @@ T take(std::string_view bytes, std::size_t* pos) {
 
 std::string encode(const AttributionRecord& r) {
   const std::size_t T = r.steps.size();
-  if (r.metric.size() != T || r.values.size() != T * r.n_features)
-    throw std::invalid_argument("attribution record: " + std::to_string(T) + " steps need as many metrics and " +
+  if (r.metric.size() != T || r.linear_total.size() != T || r.values.size() != T * r.n_features)
+    throw std::invalid_argument("attribution record: " + std::to_string(T) + " steps need as many metrics, linear totals and " +
                                 std::to_string(T) + " × " + std::to_string(r.n_features) + " values");
   std::string out;
-  out.reserve(16 + T * 16 + r.values.size() * sizeof(float));
+  out.reserve(16 + T * 24 + r.values.size() * sizeof(float));
   append(&out, uint32_t(T));
   append(&out, r.n_features);
   append(&out, r.computed_unix_ms);
   for (std::size_t t = 0; t < T; ++t) {
     append(&out, r.steps[t]);
     append(&out, r.metric[t]);
+    append(&out, r.linear_total[t]);
   }
   out.append(reinterpret_cast<const char*>(r.values.data()), r.values.size() * sizeof(float));
   return out;
@@ -49,11 +53,13 @@ AttributionRecord decode(std::string_view bytes) {
   const uint32_t T = take<uint32_t>(bytes, &pos);
   r.n_features = take<uint32_t>(bytes, &pos);
   r.computed_unix_ms = take<uint64_t>(bytes, &pos);
+  const std::size_t n = std::size_t(T) * r.n_features;
+  const bool has_linear_total = bytes.size() == 16 + std::size_t(T) * 24 + n * sizeof(float);
   for (uint32_t t = 0; t < T; ++t) {
     r.steps.push_back(take<uint64_t>(bytes, &pos));
     r.metric.push_back(take<double>(bytes, &pos));
+    r.linear_total.push_back(has_linear_total ? take<double>(bytes, &pos) : std::nan(""));
   }
-  const std::size_t n = std::size_t(T) * r.n_features;
   if (bytes.size() - pos != n * sizeof(float)) throw StoreError("corrupt attribution record: wrong size");
   r.values.resize(n);
   std::memcpy(r.values.data(), bytes.data() + pos, n * sizeof(float));

@@ -18,6 +18,12 @@ namespace cw {
 struct AttributionRecord {
   std::vector<uint64_t> steps;  // T snapshot steps, ascending
   std::vector<double> metric;   // T: the metric the hook sent with the task arrays (NaN: none)
+  // T: Σ_task tokens x^θ · ∂m/∂x^θ, the metric as a linear read of the tap
+  // sees it (for a metric linear in x it is the metric less its constant
+  // part). Σ_i attr_i^θ over it is the share the features account for; the
+  // rest is the crosscoder's reconstruction error and b_D. NaN: a record
+  // written before this field existed.
+  std::vector<double> linear_total;
   uint32_t n_features = 0;      // F
   std::vector<float> values;    // [T × F], row-major by snapshot
   uint64_t computed_unix_ms = 0;

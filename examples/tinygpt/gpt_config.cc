@@ -30,6 +30,7 @@ std::vector<std::string> GPTConfig::residual_taps() const {
     if (mlp) taps.push_back("blocks." + std::to_string(i) + ".resid_mid");
     taps.push_back(resid_post_tap(i));
   }
+  if (layer_norm) taps.push_back("ln_final");
   return taps;
 }
 

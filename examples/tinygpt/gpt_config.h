@@ -24,7 +24,9 @@ struct GPTConfig {
 
   // Every residual-stream tap this model offers, in forward order:
   // "embed", then per block "blocks.<i>.resid_mid" (only with MLPs) and
-  // "blocks.<i>.resid_post". Each is [batch, time, d_model].
+  // "blocks.<i>.resid_post", then (with layer_norm) "ln_final": the last
+  // residual after the final LayerNorm, what the unembedding reads. Each is
+  // [batch, time, d_model].
   std::vector<std::string> residual_taps() const;
 
   // Attention-pattern taps "blocks.<i>.attn.pattern", [batch, heads, query, key].

@@ -8,6 +8,19 @@ namespace cw {
 
 namespace F = torch::nn::functional;
 
+namespace {
+
+// `ln` applied to x (nullptr: no LayerNorm), its scale per `norms`.
+torch::Tensor normed(torch::nn::LayerNorm ln, const torch::Tensor& x, NormScales norms) {
+  if (!ln) return x;
+  if (norms == NormScales::kDifferentiable) return ln->forward(x);
+  const auto centred = x - x.mean(-1, /*keepdim=*/true);
+  const auto sigma = (centred.pow(2).mean(-1, /*keepdim=*/true) + ln->options.eps()).sqrt().detach();
+  return centred / sigma * ln->weight + ln->bias;
+}
+
+}  // namespace
+
 CausalSelfAttentionImpl::CausalSelfAttentionImpl(int64_t d_model, int64_t n_heads, int64_t context)
     : n_heads_(n_heads) {
   qkv_ = register_module("qkv", torch::nn::Linear(d_model, 3 * d_model));
@@ -42,10 +55,11 @@ BlockImpl::BlockImpl(const GPTConfig& config) {
   }
 }
 
-torch::Tensor BlockImpl::forward(const torch::Tensor& x, torch::Tensor* resid_mid, torch::Tensor* pattern) {
-  auto h = x + attn_->forward(ln_attn_ ? ln_attn_->forward(x) : x, pattern);
+torch::Tensor BlockImpl::forward(const torch::Tensor& x, torch::Tensor* resid_mid, torch::Tensor* pattern,
+                                 NormScales norms) {
+  auto h = x + attn_->forward(normed(ln_attn_, x, norms), pattern);
   if (resid_mid) *resid_mid = h;
-  if (mlp_) h = h + mlp_->forward(ln_mlp_ ? ln_mlp_->forward(h) : h);
+  if (mlp_) h = h + mlp_->forward(normed(ln_mlp_, h, norms));
   return h;
 }
 
@@ -83,7 +97,8 @@ void GPTImpl::init_weights() {
 
 torch::Tensor GPTImpl::forward(const torch::Tensor& tokens) { return forward_with_taps(tokens, {}).logits; }
 
-GPTImpl::TappedForward GPTImpl::forward_with_taps(const torch::Tensor& tokens, const std::set<std::string>& taps) {
+GPTImpl::TappedForward GPTImpl::forward_with_taps(const torch::Tensor& tokens, const std::set<std::string>& taps,
+                                                  NormScales norms) {
   if (tokens.dim() != 2 || tokens.size(1) > config_.context) {
     throw std::invalid_argument("GPT: tokens must be [batch, time] with time <= context (" +
                                 std::to_string(config_.context) + ")");
@@ -109,12 +124,14 @@ GPTImpl::TappedForward GPTImpl::forward_with_taps(const torch::Tensor& tokens, c
     torch::Tensor resid_mid, pattern;
     const bool want_mid = config_.mlp && wants(prefix + "resid_mid");
     const bool want_pattern = wants(prefix + "attn.pattern");
-    x = blocks_[i]->as<Block>()->forward(x, want_mid ? &resid_mid : nullptr, want_pattern ? &pattern : nullptr);
+    x = blocks_[i]->as<Block>()->forward(x, want_mid ? &resid_mid : nullptr, want_pattern ? &pattern : nullptr, norms);
     if (want_mid) result.taps[prefix + "resid_mid"] = resid_mid;
     if (want_pattern) result.taps[prefix + "attn.pattern"] = pattern;
     if (wants(prefix + "resid_post")) result.taps[prefix + "resid_post"] = x;
   }
-  result.logits = unembed_->forward(ln_final_ ? ln_final_->forward(x) : x);
+  const auto final_stream = normed(ln_final_, x, norms);
+  if (wants("ln_final")) result.taps["ln_final"] = final_stream;
+  result.logits = unembed_->forward(final_stream);
   return result;
 }
 

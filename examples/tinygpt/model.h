@@ -30,12 +30,23 @@ class CausalSelfAttentionImpl : public torch::nn::Module {
 };
 TORCH_MODULE(CausalSelfAttention);
 
+// How a LayerNorm's scale 1/σ(x) takes part in autograd. kFrozen: as a
+// constant (the same values forward). A metric read through a LayerNorm is
+// scale-invariant in x, so its true gradient g has x · g ≈ 0: a linear
+// attribution f_i (W_D,i · g) then sums to about nothing, and the direction
+// x points in — once a feature dominates the residual, that feature's — is
+// projected out of g. With the scale frozen the metric is linear in the
+// residual (for the final LayerNorm: the direct logit attribution), and
+// the attributions add up to it. Task probes use kFrozen.
+enum class NormScales { kDifferentiable, kFrozen };
+
 class BlockImpl : public torch::nn::Module {
  public:
   explicit BlockImpl(const GPTConfig& config);
   // Returns the residual after attention and, with MLPs, after the MLP too;
   // *resid_mid gets the residual between them.
-  torch::Tensor forward(const torch::Tensor& x, torch::Tensor* resid_mid, torch::Tensor* pattern);
+  torch::Tensor forward(const torch::Tensor& x, torch::Tensor* resid_mid, torch::Tensor* pattern,
+                        NormScales norms = NormScales::kDifferentiable);
 
  private:
   torch::nn::LayerNorm ln_attn_{nullptr}, ln_mlp_{nullptr};
@@ -59,7 +70,8 @@ class GPTImpl : public torch::nn::Module {
   // GPTConfig::residual_taps() and pattern_taps()). Tapped tensors are not
   // detached, so a caller can take gradients with respect to them.
   // Throws std::invalid_argument for a name the model does not have.
-  TappedForward forward_with_taps(const torch::Tensor& tokens, const std::set<std::string>& taps);
+  TappedForward forward_with_taps(const torch::Tensor& tokens, const std::set<std::string>& taps,
+                                  NormScales norms = NormScales::kDifferentiable);
 
   const GPTConfig& config() const { return config_; }
 

@@ -96,9 +96,10 @@ void ProbeRunner::snapshot(uint64_t step, uint64_t tokens_seen, NamedScalars sca
 
 // The metric's gradient with respect to each tapped residual stream: the
 // tapped tensors are intermediate nodes of the graph, so autograd::grad
-// reaches them without touching the parameters' .grad.
+// reaches them without touching the parameters' .grad. LayerNorm scales
+// are frozen (model.h NormScales: else the attributions cancel out).
 void ProbeRunner::task_probe(uint64_t step, uint64_t tokens_seen, SnapshotSink& sink) {
-  auto fwd = model_->forward_with_taps(task_tokens_, {taps_.begin(), taps_.end()});
+  auto fwd = model_->forward_with_taps(task_tokens_, {taps_.begin(), taps_.end()}, NormScales::kFrozen);
   auto metric = induction_logit_margin(fwd.logits, task_tokens_, task_copy_lengths_);
   std::vector<torch::Tensor> inputs;
   for (const auto& tap : taps_) inputs.push_back(fwd.taps.at(tap));

@@ -29,7 +29,7 @@ TEST(TinyGptModel, TapShapesAndNames) {
   for (auto& t : model->config().pattern_taps()) taps.insert(t);
   EXPECT_EQ(model->config().residual_taps(),
             (std::vector<std::string>{"embed", "blocks.0.resid_mid", "blocks.0.resid_post", "blocks.1.resid_mid",
-                                      "blocks.1.resid_post"}));
+                                      "blocks.1.resid_post", "ln_final"}));
   auto fwd = model->forward_with_taps(tokens, taps);
   EXPECT_EQ(fwd.logits.sizes(), (std::vector<int64_t>{3, 12, 10}));
   ASSERT_EQ(fwd.taps.size(), taps.size());
@@ -41,6 +41,33 @@ TEST(TinyGptModel, TapShapesAndNames) {
   EXPECT_TRUE(torch::allclose(pattern.sum(-1), torch::ones({3, 4, 12})));
   EXPECT_EQ(pattern.triu(1).abs().max().item<float>(), 0.0f);  // causal
   EXPECT_TRUE(torch::equal(fwd.logits, model->forward(tokens)));
+}
+
+// The task probe's gradient: with LayerNorm scales frozen the forward is the
+// same, and a metric linear in the logits is linear in the last residual,
+// so x · ∂m/∂x gives it back (less the LayerNorm bias's part, zero here at
+// init); through a differentiable LayerNorm it is scale-invariant, x · ∂m/∂x ≈ 0
+// (measured 0.9% of m).
+TEST(TinyGptModel, FrozenNormScalesKeepTheForwardAndMakeTheMetricLinearInTheResidual) {
+  torch::manual_seed(0);
+  GPT model(small_config(/*mlp=*/true));
+  auto tokens = torch::randint(0, 10, {2, 12}, torch::kLong);
+  const auto direction = torch::randn({10});
+  for (NormScales norms : {NormScales::kDifferentiable, NormScales::kFrozen}) {
+    auto fwd = model->forward_with_taps(tokens, {"blocks.1.resid_post", "ln_final"}, norms);
+    EXPECT_TRUE(torch::allclose(fwd.logits, model->forward(tokens), 1e-5, 1e-6));
+    const auto metric = (fwd.logits * direction).sum();
+    const auto& x = fwd.taps.at("blocks.1.resid_post");
+    const auto g = torch::autograd::grad({metric}, {x})[0];
+    const double linear = (x * g).sum().item<double>(), m = metric.item<double>();
+    if (norms == NormScales::kFrozen) {
+      EXPECT_NEAR(linear, m, 1e-4 * std::abs(m) + 1e-5);
+    } else {
+      // Not exactly 0: LayerNorm's ε (1e-5) is ~1% of the variance of a
+      // residual at init (weights N(0, 0.02²)).
+      EXPECT_LT(std::abs(linear), 0.02 * std::abs(m));
+    }
+  }
 }
 
 TEST(TinyGptModel, UnknownTapsAreRefused) {

@@ -1,6 +1,7 @@
 // The attribution family: records round-trip, tasks are listed per (run,
 // tap), and a store written before the family existed still opens read-only.
 #include "store/attribution_table.h"
+#include "store/key_encoding.h"
 
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
@@ -19,7 +20,10 @@ AttributionRecord record(uint32_t features, std::vector<uint64_t> steps) {
   AttributionRecord r;
   r.steps = std::move(steps);
   r.n_features = features;
-  for (std::size_t t = 0; t < r.steps.size(); ++t) r.metric.push_back(t == 0 ? NAN : 0.5 * double(t));
+  for (std::size_t t = 0; t < r.steps.size(); ++t) {
+    r.metric.push_back(t == 0 ? NAN : 0.5 * double(t));
+    r.linear_total.push_back(0.25 * double(t) - 1);
+  }
   for (std::size_t i = 0; i < r.steps.size() * features; ++i) r.values.push_back(float(i) - 3.25f);
   r.computed_unix_ms = 1234;
   return r;
@@ -41,12 +45,16 @@ TEST(AttributionTable, RoundTripsAndListsTasksPerTap) {
   EXPECT_EQ(read->values, written.values);
   EXPECT_TRUE(std::isnan(read->metric[0]));
   EXPECT_EQ(read->metric[2], 1.0);
+  EXPECT_EQ(read->linear_total, written.linear_total);
   EXPECT_EQ(read->computed_unix_ms, 1234u);
   EXPECT_FALSE(table.get("run", "tap", "missing"));
   EXPECT_EQ(table.tasks("run", "tap"), (std::vector<std::string>{"induction", "ioi"}));
   EXPECT_EQ(table.tasks("run", "other"), (std::vector<std::string>{"induction"}));
   AttributionRecord bad = written;
   bad.values.pop_back();
+  EXPECT_THROW(table.put("run", "tap", "bad", bad), std::invalid_argument);
+  bad = written;
+  bad.linear_total.pop_back();
   EXPECT_THROW(table.put("run", "tap", "bad", bad), std::invalid_argument);
 }
 
@@ -80,6 +88,26 @@ TEST(AttributionTable, StoreWithoutTheFamilyOpensReadOnlyAndReadsEmpty) {
   auto store = Store::open(dir.path(), StoreOptions{true, true});
   std::string value;
   EXPECT_TRUE(store->get(Family::kAttribution, "k", &value));
+}
+
+// A record written before linear_total existed (u64 step, f64 metric per
+// snapshot) still reads, its linear totals NaN.
+TEST(AttributionTable, ReadsRecordsWrittenBeforeLinearTotals) {
+  TempDir dir;
+  auto store = Store::open(dir.path());
+  std::string bytes;
+  auto append = [&](const auto& v) { bytes.append(reinterpret_cast<const char*>(&v), sizeof(v)); };
+  append(uint32_t(2)), append(uint32_t(3)), append(uint64_t(99));
+  append(uint64_t(0)), append(0.5), append(uint64_t(20)), append(1.5);
+  for (int i = 0; i < 6; ++i) append(float(i));
+  store->put(Family::kAttribution, KeyBuilder().text("run").text("tap").text("old").str(), bytes);
+  const auto read = AttributionTable(*store).get("run", "tap", "old");
+  ASSERT_TRUE(read);
+  EXPECT_EQ(read->steps, (std::vector<uint64_t>{0, 20}));
+  EXPECT_EQ(read->metric, (std::vector<double>{0.5, 1.5}));
+  ASSERT_EQ(read->linear_total.size(), 2u);
+  EXPECT_TRUE(std::isnan(read->linear_total[0]) && std::isnan(read->linear_total[1]));
+  EXPECT_EQ(read->values, (std::vector<float>{0, 1, 2, 3, 4, 5}));
 }
 
 }  // namespace

@@ -33,7 +33,12 @@ def checkpoint_steps(step, every, log_until=512):
 
 class Task:
     """A task probe: tokens plus a metric whose gradient at each tap the
-    daemon turns into per-feature attribution (f * (W_D . dm/dx))."""
+    daemon turns into per-feature attribution (f * (W_D . dm/dx)).
+
+    A metric read through a LayerNorm is scale-invariant in the residual,
+    so x . dm/dx ~ 0 and a linear attribution cancels out: compute it with
+    the norm's 1/sigma detached (tinygpt does, examples/tinygpt/model.h),
+    and check the `explained` share the attribution query reports."""
 
     def __init__(self, name, tokens, metric_fn, metric="metric"):
         self.name = name

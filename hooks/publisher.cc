@@ -12,6 +12,7 @@
 #include <zmq.hpp>
 
 #include "hooks/frame_encoder.h"
+#include "hooks/page_buffer.h"
 #include "schema/checksum.h"
 #include "schema/message_io.h"
 #include "schema/record_codec.h"
@@ -24,14 +25,9 @@ using Clock = std::chrono::steady_clock;
 // Replies are small; anything larger is garbage from a confused peer.
 constexpr std::size_t kMaxReplyBytes = 1 << 20;
 
-struct Buffer {
-  std::unique_ptr<char[]> bytes;
-  uint64_t size = 0;
-};
-
 struct QueuedSnapshot {
   SnapshotMeta meta;
-  Buffer data;
+  PageBuffer data;
   std::atomic<bool> evicted{false};
   // Sender-thread state.
   std::unique_ptr<SnapshotFrames> frames;
@@ -104,7 +100,7 @@ class Publisher::Sender {
     }
     item->data = take_buffer(bytes);
     lock.unlock();
-    std::memcpy(item->data.bytes.get(), data, bytes);  // the one copy
+    std::memcpy(item->data.data(), data, bytes);  // the one copy
     lock.lock();
     const auto deadline = start + options_.block_timeout;
     while (stats_.queued_bytes + bytes > options_.max_queue_bytes) {
@@ -137,15 +133,15 @@ class Publisher::Sender {
 
  private:
   // Requires mu_.
-  Buffer take_buffer(uint64_t bytes) {
+  PageBuffer take_buffer(uint64_t bytes) {
     for (auto it = spare_.begin(); it != spare_.end(); ++it) {
-      if (it->size == bytes) {
-        Buffer buffer = std::move(*it);
+      if (it->size() == bytes) {
+        PageBuffer buffer = std::move(*it);
         spare_.erase(it);
         return buffer;
       }
     }
-    return Buffer{std::unique_ptr<char[]>(new char[bytes]), bytes};
+    return PageBuffer(bytes);
   }
 
   // Requires mu_. The sender may still be sending it; it notices `evicted`.
@@ -208,8 +204,8 @@ class Publisher::Sender {
     for (const auto& item : flight) {
       if (item->fully_sent || item->evicted || Clock::now() < item->not_before) continue;
       if (!item->frames) {
-        item->meta.checksum = checksum64(item->data.bytes.get(), item->data.size);
-        item->frames = std::make_unique<SnapshotFrames>(item->meta, item->data.bytes.get(), probe_hash_,
+        item->meta.checksum = checksum64(item->data.data(), item->data.size());
+        item->frames = std::make_unique<SnapshotFrames>(item->meta, item->data.data(), probe_hash_,
                                                         std::min(options_.chunk_bytes, chunk_limit_));
       }
       for (int budget = 0; budget < 4 && item->next_frame < item->frames->frame_count(); ++budget) {
@@ -343,7 +339,7 @@ class Publisher::Sender {
   mutable std::mutex mu_;
   std::condition_variable changed_;  // queue shrank
   std::deque<std::shared_ptr<QueuedSnapshot>> queue_;  // oldest first
-  std::vector<Buffer> spare_;
+  std::vector<PageBuffer> spare_;
   PublisherStats stats_;
   int reported_errors_ = 0;
 

@@ -20,6 +20,9 @@ ModeResult train(const TrainOptions& options, SnapshotSink& sink, std::function<
   ModeResult result;
   result.steps_per_second = double(summary.steps) / summary.seconds;
   result.cpu_ms_per_step = 1e3 * timed.process_cpu_seconds() / double(summary.steps);
+  const ThreadCpuSplit threads = timed.thread_cpu();
+  result.training_thread_cpu_ms_per_step = 1e3 * threads.thread / double(summary.steps);
+  result.other_threads_cpu_ms_per_step = 1e3 * threads.others / double(summary.steps);
   result.checkpoint_seconds = timed.checkpoint_seconds();
   return result;
 }

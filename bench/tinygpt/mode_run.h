@@ -37,6 +37,8 @@ struct ModeSettings {
 struct ModeResult {
   double steps_per_second = 0;     // training loop only: set-up and the final flush excluded
   double cpu_ms_per_step = 0;      // the job process's CPU time over the same loop
+  double training_thread_cpu_ms_per_step = 0;  // of it, the training thread's
+  double other_threads_cpu_ms_per_step = 0;    // and every other thread's (the hooks' sender, ZeroMQ)
   std::vector<double> checkpoint_seconds;  // inside the sink per checkpoint (publish() with hooks)
   PublisherStats publisher;        // with hooks
 };

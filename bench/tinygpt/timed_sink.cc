@@ -31,6 +31,8 @@ TimedSink::TimedSink(SnapshotSink& inner, std::function<void()> after_probe_set)
 void TimedSink::on_probe_set(const ProbeDescription& probe) {
   inner_.on_probe_set(probe);
   if (after_probe_set_) after_probe_set_();
+  training_thread_ = current_thread_id();
+  threads_at_start_ = thread_cpu_seconds();
   cpu_at_start_ = process_cpu_seconds_now();
 }
 
@@ -44,6 +46,7 @@ void TimedSink::on_task_probe(const TaskProbeResult& result) {
 
 void TimedSink::on_finish() {
   cpu_at_finish_ = process_cpu_seconds_now();
+  threads_at_finish_ = thread_cpu_seconds();
   inner_.on_finish();
 }
 

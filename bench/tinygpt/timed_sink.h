@@ -10,6 +10,7 @@
 #include <map>
 #include <vector>
 
+#include "bench/common/thread_cpu.h"
 #include "examples/tinygpt/snapshot_sink.h"
 
 namespace cw::bench {
@@ -31,9 +32,14 @@ class TimedSink : public SnapshotSink {
   // ZeroMQ threads) from the probe set to the finish, i.e. over the training
   // loop: unlike wall time, barely moved by other load on the machine.
   double process_cpu_seconds() const { return cpu_at_finish_ - cpu_at_start_; }
+  // The same split: the training thread (the one that called on_probe_set)
+  // and every other thread (the hooks' sender and ZeroMQ threads).
+  ThreadCpuSplit thread_cpu() const { return split_thread_cpu(threads_at_start_, threads_at_finish_, training_thread_); }
 
  private:
   double cpu_at_start_ = 0, cpu_at_finish_ = 0;
+  pid_t training_thread_ = 0;
+  std::map<pid_t, double> threads_at_start_, threads_at_finish_;
   SnapshotSink& inner_;
   std::function<void()> after_probe_set_;
   std::map<uint64_t, double> seconds_by_step_;

@@ -73,7 +73,9 @@ TEST(TinyGptTraining, SnapshotsFollowTheScheduleWithFixedProbe) {
   EXPECT_EQ(sink.probe.sequence_length, 64u);
   EXPECT_EQ(sink.probe.token_ids.size(), 4u * 64u);
   for (size_t i = 0; i < 32; ++i) EXPECT_EQ(sink.probe.token_ids[i], sink.probe.token_ids[32 + i]);
-  ASSERT_EQ(sink.probe.taps.size(), 3u);
+  // By default every residual point is tapped: embed, both blocks, ln_final.
+  ASSERT_EQ(sink.probe.taps.size(), 4u);
+  EXPECT_EQ(sink.probe.taps.back().name, "ln_final");
   ASSERT_EQ(sink.probe.tasks.size(), 1u);
   EXPECT_EQ(sink.probe.tasks[0].token_ids.size(), 2u * 64u);
 
@@ -91,7 +93,7 @@ TEST(TinyGptTraining, SnapshotsFollowTheScheduleWithFixedProbe) {
   // Training moves the residual stream between snapshots.
   EXPECT_NE(sink.snapshots.front().taps.at("blocks.1.resid_post"), sink.snapshots.back().taps.at("blocks.1.resid_post"));
   // One task probe per snapshot and tap, with a non-zero gradient.
-  ASSERT_EQ(sink.tasks.size(), 6u * 3u);
+  ASSERT_EQ(sink.tasks.size(), 6u * 4u);
   EXPECT_EQ(sink.tasks[0].task, "induction");
   double sum = 0;
   for (float g : sink.task_gradients.back()) sum += std::abs(g);

@@ -133,6 +133,13 @@ void load_daemon_config(const std::string& path, DaemonConfig* config) {
   number("crosscoder", "seed", &cc.seed);
   number("crosscoder", "threads", &cc.threads);
   text("crosscoder", "device", &cc.device);
+  std::string priority = trainer_priority_name(analysis.priority);
+  text("crosscoder", "priority", &priority);
+  try {
+    analysis.priority = parse_trainer_priority(priority);
+  } catch (const std::invalid_argument& e) {
+    throw std::runtime_error("config " + path + ": [crosscoder] priority: " + e.what());
+  }
   number("crosscoder", "top_k", &analysis.top_k);
   real("emergence", "threshold", &analysis.monitor.emergence.threshold);
   real("emergence", "hysteresis", &analysis.monitor.emergence.hysteresis);

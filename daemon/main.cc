@@ -32,6 +32,11 @@ int main(int argc, char** argv) {
   app.add_option("--device", device,
                  "where the crosscoder trains: cpu (default) or cuda[:N] (needs a CUDA build of LibTorch and a GPU; "
                  "same as [crosscoder] device)");
+  std::string priority;
+  app.add_option("--crosscoder-priority", priority,
+                 "scheduling of the crosscoder's training thread: idle (default: only CPU nothing else wants), "
+                 "low (nice 19) or normal; same as [crosscoder] priority")
+      ->check(CLI::IsMember({"idle", "low", "normal"}));
   bool store_only = false;
   app.add_flag("--store-only", store_only, "store snapshots, train no crosscoder (same as [crosscoder] enabled = false)");
   CLI11_PARSE(app, argc, argv);
@@ -44,6 +49,7 @@ int main(int argc, char** argv) {
     if (!log_level.empty()) config.log_level = log_level;
     if (!log_format.empty()) config.log_format = log_format;
     if (!device.empty()) config.analysis.crosscoder.device = device;
+    if (!priority.empty()) config.analysis.priority = cw::parse_trainer_priority(priority);
     if (store_only) config.analysis.enabled = false;
 
     spdlog::set_level(spdlog::level::from_str(config.log_level));

@@ -1,5 +1,6 @@
 #include "daemon/tap_worker.h"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -61,6 +62,17 @@ nlohmann::json TapWorker::status() const {
 }
 
 void TapWorker::loop() {
+  // Named so that `top -H` and /proc/PID/task/*/comm show which thread is
+  // the trainer (15 characters at most).
+  pthread_setname_np(pthread_self(), "cw-crosscoder");
+  const std::string refused = apply_trainer_priority_to_this_thread(config_.priority);
+  if (!refused.empty())
+    spdlog::warn("crosscoder {}/{}: could not lower the trainer's priority to {} ({}); it runs at normal priority",
+                 run_, tap_, trainer_priority_name(config_.priority), refused);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    status_["priority"] = refused.empty() ? trainer_priority_name(config_.priority) : "normal";
+  }
   try {
     recover();
   } catch (const std::exception& e) {

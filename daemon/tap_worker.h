@@ -21,6 +21,7 @@
 #include "crosscoder/crosscoder.h"
 #include "daemon/tap_monitor.h"
 #include "daemon/task_attribution.h"
+#include "daemon/trainer_priority.h"
 #include "store/store.h"
 
 namespace cw {
@@ -31,6 +32,9 @@ struct AnalysisConfig {
   int64_t features_per_dim = 8;   // n_features = this × d_model unless crosscoder.n_features is set
   int64_t max_features = 16384;
   int64_t top_k = 8;
+  // The worker thread's scheduling: idle by default, so that a daemon on the
+  // training job's machine never takes CPU the job wants (README "Benchmarks").
+  TrainerPriority priority = TrainerPriority::kIdle;
   MonitorOptions monitor;
 };
 

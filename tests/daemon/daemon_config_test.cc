@@ -37,6 +37,7 @@ TEST(DaemonConfig, TheShippedFileStatesTheDefaults) {
   EXPECT_EQ(read.loss_min_move, defaults.loss_min_move);
   EXPECT_EQ(read.surprise_ratio_alarm, defaults.surprise_ratio_alarm);
   EXPECT_EQ(read.resolve_after, defaults.resolve_after);
+  EXPECT_EQ(shipped.analysis.priority, default_daemon_config().analysis.priority);
 }
 
 TEST(DaemonConfig, TransitionsSectionOverridesAndNamesMistakes) {

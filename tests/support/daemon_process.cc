@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -66,6 +67,11 @@ void DaemonProcess::start(std::chrono::milliseconds timeout) {
   if (pid_ > 0) throw std::logic_error("DaemonProcess::start: already running");
   std::vector<std::string> args = {CW_DAEMON_PATH,   "--data-dir", data_dir_,  "--ingest",
                                    ingest_endpoint_, "--query",    query_endpoint_, "--log-level", "warn"};
+  // Tests run side by side (ctest -j): a trainer at the default idle
+  // priority would get only the CPU a neighbouring test leaves, and updates
+  // budgeted in seconds would train a varying number of steps.
+  if (std::find(extra_args_.begin(), extra_args_.end(), "--crosscoder-priority") == extra_args_.end())
+    args.insert(args.end(), {"--crosscoder-priority", "normal"});
   args.insert(args.end(), extra_args_.begin(), extra_args_.end());
   std::vector<char*> argv;
   for (auto& arg : args) argv.push_back(arg.data());

@@ -45,6 +45,7 @@ class DaemonProcess {
   nlohmann::json query(const std::string& command, const nlohmann::json& params = nlohmann::json::object(),
                        std::chrono::milliseconds timeout = std::chrono::seconds(5)) const;
 
+  pid_t pid() const { return pid_; }  // -1 before start()
   const std::string& data_dir() const { return data_dir_; }
   const std::string& ingest_endpoint() const { return ingest_endpoint_; }
   const std::string& query_endpoint() const { return query_endpoint_; }

@@ -1,0 +1,45 @@
+#include "daemon/trainer_priority.h"
+
+#include <sched.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+namespace cw {
+
+TrainerPriority parse_trainer_priority(const std::string& name) {
+  if (name == "idle") return TrainerPriority::kIdle;
+  if (name == "low") return TrainerPriority::kLow;
+  if (name == "normal") return TrainerPriority::kNormal;
+  throw std::invalid_argument("trainer priority '" + name + "': use idle, low or normal");
+}
+
+const char* trainer_priority_name(TrainerPriority priority) {
+  switch (priority) {
+    case TrainerPriority::kIdle: return "idle";
+    case TrainerPriority::kLow: return "low";
+    case TrainerPriority::kNormal: return "normal";
+  }
+  return "?";
+}
+
+std::string apply_trainer_priority_to_this_thread(TrainerPriority priority) {
+  // Linux schedules threads individually: given a thread id, both calls
+  // change that thread alone, not the daemon's ingest or query threads.
+  const pid_t tid = static_cast<pid_t>(::syscall(SYS_gettid));
+  if (priority == TrainerPriority::kNormal) return "";
+  if (priority == TrainerPriority::kIdle) {
+    sched_param param{};
+    param.sched_priority = 0;
+    if (::sched_setscheduler(tid, SCHED_IDLE, &param) != 0) return std::string("SCHED_IDLE: ") + std::strerror(errno);
+    return "";
+  }
+  if (::setpriority(PRIO_PROCESS, static_cast<id_t>(tid), 19) != 0) return std::string("nice 19: ") + std::strerror(errno);
+  return "";
+}
+
+}  // namespace cw

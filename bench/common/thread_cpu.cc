@@ -10,8 +10,8 @@
 
 namespace cw::bench {
 
-std::map<pid_t, double> thread_cpu_seconds() {
-  std::map<pid_t, double> out;
+std::map<pid_t, ThreadCpu> thread_cpu_seconds() {
+  std::map<pid_t, ThreadCpu> out;
   DIR* dir = opendir("/proc/self/task");
   if (!dir) return out;
   const double ticks = double(sysconf(_SC_CLK_TCK));
@@ -31,21 +31,30 @@ std::map<pid_t, double> thread_cpu_seconds() {
       if (i == 14) user = std::stod(field);
       if (i == 15) system = std::stod(field);
     }
-    out[pid_t(std::stol(entry->d_name))] = (user + system) / ticks;
+    const auto open = line.find('(');
+    out[pid_t(std::stol(entry->d_name))] = {line.substr(open + 1, close - open - 1), (user + system) / ticks};
   }
   closedir(dir);
   return out;
 }
 
+bool is_hooks_thread(const std::string& name) {
+  return name.rfind("cw-publisher", 0) == 0 || name.rfind("ZMQbg", 0) == 0;
+}
+
 pid_t current_thread_id() { return pid_t(syscall(SYS_gettid)); }
 
-ThreadCpuSplit split_thread_cpu(const std::map<pid_t, double>& before, const std::map<pid_t, double>& after,
+ThreadCpuSplit split_thread_cpu(const std::map<pid_t, ThreadCpu>& before, const std::map<pid_t, ThreadCpu>& after,
                                 pid_t thread) {
   ThreadCpuSplit split;
-  for (const auto& [id, seconds] : after) {
+  for (const auto& [id, now] : after) {
     const auto it = before.find(id);
-    const double used = seconds - (it == before.end() ? 0 : it->second);
-    (id == thread ? split.thread : split.others) += used;
+    const double used = now.seconds - (it == before.end() ? 0 : it->second.seconds);
+    if (id == thread) {
+      split.thread += used;
+    } else {
+      (is_hooks_thread(now.name) ? split.hooks : split.others) += used;
+    }
   }
   return split;
 }

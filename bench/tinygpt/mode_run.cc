@@ -22,6 +22,7 @@ ModeResult train(const TrainOptions& options, SnapshotSink& sink, std::function<
   result.cpu_ms_per_step = 1e3 * timed.process_cpu_seconds() / double(summary.steps);
   const ThreadCpuSplit threads = timed.thread_cpu();
   result.training_thread_cpu_ms_per_step = 1e3 * threads.thread / double(summary.steps);
+  result.hooks_threads_cpu_ms_per_step = 1e3 * threads.hooks / double(summary.steps);
   result.other_threads_cpu_ms_per_step = 1e3 * threads.others / double(summary.steps);
   result.checkpoint_seconds = timed.checkpoint_seconds();
   return result;
@@ -35,6 +36,7 @@ const char* mode_label(Mode mode) {
     case Mode::kProbeOnly: return "(b) probe forward only";
     case Mode::kDaemonStoreOnly: return "(c) hooks, daemon --store-only";
     case Mode::kDaemonCrosscoder: return "(c) hooks, daemon crosscoder on";
+    case Mode::kDaemonCrosscoderNormalPriority: return "(c) crosscoder on, trainer normal priority";
     case Mode::kDaemonDown: return "(d) hooks, daemon down";
   }
   return "?";
@@ -60,9 +62,9 @@ ModeResult run_mode(Mode mode, const ModeSettings& settings, const std::string& 
     publisher.close_timeout = std::chrono::milliseconds(100);  // nobody will ack
   } else {
     dir.emplace(settings.work_dir, "cw-bench-tinygpt");
-    const std::vector<std::string> args = mode == Mode::kDaemonStoreOnly
-                                              ? std::vector<std::string>{"--store-only"}
-                                              : std::vector<std::string>{"--config", settings.crosscoder_config};
+    std::vector<std::string> args = {"--config", settings.crosscoder_config};
+    if (mode == Mode::kDaemonStoreOnly) args = {"--store-only"};
+    if (mode == Mode::kDaemonCrosscoderNormalPriority) args.insert(args.end(), {"--crosscoder-priority", "normal"});
     daemon.emplace(settings.daemon_path, dir->path() + "/data", dir->path() + "/conceptwatchd.log", args);
     publisher.endpoint = daemon->ingest_endpoint();
     publisher.close_timeout = std::chrono::seconds(60);

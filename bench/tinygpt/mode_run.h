@@ -16,12 +16,14 @@ enum class Mode {
   kNoHooks,           // (a) no probe forward, no publish
   kProbeOnly,         // (b) probe forward, a sink that discards
   kDaemonStoreOnly,   // (c) hooks, conceptwatchd --store-only
-  kDaemonCrosscoder,  // (c) hooks, conceptwatchd training its crosscoder
+  kDaemonCrosscoder,  // (c) hooks, conceptwatchd training its crosscoder (trainer at idle priority, the default)
+  kDaemonCrosscoderNormalPriority,  // (c) the same with --crosscoder-priority normal: what the default avoids
   kDaemonDown,        // (d) hooks, nothing listening at the endpoint
 };
 
-inline constexpr Mode kAllModes[] = {Mode::kNoHooks, Mode::kProbeOnly, Mode::kDaemonStoreOnly,
-                                     Mode::kDaemonCrosscoder, Mode::kDaemonDown};
+inline constexpr Mode kAllModes[] = {Mode::kNoHooks,          Mode::kProbeOnly,
+                                     Mode::kDaemonStoreOnly,  Mode::kDaemonCrosscoder,
+                                     Mode::kDaemonCrosscoderNormalPriority, Mode::kDaemonDown};
 
 // Short label for tables, e.g. "(c) daemon, crosscoder on".
 const char* mode_label(Mode mode);
@@ -30,7 +32,7 @@ bool uses_hooks(Mode mode);
 struct ModeSettings {
   TrainOptions train;             // the job, identical in every mode
   std::string daemon_path;        // conceptwatchd
-  std::string crosscoder_config;  // --config for kDaemonCrosscoder
+  std::string crosscoder_config;  // --config for the crosscoder-on modes
   std::string work_dir;           // temp data dirs; empty: the system temp dir
 };
 
@@ -38,7 +40,8 @@ struct ModeResult {
   double steps_per_second = 0;     // training loop only: set-up and the final flush excluded
   double cpu_ms_per_step = 0;      // the job process's CPU time over the same loop
   double training_thread_cpu_ms_per_step = 0;  // of it, the training thread's
-  double other_threads_cpu_ms_per_step = 0;    // and every other thread's (the hooks' sender, ZeroMQ)
+  double hooks_threads_cpu_ms_per_step = 0;    // the hooks' threads' (sender, ZeroMQ; by thread name)
+  double other_threads_cpu_ms_per_step = 0;    // every other thread's (torch's pool with --threads > 1)
   std::vector<double> checkpoint_seconds;  // inside the sink per checkpoint (publish() with hooks)
   PublisherStats publisher;        // with hooks
 };

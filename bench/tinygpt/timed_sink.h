@@ -39,7 +39,7 @@ class TimedSink : public SnapshotSink {
  private:
   double cpu_at_start_ = 0, cpu_at_finish_ = 0;
   pid_t training_thread_ = 0;
-  std::map<pid_t, double> threads_at_start_, threads_at_finish_;
+  std::map<pid_t, ThreadCpu> threads_at_start_, threads_at_finish_;
   SnapshotSink& inner_;
   std::function<void()> after_probe_set_;
   std::map<uint64_t, double> seconds_by_step_;

@@ -35,8 +35,7 @@ int main(int argc, char** argv) {
   std::string priority;
   app.add_option("--crosscoder-priority", priority,
                  "scheduling of the crosscoder's training thread: idle (default: only CPU nothing else wants), "
-                 "low (nice 19) or normal; same as [crosscoder] priority")
-      ->check(CLI::IsMember({"idle", "low", "normal"}));
+                 "low (nice 19) or normal; same as [crosscoder] priority");
   bool store_only = false;
   app.add_flag("--store-only", store_only, "store snapshots, train no crosscoder (same as [crosscoder] enabled = false)");
   CLI11_PARSE(app, argc, argv);

@@ -30,11 +30,10 @@ const char* trainer_priority_name(TrainerPriority priority) {
 std::string apply_trainer_priority_to_this_thread(TrainerPriority priority) {
   // Linux schedules threads individually: given a thread id, both calls
   // change that thread alone, not the daemon's ingest or query threads.
-  const pid_t tid = static_cast<pid_t>(::syscall(SYS_gettid));
   if (priority == TrainerPriority::kNormal) return "";
+  const pid_t tid = static_cast<pid_t>(::syscall(SYS_gettid));
   if (priority == TrainerPriority::kIdle) {
-    sched_param param{};
-    param.sched_priority = 0;
+    const sched_param param{};  // SCHED_IDLE takes static priority 0
     if (::sched_setscheduler(tid, SCHED_IDLE, &param) != 0) return std::string("SCHED_IDLE: ") + std::strerror(errno);
     return "";
   }

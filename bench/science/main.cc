@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -148,6 +149,30 @@ void print_table(const std::vector<StreamResult>& results) {
   for (const auto& name : order) std::printf("| %s | %s |\n", name.c_str(), share(met[name].first, met[name].second).c_str());
 }
 
+// Results saved by --json runs, read back (several runs in parallel, one
+// table).
+std::vector<StreamResult> read_results(const std::vector<std::string>& paths) {
+  std::vector<StreamResult> results;
+  for (const auto& path : paths) {
+    std::ifstream in(path);
+    if (!in) throw std::runtime_error("cannot read " + path);
+    for (const auto& row : nlohmann::json::parse(in)) {
+      StreamResult r;
+      r.stream = parse_science_stream(row.at("stream").get<std::string>());
+      r.stream.split = row.at("split").get<std::string>();
+      r.seconds = row.at("seconds").get<double>();
+      if (row.contains("error")) {
+        r.error = row["error"].get<std::string>();
+      } else {
+        r.n_features = row.at("n_features").get<int64_t>();
+        r.card = testing::Scorecard::from_json(row.at("score"));
+      }
+      results.push_back(std::move(r));
+    }
+  }
+  return results;
+}
+
 nlohmann::json results_json(const std::vector<StreamResult>& results) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& r : results) {
@@ -179,6 +204,7 @@ int main(int argc, char** argv) {
   std::string split = "all";
   bool json = false, list = false;
   int per_snapshot_s = 900;
+  std::vector<std::string> tables;
   app.add_option("--stream", names,
                  "a stream by name, STRUCTURE/dD/kK/tT/sS (repeatable; default: every built-in one of --split)");
   app.add_option("--seed", seeds, "run each chosen stream at these seeds instead of its own (repeatable; ad hoc)");
@@ -188,7 +214,19 @@ int main(int argc, char** argv) {
   app.add_flag("--list", list, "list the built-in streams and exit");
   app.add_option("--snapshot-timeout", per_snapshot_s, "seconds one snapshot may take to be taken in")
       ->check(CLI::Range(1, 86400));
+  app.add_option("--table", tables, "print the table of results saved by earlier --json runs (files), run nothing");
   CLI11_PARSE(app, argc, argv);
+
+  if (!tables.empty()) {
+    try {
+      const auto results = read_results(tables);
+      json ? void(std::cout << results_json(results).dump(1) << "\n") : print_table(results);
+    } catch (const std::exception& e) {
+      std::cerr << "cw_science_planted: " << e.what() << "\n";
+      return 2;
+    }
+    return 0;
+  }
 
   std::vector<ScienceStream> streams;
   try {

@@ -15,8 +15,9 @@ struct Candidate {
   int64_t atom, feature;
 };
 
-// Greedy one-to-one matching by score, best first: matched[k] = feature or -1.
-std::vector<int64_t> match_atoms(const PlantedDictionary& p, const DaemonReport& report) {
+// Greedy one-to-one matching by score, best first: matched[k] = feature or
+// -1, and (*score)[k] its score (0 when unmatched).
+std::vector<int64_t> match_atoms(const PlantedDictionary& p, const DaemonReport& report, std::vector<double>* score) {
   const int64_t K = p.options.n_atoms, T = p.options.n_snapshots, d = p.options.d_model;
   const int64_t F = report.directions.empty() ? 0 : int64_t(report.directions[0].size());
   std::vector<Candidate> candidates;
@@ -33,10 +34,12 @@ std::vector<int64_t> match_atoms(const PlantedDictionary& p, const DaemonReport&
     return std::tie(b.score, a.atom, a.feature) < std::tie(a.score, b.atom, b.feature);
   });
   std::vector<int64_t> matched(K, -1);
+  score->assign(K, 0.0);
   std::vector<bool> taken(F, false);
   for (const auto& c : candidates) {
     if (matched[c.atom] >= 0 || taken[c.feature]) continue;
     matched[c.atom] = c.feature;
+    (*score)[c.atom] = c.score;
     taken[c.feature] = true;
   }
   return matched;
@@ -81,7 +84,15 @@ Scorecard score_planted(const PlantedDictionary& p, const DaemonReport& report, 
     return it->second["emerged_step"].get<int64_t>();
   };
 
-  const auto matched = match_atoms(p, report);
+  std::vector<double> match_cosine;
+  const auto matched = match_atoms(p, report, &match_cosine);
+  auto claim = [&](int64_t k, int64_t claimed) {
+    return nlohmann::json{{"atom", k},
+                          {"onset_step", step_of(p.onset[k])},
+                          {"feature", matched[k]},
+                          {"cosine", match_cosine[k]},
+                          {"emerged_step", claimed >= 0 ? nlohmann::json(claimed) : nlohmann::json()}};
+  };
   std::vector<bool> is_matched(report.directions.empty() ? 0 : report.directions[0].size(), false);
   for (int64_t k = 0; k < K; ++k) {
     const int64_t feature = matched[k];
@@ -89,9 +100,10 @@ Scorecard score_planted(const PlantedDictionary& p, const DaemonReport& report, 
     const int64_t claimed = feature >= 0 ? emerged_step(feature) : -1;
     if (p.onset[k] > 0) {
       ++s.rising;
+      const int64_t onset = int64_t(step_of(p.onset[k]));
+      if (claimed != onset) s.misdated.push_back(claim(k, claimed));
       if (feature < 0) continue;
       ++s.rising_matched;
-      const int64_t onset = int64_t(step_of(p.onset[k]));
       s.dated_exact += claimed == onset;
       const int64_t before = int64_t(step_of(p.onset[k] - 1));
       const int64_t after = p.onset[k] + 1 < T ? int64_t(step_of(p.onset[k] + 1)) : onset;
@@ -102,6 +114,7 @@ Scorecard score_planted(const PlantedDictionary& p, const DaemonReport& report, 
     if (feature >= 0) {
       ++s.from_start_matched;
       s.late_claims += claimed > int64_t(step_of(0));
+      if (claimed > int64_t(step_of(0))) s.late.push_back(claim(k, claimed));
     }
     if (p.fade[k] < T) {
       ++s.fading;
@@ -153,7 +166,36 @@ nlohmann::json Scorecard::to_json() const {
           {"transition_steps", transition_steps},
           {"false_alarms", false_alarms},
           {"live", live},
-          {"stray_claims", stray_claims}};
+          {"stray_claims", stray_claims},
+          {"misdated", misdated},
+          {"late", late}};
+}
+
+Scorecard Scorecard::from_json(const nlohmann::json& j) {
+  Scorecard s;
+  j.at("mean_max_cosine").get_to(s.mean_max_cosine);
+  j.at("explained_variance").get_to(s.explained_variance);
+  j.at("l0").get_to(s.l0);
+  j.at("planted_l0").get_to(s.planted_l0);
+  j.at("rising").get_to(s.rising);
+  j.at("rising_matched").get_to(s.rising_matched);
+  j.at("dated_exact").get_to(s.dated_exact);
+  j.at("dated_within_one").get_to(s.dated_within_one);
+  j.at("from_start").get_to(s.from_start);
+  j.at("from_start_matched").get_to(s.from_start_matched);
+  j.at("late_claims").get_to(s.late_claims);
+  j.at("fading").get_to(s.fading);
+  j.at("faded").get_to(s.faded);
+  j.at("mass_snapshots").get_to(s.mass_snapshots);
+  j.at("mass_flagged").get_to(s.mass_flagged);
+  j.at("transitions").get_to(s.transitions);
+  j.at("transition_steps").get_to(s.transition_steps);
+  j.at("false_alarms").get_to(s.false_alarms);
+  j.at("live").get_to(s.live);
+  j.at("stray_claims").get_to(s.stray_claims);
+  if (j.contains("misdated")) j["misdated"].get_to(s.misdated);
+  if (j.contains("late")) j["late"].get_to(s.late);
+  return s;
 }
 
 }  // namespace cw::testing

@@ -63,12 +63,17 @@ struct Scorecard {
   std::vector<uint64_t> transition_steps;
   // Features.
   int live = 0, stray_claims = 0;
+  // Every wrong claim, to look at: {"atom", "onset_step" (planted; 0 for an
+  // atom on from the start), "feature" (-1 unmatched), "cosine",
+  // "emerged_step" (claimed, null for none)}.
+  std::vector<nlohmann::json> misdated, late;
 
   double dated_exact_share() const { return rising ? double(dated_exact) / rising : 1.0; }
   double dated_within_one_share() const { return rising ? double(dated_within_one) / rising : 1.0; }
   double late_claim_share() const { return from_start_matched ? double(late_claims) / from_start_matched : 0.0; }
   double l0_ratio() const { return planted_l0 > 0 ? l0 / planted_l0 : 0.0; }
   nlohmann::json to_json() const;
+  static Scorecard from_json(const nlohmann::json& json);  // to_json's inverse; throws on a missing key
 };
 
 // `step_of(t)` is the training step snapshot t was published at.

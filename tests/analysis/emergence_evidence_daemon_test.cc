@@ -65,14 +65,15 @@ TEST(EmergenceEvidenceDaemon, AtomsPresentAllAlongAreReportedStrengthenedNotEmer
     }
     if (best_cos < 0.9) continue;
     ++matched;
-    const auto& f = features[best];
+    const nlohmann::json f = features.count(best) ? features[best] : nlohmann::json::object();
     const nlohmann::json evidence = f.value("emergence_evidence", nlohmann::json());
-    if (!f["emerged_step"].is_null() && f["emerged_step"].get<uint64_t>() > 0) {
+    const nlohmann::json emerged_step = f.value("emerged_step", nlohmann::json());
+    if (!emerged_step.is_null() && emerged_step.get<uint64_t>() > 0) {
       ++emerged;
       std::printf("atom %lld (present all along): feature %lld emerged at %s, evidence %s\n", (long long)k,
-                  (long long)best, f["emerged_step"].dump().c_str(), evidence.dump().c_str());
+                  (long long)best, emerged_step.dump().c_str(), evidence.dump().c_str());
     }
-    if (!f["strengthened_step"].is_null()) {
+    if (!f.value("strengthened_step", nlohmann::json()).is_null()) {
       ++strengthened;
       EXPECT_EQ(evidence["verdict"], "contradicted") << f.dump();
       EXPECT_GE(evidence["activation_strength_before"].get<double>(), 0.5) << f.dump();
@@ -98,7 +99,7 @@ TEST(EmergenceEvidenceDaemon, AtomsPresentAllAlongAreReportedStrengthenedNotEmer
   }
   EXPECT_GE(strengthened_events, 1);
   for (const auto& [id, f] : features) {
-    if (f["strengthened_step"].is_null()) continue;
+    if (f.value("strengthened_step", nlohmann::json()).is_null()) continue;
     const std::string out = daemon.scratch().sub("feature.txt");
     const std::string command = std::string(CW_CLI_PATH) + " --data-dir " + daemon.data_dir() + " --endpoint " +
                                 daemon.query_endpoint() + " feature " + std::to_string(id) +

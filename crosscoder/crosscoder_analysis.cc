@@ -145,6 +145,7 @@ FeatureStats Crosscoder::feature_stats(int64_t top_k, const std::vector<uint32_t
     const double r2 = std::min(1.0, std::max(0.0, between[i].item<double>() / tv));
     st.contextuality[i] = static_cast<float>(1.0 - r2);
   }
+  st.activation_strength = activation_strength();
   return st;
 }
 

@@ -36,14 +36,30 @@ void print_event(const nlohmann::json& e) {
     if (e.contains("raised_onset_step") || !e.contains("began_step")) {
       std::cout << "PHASE TRANSITION at step " << text(e["onset_step"]);
       if (e.contains("began_step")) std::cout << " (began " << text(e["began_step"]) << ")";
-      std::cout << ", raised at step " << text(e["alarm_step"]);
+      std::cout << ", raised at step " << text(e.value("raised_at_step", e["alarm_step"]));
     } else {
-      std::cout << "PHASE TRANSITION raised at step " << text(e["alarm_step"]) << " (began " << text(e["began_step"])
+      std::cout << "PHASE TRANSITION raised at step " << text(e.value("raised_at_step", e["alarm_step"])) << " (began "
+                << text(e["began_step"])
                 << ", half done so far at step " << text(e["onset_step"]) << "; `phases` has the refined step)";
     }
-    std::cout << (e.value("confirmed", false) ? ", confirmed by PELT" : "") << "; series:";
-    for (const auto& move : e["series"])
-      std::cout << " " << text(move["series"]) << (move.value("direction", 0) > 0 ? "↑" : "↓");
+    std::cout << (e.value("confirmed", false) ? ", confirmed by PELT" : "");
+    // Which kind of signal flagged it: the crosscoder's feature series, the
+    // job's scalars, or both (events from before the split list series only).
+    auto moved = [&](const nlohmann::json& names) {
+      std::string out;
+      for (const auto& move : e["series"])
+        for (const auto& name : names)
+          if (move["series"] == name)
+            out += " " + text(move["series"]) + (move.value("direction", 0) > 0 ? "↑" : "↓");
+      return out.empty() ? std::string(" none") : out;
+    };
+    if (e.contains("feature_signals")) {
+      std::cout << "; feature signals:" << moved(e["feature_signals"]) << "; scalars:" << moved(e["scalar_signals"]);
+    } else {
+      std::cout << "; series:";
+      for (const auto& move : e["series"])
+        std::cout << " " << text(move["series"]) << (move.value("direction", 0) > 0 ? "↑" : "↓");
+    }
   } else if (type == "phase_transition_resolved") {
     std::cout << "phase transition resolved (at step " << text(e["onset_step"]) << "): no series has moved since; "
               << "resolved at step " << text(e["step"]);
@@ -86,15 +102,24 @@ void add_analysis_commands(CLI::App& app, const CliContext& context, int* exit_c
   crosscoder->callback([&context] {
     print_answer(context, ask(context, "crosscoder", cc_target.params()).json, [](const nlohmann::json& j) {
       std::cout << text(j["run"]) << "/" << text(j["tap"]) << "\n";
-      TextTable table({"STEP", "EXPLAINED_VAR", "L0", "DEAD", "DENSE", "MSE", "SURPRISE", "PHASE"});
+      TextTable table({"STEP", "EXPLAINED_VAR", "L0", "DEAD", "DENSE", "MSE", "SURPRISE", "EMERGING", "DIM_RATE",
+                       "PHASE"});
       for (const auto& s : j["snapshots"]) {
         const auto series = s.value("series", nlohmann::json::object());
+        auto value = [&](const char* name, int digits) {
+          return series.contains(name) ? fixed(series[name], digits) : std::string("-");
+        };
         table.add({text(s["step"]), fixed(s["explained_variance"]), fixed(s["l0"], 1), fixed(s["dead_features"]),
-                   fixed(s["dense_features"]), fixed(s["mse"], 4),
-                   series.contains("surprise") ? fixed(series["surprise"], 4) : "-",
-                   series.contains("phase") ? text(series["phase"]) : "-"});
+                   fixed(s["dense_features"]), fixed(s["mse"], 4), value("surprise", 4), value("emergence_share", 3),
+                   value("dimensionality_rate", 3), series.contains("phase") ? text(series["phase"]) : "-"});
       }
       table.print(std::cout);
+      // EMERGING: share of live features whose emergence is dated at that
+      // snapshot; DIM_RATE: the feature-dimensionality rate (docs/ARCHITECTURE.md).
+      const auto& flicker = j.value("flicker", nlohmann::json());
+      if (!flicker.is_null())
+        std::cout << "flicker: " << fixed(flicker["share"]) << " of live features (" << text(flicker["flickering_features"])
+                  << " of " << text(flicker["live_features"]) << ") cross the emergence threshold more than once\n";
     });
   });
 

@@ -161,6 +161,14 @@ torch::Tensor Crosscoder::Impl::normalised_input(const std::vector<const float*>
   return torch::stack(per_head, 1);
 }
 
+std::vector<float> Crosscoder::decoder_directions(int64_t snapshot) const {
+  const auto& m = *impl_;
+  if (snapshot < 0 || snapshot >= m.n_snap())
+    throw std::invalid_argument("decoder_directions: snapshot index out of range");
+  torch::NoGradGuard no_grad;
+  return to_vector(m.params.w_dec[snapshot]);
+}
+
 std::vector<float> Crosscoder::encode(const std::vector<const float*>& raw_per_snapshot, int64_t rows,
                                       int64_t snapshot) const {
   const auto& m = *impl_;

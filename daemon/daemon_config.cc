@@ -36,28 +36,40 @@ void load_transitions(const toml::table& table, const std::string& path, Monitor
     if (!node.is_number() || !(node.value<double>().value() >= 0)) fail(key, "must be a non-negative number");
     *out = node.value<double>().value();
   };
+  // A table of series = non-negative number, merged over the defaults.
+  auto per_series = [&](const char* key, std::map<std::string, double>* out) {
+    const auto node = (*section)[key];
+    if (!node) return;
+    const auto* table = node.as_table();
+    if (!table) fail(key, "must be a table of series = number");
+    for (const auto& [name, value] : *table) {
+      if (!value.is_number() || !(value.value<double>().value() >= 0))
+        fail(std::string(key) + "." + std::string(name.str()), "must be a non-negative number");
+      (*out)[std::string(name.str())] = value.value<double>().value();
+    }
+  };
   names("series", &monitor->series);
   for (const auto& name : monitor->series) {
-    static const std::set<std::string> known = {"surprise",         "surprise_ratio",    "features_alive",
-                                                "features_alive_share", "features_emerging", "mean_direction_change"};
-    if (!known.count(name))
-      fail("series", ("has '" + name +
-                      "', not a crosscoder series (surprise, surprise_ratio, features_alive, features_alive_share, "
-                      "features_emerging, mean_direction_change); job scalars go in 'scalars'")
-);
+    // The arrival series (daemon/tap_monitor.h) and the feature series
+    // (daemon/feature_population.h, detect/feature_dimensionality.h).
+    static const std::set<std::string> known = {
+        "surprise",        "surprise_ratio", "features_alive", "features_alive_share", "features_emerging",
+        "mean_direction_change", "emergence_share", "fading_share", "new_mass_share", "turnover",
+        "dimensionality_rate"};
+    if (!known.count(name)) {
+      std::string names;
+      for (const auto& known_name : known) names += (names.empty() ? "" : ", ") + known_name;
+      fail("series", "has '" + name + "', not a crosscoder series (" + names + "); job scalars go in 'scalars'");
+    }
   }
   names("scalars", &monitor->scalar_series);
   non_negative("loss_min_move", &monitor->loss_min_move);
   non_negative("surprise_ratio_alarm", &monitor->surprise_ratio_alarm);
-  if (const auto node = (*section)["min_move"]) {
-    const auto* moves = node.as_table();
-    if (!moves) fail("min_move", "must be a table of series = number");
-    for (const auto& [name, value] : *moves) {
-      if (!value.is_number() || !(value.value<double>().value() >= 0))
-        fail("min_move." + std::string(name.str()), "must be a non-negative number");
-      monitor->min_move[std::string(name.str())] = value.value<double>().value();
-    }
-  }
+  double lag = static_cast<double>(monitor->population_lag);
+  non_negative("population_lag", &lag);
+  monitor->population_lag = static_cast<std::size_t>(lag);
+  per_series("spike_above", &monitor->spike_above);
+  per_series("min_move", &monitor->min_move);
   double resolve_after = static_cast<double>(monitor->resolve_after);
   non_negative("resolve_after", &resolve_after);
   monitor->resolve_after = static_cast<std::size_t>(resolve_after);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <iostream>
+#include <memory>
 
 #include "cli/analysis_commands.h"
 #include "cli/run_target.h"
@@ -58,25 +59,29 @@ void print_attribution(const nlohmann::json& j) {
   features.print(std::cout);
 }
 
+struct AttributionArgs {
+  RunTarget target;
+  std::string task;
+  int64_t top = 5;
+  int64_t step = -1;  // none: every snapshot
+};
+
 }  // namespace
 
 void add_attribution_command(CLI::App& app, const CliContext& context, int* exit_code) {
   (void)exit_code;
-  static RunTarget target;
-  static std::string task;
-  static int64_t top = 5;
-  static int64_t step = -1;  // none: every snapshot
+  auto args = std::make_shared<AttributionArgs>();  // owned by the callback, which the app keeps
   auto* command = app.add_subcommand(
       "attribution", "which features carry a task metric at each snapshot (attr = f · W_D · ∂m/∂x over task tokens)");
-  add_run_target(command, &target);
-  command->add_option("--task", task, "task name (without it the error lists the run's tasks)");
-  command->add_option("--top", top, "features per snapshot, by |attribution|")->capture_default_str();
-  command->add_option("--step", step, "that snapshot only");
-  command->callback([&context] {
-    nlohmann::json params = target.params();
-    params["task"] = task;
-    params["top"] = top;
-    if (step >= 0) params["step"] = step;
+  add_run_target(command, &args->target);
+  command->add_option("--task", args->task, "task name (without it the error lists the run's tasks)");
+  command->add_option("--top", args->top, "features per snapshot, by |attribution|")->capture_default_str();
+  command->add_option("--step", args->step, "that snapshot only");
+  command->callback([&context, args] {
+    nlohmann::json params = args->target.params();
+    params["task"] = args->task;
+    params["top"] = args->top;
+    if (args->step >= 0) params["step"] = args->step;
     print_answer(context, ask(context, "attribution", params).json, print_attribution);
   });
 }

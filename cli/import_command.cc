@@ -3,6 +3,7 @@
 #include <chrono>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <optional>
 
 #include "cli/daemon_client.h"
@@ -178,21 +179,22 @@ void run_import(const CliContext& context, const ImportArgs& args) {
 }  // namespace
 
 void add_import_command(CLI::App& app, const CliContext& context, int* exit_code) {
-  static ImportArgs args;
+  // Owned by the callback, which CLI11 keeps as long as the app.
+  auto args = std::make_shared<ImportArgs>();
   auto* command = app.add_subcommand("import", "store activations of an existing checkpoint from a .npy file");
-  command->add_option("activations", args.activations, "[n_tokens, d_model] float32/float16 .npy")->required()->check(CLI::ExistingFile);
-  command->add_option("--run", args.run, "run id")->required();
-  command->add_option("--tap", args.tap, "tap name, e.g. blocks.6.resid_post")->required();
-  command->add_option("--step", args.step, "training step of the checkpoint")->required();
-  command->add_option("--tokens-seen", args.tokens_seen, "tokens trained on at this step");
-  command->add_option("--scalar", args.scalars, "NAME=VALUE, e.g. loss=3.21 (repeatable)");
-  command->add_option("--probe-tokens", args.probe_tokens, "probe token ids .npy ([n_seq, len] or 1-D); needed once per run")
+  command->add_option("activations", args->activations, "[n_tokens, d_model] float32/float16 .npy")->required()->check(CLI::ExistingFile);
+  command->add_option("--run", args->run, "run id")->required();
+  command->add_option("--tap", args->tap, "tap name, e.g. blocks.6.resid_post")->required();
+  command->add_option("--step", args->step, "training step of the checkpoint")->required();
+  command->add_option("--tokens-seen", args->tokens_seen, "tokens trained on at this step");
+  command->add_option("--scalar", args->scalars, "NAME=VALUE, e.g. loss=3.21 (repeatable)");
+  command->add_option("--probe-tokens", args->probe_tokens, "probe token ids .npy ([n_seq, len] or 1-D); needed once per run")
       ->check(CLI::ExistingFile);
-  command->add_option("--sequence-length", args.sequence_length, "probe sequence length when --probe-tokens is 1-D");
-  command->add_option("--vocab", args.vocabulary, "text file, one token per line (line i = token id i)")->check(CLI::ExistingFile);
-  command->add_option("--wait", args.timeout_s, "seconds to wait for the daemon to store it")->capture_default_str();
-  command->callback([&context, exit_code] {
-    run_import(context, args);
+  command->add_option("--sequence-length", args->sequence_length, "probe sequence length when --probe-tokens is 1-D");
+  command->add_option("--vocab", args->vocabulary, "text file, one token per line (line i = token id i)")->check(CLI::ExistingFile);
+  command->add_option("--wait", args->timeout_s, "seconds to wait for the daemon to store it")->capture_default_str();
+  command->callback([&context, exit_code, args] {
+    run_import(context, *args);
     *exit_code = 0;
   });
 }

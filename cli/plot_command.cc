@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <iostream>
+#include <memory>
 
 #include "cli/heatmap_figure.h"
 #include "cli/png_image.h"
@@ -88,18 +89,18 @@ void plot_feature(const CliContext& context, const PlotArgs& args) {
 
 void add_plot_command(CLI::App& app, const CliContext& context, int* exit_code) {
   (void)exit_code;
-  static PlotArgs args;
+  auto args = std::make_shared<PlotArgs>();  // owned by the callback, which the app keeps
   auto* plot = app.add_subcommand("plot", "write the feature-emergence heatmap (or one feature's trajectory) as PNG");
-  plot->add_option("--run", args.run, "run id")->required();
-  plot->add_option("--tap", args.tap, "tap (default: the run's only tap)");
-  plot->add_option("--feature", args.feature, "plot this feature's trajectory instead");
-  plot->add_option("--limit", args.limit, "at most this many features (rows)")->capture_default_str();
-  plot->add_option("--out,-o", args.out, "PNG file")->capture_default_str();
-  plot->callback([&context] {
-    if (args.feature >= 0) {
-      plot_feature(context, args);
+  plot->add_option("--run", args->run, "run id")->required();
+  plot->add_option("--tap", args->tap, "tap (default: the run's only tap)");
+  plot->add_option("--feature", args->feature, "plot this feature's trajectory instead");
+  plot->add_option("--limit", args->limit, "at most this many features (rows)")->capture_default_str();
+  plot->add_option("--out,-o", args->out, "PNG file")->capture_default_str();
+  plot->callback([&context, args] {
+    if (args->feature >= 0) {
+      plot_feature(context, *args);
     } else {
-      plot_heatmap(context, args);
+      plot_heatmap(context, *args);
     }
   });
 }

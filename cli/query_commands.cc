@@ -1,7 +1,9 @@
 #include "cli/query_commands.h"
 
 #include <iostream>
+#include <memory>
 
+#include "cli/run_target.h"
 #include "cli/text_table.h"
 
 namespace cw {
@@ -77,11 +79,11 @@ void add_query_commands(CLI::App& app, const CliContext& context, int* exit_code
   });
 
   auto* snapshots = app.add_subcommand("snapshots", "stored snapshots of a run");
-  static std::string run, tap;
-  snapshots->add_option("--run", run, "run id")->required();
-  snapshots->add_option("--tap", tap, "only this tap");
-  snapshots->callback([&context] {
-    print_answer(context, ask(context, "snapshots", {{"run", run}, {"tap", tap}}).json, print_snapshots);
+  auto target = std::make_shared<RunTarget>();  // owned by the callback, which the app keeps
+  snapshots->add_option("--run", target->run, "run id")->required();
+  snapshots->add_option("--tap", target->tap, "only this tap");
+  snapshots->callback([&context, target] {
+    print_answer(context, ask(context, "snapshots", target->params()).json, print_snapshots);
   });
 }
 

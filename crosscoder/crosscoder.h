@@ -8,7 +8,7 @@
 //   x̂^θ  = f^θ W_D^θ + b_D^θ
 //   loss  = mean_θ,tokens ‖x^θ − x̂^θ‖² + λ Σ_i p̂_i (1 + p̂_i / 0.01),
 //           p̂_i = mean over batch and snapshots of tanh(4 f_i^θ ‖W_D,i^θ‖)
-// See crosscoder/README.md for the exact gradients (straight-through estimator),
+// See docs/CROSSCODER.md for the exact gradients (straight-through estimator),
 // the online schedule and the defaults.
 #ifndef CW_CROSSCODER_CROSSCODER_H_
 #define CW_CROSSCODER_CROSSCODER_H_

@@ -10,15 +10,11 @@
 #include "daemon/analysis_scheduler.h"
 #endif
 #include "daemon/query_protocol.h"
+#include "schema/unix_time.h"
 #include "store/analysis_tables.h"
 
 namespace cw {
 namespace {
-
-uint64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Receives one multipart message: routing frames, then the payload.
 bool receive(zmq::socket_t& socket, std::vector<zmq::message_t>* parts) {
@@ -58,7 +54,7 @@ struct Daemon::Sockets {
 };
 
 Daemon::Daemon(const DaemonConfig& config)
-    : config_(config), sockets_(std::make_unique<Sockets>()), started_unix_ms_(now_ms()) {
+    : config_(config), sockets_(std::make_unique<Sockets>()), started_unix_ms_(unix_now_ms()) {
 #ifdef CW_WITH_ANALYSIS
   // At start-up, not when the first snapshot arrives hours later.
   if (config.analysis.enabled) check_device(config.analysis.crosscoder.device);
@@ -99,9 +95,11 @@ Daemon::~Daemon() {
   alerts_.reset();
 }
 
-bool Daemon::analysis_enabled() {
+// Whether crosscoders train in this process: built with them and not
+// turned off ([crosscoder] enabled = false, --store-only).
+bool Daemon::analysis_running() const {
 #ifdef CW_WITH_ANALYSIS
-  return true;
+  return config_.analysis.enabled;
 #else
   return false;
 #endif
@@ -126,7 +124,7 @@ void Daemon::raise(const nlohmann::json& event) {
 nlohmann::json Daemon::live_status() const {
   const IngestStats stats = ingest_->stats();
   return {{"up", true},
-          {"uptime_s", (now_ms() - started_unix_ms_) / 1000.0},
+          {"uptime_s", (unix_now_ms() - started_unix_ms_) / 1000.0},
           {"ingest_endpoint", config_.ingest_endpoint},
           {"query_endpoint", config_.query_endpoint},
           {"frames", stats.frames},
@@ -140,7 +138,7 @@ nlohmann::json Daemon::live_status() const {
           {"crosscoders", analysis_->scheduler->status()},
 #endif
           {"alerts", alerts_->status()},
-          {"analysis", analysis_enabled()}};
+          {"analysis", analysis_running()}};
 }
 
 void Daemon::serve(const std::atomic<bool>& stop) {
@@ -148,7 +146,7 @@ void Daemon::serve(const std::atomic<bool>& stop) {
   analysis_->scheduler->start();
 #endif
   std::vector<zmq::message_t> parts;
-  uint64_t last_expiry = now_ms();
+  uint64_t last_expiry = unix_now_ms();
   while (!stop) {
     zmq::pollitem_t items[] = {{sockets_->ingest.handle(), 0, ZMQ_POLLIN, 0},
                                {sockets_->query.handle(), 0, ZMQ_POLLIN, 0}};
@@ -170,8 +168,8 @@ void Daemon::serve(const std::atomic<bool>& stop) {
       if (parts.size() < 2) continue;
       reply(sockets_->query, parts, answer_query_frame(*queries_, parts.back().data(), parts.back().size()));
     }
-    if (now_ms() - last_expiry > 1000) {
-      last_expiry = now_ms();
+    if (unix_now_ms() - last_expiry > 1000) {
+      last_expiry = unix_now_ms();
       ingest_->expire(last_expiry, config_.partial_idle_ms);
     }
   }

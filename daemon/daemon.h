@@ -23,15 +23,11 @@ class Daemon {
   // Serves until `stop` becomes true, then returns with everything flushed.
   void serve(const std::atomic<bool>& stop);
 
-  Store& store() { return *store_; }
-  Ingest& ingest() { return *ingest_; }
-  QueryHandler& queries() { return *queries_; }
-
  private:
   struct Sockets;
   nlohmann::json live_status() const;
   void raise(const nlohmann::json& event);
-  static bool analysis_enabled();
+  bool analysis_running() const;
 
   DaemonConfig config_;
   std::unique_ptr<Store> store_;

@@ -3,21 +3,16 @@
 #include <kj/exception.h>
 #include <spdlog/spdlog.h>
 
-#include <chrono>
 #include <cstring>
 
 #include "schema/checksum.h"
 #include "schema/message_io.h"
 #include "schema/record_codec.h"
 #include "schema/run_checks.h"
+#include "schema/unix_time.h"
 
 namespace cw {
 namespace {
-
-uint64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string pending_key(const std::string& peer, const SnapshotKey& key) { return peer + '\x01' + snapshot_key(key); }
 
@@ -154,7 +149,7 @@ std::vector<Frame> Ingest::hello(const RunDescription& run) {
       if (!merged.find_task(task.name)) merged.tasks.push_back(task);
     runs_.put(merged, existing->created_unix_ms);
   } else {
-    runs_.put(run, now_ms());
+    runs_.put(run, unix_now_ms());
     spdlog::info("new run '{}': {} taps, {} probe tokens", run.run, run.taps.size(), probe.n_tokens());
   }
   run_cache_.erase(run.run);
@@ -217,7 +212,7 @@ std::vector<Frame> Ingest::begin(const std::string& peer, const SnapshotBegin& m
   assembly->meta = meta;
   assembly->chunk_count = chunk_count;
   assembly->hash = std::make_unique<Checksum64>();
-  assembly->last_activity_ms = now_ms();
+  assembly->last_activity_ms = unix_now_ms();
   if (!assembly->existing) {  // into the last stored array's buffer: already mapped, and same size means no zeroing
     assembly->data = std::move(spare_data_);
     assembly->data.resize(total_bytes);
@@ -266,7 +261,7 @@ std::vector<Frame> Ingest::chunk(const std::string& peer, const SnapshotChunk& m
   if (!assembly.existing) std::memcpy(&assembly.data[offset], data, size);
   assembly.received += size;
   ++assembly.next_index;
-  assembly.last_activity_ms = now_ms();
+  assembly.last_activity_ms = unix_now_ms();
   return {};
 }
 
@@ -302,7 +297,7 @@ std::vector<Frame> Ingest::end(const std::string& peer, const SnapshotEnd& messa
     return {encode_snapshot_ack_frame({key, true})};
   }
   assembly->meta.checksum = checksum;
-  assembly->meta.received_unix_ms = now_ms();
+  assembly->meta.received_unix_ms = unix_now_ms();
   snapshots_.put(assembly->meta, assembly->data);
   spare_data_ = std::move(assembly->data);
   {

@@ -12,6 +12,7 @@
 #include "daemon/feature_population.h"
 #include "detect/feature_dimensionality.h"
 #include "detect/entropy.h"
+#include "schema/unix_time.h"
 #include "store/analysis_tables.h"
 #include "store/run_catalog.h"
 #include "store/snapshot_table.h"
@@ -116,9 +117,7 @@ std::string TapWorker::keep_unloadable_state() const {
     if (!state) return "";
     const auto dir = std::filesystem::path(store_.dir()) / "unloadable-crosscoder-states";
     std::filesystem::create_directories(dir);
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                        std::chrono::system_clock::now().time_since_epoch())
-                        .count();
+    const uint64_t ms = unix_now_ms();
     const auto path = dir / (run_ + "." + tap_ + "." + std::to_string(ms) + ".state");
     std::ofstream out(path, std::ios::binary);
     out.write(state->data(), static_cast<std::streamsize>(state->size()));

@@ -2,10 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
-#include <chrono>
 #include <cmath>
 #include <optional>
 
+#include "schema/unix_time.h"
 #include "store/attribution_table.h"
 #include "store/run_catalog.h"
 #include "store/snapshot_table.h"
@@ -26,11 +26,6 @@ std::optional<std::string> missing(const std::optional<SnapshotMeta>& meta, cons
   return std::nullopt;
 }
 
-uint64_t now_unix_ms() {
-  return uint64_t(std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::system_clock::now().time_since_epoch())
-                      .count());
-}
 
 }  // namespace
 
@@ -100,7 +95,7 @@ void TaskAttribution::compute(const Crosscoder& crosscoder, const TaskSpec& task
     record.linear_total = std::move(linear_total);
     record.n_features = uint32_t(crosscoder.options().n_features);
     record.values = crosscoder.attributions(x_ptr, g_ptr, int64_t(rows));
-    record.computed_unix_ms = now_unix_ms();
+    record.computed_unix_ms = unix_now_ms();
     AttributionTable(store_).put(run_, tap_, task.name, record);
     covered_[task.name] = steps;
     status_[task.name] = {{"state", "computed"}, {"snapshots", T}};

@@ -6,6 +6,8 @@
 #include <torch/torch.h>
 
 #include <map>
+#include <optional>
+#include <set>
 #include <string>
 
 #include "hooks/publisher.h"
@@ -17,20 +19,47 @@ namespace cw {
 // capture() it also keeps a detached view of x.
 class TapRecorder {
  public:
+  // Whether the pass running now captures `name`: a model may skip
+  // computing a tap nobody asked for (an attention pattern, say).
+  bool wants(const std::string& name) const { return capturing_ && (!names_ || names_->count(name) > 0); }
+
   const torch::Tensor& record(const std::string& name, const torch::Tensor& x) {
-    if (capturing_) captured_[name] = x.detach();
+    if (wants(name)) captured_[name] = in_graph_ ? x : x.detach();
     return x;
   }
 
-  // Runs `probe_pass` (typically model->forward(probe_tokens)) with capture
-  // on and returns what every tap saw.
+  // Runs `probe_pass` (typically model->forward(probe_tokens)) without
+  // gradients, capture on, and returns what every tap saw.
   template <typename Fn>
   std::map<std::string, torch::Tensor> capture(Fn&& probe_pass) {
+    torch::NoGradGuard no_grad;
+    return run(std::nullopt, false, probe_pass);
+  }
+
+  // The same for the taps in `names` only.
+  template <typename Fn>
+  std::map<std::string, torch::Tensor> capture(std::set<std::string> names, Fn&& probe_pass) {
+    torch::NoGradGuard no_grad;
+    return run(std::move(names), false, probe_pass);
+  }
+
+  // Runs `pass` as the caller set autograd up and returns the taps in
+  // `names` still in the graph, so that a gradient with respect to them
+  // can be taken (a task metric's, for attribution).
+  template <typename Fn>
+  std::map<std::string, torch::Tensor> capture_in_graph(std::set<std::string> names, Fn&& pass) {
+    return run(std::move(names), true, pass);
+  }
+
+ private:
+  template <typename Fn>
+  std::map<std::string, torch::Tensor> run(std::optional<std::set<std::string>> names, bool in_graph, Fn& pass) {
     captured_.clear();
+    names_ = std::move(names);
+    in_graph_ = in_graph;
     capturing_ = true;
     try {
-      torch::NoGradGuard no_grad;
-      probe_pass();
+      pass();
     } catch (...) {
       capturing_ = false;
       throw;
@@ -39,8 +68,9 @@ class TapRecorder {
     return std::move(captured_);
   }
 
- private:
   bool capturing_ = false;
+  bool in_graph_ = false;
+  std::optional<std::set<std::string>> names_;  // nullopt: every tap
   std::map<std::string, torch::Tensor> captured_;
 };
 

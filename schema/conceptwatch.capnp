@@ -24,13 +24,13 @@ struct TapSpec {
 
 # The paper's corpus C: the same token sequences at every checkpoint.
 struct ProbeSet {
-  hash @0 :UInt64;            # probeHash(tokenIds, sequenceLength), see schema/probe_hash.h
+  hash @0 :UInt64;            # probeHash(tokenIds, sequenceLength), see schema/checksum.h
   tokenIds @1 :List(UInt32);  # n_sequences * sequenceLength, row-major
   sequenceLength @2 :UInt32;
   vocabulary @3 :List(Text);  # optional: vocabulary[id] is the text of token id
 }
 
-# A task probe (issue 5): token sequences plus a metric the job evaluates.
+# A task probe: token sequences plus a metric the job evaluates.
 struct TaskSpec {
   name @0 :Text;
   tokenIds @1 :List(UInt32);

@@ -95,44 +95,43 @@ void GPTImpl::init_weights() {
   }
 }
 
-torch::Tensor GPTImpl::forward(const torch::Tensor& tokens) { return forward_with_taps(tokens, {}).logits; }
+torch::Tensor GPTImpl::forward(const torch::Tensor& tokens) { return run(tokens, NormScales::kDifferentiable); }
 
 GPTImpl::TappedForward GPTImpl::forward_with_taps(const torch::Tensor& tokens, const std::set<std::string>& taps,
                                                   NormScales norms) {
+  std::vector<std::string> offered = config_.residual_taps();
+  for (auto& name : config_.pattern_taps()) offered.push_back(name);
+  for (const auto& name : taps) {
+    if (std::find(offered.begin(), offered.end(), name) == offered.end()) {
+      throw std::invalid_argument("GPT: no tap named '" + name + "'; this model offers e.g. embed, " +
+                                  resid_post_tap(0) + ", " + pattern_tap(0));
+    }
+  }
+  TappedForward result;
+  result.taps = taps_.capture_in_graph(taps, [&] { result.logits = run(tokens, norms); });
+  return result;
+}
+
+torch::Tensor GPTImpl::run(const torch::Tensor& tokens, NormScales norms) {
   if (tokens.dim() != 2 || tokens.size(1) > config_.context) {
     throw std::invalid_argument("GPT: tokens must be [batch, time] with time <= context (" +
                                 std::to_string(config_.context) + ")");
   }
-  if (!taps.empty()) {
-    std::vector<std::string> offered = config_.residual_taps();
-    for (auto& name : config_.pattern_taps()) offered.push_back(name);
-    for (const auto& name : taps) {
-      if (std::find(offered.begin(), offered.end(), name) == offered.end()) {
-        throw std::invalid_argument("GPT: no tap named '" + name + "'; this model offers e.g. embed, " +
-                                    resid_post_tap(0) + ", " + pattern_tap(0));
-      }
-    }
-  }
-  auto wants = [&](const std::string& name) { return taps.count(name) > 0; };
-  TappedForward result;
   const int64_t T = tokens.size(1);
   auto positions = torch::arange(T, torch::TensorOptions().dtype(torch::kLong).device(tokens.device()));
-  auto x = token_embedding_->forward(tokens) + position_embedding_->forward(positions).unsqueeze(0);
-  if (wants("embed")) result.taps["embed"] = x;
+  auto x = taps_.record("embed", token_embedding_->forward(tokens) + position_embedding_->forward(positions).unsqueeze(0));
   for (int64_t i = 0; i < config_.n_layers; ++i) {
     const std::string prefix = "blocks." + std::to_string(i) + ".";
     torch::Tensor resid_mid, pattern;
-    const bool want_mid = config_.mlp && wants(prefix + "resid_mid");
-    const bool want_pattern = wants(prefix + "attn.pattern");
+    const bool want_mid = config_.mlp && taps_.wants(prefix + "resid_mid");
+    const bool want_pattern = taps_.wants(prefix + "attn.pattern");
     x = blocks_[i]->as<Block>()->forward(x, want_mid ? &resid_mid : nullptr, want_pattern ? &pattern : nullptr, norms);
-    if (want_mid) result.taps[prefix + "resid_mid"] = resid_mid;
-    if (want_pattern) result.taps[prefix + "attn.pattern"] = pattern;
-    if (wants(prefix + "resid_post")) result.taps[prefix + "resid_post"] = x;
+    if (want_mid) taps_.record(prefix + "resid_mid", resid_mid);
+    if (want_pattern) taps_.record(prefix + "attn.pattern", pattern);
+    taps_.record(prefix + "resid_post", x);
   }
-  const auto final_stream = normed(ln_final_, x, norms);
-  if (wants("ln_final")) result.taps["ln_final"] = final_stream;
-  result.logits = unembed_->forward(final_stream);
-  return result;
+  const auto final_stream = taps_.record("ln_final", normed(ln_final_, x, norms));
+  return unembed_->forward(final_stream);
 }
 
 }  // namespace cw

@@ -1,7 +1,8 @@
 // A small GPT in the style of the PyTorch C++ frontend examples: token and
 // learned positional embeddings, pre-LN blocks of causal multi-head
-// attention (and optionally an MLP), an unembedding. Nothing in here knows
-// about conceptwatch; callers read the residual stream through named taps.
+// attention (and optionally an MLP), an unembedding. Every tap point of the
+// forward pass goes through a TapRecorder (hooks/torch_tap.h), the API a
+// LibTorch job uses to hand conceptwatch its activations.
 #ifndef CW_EXAMPLES_TINYGPT_MODEL_H_
 #define CW_EXAMPLES_TINYGPT_MODEL_H_
 
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "examples/tinygpt/gpt_config.h"
+#include "hooks/torch_tap.h"
 
 namespace cw {
 
@@ -60,6 +62,7 @@ class GPTImpl : public torch::nn::Module {
   explicit GPTImpl(const GPTConfig& config);
 
   // tokens: int64 [B, T] with T <= context. Returns logits [B, T, vocab].
+  // Inside taps().capture() the named taps are recorded too.
   torch::Tensor forward(const torch::Tensor& tokens);
 
   struct TappedForward {
@@ -74,15 +77,20 @@ class GPTImpl : public torch::nn::Module {
                                   NormScales norms = NormScales::kDifferentiable);
 
   const GPTConfig& config() const { return config_; }
+  // Where forward() records its taps (see GPTConfig::residual_taps() and
+  // pattern_taps() for the names).
+  TapRecorder& taps() { return taps_; }
 
  private:
   void init_weights();
+  torch::Tensor run(const torch::Tensor& tokens, NormScales norms);
 
   GPTConfig config_;
   torch::nn::Embedding token_embedding_{nullptr}, position_embedding_{nullptr};
   torch::nn::ModuleList blocks_{nullptr};
   torch::nn::LayerNorm ln_final_{nullptr};
   torch::nn::Linear unembed_{nullptr};
+  TapRecorder taps_;
 };
 TORCH_MODULE(GPT);
 

@@ -82,9 +82,10 @@ void ProbeRunner::snapshot(uint64_t step, uint64_t tokens_seen, NamedScalars sca
   snap.tokens_seen = tokens_seen;
   {
     torch::NoGradGuard no_grad;
-    auto fwd = model_->forward_with_taps(probe_tokens_, {taps_.begin(), taps_.end()});
-    for (const auto& tap : taps_) snap.taps[tap] = rows_of(fwd.taps.at(tap), keep);
-    auto losses = next_token_losses(fwd.logits, probe_tokens_);
+    torch::Tensor logits;
+    const auto captured = model_->taps().capture({taps_.begin(), taps_.end()}, [&] { logits = model_->forward(probe_tokens_); });
+    for (const auto& tap : taps_) snap.taps[tap] = rows_of(captured.at(tap), keep);
+    auto losses = next_token_losses(logits, probe_tokens_);
     scalars.emplace_back("probe_loss", losses.mean().item<double>());
     const auto logits = fwd.logits.to(torch::kFloat32).contiguous();
     const PredictionDivergence divergence = ngrams_.divergence(logits.data_ptr<float>());

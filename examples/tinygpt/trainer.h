@@ -31,7 +31,7 @@ struct TrainOptions {
   double probe_fraction = 0.1;  // kjv: the held-out tail of the text
 
   int64_t batch = 32;
-  double lr = 3e-4;  // with batch 32: the repeat transition of DESIGN.md (~step 420)
+  double lr = 3e-4;  // with batch 32: the repeat transition at ~step 420 (tests/examples/tinygpt_training_test.cc)
   uint64_t steps = 1000;
   uint64_t seed = 0;
   uint64_t probe_seed = 20240917;  // repeat: the held-out probe and task sequences

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "schema/unix_time.h"
 #include "tests/analysis/planted_stream.h"  // wait_for_crosscoder, write_crosscoder_config
 #include "tests/support/daemon_process.h"
 
@@ -24,11 +25,6 @@ namespace cw {
 namespace {
 
 using testing::DaemonProcess;
-
-uint64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 struct Job {
   const char* name;
@@ -65,7 +61,7 @@ JobRun train(const DaemonProcess& daemon, const Job& job) {
                               job.args + " > " + log + " 2>&1";
   if (std::system(command.c_str()) != 0) throw std::runtime_error("tinygpt failed: " + command);
   JobRun run;
-  run.ended_ms = now_ms();
+  run.ended_ms = unix_now_ms();
   std::ifstream rows(jsonl);
   for (std::string line; std::getline(rows, line);) {
     const auto row = nlohmann::json::parse(line);

@@ -16,7 +16,7 @@ TEST(Emergence, EmergesAtTheFirstCrossingThatLasts) {
   EXPECT_EQ(events[0].snapshot, 4u);
   EXPECT_FALSE(events[0].initially_present);
   EXPECT_DOUBLE_EQ(events[0].evidence.norm_before, 0.3);
-  EXPECT_FALSE(events[0].evidence.has_frequency);
+  EXPECT_EQ(events[0].evidence.verdict, EvidenceVerdict::kNone);
 }
 
 TEST(Emergence, HysteresisIgnoresWobbleAroundTheThreshold) {

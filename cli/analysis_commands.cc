@@ -17,6 +17,16 @@ std::string text(const nlohmann::json& value) {
   return value.is_string() ? value.get<std::string>() : value.dump();
 }
 
+// "contradicted (strength 0.97 before, 1.00 at)": what the activations say
+// about an emergence or fade (crosscoder/emergence_evidence.h).
+std::string evidence_text(const nlohmann::json& evidence) {
+  if (evidence.is_null()) return "-";
+  const std::string verdict = evidence.value("verdict", "none");
+  if (verdict == "none" || verdict == "unmeasured") return verdict;
+  return verdict + " (strength " + fixed(evidence["activation_strength_before"], 2) + " before, " +
+         fixed(evidence["activation_strength_at"], 2) + " at)";
+}
+
 void print_event(const nlohmann::json& e) {
   const std::string type = e.value("type", "");
   std::cout << "#" << e.value("seq", 0) << " " << e.value("run", "") << "/" << e.value("tap", "") << " ";
@@ -60,6 +70,7 @@ void print_event(const nlohmann::json& e) {
   } else if (e.contains("feature")) {
     std::cout << "feature " << text(e["feature"]) << " " << text(e["kind"]) << " at step " << text(e["step"])
               << " (seen at step " << text(e["detected_at_step"]) << ")";
+    if (e.contains("evidence") && e["evidence"].contains("verdict")) std::cout << "; activations: " << evidence_text(e["evidence"]);
   } else {
     std::cout << e.dump();
   }
@@ -117,16 +128,21 @@ void add_analysis_commands(CLI::App& app, const CliContext& context, int* exit_c
   static std::string sort = "emergence", filter = "live";
   static int64_t limit = 50;
   features->add_option("--sort", sort, "emergence, strength, contextuality or id")->capture_default_str();
-  features->add_option("--filter", filter, "live, emerged, faded, present or all")->capture_default_str();
+  features->add_option("--filter", filter, "live, emerged, strengthened, faded, present or all")->capture_default_str();
   features->add_option("--limit", limit, "at most this many (0: all)")->capture_default_str();
   features->callback([&context] {
     nlohmann::json params = features_target.params();
     params.update({{"sort", sort}, {"filter", filter}, {"limit", limit}});
     print_answer(context, ask(context, "features", params).json, [](const nlohmann::json& j) {
-      TextTable table({"FEATURE", "EMERGED", "FADED", "INIT", "NORM", "FREQ", "CONTEXTUAL", "TOP_CONTEXT"});
+      // STRENGTHENED: the norm rose there but the activations say the
+      // feature was already present (not an emergence).
+      TextTable table({"FEATURE", "EMERGED", "STRENGTHENED", "FADED", "INIT", "NORM", "EVIDENCE", "FREQ", "CONTEXTUAL",
+                       "TOP_CONTEXT"});
       for (const auto& f : j["features"]) {
-        table.add({text(f["feature"]), text(f["emerged_step"]), text(f["faded_step"]),
-                   f.value("initially_present", false) ? "yes" : "", fixed(f["decoder_norm"]), fixed(f["frequency"], 4),
+        const nlohmann::json evidence = f.value("emergence_evidence", nlohmann::json());
+        table.add({text(f["feature"]), text(f["emerged_step"]), text(f.value("strengthened_step", nlohmann::json())),
+                   text(f["faded_step"]), f.value("initially_present", false) ? "yes" : "", fixed(f["decoder_norm"]),
+                   evidence.is_null() ? "-" : evidence.value("verdict", "-"), fixed(f["frequency"], 4),
                    fixed(f["contextuality"], 2), f.value("top_context", "")});
       }
       table.print(std::cout);
@@ -142,15 +158,29 @@ void add_analysis_commands(CLI::App& app, const CliContext& context, int* exit_c
     nlohmann::json params = feature_target.params();
     params["id"] = feature_id;
     print_answer(context, ask(context, "feature", params).json, [](const nlohmann::json& j) {
-      std::vector<double> norms;
-      for (const auto& p : j["trajectory"]) norms.push_back(p["normalised_norm"].get<double>());
-      std::cout << "feature " << j["feature"] << " of " << text(j["run"]) << "/" << text(j["tap"])
-                << ": emerged at step " << text(j["emerged_step"]) << ", faded at step " << text(j["faded_step"])
-                << ", contextuality " << fixed(j["contextuality"], 2) << "\n";
-      std::cout << "normalised decoder norm  " << sparkline(norms) << "\n\n";
-      TextTable table({"STEP", "NORM", "NORMALISED", "FREQ", "MEAN_ACT", "MAX_ACT", "COS_PREV", "COS_LATEST"});
+      std::vector<double> norms, strengths;
       for (const auto& p : j["trajectory"]) {
-        table.add({text(p["step"]), fixed(p["decoder_norm"]), fixed(p["normalised_norm"]), fixed(p["frequency"], 4),
+        norms.push_back(p["normalised_norm"].get<double>());
+        const auto strength = p.value("activation_strength", nlohmann::json());
+        strengths.push_back(strength.is_number() ? strength.get<double>() : NAN);
+      }
+      std::cout << "feature " << j["feature"] << " of " << text(j["run"]) << "/" << text(j["tap"])
+                << ": emerged at step " << text(j["emerged_step"]);
+      if (!j.value("strengthened_step", nlohmann::json()).is_null())
+        std::cout << ", strengthened (present before, by its activations) at step " << text(j["strengthened_step"]);
+      std::cout << ", faded at step " << text(j["faded_step"]) << ", contextuality " << fixed(j["contextuality"], 2)
+                << "\n";
+      const nlohmann::json evidence = j.value("emergence_evidence", nlohmann::json());
+      if (!evidence.is_null())
+        std::cout << "evidence from the activations for the " << text(evidence["kind"]) << " at step "
+                  << text(evidence["step"]) << ": " << evidence_text(evidence) << "\n";
+      std::cout << "normalised decoder norm  " << sparkline(norms) << "\n";
+      std::cout << "activation strength      " << sparkline(strengths) << "\n\n";
+      TextTable table({"STEP", "NORM", "NORMALISED", "ACT_STRENGTH", "FREQ", "MEAN_ACT", "MAX_ACT", "COS_PREV",
+                       "COS_LATEST"});
+      for (const auto& p : j["trajectory"]) {
+        table.add({text(p["step"]), fixed(p["decoder_norm"]), fixed(p["normalised_norm"]),
+                   fixed(p.value("activation_strength", nlohmann::json())), fixed(p["frequency"], 4),
                    fixed(p["mean_activation"]), fixed(p["max_activation"]), fixed(p["cos_previous"]),
                    fixed(p["cos_latest"])});
       }
@@ -165,7 +195,7 @@ void add_analysis_commands(CLI::App& app, const CliContext& context, int* exit_c
   static std::string events_run, events_type;
   static bool follow = false;
   events->add_option("--run", events_run, "only this run");
-  events->add_option("--type", events_type, "phase_transition, phase, feature_emerged, feature_faded, feature");
+  events->add_option("--type", events_type, "phase_transition, phase, feature_emerged, feature_strengthened, feature_faded, feature");
   events->add_flag("--follow,-f", follow, "keep printing new events (Ctrl-C to stop)");
   events->callback([&context] {
     uint64_t after = 0;

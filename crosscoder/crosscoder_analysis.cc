@@ -53,7 +53,7 @@ std::vector<SnapshotMetrics> Crosscoder::evaluate() const {
     s.explained_variance = 1.0 - s.mse / variance[t].item<double>();
     s.l0 = active[t].item<double>() / n;
     s.dead_fraction = (freq[t] < m.options.dead_frequency).to(torch::kFloat64).mean().item<double>();
-    s.dense_fraction = (freq[t] > 0.1).to(torch::kFloat64).mean().item<double>();
+    s.dense_fraction = (freq[t] > m.options.dense_frequency).to(torch::kFloat64).mean().item<double>();
   }
   return out;
 }
@@ -145,6 +145,7 @@ FeatureStats Crosscoder::feature_stats(int64_t top_k, const std::vector<uint32_t
     const double r2 = std::min(1.0, std::max(0.0, between[i].item<double>() / tv));
     st.contextuality[i] = static_cast<float>(1.0 - r2);
   }
+  st.activation_strength = activation_strength();
   return st;
 }
 

@@ -65,6 +65,7 @@ void add_analysis_queries(QueryHandler& handler, Store& store, const EmergenceOp
       const bool keep = filter == "all" || (filter == "live" && j["live"].get<bool>()) ||
                         (filter == "emerged" && !j["emerged_step"].is_null()) ||
                         (filter == "faded" && !j["faded_step"].is_null()) ||
+                        (filter == "strengthened" && !j["strengthened_step"].is_null()) ||
                         (filter == "present" && j["present"].get<bool>());
       if (keep) rows.push_back(std::move(summary));
     }
@@ -107,7 +108,10 @@ void add_analysis_queries(QueryHandler& handler, Store& store, const EmergenceOp
                         {"mean_activation", p.mean_activation},
                         {"max_activation", p.max_activation},
                         {"cos_previous", p.cos_previous},
-                        {"cos_latest", p.cos_latest}});
+                        {"cos_latest", p.cos_latest},
+                        {"activation_strength", std::isfinite(p.activation_strength)
+                                                    ? nlohmann::json(p.activation_strength)
+                                                    : nlohmann::json()}});
     }
     nlohmann::json contexts = nlohmann::json::array();
     for (const auto& c : trajectory->top_contexts) {

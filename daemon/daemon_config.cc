@@ -161,8 +161,12 @@ void load_daemon_config(const std::string& path, DaemonConfig* config) {
   number("crosscoder", "top_k", &analysis.top_k);
   real("emergence", "threshold", &analysis.monitor.emergence.threshold);
   real("emergence", "hysteresis", &analysis.monitor.emergence.hysteresis);
-  real("emergence", "absent_frequency", &analysis.monitor.emergence.absent_frequency);
-  flag("emergence", "require_absence_evidence", &analysis.monitor.emergence.require_absence_evidence);
+  flag("emergence", "activation_evidence", &analysis.monitor.emergence.activation_evidence);
+  for (const char* removed : {"absent_frequency", "require_absence_evidence"})
+    if (table["emergence"][removed])
+      throw std::runtime_error("config " + path + ": [emergence] " + removed +
+                               " was removed (firing frequency is no evidence: it follows the decoder norm); use "
+                               "activation_evidence = true|false");
   load_transitions(table, path, &analysis.monitor);
   if (table.contains("alerts")) load_alerts_config(path, &config->alerts);
 }

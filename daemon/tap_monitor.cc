@@ -12,6 +12,8 @@ uint64_t now_ms() {
       .count();
 }
 
+nlohmann::json finite_or_null(double value) { return std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(); }
+
 }  // namespace
 
 nlohmann::json TapMonitor::transition_json(const Transition& transition) const {
@@ -213,7 +215,6 @@ nlohmann::json TapMonitor::observe_snapshot(uint64_t step, const std::map<std::s
 void TapMonitor::observe_features(const FeatureAnalysis& analysis, uint64_t latest_step) {
   for (std::size_t f = 0; f < analysis.events.size(); ++f) {
     for (const auto& event : analysis.events[f]) {
-      if (event.kind == FeatureEventKind::kStrengthened) continue;  // not an emergence: it fired before
       const std::string kind = to_string(event.kind);
       // Once per feature and kind: as the crosscoder refines, a feature's
       // history is re-dated again and again; the current dates are what
@@ -223,7 +224,10 @@ void TapMonitor::observe_features(const FeatureAnalysis& analysis, uint64_t late
       const std::string key = kind + ":" + std::to_string(f);
       if (!raised_.insert(key).second) continue;
       const auto& point = analysis.trajectories[f].points[event.snapshot];
-      nlohmann::json out = base_event(kind == "faded" ? "feature_faded" : "feature_emerged");
+      // Strengthened: the norm rose but the activations say it was there before.
+      nlohmann::json out = base_event(kind == "faded"          ? "feature_faded"
+                                      : kind == "strengthened" ? "feature_strengthened"
+                                                               : "feature_emerged");
       out.update({{"key", key},
                   {"feature", f},
                   {"kind", kind},
@@ -234,9 +238,9 @@ void TapMonitor::observe_features(const FeatureAnalysis& analysis, uint64_t late
                   {"evidence",
                    {{"normalised_norm_before", event.evidence.norm_before},
                     {"normalised_norm_at", event.evidence.norm_at},
-                    {"frequency_before", event.evidence.frequency_before},
-                    {"frequency_at", event.evidence.frequency_at},
-                    {"absence_confirmed", event.evidence.absence_confirmed}}},
+                    {"verdict", to_string(event.evidence.verdict)},
+                    {"activation_strength_before", finite_or_null(event.evidence.activation_before)},
+                    {"activation_strength_at", finite_or_null(event.evidence.activation_at)}}},
                   {"severity", "info"}});
       emit_(out);
     }

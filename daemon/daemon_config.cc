@@ -55,7 +55,7 @@ void load_transitions(const toml::table& table, const std::string& path, Monitor
     static const std::set<std::string> known = {
         "surprise",        "surprise_ratio", "features_alive", "features_alive_share", "features_emerging",
         "mean_direction_change", "emergence_share", "fading_share", "new_mass_share", "turnover",
-        "dimensionality_rate"};
+        "dimensionality_rate", "log_dimensionality_rate"};
     if (!known.count(name)) {
       std::string names;
       for (const auto& known_name : known) names += (names.empty() ? "" : ", ") + known_name;

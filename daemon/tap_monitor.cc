@@ -57,6 +57,7 @@ TapMonitor::TapMonitor(std::string run, std::string tap, MonitorOptions options,
     if (name == "features_alive_share") series.min_scale = options_.features_alive_share_floor;
     if (name == "surprise_ratio") series.spike_above = options_.surprise_ratio_alarm;
     if (auto it = options_.spike_above.find(name); it != options_.spike_above.end()) series.spike_above = it->second;
+    if (name == "log_dimensionality_rate") series.direction = CusumDirection::kUp;  // the expansion; see below
     if (name == "mean_direction_change") {
       series.min_scale = options_.direction_change_floor;
       series.direction = CusumDirection::kUp;  // directions settling after a transition is not a new one
@@ -112,13 +113,15 @@ std::map<std::string, double> TapMonitor::feature_values(const FeatureAnalysis& 
           {"fading_share", population.fading_share.at(index)},
           {"new_mass_share", population.new_mass_share.at(index)},
           {"turnover", population.turnover.at(index)},
-          {"dimensionality_rate", dimensionality.at(index)}};
+          {"dimensionality_rate", dimensionality.at(index)},
+          {"log_dimensionality_rate", dimensionality.at(index) > 0 ? std::log(dimensionality.at(index)) : NAN}};
 }
 
 const std::set<std::string>& TapMonitor::feature_series() {
   static const std::set<std::string> names = {"features_alive",  "features_alive_share", "features_emerging",
                                               "mean_direction_change", "emergence_share", "fading_share",
-                                              "new_mass_share",  "turnover",             "dimensionality_rate"};
+                                              "new_mass_share",  "turnover",             "dimensionality_rate",
+                                              "log_dimensionality_rate"};
   return names;
 }
 

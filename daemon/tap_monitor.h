@@ -26,18 +26,33 @@ namespace cw {
 struct MonitorOptions {
   EmergenceOptions emergence;
   TransitionOptions transitions;
-  // Aggregate series the transition detector watches (others are stored only).
-  // Scale-free forms, so that a young crosscoder (whose error shrinks as it
-  // learns) does not look like a transition: the surprise relative to the
-  // error the crosscoder had on the snapshot before. Feature counts
-  // ("features_alive_share") are stored but not watched by default: they
-  // follow the crosscoder's own dynamics (its start-up collapse, latents
-  // recruited and dying) as much as the model's, and raised transitions on
-  // a stationary control (tests/analysis). "mean_direction_change" neither:
+  // Crosscoder series the transition detector watches (others are stored
+  // only): the feature signals. Scale-free forms, so that a young crosscoder
+  // (whose error shrinks and whose dictionary compresses as it learns) does
+  // not look like a transition:
+  //  - "surprise_ratio": the newest snapshot's error relative to the error
+  //    the crosscoder had on the snapshot before (a spike);
+  //  - "log_dimensionality_rate": log of the feature-dimensionality rate
+  //    (detect/feature_dimensionality.h), rises only: a fresh dictionary
+  //    starts near random (rate 0.72 for 256 features in d_model 64) and
+  //    compresses as it learns (to 0.05 on tinygpt by step 200), which is not
+  //    a transition; the expansion after it is (see min_move).
+  // Feature counts ("features_alive_share") are not watched: they follow
+  // the crosscoder's own dynamics (its start-up collapse, latents recruited
+  // and dying) as much as the model's, and raised transitions on a
+  // stationary control (tests/analysis). "mean_direction_change" neither:
   // on tinygpt it rises from 0.00 to 0.25-0.4 over the crosscoder's first
   // snapshots (steps 64-100, nothing happens to the model there) about as
-  // much as during the induction transition (0.2 to 0.5-0.7).
-  std::vector<std::string> series = {"surprise_ratio", "emergence_share"};
+  // much as during the induction transition (0.2 to 0.5-0.7). "turnover"
+  // neither: 0.2-0.35 at most snapshots of tinygpt (0.5 at steps 60-100),
+  // no higher at the transition. "emergence_share" (the share of live
+  // features whose emergence is dated at a snapshot, daemon/
+  // feature_population.h) neither: a fresh crosscoder dates a quarter of
+  // its features at snapshot 1 (0.27 on the planted mass-emergence stream
+  // of tests/analysis, read a snapshot late), more than the mass emergence
+  // itself (0.10 there, 12 of 32 atoms switching on); on tinygpt it stayed
+  // at 0.06 or less.
+  std::vector<std::string> series = {"surprise_ratio", "log_dimensionality_rate"};
   // Snapshot t's feature series are read from the analysis after the update
   // that added snapshot t + population_lag: emergence dates move while
   // they are the newest snapshots (FeatureAnalysis is retrospective).
@@ -55,6 +70,7 @@ struct MonitorOptions {
   double surprise_ratio_alarm = 16;
   // A value at or above this is a transition by itself (SeriesOptions::
   // spike_above), for series that show a change as a one-snapshot burst.
+  // Used when these series are watched (not by default, see `series`).
   std::map<std::string, double> spike_above = {{"emergence_share", 0.1}, {"new_mass_share", 0.2}};
   // Mean 1 − cos of the present features' directions: moves below this are noise.
   double direction_change_floor = 0.05;
@@ -67,9 +83,13 @@ struct MonitorOptions {
   // move the detectors find). Training curves are smooth: the detectors
   // find their every bend (a 0.01-nat wobble of a loss is 3-4 noise sds on
   // tinygpt), so the floor is what separates a transition from a bend.
+  // "log_dimensionality_rate" log 2 (the rate doubles): on tinygpt (seed 0,
+  // d_model 64, 150 crosscoder steps per update) the rate went from 0.05
+  // before the induction transition to 0.13-0.19 after it (log +1.0), and
+  // rose at most ×1.25 during the crosscoder's start-up (0.39 -> 0.48).
   std::map<std::string, double> min_move = {
       {"icl_score", 0.25}, {"prefix_matching_max", 0.1}, {"mean_direction_change", 0.25},
-      {"features_alive_share", 0.1}};
+      {"features_alive_share", 0.1}, {"log_dimensionality_rate", 0.69}};
   double loss_min_move = 0.25;  // nats
   // Scalar holding the training loss in nats, for the phase labels.
   // Held-out losses first: a training batch's loss is noisier (0.03-0.05

@@ -238,6 +238,13 @@ TEST(PlantedDaemon, AMassEmergenceRaisesOnePhaseTransitionAtItsSnapshot) {
   // Raised as the mass emergence arrived (not only once the stream was
   // over), as one alert.
   EXPECT_LE(transitions[0]["alarm_step"].get<uint64_t>(), planted_step(12)) << transitions.dump(1);
+  // The stream has no job scalars: the feature signals alone flagged it.
+  EXPECT_FALSE(transitions[0]["feature_signals"].empty()) << transitions.dump(1);
+  EXPECT_TRUE(transitions[0]["scalar_signals"].empty()) << transitions.dump(1);
+  std::printf("mass emergence at step %llu: transition at step %llu, raised at step %s, feature signals %s\n",
+              (unsigned long long)planted_step(10), (unsigned long long)onset,
+              transitions[0].value("raised_at_step", nlohmann::json()).dump().c_str(),
+              transitions[0]["feature_signals"].dump().c_str());
   EXPECT_EQ(daemon.terminate(), 0) << daemon.log();  // delivers what is queued
   EXPECT_EQ(firing_alerts(mass.alerts, "PhaseTransition").size(), 1u);
 }

@@ -156,7 +156,9 @@ TEST_P(TinyGptDaemon, FlagsOneTransitionAtTheLossDropAndNoneWithout) {
   std::string said;
   for (const auto& t : transitions)
     said += " [at step " + t["onset_step"].dump() + ", began " + t["began_step"].dump() + ", raised at step " +
-            t["alarm_step"].dump() + "]";
+            t.value("raised_at_step", t["alarm_step"]).dump() + "; feature signals " +
+            t.value("feature_signals", nlohmann::json::array()).dump() + ", scalars " +
+            t.value("scalar_signals", nlohmann::json::array()).dump() + "]";
   std::printf("%s: second-copy loss < 2.0 at step %s; the daemon flagged %zu transition(s)%s\n", job.name,
               run.loss_drop ? std::to_string(*run.loss_drop).c_str() : "never", transitions.size(), said.c_str());
 

@@ -87,8 +87,8 @@ void ProbeRunner::snapshot(uint64_t step, uint64_t tokens_seen, NamedScalars sca
     for (const auto& tap : taps_) snap.taps[tap] = rows_of(captured.at(tap), keep);
     auto losses = next_token_losses(logits, probe_tokens_);
     scalars.emplace_back("probe_loss", losses.mean().item<double>());
-    const auto logits = fwd.logits.to(torch::kFloat32).contiguous();
-    const PredictionDivergence divergence = ngrams_.divergence(logits.data_ptr<float>());
+    const auto logits_f32 = logits.to(torch::kFloat32).contiguous();
+    const PredictionDivergence divergence = ngrams_.divergence(logits_f32.data_ptr<float>());
     scalars.emplace_back("kl_unigram", divergence.kl_unigram);
     scalars.emplace_back("kl_bigram", divergence.kl_bigram);
     if (probe_copy_lengths_.defined()) {

@@ -86,12 +86,16 @@ void add_analysis_commands(CLI::App& app, const CliContext& context, int* exit_c
   crosscoder->callback([&context] {
     print_answer(context, ask(context, "crosscoder", cc_target.params()).json, [](const nlohmann::json& j) {
       std::cout << text(j["run"]) << "/" << text(j["tap"]) << "\n";
-      TextTable table({"STEP", "EXPLAINED_VAR", "L0", "DEAD", "DENSE", "MSE", "SURPRISE", "PHASE"});
+      // KL_UNI / KL_BI: the job's predictions against the probe's unigram and
+      // bigram statistics (hooks/prediction_divergence.h), when it sends them.
+      TextTable table({"STEP", "EXPLAINED_VAR", "L0", "DEAD", "DENSE", "MSE", "SURPRISE", "KL_UNI", "KL_BI", "PHASE"});
       for (const auto& s : j["snapshots"]) {
         const auto series = s.value("series", nlohmann::json::object());
         table.add({text(s["step"]), fixed(s["explained_variance"]), fixed(s["l0"], 1), fixed(s["dead_features"]),
                    fixed(s["dense_features"]), fixed(s["mse"], 4),
                    series.contains("surprise") ? fixed(series["surprise"], 4) : "-",
+                   series.contains("kl_unigram") ? fixed(series["kl_unigram"]) : "-",
+                   series.contains("kl_bigram") ? fixed(series["kl_bigram"]) : "-",
                    series.contains("phase") ? text(series["phase"]) : "-"});
       }
       table.print(std::cout);

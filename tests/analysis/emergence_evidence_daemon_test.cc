@@ -35,7 +35,7 @@ void make_rare(PlantedDictionary* p, int64_t first, int64_t keep_every) {
     }
 }
 
-TEST(EmergenceEvidenceDaemon, AtomsPresentAllAlongAreReportedStrengthenedNotEmerged) {
+TEST(EmergenceEvidenceDaemon, AtomsPresentAllAlongAreNeverReportedEmerged) {
   PlantedOptions o;
   o.d_model = 32, o.n_atoms = 32, o.n_snapshots = 8, o.n_tokens = 2048, o.active_per_token = 3;
   o.noise = 0.01, o.stationary = true, o.seed = 21;

@@ -102,8 +102,10 @@ void add_analysis_commands(CLI::App& app, const CliContext& context, int* exit_c
   crosscoder->callback([&context] {
     print_answer(context, ask(context, "crosscoder", cc_target.params()).json, [](const nlohmann::json& j) {
       std::cout << text(j["run"]) << "/" << text(j["tap"]) << "\n";
+      // KL_UNI / KL_BI: the job's predictions against the probe's unigram and
+      // bigram statistics (hooks/prediction_divergence.h), when it sends them.
       TextTable table({"STEP", "EXPLAINED_VAR", "L0", "DEAD", "DENSE", "MSE", "SURPRISE", "EMERGING", "DIM_RATE",
-                       "PHASE"});
+                       "KL_UNI", "KL_BI", "PHASE"});
       for (const auto& s : j["snapshots"]) {
         const auto series = s.value("series", nlohmann::json::object());
         auto value = [&](const char* name, int digits) {
@@ -111,7 +113,8 @@ void add_analysis_commands(CLI::App& app, const CliContext& context, int* exit_c
         };
         table.add({text(s["step"]), fixed(s["explained_variance"]), fixed(s["l0"], 1), fixed(s["dead_features"]),
                    fixed(s["dense_features"]), fixed(s["mse"], 4), value("surprise", 4), value("emergence_share", 3),
-                   value("dimensionality_rate", 3), series.contains("phase") ? text(series["phase"]) : "-"});
+                   value("dimensionality_rate", 3), value("kl_unigram", 3), value("kl_bigram", 3),
+                   series.contains("phase") ? text(series["phase"]) : "-"});
       }
       table.print(std::cout);
       // EMERGING: share of live features whose emergence is dated at that

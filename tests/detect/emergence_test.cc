@@ -73,7 +73,9 @@ TEST(Emergence, ActivationEvidenceTellsAbsentFromMerelyShrunk) {
   // A true switch-on at snapshot 3 (~0 before, noise either side of 0).
   const std::vector<double> switched_on = {0.02, -0.03, 0.04, 0.93, 1.0};
 
-  const auto strengthened = detect_feature_events(norm, there_all_along);
+  EmergenceOptions strict;
+  strict.activation_evidence = true;
+  const auto strengthened = detect_feature_events(norm, there_all_along, strict);
   ASSERT_EQ(strengthened.size(), 1u);
   EXPECT_EQ(strengthened[0].kind, FeatureEventKind::kStrengthened);
   EXPECT_EQ(strengthened[0].snapshot, 3u);
@@ -81,15 +83,13 @@ TEST(Emergence, ActivationEvidenceTellsAbsentFromMerelyShrunk) {
   EXPECT_DOUBLE_EQ(strengthened[0].evidence.activation_before, 0.98);
   EXPECT_DOUBLE_EQ(strengthened[0].evidence.activation_at, 1.02);
 
-  const auto confirmed = detect_feature_events(norm, switched_on);
+  const auto confirmed = detect_feature_events(norm, switched_on, strict);
   ASSERT_EQ(confirmed.size(), 1u);
   EXPECT_EQ(confirmed[0].kind, FeatureEventKind::kEmerged);
   EXPECT_EQ(confirmed[0].evidence.verdict, EvidenceVerdict::kConfirmed);
 
-  // Switched off: the contradiction is still recorded, the kind is the norm's.
-  EmergenceOptions recorded_only;
-  recorded_only.activation_evidence = false;
-  const auto kept = detect_feature_events(norm, there_all_along, recorded_only);
+  // Off (the default): the contradiction is still recorded, the kind is the norm's.
+  const auto kept = detect_feature_events(norm, there_all_along);
   EXPECT_EQ(kept[0].kind, FeatureEventKind::kEmerged);
   EXPECT_EQ(kept[0].evidence.verdict, EvidenceVerdict::kContradicted);
 
@@ -107,12 +107,16 @@ TEST(Emergence, ActivationThresholdIsTheNormThreshold) {
   // agree it was below threshold at s−1, so it stays an emergence; the
   // same rise with the activations at 0.5 before is contradicted.
   const std::vector<double> norm = {0.1, 0.3, 0.45, 0.55, 1.0};
-  EXPECT_EQ(detect_feature_events(norm, {0.1, 0.3, 0.45, 0.55, 1.0})[0].kind, FeatureEventKind::kEmerged);
-  EXPECT_EQ(detect_feature_events(norm, {0.1, 0.3, 0.5, 0.55, 1.0})[0].kind, FeatureEventKind::kStrengthened);
+  EmergenceOptions strict;
+  strict.activation_evidence = true;
+  EXPECT_EQ(detect_feature_events(norm, {0.1, 0.3, 0.45, 0.55, 1.0}, strict)[0].kind, FeatureEventKind::kEmerged);
+  EXPECT_EQ(detect_feature_events(norm, {0.1, 0.3, 0.5, 0.55, 1.0}, strict)[0].kind, FeatureEventKind::kStrengthened);
 }
 
 TEST(Emergence, StrengthenedIsNoEmergenceDate) {
-  FeatureEventTracker tracker;
+  EmergenceOptions strict;
+  strict.activation_evidence = true;
+  FeatureEventTracker tracker(strict);
   for (double v : {0.1, 0.2, 0.9, 1.0}) tracker.append(v, 1.0);
   ASSERT_EQ(tracker.events().size(), 1u);
   EXPECT_EQ(tracker.events()[0].kind, FeatureEventKind::kStrengthened);

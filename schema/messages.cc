@@ -13,13 +13,7 @@ Frame encode_hello_frame(const RunDescription& run) {
 Frame encode_snapshot_begin_frame(const SnapshotBegin& begin) {
   return build_frame([&](wire::Message::Body::Builder body) {
     auto out = body.initSnapshotBegin();
-    const SnapshotMeta& meta = begin.meta;
-    write_snapshot_id(meta.key, out.initId());
-    out.setTokensSeen(meta.tokens_seen);
-    write_scalars(meta.scalars, out.initScalars(meta.scalars.size()));
-    out.setNTokens(meta.n_tokens);
-    out.setDModel(meta.d_model);
-    out.setDtype(to_wire(meta.dtype));
+    write_snapshot_fields(begin.meta, out);
     out.setTotalBytes(begin.total_bytes);
     out.setChunkCount(begin.chunk_count);
     out.setProbeHash(begin.probe_hash);
@@ -32,14 +26,10 @@ UnknownDType::UnknownDType(const SnapshotKey& key, uint16_t dtype)
 SnapshotBegin read_snapshot_begin(wire::SnapshotBegin::Reader in) {
   SnapshotBegin begin;
   SnapshotMeta& meta = begin.meta;
-  meta.key = read_snapshot_id(in.getId());
   // DType is one byte: an unknown wire value must be refused before the cast.
-  if (uint16_t(in.getDtype()) > uint16_t(wire::DType::BF16)) throw UnknownDType(meta.key, uint16_t(in.getDtype()));
-  meta.tokens_seen = in.getTokensSeen();
-  meta.scalars = read_scalars(in.getScalars());
-  meta.n_tokens = in.getNTokens();
-  meta.d_model = in.getDModel();
-  meta.dtype = from_wire(in.getDtype());
+  if (uint16_t(in.getDtype()) > uint16_t(wire::DType::BF16))
+    throw UnknownDType(read_snapshot_id(in.getId()), uint16_t(in.getDtype()));
+  read_snapshot_fields(in, &meta);
   begin.total_bytes = in.getTotalBytes();
   begin.chunk_count = in.getChunkCount();
   begin.probe_hash = in.getProbeHash();

@@ -152,12 +152,7 @@ ProbeSet decode_probe_set(std::string_view bytes) {
 std::string encode_snapshot_meta(const SnapshotMeta& meta) {
   capnp::MallocMessageBuilder builder;
   auto record = builder.initRoot<wire::SnapshotRecord>();
-  write_snapshot_id(meta.key, record.initId());
-  record.setTokensSeen(meta.tokens_seen);
-  write_scalars(meta.scalars, record.initScalars(meta.scalars.size()));
-  record.setNTokens(meta.n_tokens);
-  record.setDModel(meta.d_model);
-  record.setDtype(to_wire(meta.dtype));
+  write_snapshot_fields(meta, record);
   record.setChecksum(meta.checksum);
   record.setReceivedUnixMs(meta.received_unix_ms);
   return encode_message_bytes(builder);
@@ -166,12 +161,7 @@ std::string encode_snapshot_meta(const SnapshotMeta& meta) {
 SnapshotMeta decode_snapshot_meta(std::string_view bytes) {
   return decode<wire::SnapshotRecord>(bytes, "snapshot", [](wire::SnapshotRecord::Reader in) {
     SnapshotMeta meta;
-    meta.key = read_snapshot_id(in.getId());
-    meta.tokens_seen = in.getTokensSeen();
-    meta.scalars = read_scalars(in.getScalars());
-    meta.n_tokens = in.getNTokens();
-    meta.d_model = in.getDModel();
-    meta.dtype = from_wire(in.getDtype());
+    read_snapshot_fields(in, &meta);
     meta.checksum = in.getChecksum();
     meta.received_unix_ms = in.getReceivedUnixMs();
     return meta;

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "schema/conceptwatch.capnp.h"
+#include "schema/message_io.h"
 #include "schema/records.h"
 
 namespace cw {
@@ -19,6 +20,29 @@ SnapshotKey read_snapshot_id(wire::SnapshotId::Reader in);
 
 void write_scalars(const Scalars& scalars, capnp::List<wire::Scalar>::Builder out);
 Scalars read_scalars(capnp::List<wire::Scalar>::Reader in);
+
+// A snapshot's metadata as the wire's SnapshotBegin and the store's
+// SnapshotRecord both hold it (the same fields under the same names): one
+// writer and one reader serve both. The reader does not check the dtype.
+template <typename Builder>
+void write_snapshot_fields(const SnapshotMeta& meta, Builder out) {
+  write_snapshot_id(meta.key, out.initId());
+  out.setTokensSeen(meta.tokens_seen);
+  write_scalars(meta.scalars, out.initScalars(meta.scalars.size()));
+  out.setNTokens(meta.n_tokens);
+  out.setDModel(meta.d_model);
+  out.setDtype(to_wire(meta.dtype));
+}
+
+template <typename Reader>
+void read_snapshot_fields(Reader in, SnapshotMeta* meta) {
+  meta->key = read_snapshot_id(in.getId());
+  meta->tokens_seen = in.getTokensSeen();
+  meta->scalars = read_scalars(in.getScalars());
+  meta->n_tokens = in.getNTokens();
+  meta->d_model = in.getDModel();
+  meta->dtype = from_wire(in.getDtype());
+}
 
 // Stand-alone byte strings for the store. Decoders copy the bytes into an
 // aligned buffer first (RocksDB values are not 8-byte aligned) and throw

@@ -75,7 +75,7 @@ struct SnapshotMetrics {
   double explained_variance = 0;  // 1 − E‖x − x̂‖² / E‖x − x̄‖² on the probe set
   double l0 = 0;                  // mean active features per token at this snapshot
   double dead_fraction = 0;       // features never active on the probe set at this snapshot
-  double dense_fraction = 0;      // features active on > 10% of probe tokens
+  double dense_fraction = 0;      // features active on > dense_frequency of probe tokens
   double mse = 0;                 // mean ‖x − x̂‖² per token (normalised units)
 };
 

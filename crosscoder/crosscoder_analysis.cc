@@ -53,7 +53,7 @@ std::vector<SnapshotMetrics> Crosscoder::evaluate() const {
     s.explained_variance = 1.0 - s.mse / variance[t].item<double>();
     s.l0 = active[t].item<double>() / n;
     s.dead_fraction = (freq[t] < m.options.dead_frequency).to(torch::kFloat64).mean().item<double>();
-    s.dense_fraction = (freq[t] > 0.1).to(torch::kFloat64).mean().item<double>();
+    s.dense_fraction = (freq[t] > m.options.dense_frequency).to(torch::kFloat64).mean().item<double>();
   }
   return out;
 }

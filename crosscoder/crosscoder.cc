@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <cmath>
 #include <optional>
 #include <stdexcept>
@@ -13,6 +15,7 @@
 #include "crosscoder/crosscoder_impl.h"
 #include "crosscoder/compute_threads.h"
 #include "crosscoder/schedule.h"
+#include "crosscoder/sparsity_default.h"
 
 namespace cw {
 namespace {
@@ -54,6 +57,7 @@ void check_device(const std::string& device) { training_device(device); }
 Crosscoder::Impl::Impl(const CrosscoderOptions& o) : options(o), rng(o.seed) {
   if (o.d_model <= 0 || o.n_features <= 0)
     throw std::invalid_argument("crosscoder: d_model and n_features must be positive");
+  if (options.sparsity_lambda < 0) options.sparsity_lambda = auto_sparsity_lambda(o.d_model, o.n_features);
   if (o.batch_size <= 0) throw std::invalid_argument("crosscoder: batch_size must be positive");
   training_device(o.device);  // throws, naming what is missing
   if (o.threads > 0) set_compute_threads(o.threads);
@@ -370,11 +374,31 @@ int64_t Crosscoder::Impl::recruit_dead_latents(const ProbePass& pass) {
   // the crosscoder.
   const auto source_projection = (x_newest * direction).sum(1);
   const auto threshold = (0.25 * source_projection).clamp_min(options.initial_threshold);
-  params.w_dec.index_put_({Slice(0, T - 1), ids}, (kRecruitOlderHeadNorm * direction).unsqueeze(0).expand({T - 1, -1, -1}));
-  params.w_dec.index_put_({T - 1, ids}, direction);
+  const char* mode_env = std::getenv("CW_RECRUIT_MODE");
+  const std::string mode = mode_env ? mode_env : "fit";
   auto enc = params.w_enc.view({F, T, d});
   enc.index_put_({ids}, torch::zeros({}));
-  enc.index_put_({ids, T - 1}, direction);
+  if (mode == "fixed") {
+    params.w_dec.index_put_({Slice(0, T - 1), ids}, (kRecruitOlderHeadNorm * direction).unsqueeze(0).expand({T - 1, -1, -1}));
+    enc.index_put_({ids, T - 1}, direction);
+  } else {
+    const auto presence = older_head_presence(direction, threshold);  // [T−1, R]
+    params.w_dec.index_put_({Slice(0, T - 1), ids}, presence.unsqueeze(2) * direction.unsqueeze(0));
+    if (mode == "fit_enc") {
+      // h = Σ_θ a_θ x^θ·dir / Σ_θ a_θ²: the least-squares coefficient over every head where it is present.
+      const auto a = torch::cat({presence, torch::ones({1, n_chosen})}, 0);  // [T, R]
+      const auto w = a / a.pow(2).sum(0, true);
+      enc.index_put_({ids}, (w.t().unsqueeze(2) * direction.unsqueeze(1)));
+    } else {
+      enc.index_put_({ids, T - 1}, direction);
+    }
+    if (std::getenv("CW_RECRUIT_LOG")) {
+      std::printf("recruit T=%lld n=%lld presence mean %.3f  >0.5: %.3f\n", (long long)T, (long long)n_chosen,
+                  presence.numel() ? presence.mean().item<double>() : 0.0,
+                  presence.numel() ? (presence > 0.5).to(torch::kFloat32).mean().item<double>() : 0.0);
+    }
+  }
+  params.w_dec.index_put_({T - 1, ids}, direction);
   params.b_enc.index_put_({Slice(), ids}, torch::zeros({}));
   params.log_tau.index_put_({ids}, threshold.log());
   for (auto* state : {&adam_m, &adam_v}) {

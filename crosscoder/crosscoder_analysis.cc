@@ -214,4 +214,11 @@ std::vector<float> Crosscoder::attributions(const std::vector<const float*>& raw
   return to_vector(out);
 }
 
+std::vector<float> Crosscoder::decoder_directions(int64_t snapshot) const {
+  const auto& m = *impl_;
+  if (snapshot < 0 || snapshot >= m.n_snap())
+    throw std::out_of_range("crosscoder: snapshot " + std::to_string(snapshot) + " of " + std::to_string(m.n_snap()));
+  return to_vector(m.params.w_dec[snapshot]);
+}
+
 }  // namespace cw

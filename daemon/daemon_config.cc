@@ -7,6 +7,7 @@
 
 #include "crosscoder/sparsity_default.h"
 #include "schema/defaults.h"
+#include "store/store.h"
 
 namespace cw {
 namespace {
@@ -101,6 +102,11 @@ void load_daemon_config(const std::string& path, DaemonConfig* config) {
   text("daemon", "log_format", &config->log_format);
   number("ingest", "max_frame_bytes", &config->limits.max_frame_bytes);
   number("ingest", "max_snapshot_bytes", &config->limits.max_snapshot_bytes);
+  if (config->limits.max_snapshot_bytes > Store::kMaxValueBytes)
+    throw std::runtime_error("config " + path + ": [ingest] max_snapshot_bytes " +
+                             std::to_string(config->limits.max_snapshot_bytes) +
+                             " is more than one store value can hold (" + std::to_string(Store::kMaxValueBytes) +
+                             " bytes): an array that large would be acknowledged and not stored");
   number("ingest", "max_pending_bytes", &config->limits.max_pending_bytes);
   number("ingest", "partial_idle_ms", &config->partial_idle_ms);
 

@@ -21,7 +21,7 @@ namespace cw {
 
 struct IngestLimits {
   uint64_t max_frame_bytes = 64ull << 20;      // one message, chunk included
-  uint64_t max_snapshot_bytes = 4ull << 30;    // one whole array
+  uint64_t max_snapshot_bytes = (4ull << 30) - 1;  // one whole array: one store value, < 2^32 bytes
   uint64_t max_pending_bytes = 8ull << 30;     // all partially received arrays
   uint32_t max_d_model = 1u << 16;
   uint64_t max_probe_tokens = 1ull << 24;

@@ -168,12 +168,18 @@ void Store::write(StoreBatch& batch) {
   std::size_t reserve = 64;
   for (const auto& op : batch.rep_->ops) reserve += op.key.size() + op.value().size() + 32;
   rocksdb::WriteBatch write_batch(reserve);
+  // Each operation's status is checked: RocksDB refuses a value of 2^32
+  // bytes or more at Put, and a batch missing that value would otherwise be
+  // written (and acknowledged) with its metadata alone.
   for (const auto& op : batch.rep_->ops) {
-    if (op.erase) {
-      write_batch.Delete(rep_->handle(op.family), op.key);
-    } else {
-      write_batch.Put(rep_->handle(op.family), op.key, rocksdb::Slice(op.value().data(), op.value().size()));
-    }
+    const std::string what = std::string(op.erase ? "delete in " : "write to ") + family_name(op.family);
+    if (op.value().size() > kMaxValueBytes)
+      throw StoreError(what + ": a value of " + std::to_string(op.value().size()) + " bytes exceeds the store's limit of " +
+                       std::to_string(kMaxValueBytes) + " bytes per value");
+    check(op.erase ? write_batch.Delete(rep_->handle(op.family), op.key)
+                   : write_batch.Put(rep_->handle(op.family), op.key,
+                                     rocksdb::Slice(op.value().data(), op.value().size())),
+          what);
   }
   check(rep_->db->Write(rep_->write_options(), &write_batch), "batch write");
 }

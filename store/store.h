@@ -56,6 +56,10 @@ class StoreBatch {
 
 class Store {
  public:
+  // RocksDB keeps a value's length in 32 bits: longer values are refused
+  // (write() throws StoreError naming this limit).
+  static constexpr std::size_t kMaxValueBytes = 0xFFFFFFFFu;
+
   // Opens (creating if missing, unless read-only) the store in `dir`.
   // Throws StoreError with the reason.
   static std::unique_ptr<Store> open(const std::string& dir, const StoreOptions& options = {});

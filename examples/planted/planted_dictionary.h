@@ -5,7 +5,15 @@
 //   x_i^t = Σ_k on_k(t) · c_ik · a_k^t + noise,
 // with unit atoms a_k^t drifting slowly between snapshots, on_k(t) =
 // [onset_k ≤ t < fade_k], and coefficients c_ik ≥ 0 sparse and tied across
-// snapshots (the same token has the same coefficient wherever k is on).
+// snapshots (the same token has the same coefficient wherever k is on); the
+// whole of x^t (noise too) is then multiplied by scale_growth^(t / (T − 1)).
+//
+// Atoms in index order: n_fading (on from 0, fading early), n_initial (on
+// throughout), n_rare (on throughout, on rare_frequency × as many tokens),
+// the mass emergence (all switching on at one snapshot), then the rest,
+// switching on one by one spread over [spread_from_snapshot, n_snapshots).
+// The options after `seed` were added later: at their defaults every stream
+// is bit-identical to what the generator gave before them.
 #ifndef CW_EXAMPLES_PLANTED_PLANTED_DICTIONARY_H_
 #define CW_EXAMPLES_PLANTED_PLANTED_DICTIONARY_H_
 
@@ -30,6 +38,12 @@ struct PlantedOptions {
   double mass_emergence_fraction = 0.25;
   bool stationary = false;        // every atom on at every snapshot: a control with nothing to detect
   uint64_t seed = 1;
+  int64_t n_rare = 0;             // atoms on throughout on few tokens: a crosscoder may find them late
+  double rare_frequency = 0.25;   // their token frequency relative to the other atoms'
+  double fading_strength = 1.0;   // the fading atoms' coefficients times this (< 1: weak early structure)
+  int64_t fade_by_snapshot = -1;  // > 0: the fading atoms fade spread over [1, this]; else over the first half
+  int64_t spread_from_snapshot = 0;  // the one-by-one atoms switch on spread over [this, n_snapshots)
+  double scale_growth = 1.0;      // raw scale at the final snapshot over the first (geometric in between)
 };
 
 struct PlantedDictionary {
@@ -42,6 +56,8 @@ struct PlantedDictionary {
   // activations[t]: row-major [n_tokens × d_model].
   std::vector<std::vector<float>> activations;
 
+  // The raw scale factor of snapshot t (1 at t = 0, scale_growth at the last).
+  double scale(int64_t snapshot) const;
   bool is_on(int64_t atom, int64_t snapshot) const { return onset[atom] <= snapshot && snapshot < fade[atom]; }
   // Mean count of atoms with a non-zero coefficient that are on, per token.
   double mean_active(int64_t snapshot) const;

@@ -1,7 +1,5 @@
 #include "tests/analysis/planted_stream.h"
 
-#include <gtest/gtest.h>
-
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
@@ -64,8 +62,9 @@ nlohmann::json worker_status(const DaemonProcess& daemon, const std::string& run
   return nullptr;
 }
 
-void wait_for_crosscoder(const DaemonProcess& daemon, const std::string& run, int64_t snapshots) {
-  const auto deadline = Clock::now() + std::chrono::minutes(5);
+void wait_for_crosscoder(const DaemonProcess& daemon, const std::string& run, int64_t snapshots,
+                         std::chrono::seconds timeout) {
+  const auto deadline = Clock::now() + timeout;
   nlohmann::json worker;
   while (Clock::now() < deadline) {
     worker = worker_status(daemon, run);
@@ -78,8 +77,8 @@ void wait_for_crosscoder(const DaemonProcess& daemon, const std::string& run, in
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  throw std::runtime_error("crosscoder of " + run + " did not reach " + std::to_string(snapshots) +
-                           " snapshots within 5 minutes: " + worker.dump() + "\n" + daemon.log());
+  throw std::runtime_error("crosscoder of " + run + " did not reach " + std::to_string(snapshots) + " snapshots within " +
+                           std::to_string(timeout.count()) + " s: " + worker.dump() + "\n" + daemon.log());
 }
 
 void publish_planted_snapshot(DaemonProcess& daemon, const std::string& run, const PlantedDictionary& planted,
@@ -94,7 +93,8 @@ void publish_planted_snapshot(DaemonProcess& daemon, const std::string& run, con
 
 void stream_planted(DaemonProcess& daemon, const std::string& run, const PlantedDictionary& planted,
                     const std::vector<std::vector<std::pair<std::string, double>>>& scalars,
-                    const std::vector<StreamedTask>& tasks) {
+                    const std::vector<StreamedTask>& tasks, const std::function<void(int64_t t)>& taken_in,
+                    std::chrono::seconds per_snapshot) {
   const auto& o = planted.options;
   const RunDescription description = planted_run(run, planted, tasks);
   PublisherOptions options;
@@ -108,7 +108,8 @@ void stream_planted(DaemonProcess& daemon, const std::string& run, const Planted
       if (!task.gradients.empty()) publish_task(publisher, meta, task, ArrayKind::kTaskGradient, task.gradients.at(t), t);
     }
     publish_and_flush(publisher, meta, planted.activations[t].data(), t);
-    wait_for_crosscoder(daemon, run, t + 1);
+    wait_for_crosscoder(daemon, run, t + 1, per_snapshot);
+    if (taken_in) taken_in(t);
   }
 }
 
@@ -127,23 +128,29 @@ std::string export_crosscoder(const DaemonProcess& daemon, const std::string& ru
   return out;
 }
 
-std::vector<std::vector<float>> exported_directions(const DaemonProcess& daemon, const std::string& run,
-                                                    int64_t snapshot) {
+std::vector<std::vector<std::vector<float>>> exported_decoder(const DaemonProcess& daemon, const std::string& run) {
   const std::string out = export_crosscoder(daemon, run);
   const F32Tensor exported = read_f32_safetensor(out + "/crosscoder.safetensors", "W_D");  // [T, F, d]
   const auto& shape = exported.shape;
-  const auto& w = exported.values;
-  if (shape.size() != 3 || snapshot >= shape[0]) throw std::runtime_error("W_D has an unexpected shape");
-  const int64_t F = shape[1], d = shape[2];
-  std::vector<std::vector<float>> rows(F, std::vector<float>(d));
-  for (int64_t i = 0; i < F; ++i) {
-    const float* src = &w[(snapshot * F + i) * d];
-    double norm = 0;
-    for (int64_t j = 0; j < d; ++j) norm += double(src[j]) * src[j];
-    norm = std::sqrt(std::max(norm, 1e-30));
-    for (int64_t j = 0; j < d; ++j) rows[i][j] = float(src[j] / norm);
-  }
+  if (shape.size() != 3) throw std::runtime_error("W_D has an unexpected shape");
+  const int64_t T = shape[0], F = shape[1], d = shape[2];
+  std::vector<std::vector<std::vector<float>>> rows(T, std::vector<std::vector<float>>(F, std::vector<float>(d)));
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t i = 0; i < F; ++i) {
+      const float* src = &exported.values[(t * F + i) * d];
+      double norm = 0;
+      for (int64_t j = 0; j < d; ++j) norm += double(src[j]) * src[j];
+      norm = std::sqrt(std::max(norm, 1e-30));
+      for (int64_t j = 0; j < d; ++j) rows[t][i][j] = float(src[j] / norm);
+    }
   return rows;
+}
+
+std::vector<std::vector<float>> exported_directions(const DaemonProcess& daemon, const std::string& run,
+                                                    int64_t snapshot) {
+  auto all = exported_decoder(daemon, run);
+  if (snapshot >= int64_t(all.size())) throw std::runtime_error("W_D has no snapshot " + std::to_string(snapshot));
+  return std::move(all[snapshot]);
 }
 
 double cosine(const float* a, const float* b, int64_t d) {

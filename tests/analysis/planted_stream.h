@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -39,10 +40,15 @@ struct StreamedTask {
 
 // Publishes every snapshot of `planted` as run `run`, tap "resid", each after
 // the crosscoder has finished with the one before, and waits for the last.
-// Scalars, if given, are sent with snapshot t as scalars[t].
+// Scalars, if given, are sent with snapshot t as scalars[t]; without them a
+// snapshot carries no scalars at all. `taken_in(t)`, if given, is called once
+// the crosscoder has taken in snapshot t; each snapshot may take up to
+// `per_snapshot` to be taken in.
 void stream_planted(DaemonProcess& daemon, const std::string& run, const PlantedDictionary& planted,
                     const std::vector<std::vector<std::pair<std::string, double>>>& scalars = {},
-                    const std::vector<StreamedTask>& tasks = {});
+                    const std::vector<StreamedTask>& tasks = {},
+                    const std::function<void(int64_t t)>& taken_in = {},
+                    std::chrono::seconds per_snapshot = std::chrono::minutes(5));
 
 // Publishes snapshot t of `planted` alone (run `run`, tap "resid") and waits
 // until the daemon has stored it, not for its crosscoder update.
@@ -53,9 +59,10 @@ void publish_planted_snapshot(DaemonProcess& daemon, const std::string& run, con
 // before it exists.
 nlohmann::json worker_status(const DaemonProcess& daemon, const std::string& run);
 
-// Waits (5 minutes at most) until that crosscoder holds `snapshots` heads
+// Waits (`timeout` at most) until that crosscoder holds `snapshots` heads
 // and is idle; throws with the daemon's log otherwise.
-void wait_for_crosscoder(const DaemonProcess& daemon, const std::string& run, int64_t snapshots);
+void wait_for_crosscoder(const DaemonProcess& daemon, const std::string& run, int64_t snapshots,
+                         std::chrono::seconds timeout = std::chrono::minutes(5));
 
 // `conceptwatch export` (the CLI process) of (run, "resid") into the daemon's
 // scratch directory; returns the directory (crosscoder.safetensors in it).
@@ -65,8 +72,12 @@ std::string export_crosscoder(const DaemonProcess& daemon, const std::string& ru
 // [crosscoder] settings; returns its path.
 std::string write_crosscoder_config(const TempDir& dir, const std::string& crosscoder_section);
 
-// W_D at the final snapshot, [n_features × d_model], unit rows, read from
-// `conceptwatch export` (the CLI process) of (run, "resid").
+// W_D at every snapshot, [T][n_features][d_model], unit rows (zero rows
+// stay zero), read from `conceptwatch export` (the CLI process) of (run,
+// "resid").
+std::vector<std::vector<std::vector<float>>> exported_decoder(const DaemonProcess& daemon, const std::string& run);
+
+// W_D at one snapshot, [n_features × d_model], unit rows, as above.
 std::vector<std::vector<float>> exported_directions(const DaemonProcess& daemon, const std::string& run,
                                                     int64_t snapshot);
 

@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "store/store.h"
 #include "tests/support/temp_dir.h"
 
 namespace cw {
@@ -38,6 +39,16 @@ TEST(DaemonConfig, TheShippedFileStatesTheDefaults) {
   EXPECT_EQ(read.surprise_ratio_alarm, defaults.surprise_ratio_alarm);
   EXPECT_EQ(read.resolve_after, defaults.resolve_after);
   EXPECT_EQ(shipped.analysis.priority, default_daemon_config().analysis.priority);
+  EXPECT_EQ(shipped.limits.max_snapshot_bytes, default_daemon_config().limits.max_snapshot_bytes);
+}
+
+TEST(DaemonConfig, AnArrayLimitAboveOneStoreValueIsRefused) {
+  // 4 GiB exactly was the old default: RocksDB refused such a value while
+  // the ingest path acknowledged the array.
+  EXPECT_NE(error_of("[ingest]\nmax_snapshot_bytes = 4294967296\n").find("more than one store value can hold"),
+            std::string::npos);
+  EXPECT_EQ(error_of("[ingest]\nmax_snapshot_bytes = 4294967295\n"), "");
+  EXPECT_EQ(default_daemon_config().limits.max_snapshot_bytes, Store::kMaxValueBytes);
 }
 
 TEST(DaemonConfig, TransitionsSectionOverridesAndNamesMistakes) {

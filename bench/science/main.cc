@@ -1,0 +1,269 @@
+// cw_science_planted: planted streams through the real conceptwatchd with
+// the DEFAULT config (no [crosscoder] section; only the data directory,
+// ports and --crosscoder-priority normal), one snapshot at a time as a
+// training job would send them, with no job scalars; then what the daemon
+// claims (its crosscoder, features and phases queries, `conceptwatch
+// export`) scored against what was planted (tests/analysis/planted_scorecard.h).
+// One table row per stream, an aggregate per split, and how many streams
+// meet each bar of docs/CROSSCODER.md ("Planted streams: what the default
+// config achieves").
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "bench/science/science_streams.h"
+#include "tests/analysis/planted_scorecard.h"
+#include "tests/analysis/planted_stream.h"
+
+namespace cw::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct StreamResult {
+  ScienceStream stream;
+  int64_t n_features = 0;
+  double seconds = 0;
+  testing::Scorecard card;
+  std::string error;  // non-empty: the stream did not run through
+};
+
+StreamResult run_stream(const ScienceStream& stream, int index, int count, std::chrono::seconds per_snapshot) {
+  StreamResult result;
+  result.stream = stream;
+  const auto start = Clock::now();
+  auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
+  try {
+    const PlantedDictionary planted = make_planted_dictionary(stream.options());
+    const int64_t T = planted.options.n_snapshots;
+    std::fprintf(stderr, "[%d/%d] %s (%s): %lld tokens, planted L0 %.2f at the end\n", index, count,
+                 stream.name().c_str(), stream.split.c_str(), (long long)planted.options.n_tokens,
+                 planted.mean_active(T - 1));
+    testing::DaemonProcess daemon;
+    daemon.start();
+    testing::stream_planted(
+        daemon, "planted", planted, {}, {},
+        [&](int64_t t) {
+          std::fprintf(stderr, "  snapshot %lld/%lld taken in, %.0f s\n", (long long)t + 1, (long long)T, elapsed());
+        },
+        per_snapshot);
+    const auto report = testing::read_daemon_report(daemon, "planted");
+    result.card = testing::score_planted(planted, report, testing::planted_step);
+    result.n_features = report.directions.empty() ? 0 : int64_t(report.directions[0].size());
+    if (daemon.terminate() != 0) std::fprintf(stderr, "  conceptwatchd did not stop cleanly\n");
+  } catch (const std::exception& e) {
+    result.error = e.what();
+    // The daemon's whole log can be long: the first lines say what failed.
+    if (result.error.size() > 2000) result.error = result.error.substr(0, 2000) + " ...";
+    std::fprintf(stderr, "  FAILED: %s\n", result.error.c_str());
+  }
+  result.seconds = elapsed();
+  return result;
+}
+
+std::string share(int part, int whole) {
+  if (whole == 0) return "-";
+  char text[32];
+  std::snprintf(text, sizeof text, "%d/%d", part, whole);
+  return text;
+}
+
+void print_row(const StreamResult& r) {
+  const auto& c = r.card;
+  if (!r.error.empty()) {
+    std::printf("| %s | %s | failed: %.80s |\n", r.stream.name().c_str(), r.stream.split.c_str(), r.error.c_str());
+    return;
+  }
+  std::string steps;
+  for (auto s : c.transition_steps) steps += (steps.empty() ? "" : ",") + std::to_string(s);
+  std::printf("| %s | %s | %lld | %.3f | %.3f | %.2f/%.2f (%.2f) | %s | %s | %s | %s | %s | %s | %d [%s] | %d/%d | %.0f |\n",
+              r.stream.name().c_str(), r.stream.split.c_str(), (long long)r.n_features, c.mean_max_cosine,
+              c.explained_variance, c.l0, c.planted_l0, c.l0_ratio(), share(c.dated_exact, c.rising).c_str(),
+              share(c.dated_within_one, c.rising).c_str(), share(c.rising - c.rising_matched, c.rising).c_str(),
+              share(c.late_claims, c.from_start_matched).c_str(), share(c.faded, c.fading).c_str(),
+              share(c.mass_flagged, int(c.mass_snapshots.size())).c_str(), c.false_alarms, steps.c_str(),
+              c.stray_claims, c.live, r.seconds);
+}
+
+// The issue's bars, per stream: (name, applies, met).
+std::vector<std::tuple<std::string, bool, bool>> bars(const testing::Scorecard& c) {
+  return {
+      {"mean max cos >= 0.95", true, c.mean_max_cosine >= 0.95},
+      {"EV >= 0.9", true, c.explained_variance >= 0.9},
+      {"L0 within 25% of planted", true, std::fabs(c.l0_ratio() - 1) <= 0.25},
+      {"emergence exact >= 90%", c.rising > 0, c.dated_exact_share() >= 0.9},
+      {"every mass emergence flagged +-1", !c.mass_snapshots.empty(), c.mass_flagged == int(c.mass_snapshots.size())},
+      {"no false alarm", true, c.false_alarms == 0},
+      {"late claims <= 5% of from-start atoms", c.from_start_matched > 0, c.late_claim_share() <= 0.05},
+  };
+}
+
+void print_table(const std::vector<StreamResult>& results) {
+  std::printf(
+      "| stream | split | features | mean max cos | EV | L0/planted (ratio) | emergence exact | ±1 | rising unmatched | "
+      "late claims (from-start matched) | faded | mass flagged ±1 | false alarms [transition steps] | stray claims/live | s |\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+  for (const auto& r : results) print_row(r);
+
+  // Pooled per split (and over all): shares over atoms, counts over streams.
+  std::map<std::string, std::vector<const StreamResult*>> splits;
+  for (const auto& r : results) {
+    if (!r.error.empty()) continue;
+    splits[r.stream.split].push_back(&r);
+    splits["all"].push_back(&r);
+  }
+  std::printf("\n| split | streams | mean of mean max cos | min EV | exact | ±1 | late claims | faded | mass flagged | false alarms |\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
+  for (const auto& [split, rows] : splits) {
+    double cos = 0, min_ev = 1;
+    int exact = 0, within = 0, rising = 0, late = 0, start = 0, faded = 0, fading = 0, mass = 0, flagged = 0, alarms = 0;
+    for (const auto* r : rows) {
+      const auto& c = r->card;
+      cos += c.mean_max_cosine / rows.size();
+      min_ev = std::min(min_ev, c.explained_variance);
+      exact += c.dated_exact, within += c.dated_within_one, rising += c.rising;
+      late += c.late_claims, start += c.from_start_matched, faded += c.faded, fading += c.fading;
+      mass += int(c.mass_snapshots.size()), flagged += c.mass_flagged, alarms += c.false_alarms;
+    }
+    std::printf("| %s | %zu | %.3f | %.3f | %s | %s | %s | %s | %s | %d |\n", split.c_str(), rows.size(), cos, min_ev,
+                share(exact, rising).c_str(), share(within, rising).c_str(), share(late, start).c_str(),
+                share(faded, fading).c_str(), share(flagged, mass).c_str(), alarms);
+  }
+
+  std::printf("\n| bar | streams meeting it |\n|---|---|\n");
+  std::map<std::string, std::pair<int, int>> met;
+  std::vector<std::string> order;
+  for (const auto& r : results) {
+    if (!r.error.empty()) continue;
+    for (const auto& [name, applies, ok] : bars(r.card)) {
+      if (!met.count(name)) order.push_back(name);
+      auto& m = met[name];
+      if (applies) m.second++, m.first += ok;
+    }
+  }
+  for (const auto& name : order) std::printf("| %s | %s |\n", name.c_str(), share(met[name].first, met[name].second).c_str());
+}
+
+// Results saved by --json runs, read back (several runs in parallel, one
+// table).
+std::vector<StreamResult> read_results(const std::vector<std::string>& paths) {
+  std::vector<StreamResult> results;
+  for (const auto& path : paths) {
+    std::ifstream in(path);
+    if (!in) throw std::runtime_error("cannot read " + path);
+    for (const auto& row : nlohmann::json::parse(in)) {
+      StreamResult r;
+      r.stream = parse_science_stream(row.at("stream").get<std::string>());
+      r.stream.split = row.at("split").get<std::string>();
+      r.seconds = row.at("seconds").get<double>();
+      if (row.contains("error")) {
+        r.error = row["error"].get<std::string>();
+      } else {
+        r.n_features = row.at("n_features").get<int64_t>();
+        r.card = testing::Scorecard::from_json(row.at("score"));
+      }
+      results.push_back(std::move(r));
+    }
+  }
+  return results;
+}
+
+nlohmann::json results_json(const std::vector<StreamResult>& results) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& r : results) {
+    nlohmann::json row = {{"stream", r.stream.name()}, {"split", r.stream.split}, {"seconds", r.seconds}};
+    if (!r.error.empty()) {
+      row["error"] = r.error;
+    } else {
+      row["n_features"] = r.n_features;
+      row["score"] = r.card.to_json();
+      nlohmann::json met = nlohmann::json::object();
+      for (const auto& [name, applies, ok] : bars(r.card)) met[name] = applies ? nlohmann::json(ok) : nlohmann::json();
+      row["bars"] = met;
+    }
+    out.push_back(row);
+  }
+  return out;
+}
+
+}  // namespace
+}  // namespace cw::bench
+
+int main(int argc, char** argv) {
+  using namespace cw::bench;
+  CLI::App app{
+      "cw_science_planted: planted streams through the real conceptwatchd with the default config, "
+      "what it claims scored against what was planted"};
+  std::vector<std::string> names;
+  std::vector<uint64_t> seeds;
+  std::string split = "all";
+  bool json = false, list = false;
+  int per_snapshot_s = 900;
+  std::vector<std::string> tables;
+  app.add_option("--stream", names,
+                 "a stream by name, STRUCTURE/dD/kK/tT/sS (repeatable; default: every built-in one of --split)");
+  app.add_option("--seed", seeds, "run each chosen stream at these seeds instead of its own (repeatable; ad hoc)");
+  app.add_option("--split", split, "the built-in streams to run: tune, held-out or all")
+      ->check(CLI::IsMember({"tune", "held-out", "all"}));
+  app.add_flag("--json", json, "print the results as JSON (progress still goes to stderr)");
+  app.add_flag("--list", list, "list the built-in streams and exit");
+  app.add_option("--snapshot-timeout", per_snapshot_s, "seconds one snapshot may take to be taken in")
+      ->check(CLI::Range(1, 86400));
+  app.add_option("--table", tables, "print the table of results saved by earlier --json runs (files), run nothing");
+  CLI11_PARSE(app, argc, argv);
+
+  if (!tables.empty()) {
+    try {
+      const auto results = read_results(tables);
+      json ? void(std::cout << results_json(results).dump(1) << "\n") : print_table(results);
+    } catch (const std::exception& e) {
+      std::cerr << "cw_science_planted: " << e.what() << "\n";
+      return 2;
+    }
+    return 0;
+  }
+
+  std::vector<ScienceStream> streams;
+  try {
+    if (names.empty()) {
+      for (const auto& s : science_streams())
+        if (split == "all" || s.split == split) streams.push_back(s);
+    } else {
+      for (const auto& name : names) streams.push_back(parse_science_stream(name));
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "cw_science_planted: " << e.what() << "\n";
+    return 2;
+  }
+  if (!seeds.empty()) {
+    std::vector<ScienceStream> reseeded;
+    for (auto s : streams)
+      for (uint64_t seed : seeds) {
+        s.seed = seed;
+        s.split = "ad hoc";
+        reseeded.push_back(s);
+      }
+    streams = reseeded;
+  }
+  if (list) {
+    for (const auto& s : streams) std::printf("%s\t%s\n", s.name().c_str(), s.split.c_str());
+    return 0;
+  }
+
+  std::vector<StreamResult> results;
+  for (std::size_t i = 0; i < streams.size(); ++i)
+    results.push_back(run_stream(streams[i], int(i) + 1, int(streams.size()), std::chrono::seconds(per_snapshot_s)));
+  if (json) {
+    std::cout << results_json(results).dump(1) << "\n";
+  } else {
+    print_table(results);
+  }
+  for (const auto& r : results)
+    if (!r.error.empty()) return 1;
+  return 0;
+}

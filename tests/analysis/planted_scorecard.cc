@@ -1,0 +1,201 @@
+#include "tests/analysis/planted_scorecard.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <tuple>
+
+#include "tests/analysis/planted_stream.h"
+
+namespace cw::testing {
+namespace {
+
+struct Candidate {
+  double score;
+  int64_t atom, feature;
+};
+
+// Greedy one-to-one matching by score, best first: matched[k] = feature or
+// -1, and (*score)[k] its score (0 when unmatched).
+std::vector<int64_t> match_atoms(const PlantedDictionary& p, const DaemonReport& report, std::vector<double>* score) {
+  const int64_t K = p.options.n_atoms, T = p.options.n_snapshots, d = p.options.d_model;
+  const int64_t F = report.directions.empty() ? 0 : int64_t(report.directions[0].size());
+  std::vector<Candidate> candidates;
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t i = 0; i < F; ++i) {
+      double best = 0;
+      for (int64_t t = 0; t < T; ++t) {
+        if (!p.is_on(k, t)) continue;
+        best = std::max(best, std::fabs(cosine(&p.atoms[t][k * d], report.directions[t][i].data(), d)));
+      }
+      if (best >= kMatchCosine) candidates.push_back({best, k, i});
+    }
+  std::sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
+    return std::tie(b.score, a.atom, a.feature) < std::tie(a.score, b.atom, b.feature);
+  });
+  std::vector<int64_t> matched(K, -1);
+  score->assign(K, 0.0);
+  std::vector<bool> taken(F, false);
+  for (const auto& c : candidates) {
+    if (matched[c.atom] >= 0 || taken[c.feature]) continue;
+    matched[c.atom] = c.feature;
+    (*score)[c.atom] = c.score;
+    taken[c.feature] = true;
+  }
+  return matched;
+}
+
+}  // namespace
+
+DaemonReport read_daemon_report(const DaemonProcess& daemon, const std::string& run) {
+  const auto timeout = std::chrono::seconds(60);
+  DaemonReport report;
+  report.crosscoder = daemon.query("crosscoder", {{"run", run}}, timeout);
+  report.features = daemon.query("features", {{"run", run}, {"filter", "all"}, {"limit", 0}}, timeout);
+  report.phases = daemon.query("phases", {{"run", run}}, timeout);
+  report.directions = exported_decoder(daemon, run);
+  return report;
+}
+
+Scorecard score_planted(const PlantedDictionary& p, const DaemonReport& report, uint64_t (*step_of)(int64_t)) {
+  const int64_t K = p.options.n_atoms, T = p.options.n_snapshots, d = p.options.d_model;
+  Scorecard s;
+  const auto& last = report.crosscoder.at("snapshots").back();
+  s.explained_variance = last.at("explained_variance").get<double>();
+  s.l0 = last.at("l0").get<double>();
+  s.planted_l0 = p.mean_active(T - 1);
+
+  double cos_sum = 0;
+  int on_at_end = 0;
+  for (int64_t k = 0; k < K; ++k) {
+    if (!p.is_on(k, T - 1)) continue;
+    double best = 0;
+    for (const auto& row : report.directions[T - 1]) best = std::max(best, std::fabs(cosine(&p.atoms[T - 1][k * d], row.data(), d)));
+    cos_sum += best;
+    ++on_at_end;
+  }
+  s.mean_max_cosine = on_at_end ? cos_sum / on_at_end : 0;
+
+  std::map<int64_t, nlohmann::json> features;
+  for (const auto& f : report.features.at("features")) features[f.at("feature").get<int64_t>()] = f;
+  auto emerged_step = [&](int64_t id) -> int64_t {  // -1: no emergence claimed
+    auto it = features.find(id);
+    if (it == features.end() || it->second.value("emerged_step", nlohmann::json()).is_null()) return -1;
+    return it->second["emerged_step"].get<int64_t>();
+  };
+
+  std::vector<double> match_cosine;
+  const auto matched = match_atoms(p, report, &match_cosine);
+  auto claim = [&](int64_t k, int64_t claimed) {
+    return nlohmann::json{{"atom", k},
+                          {"onset_step", step_of(p.onset[k])},
+                          {"feature", matched[k]},
+                          {"cosine", match_cosine[k]},
+                          {"emerged_step", claimed >= 0 ? nlohmann::json(claimed) : nlohmann::json()}};
+  };
+  std::vector<bool> is_matched(report.directions.empty() ? 0 : report.directions[0].size(), false);
+  for (int64_t k = 0; k < K; ++k) {
+    const int64_t feature = matched[k];
+    if (feature >= 0) is_matched[feature] = true;
+    const int64_t claimed = feature >= 0 ? emerged_step(feature) : -1;
+    if (p.onset[k] > 0) {
+      ++s.rising;
+      const int64_t onset = int64_t(step_of(p.onset[k]));
+      if (claimed != onset) s.misdated.push_back(claim(k, claimed));
+      if (feature < 0) continue;
+      ++s.rising_matched;
+      s.dated_exact += claimed == onset;
+      const int64_t before = int64_t(step_of(p.onset[k] - 1));
+      const int64_t after = p.onset[k] + 1 < T ? int64_t(step_of(p.onset[k] + 1)) : onset;
+      s.dated_within_one += claimed >= before && claimed <= after;
+      continue;
+    }
+    ++s.from_start;
+    if (feature >= 0) {
+      ++s.from_start_matched;
+      s.late_claims += claimed > int64_t(step_of(0));
+      if (claimed > int64_t(step_of(0))) s.late.push_back(claim(k, claimed));
+    }
+    if (p.fade[k] < T) {
+      ++s.fading;
+      if (feature >= 0) s.faded += !features[feature].value("faded_step", nlohmann::json()).is_null();
+    }
+  }
+
+  for (const auto& [id, f] : features) {
+    if (!f.value("live", false)) continue;
+    ++s.live;
+    if (!is_matched[id] && emerged_step(id) >= 0) ++s.stray_claims;
+  }
+
+  if (p.options.mass_emergence_snapshot >= 0 && !p.options.stationary) s.mass_snapshots = {p.options.mass_emergence_snapshot};
+  std::vector<bool> explains_mass(s.mass_snapshots.size(), false);
+  for (const auto& transition : report.phases.at("transitions")) {
+    const uint64_t step = transition.at("onset_step").get<uint64_t>();
+    s.transition_steps.push_back(step);
+    ++s.transitions;
+    bool explained = false;
+    for (std::size_t m = 0; m < s.mass_snapshots.size(); ++m) {
+      const int64_t at = s.mass_snapshots[m];
+      const uint64_t lo = step_of(std::max<int64_t>(0, at - 1)), hi = step_of(std::min(T - 1, at + 1));
+      if (step >= lo && step <= hi) explained = explains_mass[m] = true;
+    }
+    s.false_alarms += !explained;
+  }
+  s.mass_flagged = int(std::count(explains_mass.begin(), explains_mass.end(), true));
+  return s;
+}
+
+nlohmann::json Scorecard::to_json() const {
+  return {{"mean_max_cosine", mean_max_cosine},
+          {"explained_variance", explained_variance},
+          {"l0", l0},
+          {"planted_l0", planted_l0},
+          {"rising", rising},
+          {"rising_matched", rising_matched},
+          {"dated_exact", dated_exact},
+          {"dated_within_one", dated_within_one},
+          {"from_start", from_start},
+          {"from_start_matched", from_start_matched},
+          {"late_claims", late_claims},
+          {"fading", fading},
+          {"faded", faded},
+          {"mass_snapshots", mass_snapshots},
+          {"mass_flagged", mass_flagged},
+          {"transitions", transitions},
+          {"transition_steps", transition_steps},
+          {"false_alarms", false_alarms},
+          {"live", live},
+          {"stray_claims", stray_claims},
+          {"misdated", misdated},
+          {"late", late}};
+}
+
+Scorecard Scorecard::from_json(const nlohmann::json& j) {
+  Scorecard s;
+  j.at("mean_max_cosine").get_to(s.mean_max_cosine);
+  j.at("explained_variance").get_to(s.explained_variance);
+  j.at("l0").get_to(s.l0);
+  j.at("planted_l0").get_to(s.planted_l0);
+  j.at("rising").get_to(s.rising);
+  j.at("rising_matched").get_to(s.rising_matched);
+  j.at("dated_exact").get_to(s.dated_exact);
+  j.at("dated_within_one").get_to(s.dated_within_one);
+  j.at("from_start").get_to(s.from_start);
+  j.at("from_start_matched").get_to(s.from_start_matched);
+  j.at("late_claims").get_to(s.late_claims);
+  j.at("fading").get_to(s.fading);
+  j.at("faded").get_to(s.faded);
+  j.at("mass_snapshots").get_to(s.mass_snapshots);
+  j.at("mass_flagged").get_to(s.mass_flagged);
+  j.at("transitions").get_to(s.transitions);
+  j.at("transition_steps").get_to(s.transition_steps);
+  j.at("false_alarms").get_to(s.false_alarms);
+  j.at("live").get_to(s.live);
+  j.at("stray_claims").get_to(s.stray_claims);
+  if (j.contains("misdated")) j["misdated"].get_to(s.misdated);
+  if (j.contains("late")) j["late"].get_to(s.late);
+  return s;
+}
+
+}  // namespace cw::testing

@@ -1,0 +1,84 @@
+// What the daemon claims about a planted stream, scored against what was
+// planted: the science benchmark (bench/science) prints these, the CI-sized
+// test (planted_science_test.cc) asserts the bars the defaults meet.
+//
+// Atoms are matched to features one to one by decoder direction: the score
+// of (atom k, feature i) is the largest |cos(a_k^t, W_D,i^t)| over the
+// snapshots t where k is on; pairs scoring ≥ kMatchCosine are taken greedily,
+// best first. Every claim is then judged by the feature's own reported
+// emerged_step / faded_step (the `features` query), whatever else it matches:
+//   - a rising atom (onset > 0) is dated exactly when its feature's
+//     emerged_step is the onset's step (within one: ±1 snapshot); an
+//     unmatched rising atom is wrong;
+//   - an atom on from snapshot 0 whose feature reports an emergence after
+//     snapshot 0 is a false late claim;
+//   - a fading atom is reported faded when its feature has a faded_step;
+//   - a mass emergence is flagged when some phase transition's onset_step is
+//     within one snapshot of it; every other transition is a false alarm;
+//   - a feature matched to no atom that reports an emergence is a stray claim.
+#ifndef CW_TESTS_ANALYSIS_PLANTED_SCORECARD_H_
+#define CW_TESTS_ANALYSIS_PLANTED_SCORECARD_H_
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "examples/planted/planted_dictionary.h"
+#include "tests/support/daemon_process.h"
+
+namespace cw::testing {
+
+// A decoder direction this close to an atom is that atom's feature (the
+// issue's bar for "recovered"; a two-atom mixture scores ≤ ~0.75).
+constexpr double kMatchCosine = 0.9;
+
+// What the daemon reported about one run, read through its queries and
+// `conceptwatch export`.
+struct DaemonReport {
+  nlohmann::json crosscoder;  // "crosscoder" query
+  nlohmann::json features;    // "features" query, filter all, no limit
+  nlohmann::json phases;      // "phases" query
+  // Unit decoder rows per snapshot: directions[t][i] has d_model values (all
+  // zero where the row is zero).
+  std::vector<std::vector<std::vector<float>>> directions;
+};
+
+DaemonReport read_daemon_report(const DaemonProcess& daemon, const std::string& run);
+
+struct Scorecard {
+  // At the final snapshot.
+  double mean_max_cosine = 0;  // over atoms on there: max |cos| with any decoder row there
+  double explained_variance = 0;
+  double l0 = 0;
+  double planted_l0 = 0;
+  // Emergence of rising atoms.
+  int rising = 0, rising_matched = 0, dated_exact = 0, dated_within_one = 0;
+  // Atoms on from snapshot 0 (fading, stable and rare).
+  int from_start = 0, from_start_matched = 0, late_claims = 0;
+  int fading = 0, faded = 0;
+  // Phase transitions.
+  std::vector<int64_t> mass_snapshots;
+  int mass_flagged = 0, transitions = 0, false_alarms = 0;
+  std::vector<uint64_t> transition_steps;
+  // Features.
+  int live = 0, stray_claims = 0;
+  // Every wrong claim, to look at: {"atom", "onset_step" (planted; 0 for an
+  // atom on from the start), "feature" (-1 unmatched), "cosine",
+  // "emerged_step" (claimed, null for none)}.
+  std::vector<nlohmann::json> misdated, late;
+
+  double dated_exact_share() const { return rising ? double(dated_exact) / rising : 1.0; }
+  double dated_within_one_share() const { return rising ? double(dated_within_one) / rising : 1.0; }
+  double late_claim_share() const { return from_start_matched ? double(late_claims) / from_start_matched : 0.0; }
+  double l0_ratio() const { return planted_l0 > 0 ? l0 / planted_l0 : 0.0; }
+  nlohmann::json to_json() const;
+  static Scorecard from_json(const nlohmann::json& json);  // to_json's inverse; throws on a missing key
+};
+
+// `step_of(t)` is the training step snapshot t was published at.
+Scorecard score_planted(const PlantedDictionary& planted, const DaemonReport& report, uint64_t (*step_of)(int64_t));
+
+}  // namespace cw::testing
+
+#endif  // CW_TESTS_ANALYSIS_PLANTED_SCORECARD_H_

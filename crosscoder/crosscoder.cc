@@ -6,8 +6,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
-#include <cstdlib>
 #include <cmath>
 #include <optional>
 #include <stdexcept>
@@ -20,9 +18,6 @@
 namespace cw {
 namespace {
 
-// A recruit's decoder norm at the heads before the newest (see
-// recruit_dead_latents).
-constexpr double kRecruitOlderHeadNorm = 0.1;
 // Pool rows a candidate direction is compared with to rank how typical it is.
 constexpr int64_t kRecruitDensitySample = 256;
 
@@ -353,20 +348,14 @@ int64_t Crosscoder::Impl::recruit_dead_latents(const ProbePass& pass) {
   const int64_t n_chosen = static_cast<int64_t>(chosen.size());
   const auto ids = dead.slice(0, 0, n_chosen);
   using torch::indexing::Slice;
-  // Decoder: the residual direction, at unit norm at the newest head and at
-  // kRecruitOlderHeadNorm at the older ones; encoder: only the newest head
-  // reads it, also at unit norm, so that h is the token's projection on the
-  // direction (at 0.1 × the direction most recruits fell under τ and died
-  // again: planted test, mean max cosine 0.90 → 0.99).
-  // Why the older heads start small: h is shared, so a recruit fires at
-  // every head whose decoder norm opens its gate. At unit norm everywhere it
-  // decoded its direction at the t − 1 older snapshots too, where what it
-  // was made from (new in the newest snapshot) is absent: their errors
-  // outweighed the newest head's in its encoder gradient, the update began
-  // at ~10× the loss, and the newest snapshot ended 0.03–0.06 EV short of
-  // offline (planted, 3 seeds). Near-absent there, it learns the newest
-  // snapshot first; where it does belong to an older snapshot, the gate's
-  // window gradient on ‖W_D‖ grows it back (measured: docs/CROSSCODER.md).
+  // Decoder: the residual direction, at unit norm at the newest head and, at
+  // each older head, at the norm that head's own residual supports
+  // (older_head_presence: ≈ 1 where the direction was there all along but
+  // unexplained, ≈ 0 where it is new; docs/CROSSCODER.md measures both
+  // against the 0.1 we had). Encoder: only the newest head reads it, at
+  // unit norm, so that h is the token's projection on the direction (at
+  // 0.1 × the direction most recruits fell under τ and died again: planted
+  // test, mean max cosine 0.90 → 0.99).
   // Threshold: a quarter of the projection of the row it was made from, so that it
   // fires on rows like that one only. Real residual streams are dense: a
   // direction has a sizeable projection on most tokens, and a latent firing
@@ -374,30 +363,10 @@ int64_t Crosscoder::Impl::recruit_dead_latents(const ProbePass& pass) {
   // the crosscoder.
   const auto source_projection = (x_newest * direction).sum(1);
   const auto threshold = (0.25 * source_projection).clamp_min(options.initial_threshold);
-  const char* mode_env = std::getenv("CW_RECRUIT_MODE");
-  const std::string mode = mode_env ? mode_env : "fit";
+  params.w_dec.index_put_({Slice(0, T - 1), ids}, older_head_presence(direction, threshold).unsqueeze(2) * direction);
   auto enc = params.w_enc.view({F, T, d});
   enc.index_put_({ids}, torch::zeros({}));
-  if (mode == "fixed") {
-    params.w_dec.index_put_({Slice(0, T - 1), ids}, (kRecruitOlderHeadNorm * direction).unsqueeze(0).expand({T - 1, -1, -1}));
-    enc.index_put_({ids, T - 1}, direction);
-  } else {
-    const auto presence = older_head_presence(direction, threshold);  // [T−1, R]
-    params.w_dec.index_put_({Slice(0, T - 1), ids}, presence.unsqueeze(2) * direction.unsqueeze(0));
-    if (mode == "fit_enc") {
-      // h = Σ_θ a_θ x^θ·dir / Σ_θ a_θ²: the least-squares coefficient over every head where it is present.
-      const auto a = torch::cat({presence, torch::ones({1, n_chosen})}, 0);  // [T, R]
-      const auto w = a / a.pow(2).sum(0, true);
-      enc.index_put_({ids}, (w.t().unsqueeze(2) * direction.unsqueeze(1)));
-    } else {
-      enc.index_put_({ids, T - 1}, direction);
-    }
-    if (std::getenv("CW_RECRUIT_LOG")) {
-      std::printf("recruit T=%lld n=%lld presence mean %.3f  >0.5: %.3f\n", (long long)T, (long long)n_chosen,
-                  presence.numel() ? presence.mean().item<double>() : 0.0,
-                  presence.numel() ? (presence > 0.5).to(torch::kFloat32).mean().item<double>() : 0.0);
-    }
-  }
+  enc.index_put_({ids, T - 1}, direction);
   params.w_dec.index_put_({T - 1, ids}, direction);
   params.b_enc.index_put_({Slice(), ids}, torch::zeros({}));
   params.log_tau.index_put_({ids}, threshold.log());

@@ -35,10 +35,7 @@ struct CrosscoderOptions {
   double final_lr_ratio = 1.0 / 32;
   double adam_eps = 1e-8;
   double threshold_lr_scale = 0.1;     // log τ learns at lr × 0.1
-  // Below 0 (the default): auto_sparsity_lambda(d_model, n_features), the
-  // paper's 0.3 scaled to this dictionary (crosscoder/sparsity_default.h),
-  // resolved when the crosscoder is built; options() then holds the value.
-  double sparsity_lambda = -1;
+  double sparsity_lambda = 0.3;
   // λ ramps from 0 over the first 10% of all training: offline of all steps,
   // online of the first update's steps (the crosscoder's start).
   double lambda_warmup_fraction = 0.1;

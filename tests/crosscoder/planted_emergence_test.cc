@@ -107,6 +107,31 @@ EmergenceReadout run_online(const PlantedDictionary& p, CrosscoderOptions o) {
   return r;
 }
 
+// A case on each side of the recruits' older-head fit: atoms on from
+// snapshot 0 (some picked up only at a later update) keep features that are
+// present from snapshot 0; atoms switching on later are dated at their onset.
+TEST(PlantedEmergence, LateRecruitsOfEarlyAtomsAreNotDatedLate) {
+  PlantedOptions po;
+  po.d_model = 16;
+  po.n_atoms = 24;
+  po.n_initial = 12;
+  po.n_fading = 0;
+  po.n_snapshots = 6;
+  po.n_tokens = 2048;
+  po.active_per_token = 2;
+  po.seed = 21;
+  const auto p = make_planted_dictionary(po);
+  CrosscoderOptions o;
+  o.n_features = 64;
+  o.batch_size = 256;
+  o.steps_per_update = 200;
+  o.lr = 3e-3;
+  const auto r = run_online(p, o);
+  EXPECT_GE(r.ev, 0.9);
+  EXPECT_LE(r.initial_dated_later, 0.05 * r.initial);
+  EXPECT_GE(r.rising_dated, 0.9 * r.rising);
+}
+
 // Tuning entry point (CW_EXPERIMENT=1): a planted stream and options from
 // the environment, the default options otherwise.
 TEST(PlantedEmergence, Experiment) {

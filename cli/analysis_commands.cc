@@ -17,6 +17,16 @@ std::string text(const nlohmann::json& value) {
   return value.is_string() ? value.get<std::string>() : value.dump();
 }
 
+// "contradicted (strength 0.97 before, 1.00 at)": what the activations say
+// about an emergence or fade (crosscoder/emergence_evidence.h).
+std::string evidence_text(const nlohmann::json& evidence) {
+  if (evidence.is_null()) return "-";
+  const std::string verdict = evidence.value("verdict", "none");
+  if (verdict == "none" || verdict == "unmeasured") return verdict;
+  return verdict + " (strength " + fixed(evidence["activation_strength_before"], 2) + " before, " +
+         fixed(evidence["activation_strength_at"], 2) + " at)";
+}
+
 void print_event(const nlohmann::json& e) {
   const std::string type = e.value("type", "");
   std::cout << "#" << e.value("seq", 0) << " " << e.value("run", "") << "/" << e.value("tap", "") << " ";
@@ -26,14 +36,30 @@ void print_event(const nlohmann::json& e) {
     if (e.contains("raised_onset_step") || !e.contains("began_step")) {
       std::cout << "PHASE TRANSITION at step " << text(e["onset_step"]);
       if (e.contains("began_step")) std::cout << " (began " << text(e["began_step"]) << ")";
-      std::cout << ", raised at step " << text(e["alarm_step"]);
+      std::cout << ", raised at step " << text(e.value("raised_at_step", e["alarm_step"]));
     } else {
-      std::cout << "PHASE TRANSITION raised at step " << text(e["alarm_step"]) << " (began " << text(e["began_step"])
+      std::cout << "PHASE TRANSITION raised at step " << text(e.value("raised_at_step", e["alarm_step"])) << " (began "
+                << text(e["began_step"])
                 << ", half done so far at step " << text(e["onset_step"]) << "; `phases` has the refined step)";
     }
-    std::cout << (e.value("confirmed", false) ? ", confirmed by PELT" : "") << "; series:";
-    for (const auto& move : e["series"])
-      std::cout << " " << text(move["series"]) << (move.value("direction", 0) > 0 ? "↑" : "↓");
+    std::cout << (e.value("confirmed", false) ? ", confirmed by PELT" : "");
+    // Which kind of signal flagged it: the crosscoder's feature series, the
+    // job's scalars, or both (events from before the split list series only).
+    auto moved = [&](const nlohmann::json& names) {
+      std::string out;
+      for (const auto& move : e["series"])
+        for (const auto& name : names)
+          if (move["series"] == name)
+            out += " " + text(move["series"]) + (move.value("direction", 0) > 0 ? "↑" : "↓");
+      return out.empty() ? std::string(" none") : out;
+    };
+    if (e.contains("feature_signals")) {
+      std::cout << "; feature signals:" << moved(e["feature_signals"]) << "; scalars:" << moved(e["scalar_signals"]);
+    } else {
+      std::cout << "; series:";
+      for (const auto& move : e["series"])
+        std::cout << " " << text(move["series"]) << (move.value("direction", 0) > 0 ? "↑" : "↓");
+    }
   } else if (type == "phase_transition_resolved") {
     std::cout << "phase transition resolved (at step " << text(e["onset_step"]) << "): no series has moved since; "
               << "resolved at step " << text(e["step"]);
@@ -44,6 +70,7 @@ void print_event(const nlohmann::json& e) {
   } else if (e.contains("feature")) {
     std::cout << "feature " << text(e["feature"]) << " " << text(e["kind"]) << " at step " << text(e["step"])
               << " (seen at step " << text(e["detected_at_step"]) << ")";
+    if (e.contains("evidence") && e["evidence"].contains("verdict")) std::cout << "; activations: " << evidence_text(e["evidence"]);
   } else {
     std::cout << e.dump();
   }
@@ -75,15 +102,24 @@ void add_analysis_commands(CLI::App& app, const CliContext& context, int* exit_c
   crosscoder->callback([&context] {
     print_answer(context, ask(context, "crosscoder", cc_target.params()).json, [](const nlohmann::json& j) {
       std::cout << text(j["run"]) << "/" << text(j["tap"]) << "\n";
-      TextTable table({"STEP", "EXPLAINED_VAR", "L0", "DEAD", "DENSE", "MSE", "SURPRISE", "PHASE"});
+      TextTable table({"STEP", "EXPLAINED_VAR", "L0", "DEAD", "DENSE", "MSE", "SURPRISE", "EMERGING", "DIM_RATE",
+                       "PHASE"});
       for (const auto& s : j["snapshots"]) {
         const auto series = s.value("series", nlohmann::json::object());
+        auto value = [&](const char* name, int digits) {
+          return series.contains(name) ? fixed(series[name], digits) : std::string("-");
+        };
         table.add({text(s["step"]), fixed(s["explained_variance"]), fixed(s["l0"], 1), fixed(s["dead_features"]),
-                   fixed(s["dense_features"]), fixed(s["mse"], 4),
-                   series.contains("surprise") ? fixed(series["surprise"], 4) : "-",
-                   series.contains("phase") ? text(series["phase"]) : "-"});
+                   fixed(s["dense_features"]), fixed(s["mse"], 4), value("surprise", 4), value("emergence_share", 3),
+                   value("dimensionality_rate", 3), series.contains("phase") ? text(series["phase"]) : "-"});
       }
       table.print(std::cout);
+      // EMERGING: share of live features whose emergence is dated at that
+      // snapshot; DIM_RATE: the feature-dimensionality rate (docs/ARCHITECTURE.md).
+      const auto& flicker = j.value("flicker", nlohmann::json());
+      if (!flicker.is_null())
+        std::cout << "flicker: " << fixed(flicker["share"]) << " of live features (" << text(flicker["flickering_features"])
+                  << " of " << text(flicker["live_features"]) << ") cross the emergence threshold more than once\n";
     });
   });
 
@@ -92,16 +128,21 @@ void add_analysis_commands(CLI::App& app, const CliContext& context, int* exit_c
   static std::string sort = "emergence", filter = "live";
   static int64_t limit = 50;
   features->add_option("--sort", sort, "emergence, strength, contextuality or id")->capture_default_str();
-  features->add_option("--filter", filter, "live, emerged, faded, present or all")->capture_default_str();
+  features->add_option("--filter", filter, "live, emerged, strengthened, faded, present or all")->capture_default_str();
   features->add_option("--limit", limit, "at most this many (0: all)")->capture_default_str();
   features->callback([&context] {
     nlohmann::json params = features_target.params();
     params.update({{"sort", sort}, {"filter", filter}, {"limit", limit}});
     print_answer(context, ask(context, "features", params).json, [](const nlohmann::json& j) {
-      TextTable table({"FEATURE", "EMERGED", "FADED", "INIT", "NORM", "FREQ", "CONTEXTUAL", "TOP_CONTEXT"});
+      // STRENGTHENED: the norm rose there but the activations say the
+      // feature was already present (not an emergence).
+      TextTable table({"FEATURE", "EMERGED", "STRENGTHENED", "FADED", "INIT", "NORM", "EVIDENCE", "FREQ", "CONTEXTUAL",
+                       "TOP_CONTEXT"});
       for (const auto& f : j["features"]) {
-        table.add({text(f["feature"]), text(f["emerged_step"]), text(f["faded_step"]),
-                   f.value("initially_present", false) ? "yes" : "", fixed(f["decoder_norm"]), fixed(f["frequency"], 4),
+        const nlohmann::json evidence = f.value("emergence_evidence", nlohmann::json());
+        table.add({text(f["feature"]), text(f["emerged_step"]), text(f.value("strengthened_step", nlohmann::json())),
+                   text(f["faded_step"]), f.value("initially_present", false) ? "yes" : "", fixed(f["decoder_norm"]),
+                   evidence.is_null() ? "-" : evidence.value("verdict", "-"), fixed(f["frequency"], 4),
                    fixed(f["contextuality"], 2), f.value("top_context", "")});
       }
       table.print(std::cout);
@@ -117,15 +158,29 @@ void add_analysis_commands(CLI::App& app, const CliContext& context, int* exit_c
     nlohmann::json params = feature_target.params();
     params["id"] = feature_id;
     print_answer(context, ask(context, "feature", params).json, [](const nlohmann::json& j) {
-      std::vector<double> norms;
-      for (const auto& p : j["trajectory"]) norms.push_back(p["normalised_norm"].get<double>());
-      std::cout << "feature " << j["feature"] << " of " << text(j["run"]) << "/" << text(j["tap"])
-                << ": emerged at step " << text(j["emerged_step"]) << ", faded at step " << text(j["faded_step"])
-                << ", contextuality " << fixed(j["contextuality"], 2) << "\n";
-      std::cout << "normalised decoder norm  " << sparkline(norms) << "\n\n";
-      TextTable table({"STEP", "NORM", "NORMALISED", "FREQ", "MEAN_ACT", "MAX_ACT", "COS_PREV", "COS_LATEST"});
+      std::vector<double> norms, strengths;
       for (const auto& p : j["trajectory"]) {
-        table.add({text(p["step"]), fixed(p["decoder_norm"]), fixed(p["normalised_norm"]), fixed(p["frequency"], 4),
+        norms.push_back(p["normalised_norm"].get<double>());
+        const auto strength = p.value("activation_strength", nlohmann::json());
+        strengths.push_back(strength.is_number() ? strength.get<double>() : NAN);
+      }
+      std::cout << "feature " << j["feature"] << " of " << text(j["run"]) << "/" << text(j["tap"])
+                << ": emerged at step " << text(j["emerged_step"]);
+      if (!j.value("strengthened_step", nlohmann::json()).is_null())
+        std::cout << ", strengthened (present before, by its activations) at step " << text(j["strengthened_step"]);
+      std::cout << ", faded at step " << text(j["faded_step"]) << ", contextuality " << fixed(j["contextuality"], 2)
+                << "\n";
+      const nlohmann::json evidence = j.value("emergence_evidence", nlohmann::json());
+      if (!evidence.is_null())
+        std::cout << "evidence from the activations for the " << text(evidence["kind"]) << " at step "
+                  << text(evidence["step"]) << ": " << evidence_text(evidence) << "\n";
+      std::cout << "normalised decoder norm  " << sparkline(norms) << "\n";
+      std::cout << "activation strength      " << sparkline(strengths) << "\n\n";
+      TextTable table({"STEP", "NORM", "NORMALISED", "ACT_STRENGTH", "FREQ", "MEAN_ACT", "MAX_ACT", "COS_PREV",
+                       "COS_LATEST"});
+      for (const auto& p : j["trajectory"]) {
+        table.add({text(p["step"]), fixed(p["decoder_norm"]), fixed(p["normalised_norm"]),
+                   fixed(p.value("activation_strength", nlohmann::json())), fixed(p["frequency"], 4),
                    fixed(p["mean_activation"]), fixed(p["max_activation"]), fixed(p["cos_previous"]),
                    fixed(p["cos_latest"])});
       }
@@ -140,7 +195,7 @@ void add_analysis_commands(CLI::App& app, const CliContext& context, int* exit_c
   static std::string events_run, events_type;
   static bool follow = false;
   events->add_option("--run", events_run, "only this run");
-  events->add_option("--type", events_type, "phase_transition, phase, feature_emerged, feature_faded, feature");
+  events->add_option("--type", events_type, "phase_transition, phase, feature_emerged, feature_strengthened, feature_faded, feature");
   events->add_flag("--follow,-f", follow, "keep printing new events (Ctrl-C to stop)");
   events->callback([&context] {
     uint64_t after = 0;

@@ -10,10 +10,11 @@
 #include "cli/text_table.h"
 #include "daemon/ingest.h"
 #include "daemon/query_handler.h"
-#include "hooks/frame_encoder.h"
 #include "hooks/publisher.h"
 #include "schema/checksum.h"
 #include "schema/message_io.h"
+#include "schema/messages.h"
+#include "schema/snapshot_frames.h"
 
 namespace cw {
 namespace {

@@ -54,6 +54,10 @@ Crosscoder::Impl::Impl(const CrosscoderOptions& o) : options(o), rng(o.seed) {
     throw std::invalid_argument("crosscoder: d_model and n_features must be positive");
   if (options.sparsity_lambda < 0) options.sparsity_lambda = auto_sparsity_lambda(o.d_model, o.n_features);
   if (o.batch_size <= 0) throw std::invalid_argument("crosscoder: batch_size must be positive");
+  if (!(o.init_norm_min > 0 && o.init_norm_step > 0 && o.init_norm_max >= o.init_norm_min))
+    throw std::invalid_argument("crosscoder: init_norm_min and init_norm_step must be positive, init_norm_max >= init_norm_min");
+  if (!(o.adam_eps > 0)) throw std::invalid_argument("crosscoder: adam_eps must be positive");
+  if (o.progress_every <= 0) throw std::invalid_argument("crosscoder: progress_every must be positive");
   training_device(o.device);  // throws, naming what is missing
   if (o.threads > 0) set_compute_threads(o.threads);
 }
@@ -123,9 +127,12 @@ void Crosscoder::Impl::initialise_paper(const torch::Tensor& batch) {
   params.b_enc = torch::zeros({T, F});
   params.b_dec = torch::zeros({T, d});
   params.log_tau = torch::full({F}, std::log(options.initial_threshold));
-  double best_mse = INFINITY, best_norm = 0.1;
-  for (int k = 1; k <= 50; ++k) {
-    const double norm = 0.1 * k;
+  double best_mse = INFINITY, best_norm = options.init_norm_min;
+  const int64_t grid = static_cast<int64_t>(
+                           std::floor((options.init_norm_max - options.init_norm_min) / options.init_norm_step + 1e-9)) +
+                       1;
+  for (int64_t k = 0; k < grid; ++k) {
+    const double norm = options.init_norm_min + options.init_norm_step * static_cast<double>(k);
     params.w_dec = (dir * norm).unsqueeze(0).repeat({T, 1, 1});
     params.w_enc = (dir * norm).repeat({1, T});
     torch::Tensor x_hat;
@@ -135,39 +142,21 @@ void Crosscoder::Impl::initialise_paper(const torch::Tensor& batch) {
   }
   params.w_dec = (dir * best_norm).unsqueeze(0).repeat({T, 1, 1});
   params.w_enc = (dir * best_norm).repeat({1, T});
-  adam_m = params.zeros_like();
-  adam_v = params.zeros_like();
+  adam = AdamState::zeros_for(params);
 }
 
 void Crosscoder::Impl::grow_head() {
-  const int64_t F = options.n_features, d = options.d_model;
-  auto grow = [&](CrosscoderParams& p, bool zero_copy) {
-    p.w_enc = torch::cat({p.w_enc, torch::zeros({F, d})}, 1);
-    auto last_dec = zero_copy ? torch::zeros({1, F, d}) : p.w_dec.slice(0, -1);
-    p.w_dec = torch::cat({p.w_dec, last_dec}, 0);
-    p.b_enc = torch::cat({p.b_enc, torch::zeros({1, F})}, 0);
-    auto last_b = zero_copy ? torch::zeros({1, d}) : p.b_dec.slice(0, -1);
-    p.b_dec = torch::cat({p.b_dec, last_b}, 0);
-  };
-  grow(params, false);
-  grow(adam_m, true);
-  grow(adam_v, true);
+  params.append_head(true);
+  adam.append_head();  // the new head's slices count their own steps
 }
 
 void Crosscoder::Impl::adam_update(const CrosscoderParams& grad, double lr) {
-  torch::NoGradGuard no_grad;
-  const double b1 = options.adam_beta1, b2 = options.adam_beta2, eps = 1e-8;
-  const double t = static_cast<double>(cumulative_steps + 1);
-  const double c1 = 1 - std::pow(b1, t), c2 = 1 - std::pow(b2, t);
-  auto ps = params.all(), ms = adam_m.all(), vs = adam_v.all();
-  auto gs = const_cast<CrosscoderParams&>(grad).all();
-  for (size_t k = 0; k < ps.size(); ++k) {
-    const double step_lr = (ps[k] == &params.log_tau ? lr * options.threshold_lr_scale : lr);
-    ms[k]->mul_(b1).add_(*gs[k], 1 - b1);
-    vs[k]->mul_(b2).addcmul_(*gs[k], *gs[k], 1 - b2);
-    const auto denom = (vs[k]->sqrt() / std::sqrt(c2)).add_(eps);
-    ps[k]->addcdiv_(*ms[k], denom, -step_lr / c1);
-  }
+  AdamHyper hyper;
+  hyper.beta1 = options.adam_beta1;
+  hyper.beta2 = options.adam_beta2;
+  hyper.eps = options.adam_eps;
+  hyper.threshold_lr_scale = options.threshold_lr_scale;
+  adam.update(&params, grad, lr, hyper);
 }
 
 TrainReport Crosscoder::Impl::train_steps(int64_t budget, const std::function<void(int64_t, double)>& progress,
@@ -185,19 +174,18 @@ TrainReport Crosscoder::Impl::train_steps(int64_t budget, const std::function<vo
       if (!a.defined()) throw std::logic_error("crosscoder: restore_activations() for every snapshot before training");
       device_activations.push_back(a.to(device));
     }
-    params = params.to(device), adam_m = adam_m.to(device), adam_v = adam_v.to(device);
+    params = params.to(device), adam = adam.to(device);
   }
   struct BackToCpu {
     Impl* m;
     bool active;
     ~BackToCpu() {
-      if (active) m->params = m->params.to(torch::kCPU), m->adam_m = m->adam_m.to(torch::kCPU), m->adam_v = m->adam_v.to(torch::kCPU);
+      if (active) m->params = m->params.to(torch::kCPU), m->adam = m->adam.to(torch::kCPU);
     }
   } back{this, device.is_cuda()};
   const bool sparse = options.use_sparse_path && device.is_cpu();
   TrainReport report;
   const auto start = std::chrono::steady_clock::now();
-  const int64_t every = std::max<int64_t>(1, budget / 20);
   if (end < 0) end = budget;
   for (int64_t s = begin; s < end; ++s) {
     if (stop && stop->load()) {
@@ -214,7 +202,7 @@ TrainReport Crosscoder::Impl::train_steps(int64_t budget, const std::function<vo
     ++report.steps;
     if (s == begin) report.first_loss = r.loss;
     report.last_loss = r.loss;
-    if (progress && (s % every == 0 || s + 1 == budget)) progress(s, r.loss);
+    if (progress && (s % options.progress_every == 0 || s + 1 == budget)) progress(s, r.loss);
   }
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   report.tokens_per_second =
@@ -270,6 +258,10 @@ int64_t Crosscoder::Impl::merge_redundant_latents(ProbePass* pass) {
     params.w_dec.select(1, m.keep).add_(params.w_dec.select(1, m.absorb), m.ratio);
     keep.push_back(m.keep), absorb.push_back(m.absorb);
   }
+  // A keeper may have absorbed several latents: its τ follows the growth
+  // over all of them, once.
+  std::sort(keep.begin(), keep.end());
+  keep.erase(std::unique(keep.begin(), keep.end()), keep.end());
   const auto keep_ids = torch::tensor(keep, torch::kInt64), absorb_ids = torch::tensor(absorb, torch::kInt64);
   const auto norm_after = params.w_dec.pow(2).sum(std::vector<int64_t>{0, 2}).sqrt();
   const auto growth = (norm_after / norm_before.clamp_min(1e-12)).index_select(0, keep_ids);
@@ -279,12 +271,7 @@ int64_t Crosscoder::Impl::merge_redundant_latents(ProbePass* pass) {
   params.w_dec.index_put_({Slice(), absorb_ids}, torch::zeros({}));
   params.w_enc.view({F, T, d}).index_put_({absorb_ids}, torch::zeros({}));
   params.b_enc.index_put_({Slice(), absorb_ids}, torch::zeros({}));
-  for (auto* state : {&adam_m, &adam_v}) {
-    state->w_dec.index_put_({Slice(), absorb_ids}, torch::zeros({}));
-    state->w_enc.index_put_({absorb_ids}, torch::zeros({}));
-    state->b_enc.index_put_({Slice(), absorb_ids}, torch::zeros({}));
-    state->log_tau.index_put_({absorb_ids}, torch::zeros({}));
-  }
+  adam.reset_latents(absorb_ids);
   pass->fired.index_put_({absorb_ids}, 0.0);
   return static_cast<int64_t>(merges.size());
 }
@@ -370,12 +357,7 @@ int64_t Crosscoder::Impl::recruit_dead_latents(const ProbePass& pass) {
   params.w_dec.index_put_({T - 1, ids}, direction);
   params.b_enc.index_put_({Slice(), ids}, torch::zeros({}));
   params.log_tau.index_put_({ids}, threshold.log());
-  for (auto* state : {&adam_m, &adam_v}) {
-    state->w_dec.index_put_({Slice(), ids}, torch::zeros({}));
-    state->w_enc.index_put_({ids}, torch::zeros({}));
-    state->b_enc.index_put_({Slice(), ids}, torch::zeros({}));
-    state->log_tau.index_put_({ids}, torch::zeros({}));
-  }
+  adam.reset_latents(ids);
   return n_chosen;
 }
 

@@ -75,7 +75,7 @@ struct SnapshotMetrics {
   double explained_variance = 0;  // 1 − E‖x − x̂‖² / E‖x − x̄‖² on the probe set
   double l0 = 0;                  // mean active features per token at this snapshot
   double dead_fraction = 0;       // features never active on the probe set at this snapshot
-  double dense_fraction = 0;      // features active on > 10% of probe tokens
+  double dense_fraction = 0;      // features active on > dense_frequency of probe tokens
   double mse = 0;                 // mean ‖x − x̂‖² per token (normalised units)
 };
 
@@ -96,6 +96,9 @@ struct FeatureStats {
   // probe tokens not explained by the current token's identity (0 = a pure
   // token feature, 1 = entirely contextual). NaN when it never fires.
   std::vector<float> contextuality;
+  // [T × F] the feature's strength in the activations themselves, 1 at its
+  // strongest snapshot; NaN when unmeasurable (crosscoder/emergence_evidence.h).
+  std::vector<float> activation_strength;
 };
 
 // One nonzero feature activation on the probe set.
@@ -152,6 +155,8 @@ class Crosscoder {
                     const std::atomic<bool>* stop = nullptr);
 
   std::vector<SnapshotMetrics> evaluate() const;
+  // FeatureStats::activation_strength alone (crosscoder/emergence_evidence.cc).
+  std::vector<float> activation_strength() const;
   FeatureStats feature_stats(int64_t top_k = 8, const std::vector<uint32_t>* probe_token_ids = nullptr) const;
 
   // Feature activations f^θ at snapshot index `snapshot` for given raw

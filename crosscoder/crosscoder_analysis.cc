@@ -53,7 +53,7 @@ std::vector<SnapshotMetrics> Crosscoder::evaluate() const {
     s.explained_variance = 1.0 - s.mse / variance[t].item<double>();
     s.l0 = active[t].item<double>() / n;
     s.dead_fraction = (freq[t] < m.options.dead_frequency).to(torch::kFloat64).mean().item<double>();
-    s.dense_fraction = (freq[t] > 0.1).to(torch::kFloat64).mean().item<double>();
+    s.dense_fraction = (freq[t] > m.options.dense_frequency).to(torch::kFloat64).mean().item<double>();
   }
   return out;
 }
@@ -145,6 +145,7 @@ FeatureStats Crosscoder::feature_stats(int64_t top_k, const std::vector<uint32_t
     const double r2 = std::min(1.0, std::max(0.0, between[i].item<double>() / tv));
     st.contextuality[i] = static_cast<float>(1.0 - r2);
   }
+  st.activation_strength = activation_strength();
   return st;
 }
 
@@ -158,6 +159,14 @@ torch::Tensor Crosscoder::Impl::normalised_input(const std::vector<const float*>
     per_head.push_back(torch::from_blob(const_cast<float*>(raw[t]), {rows, m.options.d_model}, torch::kFloat32) *
                        m.scales[t]);
   return torch::stack(per_head, 1);
+}
+
+std::vector<float> Crosscoder::decoder_directions(int64_t snapshot) const {
+  const auto& m = *impl_;
+  if (snapshot < 0 || snapshot >= m.n_snap())
+    throw std::invalid_argument("decoder_directions: snapshot index out of range");
+  torch::NoGradGuard no_grad;
+  return to_vector(m.params.w_dec[snapshot]);
 }
 
 std::vector<float> Crosscoder::encode(const std::vector<const float*>& raw_per_snapshot, int64_t rows,
@@ -212,13 +221,6 @@ std::vector<float> Crosscoder::attributions(const std::vector<const float*>& raw
       out[t] += attribution_at(m, f.select(1, t), gradient_per_snapshot[t] + b * d, e - b, t).to(torch::kFloat64);
   }
   return to_vector(out);
-}
-
-std::vector<float> Crosscoder::decoder_directions(int64_t snapshot) const {
-  const auto& m = *impl_;
-  if (snapshot < 0 || snapshot >= m.n_snap())
-    throw std::out_of_range("crosscoder: snapshot " + std::to_string(snapshot) + " of " + std::to_string(m.n_snap()));
-  return to_vector(m.params.w_dec[snapshot]);
 }
 
 }  // namespace cw

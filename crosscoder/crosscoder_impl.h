@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "crosscoder/adam_state.h"
 #include "crosscoder/coactivation.h"
 #include "crosscoder/crosscoder.h"
 #include "crosscoder/training_step.h"
@@ -25,8 +26,8 @@ struct Crosscoder::Impl {
   std::vector<torch::Tensor> activations; // per snapshot, normalised [N, d] (undefined until given)
   int64_t n_tokens = 0;
   CrosscoderParams params;
-  CrosscoderParams adam_m, adam_v;        // Adam moments, same shapes as params
-  int64_t cumulative_steps = 0;           // all steps trained so far (Adam's t)
+  AdamState adam;                         // moments and per-slice step counts
+  int64_t cumulative_steps = 0;           // all steps trained so far (λ's schedule)
   int64_t lambda_horizon = 0;             // step budget of the first training call
   int64_t updates = 0;
   std::mt19937_64 rng;
@@ -42,7 +43,9 @@ struct Crosscoder::Impl {
   // Raw activations of every snapshot → normalised [rows, T, d].
   torch::Tensor normalised_input(const std::vector<const float*>& raw, int64_t rows) const;
   LossConstants constants(double lambda) const;
-  void initialise_paper(const torch::Tensor& first_batch);     // W_D grid search, W_E = W_Dᵀ
+  // First snapshot / offline: W_D by the grid search on `first_batch`'s MSE
+  // over init_norm_min…max (step init_norm_step), W_E = W_Dᵀ at every head.
+  void initialise_paper(const torch::Tensor& first_batch);
   void grow_head();                                             // online: W_E^t = 0, W_D^t = W_D^{t−1}
   // Steps [begin, end) of a schedule `budget` steps long (end < 0: budget):
   // train_offline trains its one schedule in pieces, folding redundant

@@ -1,8 +1,8 @@
 // Persistence: exact-resume serialisation and safetensors export.
 //
 // serialize(): "CWCROSS1" | u64 little-endian JSON length | JSON (options,
-// steps, scales, schedule position, RNG) | torch::save of the 15 tensors
-// (5 parameters, Adam m, Adam v).
+// steps, scales, schedule position, RNG) | torch::save of the 18 tensors
+// (5 parameters, Adam m, Adam v, Adam's 3 step-count tensors).
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -19,62 +19,59 @@ namespace cw {
 namespace {
 
 constexpr char kMagic[] = "CWCROSS1";
-constexpr int kFormatVersion = 1;
+// 2: Adam's per-slice step counts (three more tensors). 1 is still read.
+constexpr int kFormatVersion = 2;
+
+// Every option once, for both directions. Keys added after the first saved
+// states are optional on load (older states: the default).
+enum class Key { kRequired, kOptional };
+
+template <typename Options, typename Visit>
+void visit_options(Options& o, Visit&& v) {
+  v("d_model", o.d_model, Key::kRequired);
+  v("n_features", o.n_features, Key::kRequired);
+  v("lr", o.lr, Key::kRequired);
+  v("adam_beta1", o.adam_beta1, Key::kRequired);
+  v("adam_beta2", o.adam_beta2, Key::kRequired);
+  v("warmup_fraction", o.warmup_fraction, Key::kRequired);
+  v("decay_fraction", o.decay_fraction, Key::kRequired);
+  v("final_lr_ratio", o.final_lr_ratio, Key::kOptional);
+  v("adam_eps", o.adam_eps, Key::kOptional);
+  v("threshold_lr_scale", o.threshold_lr_scale, Key::kRequired);
+  v("sparsity_lambda", o.sparsity_lambda, Key::kRequired);
+  v("lambda_warmup_fraction", o.lambda_warmup_fraction, Key::kRequired);
+  v("initial_threshold", o.initial_threshold, Key::kRequired);
+  v("ste_window", o.ste_window, Key::kRequired);
+  v("tanh_scale", o.tanh_scale, Key::kRequired);
+  v("quad_scale", o.quad_scale, Key::kRequired);
+  v("init_norm_min", o.init_norm_min, Key::kOptional);
+  v("init_norm_max", o.init_norm_max, Key::kOptional);
+  v("init_norm_step", o.init_norm_step, Key::kOptional);
+  v("batch_size", o.batch_size, Key::kRequired);
+  v("seed", o.seed, Key::kRequired);
+  v("device", o.device, Key::kRequired);
+  v("threads", o.threads, Key::kRequired);
+  v("steps_per_update", o.steps_per_update, Key::kRequired);
+  v("seconds_per_update", o.seconds_per_update, Key::kRequired);
+  v("dead_frequency", o.dead_frequency, Key::kRequired);
+  v("recruit_fraction", o.recruit_fraction, Key::kRequired);
+  v("merge_unexplained", o.merge_unexplained, Key::kOptional);
+  v("use_sparse_path", o.use_sparse_path, Key::kRequired);
+  v("dense_frequency", o.dense_frequency, Key::kOptional);
+  v("progress_every", o.progress_every, Key::kOptional);
+}
 
 nlohmann::json options_json(const CrosscoderOptions& o) {
-  return {{"d_model", o.d_model},
-          {"n_features", o.n_features},
-          {"lr", o.lr},
-          {"adam_beta1", o.adam_beta1},
-          {"adam_beta2", o.adam_beta2},
-          {"warmup_fraction", o.warmup_fraction},
-          {"decay_fraction", o.decay_fraction},
-          {"threshold_lr_scale", o.threshold_lr_scale},
-          {"sparsity_lambda", o.sparsity_lambda},
-          {"lambda_warmup_fraction", o.lambda_warmup_fraction},
-          {"initial_threshold", o.initial_threshold},
-          {"ste_window", o.ste_window},
-          {"tanh_scale", o.tanh_scale},
-          {"quad_scale", o.quad_scale},
-          {"batch_size", o.batch_size},
-          {"seed", o.seed},
-          {"device", o.device},
-          {"threads", o.threads},
-          {"steps_per_update", o.steps_per_update},
-          {"seconds_per_update", o.seconds_per_update},
-          {"dead_frequency", o.dead_frequency},
-          {"recruit_fraction", o.recruit_fraction},
-          {"merge_unexplained", o.merge_unexplained},
-          {"use_sparse_path", o.use_sparse_path}};
+  nlohmann::json j;
+  visit_options(o, [&](const char* key, const auto& value, Key) { j[key] = value; });
+  return j;
 }
 
 CrosscoderOptions options_from_json(const nlohmann::json& j) {
   CrosscoderOptions o;
-  j.at("d_model").get_to(o.d_model);
-  j.at("n_features").get_to(o.n_features);
-  j.at("lr").get_to(o.lr);
-  j.at("adam_beta1").get_to(o.adam_beta1);
-  j.at("adam_beta2").get_to(o.adam_beta2);
-  j.at("warmup_fraction").get_to(o.warmup_fraction);
-  j.at("decay_fraction").get_to(o.decay_fraction);
-  j.at("threshold_lr_scale").get_to(o.threshold_lr_scale);
-  j.at("sparsity_lambda").get_to(o.sparsity_lambda);
-  j.at("lambda_warmup_fraction").get_to(o.lambda_warmup_fraction);
-  j.at("initial_threshold").get_to(o.initial_threshold);
-  j.at("ste_window").get_to(o.ste_window);
-  j.at("tanh_scale").get_to(o.tanh_scale);
-  j.at("quad_scale").get_to(o.quad_scale);
-  j.at("batch_size").get_to(o.batch_size);
-  j.at("seed").get_to(o.seed);
-  j.at("device").get_to(o.device);
-  j.at("threads").get_to(o.threads);
-  j.at("steps_per_update").get_to(o.steps_per_update);
-  j.at("seconds_per_update").get_to(o.seconds_per_update);
-  j.at("dead_frequency").get_to(o.dead_frequency);
-  j.at("recruit_fraction").get_to(o.recruit_fraction);
-  // States saved before merging existed: the default.
-  o.merge_unexplained = j.value("merge_unexplained", o.merge_unexplained);
-  j.at("use_sparse_path").get_to(o.use_sparse_path);
+  visit_options(o, [&](const char* key, auto& value, Key key_kind) {
+    if (key_kind == Key::kRequired || j.contains(key)) j.at(key).get_to(value);
+  });
   return o;
 }
 
@@ -110,8 +107,8 @@ std::string Crosscoder::serialize() const {
   out += meta_text;
   if (m.n_snap() > 0) {
     std::vector<torch::Tensor> tensors;
-    for (const auto* p : {&m.params, &m.adam_m, &m.adam_v})
-      for (auto* t : const_cast<CrosscoderParams*>(p)->all()) tensors.push_back(*t);
+    for (auto* t : const_cast<CrosscoderParams&>(m.params).all()) tensors.push_back(*t);
+    for (auto* t : const_cast<AdamState&>(m.adam).all()) tensors.push_back(*t);
     std::ostringstream blob;
     torch::save(tensors, blob);
     out += blob.str();
@@ -125,9 +122,10 @@ Crosscoder Crosscoder::deserialize(const std::string& bytes) {
   const uint64_t meta_len = get_u64(bytes, 8);
   if (16 + meta_len > bytes.size()) throw std::invalid_argument("crosscoder: serialized state is truncated");
   const auto meta = nlohmann::json::parse(bytes.substr(16, meta_len));
-  if (meta.at("version").get<int>() != kFormatVersion)
+  const int version = meta.at("version").get<int>();
+  if (version != kFormatVersion && version != 1)
     throw std::invalid_argument("crosscoder: serialized format version " + meta.at("version").dump() +
-                                " is not supported (this build reads " + std::to_string(kFormatVersion) + ")");
+                                " is not supported (this build reads 1 to " + std::to_string(kFormatVersion) + ")");
   Crosscoder cc(options_from_json(meta.at("options")));
   auto& m = *cc.impl_;
   meta.at("steps").get_to(m.steps);
@@ -144,10 +142,17 @@ Crosscoder Crosscoder::deserialize(const std::string& bytes) {
     std::vector<torch::Tensor> tensors;
     std::istringstream blob(bytes.substr(16 + meta_len));
     torch::load(tensors, blob);
-    if (tensors.size() != 15) throw std::invalid_argument("crosscoder: serialized state has the wrong tensor count");
+    const size_t expected = version == 1 ? 15 : 18;
+    if (tensors.size() != expected)
+      throw std::invalid_argument("crosscoder: serialized state has " + std::to_string(tensors.size()) +
+                                  " tensors, format " + std::to_string(version) + " has " + std::to_string(expected));
     size_t k = 0;
-    for (auto* p : {&m.params, &m.adam_m, &m.adam_v})
-      for (auto* t : p->all()) *t = tensors[k++];
+    for (auto* t : m.params.all()) *t = tensors[k++];
+    if (version == 1) m.adam = AdamState::zeros_for(m.params);  // the counts, shaped; moments below
+    for (auto* t : m.adam.all())
+      if (k < tensors.size()) *t = tensors[k++];
+    // Format 1 corrected every slice with the global step.
+    if (version == 1) m.adam.set_all_steps(m.cumulative_steps);
   }
   return cc;
 }

@@ -14,7 +14,7 @@ double scheduled_lr(const CrosscoderOptions& options, int64_t position, int64_t 
   if (warmup > 0 && s < warmup) return options.lr * (s + 1) / warmup;
   if (options.decay_fraction > 0 && s >= decay_start) {
     const double t = std::min(1.0, (s - decay_start + 1) / (options.decay_fraction * n));
-    return options.lr * (1.0 - t) + options.lr / 32.0 * t;
+    return options.lr * (1.0 - t) + options.lr * options.final_lr_ratio * t;
   }
   return options.lr;
 }

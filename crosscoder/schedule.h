@@ -9,8 +9,8 @@ namespace cw {
 struct CrosscoderOptions;
 
 // lr at step `position` (0-based) of a training call of `total` steps:
-// linear warm-up over warmup_fraction, constant, then linear decay to lr/32
-// over the last decay_fraction.
+// linear warm-up over warmup_fraction, constant, then linear decay to
+// lr × final_lr_ratio over the last decay_fraction.
 double scheduled_lr(const CrosscoderOptions& options, int64_t position, int64_t total);
 
 // λ after `cumulative` steps of training in all: ramps linearly from 0 to

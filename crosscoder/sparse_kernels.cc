@@ -9,7 +9,7 @@ namespace kernels {
 
 namespace {
 
-// Features per block of window_terms: its two accumulators (16 KB) stay in L1.
+// Features per block of window_terms: its accumulator (8 KB) stays in L1.
 constexpr int64_t kWindowBlock = 1024;
 
 // The vectorised loops are built for AVX-512 and AVX2 too, picked at load
@@ -108,13 +108,12 @@ void fold_active_scores(const ActiveSet<S>& a, const BlockEntries& e, const S* k
 template <typename S>
 CW_SIMD_CLONES
 void window_terms(const S* h, const GBlock<S>& G, const S* n, const S* tau, const S* k, S window, int64_t B,
-                  int64_t F, int64_t f0, int64_t f1, double* tau_acc, double* norm_acc) {
+                  int64_t F, int64_t f0, int64_t f1, double* tau_acc) {
   const S half = window / 2;
-  double sum_w[kWindowBlock], sum_wh[kWindowBlock];  // Σ_b of w·ε and w·ε·h: 1/ε once per feature
+  double sum_g[kWindowBlock];  // Σ_b of ∂L/∂f over the window: 1/(ε n) once per feature
   for (int64_t lo = f0; lo < f1; lo += kWindowBlock) {
     const int64_t m = std::min(f1, lo + kWindowBlock) - lo;
-    std::fill(sum_w, sum_w + m, 0.0);
-    std::fill(sum_wh, sum_wh + m, 0.0);
+    std::fill(sum_g, sum_g + m, 0.0);
     const S* nb = n + lo;
     const S* tb = tau + lo;
     const S* kb = k + lo;
@@ -123,17 +122,14 @@ void window_terms(const S* h, const GBlock<S>& G, const S* n, const S* tau, cons
       const S* gb = G.g + b * G.ld + (lo - G.f0);
       for (int64_t j = 0; j < m; ++j) {
         // Branch-free (a multiply by the 0/1 rectangle) so GCC vectorises it.
-        const S hv = hb[j];
-        const S r = std::abs(hv * nb[j] - tb[j]) < half ? S(1) : S(0);
-        const S w = (gb[j] + kb[j]) * hv * r;
-        sum_w[j] += w;
-        sum_wh[j] += w * hv;
+        const S u = hb[j] * nb[j];
+        const S r = (std::abs(u - tb[j]) < half) & (u > S(0)) ? S(1) : S(0);
+        sum_g[j] += (gb[j] + kb[j]) * r;
       }
     }
-    for (int64_t j = 0; j < m; ++j) {
-      tau_acc[lo + j] += sum_w[j] / window;
-      norm_acc[lo + j] += sum_wh[j] / window;
-    }
+    // u > 0 somewhere implies n > 0; a zero row added nothing.
+    for (int64_t j = 0; j < m; ++j)
+      if (nb[j] > 0) tau_acc[lo + j] += sum_g[j] / (window * nb[j]);
   }
 }
 
@@ -238,7 +234,7 @@ void encoder_grad(const FeatureBuckets<S>& dh, const S* x_cat, int64_t K, int64_
   template void next_block(const ActiveSet<S>&, int64_t, BlockEntries*);                                         \
   template void fold_active_scores(const ActiveSet<S>&, const BlockEntries&, const S*, const GBlock<S>&);        \
   template void window_terms(const S*, const GBlock<S>&, const S*, const S*, const S*, S, int64_t, int64_t,     \
-                             int64_t, int64_t, double*, double*);                                                \
+                             int64_t, int64_t, double*);                                                         \
   template void active_backward(const ActiveSet<S>&, const BlockEntries&, const GBlock<S>&, const S*, const S*,  \
                                 S, SparseGrad<S>*, double*);                                                     \
   template void decoder_norm_grad(const S*, const double*, const S*, int64_t, int64_t, int64_t, S*);             \

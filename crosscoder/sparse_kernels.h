@@ -1,14 +1,14 @@
 // The raw-pointer loops of the sparse training step (sparse_step in
 // training_step.cc). Each pass over a [B, F] array (gate, window rectangle,
-// ∂L/∂f terms, τ and ‖W_D‖ reductions) is one fused loop, so a step
+// ∂L/∂f terms, the τ reduction) is one fused loop, so a step
 // materialises no [B, F] temporary beyond h and one GEMM output, and no
 // [B, T, F] one at all. Torch-free (compiled at -O3 in seconds); each function
 // covers a range of rows or features so the caller can split it across
 // threads. S is float or double; reductions over the batch accumulate in double.
 //
 // Notation as in docs/CROSSCODER.md: h [B, F] the shared pre-activation, for
-// one head n_i = ‖W_D,i‖, z = h n − τ, gate a = 1[z > 0], f = h a,
-// s = tanh(c f n), window r = 1[|z| < ε/2].
+// one head n_i = ‖W_D,i‖, u = h n, gate a = 1[u > τ], f = h a,
+// s = tanh(c f n), window r = 1[|u − τ| < ε/2 and u > 0].
 #ifndef CW_CROSSCODER_SPARSE_KERNELS_H_
 #define CW_CROSSCODER_SPARSE_KERNELS_H_
 
@@ -69,12 +69,13 @@ void next_block(const ActiveSet<S>& a, int64_t f1, BlockEntries* e);
 template <typename S>
 void fold_active_scores(const ActiveSet<S>& a, const BlockEntries& e, const S* k, const GBlock<S>& G);
 
-// The gate's window terms for features [f0, f1) of G's block: with
-// w = (G + k) h r / ε, tau_acc_i += Σ_b w (∂L/∂τ = −that) and
-// norm_acc_i += Σ_b w h (∂L/∂n).
+// The threshold's window terms for features [f0, f1) of G's block, the
+// reference's straight-through estimator: over the pairs inside the window
+// with u = h n > 0, tau_acc_i += Σ_b (G + k) / (ε n_i), so that
+// ∂L/∂τ_i = −τ_i · tau_acc_i summed over heads. Nothing reaches n or h.
 template <typename S>
 void window_terms(const S* h, const GBlock<S>& G, const S* n, const S* tau, const S* k, S window, int64_t B,
-                  int64_t F, int64_t f0, int64_t f1, double* tau_acc, double* norm_acc);
+                  int64_t F, int64_t f0, int64_t f1, double* tau_acc);
 
 // Entries (feature, row, value) of the encoder's ∂L/∂h, all heads together.
 template <typename S>

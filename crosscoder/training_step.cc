@@ -7,12 +7,6 @@
 
 namespace cw {
 
-namespace {
-
-torch::Tensor ramp(const torch::Tensor& z, double window) { return (z / window + 0.5).clamp(0.0, 1.0); }
-
-}  // namespace
-
 CrosscoderParams CrosscoderParams::zeros_like() const {
   return {torch::zeros_like(w_enc), torch::zeros_like(w_dec), torch::zeros_like(b_enc), torch::zeros_like(b_dec),
           torch::zeros_like(log_tau)};
@@ -26,6 +20,14 @@ CrosscoderParams CrosscoderParams::to(const torch::Device& device) const {
   return {w_enc.to(device), w_dec.to(device), b_enc.to(device), b_dec.to(device), log_tau.to(device)};
 }
 
+void CrosscoderParams::append_head(bool copy_previous) {
+  const int64_t F = w_dec.size(1), d = w_dec.size(2);
+  w_enc = torch::cat({w_enc, torch::zeros({F, d}, w_enc.options())}, 1);
+  w_dec = torch::cat({w_dec, copy_previous ? w_dec.slice(0, -1) : torch::zeros({1, F, d}, w_dec.options())}, 0);
+  b_enc = torch::cat({b_enc, torch::zeros({1, F}, b_enc.options())}, 0);
+  b_dec = torch::cat({b_dec, copy_previous ? b_dec.slice(0, -1) : torch::zeros({1, d}, b_dec.options())}, 0);
+}
+
 torch::Tensor pre_activation(const CrosscoderParams& p, const torch::Tensor& x) {
   const auto x_cat = x.reshape({x.size(0), -1});
   return torch::addmm(p.b_enc.sum(0), x_cat, p.w_enc.t());
@@ -33,18 +35,23 @@ torch::Tensor pre_activation(const CrosscoderParams& p, const torch::Tensor& x) 
 
 torch::Tensor decoder_norms(const CrosscoderParams& p) { return p.w_dec.norm(2, {2}); }
 
+FrozenGate freeze_gate(const CrosscoderParams& p, const torch::Tensor& x, const LossConstants& c) {
+  torch::NoGradGuard no_grad;
+  const auto norms = decoder_norms(p);                                  // [T, F]
+  const auto tau = p.log_tau.exp();                                     // [F]
+  const auto u = pre_activation(p, x).unsqueeze(1) * norms.unsqueeze(0);  // [B, T, F]
+  // u > 0 implies ‖W_D‖ > 0: the clamp only keeps 0 · ∞ out of the rest.
+  const auto in_window = ((u - tau).abs() < c.window / 2) & (u > 0);
+  const auto dtau = in_window.to(u.scalar_type()) * (-tau / (c.window * norms.clamp_min(1e-30)));
+  return {(u > tau).to(u.scalar_type()), dtau, tau};
+}
+
 torch::Tensor dense_loss(const CrosscoderParams& p, const torch::Tensor& x, const LossConstants& c,
-                         const SurrogatePoint* frozen, double* mse_out, double* sparsity_out) {
-  const auto h = pre_activation(p, x);                         // [B, F]
-  const auto norms = decoder_norms(p);                         // [T, F]
-  const auto tau = p.log_tau.exp();                            // [F]
-  // The gate's input with h detached: its pseudo-derivative reaches τ and
-  // ‖W_D‖, never h (h's gradient is ReLU-like, active entries only).
-  const auto h0 = frozen ? frozen->h0 : h.detach();
-  const auto z = h0.unsqueeze(1) * norms.unsqueeze(0) - tau;  // [B, T, F]
-  const auto z0 = frozen ? frozen->z0 : z.detach();
-  const auto gate = (z0 > 0).to(h.scalar_type()) + ramp(z, c.window) - ramp(z0, c.window);
-  const auto f = h.unsqueeze(1) * gate;                        // [B, T, F]
+                         const FrozenGate* frozen, double* mse_out, double* sparsity_out) {
+  const auto h = pre_activation(p, x);  // [B, F]
+  const auto norms = decoder_norms(p);  // [T, F]
+  const auto gate = frozen ? *frozen : freeze_gate(p, x, c);
+  const auto f = h.unsqueeze(1) * gate.open + gate.dtau * (p.log_tau.exp() - gate.tau);  // [B, T, F]
   const auto x_hat = torch::bmm(f.transpose(0, 1), p.w_dec).transpose(0, 1) + p.b_dec;  // [B, T, d]
   const auto mse = (x - x_hat).pow(2).sum(-1).mean();
   const auto score = torch::tanh(c.tanh_scale * f * norms.unsqueeze(0));
@@ -136,8 +143,8 @@ void head_forward(const torch::Tensor& n, const torch::Tensor& w, const torch::T
 
 // One head's backward pass. g_scratch holds one block of ∂L/∂f's GEMM part
 // ([B, kGBlock]): the GEMM runs block by block so the window pass reads it
-// from cache. tau_acc gathers the window's τ terms over heads; dh the
-// encoder's ∂L/∂h.
+// from cache. tau_acc gathers the window's τ terms over heads (∂L/∂τ =
+// −τ · tau_acc); dh the encoder's ∂L/∂h.
 template <typename S>
 void head_backward(const kernels::ActiveSet<S>& a, const torch::Tensor& h, const torch::Tensor& n,
                    const torch::Tensor& tau, const torch::Tensor& w, const torch::Tensor& ge,
@@ -147,7 +154,7 @@ void head_backward(const kernels::ActiveSet<S>& a, const torch::Tensor& h, const
   const S* np = data<S>(n);
   std::vector<S> k(F);  // ∂L/∂f's sparsity part at s = 0
   for (int64_t i = 0; i < F; ++i) k[i] = static_cast<S>(c.tanh_scale) * np[i] * dscore[i];
-  std::vector<double> norm_acc(F, 0.0);  // ∂L/∂‖W_D,i‖
+  std::vector<double> norm_acc(F, 0.0);  // ∂L/∂‖W_D,i‖: the sparsity score's term only
   kernels::BlockEntries entries;
   for (int64_t f0 = 0; f0 < F; f0 += kGBlock) {
     const int64_t f1 = std::min(F, f0 + kGBlock);
@@ -160,7 +167,7 @@ void head_backward(const kernels::ActiveSet<S>& a, const torch::Tensor& h, const
     kernels::fold_active_scores(a, entries, k.data(), G);
     at::parallel_for(f0, f1, kWindowGrain, [&](int64_t i0, int64_t i1) {
       kernels::window_terms(data<S>(h), G, np, data<S>(tau), k.data(), static_cast<S>(c.window), B, F, i0, i1,
-                            tau_acc.data(), norm_acc.data());
+                            tau_acc.data());
     });
     kernels::active_backward(a, entries, G, k.data(), dscore.data(), static_cast<S>(c.tanh_scale), dh,
                              norm_acc.data());
@@ -244,8 +251,8 @@ StepResult sparse_step_typed(const CrosscoderParams& p, const torch::Tensor& x_i
   for (int64_t t = 0; t < T; ++t)
     head_backward<S>(heads[t], h, norms[t], tau, w_dec[t], ge_all[t], dscore, c, g_scratch, tau_acc, &dh,
                      g.w_dec[t], lap);
-  // Through log τ: ∂L/∂log τ = τ ∂L/∂τ = −τ Σ w.
-  g.log_tau = -tau * torch::tensor(tau_acc, torch::kDouble).to(tau.scalar_type());
+  // ∂L/∂log τ = τ ∂L/∂τ = −τ² · tau_acc.
+  g.log_tau = -tau * tau * torch::tensor(tau_acc, torch::kDouble).to(tau.scalar_type());
   encoder_backward(dh, x_cat, T, &g);
   lap("encoder gradient");
   return r;

@@ -23,6 +23,9 @@ struct CrosscoderParams {
   CrosscoderParams zeros_like() const;
   CrosscoderParams clone() const;
   CrosscoderParams to(const torch::Device& device) const;
+  // One more head: W_E^t, b_E^t zero; W_D^t, b_D^t copies of head t − 1's,
+  // or zero when !copy_previous.
+  void append_head(bool copy_previous);
 };
 
 struct LossConstants {
@@ -42,19 +45,24 @@ torch::Tensor pre_activation(const CrosscoderParams& p, const torch::Tensor& x);
 // Decoder row norms ‖W_D,i^θ‖: [T, F].
 torch::Tensor decoder_norms(const CrosscoderParams& p);
 
-// A base point of the straight-through surrogate: h0 [B, F] and
-// z0 = h0·‖W_D‖ − τ [B, T, F] at the parameters where the gradient is taken.
-struct SurrogatePoint {
-  torch::Tensor h0, z0;
+// The gate of the straight-through estimator frozen at a base point: the
+// open pairs [B, T, F] (u = h‖W_D‖ > τ) and, per pair, ∂f/∂τ there
+// (−τ/(ε‖W_D‖) on pairs inside the window with u > 0, else 0), and τ itself.
+struct FrozenGate {
+  torch::Tensor open, dtau, tau;
 };
+FrozenGate freeze_gate(const CrosscoderParams& p, const torch::Tensor& x, const LossConstants& c);
 
-// The loss as an autograd graph whose gradient is our straight-through
-// estimator (docs/CROSSCODER.md): gate = 1[z0 > 0] + ramp(z) − ramp(z0) with
-// z = h0·‖W_D‖ − τ. Without `frozen` the base point is the current one (the
-// forward value is the exact JumpReLU loss); with it, finite differences of
-// the returned value reproduce the estimator.
+// The loss as an autograd graph whose gradient is the reference
+// implementation's JumpReLU straight-through estimator (docs/CROSSCODER.md):
+// f = h · open, so ∂f/∂h = open and no gate gradient reaches ‖W_D‖ or h's
+// closed pairs; τ enters as f += dtau · (τ − τ_base), which is 0 in value.
+// Without `frozen` the gate is the current one (the forward value is the
+// exact JumpReLU loss); with it, the returned value is a smooth function of
+// the parameters whose gradient at the base point is the estimator, so
+// finite differences of it reproduce the estimator.
 torch::Tensor dense_loss(const CrosscoderParams& p, const torch::Tensor& x, const LossConstants& c,
-                         const SurrogatePoint* frozen = nullptr, double* mse = nullptr, double* sparsity = nullptr);
+                         const FrozenGate* frozen = nullptr, double* mse = nullptr, double* sparsity = nullptr);
 
 // Wall seconds per phase of sparse_step, summed over the calls given it
 // (profiling: the bench's --profile).
@@ -66,8 +74,8 @@ struct PhaseTimes {
 // Reference: dense_loss + autograd.
 StepResult dense_step(const CrosscoderParams& p, const torch::Tensor& x, const LossConstants& c);
 // The manual forward/backward: dense encoder GEMM, active-latent decoder and
-// encoder-weight gradient, one dense GEMM per head for the gate's window
-// terms; the element-wise passes are fused loops (sparse_kernels.h), heads
+// encoder-weight gradient, one dense GEMM per head for the threshold's
+// window terms; the element-wise passes are fused loops (sparse_kernels.h), heads
 // one at a time. float or double.
 StepResult sparse_step(const CrosscoderParams& p, const torch::Tensor& x, const LossConstants& c,
                        PhaseTimes* phases = nullptr);

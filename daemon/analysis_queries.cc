@@ -37,7 +37,18 @@ void add_analysis_queries(QueryHandler& handler, Store& store, const EmergenceOp
       snapshots.push_back(row);
     }
     if (snapshots.empty()) throw QueryError("no crosscoder for " + run + "/" + tap + " yet");
-    return nlohmann::json{{"run", run}, {"tap", tap}, {"snapshots", snapshots}};
+    // Flicker is measured over the whole trajectories at each update: the
+    // newest update's is the current one.
+    nlohmann::json flicker = nullptr;
+    for (const auto& row : snapshots) {
+      const auto series = row.value("series", nlohmann::json::object());
+      if (series.contains("flicker"))
+        flicker = {{"step", row["step"]},
+                   {"share", series["flicker"]},
+                   {"flickering_features", series.value("flickering_features", nlohmann::json())},
+                   {"live_features", series.value("live_features", nlohmann::json())}};
+    }
+    return nlohmann::json{{"run", run}, {"tap", tap}, {"snapshots", snapshots}, {"flicker", flicker}};
   });
 
   handler.add("features", [&store, emergence](const nlohmann::json& params) {
@@ -54,6 +65,7 @@ void add_analysis_queries(QueryHandler& handler, Store& store, const EmergenceOp
       const bool keep = filter == "all" || (filter == "live" && j["live"].get<bool>()) ||
                         (filter == "emerged" && !j["emerged_step"].is_null()) ||
                         (filter == "faded" && !j["faded_step"].is_null()) ||
+                        (filter == "strengthened" && !j["strengthened_step"].is_null()) ||
                         (filter == "present" && j["present"].get<bool>());
       if (keep) rows.push_back(std::move(summary));
     }
@@ -96,7 +108,10 @@ void add_analysis_queries(QueryHandler& handler, Store& store, const EmergenceOp
                         {"mean_activation", p.mean_activation},
                         {"max_activation", p.max_activation},
                         {"cos_previous", p.cos_previous},
-                        {"cos_latest", p.cos_latest}});
+                        {"cos_latest", p.cos_latest},
+                        {"activation_strength", std::isfinite(p.activation_strength)
+                                                    ? nlohmann::json(p.activation_strength)
+                                                    : nlohmann::json()}});
     }
     nlohmann::json contexts = nlohmann::json::array();
     for (const auto& c : trajectory->top_contexts) {
@@ -154,7 +169,7 @@ void add_analysis_queries(QueryHandler& handler, Store& store, const EmergenceOp
       for (auto& t : *now) {
         auto it = raised.find(t.value("transition", uint64_t(0)));
         if (it == raised.end()) continue;  // raised by an update whose events are not stored yet
-        for (const char* key : {"type", "run", "tap", "raised_unix_ms", "step", "seq"})
+        for (const char* key : {"type", "run", "tap", "raised_unix_ms", "raised_at_step", "step", "seq"})
           if (it->second.contains(key)) t[key] = it->second[key];
         t["raised_onset_step"] = it->second["onset_step"];
       }

@@ -37,28 +37,40 @@ void load_transitions(const toml::table& table, const std::string& path, Monitor
     if (!node.is_number() || !(node.value<double>().value() >= 0)) fail(key, "must be a non-negative number");
     *out = node.value<double>().value();
   };
+  // A table of series = non-negative number, merged over the defaults.
+  auto per_series = [&](const char* key, std::map<std::string, double>* out) {
+    const auto node = (*section)[key];
+    if (!node) return;
+    const auto* table = node.as_table();
+    if (!table) fail(key, "must be a table of series = number");
+    for (const auto& [name, value] : *table) {
+      if (!value.is_number() || !(value.value<double>().value() >= 0))
+        fail(std::string(key) + "." + std::string(name.str()), "must be a non-negative number");
+      (*out)[std::string(name.str())] = value.value<double>().value();
+    }
+  };
   names("series", &monitor->series);
   for (const auto& name : monitor->series) {
-    static const std::set<std::string> known = {"surprise",         "surprise_ratio",    "features_alive",
-                                                "features_alive_share", "features_emerging", "mean_direction_change"};
-    if (!known.count(name))
-      fail("series", ("has '" + name +
-                      "', not a crosscoder series (surprise, surprise_ratio, features_alive, features_alive_share, "
-                      "features_emerging, mean_direction_change); job scalars go in 'scalars'")
-);
+    // The arrival series (daemon/tap_monitor.h) and the feature series
+    // (daemon/feature_population.h, detect/feature_dimensionality.h).
+    static const std::set<std::string> known = {
+        "surprise",        "surprise_ratio", "features_alive", "features_alive_share", "features_emerging",
+        "mean_direction_change", "emergence_share", "fading_share", "new_mass_share", "turnover",
+        "dimensionality_rate"};
+    if (!known.count(name)) {
+      std::string names;
+      for (const auto& known_name : known) names += (names.empty() ? "" : ", ") + known_name;
+      fail("series", "has '" + name + "', not a crosscoder series (" + names + "); job scalars go in 'scalars'");
+    }
   }
   names("scalars", &monitor->scalar_series);
   non_negative("loss_min_move", &monitor->loss_min_move);
   non_negative("surprise_ratio_alarm", &monitor->surprise_ratio_alarm);
-  if (const auto node = (*section)["min_move"]) {
-    const auto* moves = node.as_table();
-    if (!moves) fail("min_move", "must be a table of series = number");
-    for (const auto& [name, value] : *moves) {
-      if (!value.is_number() || !(value.value<double>().value() >= 0))
-        fail("min_move." + std::string(name.str()), "must be a non-negative number");
-      monitor->min_move[std::string(name.str())] = value.value<double>().value();
-    }
-  }
+  double lag = static_cast<double>(monitor->population_lag);
+  non_negative("population_lag", &lag);
+  monitor->population_lag = static_cast<std::size_t>(lag);
+  per_series("spike_above", &monitor->spike_above);
+  per_series("min_move", &monitor->min_move);
   double resolve_after = static_cast<double>(monitor->resolve_after);
   non_negative("resolve_after", &resolve_after);
   monitor->resolve_after = static_cast<std::size_t>(resolve_after);
@@ -71,6 +83,9 @@ DaemonConfig default_daemon_config() {
   config.data_dir = default_data_dir();
   config.ingest_endpoint = kDefaultIngestEndpoint;
   config.query_endpoint = kDefaultQueryEndpoint;
+  // λ sized to the tap's dictionary (crosscoder/sparsity_default.h): the
+  // paper's 0.3 starves the 8 × d_model features a tap gets by default.
+  config.analysis.crosscoder.sparsity_lambda = kAutoSparsityLambda;
   return config;
 }
 
@@ -160,8 +175,12 @@ void load_daemon_config(const std::string& path, DaemonConfig* config) {
   number("crosscoder", "top_k", &analysis.top_k);
   real("emergence", "threshold", &analysis.monitor.emergence.threshold);
   real("emergence", "hysteresis", &analysis.monitor.emergence.hysteresis);
-  real("emergence", "absent_frequency", &analysis.monitor.emergence.absent_frequency);
-  flag("emergence", "require_absence_evidence", &analysis.monitor.emergence.require_absence_evidence);
+  flag("emergence", "activation_evidence", &analysis.monitor.emergence.activation_evidence);
+  for (const char* removed : {"absent_frequency", "require_absence_evidence"})
+    if (table["emergence"][removed])
+      throw std::runtime_error("config " + path + ": [emergence] " + removed +
+                               " was removed (firing frequency is no evidence: it follows the decoder norm); use "
+                               "activation_evidence = true|false");
   load_transitions(table, path, &analysis.monitor);
   if (table.contains("alerts")) load_alerts_config(path, &config->alerts);
 }

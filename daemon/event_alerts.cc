@@ -56,11 +56,13 @@ void EventAlerts::on_event(const nlohmann::json& event) {
                          {"loss", text(event["loss"])},
                          {"bigram_entropy", text(event["bigram_entropy"])}};
     book_->raise(alert);
-  } else if (type == "feature_emerged" || type == "feature_faded") {
+  } else if (type == "feature_emerged" || type == "feature_faded" || type == "feature_strengthened") {
     Alert emerged;
     emerged.labels = labels_for(event, "FeatureEmerged", "emergence", "info");
     emerged.labels["feature"] = text(event["feature"]);
-    if (type == "feature_faded") {
+    // Strengthened: its activations say it was there before, so an earlier
+    // emergence alert for it was wrong.
+    if (type == "feature_faded" || type == "feature_strengthened") {
       book_->resolve(emerged.labels);
       return;
     }

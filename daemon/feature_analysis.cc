@@ -16,7 +16,7 @@ FeatureAnalysis analyse_features(const FeatureStats& stats, const std::vector<ui
   out.aggregates.resize(n_snap);
   for (std::size_t t = 0; t < n_snap; ++t) out.aggregates[t].step = steps[t];
 
-  std::vector<double> norm(n_snap), frequency(n_snap);
+  std::vector<double> norm(n_snap), frequency(n_snap), strength(n_snap);
   std::vector<double> direction_change(n_snap, 0.0);
   std::vector<int> present_count(n_snap, 0);
   for (std::size_t f = 0; f < n_features; ++f) {
@@ -41,8 +41,10 @@ FeatureAnalysis analyse_features(const FeatureStats& stats, const std::vector<ui
       point.cos_previous = at(stats.cos_previous, t);
       point.cos_latest = at(stats.cos_latest, t);
       point.contextuality = t + 1 == n_snap && f < stats.contextuality.size() ? stats.contextuality[f] : NAN;
+      point.activation_strength = stats.activation_strength.empty() ? NAN : at(stats.activation_strength, t);
       norm[t] = point.normalised_norm;
       frequency[t] = point.frequency;
+      strength[t] = point.activation_strength;
     }
     for (int64_t k = 0; k < stats.top_k; ++k) {
       const float activation = stats.top_activations[f * stats.top_k + k];
@@ -50,7 +52,7 @@ FeatureAnalysis analyse_features(const FeatureStats& stats, const std::vector<ui
     }
     out.live[f] = fires;
     if (!fires) continue;
-    out.events[f] = detect_feature_events(norm, frequency, options);
+    out.events[f] = detect_feature_events(norm, stats.activation_strength.empty() ? std::vector<double>{} : strength, options);
 
     // Aggregates: present = above threshold and firing at that snapshot.
     for (std::size_t t = 0; t < n_snap; ++t) {

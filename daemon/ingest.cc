@@ -1,6 +1,5 @@
 #include "daemon/ingest.h"
 
-#include <capnp/message.h>
 #include <kj/exception.h>
 #include <spdlog/spdlog.h>
 
@@ -10,6 +9,7 @@
 #include "schema/checksum.h"
 #include "schema/message_io.h"
 #include "schema/record_codec.h"
+#include "schema/run_checks.h"
 
 namespace cw {
 namespace {
@@ -17,34 +17,6 @@ namespace {
 uint64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-wire::Message::Body::Builder start(capnp::MallocMessageBuilder& builder) {
-  auto message = builder.initRoot<wire::Message>();
-  message.setVersion(wire::WIRE_VERSION);
-  return message.getBody();
-}
-
-Frame to_frame(capnp::MessageBuilder& builder) {
-  auto words = encode_message(builder);
-  auto bytes = words.asBytes();
-  return Frame(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
-}
-
-Frame ack_hello(const std::string& run, uint64_t max_frame_bytes) {
-  capnp::MallocMessageBuilder builder;
-  auto ack = start(builder).initAck();
-  ack.setHello(run);
-  ack.setMaxFrameBytes(max_frame_bytes);
-  return to_frame(builder);
-}
-
-Frame ack_snapshot(const SnapshotKey& key, bool duplicate) {
-  capnp::MallocMessageBuilder builder;
-  auto ack = start(builder).initAck();
-  write_snapshot_id(key, ack.initSnapshot());
-  ack.setDuplicate(duplicate);
-  return to_frame(builder);
 }
 
 std::string pending_key(const std::string& peer, const SnapshotKey& key) { return peer + '\x01' + snapshot_key(key); }
@@ -60,8 +32,6 @@ std::string peer_name(const std::string& peer) {
   return out;
 }
 
-bool valid_dtype(wire::DType dtype) { return uint16_t(dtype) <= uint16_t(wire::DType::BF16); }
-
 }  // namespace
 
 // A reason to refuse a message; becomes an Error reply.
@@ -72,13 +42,7 @@ class Ingest::Rejection {
     if (key) this->key = *key;
   }
   Frame frame() const {
-    capnp::MallocMessageBuilder builder;
-    auto error = start(builder).initError();
-    error.setCode(code);
-    error.setMessage(message);
-    error.setHasSnapshot(has_key);
-    if (has_key) write_snapshot_id(key, error.initSnapshot());
-    return to_frame(builder);
+    return encode_error_frame({code, message, has_key ? std::optional<SnapshotKey>(key) : std::nullopt});
   }
   wire::ErrorCode code;
   std::string message;
@@ -144,34 +108,16 @@ std::vector<Frame> Ingest::dispatch(const std::string& peer, const void* data, s
   switch (body.which()) {
     case wire::Message::Body::HELLO:
       return hello(read_hello(body.getHello()));
-    case wire::Message::Body::SNAPSHOT_BEGIN: {
-      auto begin_message = body.getSnapshotBegin();
-      if (!valid_dtype(begin_message.getDtype())) {
-        const SnapshotKey key = read_snapshot_id(begin_message.getId());
-        throw Rejection(wire::ErrorCode::BAD_DTYPE,
-                        "snapshot " + key.describe() + ": unknown dtype " + std::to_string(uint16_t(begin_message.getDtype())),
-                        &key);
+    case wire::Message::Body::SNAPSHOT_BEGIN:
+      try {
+        return begin(peer, read_snapshot_begin(body.getSnapshotBegin()));
+      } catch (const UnknownDType& e) {
+        throw Rejection(wire::ErrorCode::BAD_DTYPE, e.what(), &e.key);
       }
-      SnapshotMeta meta;
-      meta.key = read_snapshot_id(begin_message.getId());
-      meta.tokens_seen = begin_message.getTokensSeen();
-      meta.scalars = read_scalars(begin_message.getScalars());
-      meta.n_tokens = begin_message.getNTokens();
-      meta.d_model = begin_message.getDModel();
-      meta.dtype = from_wire(begin_message.getDtype());
-      return begin(peer, meta, begin_message.getTotalBytes(), begin_message.getChunkCount(),
-                   begin_message.getProbeHash());
-    }
-    case wire::Message::Body::SNAPSHOT_CHUNK: {
-      auto chunk_message = body.getSnapshotChunk();
-      auto bytes = chunk_message.getData();
-      return chunk(peer, read_snapshot_id(chunk_message.getId()), chunk_message.getIndex(), chunk_message.getOffset(),
-                   bytes.begin(), bytes.size());
-    }
-    case wire::Message::Body::SNAPSHOT_END: {
-      auto end_message = body.getSnapshotEnd();
-      return end(peer, read_snapshot_id(end_message.getId()), end_message.getChecksum());
-    }
+    case wire::Message::Body::SNAPSHOT_CHUNK:
+      return chunk(peer, read_snapshot_chunk(body.getSnapshotChunk()));
+    case wire::Message::Body::SNAPSHOT_END:
+      return end(peer, read_snapshot_end(body.getSnapshotEnd()));
     default:
       throw Rejection(wire::ErrorCode::BAD_REQUEST, "this socket takes Hello and Snapshot messages only");
   }
@@ -179,21 +125,12 @@ std::vector<Frame> Ingest::dispatch(const std::string& peer, const void* data, s
 
 std::vector<Frame> Ingest::hello(const RunDescription& run) {
   auto refuse = [&](const std::string& why) { throw Rejection(wire::ErrorCode::BAD_REQUEST, "hello for run '" + run.run + "': " + why); };
-  if (auto error = check_name("run id", run.run); !error.empty()) refuse(error);
-  if (run.taps.empty()) refuse("no taps");
+  if (auto error = check_run(run); !error.empty()) refuse(error);
   for (const auto& tap : run.taps) {
-    if (auto error = check_name("tap name", tap.name); !error.empty()) refuse(error);
-    if (tap.d_model == 0 || tap.d_model > limits_.max_d_model) refuse("tap '" + tap.name + "' has d_model " + std::to_string(tap.d_model));
+    if (tap.d_model > limits_.max_d_model) refuse("tap '" + tap.name + "' has d_model " + std::to_string(tap.d_model));
   }
   const auto& probe = run.probe;
-  if (probe.token_ids.empty() || probe.sequence_length == 0 || probe.token_ids.size() % probe.sequence_length != 0) {
-    refuse("the probe set must be a non-empty whole number of sequences of sequence_length tokens");
-  }
   if (probe.token_ids.size() > limits_.max_probe_tokens) refuse("the probe set has too many tokens");
-  for (const auto& task : run.tasks) {
-    if (auto error = check_name("task name", task.name); !error.empty()) refuse(error);
-    if (task.token_ids.empty()) refuse("task '" + task.name + "' has no tokens");
-  }
   if (auto existing = runs_.get(run.run)) {
     if (existing->probe_hash != probe.hash()) {
       throw Rejection(wire::ErrorCode::PROBE_MISMATCH,
@@ -221,7 +158,7 @@ std::vector<Frame> Ingest::hello(const RunDescription& run) {
     spdlog::info("new run '{}': {} taps, {} probe tokens", run.run, run.taps.size(), probe.n_tokens());
   }
   run_cache_.erase(run.run);
-  return {ack_hello(run.run, limits_.max_frame_bytes)};
+  return {encode_hello_ack_frame({run.run, limits_.max_frame_bytes})};
 }
 
 const RunEntry& Ingest::known_run(const std::string& run) {
@@ -232,9 +169,11 @@ const RunEntry& Ingest::known_run(const std::string& run) {
   return run_cache_.emplace(run, std::move(*entry)).first->second;
 }
 
-std::vector<Frame> Ingest::begin(const std::string& peer, const SnapshotMeta& meta, uint64_t total_bytes,
-                                 uint32_t chunk_count, uint64_t probe_hash) {
+std::vector<Frame> Ingest::begin(const std::string& peer, const SnapshotBegin& message) {
+  const SnapshotMeta& meta = message.meta;
   const SnapshotKey& key = meta.key;
+  const uint64_t total_bytes = message.total_bytes;
+  const uint32_t chunk_count = message.chunk_count;
   auto refuse = [&](wire::ErrorCode code, const std::string& why) {
     throw Rejection(code, "snapshot " + key.describe() + ": " + why, &key);
   };
@@ -246,22 +185,13 @@ std::vector<Frame> Ingest::begin(const std::string& peer, const SnapshotMeta& me
     rejection.key = key;
     throw;
   }
-  const TapSpec* tap = run->description.find_tap(key.tap);
-  if (!tap) refuse(wire::ErrorCode::UNKNOWN_TAP, "tap '" + key.tap + "' is not registered for run '" + key.run + "'");
-  if (probe_hash != run->probe_hash) {
-    refuse(wire::ErrorCode::PROBE_MISMATCH, "probe hash " + std::to_string(probe_hash) + " differs from the run's " +
-                                                std::to_string(run->probe_hash) + ": the probe set changed");
+  if (auto problem = check_snapshot_shape(run->description, run->n_probe_tokens, meta)) {
+    refuse(problem->code, problem->message);
   }
-  uint64_t expected_tokens = run->n_probe_tokens;
-  if (key.kind != ArrayKind::kProbeActivations) {
-    const TaskSpec* task = run->description.find_task(key.task);
-    if (!task) refuse(wire::ErrorCode::BAD_SHAPE, "task '" + key.task + "' is not registered");
-    expected_tokens = task->token_ids.size();
-  }
-  if (meta.d_model != tap->d_model || meta.n_tokens != expected_tokens) {
-    refuse(wire::ErrorCode::BAD_SHAPE, "shape [" + std::to_string(meta.n_tokens) + " x " + std::to_string(meta.d_model) +
-                                           "] does not match [" + std::to_string(expected_tokens) + " x " +
-                                           std::to_string(tap->d_model) + "]");
+  if (message.probe_hash != run->probe_hash) {
+    refuse(wire::ErrorCode::PROBE_MISMATCH, "probe hash " + std::to_string(message.probe_hash) +
+                                                " differs from the run's " + std::to_string(run->probe_hash) +
+                                                ": the probe set changed");
   }
   if (total_bytes != meta.bytes()) {
     refuse(wire::ErrorCode::BAD_SHAPE, "claims " + std::to_string(total_bytes) + " bytes but its shape and dtype make " +
@@ -297,8 +227,12 @@ std::vector<Frame> Ingest::begin(const std::string& peer, const SnapshotMeta& me
   return {};
 }
 
-std::vector<Frame> Ingest::chunk(const std::string& peer, const SnapshotKey& key, uint32_t index, uint64_t offset,
-                                 const void* data, std::size_t size) {
+std::vector<Frame> Ingest::chunk(const std::string& peer, const SnapshotChunk& message) {
+  const SnapshotKey& key = message.key;
+  const uint32_t index = message.index;
+  const uint64_t offset = message.offset;
+  const void* data = message.data;
+  const std::size_t size = message.size;
   auto it = pending_.find(pending_key(peer, key));
   if (it == pending_.end()) {
     throw Rejection(wire::ErrorCode::UNKNOWN_SNAPSHOT, "chunk for snapshot " + key.describe() + " without a begin: re-send it",
@@ -336,7 +270,9 @@ std::vector<Frame> Ingest::chunk(const std::string& peer, const SnapshotKey& key
   return {};
 }
 
-std::vector<Frame> Ingest::end(const std::string& peer, const SnapshotKey& key, uint64_t checksum) {
+std::vector<Frame> Ingest::end(const std::string& peer, const SnapshotEnd& message) {
+  const SnapshotKey& key = message.key;
+  const uint64_t checksum = message.checksum;
   auto it = pending_.find(pending_key(peer, key));
   if (it == pending_.end()) {
     throw Rejection(wire::ErrorCode::UNKNOWN_SNAPSHOT, "end of snapshot " + key.describe() + " without a begin: re-send it",
@@ -363,7 +299,7 @@ std::vector<Frame> Ingest::end(const std::string& peer, const SnapshotKey& key, 
     }
     std::lock_guard<std::mutex> lock(stats_mu_);
     ++stats_.duplicates;
-    return {ack_snapshot(key, true)};
+    return {encode_snapshot_ack_frame({key, true})};
   }
   assembly->meta.checksum = checksum;
   assembly->meta.received_unix_ms = now_ms();
@@ -374,7 +310,7 @@ std::vector<Frame> Ingest::end(const std::string& peer, const SnapshotKey& key, 
     ++stats_.snapshots_stored;
   }
   if (on_stored_) on_stored_(assembly->meta);
-  return {ack_snapshot(key, false)};
+  return {encode_snapshot_ack_frame({key, false})};
 }
 
 void Ingest::expire(uint64_t now, uint64_t idle_ms) {

@@ -12,7 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "hooks/frame_encoder.h"
+#include "schema/message_io.h"
+#include "schema/messages.h"
 #include "schema/records.h"
 #include "store/run_catalog.h"
 #include "store/snapshot_table.h"
@@ -60,11 +61,9 @@ class Ingest {
   class Rejection;
   std::vector<Frame> dispatch(const std::string& peer, const void* data, std::size_t size);
   std::vector<Frame> hello(const RunDescription& run);
-  std::vector<Frame> begin(const std::string& peer, const SnapshotMeta& meta, uint64_t total_bytes,
-                           uint32_t chunk_count, uint64_t probe_hash);
-  std::vector<Frame> chunk(const std::string& peer, const SnapshotKey& key, uint32_t index, uint64_t offset,
-                           const void* data, std::size_t size);
-  std::vector<Frame> end(const std::string& peer, const SnapshotKey& key, uint64_t checksum);
+  std::vector<Frame> begin(const std::string& peer, const SnapshotBegin& begin);
+  std::vector<Frame> chunk(const std::string& peer, const SnapshotChunk& chunk);
+  std::vector<Frame> end(const std::string& peer, const SnapshotEnd& end);
   const RunEntry& known_run(const std::string& run);
   void count_pending();
 

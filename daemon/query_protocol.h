@@ -1,4 +1,5 @@
-// The query socket's protocol: a Query frame in, a Reply frame out.
+// The query socket's protocol on top of schema/messages.h: a Query frame in,
+// a Reply frame out, with JSON parameters and answers.
 #ifndef CW_DAEMON_QUERY_PROTOCOL_H_
 #define CW_DAEMON_QUERY_PROTOCOL_H_
 
@@ -7,7 +8,7 @@
 #include <string>
 
 #include "daemon/query_handler.h"
-#include "hooks/frame_encoder.h"
+#include "schema/message_io.h"
 
 namespace cw {
 

@@ -1,5 +1,6 @@
 #include "daemon/tap_monitor.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 
@@ -11,9 +12,15 @@ uint64_t now_ms() {
       .count();
 }
 
-nlohmann::json transition_json(const Transition& transition) {
+nlohmann::json finite_or_null(double value) { return std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(); }
+
+}  // namespace
+
+nlohmann::json TapMonitor::transition_json(const Transition& transition) const {
   nlohmann::json moves = nlohmann::json::array();
+  nlohmann::json feature_signals = nlohmann::json::array(), scalar_signals = nlohmann::json::array();
   for (const auto& move : transition.moves) {
+    (is_scalar(move.series) ? scalar_signals : feature_signals).push_back(move.series);
     moves.push_back({{"series", move.series},
                      {"detectors", move.detectors},
                      {"direction", move.direction},
@@ -29,10 +36,10 @@ nlohmann::json transition_json(const Transition& transition) {
           {"began_step", transition.began_step},
           {"confirmed", transition.confirmed},
           {"pelt_step", transition.pelt_index ? nlohmann::json(transition.pelt_step) : nlohmann::json()},
-          {"series", moves}};
+          {"series", moves},
+          {"feature_signals", feature_signals},
+          {"scalar_signals", scalar_signals}};
 }
-
-}  // namespace
 
 TapMonitor::TapMonitor(std::string run, std::string tap, MonitorOptions options,
                        std::optional<std::pair<double, double>> entropies, Emit emit)
@@ -49,6 +56,7 @@ TapMonitor::TapMonitor(std::string run, std::string tap, MonitorOptions options,
     series.min_move = min_move_for(name);
     if (name == "features_alive_share") series.min_scale = options_.features_alive_share_floor;
     if (name == "surprise_ratio") series.spike_above = options_.surprise_ratio_alarm;
+    if (auto it = options_.spike_above.find(name); it != options_.spike_above.end()) series.spike_above = it->second;
     if (name == "mean_direction_change") {
       series.min_scale = options_.direction_change_floor;
       series.direction = CusumDirection::kUp;  // directions settling after a transition is not a new one
@@ -92,21 +100,41 @@ std::map<std::string, double> TapMonitor::arrival_values(double surprise, double
   return values;
 }
 
-std::map<std::string, double> TapMonitor::aggregate_values(const SnapshotAggregates& aggregates) {
+std::map<std::string, double> TapMonitor::feature_values(const FeatureAnalysis& analysis,
+                                                         const PopulationSeries& population,
+                                                         const std::vector<double>& dimensionality, std::size_t index) {
+  const SnapshotAggregates& aggregates = analysis.aggregates.at(index);
   return {{"features_alive", aggregates.features_alive},
           {"features_alive_share", aggregates.features_alive_share},
           {"features_emerging", aggregates.features_emerging},
-          {"mean_direction_change", aggregates.mean_direction_change}};
+          {"mean_direction_change", aggregates.mean_direction_change},
+          {"emergence_share", population.emergence_share.at(index)},
+          {"fading_share", population.fading_share.at(index)},
+          {"new_mass_share", population.new_mass_share.at(index)},
+          {"turnover", population.turnover.at(index)},
+          {"dimensionality_rate", dimensionality.at(index)}};
 }
 
-bool TapMonitor::watches_aggregates() const {
-  const auto aggregates = aggregate_values({});
+const std::set<std::string>& TapMonitor::feature_series() {
+  static const std::set<std::string> names = {"features_alive",  "features_alive_share", "features_emerging",
+                                              "mean_direction_change", "emergence_share", "fading_share",
+                                              "new_mass_share",  "turnover",             "dimensionality_rate"};
+  return names;
+}
+
+bool TapMonitor::watches_features() const {
   for (const auto& name : options_.series)
-    if (aggregates.count(name)) return true;
+    if (feature_series().count(name)) return true;
   return false;
 }
 
-nlohmann::json TapMonitor::observe_snapshot(uint64_t step, const std::map<std::string, double>& values, bool replay) {
+bool TapMonitor::is_scalar(const std::string& series) const {
+  return std::find(options_.scalar_series.begin(), options_.scalar_series.end(), series) !=
+         options_.scalar_series.end();
+}
+
+nlohmann::json TapMonitor::observe_snapshot(uint64_t step, const std::map<std::string, double>& values, bool replay,
+                                            uint64_t known_at_step) {
   std::map<std::string, double> watched;
   for (const auto& name : options_.series)
     if (auto it = values.find(name); it != values.end() && std::isfinite(it->second)) watched[name] = it->second;
@@ -125,6 +153,7 @@ nlohmann::json TapMonitor::observe_snapshot(uint64_t step, const std::map<std::s
     event.update(transition_json(transition));
     event["key"] = key;
     event["step"] = step;
+    event["raised_at_step"] = known_at_step ? known_at_step : step;
     event["severity"] = "warning";
     emit_(event);
   }
@@ -183,7 +212,6 @@ nlohmann::json TapMonitor::observe_snapshot(uint64_t step, const std::map<std::s
 void TapMonitor::observe_features(const FeatureAnalysis& analysis, uint64_t latest_step) {
   for (std::size_t f = 0; f < analysis.events.size(); ++f) {
     for (const auto& event : analysis.events[f]) {
-      if (event.kind == FeatureEventKind::kStrengthened) continue;  // not an emergence: it fired before
       const std::string kind = to_string(event.kind);
       // Once per feature and kind: as the crosscoder refines, a feature's
       // history is re-dated again and again; the current dates are what
@@ -193,7 +221,10 @@ void TapMonitor::observe_features(const FeatureAnalysis& analysis, uint64_t late
       const std::string key = kind + ":" + std::to_string(f);
       if (!raised_.insert(key).second) continue;
       const auto& point = analysis.trajectories[f].points[event.snapshot];
-      nlohmann::json out = base_event(kind == "faded" ? "feature_faded" : "feature_emerged");
+      // Strengthened: the norm rose but the activations say it was there before.
+      nlohmann::json out = base_event(kind == "faded"          ? "feature_faded"
+                                      : kind == "strengthened" ? "feature_strengthened"
+                                                               : "feature_emerged");
       out.update({{"key", key},
                   {"feature", f},
                   {"kind", kind},
@@ -204,9 +235,9 @@ void TapMonitor::observe_features(const FeatureAnalysis& analysis, uint64_t late
                   {"evidence",
                    {{"normalised_norm_before", event.evidence.norm_before},
                     {"normalised_norm_at", event.evidence.norm_at},
-                    {"frequency_before", event.evidence.frequency_before},
-                    {"frequency_at", event.evidence.frequency_at},
-                    {"absence_confirmed", event.evidence.absence_confirmed}}},
+                    {"verdict", to_string(event.evidence.verdict)},
+                    {"activation_strength_before", finite_or_null(event.evidence.activation_before)},
+                    {"activation_strength_at", finite_or_null(event.evidence.activation_at)}}},
                   {"severity", "info"}});
       emit_(out);
     }

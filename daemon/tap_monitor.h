@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "daemon/feature_analysis.h"
+#include "daemon/feature_population.h"
 #include "detect/phase.h"
 #include "detect/transition_detector.h"
 
@@ -36,7 +37,11 @@ struct MonitorOptions {
   // on tinygpt it rises from 0.00 to 0.25-0.4 over the crosscoder's first
   // snapshots (steps 64-100, nothing happens to the model there) about as
   // much as during the induction transition (0.2 to 0.5-0.7).
-  std::vector<std::string> series = {"surprise_ratio"};
+  std::vector<std::string> series = {"surprise_ratio", "emergence_share"};
+  // Snapshot t's feature series are read from the analysis after the update
+  // that added snapshot t + population_lag: emergence dates move while
+  // they are the newest snapshots (FeatureAnalysis is retrospective).
+  std::size_t population_lag = 1;
   // When "features_alive_share" is watched: a move smaller than this share
   // of the dictionary is noise.
   double features_alive_share_floor = 0.05;
@@ -48,6 +53,9 @@ struct MonitorOptions {
   // early dictionary, nothing visible in the job's losses), so 8 raised a
   // spurious transition there.
   double surprise_ratio_alarm = 16;
+  // A value at or above this is a transition by itself (SeriesOptions::
+  // spike_above), for series that show a change as a one-snapshot burst.
+  std::map<std::string, double> spike_above = {{"emergence_share", 0.1}, {"new_mass_share", 0.2}};
   // Mean 1 − cos of the present features' directions: moves below this are noise.
   double direction_change_floor = 0.05;
   // Job scalars watched too, when snapshots carry them.
@@ -85,7 +93,11 @@ class TapMonitor {
   // One snapshot's series values, in step order. With `replay` the detectors
   // learn but nothing is emitted (the log already holds those events).
   // Returns this snapshot's values, as stored with its metrics.
-  nlohmann::json observe_snapshot(uint64_t step, const std::map<std::string, double>& values, bool replay = false);
+  // `known_at_step`: the newest snapshot when the values were read (later
+  // than `step` for the feature series, MonitorOptions::population_lag);
+  // events say it as "raised_at_step". 0: `step` itself.
+  nlohmann::json observe_snapshot(uint64_t step, const std::map<std::string, double>& values, bool replay = false,
+                                  uint64_t known_at_step = 0);
 
   // After each crosscoder update: raises feature events not raised before.
   void observe_features(const FeatureAnalysis& analysis, uint64_t latest_step);
@@ -96,12 +108,21 @@ class TapMonitor {
   // update that trained on it (NaN for the first snapshot).
   std::map<std::string, double> arrival_values(double surprise, double previous_mse,
                                                const std::vector<std::pair<std::string, double>>& scalars) const;
-  // The feature aggregates, known after the update.
-  static std::map<std::string, double> aggregate_values(const SnapshotAggregates& aggregates);
-  // Whether a watched series is an aggregate: then snapshots must be observed
-  // after the update, and alerts wait for it (seconds), instead of being
-  // raised as the snapshot is added.
-  bool watches_aggregates() const;
+  // The feature series of snapshot `index`, from the analysis after an
+  // update: the aggregates, the population series and the dimensionality
+  // rate (dimensionality[index]).
+  static std::map<std::string, double> feature_values(const FeatureAnalysis& analysis,
+                                                      const PopulationSeries& population,
+                                                      const std::vector<double>& dimensionality, std::size_t index);
+  // Names of the series feature_values() gives.
+  static const std::set<std::string>& feature_series();
+  // Whether a watched series is a feature series: then snapshot t is
+  // observed once the update covering snapshot t + population_lag is done,
+  // and alerts wait for it, instead of being raised as the snapshot is added.
+  bool watches_features() const;
+  std::size_t population_lag() const { return options_.population_lag; }
+  // Whether a series is one of the job's scalars (else the crosscoder's own).
+  bool is_scalar(const std::string& series) const;
 
   const std::vector<Transition>& transitions() const { return detector_.transitions(); }
   // The transitions as estimated now (phase_transition events keep what was
@@ -112,6 +133,8 @@ class TapMonitor {
  private:
   nlohmann::json base_event(const char* type) const;
   double min_move_for(const std::string& series) const;
+
+  nlohmann::json transition_json(const Transition& transition) const;
 
   std::string run_, tap_;
   MonitorOptions options_;

@@ -9,6 +9,8 @@
 #include <fstream>
 
 #include "daemon/feature_analysis.h"
+#include "daemon/feature_population.h"
+#include "detect/feature_dimensionality.h"
 #include "detect/entropy.h"
 #include "store/analysis_tables.h"
 #include "store/run_catalog.h"
@@ -159,6 +161,13 @@ void TapWorker::recover() {
     newest_mse_ = metrics.value("mse", double(NAN));
     if (!metrics.contains("series")) continue;
     series_[step] = metrics["series"];
+    // Steps still waiting for their feature series get them after the next
+    // update (and are observed then, when they are watched), as if the
+    // daemon had not stopped.
+    if (!metrics["series"].contains("settled_at_step")) {
+      unsettled_.push_back(step);
+      if (monitor_->watches_features()) continue;
+    }
     std::map<std::string, double> values;
     for (const auto& [name, value] : metrics["series"].items())
       if (value.is_number()) values[name] = value.get<double>();
@@ -212,11 +221,15 @@ bool TapWorker::update() {
   }
   // Everything the detectors watch by default is known now: raise the
   // events before training, so an alert does not wait for the update.
-  const bool observe_now = !monitor_->watches_aggregates();
-  if (observe_now) {
-    for (std::size_t i = 0; i < new_steps.size(); ++i)
-      series_[new_steps[i]] =
-          monitor_->observe_snapshot(new_steps[i], monitor_->arrival_values(surprise[i], previous_mse, scalars[i]));
+  const bool observe_now = !monitor_->watches_features();
+  for (std::size_t i = 0; i < new_steps.size(); ++i) {
+    const auto values = monitor_->arrival_values(surprise[i], previous_mse, scalars[i]);
+    if (observe_now) {
+      series_[new_steps[i]] = monitor_->observe_snapshot(new_steps[i], values);
+    } else {
+      series_[new_steps[i]] = nlohmann::json(values);  // observed with its feature series
+    }
+    unsettled_.push_back(new_steps[i]);
   }
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -243,17 +256,7 @@ bool TapWorker::update() {
   const FeatureAnalysis analysis = analyse_features(stats, steps, config_.monitor.emergence);
   TrajectoryTable(store_).put(run_, tap_, analysis.trajectories);
   monitor_->observe_features(analysis, steps.back());
-  for (std::size_t i = 0; i < new_steps.size(); ++i) {
-    const std::size_t index = steps.size() - new_steps.size() + i;
-    const auto aggregates = TapMonitor::aggregate_values(analysis.aggregates[index]);
-    if (observe_now) {
-      for (const auto& [name, value] : aggregates) series_[new_steps[i]][name] = value;  // stored, not watched
-    } else {
-      auto values = monitor_->arrival_values(surprise[i], previous_mse, scalars[i]);
-      values.insert(aggregates.begin(), aggregates.end());
-      series_[new_steps[i]] = monitor_->observe_snapshot(new_steps[i], values);
-    }
-  }
+  settle_feature_series(analysis, steps);
   refresh_attribution(/*all=*/true);
   save(new_steps, report);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -261,6 +264,56 @@ bool TapWorker::update() {
                run_, tap_, new_steps.size(), steps.size(), report.recruited, report.steps, seconds, report.first_loss,
                report.last_loss);
   return true;
+}
+
+void TapWorker::settle_feature_series(const FeatureAnalysis& analysis, const std::vector<uint64_t>& steps) {
+  const PopulationSeries population = population_series(analysis, config_.monitor.emergence.threshold);
+  std::vector<double> dimensionality(steps.size());
+  for (std::size_t t = 0; t < steps.size(); ++t)
+    dimensionality[t] = feature_dimensionality_rate(crosscoder_->decoder_directions(int64_t(t)),
+                                                    crosscoder_->options().n_features, crosscoder_->options().d_model);
+  if (spdlog::should_log(spdlog::level::debug)) {
+    // The whole retrospective picture after this update, for replaying the
+    // detector offline on how the series move as dates are revised.
+    nlohmann::json all = {{"run", run_},
+                          {"tap", tap_},
+                          {"latest_step", steps.back()},
+                          {"steps", steps},
+                          {"flicker", population.flicker},
+                          {"dimensionality_rate", dimensionality},
+                          {"emergence_share", population.emergence_share},
+                          {"fading_share", population.fading_share},
+                          {"new_mass_share", population.new_mass_share},
+                          {"turnover", population.turnover}};
+    spdlog::debug("feature population: {}", all.dump());
+  }
+  const bool observe = monitor_->watches_features();
+  const std::size_t lag = monitor_->population_lag();
+  std::size_t settled = 0;
+  for (const uint64_t step : unsettled_) {
+    const auto at = std::lower_bound(steps.begin(), steps.end(), step);
+    if (at == steps.end() || *at != step) throw std::logic_error("unsettled step " + std::to_string(step) + " unknown");
+    const std::size_t index = std::size_t(at - steps.begin());
+    if (index + lag >= steps.size()) break;
+    nlohmann::json& stored = series_[step];
+    for (const auto& [name, value] : TapMonitor::feature_values(analysis, population, dimensionality, index))
+      stored[name] = value;
+    stored["settled_at_step"] = steps.back();
+    if (observe) {
+      std::map<std::string, double> values;
+      for (const auto& [name, value] : stored.items())
+        if (value.is_number() && name != "settled_at_step") values[name] = value.get<double>();
+      stored = monitor_->observe_snapshot(step, values, /*replay=*/false, steps.back());
+      stored["settled_at_step"] = steps.back();
+    }
+    ++settled;
+  }
+  unsettled_.erase(unsettled_.begin(), unsettled_.begin() + std::ptrdiff_t(settled));
+  // The newest update's flicker, with the newest snapshot (`crosscoder` shows it).
+  nlohmann::json& newest = series_[steps.back()];
+  newest["flicker"] = population.flicker;
+  newest["flickering_features"] = population.flickering;
+  newest["live_features"] = population.live;
 }
 
 void TapWorker::refresh_attribution(bool all) {

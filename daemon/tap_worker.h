@@ -71,6 +71,9 @@ class TapWorker {
   void save(const std::vector<uint64_t>& new_steps, const TrainReport& report);
   // Every task after an update (all), else only tasks whose arrays came late.
   void refresh_attribution(bool all);
+  // After an update: adds the feature series to every step that is now
+  // population_lag snapshots old, and observes it if they are watched.
+  void settle_feature_series(const FeatureAnalysis& analysis, const std::vector<uint64_t>& steps);
 
   Store& store_;
   const std::string run_, tap_;
@@ -83,6 +86,9 @@ class TapWorker {
   TaskAttribution attribution_{store_, run_, tap_};
   std::vector<uint32_t> probe_tokens_;
   std::map<uint64_t, nlohmann::json> series_;  // per step: series values when the step arrived
+  // Steps whose feature series are not settled yet (the update covering the
+  // step population_lag snapshots later is not done), oldest first.
+  std::vector<uint64_t> unsettled_;
   // The error on the newest snapshot after the last update: the reference
   // of the next snapshot's surprise (NaN before the first update).
   double newest_mse_ = NAN;

@@ -92,8 +92,13 @@ transitions = phases["transitions"]
 print("%d phase transition(s) flagged (goal: one, within 1 snapshot of the loss drop)" % len(transitions))
 for t in transitions:
     raised_during = t.get("raised_unix_ms", 0) <= ended_ms
-    print("phase transition at step %d (began %s, raised at step %d, %s training ended): %s snapshot(s) from the loss drop; series: %s"
-          % (t["onset_step"], t.get("began_step"), t["alarm_step"], "before" if raised_during else "after",
-             snapshots_from_drop(t["onset_step"]), ", ".join(m["series"] for m in t["series"])))
+    # Which feature signals (the crosscoder's series) and which of the job's
+    # scalars flagged it: the claim is that the features show the transition.
+    features = t.get("feature_signals", [])
+    scalars = t.get("scalar_signals", [])
+    print("phase transition at step %d (began %s, raised at step %d, %s training ended): %s snapshot(s) from the loss drop; "
+          "feature signals: %s; scalars: %s"
+          % (t["onset_step"], t.get("began_step"), t.get("raised_at_step", t["alarm_step"]), "before" if raised_during else "after",
+             snapshots_from_drop(t["onset_step"]), ", ".join(features) or "none", ", ".join(scalars) or "none"))
 print("figures: %s/features.png (features x snapshots, sorted by emergence), %s/feature.png" % (out, out))
 PY

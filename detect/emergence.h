@@ -9,8 +9,8 @@
 //   kEmerged    absent -> present, never faded before;
 //   kFaded      present -> absent;
 //   kReEmerged  absent -> present after a fade;
-//   kStrengthened  an (re-)emergence whose evidence says the feature already
-//               fired before (only with require_absence_evidence).
+//   kStrengthened  an emergence the activations contradict: the feature was
+//               already there at s−1 (see Evidence).
 // So "emerged at s" means: crossed threshold at s and has stayed above
 // threshold − hysteresis up to the latest snapshot.
 //
@@ -19,11 +19,22 @@
 // either plateau; hysteresis 0.2 (leave only below 0.3) absorbs the snapshot-
 // to-snapshot wobble of a live feature's norm without hiding a real fade.
 //
-// Evidence (arXiv 2504.02922: a crosscoder can shrink a decoder norm where a
-// feature is merely weaker): with a per-snapshot activation-frequency series,
-// an emergence at s records the frequency at s−1 and s, and says whether the
-// feature was really absent at s−1 (frequency <= absent_frequency, or <=
-// absent_ratio × the frequency at s); a fade says whether it stopped firing.
+// Evidence: the decoder norm is the crosscoder's choice of how to split the
+// data, and it can shrink where a feature is merely weaker or was picked up
+// late (arXiv 2504.02922). A second series, the feature's activation
+// strength (crosscoder/emergence_evidence.h: its signal in the activations
+// themselves, on the normalised norm's scale, 1 at its strongest snapshot),
+// asks the data the trigger's own question: was the feature present at s−1?
+// An emergence at s whose activation strength at s−1 reaches `threshold` is
+// contradicted, and with `activation_evidence` (the default) reported as
+// kStrengthened. The same threshold, because the two series share a scale:
+// a true switch-on measures ~0 at s−1, a feature present all along ~1
+// (tests/detect/emergence_test.cc, tests/crosscoder/emergence_evidence_test.cc).
+// A fade is confirmed when the activation strength at the fade is below
+// threshold − hysteresis. NaN strength (unmeasurable) leaves the event as the
+// norm says, marked unmeasured. (A firing-frequency series is no evidence:
+// with a shared pre-activation the frequency at t is P(h > τ/‖W_D^t‖),
+// fixed by the decoder norm itself.)
 //
 // Incremental and stable: each snapshot is one O(1) append, and appending
 // never changes an event already raised (the events of a prefix are a prefix
@@ -31,6 +42,7 @@
 #ifndef CW_DETECT_EMERGENCE_H_
 #define CW_DETECT_EMERGENCE_H_
 
+#include <cmath>
 #include <cstddef>
 #include <optional>
 #include <vector>
@@ -40,22 +52,29 @@ namespace cw {
 struct EmergenceOptions {
   double threshold = 0.5;
   double hysteresis = 0.2;          // in [0, threshold]
-  double absent_frequency = 1e-4;   // fires on at most 1 in 10,000 probe tokens
-  double absent_ratio = 0.1;
-  bool require_absence_evidence = false;  // needs the frequency series
+  // A contradicted emergence is kStrengthened (false: kept as the norm says,
+  // its evidence still recorded).
+  bool activation_evidence = true;
 };
 
 enum class FeatureEventKind { kEmerged, kFaded, kReEmerged, kStrengthened };
 const char* to_string(FeatureEventKind kind);  // "emerged", "faded", "re-emerged", "strengthened"
 
+// What the activations say about an event.
+enum class EvidenceVerdict {
+  kNone,          // no activation-strength series was given
+  kUnmeasured,    // given, but NaN where it was needed
+  kConfirmed,     // emergence: absent at snapshot − 1; fade: gone at the snapshot
+  kContradicted,  // emergence: already present at snapshot − 1; fade: still there
+};
+const char* to_string(EvidenceVerdict verdict);  // "none", "unmeasured", "confirmed", "contradicted"
+
 struct FeatureEvidence {
   double norm_before = 0;  // normalised norm at snapshot − 1 (0 at snapshot 0)
   double norm_at = 0;
-  bool has_frequency = false;
-  double frequency_before = 0;
-  double frequency_at = 0;
-  // Emergence: absent at snapshot − 1. Fade: not firing at the snapshot.
-  bool absence_confirmed = false;
+  double activation_before = NAN;  // activation strength at snapshot − 1
+  double activation_at = NAN;
+  EvidenceVerdict verdict = EvidenceVerdict::kNone;
 };
 
 struct FeatureEvent {
@@ -69,11 +88,11 @@ class FeatureEventTracker {
  public:
   explicit FeatureEventTracker(EmergenceOptions options = {});  // throws std::invalid_argument
 
-  // Appends the next snapshot's value (and frequency, given for every
-  // snapshot or for none); returns the event it raised, if any. Throws
-  // std::invalid_argument on non-finite input or a frequency given for some
-  // snapshots only.
-  std::optional<FeatureEvent> append(double normalised_norm, std::optional<double> frequency = std::nullopt);
+  // Appends the next snapshot's value (and activation strength, given for
+  // every snapshot or for none; NaN = unmeasured); returns the event it
+  // raised, if any. Throws std::invalid_argument on a non-finite norm or a
+  // strength given for some snapshots only.
+  std::optional<FeatureEvent> append(double normalised_norm, std::optional<double> activation_strength = std::nullopt);
 
   size_t size() const { return snapshots_; }
   bool present() const { return present_; }
@@ -89,14 +108,14 @@ class FeatureEventTracker {
   bool present_ = false;
   bool initially_present_ = false;
   bool faded_before_ = false;
-  bool with_frequency_ = false;
-  double last_norm_ = 0, last_frequency_ = 0;
+  bool with_activation_ = false;
+  double last_norm_ = 0, last_activation_ = NAN;
   std::vector<FeatureEvent> events_;
 };
 
-// The whole series at once (frequency empty or of the same length).
+// The whole series at once (activation strength empty or of the same length).
 std::vector<FeatureEvent> detect_feature_events(const std::vector<double>& normalised_norm,
-                                                const std::vector<double>& frequency = {},
+                                                const std::vector<double>& activation_strength = {},
                                                 const EmergenceOptions& options = {});
 
 }  // namespace cw

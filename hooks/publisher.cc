@@ -15,12 +15,13 @@
 #include <thread>
 #include <zmq.hpp>
 
-#include "hooks/frame_encoder.h"
 #include "hooks/page_buffer.h"
 #include "hooks/wake_signal.h"
 #include "schema/checksum.h"
 #include "schema/message_io.h"
-#include "schema/record_codec.h"
+#include "schema/messages.h"
+#include "schema/run_checks.h"
+#include "schema/snapshot_frames.h"
 
 namespace cw {
 namespace {
@@ -43,22 +44,8 @@ struct QueuedSnapshot {
 };
 
 void check_snapshot(const RunDescription& run, const SnapshotMeta& meta) {
-  const TapSpec* tap = run.find_tap(meta.key.tap);
-  if (!tap) throw std::invalid_argument("conceptwatch: tap '" + meta.key.tap + "' is not in run '" + run.run + "'");
-  if (meta.d_model != tap->d_model) {
-    throw std::invalid_argument("conceptwatch: tap '" + tap->name + "' has d_model " + std::to_string(tap->d_model) +
-                                ", snapshot has " + std::to_string(meta.d_model));
-  }
-  uint64_t expected_tokens = run.probe.n_tokens();
-  if (meta.key.kind != ArrayKind::kProbeActivations) {
-    const TaskSpec* task = run.find_task(meta.key.task);
-    if (!task) throw std::invalid_argument("conceptwatch: task '" + meta.key.task + "' is not in run '" + run.run + "'");
-    expected_tokens = task->token_ids.size();
-  }
-  if (meta.n_tokens != expected_tokens) {
-    throw std::invalid_argument("conceptwatch: snapshot " + meta.key.describe() + " has " +
-                                std::to_string(meta.n_tokens) + " tokens, the probe has " +
-                                std::to_string(expected_tokens));
+  if (auto problem = check_snapshot_shape(run, run.probe.n_tokens(), meta)) {
+    throw std::invalid_argument("conceptwatch: snapshot " + meta.key.describe() + ": " + problem->message);
   }
 }
 
@@ -68,13 +55,9 @@ class Publisher::Sender {
  public:
   Sender(RunDescription run, PublisherOptions options)
       : run_(std::move(run)), options_(std::move(options)), probe_hash_(run_.probe.hash()), socket_(context_, zmq::socket_type::dealer) {
-    for (const auto& tap : run_.taps) {
-      if (!check_name("tap name", tap.name).empty() || tap.d_model == 0)
-        throw std::invalid_argument("conceptwatch: bad tap '" + tap.name + "'");
+    if (auto error = check_run(run_); !error.empty()) {
+      throw std::invalid_argument("conceptwatch: run '" + run_.run + "': " + error);
     }
-    if (auto error = check_name("run id", run_.run); !error.empty()) throw std::invalid_argument("conceptwatch: " + error);
-    if (run_.taps.empty()) throw std::invalid_argument("conceptwatch: run '" + run_.run + "' has no taps");
-    if (run_.probe.token_ids.empty()) throw std::invalid_argument("conceptwatch: the probe set is empty");
     hello_frame_ = encode_hello_frame(run_);
     socket_.set(zmq::sockopt::linger, 0);
     socket_.set(zmq::sockopt::immediate, 1);  // no queueing into a connection that is not up
@@ -296,26 +279,27 @@ class Publisher::Sender {
       IncomingMessage in(message.data(), message.size(), kMaxReplyBytes);
       auto body = in.get().getBody();
       if (body.isAck()) {
-        auto ack = body.getAck();
-        if (ack.isHello()) {
+        const auto ack = read_ack(body.getAck());
+        if (const auto* hello = std::get_if<HelloAck>(&ack)) {
           hello_acked_ = true;
           // Frames larger than the daemon takes would be dropped by ZeroMQ
           // without a word: size chunks to fit, with room for the header.
-          if (const uint64_t limit = ack.getMaxFrameBytes(); limit > 0) {
+          if (const uint64_t limit = hello->max_frame_bytes; limit > 0) {
             chunk_limit_ = limit > (64u << 10) ? limit - (32u << 10) : limit / 2;
           }
           std::lock_guard<std::mutex> lock(mu_);
           stats_.hello_acked = true;
           return;
         }
-        if (auto item = find(read_snapshot_id(ack.getSnapshot()))) {
+        const auto& stored = std::get<SnapshotAck>(ack);
+        if (auto item = find(stored.key)) {
           std::lock_guard<std::mutex> lock(mu_);
           ++stats_.acked;
-          if (ack.getDuplicate()) ++stats_.duplicates;
+          if (stored.duplicate) ++stats_.duplicates;
           retire(item);
         }
       } else if (body.isError()) {
-        handle_error(body.getError());
+        handle_error(read_error(body.getError()));
       }
     } catch (const std::exception& e) {
       note_error(std::string("unreadable reply from the daemon: ") + e.what());
@@ -324,9 +308,9 @@ class Publisher::Sender {
     }
   }
 
-  void handle_error(wire::Error::Reader error) {
-    const std::string message = to_string(error.getMessage());
-    const auto code = error.getCode();
+  void handle_error(const ErrorReply& error) {
+    const std::string& message = error.message;
+    const auto code = error.code;
     if (code == wire::ErrorCode::UNKNOWN_RUN) {  // the daemon lost or never had our Hello
       hello_acked_ = false;
       std::vector<std::shared_ptr<QueuedSnapshot>> items;
@@ -340,11 +324,11 @@ class Publisher::Sender {
       }
       return;
     }
-    if (!error.getHasSnapshot()) {
+    if (!error.snapshot) {
       note_error(message);
       return;
     }
-    auto item = find(read_snapshot_id(error.getSnapshot()));
+    auto item = find(*error.snapshot);
     if (!item) return;
     if (code == wire::ErrorCode::UNKNOWN_SNAPSHOT) {  // the daemon restarted mid-snapshot
       if (item->next_frame > 0) restart(*item);

@@ -40,4 +40,18 @@ IncomingMessage::IncomingMessage(const void* data, std::size_t size, std::size_t
 
 kj::Array<capnp::word> encode_message(capnp::MessageBuilder& builder) { return capnp::messageToFlatArray(builder); }
 
+std::string encode_message_bytes(capnp::MessageBuilder& builder) {
+  auto words = encode_message(builder);
+  auto bytes = words.asBytes();
+  return std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
+}
+
+Frame build_frame(const std::function<void(wire::Message::Body::Builder)>& fill, unsigned first_segment_words) {
+  capnp::MallocMessageBuilder builder(first_segment_words);
+  auto message = builder.initRoot<wire::Message>();
+  message.setVersion(wire::WIRE_VERSION);
+  fill(message.getBody());
+  return encode_message_bytes(builder);
+}
+
 }  // namespace cw

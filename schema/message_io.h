@@ -6,6 +6,7 @@
 #include <capnp/serialize.h>
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -41,8 +42,18 @@ class IncomingMessage {
   wire::Message::Reader root_;
 };
 
-// Serialises a builder into one contiguous frame.
+// One ZeroMQ message: a serialised conceptwatch Message.
+using Frame = std::string;
+
+// Builds a Message of this peer's wire version, lets `fill` set its body and
+// serialises it. `first_segment_words` is the builder's first allocation:
+// sized to hold a large payload, its bytes are copied once.
+Frame build_frame(const std::function<void(wire::Message::Body::Builder)>& fill, unsigned first_segment_words = 1024);
+
+// Serialises a builder into one contiguous, word-aligned array.
 kj::Array<capnp::word> encode_message(capnp::MessageBuilder& builder);
+// The same as a byte string: frames, and the records the store keeps.
+std::string encode_message_bytes(capnp::MessageBuilder& builder);
 
 // Cap'n Proto keeps Text and Data in Readers; these copy out.
 inline std::string to_string(capnp::Text::Reader text) { return std::string(text.cStr(), text.size()); }

@@ -38,12 +38,6 @@ ProbeSet read_probe(wire::ProbeSet::Reader in) {
   return probe;
 }
 
-std::string to_bytes(capnp::MessageBuilder& builder) {
-  auto words = capnp::messageToFlatArray(builder);
-  auto bytes = words.asBytes();
-  return std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
-}
-
 // Decodes a stored record; `read` extracts the value from the root.
 template <typename Root, typename Fn>
 auto decode(std::string_view bytes, const char* what, Fn read) {
@@ -131,7 +125,7 @@ std::string encode_run_record(const RunDescription& run, uint64_t created_unix_m
   record.getHello().getProbe().setHash(run.probe.hash());  // the hash of the real probe set
   record.setCreatedUnixMs(created_unix_ms);
   record.setProbeTokens(run.probe.n_tokens());
-  return to_bytes(builder);
+  return encode_message_bytes(builder);
 }
 
 RunRecordFields decode_run_record(std::string_view bytes) {
@@ -148,7 +142,7 @@ RunRecordFields decode_run_record(std::string_view bytes) {
 std::string encode_probe_set(const ProbeSet& probe) {
   capnp::MallocMessageBuilder builder;
   write_probe(probe, builder.initRoot<wire::ProbeSet>());
-  return to_bytes(builder);
+  return encode_message_bytes(builder);
 }
 
 ProbeSet decode_probe_set(std::string_view bytes) {
@@ -166,7 +160,7 @@ std::string encode_snapshot_meta(const SnapshotMeta& meta) {
   record.setDtype(to_wire(meta.dtype));
   record.setChecksum(meta.checksum);
   record.setReceivedUnixMs(meta.received_unix_ms);
-  return to_bytes(builder);
+  return encode_message_bytes(builder);
 }
 
 SnapshotMeta decode_snapshot_meta(std::string_view bytes) {

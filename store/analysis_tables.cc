@@ -1,5 +1,6 @@
 #include "store/analysis_tables.h"
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 
@@ -24,11 +25,19 @@ T read_pod(std::string_view bytes, std::size_t* pos) {
   return value;
 }
 
-// Layout: u32 n_points, FeaturePoint × n, u32 n_contexts, FeatureContext × n
-// (host little-endian, the structs are plain floats and integers).
+// Layout: u32 n_points | kSizedPoints, u32 point bytes, FeaturePoint × n,
+// u32 n_contexts, FeatureContext × n (host little-endian, the structs are
+// plain floats and integers). The point size is stored so that a field added
+// to FeaturePoint leaves older records readable: a shorter stored point keeps
+// the defaults of the fields it lacks. Records without kSizedPoints hold the
+// 40-byte points from before activation_strength.
+constexpr uint32_t kSizedPoints = 0x80000000u;
+constexpr uint32_t kUnsizedPointBytes = 40;
+
 std::string encode(const FeatureTrajectory& trajectory) {
   std::string out;
-  append_pod(&out, uint32_t(trajectory.points.size()));
+  append_pod(&out, uint32_t(trajectory.points.size()) | kSizedPoints);
+  append_pod(&out, uint32_t(sizeof(FeaturePoint)));
   for (const auto& point : trajectory.points) append_pod(&out, point);
   append_pod(&out, uint32_t(trajectory.top_contexts.size()));
   for (const auto& context : trajectory.top_contexts) append_pod(&out, context);
@@ -39,8 +48,14 @@ FeatureTrajectory decode(uint32_t feature, std::string_view bytes) {
   FeatureTrajectory trajectory;
   trajectory.feature = feature;
   std::size_t pos = 0;
-  trajectory.points.resize(read_pod<uint32_t>(bytes, &pos));
-  for (auto& point : trajectory.points) point = read_pod<FeaturePoint>(bytes, &pos);
+  const uint32_t n_points = read_pod<uint32_t>(bytes, &pos);
+  const uint32_t point_bytes = (n_points & kSizedPoints) ? read_pod<uint32_t>(bytes, &pos) : kUnsizedPointBytes;
+  trajectory.points.resize(n_points & ~kSizedPoints);
+  for (auto& point : trajectory.points) {
+    if (pos + point_bytes > bytes.size()) throw std::runtime_error("corrupt trajectory record");
+    std::memcpy(&point, bytes.data() + pos, std::min<std::size_t>(point_bytes, sizeof(FeaturePoint)));
+    pos += point_bytes;
+  }
   trajectory.top_contexts.resize(read_pod<uint32_t>(bytes, &pos));
   for (auto& context : trajectory.top_contexts) context = read_pod<FeatureContext>(bytes, &pos);
   return trajectory;

@@ -3,6 +3,7 @@
 #ifndef CW_STORE_ANALYSIS_TABLES_H_
 #define CW_STORE_ANALYSIS_TABLES_H_
 
+#include <cmath>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -63,6 +64,9 @@ struct FeaturePoint {
   float cos_previous = 0;     // decoder direction vs the previous snapshot's
   float cos_latest = 0;       // decoder direction vs the latest snapshot's
   float contextuality = 0;    // share of activation variance the current token leaves unexplained
+  // Strength in the activations themselves, 1 at the strongest snapshot; NaN
+  // unmeasured or stored before it existed (crosscoder/emergence_evidence.h).
+  float activation_strength = NAN;
 };
 
 struct FeatureContext {

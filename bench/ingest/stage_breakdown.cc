@@ -8,8 +8,9 @@
 #include "bench/common/sample_stats.h"
 #include "bench/common/temp_dir.h"
 #include "daemon/ingest.h"
-#include "hooks/frame_encoder.h"
 #include "schema/checksum.h"
+#include "schema/messages.h"
+#include "schema/snapshot_frames.h"
 #include "store/snapshot_table.h"
 #include "store/store.h"
 

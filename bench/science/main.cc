@@ -81,11 +81,12 @@ void print_row(const StreamResult& r) {
   }
   std::string steps;
   for (auto s : c.transition_steps) steps += (steps.empty() ? "" : ",") + std::to_string(s);
-  std::printf("| %s | %s | %lld | %.3f | %.3f | %.2f/%.2f (%.2f) | %s | %s | %s | %s | %s | %s | %d [%s] | %d/%d | %.0f |\n",
+  std::printf("| %s | %s | %lld | %.3f | %.3f | %.2f/%.2f (%.2f) | %s | %s | %s | %s | %d/%d | %s | %s | %d [%s] | %d/%d | %.0f |\n",
               r.stream.name().c_str(), r.stream.split.c_str(), (long long)r.n_features, c.mean_max_cosine,
               c.explained_variance, c.l0, c.planted_l0, c.l0_ratio(), share(c.dated_exact, c.rising).c_str(),
               share(c.dated_within_one, c.rising).c_str(), share(c.rising - c.rising_matched, c.rising).c_str(),
-              share(c.late_claims, c.from_start_matched).c_str(), share(c.faded, c.fading).c_str(),
+              share(c.late_claims, c.from_start_matched).c_str(), c.strengthened_from_start, c.strengthened_rising,
+              share(c.faded, c.fading).c_str(),
               share(c.mass_flagged, int(c.mass_snapshots.size())).c_str(), c.false_alarms, steps.c_str(),
               c.stray_claims, c.live, r.seconds);
 }
@@ -106,8 +107,9 @@ std::vector<std::tuple<std::string, bool, bool>> bars(const testing::Scorecard& 
 void print_table(const std::vector<StreamResult>& results) {
   std::printf(
       "| stream | split | features | mean max cos | EV | L0/planted (ratio) | emergence exact | ±1 | rising unmatched | "
-      "late claims (from-start matched) | faded | mass flagged ±1 | false alarms [transition steps] | stray claims/live | s |\n");
-  std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+      "late claims (from-start matched) | strengthened from-start/rising | faded | mass flagged ±1 | "
+      "false alarms [transition steps] | stray claims/live | s |\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
   for (const auto& r : results) print_row(r);
 
   // Pooled per split (and over all): shares over atoms, counts over streams.

@@ -44,7 +44,9 @@ ProbeRunner::ProbeRunner(GPT model, const TrainingData& data, std::vector<std::s
     : model_(std::move(model)),
       taps_(std::move(taps)),
       sequence_length_(data.sequence_length),
-      vocabulary_(data.vocabulary) {
+      vocabulary_(data.vocabulary),
+      ngrams_(std::vector<uint32_t>(data.probe.tokens.begin(), data.probe.tokens.end()), data.sequence_length,
+              model_->config().vocab_size) {
   const auto offered = model_->config().residual_taps();
   for (const auto& tap : taps_) {
     if (std::find(offered.begin(), offered.end(), tap) == offered.end()) {
@@ -84,6 +86,10 @@ void ProbeRunner::snapshot(uint64_t step, uint64_t tokens_seen, NamedScalars sca
     for (const auto& tap : taps_) snap.taps[tap] = rows_of(fwd.taps.at(tap), keep);
     auto losses = next_token_losses(fwd.logits, probe_tokens_);
     scalars.emplace_back("probe_loss", losses.mean().item<double>());
+    const auto logits = fwd.logits.to(torch::kFloat32).contiguous();
+    const PredictionDivergence divergence = ngrams_.divergence(logits.data_ptr<float>());
+    scalars.emplace_back("kl_unigram", divergence.kl_unigram);
+    scalars.emplace_back("kl_bigram", divergence.kl_bigram);
     if (probe_copy_lengths_.defined()) {
       scalars.emplace_back("probe_second_copy_loss",
                            masked_mean(losses, second_copy_targets(sequence_length_, probe_copy_lengths_)));

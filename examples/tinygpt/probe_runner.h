@@ -9,6 +9,7 @@
 #include "examples/tinygpt/model.h"
 #include "examples/tinygpt/snapshot_sink.h"
 #include "examples/tinygpt/training_data.h"
+#include "hooks/prediction_divergence.h"
 
 namespace cw {
 
@@ -23,7 +24,8 @@ class ProbeRunner {
   ProbeDescription describe(const std::string& run, const std::string& dataset) const;
 
   // Probe pass without gradients; `scalars` (the job's training metrics)
-  // are sent along with the probe's own loss.
+  // are sent along with the probe's own loss and its predictions' KL from
+  // the probe's unigram and bigram statistics ("kl_unigram", "kl_bigram").
   void snapshot(uint64_t step, uint64_t tokens_seen, NamedScalars scalars, SnapshotSink& sink);
 
  private:
@@ -35,6 +37,7 @@ class ProbeRunner {
   std::vector<std::string> vocabulary_;
   torch::Tensor probe_tokens_, task_tokens_;
   torch::Tensor probe_copy_lengths_, task_copy_lengths_;  // undefined for kjv
+  NgramReference ngrams_;
 };
 
 // An int64 [rows, sequence_length] tensor holding `ids`.

@@ -19,6 +19,7 @@
 // meets another bar, assert it here.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdio>
 
 #include "examples/planted/planted_presets.h"
@@ -27,6 +28,85 @@
 
 namespace cw {
 namespace {
+
+// A daemon report that claims exactly what was planted: feature k decodes
+// atom k and reports its onset and fade; two more features decode noise, the
+// first claiming an emergence.
+testing::DaemonReport truthful_report(const PlantedDictionary& p) {
+  const int64_t K = p.options.n_atoms, T = p.options.n_snapshots, d = p.options.d_model;
+  testing::DaemonReport report;
+  report.directions.assign(T, std::vector<std::vector<float>>(K + 2, std::vector<float>(d, 0.f)));
+  nlohmann::json features = nlohmann::json::array();
+  for (int64_t t = 0; t < T; ++t) {
+    for (int64_t k = 0; k < K; ++k)
+      report.directions[t][k].assign(&p.atoms[t][k * d], &p.atoms[t][k * d] + d);
+    report.directions[t][K][0] = report.directions[t][K + 1][1] = 1.f;  // far from every atom at d 32
+  }
+  for (int64_t k = 0; k < K; ++k) {
+    features.push_back({{"feature", k},
+                        {"live", true},
+                        {"emerged_step", p.onset[k] > 0 ? nlohmann::json(testing::planted_step(p.onset[k])) : nlohmann::json()},
+                        {"faded_step", p.fade[k] < T ? nlohmann::json(testing::planted_step(p.fade[k])) : nlohmann::json()}});
+  }
+  features.push_back({{"feature", K}, {"live", true}, {"emerged_step", testing::planted_step(1)}, {"faded_step", nullptr}});
+  features.push_back({{"feature", K + 1}, {"live", true}, {"emerged_step", nullptr}, {"faded_step", nullptr}});
+  report.features = {{"features", features}};
+  report.crosscoder = {{"snapshots", {{{"explained_variance", 0.97}, {"l0", p.mean_active(T - 1)}}}}};
+  report.phases = {{"transitions", {{{"onset_step", testing::planted_step(p.options.mass_emergence_snapshot)}}}}};
+  return report;
+}
+
+TEST(PlantedScience, TheScorecardCountsWhatIsClaimed) {
+  const auto p = make_planted_dictionary(planted_preset(PlantedStructure::kMassOnStable, 32, 32, 8, 3));
+  const int64_t K = p.options.n_atoms, T = p.options.n_snapshots, d = p.options.d_model;
+  auto report = truthful_report(p);
+  auto card = testing::score_planted(p, report, testing::planted_step);
+  EXPECT_NEAR(card.mean_max_cosine, 1.0, 1e-5);
+  EXPECT_GT(card.rising, 0);
+  EXPECT_EQ(card.dated_exact, card.rising);
+  EXPECT_EQ(card.from_start_matched, card.from_start);
+  EXPECT_EQ(card.late_claims, 0);
+  EXPECT_GT(card.fading, 0);
+  EXPECT_EQ(card.faded, card.fading);
+  EXPECT_EQ(card.mass_flagged, 1);
+  EXPECT_EQ(card.false_alarms, 0);
+  EXPECT_EQ(card.stray_claims, 1);  // feature K
+  EXPECT_DOUBLE_EQ(card.l0_ratio(), 1.0);
+
+  // The first rising atom's feature: a mixture of it and another atom
+  // (cos ≈ 0.71, below kMatchCosine) is no match, so the atom counts as
+  // wrong however its emergence is dated; a slightly tilted copy (cos ≈ 0.95)
+  // still matches.
+  int64_t rising = 0;
+  while (p.onset[rising] == 0) ++rising;
+  auto tilt = [&](double weight) {
+    auto tilted = report;
+    for (int64_t t = 0; t < T; ++t) {
+      auto& row = tilted.directions[t][rising];
+      const float* other = &p.atoms[t][((rising + 1) % K) * d];
+      double norm = 0;
+      for (int64_t j = 0; j < d; ++j) norm += std::pow(row[j] += float(weight * other[j]), 2);
+      for (auto& v : row) v = float(v / std::sqrt(norm));
+    }
+    return testing::score_planted(p, tilted, testing::planted_step);
+  };
+  EXPECT_EQ(tilt(1.0).dated_exact, card.rising - 1);
+  EXPECT_EQ(tilt(1.0).rising_matched, card.rising - 1);
+  EXPECT_EQ(tilt(0.33).dated_exact, card.rising);
+
+  // An atom on from snapshot 0 whose feature claims a later emergence; a
+  // transition two snapshots after the mass emergence.
+  int64_t stable = 0;
+  while (p.onset[stable] != 0 || p.fade[stable] < T) ++stable;
+  report.features["features"][stable]["emerged_step"] = testing::planted_step(3);
+  report.phases["transitions"].push_back({{"onset_step", testing::planted_step(p.options.mass_emergence_snapshot + 2)}});
+  card = testing::score_planted(p, report, testing::planted_step);
+  EXPECT_EQ(card.late_claims, 1);
+  ASSERT_EQ(card.late.size(), 1u);
+  EXPECT_EQ(card.late[0]["atom"], stable);
+  EXPECT_EQ(card.mass_flagged, 1);
+  EXPECT_EQ(card.false_alarms, 1);
+}
 
 TEST(PlantedScience, DefaultConfigOnAMixedStream) {
   // Weak initialisation atoms fading, a few rare atoms on throughout, half

@@ -84,6 +84,11 @@ Scorecard score_planted(const PlantedDictionary& p, const DaemonReport& report, 
     return it->second["emerged_step"].get<int64_t>();
   };
 
+  auto strengthened = [&](int64_t id) {
+    auto it = features.find(id);
+    return it != features.end() && !it->second.value("strengthened_step", nlohmann::json()).is_null();
+  };
+
   std::vector<double> match_cosine;
   const auto matched = match_atoms(p, report, &match_cosine);
   auto claim = [&](int64_t k, int64_t claimed) {
@@ -98,6 +103,7 @@ Scorecard score_planted(const PlantedDictionary& p, const DaemonReport& report, 
     const int64_t feature = matched[k];
     if (feature >= 0) is_matched[feature] = true;
     const int64_t claimed = feature >= 0 ? emerged_step(feature) : -1;
+    if (feature >= 0 && strengthened(feature)) ++(p.onset[k] > 0 ? s.strengthened_rising : s.strengthened_from_start);
     if (p.onset[k] > 0) {
       ++s.rising;
       const int64_t onset = int64_t(step_of(p.onset[k]));
@@ -158,6 +164,8 @@ nlohmann::json Scorecard::to_json() const {
           {"from_start", from_start},
           {"from_start_matched", from_start_matched},
           {"late_claims", late_claims},
+          {"strengthened_from_start", strengthened_from_start},
+          {"strengthened_rising", strengthened_rising},
           {"fading", fading},
           {"faded", faded},
           {"mass_snapshots", mass_snapshots},
@@ -184,6 +192,8 @@ Scorecard Scorecard::from_json(const nlohmann::json& j) {
   j.at("from_start").get_to(s.from_start);
   j.at("from_start_matched").get_to(s.from_start_matched);
   j.at("late_claims").get_to(s.late_claims);
+  s.strengthened_from_start = j.value("strengthened_from_start", 0);  // absent from results saved before it
+  s.strengthened_rising = j.value("strengthened_rising", 0);
   j.at("fading").get_to(s.fading);
   j.at("faded").get_to(s.faded);
   j.at("mass_snapshots").get_to(s.mass_snapshots);

@@ -15,7 +15,12 @@
 //   - a fading atom is reported faded when its feature has a faded_step;
 //   - a mass emergence is flagged when some phase transition's onset_step is
 //     within one snapshot of it; every other transition is a false alarm;
-//   - a feature matched to no atom that reports an emergence is a stray claim.
+//   - a feature matched to no atom that reports an emergence is a stray claim;
+//   - a matched feature reported strengthened (strengthened_step: its
+//     decoder norm rose, its activations say it was there before) counts
+//     where the activation evidence overruled the decoder norm: for an atom
+//     on from snapshot 0 it turned away a false late claim, for a rising
+//     atom it called a true emergence a strengthening.
 #ifndef CW_TESTS_ANALYSIS_PLANTED_SCORECARD_H_
 #define CW_TESTS_ANALYSIS_PLANTED_SCORECARD_H_
 
@@ -56,6 +61,8 @@ struct Scorecard {
   int rising = 0, rising_matched = 0, dated_exact = 0, dated_within_one = 0;
   // Atoms on from snapshot 0 (fading, stable and rare).
   int from_start = 0, from_start_matched = 0, late_claims = 0;
+  // Where the activation evidence overruled the decoder norm (see above).
+  int strengthened_from_start = 0, strengthened_rising = 0;
   int fading = 0, faded = 0;
   // Phase transitions.
   std::vector<int64_t> mass_snapshots;

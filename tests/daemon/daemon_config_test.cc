@@ -38,6 +38,8 @@ TEST(DaemonConfig, TheShippedFileStatesTheDefaults) {
   EXPECT_EQ(read.loss_min_move, defaults.loss_min_move);
   EXPECT_EQ(read.surprise_ratio_alarm, defaults.surprise_ratio_alarm);
   EXPECT_EQ(read.resolve_after, defaults.resolve_after);
+  EXPECT_EQ(read.population_lag, defaults.population_lag);
+  EXPECT_EQ(read.spike_above, defaults.spike_above);
   EXPECT_EQ(shipped.analysis.priority, default_daemon_config().analysis.priority);
   EXPECT_EQ(shipped.limits.max_snapshot_bytes, default_daemon_config().limits.max_snapshot_bytes);
 }
@@ -68,6 +70,23 @@ TEST(DaemonConfig, TransitionsSectionOverridesAndNamesMistakes) {
   EXPECT_NE(error_of("[transitions]\nscalars = \"train_loss\"\n").find("[transitions] scalars"), std::string::npos);
   EXPECT_NE(error_of("[transitions.min_move]\nicl_score = -1\n").find("min_move.icl_score"), std::string::npos);
   EXPECT_NE(error_of("[transitions]\nloss_min_move = \"big\"\n").find("loss_min_move"), std::string::npos);
+  EXPECT_NE(error_of("[transitions.spike_above]\nemergence_share = -1\n").find("spike_above.emergence_share"),
+            std::string::npos);
+}
+
+TEST(DaemonConfig, ScalarsCanBeSwitchedOffAndFeatureSeriesChosen) {
+  testing::TempDir dir;
+  const std::string path = dir.sub("features.toml");
+  std::ofstream(path) << "[transitions]\nseries = [\"emergence_share\", \"dimensionality_rate\"]\nscalars = []\n"
+                         "population_lag = 2\n[transitions.spike_above]\nemergence_share = 0.2\n";
+  DaemonConfig config = default_daemon_config();
+  load_daemon_config(path, &config);
+  const MonitorOptions& read = config.analysis.monitor;
+  EXPECT_EQ(read.series, (std::vector<std::string>{"emergence_share", "dimensionality_rate"}));
+  EXPECT_TRUE(read.scalar_series.empty());
+  EXPECT_EQ(read.population_lag, 2u);
+  EXPECT_EQ(read.spike_above.at("emergence_share"), 0.2);
+  EXPECT_NE(error_of("[transitions]\nseries = [\"emergence\"]\n").find("emergence_share"), std::string::npos);
 }
 
 TEST(DaemonConfig, SparsityLambdaIsAutoOrANumber) {

@@ -2,7 +2,8 @@
 // second acked with duplicate = true; other bytes for it are a conflict.
 #include <gtest/gtest.h>
 
-#include "hooks/frame_encoder.h"
+#include "schema/messages.h"
+#include "schema/snapshot_frames.h"
 #include "store/snapshot_table.h"
 #include "tests/support/daemon_process.h"
 #include "tests/support/raw_ingest_client.h"

@@ -1,13 +1,14 @@
-// cw::Ingest fed frames from hooks/frame_encoder.h directly: no sockets, a
+// cw::Ingest fed frames from schema/snapshot_frames.h directly: no sockets, a
 // temporary store.
 #include "daemon/ingest.h"
 
 #include <gtest/gtest.h>
 
-#include "hooks/frame_encoder.h"
 #include "schema/checksum.h"
 #include "schema/message_io.h"
 #include "schema/record_codec.h"
+#include "schema/messages.h"
+#include "schema/snapshot_frames.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_data.h"
 
@@ -29,10 +30,12 @@ Reply decode(const Frame& frame) {
   Reply reply;
   if (body.isAck()) {
     reply.ack = true;
-    reply.duplicate = body.getAck().getDuplicate();
+    const auto ack = read_ack(body.getAck());
+    if (const auto* stored = std::get_if<SnapshotAck>(&ack)) reply.duplicate = stored->duplicate;
   } else if (body.isError()) {
-    reply.code = body.getError().getCode();
-    reply.message = to_string(body.getError().getMessage());
+    const ErrorReply error = read_error(body.getError());
+    reply.code = error.code;
+    reply.message = error.message;
   } else {
     ADD_FAILURE() << "ingest replied with neither Ack nor Error";
   }
@@ -117,6 +120,26 @@ TEST_F(IngestTest, OutOfOrderChunkIsBadChunkAndForgetsThePartialArray) {
   EXPECT_NE(reply.message.find("re-send"), std::string::npos) << reply.message;
   EXPECT_FALSE(SnapshotTable(*store_).meta(meta_.key).has_value());
   EXPECT_TRUE(stored_.empty());
+}
+
+// DType is one byte, the wire's dtype two: an unknown value is refused by
+// name before it could be truncated into a known one (256 + 1 would be f16).
+TEST_F(IngestTest, UnknownDtypeIsBadDtypeNamingTheSnapshot) {
+  hello();
+  const Frame begin = build_frame([&](wire::Message::Body::Builder body) {
+    auto out = body.initSnapshotBegin();
+    write_snapshot_id(meta_.key, out.initId());
+    out.setNTokens(meta_.n_tokens);
+    out.setDModel(meta_.d_model);
+    out.setDtype(static_cast<wire::DType>(257));
+    out.setTotalBytes(meta_.bytes());
+    out.setChunkCount(8);
+    out.setProbeHash(run_.probe.hash());
+  });
+  Reply reply = feed_one(begin);
+  EXPECT_EQ(reply.code, wire::ErrorCode::BAD_DTYPE);
+  EXPECT_NE(reply.message.find(meta_.key.describe() + ": unknown dtype 257"), std::string::npos) << reply.message;
+  EXPECT_EQ(ingest_.stats().pending_snapshots, 0u);
 }
 
 TEST_F(IngestTest, ChecksumMismatchIsRefusedAndNothingIsStored) {

@@ -39,19 +39,20 @@ TEST(Emergence, HysteresisIgnoresWobbleAroundTheThreshold) {
 TEST(Emergence, InitialisationFeatureFadesThenReEmerges) {
   // The paper's initialisation features: strong at step 0, then gone.
   const std::vector<double> norm = {1.0, 0.9, 0.6, 0.25, 0.1, 0.05, 0.05, 0.2, 0.55, 0.7};
-  const std::vector<double> freq = {0.05, 0.04, 0.02, 0.0, 0.0, 0.0, 0.0, 0.00005, 0.01, 0.02};
+  // The activations agree with the norm (a faithful crosscoder).
+  const std::vector<double> strength = {1.0, 0.9, 0.6, 0.2, 0.05, 0.0, 0.0, 0.1, 0.6, 0.7};
   FeatureEventTracker tracker;
-  for (size_t s = 0; s < norm.size(); ++s) tracker.append(norm[s], freq[s]);
+  for (size_t s = 0; s < norm.size(); ++s) tracker.append(norm[s], strength[s]);
   const auto& events = tracker.events();
   ASSERT_EQ(events.size(), 2u);
   EXPECT_EQ(events[0].kind, FeatureEventKind::kFaded);
   EXPECT_EQ(events[0].snapshot, 3u);
   EXPECT_TRUE(events[0].initially_present);
-  EXPECT_TRUE(events[0].evidence.absence_confirmed);  // stopped firing
+  EXPECT_EQ(events[0].evidence.verdict, EvidenceVerdict::kConfirmed);  // 0.2 < 0.3 at the fade
   EXPECT_EQ(events[1].kind, FeatureEventKind::kReEmerged);
   EXPECT_EQ(events[1].snapshot, 8u);
-  EXPECT_TRUE(events[1].evidence.absence_confirmed);  // 5e-5 before, 1e-2 at
-  EXPECT_DOUBLE_EQ(events[1].evidence.frequency_before, 0.00005);
+  EXPECT_EQ(events[1].evidence.verdict, EvidenceVerdict::kConfirmed);  // 0.1 before
+  EXPECT_DOUBLE_EQ(events[1].evidence.activation_before, 0.1);
   EXPECT_TRUE(tracker.present());
   EXPECT_EQ(tracker.emerged_at(), std::optional<size_t>(8));
 }
@@ -64,26 +65,69 @@ TEST(Emergence, PresentFromTheStartIsNoEmergence) {
   EXPECT_FALSE(tracker.emerged_at().has_value());
 }
 
-TEST(Emergence, EvidenceTellsAbsentFromMerelyWeaker) {
-  // arXiv 2504.02922: the norm may be small where the feature still fires.
+TEST(Emergence, ActivationEvidenceTellsAbsentFromMerelyShrunk) {
+  // arXiv 2504.02922: the norm may be small where the feature is still there.
   const std::vector<double> norm = {0.1, 0.1, 0.15, 0.9, 1.0};
-  const std::vector<double> weak_but_firing = {0.01, 0.012, 0.011, 0.013, 0.012};
-  const std::vector<double> really_absent = {0.0, 0.0, 0.0, 0.01, 0.012};
+  // A feature picked up late: in the activations it was as strong all along.
+  const std::vector<double> there_all_along = {0.95, 1.05, 0.98, 1.02, 1.0};
+  // A true switch-on at snapshot 3 (~0 before, noise either side of 0).
+  const std::vector<double> switched_on = {0.02, -0.03, 0.04, 0.93, 1.0};
 
-  const auto recorded = detect_feature_events(norm, weak_but_firing);
-  ASSERT_EQ(recorded.size(), 1u);
-  EXPECT_EQ(recorded[0].kind, FeatureEventKind::kEmerged);
-  EXPECT_TRUE(recorded[0].evidence.has_frequency);
-  EXPECT_FALSE(recorded[0].evidence.absence_confirmed);
-  EXPECT_DOUBLE_EQ(recorded[0].evidence.frequency_before, 0.011);
+  const auto strengthened = detect_feature_events(norm, there_all_along);
+  ASSERT_EQ(strengthened.size(), 1u);
+  EXPECT_EQ(strengthened[0].kind, FeatureEventKind::kStrengthened);
+  EXPECT_EQ(strengthened[0].snapshot, 3u);
+  EXPECT_EQ(strengthened[0].evidence.verdict, EvidenceVerdict::kContradicted);
+  EXPECT_DOUBLE_EQ(strengthened[0].evidence.activation_before, 0.98);
+  EXPECT_DOUBLE_EQ(strengthened[0].evidence.activation_at, 1.02);
 
-  EmergenceOptions strict;
-  strict.require_absence_evidence = true;
-  EXPECT_EQ(detect_feature_events(norm, weak_but_firing, strict)[0].kind, FeatureEventKind::kStrengthened);
-  const auto confirmed = detect_feature_events(norm, really_absent, strict);
+  const auto confirmed = detect_feature_events(norm, switched_on);
+  ASSERT_EQ(confirmed.size(), 1u);
   EXPECT_EQ(confirmed[0].kind, FeatureEventKind::kEmerged);
-  EXPECT_TRUE(confirmed[0].evidence.absence_confirmed);
-  EXPECT_THROW(detect_feature_events(norm, {}, strict), std::invalid_argument);
+  EXPECT_EQ(confirmed[0].evidence.verdict, EvidenceVerdict::kConfirmed);
+
+  // Switched off: the contradiction is still recorded, the kind is the norm's.
+  EmergenceOptions recorded_only;
+  recorded_only.activation_evidence = false;
+  const auto kept = detect_feature_events(norm, there_all_along, recorded_only);
+  EXPECT_EQ(kept[0].kind, FeatureEventKind::kEmerged);
+  EXPECT_EQ(kept[0].evidence.verdict, EvidenceVerdict::kContradicted);
+
+  // Without the series there is no verdict; NaN where needed: unmeasured.
+  EXPECT_EQ(detect_feature_events(norm)[0].evidence.verdict, EvidenceVerdict::kNone);
+  EXPECT_EQ(detect_feature_events(norm)[0].kind, FeatureEventKind::kEmerged);
+  const auto unmeasured = detect_feature_events(norm, {NAN, NAN, NAN, NAN, NAN});
+  EXPECT_EQ(unmeasured[0].kind, FeatureEventKind::kEmerged);
+  EXPECT_EQ(unmeasured[0].evidence.verdict, EvidenceVerdict::kUnmeasured);
+  EXPECT_THROW(detect_feature_events(norm, {1.0, 1.0}), std::invalid_argument);
+}
+
+TEST(Emergence, ActivationThresholdIsTheNormThreshold) {
+  // A genuine S-shaped rise crossing between 0.45 and 0.55: the activations
+  // agree it was below threshold at s−1, so it stays an emergence; the
+  // same rise with the activations at 0.5 before is contradicted.
+  const std::vector<double> norm = {0.1, 0.3, 0.45, 0.55, 1.0};
+  EXPECT_EQ(detect_feature_events(norm, {0.1, 0.3, 0.45, 0.55, 1.0})[0].kind, FeatureEventKind::kEmerged);
+  EXPECT_EQ(detect_feature_events(norm, {0.1, 0.3, 0.5, 0.55, 1.0})[0].kind, FeatureEventKind::kStrengthened);
+}
+
+TEST(Emergence, StrengthenedIsNoEmergenceDate) {
+  FeatureEventTracker tracker;
+  for (double v : {0.1, 0.2, 0.9, 1.0}) tracker.append(v, 1.0);
+  ASSERT_EQ(tracker.events().size(), 1u);
+  EXPECT_EQ(tracker.events()[0].kind, FeatureEventKind::kStrengthened);
+  EXPECT_TRUE(tracker.present());
+  EXPECT_FALSE(tracker.emerged_at().has_value());
+}
+
+TEST(Emergence, FadeEvidence) {
+  const std::vector<double> norm = {1.0, 0.9, 0.1, 0.1};
+  const auto gone = detect_feature_events(norm, {1.0, 0.9, 0.05, 0.0});
+  ASSERT_EQ(gone.size(), 1u);
+  EXPECT_EQ(gone[0].kind, FeatureEventKind::kFaded);
+  EXPECT_EQ(gone[0].evidence.verdict, EvidenceVerdict::kConfirmed);
+  const auto still_there = detect_feature_events(norm, {1.0, 0.9, 0.8, 0.9});
+  EXPECT_EQ(still_there[0].evidence.verdict, EvidenceVerdict::kContradicted);
 }
 
 TEST(Emergence, LongerSeriesNeverRewriteEarlierEvents) {

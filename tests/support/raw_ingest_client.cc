@@ -4,7 +4,7 @@
 #include <zmq.hpp>
 
 #include "schema/message_io.h"
-#include "schema/record_codec.h"
+#include "schema/messages.h"
 
 namespace cw::testing {
 
@@ -41,22 +41,22 @@ std::optional<IngestReply> RawIngestClient::receive(std::chrono::milliseconds ti
   auto body = in.get().getBody();
   IngestReply reply;
   if (body.isAck()) {
-    auto ack = body.getAck();
     reply.is_ack = true;
-    reply.duplicate = ack.getDuplicate();
-    if (ack.isHello()) {
+    const auto ack = read_ack(body.getAck());
+    if (const auto* hello = std::get_if<HelloAck>(&ack)) {
       reply.ack_is_hello = true;
-      reply.hello_run = to_string(ack.getHello());
+      reply.hello_run = hello->run;
     } else {
       reply.has_snapshot = true;
-      reply.snapshot = read_snapshot_id(ack.getSnapshot());
+      reply.snapshot = std::get<SnapshotAck>(ack).key;
+      reply.duplicate = std::get<SnapshotAck>(ack).duplicate;
     }
   } else if (body.isError()) {
-    auto error = body.getError();
-    reply.code = error.getCode();
-    reply.message = to_string(error.getMessage());
-    reply.has_snapshot = error.getHasSnapshot();
-    if (reply.has_snapshot) reply.snapshot = read_snapshot_id(error.getSnapshot());
+    const ErrorReply error = read_error(body.getError());
+    reply.code = error.code;
+    reply.message = error.message;
+    reply.has_snapshot = error.snapshot.has_value();
+    if (error.snapshot) reply.snapshot = *error.snapshot;
   } else {
     throw std::runtime_error("the ingest socket answered with neither an Ack nor an Error");
   }

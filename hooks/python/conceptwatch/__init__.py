@@ -8,6 +8,12 @@
         watch.step(step, tokens_seen=step * tokens_per_step, loss=loss.item())
     watch.close()
 
+When the model's output on the probe is its logits [B, L, V] (or has a
+`.logits` such tensor; or pass logits=callable(output, tokens)), each
+snapshot also carries "kl_unigram" and "kl_bigram": the KL of the model's
+next-token predictions from the probe's own unigram and bigram statistics
+(conceptwatch/prediction_divergence.py). logits=False turns them off.
+
 Snapshots go through the C++ publisher (_conceptwatch), the same code and
 wire format as the LibTorch hook: publish() copies once and returns; a
 background thread sends to conceptwatchd and re-sends until it is stored. A
@@ -20,8 +26,9 @@ import numpy as np
 import torch
 
 from ._conceptwatch import Publisher
+from .prediction_divergence import NgramReference
 
-__all__ = ["attach", "Watcher", "Task", "checkpoint_steps", "Publisher"]
+__all__ = ["attach", "Watcher", "Task", "checkpoint_steps", "Publisher", "NgramReference"]
 
 
 def checkpoint_steps(step, every, log_until=512):
@@ -58,7 +65,8 @@ def _to_numpy(tensor, dtype):
 
 class Watcher:
     def __init__(self, model, taps, probe, every=100, run=None, endpoint="tcp://127.0.0.1:7781",
-                 dtype="f32", vocabulary=None, tasks=(), forward=None, schedule=None, **publisher_options):
+                 dtype="f32", vocabulary=None, tasks=(), forward=None, schedule=None, logits=None,
+                 **publisher_options):
         if not taps:
             raise ValueError("conceptwatch.attach: give at least one tap {name: module}")
         self.model = model
@@ -70,6 +78,8 @@ class Watcher:
         self.forward = forward or (lambda m, tokens: m(tokens))
         self.schedule = schedule or (lambda step: checkpoint_steps(step, every))
         self.run = run or "run-%d" % int(time.time())
+        self.logits = logits  # None: the output when it is logits; False: never; or callable(output, tokens)
+        self._ngrams = None
         self._captured = {}
         self._capturing = False
         self._handles = [module.register_forward_hook(self._hook(name)) for name, module in self.taps.items()]
@@ -119,14 +129,42 @@ class Watcher:
         self.model.eval()
         try:
             with torch.no_grad():
-                _, captured = self._capture(self.probe)
+                output, captured = self._capture(self.probe)
+                divergence = self._prediction_divergence(output)
             values = {k: float(v) for k, v in scalars.items()}
+            for name, value in divergence.items():
+                values.setdefault(name, value)
             for task in self.tasks:
                 values.update(self._publish_task(task, step, tokens_seen))
             for name, tensor in captured.items():
                 self.publisher.publish(name, step, _to_numpy(tensor, self.dtype), tokens_seen, values)
         finally:
             self.model.train(was_training)
+
+    def _probe_logits(self, output):
+        if self.logits is False:
+            return None
+        if callable(self.logits):
+            return self.logits(output, self.probe)
+        # Only a tensor shaped like the probe with a last dimension that can
+        # index every probe token is taken for logits (hidden states of a
+        # model whose width exceeds the vocabulary would pass: then say
+        # logits=False).
+        candidate = getattr(output, "logits", output)
+        if (torch.is_tensor(candidate) and candidate.dim() == 3
+                and tuple(candidate.shape[:2]) == tuple(self.probe.shape)
+                and candidate.shape[-1] > int(self.probe.max())):
+            return candidate
+        return None
+
+    def _prediction_divergence(self, output):
+        logits = self._probe_logits(output)
+        if logits is None:
+            return {}
+        if self._ngrams is None or self._ngrams.vocab_size != logits.shape[-1]:
+            self._ngrams = NgramReference(self.probe.detach().cpu().numpy(), logits.shape[-1])
+        kl_unigram, kl_bigram = self._ngrams.divergence(logits)
+        return {"kl_unigram": kl_unigram, "kl_bigram": kl_bigram}
 
     def _publish_task(self, task, step, tokens_seen):
         with torch.enable_grad():

@@ -1,21 +1,16 @@
-// Builds the wire frames of a run's Hello and of one snapshot. The publisher
-// sends them over ZeroMQ; `conceptwatch import` without a daemon feeds the
-// very same frames to the ingest code.
-#ifndef CW_HOOKS_FRAME_ENCODER_H_
-#define CW_HOOKS_FRAME_ENCODER_H_
+// A snapshot cut into the frames it travels as: begin, chunks of at most
+// `chunk_bytes`, end. The publisher sends them over ZeroMQ; `conceptwatch
+// import` without a daemon feeds the very same frames to the ingest code.
+#ifndef CW_SCHEMA_SNAPSHOT_FRAMES_H_
+#define CW_SCHEMA_SNAPSHOT_FRAMES_H_
 
 #include <cstdint>
-#include <string>
 
+#include "schema/message_io.h"
 #include "schema/records.h"
 
 namespace cw {
 
-using Frame = std::string;
-
-Frame encode_hello_frame(const RunDescription& run);
-
-// A snapshot travels as begin, chunks of at most `chunk_bytes`, end.
 class SnapshotFrames {
  public:
   // `data` must stay valid while frames are produced. meta.checksum is set
@@ -37,4 +32,4 @@ class SnapshotFrames {
 
 }  // namespace cw
 
-#endif  // CW_HOOKS_FRAME_ENCODER_H_
+#endif  // CW_SCHEMA_SNAPSHOT_FRAMES_H_

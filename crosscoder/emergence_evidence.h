@@ -1,0 +1,58 @@
+// Evidence for a feature's emergence read from the activations themselves,
+// not from its decoder norm. Torch-free header.
+//
+// Why: with a shared pre-activation, everything a crosscoder says about a
+// feature at snapshot t (its decoder norm, and so its firing frequency
+// h·‖W_D^t‖ > τ) is the crosscoder's choice of how to split the data, and it
+// can shrink a decoder norm where the feature is merely weaker or was picked
+// up late (arXiv 2504.02922; a latent recruited at snapshot s starts its
+// older heads at a tenth of its norm). The data can be asked directly.
+//
+// Activation strength of feature i at snapshot t: take its reference
+// snapshot r_i (where its decoder norm is largest, normalised norm 1), its
+// unit decoder direction u_i there and the probe tokens R_i it fires on
+// there; then
+//   signal_i^t = mean_{n ∈ R_i} x_n^t·u_i − mean_{n ∉ R_i} x_n^t·u_i
+//   strength_i^t = signal_i^t / signal_i^{r_i}
+// with x^t the normalised activations (the crosscoder's units). The second
+// mean removes what every token has along u_i (the activations' mean, other
+// features' overlap), so a direction absent at t gives ~0 on R_i, and a
+// feature as strong at t as at r_i gives ~1: the same scale as the
+// normalised decoder norm, which makes the two directly comparable. It
+// projects the raw activations, not the crosscoder's residual: if another
+// latent carried the same direction at t, the model had it, and the claimed
+// emergence is the crosscoder moving it between latents.
+#ifndef CW_CROSSCODER_EMERGENCE_EVIDENCE_H_
+#define CW_CROSSCODER_EMERGENCE_EVIDENCE_H_
+
+#include <cstdint>
+#include <vector>
+
+namespace cw {
+
+struct ActivationStrengthInput {
+  int64_t n_tokens = 0, d_model = 0, n_features = 0;
+  std::vector<const float*> activations;  // per snapshot, [n_tokens × d_model] (normalised)
+  const float* directions = nullptr;      // [n_features × d_model], unit rows u_i
+  const uint8_t* on_tokens = nullptr;     // [n_tokens × n_features]: 1 where n ∈ R_i
+  std::vector<int64_t> reference;         // per feature, r_i
+};
+
+// strength [T × F] (snapshot-major, as FeatureStats). A feature whose
+// signal at its reference snapshot is not measurable is NaN at every
+// snapshot: fewer than kMinEvidenceTokens tokens in R_i or outside it, or a
+// reference signal below kMinSignalStandardErrors standard errors (a
+// feature firing on a handful of tokens where the projection happens to be
+// high). Throws std::invalid_argument on inconsistent sizes.
+std::vector<float> activation_strength(const ActivationStrengthInput& input);
+
+// 8 tokens: fewer give a standard error that is itself noise.
+inline constexpr int64_t kMinEvidenceTokens = 8;
+// 3 standard errors: R_i is chosen where the feature fires, which already
+// favours tokens whose projection is high, so a weaker bar would admit
+// features whose whole "signal" is that selection.
+inline constexpr double kMinSignalStandardErrors = 3.0;
+
+}  // namespace cw
+
+#endif  // CW_CROSSCODER_EMERGENCE_EVIDENCE_H_

@@ -1,0 +1,140 @@
+#include "schema/messages.h"
+
+#include <algorithm>
+
+#include "schema/record_codec.h"
+
+namespace cw {
+
+Frame encode_hello_frame(const RunDescription& run) {
+  return build_frame([&](wire::Message::Body::Builder body) { write_hello(run, body.initHello()); });
+}
+
+Frame encode_snapshot_begin_frame(const SnapshotBegin& begin) {
+  return build_frame([&](wire::Message::Body::Builder body) {
+    auto out = body.initSnapshotBegin();
+    const SnapshotMeta& meta = begin.meta;
+    write_snapshot_id(meta.key, out.initId());
+    out.setTokensSeen(meta.tokens_seen);
+    write_scalars(meta.scalars, out.initScalars(meta.scalars.size()));
+    out.setNTokens(meta.n_tokens);
+    out.setDModel(meta.d_model);
+    out.setDtype(to_wire(meta.dtype));
+    out.setTotalBytes(begin.total_bytes);
+    out.setChunkCount(begin.chunk_count);
+    out.setProbeHash(begin.probe_hash);
+  });
+}
+
+UnknownDType::UnknownDType(const SnapshotKey& key, uint16_t dtype)
+    : WireError("snapshot " + key.describe() + ": unknown dtype " + std::to_string(dtype)), key(key) {}
+
+SnapshotBegin read_snapshot_begin(wire::SnapshotBegin::Reader in) {
+  SnapshotBegin begin;
+  SnapshotMeta& meta = begin.meta;
+  meta.key = read_snapshot_id(in.getId());
+  // DType is one byte: an unknown wire value must be refused before the cast.
+  if (uint16_t(in.getDtype()) > uint16_t(wire::DType::BF16)) throw UnknownDType(meta.key, uint16_t(in.getDtype()));
+  meta.tokens_seen = in.getTokensSeen();
+  meta.scalars = read_scalars(in.getScalars());
+  meta.n_tokens = in.getNTokens();
+  meta.d_model = in.getDModel();
+  meta.dtype = from_wire(in.getDtype());
+  begin.total_bytes = in.getTotalBytes();
+  begin.chunk_count = in.getChunkCount();
+  begin.probe_hash = in.getProbeHash();
+  return begin;
+}
+
+Frame encode_snapshot_chunk_frame(const SnapshotChunk& chunk) {
+  // The first segment holds the whole chunk, so its bytes are copied once.
+  const uint64_t first_segment_words = std::min<uint64_t>(chunk.size / 8 + 256, 1u << 28);
+  return build_frame(
+      [&](wire::Message::Body::Builder body) {
+        auto out = body.initSnapshotChunk();
+        write_snapshot_id(chunk.key, out.initId());
+        out.setIndex(chunk.index);
+        out.setOffset(chunk.offset);
+        out.setData(kj::arrayPtr(static_cast<const kj::byte*>(chunk.data), chunk.size));
+      },
+      unsigned(first_segment_words));
+}
+
+SnapshotChunk read_snapshot_chunk(wire::SnapshotChunk::Reader in) {
+  auto data = in.getData();
+  return {read_snapshot_id(in.getId()), in.getIndex(), in.getOffset(), data.begin(), data.size()};
+}
+
+Frame encode_snapshot_end_frame(const SnapshotEnd& end) {
+  return build_frame([&](wire::Message::Body::Builder body) {
+    auto out = body.initSnapshotEnd();
+    write_snapshot_id(end.key, out.initId());
+    out.setChecksum(end.checksum);
+  });
+}
+
+SnapshotEnd read_snapshot_end(wire::SnapshotEnd::Reader in) { return {read_snapshot_id(in.getId()), in.getChecksum()}; }
+
+Frame encode_hello_ack_frame(const HelloAck& ack) {
+  return build_frame([&](wire::Message::Body::Builder body) {
+    auto out = body.initAck();
+    out.setHello(ack.run);
+    out.setMaxFrameBytes(ack.max_frame_bytes);
+  });
+}
+
+Frame encode_snapshot_ack_frame(const SnapshotAck& ack) {
+  return build_frame([&](wire::Message::Body::Builder body) {
+    auto out = body.initAck();
+    write_snapshot_id(ack.key, out.initSnapshot());
+    out.setDuplicate(ack.duplicate);
+  });
+}
+
+std::variant<HelloAck, SnapshotAck> read_ack(wire::Ack::Reader in) {
+  if (in.isHello()) return HelloAck{to_string(in.getHello()), in.getMaxFrameBytes()};
+  return SnapshotAck{read_snapshot_id(in.getSnapshot()), in.getDuplicate()};
+}
+
+Frame encode_error_frame(const ErrorReply& error) {
+  return build_frame([&](wire::Message::Body::Builder body) {
+    auto out = body.initError();
+    out.setCode(error.code);
+    out.setMessage(error.message);
+    out.setHasSnapshot(error.snapshot.has_value());
+    if (error.snapshot) write_snapshot_id(*error.snapshot, out.initSnapshot());
+  });
+}
+
+ErrorReply read_error(wire::Error::Reader in) {
+  ErrorReply error;
+  error.code = in.getCode();
+  error.message = to_string(in.getMessage());
+  if (in.getHasSnapshot()) error.snapshot = read_snapshot_id(in.getSnapshot());
+  return error;
+}
+
+Frame encode_query_frame(const QueryRequest& query) {
+  return build_frame([&](wire::Message::Body::Builder body) {
+    auto out = body.initQuery();
+    out.setCommand(query.command);
+    out.setParams(query.params);
+  });
+}
+
+QueryRequest read_query(wire::Query::Reader in) { return {to_string(in.getCommand()), to_string(in.getParams())}; }
+
+Frame encode_reply_frame(const QueryReply& reply) {
+  return build_frame([&](wire::Message::Body::Builder body) {
+    auto out = body.initReply();
+    out.setOk(reply.ok);
+    out.setJson(reply.json);
+    out.setError(reply.error);
+  });
+}
+
+QueryReply read_reply(wire::Reply::Reader in) {
+  return {in.getOk(), to_string(in.getJson()), to_string(in.getError())};
+}
+
+}  // namespace cw

@@ -12,6 +12,7 @@
 
 #include "crosscoder/crosscoder_impl.h"
 #include "crosscoder/compute_threads.h"
+#include "crosscoder/recruit_presence.h"
 #include "crosscoder/schedule.h"
 #include "crosscoder/sparsity_default.h"
 
@@ -350,7 +351,7 @@ int64_t Crosscoder::Impl::recruit_dead_latents(const ProbePass& pass) {
   // the crosscoder.
   const auto source_projection = (x_newest * direction).sum(1);
   const auto threshold = (0.25 * source_projection).clamp_min(options.initial_threshold);
-  params.w_dec.index_put_({Slice(0, T - 1), ids}, older_head_presence(direction, threshold).unsqueeze(2) * direction);
+  params.w_dec.index_put_({Slice(0, T - 1), ids}, older_head_presence(*this, direction, threshold).unsqueeze(2) * direction);
   auto enc = params.w_enc.view({F, T, d});
   enc.index_put_({ids}, torch::zeros({}));
   enc.index_put_({ids, T - 1}, direction);

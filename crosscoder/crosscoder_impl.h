@@ -66,10 +66,6 @@ struct Crosscoder::Impl {
   // (coactivation.h) and marks them dead in `pass`. Returns how many.
   int64_t merge_redundant_latents(ProbePass* pass);
   int64_t recruit_dead_latents(const ProbePass& pass);
-  // For recruits with unit decoder `direction` [R, d] at the newest head and
-  // thresholds τ [R]: the decoder norm each older head's residual supports,
-  // [T−1, R] in [0, 1] (crosscoder/recruit_presence.cc).
-  torch::Tensor older_head_presence(const torch::Tensor& direction, const torch::Tensor& threshold) const;
   // Per-head activations f^θ [R, T, F] and reconstructions x̂ [R, T, d].
   void forward(const torch::Tensor& x, torch::Tensor* f, torch::Tensor* x_hat) const;
 };

@@ -2,14 +2,14 @@
 // heads before the newest, fitted from each head's own residual.
 #include <algorithm>
 
-#include "crosscoder/crosscoder_impl.h"
+#include "crosscoder/recruit_presence.h"
 
 namespace cw {
 
-torch::Tensor Crosscoder::Impl::older_head_presence(const torch::Tensor& direction,
-                                                    const torch::Tensor& threshold) const {
+torch::Tensor older_head_presence(const Crosscoder::Impl& model, const torch::Tensor& direction,
+                                  const torch::Tensor& threshold) {
   torch::NoGradGuard no_grad;
-  const int64_t T = n_snap(), R = direction.size(0);
+  const int64_t T = model.n_snap(), R = direction.size(0), n_tokens = model.n_tokens;
   if (T < 2 || R == 0) return torch::zeros({std::max<int64_t>(T - 1, 0), R});
   // Per older head θ and recruit r, least squares over the probe rows:
   //   a = argmin Σ_b ‖res_b^θ − a f_b dir‖² = Σ_b f_b (res_b^θ · dir) / Σ_b f_b²,
@@ -18,11 +18,11 @@ torch::Tensor Crosscoder::Impl::older_head_presence(const torch::Tensor& directi
   // activation: what another latent already decodes at θ is not evidence.
   auto numerator = torch::zeros({T - 1, R}, torch::kFloat64);
   auto denominator = torch::zeros({R}, torch::kFloat64);
-  const int64_t chunk = std::max<int64_t>(1, (int64_t{1} << 22) / (T * std::max<int64_t>(options.n_features, R)));
+  const int64_t chunk = std::max<int64_t>(1, (int64_t{1} << 22) / (T * std::max<int64_t>(model.options.n_features, R)));
   for (int64_t b = 0; b < n_tokens; b += chunk) {
-    const auto x = probe_rows(b, std::min(n_tokens, b + chunk));  // [rows, T, d]
+    const auto x = model.probe_rows(b, std::min(n_tokens, b + chunk));  // [rows, T, d]
     torch::Tensor x_hat;
-    forward(x, nullptr, &x_hat);
+    model.forward(x, nullptr, &x_hat);
     const auto h = torch::mm(x.select(1, T - 1), direction.t());  // [rows, R]
     const auto f = h * (h > threshold.unsqueeze(0)).to(h.scalar_type());
     const auto older_residual = (x - x_hat).slice(1, 0, T - 1);   // [rows, T−1, d]

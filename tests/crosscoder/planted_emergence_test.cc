@@ -1,8 +1,8 @@
 // Emergence dated from the crosscoder's decoder norms, in process (the
 // daemon's readout: normalised norm = norm / its maximum over snapshots,
-// detect/emergence.h's trigger), on planted streams with the default
-// options: atoms present from snapshot 0 are never dated later, rising atoms
-// are dated at their onset.
+// detect/emergence.h's trigger), on planted streams with the auto λ: atoms
+// present from snapshot 0 are not dated later, rising atoms are dated at
+// their onset.
 #include <gtest/gtest.h>
 
 #include <algorithm>

@@ -12,14 +12,13 @@
 
 #include "crosscoder/crosscoder_impl.h"
 #include "crosscoder/compute_threads.h"
+#include "crosscoder/recruit_presence.h"
 #include "crosscoder/schedule.h"
+#include "crosscoder/sparsity_default.h"
 
 namespace cw {
 namespace {
 
-// A recruit's decoder norm at the heads before the newest (see
-// recruit_dead_latents).
-constexpr double kRecruitOlderHeadNorm = 0.1;
 // Pool rows a candidate direction is compared with to rank how typical it is.
 constexpr int64_t kRecruitDensitySample = 256;
 
@@ -54,6 +53,7 @@ void check_device(const std::string& device) { training_device(device); }
 Crosscoder::Impl::Impl(const CrosscoderOptions& o) : options(o), rng(o.seed) {
   if (o.d_model <= 0 || o.n_features <= 0)
     throw std::invalid_argument("crosscoder: d_model and n_features must be positive");
+  if (options.sparsity_lambda < 0) options.sparsity_lambda = auto_sparsity_lambda(o.d_model, o.n_features);
   if (o.batch_size <= 0) throw std::invalid_argument("crosscoder: batch_size must be positive");
   if (!(o.init_norm_min > 0 && o.init_norm_step > 0 && o.init_norm_max >= o.init_norm_min))
     throw std::invalid_argument("crosscoder: init_norm_min and init_norm_step must be positive, init_norm_max >= init_norm_min");
@@ -336,20 +336,14 @@ int64_t Crosscoder::Impl::recruit_dead_latents(const ProbePass& pass) {
   const int64_t n_chosen = static_cast<int64_t>(chosen.size());
   const auto ids = dead.slice(0, 0, n_chosen);
   using torch::indexing::Slice;
-  // Decoder: the residual direction, at unit norm at the newest head and at
-  // kRecruitOlderHeadNorm at the older ones; encoder: only the newest head
-  // reads it, also at unit norm, so that h is the token's projection on the
-  // direction (at 0.1 × the direction most recruits fell under τ and died
-  // again: planted test, mean max cosine 0.90 → 0.99).
-  // Why the older heads start small: h is shared, so a recruit fires at
-  // every head whose decoder norm opens its gate. At unit norm everywhere it
-  // decoded its direction at the t − 1 older snapshots too, where what it
-  // was made from (new in the newest snapshot) is absent: their errors
-  // outweighed the newest head's in its encoder gradient, the update began
-  // at ~10× the loss, and the newest snapshot ended 0.03–0.06 EV short of
-  // offline (planted, 3 seeds). Near-absent there, it learns the newest
-  // snapshot first; where it does belong to an older snapshot, the gate's
-  // window gradient on ‖W_D‖ grows it back (measured: docs/CROSSCODER.md).
+  // Decoder: the residual direction, at unit norm at the newest head and, at
+  // each older head, at the norm that head's own residual supports
+  // (older_head_presence: ≈ 1 where the direction was there all along but
+  // unexplained, ≈ 0 where it is new; docs/CROSSCODER.md measures both
+  // against the 0.1 we had). Encoder: only the newest head reads it, at
+  // unit norm, so that h is the token's projection on the direction (at
+  // 0.1 × the direction most recruits fell under τ and died again: planted
+  // test, mean max cosine 0.90 → 0.99).
   // Threshold: a quarter of the projection of the row it was made from, so that it
   // fires on rows like that one only. Real residual streams are dense: a
   // direction has a sizeable projection on most tokens, and a latent firing
@@ -357,11 +351,11 @@ int64_t Crosscoder::Impl::recruit_dead_latents(const ProbePass& pass) {
   // the crosscoder.
   const auto source_projection = (x_newest * direction).sum(1);
   const auto threshold = (0.25 * source_projection).clamp_min(options.initial_threshold);
-  params.w_dec.index_put_({Slice(0, T - 1), ids}, (kRecruitOlderHeadNorm * direction).unsqueeze(0).expand({T - 1, -1, -1}));
-  params.w_dec.index_put_({T - 1, ids}, direction);
+  params.w_dec.index_put_({Slice(0, T - 1), ids}, older_head_presence(*this, direction, threshold).unsqueeze(2) * direction);
   auto enc = params.w_enc.view({F, T, d});
   enc.index_put_({ids}, torch::zeros({}));
   enc.index_put_({ids, T - 1}, direction);
+  params.w_dec.index_put_({T - 1, ids}, direction);
   params.b_enc.index_put_({Slice(), ids}, torch::zeros({}));
   params.log_tau.index_put_({ids}, threshold.log());
   adam.reset_latents(ids);

@@ -5,6 +5,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "crosscoder/sparsity_default.h"
 #include "schema/defaults.h"
 #include "store/store.h"
 
@@ -82,6 +83,9 @@ DaemonConfig default_daemon_config() {
   config.data_dir = default_data_dir();
   config.ingest_endpoint = kDefaultIngestEndpoint;
   config.query_endpoint = kDefaultQueryEndpoint;
+  // λ sized to the tap's dictionary (crosscoder/sparsity_default.h): the
+  // paper's 0.3 starves the 8 × d_model features a tap gets by default.
+  config.analysis.crosscoder.sparsity_lambda = kAutoSparsityLambda;
   return config;
 }
 
@@ -143,7 +147,17 @@ void load_daemon_config(const std::string& path, DaemonConfig* config) {
   real("crosscoder", "seconds_per_update", &cc.seconds_per_update);
   number("crosscoder", "batch_size", &cc.batch_size);
   real("crosscoder", "lr", &cc.lr);
-  real("crosscoder", "sparsity_lambda", &cc.sparsity_lambda);
+  // "auto" (the default): λ from d_model and n_features when the tap's
+  // crosscoder is built (crosscoder/sparsity_default.h).
+  if (auto node = table["crosscoder"]["sparsity_lambda"]) {
+    if (node.is_string() && node.value<std::string>().value() == "auto") {
+      cc.sparsity_lambda = kAutoSparsityLambda;
+    } else if (node.is_number() && node.value<double>().value() >= 0) {
+      cc.sparsity_lambda = node.value<double>().value();
+    } else {
+      throw std::runtime_error("config " + path + ": [crosscoder] sparsity_lambda must be \"auto\" or a number >= 0");
+    }
+  }
   real("crosscoder", "initial_threshold", &cc.initial_threshold);
   real("crosscoder", "ste_window", &cc.ste_window);
   real("crosscoder", "recruit_fraction", &cc.recruit_fraction);

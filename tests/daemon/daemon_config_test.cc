@@ -89,5 +89,28 @@ TEST(DaemonConfig, ScalarsCanBeSwitchedOffAndFeatureSeriesChosen) {
   EXPECT_NE(error_of("[transitions]\nseries = [\"emergence\"]\n").find("emergence_share"), std::string::npos);
 }
 
+TEST(DaemonConfig, SparsityLambdaIsAutoOrANumber) {
+  // The shipped file and the built-in default both leave λ to the
+  // dictionary's size (crosscoder/sparsity_default.h).
+  DaemonConfig shipped = default_daemon_config();
+  load_daemon_config(std::string(CW_SOURCE_DIR) + "/deploy/conceptwatchd.toml", &shipped);
+  EXPECT_LT(shipped.analysis.crosscoder.sparsity_lambda, 0);
+  EXPECT_LT(default_daemon_config().analysis.crosscoder.sparsity_lambda, 0);
+
+  testing::TempDir dir;
+  const std::string path = dir.sub("lambda.toml");
+  std::ofstream(path) << "[crosscoder]\nsparsity_lambda = 0.05\n";
+  DaemonConfig config = default_daemon_config();
+  load_daemon_config(path, &config);
+  EXPECT_EQ(config.analysis.crosscoder.sparsity_lambda, 0.05);
+  std::ofstream(path) << "[crosscoder]\nsparsity_lambda = \"auto\"\n";
+  load_daemon_config(path, &config);
+  EXPECT_LT(config.analysis.crosscoder.sparsity_lambda, 0);
+
+  EXPECT_NE(error_of("[crosscoder]\nsparsity_lambda = \"small\"\n").find("sparsity_lambda must be \"auto\""),
+            std::string::npos);
+  EXPECT_NE(error_of("[crosscoder]\nsparsity_lambda = -0.1\n").find("sparsity_lambda"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace cw

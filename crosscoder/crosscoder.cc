@@ -215,7 +215,10 @@ Crosscoder::Impl::ProbePass Crosscoder::Impl::probe_pass() const {
   torch::NoGradGuard no_grad;
   const int64_t F = options.n_features, T = n_snap();
   const int64_t chunk = std::max<int64_t>(1, (int64_t{1} << 22) / (T * F));
-  ProbePass pass{torch::zeros({F}, torch::kFloat64), torch::empty({n_tokens, options.d_model}), CoactivationGram(F)};
+  ProbePass pass{torch::zeros({F}, torch::kFloat64), torch::empty({n_tokens, options.d_model}), CoactivationGram(F),
+                 torch::zeros({n_tokens})};
+  const auto newest_rows = params.w_dec.select(0, T - 1);                                     // [F, d]
+  const auto newest_norms = newest_rows.norm(2, {1}).clamp_min(1e-12);                       // [F]
   for (int64_t b = 0; b < n_tokens; b += chunk) {
     const int64_t e = std::min(n_tokens, b + chunk);
     const auto x = probe_rows(b, e);
@@ -223,7 +226,13 @@ Crosscoder::Impl::ProbePass Crosscoder::Impl::probe_pass() const {
     forward(x, &f, &x_hat);
     const auto open = f > 0;
     pass.fired += open.sum(0).to(torch::kFloat64).amax(0);  // per feature, its busiest snapshot
-    pass.residual.slice(0, b, e).copy_(x.select(1, T - 1) - x_hat.select(1, T - 1));
+    const auto residual = x.select(1, T - 1) - x_hat.select(1, T - 1);
+    pass.residual.slice(0, b, e).copy_(residual);
+    const auto cosine = torch::mm(residual, newest_rows.t()) /
+                        (residual.norm(2, {1}, true).clamp_min(1e-12) * newest_norms.unsqueeze(0));  // [rows, F]
+    const auto active_newest = f.select(1, T - 1) > 0;
+    pass.over_decoded.slice(0, b, e).copy_(
+        torch::where(active_newest, cosine, torch::zeros_like(cosine)).amin(1).clamp_max(0.0));
     if (!(options.merge_unexplained > 0)) continue;
     // Each row's latents active at any snapshot, with their T activations.
     const auto active = open.any(1).nonzero().contiguous();  // [nnz, 2] (row, feature), by row
@@ -283,7 +292,12 @@ int64_t Crosscoder::Impl::recruit_dead_latents(const ProbePass& pass) {
   // The newest head's residual of every probe row: its norm ranks the rows,
   // its direction is what a recruit decodes.
   const auto& residual = pass.residual;
-  const auto residual_sq = residual.pow(2).sum(1);
+  // Rows whose error is a latent decoding what is not there (an atom that
+  // faded, still decoded by the copy of the head before) rank last: a recruit
+  // made from them decodes the negative of that latent's direction, and the
+  // pair cancels where the first should have shrunk (planted fixture: the
+  // last fading atom's feature kept 0.4 of its norm after the fade).
+  const auto residual_sq = torch::where(pass.over_decoded < -0.5, torch::zeros({}), residual.pow(2).sum(1));
   const auto dead = (pass.fired / static_cast<double>(n_tokens) < options.dead_frequency).nonzero().flatten();
   const int64_t n_recruit =
       std::min<int64_t>(static_cast<int64_t>(std::floor(options.recruit_fraction * dead.size(0))), n_tokens);

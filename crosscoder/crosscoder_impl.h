@@ -60,6 +60,10 @@ struct Crosscoder::Impl {
     torch::Tensor fired;
     torch::Tensor residual;
     CoactivationGram gram;
+    // Per row, the most negative cosine between its newest-head residual and
+    // the decoder row of a latent active there [N]: below −0.5 the error is
+    // a latent decoding what is not there, not something missing.
+    torch::Tensor over_decoded;
   };
   ProbePass probe_pass() const;
   // Folds latents whose activations are proportional to another's into it

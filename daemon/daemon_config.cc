@@ -176,6 +176,7 @@ void load_daemon_config(const std::string& path, DaemonConfig* config) {
   real("emergence", "threshold", &analysis.monitor.emergence.threshold);
   real("emergence", "hysteresis", &analysis.monitor.emergence.hysteresis);
   flag("emergence", "activation_evidence", &analysis.monitor.emergence.activation_evidence);
+  flag("emergence", "activation_fades", &analysis.monitor.emergence.activation_fades);
   for (const char* removed : {"absent_frequency", "require_absence_evidence"})
     if (table["emergence"][removed])
       throw std::runtime_error("config " + path + ": [emergence] " + removed +

@@ -259,9 +259,10 @@ bool TapWorker::update() {
   refresh_attribution(/*all=*/true);
   save(new_steps, report);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  spdlog::info("crosscoder {}/{}: +{} snapshots (now {}), {} latents recruited, {} steps in {:.1f} s, loss {:.4g} -> {:.4g}",
-               run_, tap_, new_steps.size(), steps.size(), report.recruited, report.steps, seconds, report.first_loss,
-               report.last_loss);
+  spdlog::info(
+      "crosscoder {}/{}: +{} snapshots (now {}), {} merged, {} recruited, {} steps in {:.1f} s, loss {:.4g} -> {:.4g}",
+      run_, tap_, new_steps.size(), steps.size(), report.merged, report.recruited, report.steps, seconds,
+      report.first_loss, report.last_loss);
   return true;
 }
 

@@ -47,7 +47,8 @@ std::optional<FeatureEvent> FeatureEventTracker::append(double norm, std::option
   std::optional<FeatureEvent> event;
   if (snapshot == 0) {
     present_ = initially_present_ = norm >= options_.threshold;
-  } else if (!present_ && norm >= options_.threshold) {
+  } else if (!present_ && norm >= options_.threshold &&
+             !(faded_by_activations_ && std::isfinite(strength) && strength < options_.threshold)) {
     FeatureEvent e;
     e.kind = faded_before_ ? FeatureEventKind::kReEmerged : FeatureEventKind::kEmerged;
     if (with_activation_) {
@@ -59,9 +60,10 @@ std::optional<FeatureEvent> FeatureEventTracker::append(double norm, std::option
       e.kind = FeatureEventKind::kStrengthened;
     present_ = true;
     event = e;
-  } else if (present_ && norm < options_.threshold - options_.hysteresis) {
+  } else if (present_ && (norm < options_.threshold - options_.hysteresis || gone_from_activations(strength))) {
     FeatureEvent e;
     e.kind = FeatureEventKind::kFaded;
+    faded_by_activations_ = !(norm < options_.threshold - options_.hysteresis);
     if (with_activation_) {
       e.evidence.verdict = !std::isfinite(strength)                                   ? EvidenceVerdict::kUnmeasured
                            : strength < options_.threshold - options_.hysteresis ? EvidenceVerdict::kConfirmed
@@ -83,6 +85,11 @@ std::optional<FeatureEvent> FeatureEventTracker::append(double norm, std::option
   last_norm_ = norm;
   last_activation_ = strength;
   return event;
+}
+
+bool FeatureEventTracker::gone_from_activations(double strength) const {
+  return options_.activation_fades && with_activation_ && std::isfinite(strength) &&
+         strength < options_.threshold - options_.hysteresis;
 }
 
 std::optional<size_t> FeatureEventTracker::emerged_at() const {

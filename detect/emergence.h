@@ -30,7 +30,8 @@
 // a true switch-on measures ~0 at s−1, a feature present all along ~1
 // (tests/detect/emergence_test.cc, tests/crosscoder/emergence_evidence_test.cc).
 // A fade is confirmed when the activation strength at the fade is below
-// threshold − hysteresis. NaN strength (unmeasurable) leaves the event as the
+// threshold − hysteresis; with `activation_fades` a strength that low fades a
+// feature whose norm stayed up (the activations' fade, verdict confirmed). NaN strength (unmeasurable) leaves the event as the
 // norm says, marked unmeasured. (A firing-frequency series is no evidence:
 // with a shared pre-activation the frequency at t is P(h > τ/‖W_D^t‖),
 // fixed by the decoder norm itself.)
@@ -58,6 +59,17 @@ struct EmergenceOptions {
   // into strengthenings and dated-exactly fell from 26 to 24 of 28, while it
   // removed the one false late claim of the 4 atoms on from the start.
   bool activation_evidence = false;
+  // true (default): a present feature also fades where its activation
+  // strength falls below threshold − hysteresis while its decoder norm stays
+  // up, and it returns only once both are back at threshold. Why: online,
+  // a new head starts as a copy of the one before and the reference
+  // estimator sends no gate gradient into ‖W_D‖, so after an atom fades its
+  // feature can keep ~0.4-0.55 of its norm at every later head, still
+  // decoding the absent atom (planted streams: 1 of the 2 fading atoms of
+  // the PlantedScience stream, feature norm 0.55 at every head after the
+  // fade; the activations there measure ~0). A feature present all along
+  // measures near 1 (tests/crosscoder/emergence_evidence_test.cc).
+  bool activation_fades = true;
 };
 
 enum class FeatureEventKind { kEmerged, kFaded, kReEmerged, kStrengthened };
@@ -106,11 +118,14 @@ class FeatureEventTracker {
   std::optional<size_t> emerged_at() const;
 
  private:
+  bool gone_from_activations(double strength) const;
+
   EmergenceOptions options_;
   size_t snapshots_ = 0;
   bool present_ = false;
   bool initially_present_ = false;
   bool faded_before_ = false;
+  bool faded_by_activations_ = false;  // the last fade was the activations' (the norm stayed up)
   bool with_activation_ = false;
   double last_norm_ = 0, last_activation_ = NAN;
   std::vector<FeatureEvent> events_;

@@ -33,7 +33,8 @@ struct StreamResult {
   std::string error;  // non-empty: the stream did not run through
 };
 
-StreamResult run_stream(const ScienceStream& stream, int index, int count, std::chrono::seconds per_snapshot) {
+StreamResult run_stream(const ScienceStream& stream, int index, int count, std::chrono::seconds per_snapshot,
+                        bool show_daemon_log) {
   StreamResult result;
   result.stream = stream;
   const auto start = Clock::now();
@@ -56,6 +57,7 @@ StreamResult run_stream(const ScienceStream& stream, int index, int count, std::
     result.card = testing::score_planted(planted, report, testing::planted_step);
     result.n_features = report.directions.empty() ? 0 : int64_t(report.directions[0].size());
     if (daemon.terminate() != 0) std::fprintf(stderr, "  conceptwatchd did not stop cleanly\n");
+    if (show_daemon_log) std::fprintf(stderr, "%s", daemon.log().c_str());
   } catch (const std::exception& e) {
     result.error = e.what();
     // The daemon's whole log can be long: the first lines say what failed.
@@ -204,7 +206,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> names;
   std::vector<uint64_t> seeds;
   std::string split = "all";
-  bool json = false, list = false;
+  bool json = false, list = false, daemon_log = false;
   int per_snapshot_s = 900;
   std::vector<std::string> tables;
   app.add_option("--stream", names,
@@ -213,6 +215,7 @@ int main(int argc, char** argv) {
   app.add_option("--split", split, "the built-in streams to run: tune, held-out or all")
       ->check(CLI::IsMember({"tune", "held-out", "all"}));
   app.add_flag("--json", json, "print the results as JSON (progress still goes to stderr)");
+  app.add_flag("--daemon-log", daemon_log, "print each stream's conceptwatchd log to stderr once it is scored");
   app.add_flag("--list", list, "list the built-in streams and exit");
   app.add_option("--snapshot-timeout", per_snapshot_s, "seconds one snapshot may take to be taken in")
       ->check(CLI::Range(1, 86400));
@@ -259,7 +262,7 @@ int main(int argc, char** argv) {
 
   std::vector<StreamResult> results;
   for (std::size_t i = 0; i < streams.size(); ++i)
-    results.push_back(run_stream(streams[i], int(i) + 1, int(streams.size()), std::chrono::seconds(per_snapshot_s)));
+    results.push_back(run_stream(streams[i], int(i) + 1, int(streams.size()), std::chrono::seconds(per_snapshot_s), daemon_log));
   if (json) {
     std::cout << results_json(results).dump(1) << "\n";
   } else {

@@ -124,7 +124,11 @@ Scorecard score_planted(const PlantedDictionary& p, const DaemonReport& report, 
     }
     if (p.fade[k] < T) {
       ++s.fading;
-      if (feature >= 0) s.faded += !features[feature].value("faded_step", nlohmann::json()).is_null();
+      const bool faded = feature >= 0 && !features[feature].value("faded_step", nlohmann::json()).is_null();
+      s.faded += faded;
+      if (!faded)
+        s.unfaded.push_back(
+            {{"atom", k}, {"fade_step", step_of(p.fade[k])}, {"feature", feature}, {"cosine", match_cosine[k]}});
     }
   }
 
@@ -176,6 +180,7 @@ nlohmann::json Scorecard::to_json() const {
           {"live", live},
           {"stray_claims", stray_claims},
           {"misdated", misdated},
+          {"unfaded", unfaded},
           {"late", late}};
 }
 
@@ -204,6 +209,7 @@ Scorecard Scorecard::from_json(const nlohmann::json& j) {
   j.at("live").get_to(s.live);
   j.at("stray_claims").get_to(s.stray_claims);
   if (j.contains("misdated")) j["misdated"].get_to(s.misdated);
+  if (j.contains("unfaded")) j["unfaded"].get_to(s.unfaded);
   if (j.contains("late")) j["late"].get_to(s.late);
   return s;
 }

@@ -74,6 +74,7 @@ struct Scorecard {
   // atom on from the start), "feature" (-1 unmatched), "cosine",
   // "emerged_step" (claimed, null for none)}.
   std::vector<nlohmann::json> misdated, late;
+  std::vector<nlohmann::json> unfaded;  // fading atoms whose matched feature (if any) reports no fade
 
   double dated_exact_share() const { return rising ? double(dated_exact) / rising : 1.0; }
   double dated_within_one_share() const { return rising ? double(dated_within_one) / rising : 1.0; }

@@ -91,7 +91,7 @@ TEST(MergeRedundantLatents, AKeeperOfTwoScalesItsThresholdOnceByItsTotalGrowth) 
   m.adam.set_all_steps(50);
   // Latents 1 and 2 fire with latent 0, at 0.5 and 0.25 × its activation;
   // latent 3 on its own.
-  Crosscoder::Impl::ProbePass pass{torch::ones({F}, torch::kFloat64), torch::zeros({8, d}), CoactivationGram(F)};
+  Crosscoder::Impl::ProbePass pass{torch::ones({F}, torch::kFloat64), torch::zeros({8, d}), CoactivationGram(F), torch::zeros({8})};
   for (int r = 0; r < 8; ++r) {
     const int64_t features[] = {0, 1, 2};
     const float a = 1.0f + r, b = 2.0f - 0.1f * r;

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include <stdexcept>
 #include <vector>
 
@@ -132,6 +134,29 @@ TEST(Emergence, FadeEvidence) {
   EXPECT_EQ(gone[0].evidence.verdict, EvidenceVerdict::kConfirmed);
   const auto still_there = detect_feature_events(norm, {1.0, 0.9, 0.8, 0.9});
   EXPECT_EQ(still_there[0].evidence.verdict, EvidenceVerdict::kContradicted);
+}
+
+// The activations' fade: the planted stream's undated fading atom kept 0.55
+// of its decoder norm at every head after the fade while its activation
+// strength measured ~0. A case on each side of threshold − hysteresis (0.3),
+// and the way back needs both series at threshold.
+TEST(Emergence, ActivationsFadeAFeatureWhoseNormStaysUp) {
+  const std::vector<double> norm = {0.9, 1.0, 0.62, 0.56, 0.55, 0.55};
+  const auto gone = detect_feature_events(norm, {0.9, 1.0, 0.05, 0.02, 0.6, 0.9});
+  ASSERT_EQ(gone.size(), 2u);
+  EXPECT_EQ(gone[0].kind, FeatureEventKind::kFaded);
+  EXPECT_EQ(gone[0].snapshot, 2u);
+  EXPECT_EQ(gone[0].evidence.verdict, EvidenceVerdict::kConfirmed);
+  EXPECT_EQ(gone[1].kind, FeatureEventKind::kReEmerged);  // both at threshold again at snapshot 4
+  EXPECT_EQ(gone[1].snapshot, 4u);
+  // Weaker but there (0.35 ≥ 0.3): no fade.
+  EXPECT_TRUE(detect_feature_events(norm, {0.9, 1.0, 0.35, 0.4, 0.4, 0.5}).empty());
+  // Switched off: the norm alone decides, as before.
+  EmergenceOptions norm_only;
+  norm_only.activation_fades = false;
+  EXPECT_TRUE(detect_feature_events(norm, {0.9, 1.0, 0.05, 0.02, 0.6, 0.9}, norm_only).empty());
+  // Unmeasured strength (NaN) never fades a feature.
+  EXPECT_TRUE(detect_feature_events(norm, std::vector<double>(norm.size(), NAN)).empty());
 }
 
 TEST(Emergence, LongerSeriesNeverRewriteEarlierEvents) {

@@ -22,6 +22,11 @@
 
 namespace cw {
 
+// CrosscoderOptions::sparsity_lambda below 0 means "auto": resolved by
+// auto_sparsity_lambda() (crosscoder/sparsity_default.h) when the crosscoder
+// is built. The daemon's default.
+constexpr double kAutoSparsityLambda = -1;
+
 struct CrosscoderOptions {
   int64_t d_model = 0;
   int64_t n_features = 0;
@@ -35,7 +40,7 @@ struct CrosscoderOptions {
   double final_lr_ratio = 1.0 / 32;
   double adam_eps = 1e-8;
   double threshold_lr_scale = 0.1;     // log τ learns at lr × 0.1
-  double sparsity_lambda = 0.3;
+  double sparsity_lambda = 0.3;         // kAutoSparsityLambda: sized to d_model and n_features (sparsity_default.h)
   // λ ramps from 0 over the first 10% of all training: offline of all steps,
   // online of the first update's steps (the crosscoder's start).
   double lambda_warmup_fraction = 0.1;

@@ -6,11 +6,9 @@
 
 #include <cstdint>
 
-namespace cw {
+#include "crosscoder/crosscoder.h"  // kAutoSparsityLambda
 
-// CrosscoderOptions::sparsity_lambda below 0 means "auto": resolved by
-// auto_sparsity_lambda() when the crosscoder is built.
-constexpr double kAutoSparsityLambda = -1;
+namespace cw {
 
 // λ for `n_features` latents over activations of width `d_model` (both > 0;
 // throws std::invalid_argument otherwise). Equal to the paper's 0.3 at its

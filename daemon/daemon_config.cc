@@ -5,7 +5,6 @@
 #include <set>
 #include <stdexcept>
 
-#include "crosscoder/sparsity_default.h"
 #include "schema/defaults.h"
 #include "store/store.h"
 

@@ -7,9 +7,9 @@
 #include <memory>
 
 #include "daemon/daemon_config.h"
-#include "daemon/event_alerts.h"
-#include "daemon/ingest.h"
-#include "daemon/query_handler.h"
+#include "alerts/event_alerts.h"
+#include "ingest/ingest.h"
+#include "query/query_handler.h"
 #include "store/store.h"
 
 namespace cw {

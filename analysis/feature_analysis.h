@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "crosscoder/crosscoder.h"
+#include "crosscoder/crosscoder_results.h"
 #include "detect/emergence.h"
 #include "store/analysis_tables.h"
 

@@ -18,31 +18,13 @@
 #include <string>
 #include <thread>
 
-#include "crosscoder/crosscoder.h"
+#include "analysis/analysis_config.h"
 #include "analysis/tap_monitor.h"
 #include "analysis/task_attribution.h"
-#include "analysis/trainer_priority.h"
+#include "crosscoder/crosscoder.h"
 #include "store/store.h"
 
 namespace cw {
-
-struct AnalysisConfig {
-  bool enabled = true;
-  CrosscoderOptions crosscoder;   // d_model comes from the tap
-  int64_t features_per_dim = 8;   // n_features = this × d_model unless crosscoder.n_features is set
-  int64_t max_features = 16384;
-  int64_t top_k = 8;
-  // The worker thread's scheduling: idle by default, so that a daemon on the
-  // training job's machine never takes CPU the job wants (README "Benchmarks").
-  TrainerPriority priority = TrainerPriority::kIdle;
-  MonitorOptions monitor;
-};
-
-// The dictionary size when none is configured: features_per_dim × d_model,
-// at most max_features.
-inline int64_t default_feature_count(const AnalysisConfig& config, int64_t d_model) {
-  return std::min(config.max_features, config.features_per_dim * d_model);
-}
 
 class TapWorker {
  public:

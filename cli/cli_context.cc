@@ -2,8 +2,8 @@
 
 #include <iostream>
 
-#include "query/daemon_client.h"
 #include "query/analysis_queries.h"
+#include "query/daemon_client.h"
 #include "query/query_handler.h"
 #include "store/store.h"
 

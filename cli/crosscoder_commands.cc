@@ -5,11 +5,11 @@
 #include <map>
 #include <optional>
 
+#include "analysis/analysis_config.h"
 #include "cli/run_target.h"
 #include "cli/text_table.h"
 #include "crosscoder/crosscoder.h"
 #include "query/analysis_queries.h"
-#include "analysis/tap_worker.h"
 #include "store/analysis_tables.h"
 #include "store/run_catalog.h"
 #include "store/snapshot_table.h"

@@ -8,6 +8,7 @@
 #include "query/analysis_queries.h"
 #ifdef CW_WITH_ANALYSIS
 #include "analysis/analysis_scheduler.h"
+#include "crosscoder/crosscoder.h"
 #endif
 #include "query/query_protocol.h"
 #include "schema/unix_time.h"

@@ -6,8 +6,8 @@
 #include <atomic>
 #include <memory>
 
-#include "daemon/daemon_config.h"
 #include "alerts/event_alerts.h"
+#include "daemon/daemon_config.h"
 #include "ingest/ingest.h"
 #include "query/query_handler.h"
 #include "store/store.h"

@@ -7,8 +7,8 @@
 #include <string>
 
 #include "alerts/alerts_config.h"
+#include "analysis/analysis_config.h"
 #include "ingest/ingest.h"
-#include "analysis/tap_worker.h"
 
 namespace cw {
 

@@ -4,8 +4,8 @@
 #ifndef CW_QUERY_ANALYSIS_QUERIES_H_
 #define CW_QUERY_ANALYSIS_QUERIES_H_
 
-#include "query/query_handler.h"
 #include "detect/emergence.h"
+#include "query/query_handler.h"
 
 namespace cw {
 

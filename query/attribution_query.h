@@ -6,8 +6,8 @@
 #ifndef CW_QUERY_ATTRIBUTION_QUERY_H_
 #define CW_QUERY_ATTRIBUTION_QUERY_H_
 
-#include "query/query_handler.h"
 #include "detect/emergence.h"
+#include "query/query_handler.h"
 
 namespace cw {
 

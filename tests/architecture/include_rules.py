@@ -22,17 +22,16 @@ ALLOWED = {
     "alerts": [],
     "ingest": ["schema", "store"],
     "query": ["schema", "store", "detect"],
+    # cw_analysis links the crosscoder's header-only results library;
     # cw_analysis_workers links cw_crosscoder and includes its torch-free
-    # public header only. Exception: the torch-free cw_analysis takes the
-    # crosscoder's plain result types (FeatureStats) from that header too,
-    # without linking cw_crosscoder.
-    "analysis": ["schema", "store", "detect", "crosscoder/crosscoder.h"],
+    # public header only.
+    "analysis": ["schema", "store", "detect", "crosscoder/crosscoder_results.h", "crosscoder/crosscoder.h"],
     # daemon.cc checks the configured device at start-up (check_device).
     "daemon": ["schema", "store", "alerts", "ingest", "query", "analysis", "crosscoder/crosscoder.h"],
     # cli/import_command.cc publishes through hooks/publisher.h when the
     # daemon is up; crosscoder_commands.cc (export, refit) is compiled into
     # the conceptwatch binary only, which links cw_crosscoder and
-    # cw_analysis_workers.
+    # cw_analysis (for analysis/analysis_config.h).
     "cli": ["schema", "store", "detect", "ingest", "query", "hooks", "analysis", "crosscoder/crosscoder.h"],
     "examples": ["schema", "hooks", "crosscoder"],
 }

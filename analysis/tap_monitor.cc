@@ -1,16 +1,12 @@
 #include "analysis/tap_monitor.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
+
+#include "schema/unix_time.h"
 
 namespace cw {
 namespace {
-
-uint64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 nlohmann::json finite_or_null(double value) { return std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(); }
 
@@ -32,7 +28,7 @@ nlohmann::json TapMonitor::transition_json(const Transition& transition) const {
   }
   return {{"transition", transition.id},
           {"alarm_step", transition.alarm_step},
-          {"onset_step", transition.onset_step},
+          {"onset_step", transition.halfway_step},
           {"began_step", transition.began_step},
           {"confirmed", transition.confirmed},
           {"pelt_step", transition.pelt_index ? nlohmann::json(transition.pelt_step) : nlohmann::json()},
@@ -81,7 +77,7 @@ nlohmann::json TapMonitor::transitions_json() const {
 }
 
 nlohmann::json TapMonitor::base_event(const char* type) const {
-  return {{"type", type}, {"run", run_}, {"tap", tap_}, {"raised_unix_ms", now_ms()}};
+  return {{"type", type}, {"run", run_}, {"tap", tap_}, {"raised_unix_ms", unix_now_ms()}};
 }
 
 void TapMonitor::remember(const nlohmann::json& event) {

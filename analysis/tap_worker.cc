@@ -20,9 +20,13 @@
 namespace cw {
 namespace {
 
+// "dead_features" and "dense_features" are the fractions' old names, still
+// written for readers of `conceptwatch crosscoder --json` that use them.
 nlohmann::json metrics_json(const SnapshotMetrics& m) {
   return {{"explained_variance", m.explained_variance},
           {"l0", m.l0},
+          {"dead_fraction", m.dead_fraction},
+          {"dense_fraction", m.dense_fraction},
           {"dead_features", m.dead_fraction},
           {"dense_features", m.dense_fraction},
           {"mse", m.mse}};

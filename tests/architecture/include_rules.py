@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Fails when a folder includes a project folder it must not.
 
-The table below is the one in docs/ARCHITECTURE.md ("Allowed dependencies")
+The table below is the one in docs/ARCHITECTURE.md ("Parts and allowed dependencies")
 and follows the CMake targets: a folder may include what its library links.
 Usage: include_rules.py SOURCE_DIR   (or --self-test)
 """

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <memory>
 #include <thread>
 
 #include "cli/run_target.h"
@@ -77,6 +78,23 @@ void print_event(const nlohmann::json& e) {
   std::cout << "\n";
 }
 
+// Each command's options, owned by its callback (which the app keeps).
+struct FeaturesArgs {
+  RunTarget target;
+  std::string sort = "emergence", filter = "live";
+  int64_t limit = 50;
+};
+
+struct FeatureArgs {
+  RunTarget target;
+  uint32_t id = 0;
+};
+
+struct EventsArgs {
+  std::string run, type;
+  bool follow = false;
+};
+
 }  // namespace
 
 std::string sparkline(const std::vector<double>& values) {
@@ -95,12 +113,12 @@ std::string sparkline(const std::vector<double>& values) {
 
 void add_analysis_commands(CLI::App& app, const CliContext& context, int* exit_code) {
   (void)exit_code;
-  static RunTarget cc_target, features_target, feature_target, phases_target;
 
   auto* crosscoder = app.add_subcommand("crosscoder", "crosscoder metrics per snapshot (explained variance, L0, ...)");
-  add_run_target(crosscoder, &cc_target);
-  crosscoder->callback([&context] {
-    print_answer(context, ask(context, "crosscoder", cc_target.params()).json, [](const nlohmann::json& j) {
+  auto cc_target = std::make_shared<RunTarget>();
+  add_run_target(crosscoder, cc_target.get());
+  crosscoder->callback([&context, cc_target] {
+    print_answer(context, ask(context, "crosscoder", cc_target->params()).json, [](const nlohmann::json& j) {
       std::cout << text(j["run"]) << "/" << text(j["tap"]) << "\n";
       // KL_UNI / KL_BI: the job's predictions against the probe's unigram and
       // bigram statistics (hooks/prediction_divergence.h), when it sends them.
@@ -111,8 +129,8 @@ void add_analysis_commands(CLI::App& app, const CliContext& context, int* exit_c
         auto value = [&](const char* name, int digits) {
           return series.contains(name) ? fixed(series[name], digits) : std::string("-");
         };
-        table.add({text(s["step"]), fixed(s["explained_variance"]), fixed(s["l0"], 1), fixed(s["dead_features"]),
-                   fixed(s["dense_features"]), fixed(s["mse"], 4), value("surprise", 4), value("emergence_share", 3),
+        table.add({text(s["step"]), fixed(s["explained_variance"]), fixed(s["l0"], 1), fixed(s["dead_fraction"]),
+                   fixed(s["dense_fraction"]), fixed(s["mse"], 4), value("surprise", 4), value("emergence_share", 3),
                    value("dimensionality_rate", 3), value("kl_unigram", 3), value("kl_bigram", 3),
                    series.contains("phase") ? text(series["phase"]) : "-"});
       }
@@ -127,15 +145,16 @@ void add_analysis_commands(CLI::App& app, const CliContext& context, int* exit_c
   });
 
   auto* features = app.add_subcommand("features", "features: when each emerged, how strong, how contextual");
-  add_run_target(features, &features_target);
-  static std::string sort = "emergence", filter = "live";
-  static int64_t limit = 50;
-  features->add_option("--sort", sort, "emergence, strength, contextuality or id")->capture_default_str();
-  features->add_option("--filter", filter, "live, emerged, strengthened, faded, present or all")->capture_default_str();
-  features->add_option("--limit", limit, "at most this many (0: all)")->capture_default_str();
-  features->callback([&context] {
-    nlohmann::json params = features_target.params();
-    params.update({{"sort", sort}, {"filter", filter}, {"limit", limit}});
+  auto features_args = std::make_shared<FeaturesArgs>();
+  add_run_target(features, &features_args->target);
+  features->add_option("--sort", features_args->sort, "emergence, strength, contextuality or id")->capture_default_str();
+  features->add_option("--filter", features_args->filter, "live, emerged, strengthened, faded, present or all")
+      ->capture_default_str();
+  features->add_option("--limit", features_args->limit, "at most this many (0: all)")->capture_default_str();
+  features->callback([&context, features_args] {
+    const FeaturesArgs& args = *features_args;
+    nlohmann::json params = args.target.params();
+    params.update({{"sort", args.sort}, {"filter", args.filter}, {"limit", args.limit}});
     print_answer(context, ask(context, "features", params).json, [](const nlohmann::json& j) {
       // STRENGTHENED: the norm rose there but the activations say the
       // feature was already present (not an emergence).
@@ -154,12 +173,12 @@ void add_analysis_commands(CLI::App& app, const CliContext& context, int* exit_c
   });
 
   auto* feature = app.add_subcommand("feature", "one feature's trajectory, sparkline and top contexts");
-  add_run_target(feature, &feature_target);
-  static uint32_t feature_id = 0;
-  feature->add_option("id", feature_id, "feature id")->required();
-  feature->callback([&context] {
-    nlohmann::json params = feature_target.params();
-    params["id"] = feature_id;
+  auto feature_args = std::make_shared<FeatureArgs>();
+  add_run_target(feature, &feature_args->target);
+  feature->add_option("id", feature_args->id, "feature id")->required();
+  feature->callback([&context, feature_args] {
+    nlohmann::json params = feature_args->target.params();
+    params["id"] = feature_args->id;
     print_answer(context, ask(context, "feature", params).json, [](const nlohmann::json& j) {
       std::vector<double> norms, strengths;
       for (const auto& p : j["trajectory"]) {
@@ -195,15 +214,16 @@ void add_analysis_commands(CLI::App& app, const CliContext& context, int* exit_c
   });
 
   auto* events = app.add_subcommand("events", "emergence and phase-transition events");
-  static std::string events_run, events_type;
-  static bool follow = false;
-  events->add_option("--run", events_run, "only this run");
-  events->add_option("--type", events_type, "phase_transition, phase, feature_emerged, feature_strengthened, feature_faded, feature");
-  events->add_flag("--follow,-f", follow, "keep printing new events (Ctrl-C to stop)");
-  events->callback([&context] {
+  auto events_args = std::make_shared<EventsArgs>();
+  events->add_option("--run", events_args->run, "only this run");
+  events->add_option("--type", events_args->type,
+                     "phase_transition, phase, feature_emerged, feature_strengthened, feature_faded, feature");
+  events->add_flag("--follow,-f", events_args->follow, "keep printing new events (Ctrl-C to stop)");
+  events->callback([&context, events_args] {
+    const EventsArgs& args = *events_args;
     uint64_t after = 0;
     while (true) {
-      nlohmann::json params = {{"run", events_run}, {"type", events_type}, {"after", after}};
+      nlohmann::json params = {{"run", args.run}, {"type", args.type}, {"after", after}};
       const Answer answer = ask(context, "events", params);
       for (const auto& e : answer.json) {
         after = std::max(after, e.value("seq", uint64_t(0)));
@@ -214,7 +234,7 @@ void add_analysis_commands(CLI::App& app, const CliContext& context, int* exit_c
         }
       }
       std::cout.flush();
-      if (!follow) break;
+      if (!args.follow) break;
       // With the daemon down every poll opens the store read-only (~0.1 s
       // of CPU): poll it rarely, and ask the daemon again each time.
       std::this_thread::sleep_for(std::chrono::milliseconds(answer.from_daemon ? 500 : 5000));
@@ -223,9 +243,10 @@ void add_analysis_commands(CLI::App& app, const CliContext& context, int* exit_c
   });
 
   auto* phases = app.add_subcommand("phases", "phase transitions and the paper's training phases");
-  add_run_target(phases, &phases_target);
-  phases->callback([&context] {
-    print_answer(context, ask(context, "phases", phases_target.params()).json, [](const nlohmann::json& j) {
+  auto phases_target = std::make_shared<RunTarget>();
+  add_run_target(phases, phases_target.get());
+  phases->callback([&context, phases_target] {
+    print_answer(context, ask(context, "phases", phases_target->params()).json, [](const nlohmann::json& j) {
       std::cout << text(j["run"]) << "/" << text(j["tap"]) << ": current phase " << text(j["phase"]) << "\n";
       for (const auto& e : j["phase_changes"]) print_event(e);
       for (const auto& e : j["transitions"]) print_event(e);

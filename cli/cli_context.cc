@@ -2,9 +2,9 @@
 
 #include <iostream>
 
-#include "cli/daemon_client.h"
-#include "daemon/analysis_queries.h"
-#include "daemon/query_handler.h"
+#include "query/analysis_queries.h"
+#include "query/daemon_client.h"
+#include "query/query_handler.h"
 #include "store/store.h"
 
 namespace cw {

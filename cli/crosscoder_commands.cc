@@ -3,13 +3,14 @@
 #include <chrono>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <optional>
 
+#include "analysis/analysis_config.h"
 #include "cli/run_target.h"
 #include "cli/text_table.h"
 #include "crosscoder/crosscoder.h"
-#include "daemon/analysis_queries.h"
-#include "daemon/tap_worker.h"
+#include "query/analysis_queries.h"
 #include "store/analysis_tables.h"
 #include "store/run_catalog.h"
 #include "store/snapshot_table.h"
@@ -23,16 +24,29 @@ Crosscoder load_online(Store& store, const std::string& run, const std::string& 
   return Crosscoder::deserialize(*state);
 }
 
+// Each command's options, owned by its callback (which the app keeps).
+struct ExportArgs {
+  RunTarget target;
+  std::string out_dir;
+};
+
+struct RefitArgs {
+  RunTarget target;
+  int64_t steps = 2000;
+  std::string out;  // also export the offline crosscoder here
+};
+
 }  // namespace
 
 void add_crosscoder_commands(CLI::App& app, const CliContext& context, int* exit_code) {
   (void)exit_code;
-  static RunTarget export_target, refit_target;
-  static std::string out_dir;
   auto* exporter = app.add_subcommand("export", "write the crosscoder as safetensors + config.json for Python");
-  add_run_target(exporter, &export_target);
-  exporter->add_option("--out", out_dir, "directory to write")->required();
-  exporter->callback([&context] {
+  auto export_args = std::make_shared<ExportArgs>();
+  add_run_target(exporter, &export_args->target);
+  exporter->add_option("--out", export_args->out_dir, "directory to write")->required();
+  exporter->callback([&context, export_args] {
+    const RunTarget& export_target = export_args->target;
+    const std::string& out_dir = export_args->out_dir;
     auto store = open_read_only(context);
     const std::string tap = resolve_tap(*store, export_target.run, export_target.params());
     Crosscoder crosscoder = load_online(*store, export_target.run, tap);
@@ -47,13 +61,15 @@ void add_crosscoder_commands(CLI::App& app, const CliContext& context, int* exit
     });
   });
 
-  static int64_t refit_steps = 2000;
-  static std::string refit_out;
   auto* refit = app.add_subcommand("refit", "train a fresh crosscoder on all stored snapshots (the paper's offline method) and compare with the online one");
-  add_run_target(refit, &refit_target);
-  refit->add_option("--steps", refit_steps, "training steps")->capture_default_str();
-  refit->add_option("--out", refit_out, "also export the offline crosscoder here");
-  refit->callback([&context] {
+  auto refit_args = std::make_shared<RefitArgs>();
+  add_run_target(refit, &refit_args->target);
+  refit->add_option("--steps", refit_args->steps, "training steps")->capture_default_str();
+  refit->add_option("--out", refit_args->out, "also export the offline crosscoder here");
+  refit->callback([&context, refit_args] {
+    const RunTarget& refit_target = refit_args->target;
+    const int64_t refit_steps = refit_args->steps;
+    const std::string& refit_out = refit_args->out;
     auto store = open_read_only(context);
     const std::string tap = resolve_tap(*store, refit_target.run, refit_target.params());
     SnapshotTable snapshots(*store);
@@ -93,7 +109,7 @@ void add_crosscoder_commands(CLI::App& app, const CliContext& context, int* exit
     if (online) {
       for (auto& [step, m] : MetricsTable(*store).list(refit_target.run, tap)) {
         online_metrics[step] = {step, m.value("explained_variance", 0.0), m.value("l0", 0.0),
-                                m.value("dead_features", 0.0), m.value("dense_features", 0.0), m.value("mse", 0.0)};
+                                m.value("dead_fraction", 0.0), m.value("dense_fraction", 0.0), m.value("mse", 0.0)};
       }
     }
     if (!refit_out.empty()) offline.export_safetensors(refit_out);

@@ -6,12 +6,12 @@
 #include <memory>
 #include <optional>
 
-#include "cli/daemon_client.h"
 #include "cli/npy_file.h"
 #include "cli/text_table.h"
-#include "daemon/ingest.h"
-#include "daemon/query_handler.h"
 #include "hooks/publisher.h"
+#include "ingest/ingest.h"
+#include "query/daemon_client.h"
+#include "query/query_handler.h"
 #include "schema/checksum.h"
 #include "schema/message_io.h"
 #include "schema/messages.h"

@@ -20,6 +20,8 @@
 #include <string>
 #include <vector>
 
+#include "crosscoder/crosscoder_results.h"
+
 namespace cw {
 
 // CrosscoderOptions::sparsity_lambda below 0 means "auto": resolved by
@@ -73,55 +75,6 @@ struct CrosscoderOptions {
   // Metrics: a feature active on more than this share of probe tokens is dense.
   double dense_frequency = 0.1;
   int64_t progress_every = 10;         // train() calls progress every this many steps (and at the end)
-};
-
-struct SnapshotMetrics {
-  uint64_t step = 0;
-  double explained_variance = 0;  // 1 − E‖x − x̂‖² / E‖x − x̄‖² on the probe set
-  double l0 = 0;                  // mean active features per token at this snapshot
-  double dead_fraction = 0;       // features never active on the probe set at this snapshot
-  double dense_fraction = 0;      // features active on > dense_frequency of probe tokens
-  double mse = 0;                 // mean ‖x − x̂‖² per token (normalised units)
-};
-
-// Per feature, per snapshot statistics on the probe set.
-struct FeatureStats {
-  std::vector<float> decoder_norm;     // [T × F] ‖W_D,i^θ‖ (normalised units)
-  std::vector<float> frequency;        // [T × F] fraction of probe tokens with f_i^θ > 0
-  std::vector<float> mean_activation;  // [T × F] mean f_i^θ over tokens where it fires
-  std::vector<float> max_activation;   // [T × F]
-  std::vector<float> cos_previous;     // [T × F] cos(W_D,i^θ, W_D,i^{θ−1}); 1 at θ = 0
-  std::vector<float> cos_latest;       // [T × F] cos(W_D,i^θ, W_D,i^{T−1})
-  // Top-k probe rows per feature at the latest snapshot: [F × k] row index
-  // and activation (activation 0 = unused slot), strongest first.
-  std::vector<uint32_t> top_rows;
-  std::vector<float> top_activations;
-  int64_t top_k = 0;
-  // Per feature at the latest snapshot: share of its activation variance over
-  // probe tokens not explained by the current token's identity (0 = a pure
-  // token feature, 1 = entirely contextual). NaN when it never fires.
-  std::vector<float> contextuality;
-  // [T × F] the feature's strength in the activations themselves, 1 at its
-  // strongest snapshot; NaN when unmeasurable (crosscoder/emergence_evidence.h).
-  std::vector<float> activation_strength;
-};
-
-// One nonzero feature activation on the probe set.
-struct FeatureActivation {
-  uint32_t row = 0;      // probe token row
-  uint32_t feature = 0;
-  float activation = 0;  // f_i^θ (normalised units)
-};
-
-struct TrainReport {
-  int64_t steps = 0;
-  double seconds = 0;
-  double first_loss = 0;
-  double last_loss = 0;
-  double tokens_per_second = 0;
-  int64_t recruited = 0;
-  int64_t merged = 0;        // redundant latents folded into another at the start
-  bool interrupted = false;  // `stop` was set: fewer steps than the budget
 };
 
 class Crosscoder {

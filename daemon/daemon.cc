@@ -5,11 +5,12 @@
 #include <chrono>
 #include <zmq.hpp>
 
-#include "daemon/analysis_queries.h"
+#include "query/analysis_queries.h"
 #ifdef CW_WITH_ANALYSIS
-#include "daemon/analysis_scheduler.h"
+#include "analysis/analysis_scheduler.h"
+#include "crosscoder/crosscoder.h"
 #endif
-#include "daemon/query_protocol.h"
+#include "query/query_protocol.h"
 #include "schema/unix_time.h"
 #include "store/analysis_tables.h"
 

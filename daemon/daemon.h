@@ -6,10 +6,10 @@
 #include <atomic>
 #include <memory>
 
+#include "alerts/event_alerts.h"
 #include "daemon/daemon_config.h"
-#include "daemon/event_alerts.h"
-#include "daemon/ingest.h"
-#include "daemon/query_handler.h"
+#include "ingest/ingest.h"
+#include "query/query_handler.h"
 #include "store/store.h"
 
 namespace cw {

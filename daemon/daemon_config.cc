@@ -50,8 +50,8 @@ void load_transitions(const toml::table& table, const std::string& path, Monitor
   };
   names("series", &monitor->series);
   for (const auto& name : monitor->series) {
-    // The arrival series (daemon/tap_monitor.h) and the feature series
-    // (daemon/feature_population.h, detect/feature_dimensionality.h).
+    // The arrival series (analysis/tap_monitor.h) and the feature series
+    // (analysis/feature_population.h, detect/feature_dimensionality.h).
     static const std::set<std::string> known = {
         "surprise",        "surprise_ratio", "features_alive", "features_alive_share", "features_emerging",
         "mean_direction_change", "emergence_share", "fading_share", "new_mass_share", "turnover",

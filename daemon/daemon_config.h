@@ -6,9 +6,9 @@
 #include <cstdint>
 #include <string>
 
-#include "daemon/alerts/alerts_config.h"
-#include "daemon/ingest.h"
-#include "daemon/tap_worker.h"
+#include "alerts/alerts_config.h"
+#include "analysis/analysis_config.h"
+#include "ingest/ingest.h"
 
 namespace cw {
 

@@ -1,7 +1,10 @@
 // Entropies of the probe set in nats, the yardsticks the paper reads the
 // training loss against: a model that has learnt token frequencies reaches
 // the unigram entropy, one that has learnt which token follows which reaches
-// the conditional bigram entropy (DESIGN.md, "What the paper found").
+// the conditional bigram entropy. Ge et al. 2025 ("Evolution of Concepts in
+// Language Model Pre-Training") found the loss approaching these entropies
+// at the turning point where most features form ("statistical learning"),
+// then going below them ("feature learning"); detect/phase.h labels that.
 #ifndef CW_DETECT_ENTROPY_H_
 #define CW_DETECT_ENTROPY_H_
 

@@ -312,10 +312,10 @@ void TransitionDetector::refresh(Transition& t) const {
   }
   // The lower median: with two moves, the earlier of the two.
   std::nth_element(halfway.begin(), halfway.begin() + (halfway.size() - 1) / 2, halfway.end());
-  t.onset_index = halfway[(halfway.size() - 1) / 2];
+  t.halfway_index = halfway[(halfway.size() - 1) / 2];
   t.alarm_step = steps_[t.alarm_index];
   t.began_step = steps_[t.began_index];
-  t.onset_step = steps_[t.onset_index];
+  t.halfway_step = steps_[t.halfway_index];
 }
 
 }  // namespace cw

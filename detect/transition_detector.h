@@ -104,8 +104,10 @@ struct Transition {
   uint64_t alarm_step = 0;
   size_t began_index = 0;  // earliest onset among its moves
   uint64_t began_step = 0;
-  size_t onset_index = 0;  // the transition's step: median of its moves' half-way points
-  uint64_t onset_step = 0;
+  // The transition's step: the median of its moves' half-way points (events
+  // and queries call it "onset_step").
+  size_t halfway_index = 0;
+  uint64_t halfway_step = 0;
   size_t last_alarm_index = 0;  // latest alarm of any of its moves
   bool confirmed = false;  // some move has a PELT change point near its onset
   std::optional<size_t> pelt_index;  // PELT's localisation (from the first confirmed move)

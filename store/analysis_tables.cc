@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <stdexcept>
+#include <utility>
 
 #include "store/key_encoding.h"
 
@@ -109,7 +110,10 @@ std::vector<std::pair<uint64_t, nlohmann::json>> MetricsTable::list(const std::s
     KeyReader reader(key);
     reader.text();
     reader.text();
-    out.emplace_back(reader.u64(), nlohmann::json::parse(value));
+    nlohmann::json metrics = nlohmann::json::parse(value);
+    for (const auto& [old_key, key] : {std::pair{"dead_features", "dead_fraction"}, {"dense_features", "dense_fraction"}})
+      if (metrics.contains(old_key) && !metrics.contains(key)) metrics[key] = metrics[old_key];
+    out.emplace_back(reader.u64(), std::move(metrics));
     return true;
   });
   return out;

@@ -42,7 +42,9 @@ class TransitionTable {
 
 // Crosscoder metrics per snapshot (explained_variance, l0, ...), as JSON
 // objects so that new measures need no migration. Overwritten as the
-// crosscoder refines.
+// crosscoder refines. Records written before "dead_fraction" and
+// "dense_fraction" hold them under "dead_features" and "dense_features"
+// only; list() gives them the new keys too.
 class MetricsTable {
  public:
   explicit MetricsTable(Store& store) : store_(store) {}

@@ -7,7 +7,7 @@
 
 #include "bench/common/sample_stats.h"
 #include "bench/common/temp_dir.h"
-#include "daemon/ingest.h"
+#include "ingest/ingest.h"
 #include "schema/checksum.h"
 #include "schema/messages.h"
 #include "schema/snapshot_frames.h"

@@ -1,4 +1,4 @@
-#include "daemon/alerts/alert_book.h"
+#include "alerts/alert_book.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "daemon/alerts/alert_dispatcher.h"
+#include "alerts/alert_dispatcher.h"
 
 #include <gtest/gtest.h>
 

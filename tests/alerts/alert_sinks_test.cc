@@ -14,12 +14,12 @@
 #include <thread>
 #include <zmq.hpp>
 
-#include "daemon/alerts/alert_book.h"
-#include "daemon/alerts/alert_dispatcher.h"
-#include "daemon/alerts/exec_sink.h"
-#include "daemon/alerts/json_lines_sink.h"
-#include "daemon/alerts/webhook_sink.h"
-#include "daemon/alerts/zmq_pub_sink.h"
+#include "alerts/alert_book.h"
+#include "alerts/alert_dispatcher.h"
+#include "alerts/exec_sink.h"
+#include "alerts/json_lines_sink.h"
+#include "alerts/webhook_sink.h"
+#include "alerts/zmq_pub_sink.h"
 #include "tests/support/temp_dir.h"
 
 namespace cw {

@@ -1,8 +1,8 @@
-#include "daemon/alerts/alert.h"
+#include "alerts/alert.h"
 
 #include <gtest/gtest.h>
 
-#include "daemon/alerts/alertmanager_payload.h"
+#include "alerts/alertmanager_payload.h"
 
 namespace cw {
 namespace {

@@ -1,10 +1,10 @@
-#include "daemon/alerts/alerts_config.h"
+#include "alerts/alerts_config.h"
 
 #include <gtest/gtest.h>
 
 #include <fstream>
 
-#include "daemon/alerts/sink_factory.h"
+#include "alerts/sink_factory.h"
 #include "tests/support/temp_dir.h"
 
 namespace cw {

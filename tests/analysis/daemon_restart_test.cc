@@ -113,7 +113,7 @@ TEST(DaemonRestart, StopDuringAnUpdateThenRestartEndsWithTheUninterruptedCrossco
   ASSERT_EQ(expected.metrics.size(), std::size_t(T));
   for (int64_t t = 0; t < T; ++t) {
     SCOPED_TRACE("snapshot " + std::to_string(t));
-    for (const char* key : {"explained_variance", "l0", "mse", "dead_features"})
+    for (const char* key : {"explained_variance", "l0", "mse", "dead_fraction"})
       EXPECT_NEAR(resumed.metrics[t][key].get<double>(), expected.metrics[t][key].get<double>(), 1e-6) << key;
   }
   for (const auto& [name, want] : expected.weights) {

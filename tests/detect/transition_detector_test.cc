@@ -80,9 +80,9 @@ TEST(TransitionDetector, MassEmergenceIsExactlyOneTransitionAtItsSnapshot) {
     ASSERT_EQ(raised, 1u) << "seed " << seed;
     ASSERT_EQ(detector.transitions().size(), 1u);
     const Transition& t = detector.transitions()[0];
-    EXPECT_NEAR(static_cast<double>(t.onset_index), 20.0, 1.0) << "seed " << seed;
-    EXPECT_EQ(t.onset_step, steps[t.onset_index]);
-    EXPECT_GE(t.alarm_index, t.onset_index);
+    EXPECT_NEAR(static_cast<double>(t.halfway_index), 20.0, 1.0) << "seed " << seed;
+    EXPECT_EQ(t.halfway_step, steps[t.halfway_index]);
+    EXPECT_GE(t.alarm_index, t.halfway_index);
     EXPECT_LE(t.alarm_index, 23u);
     EXPECT_TRUE(t.confirmed) << "seed " << seed;
     ASSERT_TRUE(t.pelt_index.has_value());
@@ -119,8 +119,8 @@ TEST(TransitionDetector, SeriesMovingTogetherMakeOneTransitionWithEveryMove) {
   }
   ASSERT_EQ(detector.transitions().size(), 1u);
   const Transition& t = detector.transitions()[0];
-  EXPECT_NEAR(static_cast<double>(t.onset_index), 30.0, 1.0);
-  EXPECT_EQ(t.onset_step, 100 * (t.onset_index + 1));
+  EXPECT_NEAR(static_cast<double>(t.halfway_index), 30.0, 1.0);
+  EXPECT_EQ(t.halfway_step, 100 * (t.halfway_index + 1));
   ASSERT_EQ(t.moves.size(), 2u);
   for (const SeriesMove& m : t.moves) {
     if (m.series == "training_loss") {
@@ -144,7 +144,7 @@ TEST(TransitionDetector, ARampThatKeepsAlarmingIsOneTransition) {
   EXPECT_GE(t.began_index, 29u);
   EXPECT_LE(t.began_index, 36u);
   // A ramp that has not levelled off is half done somewhere along it.
-  EXPECT_GE(t.onset_index, t.began_index);
+  EXPECT_GE(t.halfway_index, t.began_index);
   EXPECT_EQ(t.moves[0].direction, +1);
 }
 
@@ -166,9 +166,9 @@ TEST(TransitionDetector, ASpikeAboveItsThresholdIsATransitionAtItsSnapshot) {
   }
   ASSERT_EQ(detector.transitions().size(), 1u);
   const Transition& t = detector.transitions()[0];
-  EXPECT_EQ(t.onset_index, 25u);
+  EXPECT_EQ(t.halfway_index, 25u);
   EXPECT_EQ(t.alarm_index, 25u);
-  EXPECT_EQ(t.onset_step, steps[25]);
+  EXPECT_EQ(t.halfway_step, steps[25]);
   ASSERT_FALSE(t.moves.empty());
   EXPECT_NE(t.moves[0].detectors.find("spike"), std::string::npos);
 }
@@ -191,7 +191,7 @@ std::vector<double> creep_then_fall(unsigned seed) {
 std::string describe(const TransitionDetector& detector) {
   std::string found;
   for (const Transition& t : detector.transitions()) {
-    found += " [began " + std::to_string(t.began_index) + " onset " + std::to_string(t.onset_index) + " alarm " +
+    found += " [began " + std::to_string(t.began_index) + " onset " + std::to_string(t.halfway_index) + " alarm " +
              std::to_string(t.alarm_index);
     for (const SeriesMove& m : t.moves) found += " " + m.detectors + " mag " + std::to_string(m.magnitude);
     found += "]";
@@ -208,7 +208,7 @@ TEST(TransitionDetector, ADriftThatTurnsIntoASharpDropIsANewTransitionAtTheDrop)
   for (size_t i = 0; i < steps.size(); ++i) detector.observe(steps[i], {{"loss", values[i]}});
   bool at_drop = false;
   for (const Transition& t : detector.transitions())
-    at_drop = at_drop || (t.began_index >= 38 && t.began_index <= 42 && t.onset_index >= 40 && t.onset_index <= 49);
+    at_drop = at_drop || (t.began_index >= 38 && t.began_index <= 42 && t.halfway_index >= 40 && t.halfway_index <= 49);
   EXPECT_TRUE(at_drop) << describe(detector);
 }
 
@@ -230,7 +230,7 @@ TEST(TransitionDetector, WithAFloorOnlyTheFallIsATransitionDatedHalfWayDown) {
     const Transition& t = detector.transitions()[0];
     EXPECT_GE(t.began_index, 30u) << describe(detector);
     EXPECT_LE(t.began_index, 42u) << describe(detector);
-    EXPECT_NEAR(static_cast<double>(t.onset_index), 45.0, 1.0) << describe(detector);
+    EXPECT_NEAR(static_cast<double>(t.halfway_index), 45.0, 1.0) << describe(detector);
     EXPECT_LE(t.alarm_index, 44u) << describe(detector);
     EXPECT_NEAR(t.moves[0].magnitude, -3.15, 0.1);
   }
@@ -260,8 +260,8 @@ TEST(TransitionDetector, ASmoothCurvesBendsAreNotTransitionsItsSShapedFallIs) {
     }
     ASSERT_EQ(detector.transitions().size(), 1u) << describe(detector);
     const Transition& t = detector.transitions()[0];
-    EXPECT_NEAR(static_cast<double>(t.onset_index), 40.0, 1.0) << describe(detector);
-    EXPECT_LT(t.began_index, t.onset_index);
+    EXPECT_NEAR(static_cast<double>(t.halfway_index), 40.0, 1.0) << describe(detector);
+    EXPECT_LT(t.began_index, t.halfway_index);
     EXPECT_LE(t.alarm_index, 42u);
   }
 }

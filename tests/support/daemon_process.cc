@@ -16,7 +16,7 @@
 #include <thread>
 #include <zmq.hpp>
 
-#include "daemon/query_protocol.h"
+#include "query/query_protocol.h"
 
 #ifndef CW_DAEMON_PATH
 #error "CW_DAEMON_PATH must name the conceptwatchd binary"

@@ -1,0 +1,37 @@
+#include "alerts/zmq_pub_sink.h"
+
+#include <stdexcept>
+#include <zmq.hpp>
+
+namespace cw {
+
+// Its own context: the sink's socket lives on the sink's worker thread and
+// must not share a context whose termination others control.
+struct ZmqPubSink::Socket {
+  zmq::context_t context{1};
+  zmq::socket_t socket{context, zmq::socket_type::pub};
+};
+
+ZmqPubSink::ZmqPubSink(std::string endpoint) : endpoint_(std::move(endpoint)), socket_(std::make_unique<Socket>()) {
+  socket_->socket.set(zmq::sockopt::linger, 0);
+  try {
+    socket_->socket.bind(endpoint_);
+  } catch (const zmq::error_t& e) {
+    throw std::runtime_error("zmq alert sink: cannot bind " + endpoint_ + ": " + e.what());
+  }
+}
+
+ZmqPubSink::~ZmqPubSink() = default;
+
+void ZmqPubSink::deliver(const Alert& alert) {
+  std::string body = alert_to_json(alert).dump();
+  const std::string& topic = alert.name();
+  socket_->socket.send(zmq::buffer(topic), zmq::send_flags::sndmore);
+  socket_->socket.send(zmq::buffer(body), zmq::send_flags::none);
+}
+
+std::string ZmqPubSink::describe() const { return "zmq " + endpoint_; }
+
+std::string ZmqPubSink::last_endpoint() const { return socket_->socket.get(zmq::sockopt::last_endpoint); }
+
+}  // namespace cw

@@ -1,0 +1,38 @@
+// What the daemon's analysis does per (run, tap): the crosscoder's options
+// and size, the trainer thread's priority, and the monitor's detectors
+// (the [crosscoder], [emergence] and [transitions] sections of
+// deploy/conceptwatchd.toml). Header-only: the daemon's configuration and
+// the CLI's refit read it without the workers.
+#ifndef CW_ANALYSIS_ANALYSIS_CONFIG_H_
+#define CW_ANALYSIS_ANALYSIS_CONFIG_H_
+
+#include <algorithm>
+#include <cstdint>
+
+#include "analysis/tap_monitor.h"
+#include "analysis/trainer_priority.h"
+#include "crosscoder/crosscoder.h"
+
+namespace cw {
+
+struct AnalysisConfig {
+  bool enabled = true;
+  CrosscoderOptions crosscoder;   // d_model comes from the tap
+  int64_t features_per_dim = 8;   // n_features = this × d_model unless crosscoder.n_features is set
+  int64_t max_features = 16384;
+  int64_t top_k = 8;
+  // The worker thread's scheduling: idle by default, so that a daemon on the
+  // training job's machine never takes CPU the job wants (README "Benchmarks").
+  TrainerPriority priority = TrainerPriority::kIdle;
+  MonitorOptions monitor;
+};
+
+// The dictionary size when none is configured: features_per_dim × d_model,
+// at most max_features.
+inline int64_t default_feature_count(const AnalysisConfig& config, int64_t d_model) {
+  return std::min(config.max_features, config.features_per_dim * d_model);
+}
+
+}  // namespace cw
+
+#endif  // CW_ANALYSIS_ANALYSIS_CONFIG_H_

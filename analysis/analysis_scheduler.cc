@@ -1,0 +1,48 @@
+#include "analysis/analysis_scheduler.h"
+
+#include "store/run_catalog.h"
+#include "store/snapshot_table.h"
+
+namespace cw {
+
+AnalysisScheduler::AnalysisScheduler(Store& store, AnalysisConfig config, TapWorker::Emit emit)
+    : store_(store), config_(std::move(config)), emit_(std::move(emit)) {}
+
+AnalysisScheduler::~AnalysisScheduler() {
+  std::lock_guard<std::mutex> lock(mu_);
+  // Every worker first, so none starts training while another is joined.
+  for (auto& [key, worker] : workers_) worker->request_stop();
+  workers_.clear();
+}
+
+void AnalysisScheduler::start() {
+  if (!config_.enabled) return;
+  SnapshotTable snapshots(store_);
+  for (const auto& run : RunCatalog(store_).list()) {
+    for (const auto& tap : run.description.taps) {
+      if (!snapshots.list(run.description.run, tap.name).empty()) worker(run.description.run, tap.name);
+    }
+  }
+}
+
+TapWorker& AnalysisScheduler::worker(const std::string& run, const std::string& tap) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto& slot = workers_[{run, tap}];
+  if (!slot) slot = std::make_unique<TapWorker>(store_, run, tap, config_, train_mutex_, emit_);
+  return *slot;
+}
+
+void AnalysisScheduler::on_stored(const SnapshotMeta& meta) {
+  // Task gradients too: attribution waits for the task arrays that follow a probe snapshot.
+  if (!config_.enabled || meta.key.kind == ArrayKind::kTaskActivations) return;
+  worker(meta.key.run, meta.key.tap).notify();
+}
+
+nlohmann::json AnalysisScheduler::status() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& [key, worker] : workers_) out.push_back(worker->status());
+  return out;
+}
+
+}  // namespace cw

@@ -1,0 +1,41 @@
+// Starts a TapWorker for every (run, tap) that has snapshots — at start-up
+// for what is already stored, and as new taps appear — and routes each
+// stored snapshot to its worker. Ingest never waits for training.
+#ifndef CW_ANALYSIS_ANALYSIS_SCHEDULER_H_
+#define CW_ANALYSIS_ANALYSIS_SCHEDULER_H_
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "analysis/tap_worker.h"
+#include "schema/records.h"
+#include "store/store.h"
+
+namespace cw {
+
+class AnalysisScheduler {
+ public:
+  AnalysisScheduler(Store& store, AnalysisConfig config, TapWorker::Emit emit);
+  ~AnalysisScheduler();
+
+  void start();                              // workers for what is stored
+  void on_stored(const SnapshotMeta& meta);  // from the ingest thread
+  nlohmann::json status() const;             // one entry per worker
+
+ private:
+  TapWorker& worker(const std::string& run, const std::string& tap);
+
+  Store& store_;
+  AnalysisConfig config_;
+  TapWorker::Emit emit_;
+  std::mutex train_mutex_;
+  mutable std::mutex mu_;
+  std::map<std::pair<std::string, std::string>, std::unique_ptr<TapWorker>> workers_;
+};
+
+}  // namespace cw
+
+#endif  // CW_ANALYSIS_ANALYSIS_SCHEDULER_H_

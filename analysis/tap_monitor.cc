@@ -1,0 +1,246 @@
+#include "analysis/tap_monitor.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "schema/unix_time.h"
+
+namespace cw {
+namespace {
+
+nlohmann::json finite_or_null(double value) { return std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(); }
+
+}  // namespace
+
+nlohmann::json TapMonitor::transition_json(const Transition& transition) const {
+  nlohmann::json moves = nlohmann::json::array();
+  nlohmann::json feature_signals = nlohmann::json::array(), scalar_signals = nlohmann::json::array();
+  for (const auto& move : transition.moves) {
+    (is_scalar(move.series) ? scalar_signals : feature_signals).push_back(move.series);
+    moves.push_back({{"series", move.series},
+                     {"detectors", move.detectors},
+                     {"direction", move.direction},
+                     {"magnitude", move.magnitude},
+                     {"magnitude_sd", move.magnitude_sd},
+                     {"alarm_step", move.alarm_step},
+                     {"onset_step", move.onset_step},
+                     {"halfway_step", move.halfway_step}});
+  }
+  return {{"transition", transition.id},
+          {"alarm_step", transition.alarm_step},
+          {"onset_step", transition.halfway_step},
+          {"began_step", transition.began_step},
+          {"confirmed", transition.confirmed},
+          {"pelt_step", transition.pelt_index ? nlohmann::json(transition.pelt_step) : nlohmann::json()},
+          {"series", moves},
+          {"feature_signals", feature_signals},
+          {"scalar_signals", scalar_signals}};
+}
+
+TapMonitor::TapMonitor(std::string run, std::string tap, MonitorOptions options,
+                       std::optional<std::pair<double, double>> entropies, Emit emit)
+    : run_(std::move(run)),
+      tap_(std::move(tap)),
+      options_(std::move(options)),
+      emit_(std::move(emit)),
+      detector_(options_.transitions),
+      entropies_(entropies) {
+  std::set<std::string> watched(options_.series.begin(), options_.series.end());
+  watched.insert(options_.scalar_series.begin(), options_.scalar_series.end());
+  for (const auto& name : watched) {
+    SeriesOptions series;
+    series.min_move = min_move_for(name);
+    if (name == "features_alive_share") series.min_scale = options_.features_alive_share_floor;
+    if (name == "surprise_ratio") series.spike_above = options_.surprise_ratio_alarm;
+    if (auto it = options_.spike_above.find(name); it != options_.spike_above.end()) series.spike_above = it->second;
+    if (name == "log_dimensionality_rate") series.direction = CusumDirection::kUp;  // the expansion; see below
+    if (name == "mean_direction_change") {
+      series.min_scale = options_.direction_change_floor;
+      series.direction = CusumDirection::kUp;  // directions settling after a transition is not a new one
+    }
+    detector_.configure_series(name, series);
+  }
+  if (entropies_) phases_ = std::make_unique<PhaseLabeller>(entropies_->first, entropies_->second);
+}
+
+double TapMonitor::min_move_for(const std::string& series) const {
+  if (auto it = options_.min_move.find(series); it != options_.min_move.end()) return it->second;
+  const std::string suffix = "loss";
+  const bool loss = series.size() >= suffix.size() && series.compare(series.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return loss ? options_.loss_min_move : 0;
+}
+
+nlohmann::json TapMonitor::transitions_json() const {
+  nlohmann::json out = nlohmann::json::array();
+  for (const Transition& transition : detector_.transitions()) out.push_back(transition_json(transition));
+  return out;
+}
+
+nlohmann::json TapMonitor::base_event(const char* type) const {
+  return {{"type", type}, {"run", run_}, {"tap", tap_}, {"raised_unix_ms", unix_now_ms()}};
+}
+
+void TapMonitor::remember(const nlohmann::json& event) {
+  if (event.contains("key")) raised_.insert(event["key"].get<std::string>());
+}
+
+std::optional<TrainingPhase> TapMonitor::phase() const {
+  if (!phases_ || phases_->changes().empty()) return std::nullopt;
+  return phases_->phase();
+}
+
+std::map<std::string, double> TapMonitor::arrival_values(double surprise, double previous_mse,
+                                                         const std::vector<std::pair<std::string, double>>& scalars) const {
+  std::map<std::string, double> values = {{"surprise", surprise},
+                                          {"surprise_ratio", previous_mse > 0 ? surprise / previous_mse : NAN}};
+  for (const auto& [name, value] : scalars) values[name] = value;
+  return values;
+}
+
+std::map<std::string, double> TapMonitor::feature_values(const FeatureAnalysis& analysis,
+                                                         const PopulationSeries& population,
+                                                         const std::vector<double>& dimensionality, std::size_t index) {
+  const SnapshotAggregates& aggregates = analysis.aggregates.at(index);
+  return {{"features_alive", aggregates.features_alive},
+          {"features_alive_share", aggregates.features_alive_share},
+          {"features_emerging", aggregates.features_emerging},
+          {"mean_direction_change", aggregates.mean_direction_change},
+          {"emergence_share", population.emergence_share.at(index)},
+          {"fading_share", population.fading_share.at(index)},
+          {"new_mass_share", population.new_mass_share.at(index)},
+          {"turnover", population.turnover.at(index)},
+          {"dimensionality_rate", dimensionality.at(index)},
+          {"log_dimensionality_rate", dimensionality.at(index) > 0 ? std::log(dimensionality.at(index)) : NAN}};
+}
+
+const std::set<std::string>& TapMonitor::feature_series() {
+  static const std::set<std::string> names = {"features_alive",  "features_alive_share", "features_emerging",
+                                              "mean_direction_change", "emergence_share", "fading_share",
+                                              "new_mass_share",  "turnover",             "dimensionality_rate",
+                                              "log_dimensionality_rate"};
+  return names;
+}
+
+bool TapMonitor::watches_features() const {
+  for (const auto& name : options_.series)
+    if (feature_series().count(name)) return true;
+  return false;
+}
+
+bool TapMonitor::is_scalar(const std::string& series) const {
+  return std::find(options_.scalar_series.begin(), options_.scalar_series.end(), series) !=
+         options_.scalar_series.end();
+}
+
+nlohmann::json TapMonitor::observe_snapshot(uint64_t step, const std::map<std::string, double>& values, bool replay,
+                                            uint64_t known_at_step) {
+  std::map<std::string, double> watched;
+  for (const auto& name : options_.series)
+    if (auto it = values.find(name); it != values.end() && std::isfinite(it->second)) watched[name] = it->second;
+  for (const auto& name : options_.scalar_series)
+    if (auto it = values.find(name); it != values.end() && std::isfinite(it->second)) watched[name] = it->second;
+  const std::size_t before = detector_.transitions().size();
+  detector_.observe(step, watched);
+
+  // A transition is raised once; its later refinements (more moves, PELT
+  // confirmation) are visible through `phases`, not as new events.
+  for (std::size_t i = before; i < detector_.transitions().size(); ++i) {
+    const Transition& transition = detector_.transitions()[i];
+    const std::string key = "transition:" + std::to_string(transition.id);
+    if (replay || !raised_.insert(key).second) continue;
+    nlohmann::json event = base_event("phase_transition");
+    event.update(transition_json(transition));
+    event["key"] = key;
+    event["step"] = step;
+    event["raised_at_step"] = known_at_step ? known_at_step : step;
+    event["severity"] = "warning";
+    emit_(event);
+  }
+
+  // A transition is over when its series have been quiet for a while.
+  const std::size_t index = detector_.steps().size() - 1;
+  for (const Transition& transition : detector_.transitions()) {
+    if (resolved_transitions_.count(transition.id)) continue;
+    if (index < transition.last_alarm_index + options_.resolve_after) continue;
+    resolved_transitions_.insert(transition.id);
+    const std::string key = "transition:" + std::to_string(transition.id) + ":resolved";
+    if (replay || !raised_.insert(key).second) continue;
+    nlohmann::json event = base_event("phase_transition_resolved");
+    event.update(transition_json(transition));
+    event["key"] = key;
+    event["step"] = step;
+    event["severity"] = "warning";
+    emit_(event);
+  }
+
+  if (phases_) {
+    for (const auto& name : options_.loss_scalars) {
+      auto it = values.find(name);
+      if (it == values.end() || !std::isfinite(it->second)) continue;
+      const TrainingPhase previous = phases_->phase();
+      const bool first = phases_->changes().empty();
+      const TrainingPhase phase = phases_->observe(step, it->second);
+      if (!first && phase != previous) {
+        // Dated where the loss crossed the entropy, raised where the label switched.
+        const PhaseChange& change = phases_->changes().back();
+        const std::string key = std::string("phase:") + to_string(phase) + "@" + std::to_string(change.step);
+        if (!replay && raised_.insert(key).second) {
+          nlohmann::json event = base_event("phase");
+          event.update({{"key", key},
+                        {"step", change.step},
+                        {"confirmed_step", step},
+                        {"phase", to_string(phase)},
+                        {"previous_phase", to_string(previous)},
+                        {"loss", change.loss},
+                        {"loss_scalar", name},
+                        {"unigram_entropy", entropies_->first},
+                        {"bigram_entropy", entropies_->second},
+                        {"severity", "info"}});
+          emit_(event);
+        }
+      }
+      break;
+    }
+  }
+  nlohmann::json stored = nlohmann::json::object();
+  for (const auto& [name, value] : values) stored[name] = value;
+  if (phases_ && !phases_->changes().empty()) stored["phase"] = to_string(phases_->phase());
+  return stored;
+}
+
+void TapMonitor::observe_features(const FeatureAnalysis& analysis, uint64_t latest_step) {
+  for (std::size_t f = 0; f < analysis.events.size(); ++f) {
+    for (const auto& event : analysis.events[f]) {
+      const std::string kind = to_string(event.kind);
+      // Once per feature and kind: as the crosscoder refines, a feature's
+      // history is re-dated again and again; the current dates are what
+      // `features` answers, while an event says when it was first seen
+      // (one re-emergence event per snapshot flooded the log: ~1,250 events
+      // for 256 features in the first 520 steps of the demo).
+      const std::string key = kind + ":" + std::to_string(f);
+      if (!raised_.insert(key).second) continue;
+      const auto& point = analysis.trajectories[f].points[event.snapshot];
+      // Strengthened: the norm rose but the activations say it was there before.
+      nlohmann::json out = base_event(kind == "faded"          ? "feature_faded"
+                                      : kind == "strengthened" ? "feature_strengthened"
+                                                               : "feature_emerged");
+      out.update({{"key", key},
+                  {"feature", f},
+                  {"kind", kind},
+                  {"step", point.step},
+                  {"snapshot_index", event.snapshot},
+                  {"detected_at_step", latest_step},
+                  {"initially_present", event.initially_present},
+                  {"evidence",
+                   {{"normalised_norm_before", event.evidence.norm_before},
+                    {"normalised_norm_at", event.evidence.norm_at},
+                    {"verdict", to_string(event.evidence.verdict)},
+                    {"activation_strength_before", finite_or_null(event.evidence.activation_before)},
+                    {"activation_strength_at", finite_or_null(event.evidence.activation_at)}}},
+                  {"severity", "info"}});
+      emit_(out);
+    }
+  }
+}
+
+}  // namespace cw

@@ -1,0 +1,171 @@
+// Watches one (run, tap) for events: feature emergence, fading and
+// re-emergence, phase transitions in the aggregate series, and the paper's
+// training phases from the loss against the probe's entropies. Each event is
+// raised once, as a JSON object, and keeps the values it had when raised.
+#ifndef CW_ANALYSIS_TAP_MONITOR_H_
+#define CW_ANALYSIS_TAP_MONITOR_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "analysis/feature_analysis.h"
+#include "analysis/feature_population.h"
+#include "detect/phase.h"
+#include "detect/transition_detector.h"
+
+namespace cw {
+
+struct MonitorOptions {
+  EmergenceOptions emergence;
+  TransitionOptions transitions;
+  // Crosscoder series the transition detector watches (others are stored
+  // only): the feature signals. Scale-free forms, so that a young crosscoder
+  // (whose error shrinks and whose dictionary compresses as it learns) does
+  // not look like a transition:
+  //  - "surprise_ratio": the newest snapshot's error relative to the error
+  //    the crosscoder had on the snapshot before (a spike);
+  //  - "log_dimensionality_rate": log of the feature-dimensionality rate
+  //    (detect/feature_dimensionality.h), rises only: a fresh dictionary
+  //    starts near random (rate 0.72 for 256 features in d_model 64) and
+  //    compresses as it learns (to 0.05 on tinygpt by step 200), which is not
+  //    a transition; the expansion after it is (see min_move).
+  // Feature counts ("features_alive_share") are not watched: they follow
+  // the crosscoder's own dynamics (its start-up collapse, latents recruited
+  // and dying) as much as the model's, and raised transitions on a
+  // stationary control (tests/analysis). "mean_direction_change" neither:
+  // on tinygpt it rises from 0.00 to 0.25-0.4 over the crosscoder's first
+  // snapshots (steps 64-100, nothing happens to the model there) about as
+  // much as during the induction transition (0.2 to 0.5-0.7). "turnover"
+  // neither: 0.2-0.35 at most snapshots of tinygpt (0.5 at steps 60-100),
+  // no higher at the transition. "emergence_share" (the share of live
+  // features whose emergence is dated at a snapshot, analysis/
+  // feature_population.h) neither: a fresh crosscoder dates a quarter of
+  // its features at snapshot 1 (0.27 on the planted mass-emergence stream
+  // of tests/analysis, read a snapshot late), more than the mass emergence
+  // itself (0.10 there, 12 of 32 atoms switching on); on tinygpt it stayed
+  // at 0.06 or less.
+  std::vector<std::string> series = {"surprise_ratio", "log_dimensionality_rate"};
+  // Snapshot t's feature series are read from the analysis after the update
+  // that added snapshot t + population_lag: emergence dates move while
+  // they are the newest snapshots (FeatureAnalysis is retrospective).
+  std::size_t population_lag = 1;
+  // When "features_alive_share" is watched: a move smaller than this share
+  // of the dictionary is noise.
+  double features_alive_share_floor = 0.05;
+  // A newest snapshot this many times harder to reconstruct than the one
+  // before it (surprise_ratio) is a transition by itself. Measured on
+  // planted data: ~1.0-1.2 on a stationary stream, 2-5 when one feature is
+  // born, ~50 when a third of the features are born at once; on tinygpt
+  // 2-5 over steps 32-120 and a 9.2 at step 140 (the crosscoder's own
+  // early dictionary, nothing visible in the job's losses), so 8 raised a
+  // spurious transition there.
+  double surprise_ratio_alarm = 16;
+  // A value at or above this is a transition by itself (SeriesOptions::
+  // spike_above), for series that show a change as a one-snapshot burst.
+  // Used when these series are watched (not by default, see `series`).
+  std::map<std::string, double> spike_above = {{"emergence_share", 0.1}, {"new_mass_share", 0.2}};
+  // Mean 1 − cos of the present features' directions: moves below this are noise.
+  double direction_change_floor = 0.05;
+  // Job scalars watched too, when snapshots carry them.
+  std::vector<std::string> scalar_series = {"train_loss",  "loss",      "heldout_loss",       "probe_loss",
+                                            "second_copy_loss", "icl_score", "prefix_matching_max"};
+  // The smallest move of a watched series that is a phase transition
+  // (TransitionDetector, SeriesOptions::min_move), by series name. A series
+  // not listed whose name ends in "loss" gets `loss_min_move`; others 0 (any
+  // move the detectors find). Training curves are smooth: the detectors
+  // find their every bend (a 0.01-nat wobble of a loss is 3-4 noise sds on
+  // tinygpt), so the floor is what separates a transition from a bend.
+  // "log_dimensionality_rate" log 2 (the rate doubles): on tinygpt (seed 0,
+  // d_model 64, 150 crosscoder steps per update) the rate went from 0.05
+  // before the induction transition to 0.13-0.19 after it (log +1.0), and
+  // rose at most ×1.25 during the crosscoder's start-up (0.39 -> 0.48).
+  std::map<std::string, double> min_move = {
+      {"icl_score", 0.25}, {"prefix_matching_max", 0.1}, {"mean_direction_change", 0.25},
+      {"features_alive_share", 0.1}, {"log_dimensionality_rate", 0.69}};
+  double loss_min_move = 0.25;  // nats
+  // Scalar holding the training loss in nats, for the phase labels.
+  // Held-out losses first: a training batch's loss is noisier (0.03-0.05
+  // nats on tinygpt's KJV batches) and the band around each entropy is 2%.
+  std::vector<std::string> loss_scalars = {"heldout_loss", "probe_loss", "train_loss", "loss"};  // first present wins
+  // A transition's alert resolves after this many snapshots without a new move.
+  std::size_t resolve_after = 8;
+};
+
+class TapMonitor {
+ public:
+  using Emit = std::function<void(const nlohmann::json& event)>;
+
+  // Entropies of the probe set (nats), or nullopt when unknown.
+  TapMonitor(std::string run, std::string tap, MonitorOptions options, std::optional<std::pair<double, double>> entropies,
+             Emit emit);
+
+  // Events already in the log (after a restart): they are not raised again.
+  void remember(const nlohmann::json& event);
+
+  // One snapshot's series values, in step order. With `replay` the detectors
+  // learn but nothing is emitted (the log already holds those events).
+  // Returns this snapshot's values, as stored with its metrics.
+  // `known_at_step`: the newest snapshot when the values were read (later
+  // than `step` for the feature series, MonitorOptions::population_lag);
+  // events say it as "raised_at_step". 0: `step` itself.
+  nlohmann::json observe_snapshot(uint64_t step, const std::map<std::string, double>& values, bool replay = false,
+                                  uint64_t known_at_step = 0);
+
+  // After each crosscoder update: raises feature events not raised before.
+  void observe_features(const FeatureAnalysis& analysis, uint64_t latest_step);
+
+  // The series values known when a snapshot is added, before the update
+  // trains on it: its surprise, the surprise ratio and the job's scalars.
+  // `previous_mse`: the crosscoder's error on the snapshot before, after the
+  // update that trained on it (NaN for the first snapshot).
+  std::map<std::string, double> arrival_values(double surprise, double previous_mse,
+                                               const std::vector<std::pair<std::string, double>>& scalars) const;
+  // The feature series of snapshot `index`, from the analysis after an
+  // update: the aggregates, the population series and the dimensionality
+  // rate (dimensionality[index]).
+  static std::map<std::string, double> feature_values(const FeatureAnalysis& analysis,
+                                                      const PopulationSeries& population,
+                                                      const std::vector<double>& dimensionality, std::size_t index);
+  // Names of the series feature_values() gives.
+  static const std::set<std::string>& feature_series();
+  // Whether a watched series is a feature series: then snapshot t is
+  // observed once the update covering snapshot t + population_lag is done,
+  // and alerts wait for it, instead of being raised as the snapshot is added.
+  bool watches_features() const;
+  std::size_t population_lag() const { return options_.population_lag; }
+  // Whether a series is one of the job's scalars (else the crosscoder's own).
+  bool is_scalar(const std::string& series) const;
+
+  const std::vector<Transition>& transitions() const { return detector_.transitions(); }
+  // The transitions as estimated now (phase_transition events keep what was
+  // known when each was raised).
+  nlohmann::json transitions_json() const;
+  std::optional<TrainingPhase> phase() const;
+
+ private:
+  nlohmann::json base_event(const char* type) const;
+  double min_move_for(const std::string& series) const;
+
+  nlohmann::json transition_json(const Transition& transition) const;
+
+  std::string run_, tap_;
+  MonitorOptions options_;
+  Emit emit_;
+  TransitionDetector detector_;
+  std::unique_ptr<PhaseLabeller> phases_;
+  std::optional<std::pair<double, double>> entropies_;
+  std::set<std::string> raised_;  // "emerged:17", "transition:4", "phase:feature-learning@300"
+  std::set<std::size_t> resolved_transitions_;
+};
+
+}  // namespace cw
+
+#endif  // CW_ANALYSIS_TAP_MONITOR_H_

@@ -1,0 +1,356 @@
+#include "analysis/tap_worker.h"
+
+#include <pthread.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+
+#include "analysis/feature_analysis.h"
+#include "analysis/feature_population.h"
+#include "detect/feature_dimensionality.h"
+#include "detect/entropy.h"
+#include "schema/unix_time.h"
+#include "store/analysis_tables.h"
+#include "store/run_catalog.h"
+#include "store/snapshot_table.h"
+
+namespace cw {
+namespace {
+
+// "dead_features" and "dense_features" are the fractions' old names, still
+// written for readers of `conceptwatch crosscoder --json` that use them.
+nlohmann::json metrics_json(const SnapshotMetrics& m) {
+  return {{"explained_variance", m.explained_variance},
+          {"l0", m.l0},
+          {"dead_fraction", m.dead_fraction},
+          {"dense_fraction", m.dense_fraction},
+          {"dead_features", m.dead_fraction},
+          {"dense_features", m.dense_fraction},
+          {"mse", m.mse}};
+}
+
+}  // namespace
+
+TapWorker::TapWorker(Store& store, std::string run, std::string tap, const AnalysisConfig& config,
+                     std::mutex& train_mutex, Emit emit)
+    : store_(store),
+      run_(std::move(run)),
+      tap_(std::move(tap)),
+      config_(config),
+      train_mutex_(train_mutex),
+      emit_(std::move(emit)) {
+  status_ = {{"run", run_}, {"tap", tap_}, {"state", "starting"}, {"snapshots", 0}, {"backlog", 0}};
+  thread_ = std::thread([this] { loop(); });
+}
+
+TapWorker::~TapWorker() {
+  request_stop();
+  thread_.join();
+}
+
+void TapWorker::request_stop() {
+  std::lock_guard<std::mutex> lock(mu_);
+  stop_ = true;
+  wake_.notify_all();
+}
+
+void TapWorker::notify() {
+  std::lock_guard<std::mutex> lock(mu_);
+  pending_ = true;
+  wake_.notify_all();
+}
+
+nlohmann::json TapWorker::status() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return status_;
+}
+
+void TapWorker::loop() {
+  // Named so that `top -H` and /proc/PID/task/*/comm show which thread is
+  // the trainer (15 characters at most).
+  pthread_setname_np(pthread_self(), "cw-crosscoder");
+  const std::string refused = apply_trainer_priority_to_this_thread(config_.priority);
+  if (!refused.empty())
+    spdlog::warn("crosscoder {}/{}: could not lower the trainer's priority to {} ({}); it runs at normal priority",
+                 run_, tap_, trainer_priority_name(config_.priority), refused);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    status_["priority"] = refused.empty() ? trainer_priority_name(config_.priority) : "normal";
+  }
+  try {
+    recover();
+  } catch (const std::exception& e) {
+    // Starting afresh re-adds every stored snapshot; the state that would
+    // not load is kept beside the store first, since the next save
+    // overwrites it (e.g. one saved with `device = "cuda"`, read where there
+    // is no CUDA: restart with that device to resume it instead).
+    const std::string kept = keep_unloadable_state();
+    spdlog::error("crosscoder {}/{}: cannot resume from the store ({}); starting afresh from the stored snapshots{}",
+                  run_, tap_, e.what(), kept.empty() ? "" : "; the old state is kept in " + kept);
+    crosscoder_.reset();
+    if (!monitor_) monitor_ = std::make_unique<TapMonitor>(run_, tap_, config_.monitor, std::nullopt, emit_);
+    std::lock_guard<std::mutex> lock(mu_);
+    status_["resume_error"] = e.what();
+    if (!kept.empty()) status_["unloadable_state"] = kept;
+  }
+  while (!stop_) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      wake_.wait(lock, [this] { return pending_ || stop_; });
+      if (stop_) break;
+      pending_ = false;
+    }
+    try {
+      while (!stop_ && update()) {
+      }
+    } catch (const std::exception& e) {
+      spdlog::error("crosscoder {}/{}: update failed: {}", run_, tap_, e.what());
+      std::lock_guard<std::mutex> lock(mu_);
+      status_["state"] = "error";
+      status_["error"] = e.what();
+    }
+  }
+}
+
+std::string TapWorker::keep_unloadable_state() const {
+  try {
+    const auto state = CrosscoderStateTable(store_).get(run_, tap_);
+    if (!state) return "";
+    const auto dir = std::filesystem::path(store_.dir()) / "unloadable-crosscoder-states";
+    std::filesystem::create_directories(dir);
+    const uint64_t ms = unix_now_ms();
+    const auto path = dir / (run_ + "." + tap_ + "." + std::to_string(ms) + ".state");
+    std::ofstream out(path, std::ios::binary);
+    out.write(state->data(), static_cast<std::streamsize>(state->size()));
+    return out ? path.string() : "";
+  } catch (const std::exception& e) {
+    spdlog::error("crosscoder {}/{}: could not keep the unloadable state: {}", run_, tap_, e.what());
+    return "";
+  }
+}
+
+void TapWorker::recover() {
+  RunCatalog catalog(store_);
+  if (auto probe = catalog.probe(run_)) {
+    probe_tokens_ = probe->token_ids;
+    std::optional<std::pair<double, double>> entropies;
+    if (probe->sequence_length > 0 && !probe->token_ids.empty()) {
+      const ProbeEntropy entropy = probe_entropy(probe->token_ids, probe->sequence_length);
+      if (entropy.unigram_corrected > 0 && entropy.bigram_corrected > 0)
+        entropies = std::make_pair(entropy.unigram_corrected, entropy.bigram_corrected);
+    }
+    monitor_ = std::make_unique<TapMonitor>(run_, tap_, config_.monitor, entropies, emit_);
+  } else {
+    monitor_ = std::make_unique<TapMonitor>(run_, tap_, config_.monitor, std::nullopt, emit_);
+  }
+  for (const auto& event : EventLog(store_).list(run_)) {
+    if (event.value("tap", "") == tap_) monitor_->remember(event);
+  }
+  auto state = CrosscoderStateTable(store_).get(run_, tap_);
+  if (!state) return;
+  crosscoder_ = std::make_unique<Crosscoder>(Crosscoder::deserialize(*state));
+  SnapshotTable snapshots(store_);
+  const auto steps = crosscoder_->steps();
+  for (std::size_t t = 0; t < steps.size(); ++t) {
+    auto meta = snapshots.meta({run_, tap_, steps[t], ArrayKind::kProbeActivations, ""});
+    if (!meta) throw std::runtime_error("snapshot at step " + std::to_string(steps[t]) + " is missing");
+    crosscoder_->restore_activations(int64_t(t), snapshots.read_f32(*meta).data(), meta->n_tokens);
+  }
+  // The detectors learn the history again without raising its events twice.
+  for (const auto& [step, metrics] : MetricsTable(store_).list(run_, tap_)) {
+    newest_mse_ = metrics.value("mse", double(NAN));
+    if (!metrics.contains("series")) continue;
+    series_[step] = metrics["series"];
+    // Steps still waiting for their feature series get them after the next
+    // update (and are observed then, when they are watched), as if the
+    // daemon had not stopped.
+    if (!metrics["series"].contains("settled_at_step")) {
+      unsettled_.push_back(step);
+      if (monitor_->watches_features()) continue;
+    }
+    std::map<std::string, double> values;
+    for (const auto& [name, value] : metrics["series"].items())
+      if (value.is_number()) values[name] = value.get<double>();
+    monitor_->observe_snapshot(step, values, /*replay=*/true);
+  }
+  spdlog::info("crosscoder {}/{}: resumed with {} snapshots", run_, tap_, steps.size());
+  std::lock_guard<std::mutex> lock(mu_);
+  status_["snapshots"] = steps.size();
+  status_["state"] = "idle";
+}
+
+bool TapWorker::update() {
+  SnapshotTable snapshots(store_);
+  const uint64_t last = crosscoder_ && crosscoder_->n_snapshots() > 0 ? crosscoder_->steps().back() : 0;
+  const bool empty = !crosscoder_ || crosscoder_->n_snapshots() == 0;
+  std::vector<SnapshotMeta> fresh;
+  for (auto& meta : snapshots.list(run_, tap_)) {
+    if (empty || meta.key.step > last) fresh.push_back(std::move(meta));
+  }
+  if (fresh.empty()) {
+    if (crosscoder_) refresh_attribution(/*all=*/false);
+    return false;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    status_["backlog"] = fresh.size();
+    status_["state"] = "waiting for the trainer";
+  }
+  std::lock_guard<std::mutex> training(train_mutex_);
+  if (stop_) return false;
+  const auto start = std::chrono::steady_clock::now();
+  if (!crosscoder_) {
+    CrosscoderOptions options = config_.crosscoder;
+    options.d_model = fresh.front().d_model;
+    if (options.n_features <= 0) options.n_features = default_feature_count(config_, options.d_model);
+    crosscoder_ = std::make_unique<Crosscoder>(options);
+    spdlog::info("crosscoder {}/{}: {} features over d_model {}", run_, tap_, options.n_features, options.d_model);
+  }
+  std::vector<uint64_t> new_steps;
+  // Several snapshots added at once share the reference: the ones before
+  // the last were never trained on alone.
+  const double previous_mse = newest_mse_;
+  std::vector<double> surprise;
+  std::vector<Scalars> scalars;
+  for (const auto& meta : fresh) {
+    if (stop_) return false;  // the daemon is stopping: the store keeps these for the restart
+    crosscoder_->add_snapshot(meta.key.step, snapshots.read_f32(meta).data(), meta.n_tokens);
+    new_steps.push_back(meta.key.step);
+    surprise.push_back(crosscoder_->newest_snapshot_mse());
+    scalars.push_back(meta.scalars);
+  }
+  // Everything the detectors watch by default is known now: raise the
+  // events before training, so an alert does not wait for the update.
+  const bool observe_now = !monitor_->watches_features();
+  for (std::size_t i = 0; i < new_steps.size(); ++i) {
+    const auto values = monitor_->arrival_values(surprise[i], previous_mse, scalars[i]);
+    if (observe_now) {
+      series_[new_steps[i]] = monitor_->observe_snapshot(new_steps[i], values);
+    } else {
+      series_[new_steps[i]] = nlohmann::json(values);  // observed with its feature series
+    }
+    unsettled_.push_back(new_steps[i]);
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    status_["state"] = "training";
+    status_["snapshots"] = crosscoder_->n_snapshots();
+    status_["backlog"] = 0;
+  }
+  const TrainReport report = crosscoder_->train(
+      [this](int64_t step, double loss) {
+        std::lock_guard<std::mutex> lock(mu_);
+        status_["train_step"] = step;
+        status_["train_loss"] = loss;
+      },
+      &stop_);
+  if (report.interrupted) {
+    spdlog::info("crosscoder {}/{}: update interrupted after {} steps; resumes from the last saved state", run_, tap_,
+                 report.steps);
+    return false;
+  }
+
+  // Analysis of the refined crosscoder, then events for the new snapshots.
+  const FeatureStats stats = crosscoder_->feature_stats(config_.top_k, &probe_tokens_);
+  const auto steps = crosscoder_->steps();
+  const FeatureAnalysis analysis = analyse_features(stats, steps, config_.monitor.emergence);
+  TrajectoryTable(store_).put(run_, tap_, analysis.trajectories);
+  monitor_->observe_features(analysis, steps.back());
+  settle_feature_series(analysis, steps);
+  refresh_attribution(/*all=*/true);
+  save(new_steps, report);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  spdlog::info(
+      "crosscoder {}/{}: +{} snapshots (now {}), {} merged, {} recruited, {} steps in {:.1f} s, loss {:.4g} -> {:.4g}",
+      run_, tap_, new_steps.size(), steps.size(), report.merged, report.recruited, report.steps, seconds,
+      report.first_loss, report.last_loss);
+  return true;
+}
+
+void TapWorker::settle_feature_series(const FeatureAnalysis& analysis, const std::vector<uint64_t>& steps) {
+  const PopulationSeries population = population_series(analysis, config_.monitor.emergence.threshold);
+  std::vector<double> dimensionality(steps.size());
+  for (std::size_t t = 0; t < steps.size(); ++t)
+    dimensionality[t] = feature_dimensionality_rate(crosscoder_->decoder_directions(int64_t(t)),
+                                                    crosscoder_->options().n_features, crosscoder_->options().d_model);
+  if (spdlog::should_log(spdlog::level::debug)) {
+    // The whole retrospective picture after this update, for replaying the
+    // detector offline on how the series move as dates are revised.
+    nlohmann::json all = {{"run", run_},
+                          {"tap", tap_},
+                          {"latest_step", steps.back()},
+                          {"steps", steps},
+                          {"flicker", population.flicker},
+                          {"dimensionality_rate", dimensionality},
+                          {"emergence_share", population.emergence_share},
+                          {"fading_share", population.fading_share},
+                          {"new_mass_share", population.new_mass_share},
+                          {"turnover", population.turnover}};
+    spdlog::debug("feature population: {}", all.dump());
+  }
+  const bool observe = monitor_->watches_features();
+  const std::size_t lag = monitor_->population_lag();
+  std::size_t settled = 0;
+  for (const uint64_t step : unsettled_) {
+    const auto at = std::lower_bound(steps.begin(), steps.end(), step);
+    if (at == steps.end() || *at != step) throw std::logic_error("unsettled step " + std::to_string(step) + " unknown");
+    const std::size_t index = std::size_t(at - steps.begin());
+    if (index + lag >= steps.size()) break;
+    nlohmann::json& stored = series_[step];
+    for (const auto& [name, value] : TapMonitor::feature_values(analysis, population, dimensionality, index))
+      stored[name] = value;
+    stored["settled_at_step"] = steps.back();
+    if (observe) {
+      std::map<std::string, double> values;
+      for (const auto& [name, value] : stored.items())
+        if (value.is_number() && name != "settled_at_step") values[name] = value.get<double>();
+      stored = monitor_->observe_snapshot(step, values, /*replay=*/false, steps.back());
+      stored["settled_at_step"] = steps.back();
+    }
+    ++settled;
+  }
+  unsettled_.erase(unsettled_.begin(), unsettled_.begin() + std::ptrdiff_t(settled));
+  // The newest update's flicker, with the newest snapshot (`crosscoder` shows it).
+  nlohmann::json& newest = series_[steps.back()];
+  newest["flicker"] = population.flicker;
+  newest["flickering_features"] = population.flickering;
+  newest["live_features"] = population.live;
+}
+
+void TapWorker::refresh_attribution(bool all) {
+  if (all) {
+    attribution_.update(*crosscoder_);
+  } else {
+    attribution_.catch_up(*crosscoder_);
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  status_["attribution"] = attribution_.status();
+}
+
+void TapWorker::save(const std::vector<uint64_t>& new_steps, const TrainReport& report) {
+  const auto metrics = crosscoder_->evaluate();
+  std::vector<std::pair<uint64_t, nlohmann::json>> by_step;
+  for (const auto& m : metrics) {
+    nlohmann::json json = metrics_json(m);
+    if (auto it = series_.find(m.step); it != series_.end()) json["series"] = it->second;
+    by_step.emplace_back(m.step, std::move(json));
+  }
+  MetricsTable(store_).put(run_, tap_, by_step);
+  TransitionTable(store_).put(run_, tap_, monitor_->transitions_json());
+  CrosscoderStateTable(store_).put(run_, tap_, crosscoder_->serialize());
+  std::lock_guard<std::mutex> lock(mu_);
+  status_["state"] = "idle";
+  status_["last_update"] = {{"new_steps", new_steps},
+                            {"train_steps", report.steps},
+                            {"seconds", report.seconds},
+                            {"tokens_per_second", report.tokens_per_second},
+                            {"loss", report.last_loss},
+                            {"recruited", report.recruited}};
+  if (!metrics.empty()) status_["latest"] = metrics_json(metrics.back());
+  if (!metrics.empty()) newest_mse_ = metrics.back().mse;
+}
+
+}  // namespace cw

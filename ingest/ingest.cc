@@ -1,0 +1,332 @@
+#include "ingest/ingest.h"
+
+#include <kj/exception.h>
+#include <spdlog/spdlog.h>
+
+#include <cstring>
+
+#include "schema/checksum.h"
+#include "schema/message_io.h"
+#include "schema/record_codec.h"
+#include "schema/run_checks.h"
+#include "schema/unix_time.h"
+
+namespace cw {
+namespace {
+
+std::string pending_key(const std::string& peer, const SnapshotKey& key) { return peer + '\x01' + snapshot_key(key); }
+
+// ZeroMQ peer ids are binary: show them as hex.
+std::string peer_name(const std::string& peer) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : peer) {
+    out += digits[c >> 4];
+    out += digits[c & 15];
+  }
+  return out;
+}
+
+}  // namespace
+
+// A reason to refuse a message; becomes an Error reply.
+class Ingest::Rejection {
+ public:
+  Rejection(wire::ErrorCode code, std::string message, const SnapshotKey* key = nullptr)
+      : code(code), message(std::move(message)), has_key(key != nullptr) {
+    if (key) this->key = *key;
+  }
+  Frame frame() const {
+    return encode_error_frame({code, message, has_key ? std::optional<SnapshotKey>(key) : std::nullopt});
+  }
+  wire::ErrorCode code;
+  std::string message;
+  bool has_key;
+  SnapshotKey key;
+};
+
+struct Ingest::Assembly {
+  SnapshotMeta meta;
+  uint32_t chunk_count = 0;
+  uint32_t next_index = 0;
+  uint64_t received = 0;
+  std::string data;               // empty for a duplicate: only its checksum is needed
+  std::unique_ptr<Checksum64> hash;
+  std::optional<SnapshotMeta> existing;
+  uint64_t last_activity_ms = 0;
+};
+
+Ingest::Ingest(Store& store, IngestLimits limits)
+    : store_(store), limits_(limits), runs_(store), snapshots_(store) {}
+Ingest::~Ingest() = default;
+
+IngestStats Ingest::stats() const {
+  std::lock_guard<std::mutex> lock(stats_mu_);
+  return stats_;
+}
+
+std::vector<Frame> Ingest::handle(const std::string& peer, const void* data, std::size_t size) {
+  {
+    std::lock_guard<std::mutex> lock(stats_mu_);
+    ++stats_.frames;
+    stats_.bytes += size;
+  }
+  try {
+    return dispatch(peer, data, size);
+  } catch (const Rejection& rejection) {
+    spdlog::warn("refused message from peer {}: {}", peer_name(peer), rejection.message);
+    std::lock_guard<std::mutex> lock(stats_mu_);
+    ++stats_.errors;
+    return {rejection.frame()};
+  } catch (const WireError& e) {
+    spdlog::warn("unreadable message: {}", e.what());
+    std::lock_guard<std::mutex> lock(stats_mu_);
+    ++stats_.errors;
+    return {Rejection(wire::ErrorCode::MALFORMED, e.what()).frame()};
+  } catch (const kj::Exception& e) {
+    const std::string reason = std::string("malformed message: ") + e.getDescription().cStr();
+    spdlog::warn("{}", reason);
+    std::lock_guard<std::mutex> lock(stats_mu_);
+    ++stats_.errors;
+    return {Rejection(wire::ErrorCode::MALFORMED, reason).frame()};
+  } catch (const std::exception& e) {  // e.g. the store failed: the sender will retry
+    spdlog::error("internal error: {}", e.what());
+    std::lock_guard<std::mutex> lock(stats_mu_);
+    ++stats_.errors;
+    return {Rejection(wire::ErrorCode::INTERNAL, std::string("daemon error: ") + e.what()).frame()};
+  }
+}
+
+std::vector<Frame> Ingest::dispatch(const std::string& peer, const void* data, std::size_t size) {
+  IncomingMessage in(data, size, limits_.max_frame_bytes);
+  auto body = in.get().getBody();
+  switch (body.which()) {
+    case wire::Message::Body::HELLO:
+      return hello(read_hello(body.getHello()));
+    case wire::Message::Body::SNAPSHOT_BEGIN:
+      try {
+        return begin(peer, read_snapshot_begin(body.getSnapshotBegin()));
+      } catch (const UnknownDType& e) {
+        throw Rejection(wire::ErrorCode::BAD_DTYPE, e.what(), &e.key);
+      }
+    case wire::Message::Body::SNAPSHOT_CHUNK:
+      return chunk(peer, read_snapshot_chunk(body.getSnapshotChunk()));
+    case wire::Message::Body::SNAPSHOT_END:
+      return end(peer, read_snapshot_end(body.getSnapshotEnd()));
+    default:
+      throw Rejection(wire::ErrorCode::BAD_REQUEST, "this socket takes Hello and Snapshot messages only");
+  }
+}
+
+std::vector<Frame> Ingest::hello(const RunDescription& run) {
+  auto refuse = [&](const std::string& why) { throw Rejection(wire::ErrorCode::BAD_REQUEST, "hello for run '" + run.run + "': " + why); };
+  if (auto error = check_run(run); !error.empty()) refuse(error);
+  for (const auto& tap : run.taps) {
+    if (tap.d_model > limits_.max_d_model) refuse("tap '" + tap.name + "' has d_model " + std::to_string(tap.d_model));
+  }
+  const auto& probe = run.probe;
+  if (probe.token_ids.size() > limits_.max_probe_tokens) refuse("the probe set has too many tokens");
+  if (auto existing = runs_.get(run.run)) {
+    if (existing->probe_hash != probe.hash()) {
+      throw Rejection(wire::ErrorCode::PROBE_MISMATCH,
+                      "run '" + run.run + "' already exists with a different probe set (stored hash " +
+                          std::to_string(existing->probe_hash) + ", this hello " + std::to_string(probe.hash()) +
+                          "): use a new run id");
+    }
+    RunDescription merged = run;
+    if (merged.probe.vocabulary.empty()) {  // the vocabulary is optional: keep the one we have
+      if (auto stored = runs_.probe(run.run)) merged.probe.vocabulary = std::move(stored->vocabulary);
+    }
+    for (const auto& tap : existing->description.taps) {
+      const TapSpec* mine = merged.find_tap(tap.name);
+      if (!mine) {
+        merged.taps.push_back(tap);
+      } else if (mine->d_model != tap.d_model) {
+        refuse("tap '" + tap.name + "' was registered with d_model " + std::to_string(tap.d_model));
+      }
+    }
+    for (const auto& task : existing->description.tasks)
+      if (!merged.find_task(task.name)) merged.tasks.push_back(task);
+    runs_.put(merged, existing->created_unix_ms);
+  } else {
+    runs_.put(run, unix_now_ms());
+    spdlog::info("new run '{}': {} taps, {} probe tokens", run.run, run.taps.size(), probe.n_tokens());
+  }
+  run_cache_.erase(run.run);
+  return {encode_hello_ack_frame({run.run, limits_.max_frame_bytes})};
+}
+
+const RunEntry& Ingest::known_run(const std::string& run) {
+  auto it = run_cache_.find(run);
+  if (it != run_cache_.end()) return it->second;
+  auto entry = runs_.get(run);
+  if (!entry) throw Rejection(wire::ErrorCode::UNKNOWN_RUN, "unknown run '" + run + "': send Hello first");
+  return run_cache_.emplace(run, std::move(*entry)).first->second;
+}
+
+std::vector<Frame> Ingest::begin(const std::string& peer, const SnapshotBegin& message) {
+  const SnapshotMeta& meta = message.meta;
+  const SnapshotKey& key = meta.key;
+  const uint64_t total_bytes = message.total_bytes;
+  const uint32_t chunk_count = message.chunk_count;
+  auto refuse = [&](wire::ErrorCode code, const std::string& why) {
+    throw Rejection(code, "snapshot " + key.describe() + ": " + why, &key);
+  };
+  const RunEntry* run = nullptr;
+  try {
+    run = &known_run(key.run);
+  } catch (Rejection& rejection) {
+    rejection.has_key = true;
+    rejection.key = key;
+    throw;
+  }
+  if (auto problem = check_snapshot_shape(run->description, run->n_probe_tokens, meta)) {
+    refuse(problem->code, problem->message);
+  }
+  if (message.probe_hash != run->probe_hash) {
+    refuse(wire::ErrorCode::PROBE_MISMATCH, "probe hash " + std::to_string(message.probe_hash) +
+                                                " differs from the run's " + std::to_string(run->probe_hash) +
+                                                ": the probe set changed");
+  }
+  if (total_bytes != meta.bytes()) {
+    refuse(wire::ErrorCode::BAD_SHAPE, "claims " + std::to_string(total_bytes) + " bytes but its shape and dtype make " +
+                                           std::to_string(meta.bytes()));
+  }
+  if (total_bytes > limits_.max_snapshot_bytes) {
+    refuse(wire::ErrorCode::TOO_LARGE, std::to_string(total_bytes) + " bytes exceeds max_snapshot_bytes " +
+                                           std::to_string(limits_.max_snapshot_bytes));
+  }
+  if (chunk_count == 0 || chunk_count > total_bytes / dtype_size(meta.dtype) + 1) {
+    refuse(wire::ErrorCode::BAD_CHUNK, "chunk count " + std::to_string(chunk_count) + " is impossible");
+  }
+  const std::string pkey = pending_key(peer, key);
+  pending_.erase(pkey);  // a re-sent begin restarts the array
+  count_pending();
+  auto assembly = std::make_unique<Assembly>();
+  assembly->existing = snapshots_.meta(key);
+  const uint64_t pending = stats().pending_bytes;
+  if (!assembly->existing && pending + total_bytes > limits_.max_pending_bytes) {
+    refuse(wire::ErrorCode::BUSY, "the daemon holds " + std::to_string(pending) +
+                                      " bytes of partial snapshots already; retry later");
+  }
+  assembly->meta = meta;
+  assembly->chunk_count = chunk_count;
+  assembly->hash = std::make_unique<Checksum64>();
+  assembly->last_activity_ms = unix_now_ms();
+  if (!assembly->existing) {  // into the last stored array's buffer: already mapped, and same size means no zeroing
+    assembly->data = std::move(spare_data_);
+    assembly->data.resize(total_bytes);
+  }
+  pending_[pkey] = std::move(assembly);
+  count_pending();
+  return {};
+}
+
+std::vector<Frame> Ingest::chunk(const std::string& peer, const SnapshotChunk& message) {
+  const SnapshotKey& key = message.key;
+  const uint32_t index = message.index;
+  const uint64_t offset = message.offset;
+  const void* data = message.data;
+  const std::size_t size = message.size;
+  auto it = pending_.find(pending_key(peer, key));
+  if (it == pending_.end()) {
+    throw Rejection(wire::ErrorCode::UNKNOWN_SNAPSHOT, "chunk for snapshot " + key.describe() + " without a begin: re-send it",
+                    &key);
+  }
+  Assembly& assembly = *it->second;
+  auto refuse = [&](wire::ErrorCode code, const std::string& why) {
+    pending_.erase(it);
+    count_pending();
+    throw Rejection(code, "snapshot " + key.describe() + ": " + why, &key);
+  };
+  const uint64_t total = assembly.meta.bytes();
+  if (index != assembly.next_index || offset != assembly.received) {
+    refuse(wire::ErrorCode::BAD_CHUNK, "chunk " + std::to_string(index) + " at offset " + std::to_string(offset) +
+                                           " out of order (expected " + std::to_string(assembly.next_index) + " at " +
+                                           std::to_string(assembly.received) + ")");
+  }
+  if (size == 0 || offset + size > total || size % dtype_size(assembly.meta.dtype) != 0 ||
+      index >= assembly.chunk_count) {
+    refuse(wire::ErrorCode::BAD_CHUNK, "chunk " + std::to_string(index) + " of " + std::to_string(size) +
+                                           " bytes does not fit the array of " + std::to_string(total) + " bytes");
+  }
+  const int64_t bad = first_non_finite(assembly.meta.dtype, data, size / dtype_size(assembly.meta.dtype));
+  if (bad >= 0) {
+    const uint64_t element = offset / dtype_size(assembly.meta.dtype) + uint64_t(bad);
+    refuse(wire::ErrorCode::NON_FINITE, "non-finite value (NaN or Inf) at token " +
+                                            std::to_string(element / assembly.meta.d_model) + ", dimension " +
+                                            std::to_string(element % assembly.meta.d_model));
+  }
+  assembly.hash->update(data, size);
+  if (!assembly.existing) std::memcpy(&assembly.data[offset], data, size);
+  assembly.received += size;
+  ++assembly.next_index;
+  assembly.last_activity_ms = unix_now_ms();
+  return {};
+}
+
+std::vector<Frame> Ingest::end(const std::string& peer, const SnapshotEnd& message) {
+  const SnapshotKey& key = message.key;
+  const uint64_t checksum = message.checksum;
+  auto it = pending_.find(pending_key(peer, key));
+  if (it == pending_.end()) {
+    throw Rejection(wire::ErrorCode::UNKNOWN_SNAPSHOT, "end of snapshot " + key.describe() + " without a begin: re-send it",
+                    &key);
+  }
+  std::unique_ptr<Assembly> assembly = std::move(it->second);
+  pending_.erase(it);
+  count_pending();
+  auto refuse = [&](wire::ErrorCode code, const std::string& why) {
+    throw Rejection(code, "snapshot " + key.describe() + ": " + why, &key);
+  };
+  if (assembly->received != assembly->meta.bytes() || assembly->next_index != assembly->chunk_count) {
+    refuse(wire::ErrorCode::BAD_CHUNK, "ended after " + std::to_string(assembly->received) + " of " +
+                                           std::to_string(assembly->meta.bytes()) + " bytes");
+  }
+  const uint64_t actual = assembly->hash->digest();
+  if (actual != checksum) {
+    refuse(wire::ErrorCode::CHECKSUM_MISMATCH, "checksum " + std::to_string(actual) + " of the received bytes differs from " +
+                                                   std::to_string(checksum));
+  }
+  if (assembly->existing) {
+    if (assembly->existing->checksum != checksum) {
+      refuse(wire::ErrorCode::CONFLICT, "already stored with different contents; a step is stored once");
+    }
+    std::lock_guard<std::mutex> lock(stats_mu_);
+    ++stats_.duplicates;
+    return {encode_snapshot_ack_frame({key, true})};
+  }
+  assembly->meta.checksum = checksum;
+  assembly->meta.received_unix_ms = unix_now_ms();
+  snapshots_.put(assembly->meta, assembly->data);
+  spare_data_ = std::move(assembly->data);
+  {
+    std::lock_guard<std::mutex> lock(stats_mu_);
+    ++stats_.snapshots_stored;
+  }
+  if (on_stored_) on_stored_(assembly->meta);
+  return {encode_snapshot_ack_frame({key, false})};
+}
+
+void Ingest::expire(uint64_t now, uint64_t idle_ms) {
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    if (now - it->second->last_activity_ms > idle_ms) {
+      spdlog::warn("dropping partial snapshot {} idle for {} ms", it->second->meta.key.describe(),
+                   now - it->second->last_activity_ms);
+      it = pending_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  count_pending();
+}
+
+void Ingest::count_pending() {
+  uint64_t bytes = 0;
+  for (const auto& entry : pending_) bytes += entry.second->data.size();
+  std::lock_guard<std::mutex> lock(stats_mu_);
+  stats_.pending_snapshots = pending_.size();
+  stats_.pending_bytes = bytes;
+}
+
+}  // namespace cw

@@ -1,0 +1,94 @@
+#include "query/feature_summary.h"
+
+#include <algorithm>
+#include <vector>
+
+namespace cw {
+namespace {
+
+nlohmann::json number_or_null(double value) { return std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(); }
+
+nlohmann::json evidence_json(const FeatureEvent& event, uint64_t step) {
+  return {{"verdict", to_string(event.evidence.verdict)},
+          {"kind", to_string(event.kind)},
+          {"step", step},
+          {"normalised_norm_before", event.evidence.norm_before},
+          {"normalised_norm_at", event.evidence.norm_at},
+          {"activation_strength_before", number_or_null(event.evidence.activation_before)},
+          {"activation_strength_at", number_or_null(event.evidence.activation_at)}};
+}
+
+}  // namespace
+
+std::string context_text(const ProbeSet& probe, uint32_t row, int before) {
+  if (probe.sequence_length == 0 || row >= probe.token_ids.size()) return "";
+  const uint32_t start = row - std::min<uint32_t>(row % probe.sequence_length, uint32_t(before));
+  std::string text;
+  for (uint32_t r = start; r <= row; ++r) {
+    const uint32_t id = probe.token_ids[r];
+    std::string token = id < probe.vocabulary.size() ? probe.vocabulary[id] : "<" + std::to_string(id) + ">";
+    if (!probe.vocabulary.empty() && token.size() == 1 && token[0] == '\n') token = "\\n";
+    if (probe.vocabulary.empty() && r > start) text += " ";
+    text += r == row ? "\u00ab" + token + "\u00bb" : token;
+  }
+  return text;
+}
+
+FeatureSummary summarise_feature(const FeatureTrajectory& trajectory, const EmergenceOptions& options,
+                                 const ProbeSet* probe) {
+  std::vector<double> norm, strength;
+  bool fires = false;
+  for (const auto& point : trajectory.points) {
+    norm.push_back(point.normalised_norm);
+    strength.push_back(point.activation_strength);
+    fires = fires || point.frequency > 0;
+  }
+  FeatureSummary summary;
+  const FeaturePoint& latest = trajectory.points.back();
+  nlohmann::json emerged, faded, strengthened, evidence;
+  bool initially = false;
+  if (fires) {
+    for (const auto& event : detect_feature_events(norm, strength, options)) {
+      initially = initially || event.initially_present;
+      const uint64_t step = trajectory.points[event.snapshot].step;
+      if (event.kind == FeatureEventKind::kEmerged || event.kind == FeatureEventKind::kReEmerged) {
+        emerged = step;
+        faded = nullptr;
+        strengthened = nullptr;
+        summary.emerged_step = double(step);
+        evidence = evidence_json(event, step);
+      } else if (event.kind == FeatureEventKind::kStrengthened) {
+        // The activations say it was there before: not an emergence, and
+        // the fade before it (if any) is doubtful too.
+        strengthened = step;
+        faded = nullptr;
+        evidence = evidence_json(event, step);
+      } else if (event.kind == FeatureEventKind::kFaded) {
+        faded = step;
+      }
+    }
+    initially = initially || (!norm.empty() && norm[0] >= options.threshold);
+  }
+  summary.strength = latest.decoder_norm;
+  summary.contextuality = latest.contextuality;
+  summary.json = {{"feature", trajectory.feature},
+                  {"live", fires},
+                  {"emerged_step", emerged},
+                  {"strengthened_step", strengthened},
+                  {"faded_step", faded},
+                  {"initially_present", initially},
+                  {"present", fires && latest.normalised_norm >= options.threshold && latest.frequency > 0},
+                  {"decoder_norm", latest.decoder_norm},
+                  {"normalised_norm", latest.normalised_norm},
+                  {"activation_strength", number_or_null(latest.activation_strength)},
+                  {"frequency", latest.frequency},
+                  {"max_activation", latest.max_activation},
+                  {"contextuality", number_or_null(latest.contextuality)},
+                  {"emergence_evidence", evidence}};
+  if (probe && !trajectory.top_contexts.empty()) {
+    summary.json["top_context"] = context_text(*probe, trajectory.top_contexts.front().token_index);
+  }
+  return summary;
+}
+
+}  // namespace cw

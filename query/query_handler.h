@@ -1,0 +1,51 @@
+// Answers the CLI's queries from the store. The daemon answers through its
+// query socket; the CLI uses the same code on a read-only store when the
+// daemon is down, so both give the same JSON.
+#ifndef CW_QUERY_QUERY_HANDLER_H_
+#define CW_QUERY_QUERY_HANDLER_H_
+
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <string>
+
+#include "store/store.h"
+
+namespace cw {
+
+// A query the handler cannot answer (unknown command, bad parameters).
+class QueryError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class QueryHandler {
+ public:
+  using Command = std::function<nlohmann::json(const nlohmann::json& params)>;
+
+  // `live` adds the daemon's own state (uptime, queues) to `status`; the CLI
+  // answering from a read-only store passes nothing.
+  explicit QueryHandler(Store& store, std::function<nlohmann::json()> live = nullptr);
+
+  // Later stages (crosscoder, detectors) add their commands here.
+  void add(const std::string& name, Command command);
+  nlohmann::json answer(const std::string& command, const nlohmann::json& params) const;
+
+ private:
+  nlohmann::json status(const nlohmann::json& params) const;
+  nlohmann::json runs(const nlohmann::json& params) const;
+  nlohmann::json snapshots(const nlohmann::json& params) const;
+  nlohmann::json run_description(const nlohmann::json& params) const;
+
+  Store& store_;
+  std::function<nlohmann::json()> live_;
+  std::map<std::string, Command> commands_;
+};
+
+// Reads a required string parameter; throws QueryError naming it.
+std::string required_param(const nlohmann::json& params, const char* name);
+
+}  // namespace cw
+
+#endif  // CW_QUERY_QUERY_HANDLER_H_

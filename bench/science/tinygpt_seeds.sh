@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The main job's transition across seeds and widths: tinygpt's repeat task
+# (deploy/demo.sh's run and daemon config) per (seed, d_model), each with a
+# fresh conceptwatchd, and one line per run: where the job's own second-copy
+# loss first fell below 2.0, every transition the daemon raised and which
+# feature signals and job scalars flagged it. Usage (after a build):
+#   bash bench/science/tinygpt_seeds.sh [STEPS] [SEEDS] [WIDTHS]
+#   bash bench/science/tinygpt_seeds.sh 1000 "0 1 2 3 4" "64 128"
+# Progress on stderr; the table on stdout; each run's files in out/seeds/.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+STEPS="${1:-1000}"
+SEEDS="${2:-0 1 2 3 4}"
+WIDTHS="${3:-64 128}"
+for bin in build/daemon/conceptwatchd build/cli/conceptwatch build/examples/tinygpt/tinygpt; do
+  [ -x "$bin" ] || { echo "tinygpt_seeds: $bin is missing: build first (bash deploy/setup.sh)" >&2; exit 2; }
+done
+echo "| seed | d_model | loss < 2.0 | transitions (step: feature signals / scalars) | flicker |"
+echo "|---|---|---|---|---|"
+for d in $WIDTHS; do
+  for seed in $SEEDS; do
+    out="out/seeds/s${seed}-d${d}"
+    rm -rf "$out"; mkdir -p "$out"
+    cli=(build/cli/conceptwatch --endpoint tcp://127.0.0.1:17792 --ingest tcp://127.0.0.1:17791 --data-dir "$out/data")
+    build/daemon/conceptwatchd --config deploy/demo.toml --ingest tcp://127.0.0.1:17791 --query tcp://127.0.0.1:17792 \
+      --data-dir "$out/data" > "$out/daemon.log" 2>&1 &
+    daemon=$!
+    for _ in $(seq 50); do "${cli[@]}" --timeout-ms 200 status > /dev/null 2>&1 && break; sleep 0.2; done
+    echo "tinygpt_seeds: seed $seed, d_model $d, $STEPS steps" >&2
+    build/examples/tinygpt/tinygpt --dataset repeat --steps "$STEPS" --seed "$seed" --d-model "$d" --tap blocks.1.resid_post \
+      --log-spaced-until 64 --snapshot-every 20 --log-every 200 --quiet-sink --run tinygpt-repeat \
+      --conceptwatch tcp://127.0.0.1:17791 --out "$out/tinygpt.jsonl" > "$out/tinygpt.log" 2>&1
+    for _ in $(seq 300); do
+      backlog=$("${cli[@]}" --json status 2>/dev/null | /usr/bin/python3 -c \
+        'import json,sys; s=json.load(sys.stdin); print(sum(c.get("backlog",0)+(c.get("state")!="idle") for c in s["daemon"].get("crosscoders",[])))' || echo 1)
+      [ "$backlog" = "0" ] && break
+      sleep 1
+    done
+    "${cli[@]}" --json phases --run tinygpt-repeat > "$out/phases.json"
+    "${cli[@]}" crosscoder --run tinygpt-repeat | grep '^flicker' > "$out/flicker.txt" || true
+    kill -TERM "$daemon"; wait "$daemon" || true
+    /usr/bin/python3 - "$out" "$seed" "$d" <<'PY'
+import json, sys
+out, seed, d = sys.argv[1:]
+drop = None
+for line in open(out + "/tinygpt.jsonl"):
+    row = json.loads(line)
+    if drop is None and row.get("second_copy_loss", 9) < 2.0:
+        drop = row["step"]
+phases = json.load(open(out + "/phases.json"))
+moves = ["%d: %s / %s" % (t["onset_step"], ",".join(t.get("feature_signals", [])) or "-",
+                          ",".join(t.get("scalar_signals", [])) or "-") for t in phases["transitions"]]
+flicker = open(out + "/flicker.txt").read().split(":")[1].split(" of")[0].strip() if open(out + "/flicker.txt").read() else "-"
+print("| %s | %s | %s | %s | %s |" % (seed, d, drop, "; ".join(moves) or "none", flicker))
+PY
+  done
+done

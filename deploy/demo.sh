@@ -56,12 +56,7 @@ wait "$TRAIN"
 TRAINING_ENDED_MS=$(date +%s%3N)
 
 echo "== training finished; waiting for the daemon to catch up"
-for _ in $(seq 120); do
-  backlog=$("${CLI[@]}" --json status 2>/dev/null | /usr/bin/python3 -c \
-    'import json,sys; s=json.load(sys.stdin); print(sum(c.get("backlog",0)+(c.get("state")!="idle") for c in s["daemon"].get("crosscoders",[])))' || echo 1)
-  [ "$backlog" = "0" ] && break
-  sleep 1
-done
+bash deploy/wait_caught_up.sh 120 "${CLI[@]}"
 
 "${CLI[@]}" crosscoder --run tinygpt-repeat | tail -n 8
 "${CLI[@]}" features --run tinygpt-repeat --limit 10

@@ -30,12 +30,7 @@ for d in $WIDTHS; do
     build/examples/tinygpt/tinygpt --dataset repeat --steps "$STEPS" --seed "$seed" --d-model "$d" --tap blocks.1.resid_post \
       --log-spaced-until 64 --snapshot-every 20 --log-every 200 --quiet-sink --run tinygpt-repeat \
       --conceptwatch tcp://127.0.0.1:17791 --out "$out/tinygpt.jsonl" > "$out/tinygpt.log" 2>&1
-    for _ in $(seq 300); do
-      backlog=$("${cli[@]}" --json status 2>/dev/null | /usr/bin/python3 -c \
-        'import json,sys; s=json.load(sys.stdin); print(sum(c.get("backlog",0)+(c.get("state")!="idle") for c in s["daemon"].get("crosscoders",[])))' || echo 1)
-      [ "$backlog" = "0" ] && break
-      sleep 1
-    done
+    bash deploy/wait_caught_up.sh 300 "${cli[@]}"
     "${cli[@]}" --json phases --run tinygpt-repeat > "$out/phases.json"
     "${cli[@]}" crosscoder --run tinygpt-repeat | grep '^flicker' > "$out/flicker.txt" || true
     kill -TERM "$daemon"; wait "$daemon" || true

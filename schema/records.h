@@ -76,10 +76,6 @@ struct SnapshotMeta {
   uint64_t bytes() const { return uint64_t(n_tokens) * d_model * dtype_size(dtype); }
 };
 
-// Run names and tap names become parts of store keys and file names.
-// Returns an error message, or empty when the name is acceptable.
-std::string check_name(const std::string& what, const std::string& name);
-
 }  // namespace cw
 
 #endif  // CW_SCHEMA_RECORDS_H_

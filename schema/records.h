@@ -47,6 +47,8 @@ struct RunDescription {
 };
 
 enum class ArrayKind : uint8_t { kProbeActivations = 0, kTaskActivations = 1, kTaskGradient = 2 };
+constexpr ArrayKind kArrayKinds[] = {ArrayKind::kProbeActivations, ArrayKind::kTaskActivations,
+                                     ArrayKind::kTaskGradient};
 const char* array_kind_name(ArrayKind kind);
 
 // Identifies one stored array: probe activations of (run, tap, step), or a task array.

@@ -1,6 +1,8 @@
 #include "schema/run_checks.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <iterator>
 #include <string_view>
 
 namespace cw {
@@ -116,6 +118,21 @@ std::string check_run(const RunDescription& run) {
 std::optional<SnapshotProblem> check_snapshot_meta(const RunDescription& run, uint64_t n_probe_tokens,
                                                    const SnapshotMeta& meta) {
   const SnapshotKey& key = meta.key;
+  if (std::find(std::begin(kArrayKinds), std::end(kArrayKinds), key.kind) == std::end(kArrayKinds)) {
+    std::string known;
+    for (ArrayKind kind : kArrayKinds) {
+      known += std::string(known.empty() ? "" : ", ") + array_kind_name(kind) + " (" + std::to_string(int(kind)) + ")";
+    }
+    return SnapshotProblem{wire::ErrorCode::BAD_REQUEST,
+                           "array kind " + std::to_string(int(key.kind)) + " is unknown; known kinds: " + known};
+  }
+  // The task is part of the store key: a probe array with a task name would
+  // be stored a second time at its step, and the crosscoder would see the
+  // step twice.
+  if (key.kind == ArrayKind::kProbeActivations && !key.task.empty()) {
+    return SnapshotProblem{wire::ErrorCode::BAD_REQUEST, "a probe array names no task (this one names " +
+                                                             quoted_name(key.task) + "); only task arrays do"};
+  }
   const TapSpec* tap = run.find_tap(key.tap);
   if (!tap) {
     return SnapshotProblem{wire::ErrorCode::UNKNOWN_TAP,

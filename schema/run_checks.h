@@ -38,8 +38,9 @@ struct SnapshotProblem {
   std::string message;   // e.g. "tap 'x' is not registered for run 'r'"
 };
 
-// Whether `meta` names a tap (and task) of `run`, has valid scalar names and
-// the shape of its tap: d_model of the tap, and n_probe_tokens rows for probe
+// Whether `meta` names a tap (and task) of `run`, has a known kind (a probe
+// array names no task: it is stored once per run, tap and step), valid
+// scalar names and the shape of its tap: d_model of the tap, and n_probe_tokens rows for probe
 // activations (the task's token count for a task array). `n_probe_tokens`
 // is passed because the daemon keeps runs without their probe tokens.
 std::optional<SnapshotProblem> check_snapshot_meta(const RunDescription& run, uint64_t n_probe_tokens,

@@ -76,6 +76,22 @@ TEST(RunChecks, SnapshotScalarNamesAreChecked) {
   EXPECT_NE(problem->message.find("scalar name"), std::string::npos) << problem->message;
 }
 
+TEST(RunChecks, KindsAreKnownAndOnlyTaskArraysNameATask) {
+  SnapshotMeta meta = probe_meta(6, 8);
+  meta.key.task = "induction";  // a second key for the same probe step
+  auto named = check_snapshot_meta(good_run(), 6, meta);
+  ASSERT_TRUE(named.has_value());
+  EXPECT_EQ(named->code, wire::ErrorCode::BAD_REQUEST);
+  EXPECT_EQ(named->message, "a probe array names no task (this one names 'induction'); only task arrays do");
+
+  meta.key.kind = static_cast<ArrayKind>(7);
+  auto unknown = check_snapshot_meta(good_run(), 6, meta);
+  ASSERT_TRUE(unknown.has_value());
+  EXPECT_EQ(unknown->code, wire::ErrorCode::BAD_REQUEST);
+  EXPECT_EQ(unknown->message,
+            "array kind 7 is unknown; known kinds: probe (0), task-activations (1), task-gradient (2)");
+}
+
 TEST(RunChecks, SnapshotShapeMustMatchItsTapAndProbe) {
   const RunDescription run = good_run();
   EXPECT_FALSE(check_snapshot_meta(run, 6, probe_meta(6, 8)).has_value());

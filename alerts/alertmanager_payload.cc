@@ -2,6 +2,8 @@
 
 #include <map>
 
+#include "schema/json_text.h"
+
 namespace cw {
 
 namespace {
@@ -27,7 +29,7 @@ std::string group_key(const std::map<std::string, std::string>& group_labels) {
   for (const auto& [name, value] : group_labels) {
     if (!first) key += ", ";
     first = false;
-    key += name + "=" + nlohmann::json(value).dump();
+    key += name + "=" + json_text(nlohmann::json(value));
   }
   return key + "}";
 }

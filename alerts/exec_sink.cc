@@ -12,6 +12,8 @@
 #include <thread>
 #include <unistd.h>
 
+#include "schema/json_text.h"
+
 extern char** environ;
 
 namespace cw {
@@ -153,7 +155,7 @@ void ExecSink::deliver(const Alert& alert) {
   }
   auto deadline = Clock::now() + options_.timeout;
   ::fcntl(pipe_fds[1], F_SETFL, O_NONBLOCK);
-  write_stdin(pipe_fds[1], alert_to_json(alert).dump() + "\n", deadline);
+  write_stdin(pipe_fds[1], json_text(alert_to_json(alert)) + "\n", deadline);
   ::close(pipe_fds[1]);
 
   // Wait without reaping (WNOWAIT) so interrupt() never signals a reused pid.

@@ -4,6 +4,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "schema/json_text.h"
+
 namespace cw {
 
 JsonLinesSink::JsonLinesSink(std::string path) : path_(std::move(path)) {
@@ -18,7 +20,7 @@ JsonLinesSink::~JsonLinesSink() {
 }
 
 void JsonLinesSink::deliver(const Alert& alert) {
-  std::string line = alert_to_json(alert).dump() + "\n";
+  std::string line = json_text(alert_to_json(alert)) + "\n";
   // One fwrite per line: stdio locks the stream per call, so a line is not
   // interleaved with other writers of the same FILE (e.g. stdout logging).
   if (std::fwrite(line.data(), 1, line.size(), file_) != line.size() || std::fflush(file_) != 0) {

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "alerts/alertmanager_payload.h"
+#include "schema/json_text.h"
 
 namespace cw {
 
@@ -66,7 +67,7 @@ WebhookSink::WebhookSink(WebhookOptions options) : options_(std::move(options)) 
 WebhookSink::~WebhookSink() = default;
 
 void WebhookSink::deliver(const Alert& alert) {
-  std::string body = alertmanager_payload({alert}, options_.receiver, options_.external_url).dump();
+  std::string body = json_text(alertmanager_payload({alert}, options_.receiver, options_.external_url));
   httplib::Result result = client_->http.Post(path_.c_str(), body, "application/json");
   if (!result)
     throw std::runtime_error("POST " + options_.url + ": " + httplib::to_string(result.error()));

@@ -3,6 +3,8 @@
 #include <stdexcept>
 #include <zmq.hpp>
 
+#include "schema/json_text.h"
+
 namespace cw {
 
 // Its own context: the sink's socket lives on the sink's worker thread and
@@ -24,7 +26,7 @@ ZmqPubSink::ZmqPubSink(std::string endpoint) : endpoint_(std::move(endpoint)), s
 ZmqPubSink::~ZmqPubSink() = default;
 
 void ZmqPubSink::deliver(const Alert& alert) {
-  std::string body = alert_to_json(alert).dump();
+  std::string body = json_text(alert_to_json(alert));
   const std::string& topic = alert.name();
   socket_->socket.send(zmq::buffer(topic), zmq::send_flags::sndmore);
   socket_->socket.send(zmq::buffer(body), zmq::send_flags::none);

@@ -11,6 +11,7 @@
 #include "crosscoder/crosscoder.h"
 #endif
 #include "query/query_protocol.h"
+#include "schema/json_text.h"
 #include "schema/unix_time.h"
 #include "store/analysis_tables.h"
 
@@ -118,7 +119,7 @@ void Daemon::raise(const nlohmann::json& event) {
     spdlog::info("phase {}/{}: {} -> {} at step {}", run, event.value("tap", ""), event.value("previous_phase", ""),
                  event.value("phase", ""), event.value("step", uint64_t(0)));
   } else {
-    spdlog::debug("event {} {}", seq, event.dump());
+    spdlog::debug("event {} {}", seq, json_text(event));
   }
 }
 

@@ -44,7 +44,7 @@ struct QueuedSnapshot {
 };
 
 void check_snapshot(const RunDescription& run, const SnapshotMeta& meta) {
-  if (auto problem = check_snapshot_shape(run, run.probe.n_tokens(), meta)) {
+  if (auto problem = check_snapshot_meta(run, run.probe.n_tokens(), meta)) {
     throw std::invalid_argument("conceptwatch: snapshot " + meta.key.describe() + ": " + problem->message);
   }
 }

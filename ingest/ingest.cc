@@ -119,7 +119,8 @@ std::vector<Frame> Ingest::dispatch(const std::string& peer, const void* data, s
 }
 
 std::vector<Frame> Ingest::hello(const RunDescription& run) {
-  auto refuse = [&](const std::string& why) { throw Rejection(wire::ErrorCode::BAD_REQUEST, "hello for run '" + run.run + "': " + why); };
+  auto refuse = [&](const std::string& why) { throw Rejection(wire::ErrorCode::BAD_REQUEST, "hello for run " + quoted_name(run.run) + ": " + why);
+  };
   if (auto error = check_run(run); !error.empty()) refuse(error);
   for (const auto& tap : run.taps) {
     if (tap.d_model > limits_.max_d_model) refuse("tap '" + tap.name + "' has d_model " + std::to_string(tap.d_model));
@@ -160,7 +161,7 @@ const RunEntry& Ingest::known_run(const std::string& run) {
   auto it = run_cache_.find(run);
   if (it != run_cache_.end()) return it->second;
   auto entry = runs_.get(run);
-  if (!entry) throw Rejection(wire::ErrorCode::UNKNOWN_RUN, "unknown run '" + run + "': send Hello first");
+  if (!entry) throw Rejection(wire::ErrorCode::UNKNOWN_RUN, "unknown run " + quoted_name(run) + ": send Hello first");
   return run_cache_.emplace(run, std::move(*entry)).first->second;
 }
 
@@ -180,7 +181,7 @@ std::vector<Frame> Ingest::begin(const std::string& peer, const SnapshotBegin& m
     rejection.key = key;
     throw;
   }
-  if (auto problem = check_snapshot_shape(run->description, run->n_probe_tokens, meta)) {
+  if (auto problem = check_snapshot_meta(run->description, run->n_probe_tokens, meta)) {
     refuse(problem->code, problem->message);
   }
   if (message.probe_hash != run->probe_hash) {

@@ -2,6 +2,7 @@
 
 #include <kj/exception.h>
 
+#include "schema/json_text.h"
 #include "schema/messages.h"
 
 namespace cw {
@@ -15,7 +16,7 @@ Frame failure(const std::string& error) { return encode_reply_frame({false, "", 
 }  // namespace
 
 Frame encode_query_frame(const std::string& command, const nlohmann::json& params) {
-  return encode_query_frame(QueryRequest{command, params.dump()});
+  return encode_query_frame(QueryRequest{command, json_text(params)});
 }
 
 Frame answer_query_frame(const QueryHandler& handler, const void* data, std::size_t size) {
@@ -25,7 +26,7 @@ Frame answer_query_frame(const QueryHandler& handler, const void* data, std::siz
     if (!body.isQuery()) return failure("expected a Query message");
     const QueryRequest query = read_query(body.getQuery());
     const nlohmann::json params = query.params.empty() ? nlohmann::json::object() : nlohmann::json::parse(query.params);
-    return encode_reply_frame({true, handler.answer(query.command, params).dump(), ""});
+    return encode_reply_frame({true, json_text(handler.answer(query.command, params)), ""});
   } catch (const std::exception& e) {
     return failure(e.what());
   } catch (const kj::Exception& e) {

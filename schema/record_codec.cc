@@ -98,7 +98,9 @@ void write_snapshot_id(const SnapshotKey& key, wire::SnapshotId::Builder out) {
 }
 
 SnapshotKey read_snapshot_id(wire::SnapshotId::Reader in) {
-  return {to_string(in.getRun()), to_string(in.getTap()), in.getStep(), static_cast<ArrayKind>(in.getKind()),
+  // A wire kind past 255 stays unknown (255) instead of wrapping onto a known one.
+  const auto kind = static_cast<uint16_t>(in.getKind());
+  return {to_string(in.getRun()), to_string(in.getTap()), in.getStep(), static_cast<ArrayKind>(kind > 0xff ? 0xff : kind),
           to_string(in.getTask())};
 }
 

@@ -37,15 +37,4 @@ bool SnapshotKey::operator==(const SnapshotKey& other) const {
   return run == other.run && tap == other.tap && step == other.step && kind == other.kind && task == other.task;
 }
 
-std::string check_name(const std::string& what, const std::string& name) {
-  if (name.empty()) return what + " is empty";
-  if (name.size() > 200) return what + " is longer than 200 bytes";
-  for (unsigned char c : name) {
-    if (c < 0x20 || c == 0x7f || c == '/') {
-      return what + " '" + name + "' contains a control character or '/'";
-    }
-  }
-  return {};
-}
-
 }  // namespace cw

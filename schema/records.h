@@ -47,6 +47,8 @@ struct RunDescription {
 };
 
 enum class ArrayKind : uint8_t { kProbeActivations = 0, kTaskActivations = 1, kTaskGradient = 2 };
+constexpr ArrayKind kArrayKinds[] = {ArrayKind::kProbeActivations, ArrayKind::kTaskActivations,
+                                     ArrayKind::kTaskGradient};
 const char* array_kind_name(ArrayKind kind);
 
 // Identifies one stored array: probe activations of (run, tap, step), or a task array.
@@ -75,10 +77,6 @@ struct SnapshotMeta {
 
   uint64_t bytes() const { return uint64_t(n_tokens) * d_model * dtype_size(dtype); }
 };
-
-// Run names and tap names become parts of store keys and file names.
-// Returns an error message, or empty when the name is acceptable.
-std::string check_name(const std::string& what, const std::string& name);
 
 }  // namespace cw
 

@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "schema/json_text.h"
 #include "store/key_encoding.h"
 
 namespace cw {
@@ -69,7 +70,7 @@ void CrosscoderStateTable::put(const std::string& run, const std::string& tap, c
 }
 
 void TransitionTable::put(const std::string& run, const std::string& tap, const nlohmann::json& transitions) {
-  store_.put(Family::kTransitions, tap_key(run, tap), transitions.dump());
+  store_.put(Family::kTransitions, tap_key(run, tap), json_text(transitions));
 }
 
 std::optional<nlohmann::json> TransitionTable::get(const std::string& run, const std::string& tap) const {
@@ -99,7 +100,7 @@ void MetricsTable::put(const std::string& run, const std::string& tap,
                        const std::vector<std::pair<uint64_t, nlohmann::json>>& by_step) {
   StoreBatch batch;
   for (const auto& [step, metrics] : by_step) {
-    batch.put(Family::kMetrics, KeyBuilder().text(run).text(tap).u64(step).str(), metrics.dump());
+    batch.put(Family::kMetrics, KeyBuilder().text(run).text(tap).u64(step).str(), json_text(metrics));
   }
   store_.write(batch);
 }
@@ -157,7 +158,7 @@ uint64_t EventLog::append(const std::string& run, nlohmann::json event) {
   });
   event["seq"] = last + 1;
   event["run"] = run;
-  store_.put(Family::kEvents, KeyBuilder().text(run).u64(last + 1).str(), event.dump());
+  store_.put(Family::kEvents, KeyBuilder().text(run).u64(last + 1).str(), json_text(event));
   return last + 1;
 }
 

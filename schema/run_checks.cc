@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <iterator>
+#include <set>
 #include <string_view>
 
 namespace cw {
@@ -100,17 +101,23 @@ std::string quoted_name(const std::string& name) {
 std::string check_run(const RunDescription& run) {
   if (auto error = check_name("run id", run.run); !error.empty()) return error;
   if (run.taps.empty()) return "no taps";
+  // Taps and tasks are looked up by name (RunDescription::find_tap): a
+  // second entry of the same name would be ignored without a word.
+  std::set<std::string> seen;
   for (const auto& tap : run.taps) {
     if (auto error = check_name("tap name", tap.name); !error.empty()) return error;
     if (tap.d_model == 0) return "tap '" + tap.name + "' has d_model 0";
+    if (!seen.insert(tap.name).second) return "tap '" + tap.name + "' is listed twice";
   }
   const auto& probe = run.probe;
   if (probe.token_ids.empty() || probe.sequence_length == 0 || probe.token_ids.size() % probe.sequence_length != 0) {
     return "the probe set must be a non-empty whole number of sequences of sequence_length tokens";
   }
+  seen.clear();
   for (const auto& task : run.tasks) {
     if (auto error = check_name("task name", task.name); !error.empty()) return error;
     if (task.token_ids.empty()) return "task '" + task.name + "' has no tokens";
+    if (!seen.insert(task.name).second) return "task '" + task.name + "' is listed twice";
   }
   return {};
 }

@@ -41,6 +41,10 @@ TEST(RunChecks, NamesWhatMakesARunUnusable) {
   EXPECT_NE(error_with([](RunDescription& r) { r.probe.sequence_length = 0; }).find("whole number of sequences"),
             std::string::npos);
   EXPECT_EQ(error_with([](RunDescription& r) { r.tasks[0].token_ids.clear(); }), "task 'induction' has no tokens");
+  EXPECT_EQ(error_with([](RunDescription& r) { r.taps.push_back({"blocks.0.resid_post", 16}); }),
+            "tap 'blocks.0.resid_post' is listed twice");
+  EXPECT_EQ(error_with([](RunDescription& r) { r.taps.push_back({"blocks.1.resid_post", 16}); }), "");
+  EXPECT_EQ(error_with([](RunDescription& r) { r.tasks.push_back(r.tasks[0]); }), "task 'induction' is listed twice");
 }
 
 TEST(RunChecks, NamesAreShortValidUtf8WithoutControlCharacters) {

@@ -68,6 +68,14 @@ struct MonitorOptions {
   // early dictionary, nothing visible in the job's losses), so 8 raised a
   // spurious transition there.
   double surprise_ratio_alarm = 16;
+  // ... and this many times the ratio's level before it (SeriesOptions::
+  // spike_over_level). Early in training everything moves and the ratio
+  // stays high for many snapshots: tinygpt (repeat task, seeds 0-4 at
+  // d_model 64, 0-2 at 128) spiked to 17-35 at steps 64-120, 2.3-4.6 times
+  // the median of the eight ratios before (5-9), with nothing in the job's
+  // losses; a planted mass emergence is 40+ times its level before (see
+  // docs/CROSSCODER.md, "Transitions in the features").
+  double surprise_ratio_over_level = 8;
   // A value at or above this is a transition by itself (SeriesOptions::
   // spike_above), for series that show a change as a one-snapshot burst.
   // Used when these series are watched (not by default, see `series`).

@@ -107,6 +107,8 @@ void TransitionDetector::configure_series(const std::string& name, SeriesOptions
     throw std::logic_error("TransitionDetector: series '" + name + "' already has values; configure it before");
   if (!(options.min_scale >= 0)) throw std::invalid_argument("TransitionDetector: min_scale must be >= 0");
   if (!(options.min_move >= 0)) throw std::invalid_argument("TransitionDetector: min_move must be >= 0");
+  if (!(options.spike_over_level >= 0 && std::isfinite(options.spike_over_level)))
+    throw std::invalid_argument("TransitionDetector: spike_over_level must be finite and >= 0");
   configured_[name] = options;
 }
 
@@ -259,7 +261,13 @@ void TransitionDetector::measure(const Series& series, SeriesMove& move) const {
             ? *std::max_element(begin + onset, begin + end + 1)
             : median(std::vector<double>(begin + std::max(onset, end + 1 - std::min(end + 1, options_.settled_values)),
                                          begin + end + 1));
-    spike_high_enough = spike_high_enough || after >= series.options.spike_above;
+    if (series.options.spike_above > 0 && after >= series.options.spike_above) {
+      // Against the level just before the spike, not before the move's
+      // onset: a series that climbed for several snapshots before it spiked
+      // was already high.
+      const size_t peak = std::max_element(begin + onset, begin + end + 1) - begin;
+      spike_high_enough = spike_high_enough || after >= series.options.spike_over_level * series.level_before(peak, window);
+    }
     move.magnitude = after - before;
     move.magnitude_sd = move.magnitude / robust_noise_scale(series.values, series.options.min_scale);
     // The level says which way it went once it moved by a noise sd or more;

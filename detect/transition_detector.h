@@ -76,6 +76,12 @@ struct SeriesOptions {
   // BOCPD and CUSUM alarms on smaller bumps are not); its size is its height
   // above the level before.
   double spike_above = 0;
+  // > 0: a spike must also be at least this many times the series' level
+  // just before it (the median of the `magnitude_window` values before its
+  // highest value). A ratio that training brings back to 1 sits far above 1 while
+  // everything changes fast (a young model early in training), and a spike
+  // there is no shift of regime; the same height after a calm stretch is.
+  double spike_over_level = 0;
   // The smallest move (|after − before|, series units) that is a transition.
   double min_move = 0;
 };

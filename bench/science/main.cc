@@ -30,6 +30,9 @@ struct StreamResult {
   int64_t n_features = 0;
   double seconds = 0;
   testing::Scorecard card;
+  // Per snapshot: its step and the feature series the daemon stored with it
+  // (the transition detector's inputs), to replay detector settings offline.
+  nlohmann::json series = nlohmann::json::array();
   std::string error;  // non-empty: the stream did not run through
 };
 
@@ -55,6 +58,11 @@ StreamResult run_stream(const ScienceStream& stream, int index, int count, std::
         per_snapshot);
     const auto report = testing::read_daemon_report(daemon, "planted");
     result.card = testing::score_planted(planted, report, testing::planted_step);
+    for (const auto& snapshot : report.crosscoder.at("snapshots")) {
+      nlohmann::json row = snapshot.value("series", nlohmann::json::object());
+      row["step"] = snapshot.at("step");
+      result.series.push_back(std::move(row));
+    }
     result.n_features = report.directions.empty() ? 0 : int64_t(report.directions[0].size());
     if (daemon.terminate() != 0) std::fprintf(stderr, "  conceptwatchd did not stop cleanly\n");
     if (show_daemon_log) std::fprintf(stderr, "%s", daemon.log().c_str());
@@ -170,6 +178,7 @@ std::vector<StreamResult> read_results(const std::vector<std::string>& paths) {
       } else {
         r.n_features = row.at("n_features").get<int64_t>();
         r.card = testing::Scorecard::from_json(row.at("score"));
+        r.series = row.value("series", nlohmann::json::array());
       }
       results.push_back(std::move(r));
     }
@@ -186,6 +195,7 @@ nlohmann::json results_json(const std::vector<StreamResult>& results) {
     } else {
       row["n_features"] = r.n_features;
       row["score"] = r.card.to_json();
+      row["series"] = r.series;
       nlohmann::json met = nlohmann::json::object();
       for (const auto& [name, applies, ok] : bars(r.card)) met[name] = applies ? nlohmann::json(ok) : nlohmann::json();
       row["bars"] = met;

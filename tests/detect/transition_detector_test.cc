@@ -173,6 +173,30 @@ TEST(TransitionDetector, ASpikeAboveItsThresholdIsATransitionAtItsSnapshot) {
   EXPECT_NE(t.moves[0].detectors.find("spike"), std::string::npos);
 }
 
+// With spike_over_level the spike must also stand out from the level just
+// before it. The shape of tinygpt's start-up (the ratio at 5-11 for eight
+// snapshots, then one at 25: 3.4 times its level, as steps 32-120 of the
+// repeat task at d_model 64) is not a transition at 8; the same height
+// after a calm stretch (40 times the level) is.
+TEST(TransitionDetector, ASpikeMustStandOutFromTheLevelJustBeforeIt) {
+  auto transitions_for = [](const std::vector<double>& ratios) {
+    TransitionDetector detector;
+    SeriesOptions options;
+    options.spike_above = 16;
+    options.spike_over_level = 8;
+    detector.configure_series("surprise_ratio", options);
+    const auto steps = log_spaced_steps(ratios.size());
+    for (size_t i = 0; i < ratios.size(); ++i) detector.observe(steps[i], {{"surprise_ratio", ratios[i]}});
+    return detector.transitions();
+  };
+  std::vector<double> busy = {1.1, 1.2, 1.4, 1.7, 2.7, 4.5, 6.7, 11.1, 7.8, 9.6, 10.8, 5.3, 25.0};
+  std::vector<double> calm = {1.1, 1.0, 1.2, 1.1, 0.9, 1.0, 1.1, 1.0, 1.2, 1.1, 1.0, 1.1, 25.0};
+  for (int i = 0; i < 12; ++i) busy.push_back(1.2), calm.push_back(1.1);
+  EXPECT_TRUE(transitions_for(busy).empty()) << "25 at 3.4 times the level before it";
+  const auto found = transitions_for(calm);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].halfway_index, 12u);
+}
 // A loss that creeps down for a while and then falls sharply (tinygpt
 // before and during induction-head formation).
 std::vector<double> creep_then_fall(unsigned seed) {

@@ -68,32 +68,4 @@ TOP=$("${CLI[@]}" --json features --run tinygpt-repeat --sort strength --limit 1
 echo "== summary"
 "${CLI[@]}" --json phases --run tinygpt-repeat > "$OUT/phases.json"
 "${CLI[@]}" --json events --run tinygpt-repeat > "$OUT/events.jsonl"
-/usr/bin/python3 - "$OUT" "$TRAINING_ENDED_MS" <<'PY'
-import json, sys
-out, ended_ms = sys.argv[1], int(sys.argv[2])
-loss_drop = None
-for line in open(out + "/tinygpt.jsonl"):
-    row = json.loads(line)
-    if loss_drop is None and row.get("second_copy_loss", 9) < 2.0:
-        loss_drop = row["step"]
-phases = json.load(open(out + "/phases.json"))
-snaps = [s["step"] for s in phases["series"]]
-print("second-copy loss first below 2.0 at step %s (the job's own log)" % loss_drop)
-def snapshots_from_drop(step):
-    # snapshots between a step and the first snapshot at or after the loss drop
-    after = [i for i, s in enumerate(snaps) if s >= loss_drop] if loss_drop is not None else []
-    return abs(snaps.index(step) - after[0]) if after and step in snaps else None
-transitions = phases["transitions"]
-print("%d phase transition(s) flagged (goal: one, within 1 snapshot of the loss drop)" % len(transitions))
-for t in transitions:
-    raised_during = t.get("raised_unix_ms", 0) <= ended_ms
-    # Which feature signals (the crosscoder's series) and which of the job's
-    # scalars flagged it: the claim is that the features show the transition.
-    features = t.get("feature_signals", [])
-    scalars = t.get("scalar_signals", [])
-    print("phase transition at step %d (began %s, raised at step %d, %s training ended): %s snapshot(s) from the loss drop; "
-          "feature signals: %s; scalars: %s"
-          % (t["onset_step"], t.get("began_step"), t.get("raised_at_step", t["alarm_step"]), "before" if raised_during else "after",
-             snapshots_from_drop(t["onset_step"]), ", ".join(features) or "none", ", ".join(scalars) or "none"))
-print("figures: %s/features.png (features x snapshots, sorted by emergence), %s/feature.png" % (out, out))
-PY
+/usr/bin/python3 deploy/transition_summary.py "$OUT" --ended-ms "$TRAINING_ENDED_MS"

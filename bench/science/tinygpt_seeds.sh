@@ -34,19 +34,6 @@ for d in $WIDTHS; do
     "${cli[@]}" --json phases --run tinygpt-repeat > "$out/phases.json"
     "${cli[@]}" crosscoder --run tinygpt-repeat | grep '^flicker' > "$out/flicker.txt" || true
     kill -TERM "$daemon"; wait "$daemon" || true
-    /usr/bin/python3 - "$out" "$seed" "$d" <<'PY'
-import json, sys
-out, seed, d = sys.argv[1:]
-drop = None
-for line in open(out + "/tinygpt.jsonl"):
-    row = json.loads(line)
-    if drop is None and row.get("second_copy_loss", 9) < 2.0:
-        drop = row["step"]
-phases = json.load(open(out + "/phases.json"))
-moves = ["%d: %s / %s" % (t["onset_step"], ",".join(t.get("feature_signals", [])) or "-",
-                          ",".join(t.get("scalar_signals", [])) or "-") for t in phases["transitions"]]
-flicker = open(out + "/flicker.txt").read().split(":")[1].split(" of")[0].strip() if open(out + "/flicker.txt").read() else "-"
-print("| %s | %s | %s | %s | %s |" % (seed, d, drop, "; ".join(moves) or "none", flicker))
-PY
+    /usr/bin/python3 deploy/transition_summary.py "$out" --row "$seed" "$d"
   done
 done

@@ -1,0 +1,69 @@
+#!/usr/bin/python3
+"""The main job's transitions against the job's own loss drop.
+
+Reads OUT/tinygpt.jsonl (the job's log) and OUT/phases.json (`conceptwatch
+--json phases`), as deploy/demo.sh and bench/science/tinygpt_seeds.sh write
+them. By default prints the demo's summary; with --row SEED D_MODEL prints
+one markdown table row (loss drop, transitions with their feature signals
+and job scalars, flicker from OUT/flicker.txt).
+  deploy/transition_summary.py OUT [--ended-ms MS]
+  deploy/transition_summary.py OUT --row SEED D_MODEL
+"""
+import argparse
+import json
+import os
+
+
+def loss_drop_step(out):
+    """First step at which the job's second-copy loss is below 2.0 (None: never)."""
+    for line in open(os.path.join(out, "tinygpt.jsonl")):
+        row = json.loads(line)
+        if row.get("second_copy_loss", 9) < 2.0:
+            return row["step"]
+    return None
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("out")
+    parser.add_argument("--ended-ms", type=int, default=None, help="when training ended (unix ms)")
+    parser.add_argument("--row", nargs=2, metavar=("SEED", "D_MODEL"), help="print one table row")
+    args = parser.parse_args()
+
+    drop = loss_drop_step(args.out)
+    phases = json.load(open(os.path.join(args.out, "phases.json")))
+    transitions = phases["transitions"]
+    if args.row:
+        moves = ["%d: %s / %s" % (t["onset_step"], ",".join(t.get("feature_signals", [])) or "-",
+                                  ",".join(t.get("scalar_signals", [])) or "-") for t in transitions]
+        flicker_path = os.path.join(args.out, "flicker.txt")
+        text = open(flicker_path).read() if os.path.exists(flicker_path) else ""
+        flicker = text.split(":")[1].split(" of")[0].strip() if text else "-"
+        print("| %s | %s | %s | %s | %s |" % (args.row[0], args.row[1], drop, "; ".join(moves) or "none", flicker))
+        return
+
+    snaps = [s["step"] for s in phases["series"]]
+    print("second-copy loss first below 2.0 at step %s (the job's own log)" % drop)
+
+    def snapshots_from_drop(step):
+        # snapshots between a step and the first snapshot at or after the loss drop
+        after = [i for i, s in enumerate(snaps) if s >= drop] if drop is not None else []
+        return abs(snaps.index(step) - after[0]) if after and step in snaps else None
+
+    print("%d phase transition(s) flagged (goal: one, within 1 snapshot of the loss drop)" % len(transitions))
+    for t in transitions:
+        when = ""
+        if args.ended_ms is not None:
+            when = ", %s training ended" % ("before" if t.get("raised_unix_ms", 0) <= args.ended_ms else "after")
+        # Which feature signals (the crosscoder's series) and which of the job's
+        # scalars flagged it: the claim is that the features show the transition.
+        print("phase transition at step %d (began %s, raised at step %d%s): %s snapshot(s) from the loss drop; "
+              "feature signals: %s; scalars: %s"
+              % (t["onset_step"], t.get("began_step"), t.get("raised_at_step", t["alarm_step"]), when,
+                 snapshots_from_drop(t["onset_step"]), ", ".join(t.get("feature_signals", [])) or "none",
+                 ", ".join(t.get("scalar_signals", [])) or "none"))
+    print("figures: %s/features.png (features x snapshots, sorted by emergence), %s/feature.png" % (args.out, args.out))
+
+
+if __name__ == "__main__":
+    main()

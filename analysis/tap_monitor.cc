@@ -51,11 +51,10 @@ TapMonitor::TapMonitor(std::string run, std::string tap, MonitorOptions options,
     SeriesOptions series;
     series.min_move = min_move_for(name);
     if (name == "features_alive_share") series.min_scale = options_.features_alive_share_floor;
-    if (name == "surprise_ratio") {
-      series.spike_above = options_.surprise_ratio_alarm;
-      series.spike_over_level = options_.surprise_ratio_over_level;
-    }
+    if (name == "surprise_ratio") series.spike_above = options_.surprise_ratio_alarm;
     if (auto it = options_.spike_above.find(name); it != options_.spike_above.end()) series.spike_above = it->second;
+    if (auto it = options_.spike_over_level.find(name); it != options_.spike_over_level.end())
+      series.spike_over_level = it->second;
     if (name == "log_dimensionality_rate") series.direction = CusumDirection::kUp;  // the expansion; see below
     if (name == "mean_direction_change") {
       series.min_scale = options_.direction_change_floor;

@@ -65,11 +65,11 @@ void load_transitions(const toml::table& table, const std::string& path, Monitor
   names("scalars", &monitor->scalar_series);
   non_negative("loss_min_move", &monitor->loss_min_move);
   non_negative("surprise_ratio_alarm", &monitor->surprise_ratio_alarm);
-  non_negative("surprise_ratio_over_level", &monitor->surprise_ratio_over_level);
   double lag = static_cast<double>(monitor->population_lag);
   non_negative("population_lag", &lag);
   monitor->population_lag = static_cast<std::size_t>(lag);
   per_series("spike_above", &monitor->spike_above);
+  per_series("spike_over_level", &monitor->spike_over_level);
   per_series("min_move", &monitor->min_move);
   double resolve_after = static_cast<double>(monitor->resolve_after);
   non_negative("resolve_after", &resolve_after);

@@ -18,7 +18,9 @@ ALLOWED = {
     "store": ["schema"],
     "detect": [],
     "hooks": ["schema"],
-    "crosscoder": [],
+    "safetensors": [],
+    # crosscoder_state.h reads and writes the stored state as safetensors.
+    "crosscoder": ["safetensors"],
     # Alerts carry run and tap names from the wire: schema/json_text.h
     # writes them as JSON even when they are not valid UTF-8.
     "alerts": ["schema/json_text.h"],
@@ -26,8 +28,9 @@ ALLOWED = {
     "query": ["schema", "store", "detect"],
     # cw_analysis links the crosscoder's header-only results library;
     # cw_analysis_workers links cw_crosscoder and includes its torch-free
-    # public header only.
-    "analysis": ["schema", "store", "detect", "crosscoder/crosscoder_results.h", "crosscoder/crosscoder.h"],
+    # headers only (crosscoder_state.h: the migration of stored states).
+    "analysis": ["schema", "store", "detect", "crosscoder/crosscoder_results.h", "crosscoder/crosscoder.h",
+                 "crosscoder/crosscoder_state.h"],
     # daemon.cc checks the configured device at start-up (check_device).
     "daemon": ["schema", "store", "alerts", "ingest", "query", "analysis", "crosscoder/crosscoder.h"],
     # cli/import_command.cc publishes through hooks/publisher.h when the

@@ -24,12 +24,7 @@ Crosscoder load_online(Store& store, const std::string& run, const std::string& 
   return Crosscoder::deserialize(*state);
 }
 
-// Each command's options, owned by its callback (which the app keeps).
-struct ExportArgs {
-  RunTarget target;
-  std::string out_dir;
-};
-
+// The command's options, owned by its callback (which the app keeps).
 struct RefitArgs {
   RunTarget target;
   int64_t steps = 2000;
@@ -40,27 +35,6 @@ struct RefitArgs {
 
 void add_crosscoder_commands(CLI::App& app, const CliContext& context, int* exit_code) {
   (void)exit_code;
-  auto* exporter = app.add_subcommand("export", "write the crosscoder as safetensors + config.json for Python");
-  auto export_args = std::make_shared<ExportArgs>();
-  add_run_target(exporter, &export_args->target);
-  exporter->add_option("--out", export_args->out_dir, "directory to write")->required();
-  exporter->callback([&context, export_args] {
-    const RunTarget& export_target = export_args->target;
-    const std::string& out_dir = export_args->out_dir;
-    auto store = open_read_only(context);
-    const std::string tap = resolve_tap(*store, export_target.run, export_target.params());
-    Crosscoder crosscoder = load_online(*store, export_target.run, tap);
-    crosscoder.export_safetensors(out_dir);
-    nlohmann::json result = {{"run", export_target.run}, {"tap", tap}, {"out", out_dir},
-                             {"snapshots", crosscoder.n_snapshots()}, {"features", crosscoder.options().n_features},
-                             {"d_model", crosscoder.options().d_model}};
-    print_answer(context, result, [&](const nlohmann::json&) {
-      std::cout << "wrote " << out_dir << "/crosscoder.safetensors and config.json: " << crosscoder.n_snapshots()
-                << " snapshots x " << crosscoder.options().n_features << " features x d_model "
-                << crosscoder.options().d_model << "\n";
-    });
-  });
-
   auto* refit = app.add_subcommand("refit", "train a fresh crosscoder on all stored snapshots (the paper's offline method) and compare with the online one");
   auto refit_args = std::make_shared<RefitArgs>();
   add_run_target(refit, &refit_args->target);

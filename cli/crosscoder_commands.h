@@ -1,5 +1,5 @@
-// export and refit: commands that load the crosscoder itself (they link the
-// torch-based crosscoder; the rest of the CLI does not need it).
+// refit: trains a crosscoder (it links the torch-based crosscoder; the rest
+// of the CLI does not need it).
 #ifndef CW_CLI_CROSSCODER_COMMANDS_H_
 #define CW_CLI_CROSSCODER_COMMANDS_H_
 

@@ -9,6 +9,7 @@
 #ifdef CW_WITH_CROSSCODER
 #include "cli/crosscoder_commands.h"
 #endif
+#include "cli/export_command.h"
 #include "cli/import_command.h"
 #include "cli/plot_command.h"
 #include "cli/query_commands.h"
@@ -36,6 +37,7 @@ int main(int argc, char** argv) {
   cw::add_analysis_commands(app, context, &exit_code);
   cw::add_attribution_command(app, context, &exit_code);
   cw::add_plot_command(app, context, &exit_code);
+  cw::add_export_command(app, context);
 #ifdef CW_WITH_CROSSCODER
   cw::add_crosscoder_commands(app, context, &exit_code);
 #endif

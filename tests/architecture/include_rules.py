@@ -37,7 +37,9 @@ ALLOWED = {
     # daemon is up; crosscoder_commands.cc (export, refit) is compiled into
     # the conceptwatch binary only, which links cw_crosscoder and
     # cw_analysis (for analysis/analysis_config.h).
-    "cli": ["schema", "store", "detect", "ingest", "query", "hooks", "analysis", "crosscoder/crosscoder.h"],
+    # export_command.cc reads the stored state (crosscoder_state.h, torch-free).
+    "cli": ["schema", "store", "detect", "ingest", "query", "hooks", "analysis", "crosscoder/crosscoder.h",
+            "crosscoder/crosscoder_state.h"],
     "examples": ["schema", "hooks", "crosscoder"],
 }
 

@@ -6,13 +6,11 @@
 #include "cli/analysis_commands.h"
 #include "cli/attribution_command.h"
 #include "cli/cli_context.h"
-#ifdef CW_WITH_CROSSCODER
-#include "cli/crosscoder_commands.h"
-#endif
 #include "cli/export_command.h"
 #include "cli/import_command.h"
 #include "cli/plot_command.h"
 #include "cli/query_commands.h"
+#include "cli/refit_command.h"
 #include "schema/defaults.h"
 
 int main(int argc, char** argv) {
@@ -38,9 +36,7 @@ int main(int argc, char** argv) {
   cw::add_attribution_command(app, context, &exit_code);
   cw::add_plot_command(app, context, &exit_code);
   cw::add_export_command(app, context);
-#ifdef CW_WITH_CROSSCODER
-  cw::add_crosscoder_commands(app, context, &exit_code);
-#endif
+  cw::add_refit_command(app, context);
 
   try {
     app.parse(argc, argv);  // runs the chosen subcommand's callback

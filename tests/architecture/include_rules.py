@@ -34,9 +34,8 @@ ALLOWED = {
     # daemon.cc checks the configured device at start-up (check_device).
     "daemon": ["schema", "store", "alerts", "ingest", "query", "analysis", "crosscoder/crosscoder.h"],
     # cli/import_command.cc publishes through hooks/publisher.h when the
-    # daemon is up; crosscoder_commands.cc (export, refit) is compiled into
-    # the conceptwatch binary only, which links cw_crosscoder and
-    # cw_analysis (for analysis/analysis_config.h).
+    # daemon is up; refit_main.cc is the conceptwatch-refit program, which
+    # links cw_crosscoder and cw_analysis (for analysis/analysis_config.h).
     # export_command.cc reads the stored state (crosscoder_state.h, torch-free).
     "cli": ["schema", "store", "detect", "ingest", "query", "hooks", "analysis", "crosscoder/crosscoder.h",
             "crosscoder/crosscoder_state.h"],

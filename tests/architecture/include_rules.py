@@ -36,9 +36,11 @@ ALLOWED = {
     # cli/import_command.cc publishes through hooks/publisher.h when the
     # daemon is up; refit_main.cc is the conceptwatch-refit program, which
     # links cw_crosscoder and cw_analysis (for analysis/analysis_config.h).
-    # export_command.cc reads the stored state (crosscoder_state.h, torch-free).
+    # export_command.cc reads the stored state (crosscoder_state.h, torch-free);
+    # main.cc reads the daemon's configuration (--config) for the answers it
+    # gives with the daemon down (daemon/daemon_config.h, torch-free).
     "cli": ["schema", "store", "detect", "ingest", "query", "hooks", "analysis", "crosscoder/crosscoder.h",
-            "crosscoder/crosscoder_state.h"],
+            "crosscoder/crosscoder_state.h", "daemon/daemon_config.h"],
     "examples": ["schema", "hooks", "crosscoder"],
 }
 

@@ -5,16 +5,13 @@
 // how to migrate it.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "crosscoder/crosscoder_state.h"
 #include "store/analysis_tables.h"
 #include "store/store.h"
-#include "tests/support/temp_dir.h"
+#include "tests/cli/offline_cli.h"
 
 namespace cw {
 namespace {
@@ -23,36 +20,16 @@ class ExportTest : public ::testing::Test {
  protected:
   // A run "r" with one tap "resid" (d_model 4), imported with the daemon down.
   void SetUp() override {
-    const std::string script = dir_.sub("make.py");
-    std::ofstream(script) << "import numpy as np\nnp.save('" << dir_.sub("a.npy")
-                          << "', np.arange(32, dtype=np.float32).reshape(8, 4))\nnp.save('" << dir_.sub("probe.npy")
-                          << "', np.arange(8).reshape(2, 4))\n";
-    ASSERT_EQ(std::system((std::string(CW_PYTHON) + " " + script).c_str()), 0);
-    ASSERT_EQ(cli("import --run r --tap resid --step 10 --probe-tokens " + dir_.sub("probe.npy") + " " + dir_.sub("a.npy")), 0) << output();
-  }
-
-  int cli(const std::string& args) {
-    const std::string command = std::string(CW_CLI_PATH) + " --endpoint tcp://127.0.0.1:1 --ingest tcp://127.0.0.1:1" +
-                                " --timeout-ms 200 --data-dir " + dir_.sub("data") + " " + args + " > " +
-                                dir_.sub("out.txt") + " 2>&1";
-    return WEXITSTATUS(std::system(command.c_str()));
-  }
-
-  std::string output() const { return file(dir_.sub("out.txt")); }
-
-  static std::string file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
+    ASSERT_TRUE(cli_.import_small_run()) << cli_.output();
   }
 
   void put_state(const std::string& bytes) {
-    auto store = Store::open(dir_.sub("data"));
+    auto store = Store::open(cli_.data_dir());
     CrosscoderStateTable(*store).put("r", "resid", bytes);
   }
 
   testing::TempDir dir_;
+  testing::OfflineCli cli_{dir_};
 };
 
 TEST_F(ExportTest, WritesWhatTheStoredStateExportsTo) {
@@ -84,16 +61,16 @@ TEST_F(ExportTest, WritesWhatTheStoredStateExportsTo) {
   }
   const std::string bytes = encode_crosscoder_state(meta, tensors);
   put_state(bytes);
-  ASSERT_EQ(cli("--json export --run r --out " + dir_.sub("cli")), 0) << output();
-  EXPECT_NE(output().find("\"snapshots\": 2"), std::string::npos) << output();
+  ASSERT_EQ(cli_.run("--json export --run r --out " + dir_.sub("cli")), 0) << cli_.output();
+  EXPECT_NE(cli_.out().find("\"snapshots\": 2"), std::string::npos) << cli_.output();
   const StoredCrosscoderState state = decode_crosscoder_state(bytes);
   export_crosscoder(state.meta, state.tensors.tensors, dir_.sub("direct"));
   for (const char* name : {"/crosscoder.safetensors", "/config.json"}) {
-    EXPECT_GT(file(dir_.sub("direct") + name).size(), 100u) << name;
-    EXPECT_TRUE(file(dir_.sub("cli") + name) == file(dir_.sub("direct") + name)) << name;
+    EXPECT_GT(testing::file_text(dir_.sub("direct") + name).size(), 100u) << name;
+    EXPECT_TRUE(testing::file_text(dir_.sub("cli") + name) == testing::file_text(dir_.sub("direct") + name)) << name;
   }
   // W_E [T, d, F] is w_enc [F, T·d] turned: W_E[t][j][i] = w_enc[i][t·d + j].
-  const std::string exported = file(dir_.sub("cli") + "/crosscoder.safetensors");
+  const std::string exported = testing::file_text(dir_.sub("cli") + "/crosscoder.safetensors");
   const auto w_e = parse_safetensors(exported).at("W_E");
   ASSERT_EQ(w_e.shape, (std::vector<int64_t>{2, 4, 3}));
   float value = 0;
@@ -114,15 +91,15 @@ TEST_F(ExportTest, AnOldFormatStateSaysHowToMigrate) {
   std::string bytes = "CWCROSS1";
   for (int i = 0; i < 8; ++i) bytes.push_back(static_cast<char>((uint64_t(meta.size()) >> (8 * i)) & 0xff));
   put_state(bytes + meta + "(a pickle)");
-  EXPECT_EQ(cli("export --run r --out " + dir_.sub("out")), 1);
-  EXPECT_NE(output().find("stored in format 2"), std::string::npos) << output();
-  EXPECT_NE(output().find("start conceptwatchd once"), std::string::npos) << output();
+  EXPECT_EQ(cli_.run("export --run r --out " + dir_.sub("out")), 1);
+  EXPECT_NE(cli_.output().find("stored in format 2"), std::string::npos) << cli_.output();
+  EXPECT_NE(cli_.output().find("start conceptwatchd once"), std::string::npos) << cli_.output();
   EXPECT_FALSE(std::filesystem::exists(dir_.sub("out") + "/crosscoder.safetensors"));
 }
 
 TEST_F(ExportTest, NoCrosscoderYetIsSaidSo) {
-  EXPECT_EQ(cli("export --run r --out " + dir_.sub("out")), 1);
-  EXPECT_NE(output().find("no crosscoder for r/resid yet"), std::string::npos) << output();
+  EXPECT_EQ(cli_.run("export --run r --out " + dir_.sub("out")), 1);
+  EXPECT_NE(cli_.output().find("no crosscoder for r/resid yet"), std::string::npos) << cli_.output();
 }
 
 }  // namespace

@@ -19,31 +19,11 @@
 #include "safetensors/safetensors.h"
 #include "store/analysis_tables.h"
 #include "store/store.h"
+#include "tests/crosscoder/small_crosscoder.h"
 #include "tests/support/daemon_process.h"
 
 namespace cw {
 namespace {
-
-PlantedDictionary small_planted() {
-  PlantedOptions o;
-  o.d_model = 16;
-  o.n_atoms = 16;
-  o.n_snapshots = 3;
-  o.n_tokens = 512;
-  o.seed = 3;
-  return make_planted_dictionary(o);
-}
-
-CrosscoderOptions small_options() {
-  CrosscoderOptions o;
-  o.d_model = 16;
-  o.n_features = 32;
-  o.batch_size = 64;
-  o.steps_per_update = 20;
-  o.lr = 3e-3;
-  o.seed = 5;
-  return o;
-}
 
 // A crosscoder trained on the first `snapshots` planted snapshots.
 Crosscoder trained(const PlantedDictionary& p, int64_t snapshots) {
@@ -57,20 +37,11 @@ Crosscoder trained(const PlantedDictionary& p, int64_t snapshots) {
 
 // What formats 1 and 2 wrote for the same state: "CWCROSS1" | u64 JSON
 // length | JSON | torch::save of the tensors (format 1 without Adam's three
-// step-count tensors). The JSON keys are those format 3 keeps.
+// step-count tensors). The JSON is format 3's "state" metadata.
 std::string legacy_state(const std::string& current, int format) {
   const StoredCrosscoderState state = decode_crosscoder_state(current);
-  const auto& m = state.meta;
-  const nlohmann::json meta = {{"version", format},
-                               {"options", crosscoder_options_json(m.options)},
-                               {"steps", m.steps},
-                               {"scales", m.scales},
-                               {"n_tokens", m.n_tokens},
-                               {"cumulative_steps", m.cumulative_steps},
-                               {"lambda_horizon", m.lambda_horizon},
-                               {"updates", m.updates},
-                               {"newest_mse", m.newest_mse},
-                               {"rng", m.rng}};
+  nlohmann::json meta = nlohmann::json::parse(state.tensors.metadata.at("state"));
+  meta["version"] = format;
   std::vector<torch::Tensor> tensors;
   for (const auto& name : crosscoder_state_tensor_names()) {
     const TensorView& view = state.tensors.at(name);
@@ -144,8 +115,7 @@ TEST(CrosscoderState, LoadsFormatOneStatesWithTheGlobalStepCount) {
     c->train();
   }
   EXPECT_TRUE(current.serialize() == old.serialize());
-  std::vector<const float*> raw = {p.activations[0].data()};
-  EXPECT_EQ(current.encode(raw, 512, 0), old.encode(raw, 512, 0));
+  EXPECT_EQ(current.encode(raw(p, 1), 512, 0), old.encode(raw(p, 1), 512, 0));
 }
 
 TEST(CrosscoderState, RefusesWhatIsNotAState) {

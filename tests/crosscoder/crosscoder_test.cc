@@ -10,36 +10,10 @@
 #include "crosscoder/crosscoder.h"
 #include "examples/planted/planted_dictionary.h"
 #include "tests/crosscoder/safetensors_reader.h"
+#include "tests/crosscoder/small_crosscoder.h"
 
 namespace cw {
 namespace {
-
-PlantedDictionary small_planted() {
-  PlantedOptions o;
-  o.d_model = 16;
-  o.n_atoms = 16;
-  o.n_snapshots = 3;
-  o.n_tokens = 512;
-  o.seed = 3;
-  return make_planted_dictionary(o);
-}
-
-CrosscoderOptions small_options() {
-  CrosscoderOptions o;
-  o.d_model = 16;
-  o.n_features = 32;
-  o.batch_size = 64;
-  o.steps_per_update = 20;
-  o.lr = 3e-3;
-  o.seed = 5;
-  return o;
-}
-
-std::vector<const float*> raw(const PlantedDictionary& p, int64_t n) {
-  std::vector<const float*> out;
-  for (int64_t t = 0; t < n; ++t) out.push_back(p.activations[t].data());
-  return out;
-}
 
 TEST(Crosscoder, GrowthLeavesActivationsUnchanged) {
   const auto p = small_planted();

@@ -26,7 +26,7 @@ Answer ask(const CliContext& context, const std::string& command, const nlohmann
     context.offline_store = open_read_only(context);
   }
   QueryHandler handler(*context.offline_store);
-  add_analysis_queries(handler, *context.offline_store);
+  add_analysis_queries(handler, *context.offline_store, context.emergence);
   return {handler.answer(command, params), false};
 }
 

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "detect/emergence.h"
 #include "store/store.h"
 
 namespace cw {
@@ -18,6 +19,10 @@ struct CliContext {
   std::string data_dir;
   int timeout_ms = 2000;  // how long to wait for the daemon
   bool json = false;
+  // What the answers read from the data directory date emergence with: the
+  // [emergence] settings of the daemon's configuration (--config), so that
+  // they are the daemon's answers; the defaults without one.
+  EmergenceOptions emergence;
   // Once the daemon has not answered, later questions in this process go to
   // the data directory, opened once (`plot` asks one question per feature:
   // waiting and reopening each time took minutes). Reset it to ask the

@@ -6,12 +6,12 @@
 #include "cli/analysis_commands.h"
 #include "cli/attribution_command.h"
 #include "cli/cli_context.h"
-#ifdef CW_WITH_CROSSCODER
-#include "cli/crosscoder_commands.h"
-#endif
+#include "cli/export_command.h"
 #include "cli/import_command.h"
 #include "cli/plot_command.h"
 #include "cli/query_commands.h"
+#include "cli/refit_command.h"
+#include "daemon/daemon_config.h"
 #include "schema/defaults.h"
 
 int main(int argc, char** argv) {
@@ -27,6 +27,17 @@ int main(int argc, char** argv) {
   app.add_option("--data-dir", context.data_dir, "data directory, read when the daemon is down")->capture_default_str();
   app.add_option("--timeout-ms", context.timeout_ms, "how long to wait for the daemon")->capture_default_str();
   app.add_flag("--json", context.json, "print JSON instead of tables");
+  // Read before the command runs (the app's option callbacks run before its
+  // subcommands').
+  app.add_option_function<std::string>(
+      "--config",
+      [&context](const std::string& path) {
+        cw::DaemonConfig config = cw::default_daemon_config();
+        cw::load_daemon_config(path, &config);
+        context.emergence = config.analysis.monitor.emergence;
+      },
+      "conceptwatchd's TOML configuration: answers read from the data directory (daemon down) use its "
+      "[emergence] settings, as the daemon's do");
   // Subcommands accept --json after their name too.
   app.fallthrough();
 
@@ -36,9 +47,8 @@ int main(int argc, char** argv) {
   cw::add_analysis_commands(app, context, &exit_code);
   cw::add_attribution_command(app, context, &exit_code);
   cw::add_plot_command(app, context, &exit_code);
-#ifdef CW_WITH_CROSSCODER
-  cw::add_crosscoder_commands(app, context, &exit_code);
-#endif
+  cw::add_export_command(app, context);
+  cw::add_refit_command(app, context);
 
   try {
     app.parse(argc, argv);  // runs the chosen subcommand's callback

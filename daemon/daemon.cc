@@ -8,6 +8,7 @@
 #include "query/analysis_queries.h"
 #ifdef CW_WITH_ANALYSIS
 #include "analysis/analysis_scheduler.h"
+#include "analysis/crosscoder_state_migration.h"
 #include "crosscoder/crosscoder.h"
 #endif
 #include "query/query_protocol.h"
@@ -62,6 +63,10 @@ Daemon::Daemon(const DaemonConfig& config)
   if (config.analysis.enabled) check_device(config.analysis.crosscoder.device);
 #endif
   store_ = Store::open(config.data_dir);
+#ifdef CW_WITH_ANALYSIS
+  // Before any worker or reader: afterwards every state reads without LibTorch.
+  migrate_crosscoder_states(*store_);
+#endif
   alerts_ = std::make_unique<EventAlerts>(config.alerts);
   ingest_ = std::make_unique<Ingest>(*store_, config.limits);
   queries_ = std::make_unique<QueryHandler>(*store_, [this] { return live_status(); });

@@ -45,9 +45,9 @@ DaemonProcess::DaemonProcess(const std::string& executable, const std::string& d
     throw std::runtime_error("conceptwatchd not found at '" + executable + "' (build it, or pass --daemon PATH)");
   }
   ingest_endpoint_ = "tcp://127.0.0.1:" + std::to_string(free_loopback_port());
-  const std::string query_endpoint = "tcp://127.0.0.1:" + std::to_string(free_loopback_port());
+  query_endpoint_ = "tcp://127.0.0.1:" + std::to_string(free_loopback_port());
   std::vector<std::string> args = {executable, "--data-dir", data_dir, "--ingest", ingest_endpoint_,
-                                   "--query", query_endpoint, "--log-level", "warn"};
+                                   "--query", query_endpoint_, "--log-level", "warn"};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   std::vector<char*> argv;
   for (auto& arg : args) argv.push_back(arg.data());

@@ -27,6 +27,7 @@ class DaemonProcess {
   DaemonProcess& operator=(const DaemonProcess&) = delete;
 
   const std::string& ingest_endpoint() const { return ingest_endpoint_; }
+  const std::string& query_endpoint() const { return query_endpoint_; }
   // Throws std::runtime_error with the end of the daemon's log if it exited.
   void check_alive();
   // Polls `done` until it holds; throws if the daemon exits first or after
@@ -41,6 +42,7 @@ class DaemonProcess {
 
   std::string log_path_;
   std::string ingest_endpoint_;
+  std::string query_endpoint_;
   pid_t pid_ = -1;
 };
 

@@ -18,7 +18,9 @@ ALLOWED = {
     "store": ["schema"],
     "detect": [],
     "hooks": ["schema"],
-    "crosscoder": [],
+    "safetensors": [],
+    # crosscoder_state.h reads and writes the stored state as safetensors.
+    "crosscoder": ["safetensors"],
     # Alerts carry run and tap names from the wire: schema/json_text.h
     # writes them as JSON even when they are not valid UTF-8.
     "alerts": ["schema/json_text.h"],
@@ -26,15 +28,19 @@ ALLOWED = {
     "query": ["schema", "store", "detect"],
     # cw_analysis links the crosscoder's header-only results library;
     # cw_analysis_workers links cw_crosscoder and includes its torch-free
-    # public header only.
-    "analysis": ["schema", "store", "detect", "crosscoder/crosscoder_results.h", "crosscoder/crosscoder.h"],
+    # headers only (crosscoder_state.h: the migration of stored states).
+    "analysis": ["schema", "store", "detect", "crosscoder/crosscoder_results.h", "crosscoder/crosscoder.h",
+                 "crosscoder/crosscoder_state.h"],
     # daemon.cc checks the configured device at start-up (check_device).
     "daemon": ["schema", "store", "alerts", "ingest", "query", "analysis", "crosscoder/crosscoder.h"],
     # cli/import_command.cc publishes through hooks/publisher.h when the
-    # daemon is up; crosscoder_commands.cc (export, refit) is compiled into
-    # the conceptwatch binary only, which links cw_crosscoder and
-    # cw_analysis (for analysis/analysis_config.h).
-    "cli": ["schema", "store", "detect", "ingest", "query", "hooks", "analysis", "crosscoder/crosscoder.h"],
+    # daemon is up; refit_main.cc is the conceptwatch-refit program, which
+    # links cw_crosscoder and cw_analysis (for analysis/analysis_config.h).
+    # export_command.cc reads the stored state (crosscoder_state.h, torch-free);
+    # main.cc reads the daemon's configuration (--config) for the answers it
+    # gives with the daemon down (daemon/daemon_config.h, torch-free).
+    "cli": ["schema", "store", "detect", "ingest", "query", "hooks", "analysis", "crosscoder/crosscoder.h",
+            "crosscoder/crosscoder_state.h", "daemon/daemon_config.h"],
     "examples": ["schema", "hooks", "crosscoder"],
 }
 

@@ -10,36 +10,10 @@
 #include "crosscoder/crosscoder.h"
 #include "examples/planted/planted_dictionary.h"
 #include "tests/crosscoder/safetensors_reader.h"
+#include "tests/crosscoder/small_crosscoder.h"
 
 namespace cw {
 namespace {
-
-PlantedDictionary small_planted() {
-  PlantedOptions o;
-  o.d_model = 16;
-  o.n_atoms = 16;
-  o.n_snapshots = 3;
-  o.n_tokens = 512;
-  o.seed = 3;
-  return make_planted_dictionary(o);
-}
-
-CrosscoderOptions small_options() {
-  CrosscoderOptions o;
-  o.d_model = 16;
-  o.n_features = 32;
-  o.batch_size = 64;
-  o.steps_per_update = 20;
-  o.lr = 3e-3;
-  o.seed = 5;
-  return o;
-}
-
-std::vector<const float*> raw(const PlantedDictionary& p, int64_t n) {
-  std::vector<const float*> out;
-  for (int64_t t = 0; t < n; ++t) out.push_back(p.activations[t].data());
-  return out;
-}
 
 TEST(Crosscoder, GrowthLeavesActivationsUnchanged) {
   const auto p = small_planted();
@@ -111,42 +85,6 @@ TEST(Crosscoder, SaveLoadTrainIsBitIdentical) {
   }
   EXPECT_TRUE(cc.serialize() == loaded.serialize());
   for (int64_t t = 0; t < 3; ++t) EXPECT_EQ(cc.encode(raw(p, 3), 512, t), loaded.encode(raw(p, 3), 512, t)) << t;
-}
-
-// A state of format 1 (no step counts: Adam was corrected with the global
-// step) loads with every count at the global step, so it trains on exactly
-// as the format-2 state of the same crosscoder (one snapshot: every slice
-// has taken every step).
-TEST(Crosscoder, LoadsFormatOneStatesWithTheGlobalStepCount) {
-  const auto p = small_planted();
-  Crosscoder cc(small_options());
-  cc.add_snapshot(0, p.activations[0].data(), 512);
-  cc.train();
-  const std::string bytes = cc.serialize();
-  uint64_t meta_len = 0;
-  for (int i = 0; i < 8; ++i) meta_len |= uint64_t(static_cast<unsigned char>(bytes[8 + i])) << (8 * i);
-  auto meta = nlohmann::json::parse(bytes.substr(16, meta_len));
-  ASSERT_EQ(meta["version"], 2);
-  meta["version"] = 1;
-  std::vector<torch::Tensor> tensors;
-  std::istringstream blob(bytes.substr(16 + meta_len));
-  torch::load(tensors, blob);
-  ASSERT_EQ(tensors.size(), 18u);
-  tensors.resize(15);
-  std::ostringstream old_blob;
-  torch::save(tensors, old_blob);
-  const std::string old_meta = meta.dump();
-  std::string old_bytes = bytes.substr(0, 8);
-  for (int i = 0; i < 8; ++i) old_bytes.push_back(static_cast<char>((uint64_t(old_meta.size()) >> (8 * i)) & 0xff));
-  old_bytes += old_meta + old_blob.str();
-
-  auto current = Crosscoder::deserialize(bytes), old = Crosscoder::deserialize(old_bytes);
-  for (auto* c : {&current, &old}) {
-    c->restore_activations(0, p.activations[0].data(), 512);
-    c->train();
-  }
-  EXPECT_TRUE(current.serialize() == old.serialize());
-  EXPECT_EQ(current.encode(raw(p, 1), 512, 0), old.encode(raw(p, 1), 512, 0));
 }
 
 TEST(Crosscoder, AttributionMatchesAutogradOfRawReconstruction) {

@@ -17,24 +17,29 @@ ALLOWED = {
     "schema": [],
     "store": ["schema"],
     "detect": [],
-    "hooks": ["schema"],
+    # CURVE keys, the listening policy, the ZAP handler and the client's
+    # handshake diagnosis: libzmq only.
+    "auth": [],
+    # The publisher's CURVE keys (auth/client_keys.h) and handshake monitor.
+    "hooks": ["schema", "auth"],
     "crosscoder": [],
     # Alerts carry run and tap names from the wire: schema/json_text.h
     # writes them as JSON even when they are not valid UTF-8.
     "alerts": ["schema/json_text.h"],
     "ingest": ["schema", "store"],
-    "query": ["schema", "store", "detect"],
+    # DaemonClient's CURVE keys and handshake monitor.
+    "query": ["schema", "store", "detect", "auth"],
     # cw_analysis links the crosscoder's header-only results library;
     # cw_analysis_workers links cw_crosscoder and includes its torch-free
     # public header only.
     "analysis": ["schema", "store", "detect", "crosscoder/crosscoder_results.h", "crosscoder/crosscoder.h"],
     # daemon.cc checks the configured device at start-up (check_device).
-    "daemon": ["schema", "store", "alerts", "ingest", "query", "analysis", "crosscoder/crosscoder.h"],
+    "daemon": ["schema", "store", "alerts", "ingest", "query", "analysis", "auth", "crosscoder/crosscoder.h"],
     # cli/import_command.cc publishes through hooks/publisher.h when the
     # daemon is up; crosscoder_commands.cc (export, refit) is compiled into
     # the conceptwatch binary only, which links cw_crosscoder and
     # cw_analysis (for analysis/analysis_config.h).
-    "cli": ["schema", "store", "detect", "ingest", "query", "hooks", "analysis", "crosscoder/crosscoder.h"],
+    "cli": ["schema", "store", "detect", "ingest", "query", "hooks", "analysis", "auth", "crosscoder/crosscoder.h"],
     "examples": ["schema", "hooks", "crosscoder"],
 }
 

@@ -4,10 +4,8 @@
 
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <stdexcept>
 
-#include "daemon/daemon_config.h"
 #include "tests/support/daemon_keys.h"
 #include "tests/support/temp_dir.h"
 
@@ -51,26 +49,6 @@ TEST(AuthConfig, BeyondLoopbackNeedsKeysOrTheOptOut) {
   AuthConfig public_as_secret = curve;
   public_as_secret.secret_key = dir.sub("keys/server.pub");  // 0644: others may read it
   EXPECT_THROW(check_auth_config(public_as_secret, open), std::runtime_error);
-}
-
-TEST(AuthConfig, TomlAuthSectionIsReadAndMisspeltKeysAreNamed) {
-  testing::TempDir dir;
-  const std::string path = dir.sub("d.toml");
-  std::ofstream(path) << "[auth]\nsecret_key = \"/k/server.secret\"\ningest_keys = \"/k/ingest.d\"\n"
-                         "query_keys = \"/k/query.d\"\nallow_unauthenticated = true\n";
-  DaemonConfig config = default_daemon_config();
-  load_daemon_config(path, &config);
-  EXPECT_EQ(config.auth.secret_key, "/k/server.secret");
-  EXPECT_EQ(config.auth.ingest_keys, "/k/ingest.d");
-  EXPECT_EQ(config.auth.query_keys, "/k/query.d");
-  EXPECT_TRUE(config.auth.allow_unauthenticated);
-  std::ofstream(path) << "[auth]\nsecret_keys = \"/k/server.secret\"\n";
-  try {
-    load_daemon_config(path, &config);
-    ADD_FAILURE() << "a misspelt [auth] key was ignored";
-  } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find("'secret_keys'"), std::string::npos) << e.what();
-  }
 }
 
 }  // namespace

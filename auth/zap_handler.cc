@@ -15,8 +15,9 @@
 namespace cw {
 namespace {
 
-// Raw 32-byte public key -> the name of its file (without .pub).
-std::map<std::string, std::string> load_allowed_keys(const std::string& dir) {
+// Raw 32-byte public key -> the name of its file (without .pub). Unreadable
+// files are logged at start-up only (`report`), not at every handshake.
+std::map<std::string, std::string> load_allowed_keys(const std::string& dir, bool report = false) {
   namespace fs = std::filesystem;
   std::map<std::string, std::string> keys;
   std::error_code error;
@@ -25,10 +26,10 @@ std::map<std::string, std::string> load_allowed_keys(const std::string& dir) {
     try {
       keys.emplace(decode_key(read_public_key(entry.path().string())), entry.path().stem().string());
     } catch (const std::exception& e) {
-      spdlog::warn("ignoring {}: {}", entry.path().string(), e.what());
+      if (report) spdlog::warn("ignoring {}: {}", entry.path().string(), e.what());
     }
   }
-  if (error) spdlog::warn("cannot read the allowed keys in {}: {}", dir, error.message());
+  if (error && report) spdlog::warn("cannot read the allowed keys in {}: {}", dir, error.message());
   return keys;
 }
 
@@ -117,7 +118,7 @@ ZapHandler::ZapHandler(void* context, std::map<std::string, std::string> directo
   }
   rep_->socket = zmq::socket_ref(zmq::from_handle, rep_->raw_socket);
   for (const auto& [domain, dir] : rep_->directories) {
-    const std::size_t n = load_allowed_keys(dir).size();
+    const std::size_t n = load_allowed_keys(dir, /*report=*/true).size();
     rep_->counts[domain];
     if (n == 0) {
       spdlog::warn("no public keys (.pub) in {}: nobody may use the {} socket until one is added", dir, domain);

@@ -132,6 +132,18 @@ TEST_F(DaemonAuthTest, WriterKeyPublishesAndReadOnlyKeyCannot) {
   EXPECT_THROW(DaemonClient(daemon_->query_endpoint(), 1000ms, keys_->as("writer")).query("runs"), DaemonRefused);
 }
 
+// A key directory is read at each handshake: a .pub file added lets its
+// owner in at the next connection, and removed keeps them out, with no
+// restart.
+TEST_F(DaemonAuthTest, KeysAddedOrRemovedTakeEffectWithoutARestart) {
+  const std::string granted = scratch_.sub("keys/query.d/stranger.pub");
+  EXPECT_THROW(DaemonClient(daemon_->query_endpoint(), 1000ms, keys_->as("stranger")).query("status"), DaemonRefused);
+  std::filesystem::copy_file(scratch_.sub("keys/stranger.pub"), granted);
+  EXPECT_TRUE(DaemonClient(daemon_->query_endpoint(), 5000ms, keys_->as("stranger")).query("status")["daemon"]["up"]);
+  std::filesystem::remove(granted);
+  EXPECT_THROW(DaemonClient(daemon_->query_endpoint(), 1000ms, keys_->as("stranger")).query("status"), DaemonRefused);
+}
+
 TEST_F(DaemonAuthTest, CliWithReadOnlyKeyQueriesButCannotImport) {
   ASSERT_EQ(cli(keys_->cli_args("reader") + " status --json"), 0) << cli_output_;
   EXPECT_NE(cli_output_.find("\"up\": true"), std::string::npos) << cli_output_;

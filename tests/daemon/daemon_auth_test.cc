@@ -10,6 +10,9 @@
 #include <fstream>
 #include <sstream>
 
+#include <zmq.hpp>
+
+#include "auth/curve_keys.h"
 #include "hooks/publisher.h"
 #include "query/daemon_client.h"
 #include "tests/support/daemon_keys.h"
@@ -171,6 +174,42 @@ TEST_F(DaemonAuthTest, CliWithReadOnlyKeyQueriesButCannotImport) {
   EXPECT_NE(cli_output_.find("must be in both query_keys and ingest_keys"), std::string::npos) << cli_output_;
   ASSERT_EQ(cli(keys_->cli_args("admin") + import), 0) << cli_output_;
   EXPECT_EQ(snapshots_of(*daemon_, "imported"), 1u);
+}
+
+// A process that binds the daemon's port first (while it is down) gets
+// nothing from a job with keys: without the daemon's secret key it cannot
+// complete the handshake, whether it speaks CURVE with a key of its own or
+// no CURVE at all.
+TEST(DaemonAuth, APortSquatterWithoutTheServerKeyReceivesNothing) {
+  testing::TempDir dir;
+  const DaemonKeys keys(dir.sub("keys"));
+  for (const bool squatter_curve : {true, false}) {
+    SCOPED_TRACE(squatter_curve ? "squatter with its own CURVE key" : "squatter without CURVE");
+    zmq::context_t context;
+    zmq::socket_t squatter(context, zmq::socket_type::router);
+    squatter.set(zmq::sockopt::linger, 0);
+    if (squatter_curve) {  // no ZAP handler: it would let any client key in
+      squatter.set(zmq::sockopt::curve_server, 1);
+      squatter.set(zmq::sockopt::curve_secretkey, generate_key_pair().secret_key);
+    }
+    const std::string endpoint = "tcp://127.0.0.1:" + std::to_string(testing::free_port());
+    squatter.bind(endpoint);
+
+    const RunDescription run = testing::make_run("secret-run", {"blocks.0"}, 16, 64);
+    PublisherOptions options;
+    options.endpoint = endpoint;
+    options.keys = keys.as("writer");
+    options.close_timeout = 0ms;
+    Publisher publisher(run, options);
+    const auto data = testing::random_activations(1, 64 * 16);
+    ASSERT_TRUE(publisher.publish(testing::probe_meta(run, "blocks.0", 1, data), data.data()));
+    zmq::pollitem_t items[] = {{squatter.handle(), 0, ZMQ_POLLIN, 0}};
+    EXPECT_EQ(zmq::poll(items, 1, 2000ms), 0) << "the squatter received a message";
+    const PublisherStats stats = publisher.stats();
+    EXPECT_FALSE(stats.hello_acked);
+    EXPECT_NE(stats.last_error.find(squatter_curve ? "CURVE handshake" : "does not use CURVE"), std::string::npos)
+        << stats.last_error;
+  }
 }
 
 TEST(DaemonAuth, KeygenWritesAPairWithAPrivateSecret) {

@@ -82,7 +82,7 @@ class DaemonAuthTest : public ::testing::Test {
     const std::string out = scratch_.sub("cli.out");
     const std::string command = std::string(CW_CLI_PATH) + " --endpoint " + daemon_->query_endpoint() + " --ingest " +
                                 daemon_->ingest_endpoint() + " --data-dir " + daemon_->data_dir() +
-                                " --timeout-ms 2000 " + args + " > " + out + " 2>&1";
+                                " --timeout-ms 5000 " + args + " > " + out + " 2>&1";
     const int status = std::system(command.c_str());
     cli_output_ = read_text(out);
     return WEXITSTATUS(status);
@@ -95,21 +95,21 @@ class DaemonAuthTest : public ::testing::Test {
 };
 
 TEST_F(DaemonAuthTest, UnknownKeyIsRefusedOnBothSockets) {
-  const PublisherStats stranger = publish(keys_->as("stranger"), "intruder", 3s);
+  const PublisherStats stranger = publish(keys_->as("stranger"), "intruder", 10s);
   EXPECT_EQ(stranger.acked, 0u);
   EXPECT_FALSE(stranger.hello_acked);
   EXPECT_NE(stranger.last_error.find("refused this client's key"), std::string::npos) << stranger.last_error;
   try {
-    DaemonClient(daemon_->query_endpoint(), 1000ms, keys_->as("stranger")).query("status");
+    DaemonClient(daemon_->query_endpoint(), 5000ms, keys_->as("stranger")).query("status");
     ADD_FAILURE() << "an unknown key was answered";
   } catch (const DaemonRefused& e) {
     EXPECT_NE(std::string(e.what()).find("query keys"), std::string::npos) << e.what();
   }
   // No keys at all: told that the daemon wants them, on both sockets.
-  const PublisherStats anonymous = publish({}, "intruder", 3s);
+  const PublisherStats anonymous = publish({}, "intruder", 10s);
   EXPECT_EQ(anonymous.acked, 0u);
   EXPECT_NE(anonymous.last_error.find("requires CURVE keys"), std::string::npos) << anonymous.last_error;
-  EXPECT_THROW(DaemonClient(daemon_->query_endpoint(), 1000ms).query("status"), DaemonRefused);
+  EXPECT_THROW(DaemonClient(daemon_->query_endpoint(), 5000ms).query("status"), DaemonRefused);
 
   // The daemon counted the refusals, stored nothing, and serves the others.
   const auto status = daemon_->query("status");
@@ -127,12 +127,12 @@ TEST_F(DaemonAuthTest, WriterKeyPublishesAndReadOnlyKeyCannot) {
   EXPECT_EQ(snapshots_of(*daemon_, "job"), 1u);
 
   // The read-only key on the ingest socket: refused, nothing stored.
-  const PublisherStats reader = publish(keys_->as("reader"), "reader-run", 3s);
+  const PublisherStats reader = publish(keys_->as("reader"), "reader-run", 10s);
   EXPECT_EQ(reader.acked, 0u);
   EXPECT_NE(reader.last_error.find("ingest keys"), std::string::npos) << reader.last_error;
   EXPECT_EQ(snapshots_of(*daemon_, "reader-run"), 0u);
   // And the writer's key alone does not read.
-  EXPECT_THROW(DaemonClient(daemon_->query_endpoint(), 1000ms, keys_->as("writer")).query("runs"), DaemonRefused);
+  EXPECT_THROW(DaemonClient(daemon_->query_endpoint(), 5000ms, keys_->as("writer")).query("runs"), DaemonRefused);
 }
 
 // A key directory is read at each handshake: a .pub file added lets its
@@ -140,11 +140,11 @@ TEST_F(DaemonAuthTest, WriterKeyPublishesAndReadOnlyKeyCannot) {
 // restart.
 TEST_F(DaemonAuthTest, KeysAddedOrRemovedTakeEffectWithoutARestart) {
   const std::string granted = scratch_.sub("keys/query.d/stranger.pub");
-  EXPECT_THROW(DaemonClient(daemon_->query_endpoint(), 1000ms, keys_->as("stranger")).query("status"), DaemonRefused);
+  EXPECT_THROW(DaemonClient(daemon_->query_endpoint(), 5000ms, keys_->as("stranger")).query("status"), DaemonRefused);
   std::filesystem::copy_file(scratch_.sub("keys/stranger.pub"), granted);
   EXPECT_TRUE(DaemonClient(daemon_->query_endpoint(), 5000ms, keys_->as("stranger")).query("status")["daemon"]["up"]);
   std::filesystem::remove(granted);
-  EXPECT_THROW(DaemonClient(daemon_->query_endpoint(), 1000ms, keys_->as("stranger")).query("status"), DaemonRefused);
+  EXPECT_THROW(DaemonClient(daemon_->query_endpoint(), 5000ms, keys_->as("stranger")).query("status"), DaemonRefused);
 }
 
 TEST_F(DaemonAuthTest, CliWithReadOnlyKeyQueriesButCannotImport) {

@@ -57,6 +57,11 @@ void check_auth_config(const AuthConfig& auth, const std::vector<std::string>& e
                                (std::string(key) == "ingest_keys" ? "publish" : "query"));
     if (!fs::is_directory(dir, error))
       throw std::runtime_error(std::string("[auth] ") + key + " " + dir + " is not a directory");
+    // Whoever can write the directory decides who gets in (ssh's
+    // StrictModes refuses the same); a group may manage it.
+    if ((fs::status(dir, error).permissions() & fs::perms::others_write) != fs::perms::none)
+      throw std::runtime_error(std::string("[auth] ") + key + " " + dir +
+                               " may be written by anyone, who could add their own key: chmod o-w " + dir);
   }
 }
 

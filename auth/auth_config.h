@@ -33,7 +33,8 @@ bool is_loopback_endpoint(const std::string& endpoint);
 
 // Throws std::runtime_error saying what to do when the settings are
 // incomplete, CURVE is missing from libzmq, a key or directory cannot be
-// read, or an endpoint beyond loopback would take unauthenticated peers.
+// read or may be written by anyone, or an endpoint beyond loopback would
+// take unauthenticated peers.
 void check_auth_config(const AuthConfig& auth, const std::vector<std::string>& endpoints);
 
 }  // namespace cw

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <stdexcept>
 
 #include "tests/support/daemon_keys.h"
@@ -46,6 +47,9 @@ TEST(AuthConfig, BeyondLoopbackNeedsKeysOrTheOptOut) {
   AuthConfig half = curve;
   half.query_keys.clear();
   EXPECT_THROW(check_auth_config(half, open), std::runtime_error);
+  std::filesystem::permissions(curve.query_keys, std::filesystem::perms::others_write, std::filesystem::perm_options::add);
+  EXPECT_THROW(check_auth_config(curve, open), std::runtime_error);  // anyone could add a key
+  std::filesystem::permissions(curve.query_keys, std::filesystem::perms::others_write, std::filesystem::perm_options::remove);
   AuthConfig public_as_secret = curve;
   public_as_secret.secret_key = dir.sub("keys/server.pub");  // 0644: others may read it
   EXPECT_THROW(check_auth_config(public_as_secret, open), std::runtime_error);

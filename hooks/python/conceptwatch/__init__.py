@@ -18,6 +18,11 @@ Snapshots go through the C++ publisher (_conceptwatch), the same code and
 wire format as the LibTorch hook: publish() copies once and returns; a
 background thread sends to conceptwatchd and re-sends until it is stored. A
 daemon that is down or slow never blocks or crashes training.
+
+For a daemon with CURVE keys (README "Authentication"), pass
+server_key="server.pub" and secret_key="job.secret" to attach, or set
+CONCEPTWATCH_SERVER_KEY and CONCEPTWATCH_SECRET_KEY; a refused key shows in
+close()'s and stats()'s "last_error".
 """
 
 import os

@@ -18,7 +18,7 @@ std::unique_ptr<Store> open_read_only(const CliContext& context) {
 Answer ask(const CliContext& context, const std::string& command, const nlohmann::json& params) {
   if (!context.offline_store) {
     try {
-      DaemonClient client(context.query_endpoint, std::chrono::milliseconds(context.timeout_ms));
+      DaemonClient client(context.query_endpoint, std::chrono::milliseconds(context.timeout_ms), context.keys);
       return {client.query(command, params), true};
     } catch (const DaemonUnreachable& e) {
       std::cerr << e.what() << "; reading " << context.data_dir << " (read-only)\n";

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "auth/client_keys.h"
 #include "detect/emergence.h"
 #include "store/store.h"
 
@@ -17,6 +18,7 @@ struct CliContext {
   std::string query_endpoint;
   std::string ingest_endpoint;
   std::string data_dir;
+  ClientKeyFiles keys;    // CURVE, for a daemon with [auth] keys
   int timeout_ms = 2000;  // how long to wait for the daemon
   bool json = false;
   // What the answers read from the data directory date emergence with: the
@@ -38,7 +40,8 @@ struct Answer {
 
 // Asks the daemon; when it does not answer, answers from a read-only open of
 // the data directory (telling the user so on stderr). Throws QueryError or
-// StoreError when neither can answer.
+// StoreError when neither can answer, DaemonRefused when the daemon is up
+// but refuses this client's key.
 Answer ask(const CliContext& context, const std::string& command, const nlohmann::json& params = nlohmann::json::object());
 
 // The data directory opened read-only (works while the daemon runs).

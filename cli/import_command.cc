@@ -88,6 +88,7 @@ void import_via_daemon(const CliContext& context, const RunDescription& run, con
                        double timeout_s) {
   PublisherOptions options;
   options.endpoint = context.ingest_endpoint;
+  options.keys = context.keys;
   options.when_full = WhenFull::kBlock;
   options.max_queue_bytes = std::max<uint64_t>(options.max_queue_bytes, meta.bytes());
   options.close_timeout = std::chrono::milliseconds(0);
@@ -156,7 +157,7 @@ void run_import(const CliContext& context, const ImportArgs& args) {
   }
   bool via_daemon = true;
   try {
-    DaemonClient(context.query_endpoint, std::chrono::milliseconds(context.timeout_ms)).query("status");
+    DaemonClient(context.query_endpoint, std::chrono::milliseconds(context.timeout_ms), context.keys).query("status");
   } catch (const DaemonUnreachable&) {
     via_daemon = false;
   }
@@ -178,6 +179,18 @@ void run_import(const CliContext& context, const ImportArgs& args) {
 
 }  // namespace
 
+// An import reads the run's description (its taps and probe set) and then
+// publishes: with CURVE, both roles.
+void run_import_as_both_roles(const CliContext& context, const ImportArgs& args) {
+  try {
+    run_import(context, args);
+  } catch (const DaemonRefused& e) {
+    throw DaemonRefused(std::string(e.what()) +
+                        "; import reads the run's description, then publishes: its key must be in both query_keys "
+                        "and ingest_keys");
+  }
+}
+
 void add_import_command(CLI::App& app, const CliContext& context, int* exit_code) {
   // Owned by the callback, which CLI11 keeps as long as the app.
   auto args = std::make_shared<ImportArgs>();
@@ -194,7 +207,7 @@ void add_import_command(CLI::App& app, const CliContext& context, int* exit_code
   command->add_option("--vocab", args->vocabulary, "text file, one token per line (line i = token id i)")->check(CLI::ExistingFile);
   command->add_option("--wait", args->timeout_s, "seconds to wait for the daemon to store it")->capture_default_str();
   command->callback([&context, exit_code, args] {
-    run_import(context, *args);
+    run_import_as_both_roles(context, *args);
     *exit_code = 0;
   });
 }

@@ -8,6 +8,7 @@
 #include "cli/cli_context.h"
 #include "cli/export_command.h"
 #include "cli/import_command.h"
+#include "cli/keygen_command.h"
 #include "cli/plot_command.h"
 #include "cli/query_commands.h"
 #include "cli/refit_command.h"
@@ -26,6 +27,13 @@ int main(int argc, char** argv) {
   app.add_option("--ingest", context.ingest_endpoint, "daemon ingest endpoint (import)")->capture_default_str();
   app.add_option("--data-dir", context.data_dir, "data directory, read when the daemon is down")->capture_default_str();
   app.add_option("--timeout-ms", context.timeout_ms, "how long to wait for the daemon")->capture_default_str();
+  app.add_option("--server-key", context.keys.server_key,
+                 "the daemon's CURVE public key file, for a daemon with [auth] keys")
+      ->envname("CONCEPTWATCH_SERVER_KEY");
+  app.add_option("--secret-key", context.keys.secret_key,
+                 "your CURVE secret key file (conceptwatch keygen); its public key must be in the daemon's query_keys "
+                 "(queries) or ingest_keys (import)")
+      ->envname("CONCEPTWATCH_SECRET_KEY");
   app.add_flag("--json", context.json, "print JSON instead of tables");
   // Read before the command runs (the app's option callbacks run before its
   // subcommands').
@@ -44,6 +52,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   cw::add_query_commands(app, context, &exit_code);
   cw::add_import_command(app, context, &exit_code);
+  cw::add_keygen_command(app, context, &exit_code);
   cw::add_analysis_commands(app, context, &exit_code);
   cw::add_attribution_command(app, context, &exit_code);
   cw::add_plot_command(app, context, &exit_code);

@@ -11,6 +11,20 @@ namespace {
 
 std::string text(const nlohmann::json& value) { return value.is_string() ? value.get<std::string>() : value.dump(); }
 
+// Who may connect: CURVE roles with their keys and refusals, or loopback.
+void print_auth(const nlohmann::json& auth) {
+  if (!auth.value("curve", false)) {
+    std::cout << "auth        none (loopback, or --allow-unauthenticated)\n";
+    return;
+  }
+  std::cout << "auth        CURVE";
+  for (const auto& [role, counts] : auth["roles"].items()) {
+    std::cout << (role == auth["roles"].begin().key() ? ": " : "; ") << role << " " << counts["keys"] << " keys, "
+              << counts["accepted"] << " let in, " << counts["refused"] << " refused";
+  }
+  std::cout << "\n";
+}
+
 void print_status(const nlohmann::json& status) {
   const auto& daemon = status["daemon"];
   if (daemon.value("up", false)) {
@@ -20,6 +34,7 @@ void print_status(const nlohmann::json& status) {
               << daemon["duplicates"] << " duplicates, " << daemon["errors"] << " refused messages\n";
     std::cout << "backlog     " << daemon["pending_snapshots"] << " partial snapshots ("
               << human_bytes(daemon["pending_bytes"].get<double>()) << ")\n";
+    if (daemon.contains("auth")) print_auth(daemon["auth"]);
   } else {
     std::cout << "daemon      DOWN\n";
   }

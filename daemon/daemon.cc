@@ -5,6 +5,8 @@
 #include <chrono>
 #include <zmq.hpp>
 
+#include "auth/curve_keys.h"
+#include "auth/zap_handler.h"
 #include "query/analysis_queries.h"
 #ifdef CW_WITH_ANALYSIS
 #include "analysis/analysis_scheduler.h"
@@ -52,12 +54,15 @@ struct Daemon::Analysis {};  // built without the crosscoder: snapshots are stor
 
 struct Daemon::Sockets {
   zmq::context_t context;
+  std::unique_ptr<ZapHandler> zap;  // with CURVE; closes before the context ends
   zmq::socket_t ingest{context, zmq::socket_type::router};
   zmq::socket_t query{context, zmq::socket_type::router};
 };
 
 Daemon::Daemon(const DaemonConfig& config)
     : config_(config), sockets_(std::make_unique<Sockets>()), started_unix_ms_(unix_now_ms()) {
+  // First: a daemon that would listen unguarded touches nothing.
+  check_auth_config(config.auth, {config.ingest_endpoint, config.query_endpoint});
 #ifdef CW_WITH_ANALYSIS
   // At start-up, not when the first snapshot arrives hours later.
   if (config.analysis.enabled) check_device(config.analysis.crosscoder.device);
@@ -82,6 +87,7 @@ Daemon::Daemon(const DaemonConfig& config)
     socket->set(zmq::sockopt::sndhwm, 100000);
     socket->set(zmq::sockopt::rcvhwm, 256);
   }
+  listen_securely();
   // Frames beyond the limit make ZeroMQ drop the connection before we
   // allocate; smaller bad frames get an error reply from Ingest.
   sockets_->ingest.set(zmq::sockopt::maxmsgsize, int64_t(config.limits.max_frame_bytes) + 4096);
@@ -95,6 +101,28 @@ Daemon::Daemon(const DaemonConfig& config)
   }
   spdlog::info("conceptwatchd listening: ingest {} query {} data {}", config.ingest_endpoint, config.query_endpoint,
                config.data_dir);
+}
+
+// Before anything is bound (the policy was checked first thing): loopback
+// without keys, or CURVE with a ZAP handler that checks each client's key
+// against its role's directory (auth/auth_config.h).
+void Daemon::listen_securely() {
+  const AuthConfig& auth = config_.auth;
+  if (!auth.curve()) {
+    if (auth.allow_unauthenticated)
+      spdlog::warn("listening without authentication (allow_unauthenticated): anyone who can reach {} or {} may "
+                   "publish and query", config_.ingest_endpoint, config_.query_endpoint);
+    return;
+  }
+  sockets_->zap = std::make_unique<ZapHandler>(
+      sockets_->context.handle(), std::map<std::string, std::string>{{"ingest", auth.ingest_keys}, {"query", auth.query_keys}});
+  const CurveKeyPair server = read_secret_key(auth.secret_key);
+  for (auto [socket, domain] : {std::pair{&sockets_->ingest, "ingest"}, std::pair{&sockets_->query, "query"}}) {
+    socket->set(zmq::sockopt::curve_server, 1);
+    socket->set(zmq::sockopt::curve_secretkey, server.secret_key);
+    socket->set(zmq::sockopt::zap_domain, domain);
+  }
+  spdlog::info("CURVE on both sockets, server public key {}", server.public_key);
 }
 
 Daemon::~Daemon() {
@@ -145,6 +173,8 @@ nlohmann::json Daemon::live_status() const {
           {"crosscoders", analysis_->scheduler->status()},
 #endif
           {"alerts", alerts_->status()},
+          {"auth", sockets_->zap ? nlohmann::json{{"curve", true}, {"roles", sockets_->zap->status()}}
+                                 : nlohmann::json{{"curve", false}}},
           {"analysis", analysis_running()}};
 }
 

@@ -28,6 +28,7 @@ class Daemon {
   nlohmann::json live_status() const;
   void raise(const nlohmann::json& event);
   bool analysis_running() const;
+  void listen_securely();
 
   DaemonConfig config_;
   std::unique_ptr<Store> store_;

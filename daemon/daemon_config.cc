@@ -115,6 +115,18 @@ void load_daemon_config(const std::string& path, DaemonConfig* config) {
   text("daemon", "query_endpoint", &config->query_endpoint);
   text("daemon", "log_level", &config->log_level);
   text("daemon", "log_format", &config->log_format);
+  // A misspelt key here would leave the daemon open: refuse it by name.
+  if (const auto* auth = table["auth"].as_table()) {
+    for (const auto& [key, value] : *auth) {
+      static const std::set<std::string> known = {"secret_key", "ingest_keys", "query_keys", "allow_unauthenticated"};
+      if (!known.count(std::string(key.str())))
+        throw std::runtime_error("config " + path + ": [auth] has no key '" + std::string(key.str()) +
+                                 "' (secret_key, ingest_keys, query_keys, allow_unauthenticated)");
+    }
+  }
+  text("auth", "secret_key", &config->auth.secret_key);
+  text("auth", "ingest_keys", &config->auth.ingest_keys);
+  text("auth", "query_keys", &config->auth.query_keys);
   number("ingest", "max_frame_bytes", &config->limits.max_frame_bytes);
   number("ingest", "max_snapshot_bytes", &config->limits.max_snapshot_bytes);
   if (config->limits.max_snapshot_bytes > Store::kMaxValueBytes)
@@ -137,6 +149,7 @@ void load_daemon_config(const std::string& path, DaemonConfig* config) {
       *out = node.value<bool>().value();
     }
   };
+  flag("auth", "allow_unauthenticated", &config->auth.allow_unauthenticated);
   AnalysisConfig& analysis = config->analysis;
   CrosscoderOptions& cc = analysis.crosscoder;
   flag("crosscoder", "enabled", &analysis.enabled);

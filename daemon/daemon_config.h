@@ -8,6 +8,7 @@
 
 #include "alerts/alerts_config.h"
 #include "analysis/analysis_config.h"
+#include "auth/auth_config.h"
 #include "ingest/ingest.h"
 
 namespace cw {
@@ -22,6 +23,7 @@ struct DaemonConfig {
   std::string log_format = "text";   // or "json"
   AnalysisConfig analysis;           // [crosscoder], [emergence]
   AlertsConfig alerts;               // [alerts], [[alerts.sinks]]
+  AuthConfig auth;                   // [auth]: CURVE keys, who may publish and query
 };
 
 DaemonConfig default_daemon_config();

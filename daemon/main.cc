@@ -36,6 +36,16 @@ int main(int argc, char** argv) {
   app.add_option("--crosscoder-priority", priority,
                  "scheduling of the crosscoder's training thread: idle (default: only CPU nothing else wants), "
                  "low (nice 19) or normal; same as [crosscoder] priority");
+  std::string secret_key, ingest_keys, query_keys;
+  app.add_option("--secret-key", secret_key,
+                 "the daemon's CURVE secret key file (conceptwatch keygen); turns on CURVE on both sockets "
+                 "(same as [auth] secret_key)");
+  app.add_option("--ingest-keys", ingest_keys, "directory of client public keys (.pub) allowed to publish ([auth] ingest_keys)");
+  app.add_option("--query-keys", query_keys, "directory of client public keys (.pub) allowed to query, read-only ([auth] query_keys)");
+  bool allow_unauthenticated = false;
+  app.add_flag("--allow-unauthenticated", allow_unauthenticated,
+               "listen beyond loopback without CURVE: only on a private network where everyone who can connect is "
+               "trusted ([auth] allow_unauthenticated = true)");
   bool store_only = false;
   app.add_flag("--store-only", store_only, "store snapshots, train no crosscoder (same as [crosscoder] enabled = false)");
   CLI11_PARSE(app, argc, argv);
@@ -50,6 +60,10 @@ int main(int argc, char** argv) {
     if (!device.empty()) config.analysis.crosscoder.device = device;
     if (!priority.empty()) config.analysis.priority = cw::parse_trainer_priority(priority);
     if (store_only) config.analysis.enabled = false;
+    if (!secret_key.empty()) config.auth.secret_key = secret_key;
+    if (!ingest_keys.empty()) config.auth.ingest_keys = ingest_keys;
+    if (!query_keys.empty()) config.auth.query_keys = query_keys;
+    if (allow_unauthenticated) config.auth.allow_unauthenticated = true;
 
     spdlog::set_level(spdlog::level::from_str(config.log_level));
     if (config.log_format == "json") {

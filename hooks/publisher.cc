@@ -15,6 +15,7 @@
 #include <thread>
 #include <zmq.hpp>
 
+#include "auth/handshake_monitor.h"
 #include "hooks/page_buffer.h"
 #include "hooks/wake_signal.h"
 #include "schema/checksum.h"
@@ -65,6 +66,9 @@ class Publisher::Sender {
     socket_.set(zmq::sockopt::rcvhwm, 10000);
     socket_.set(zmq::sockopt::reconnect_ivl, 100);
     socket_.set(zmq::sockopt::reconnect_ivl_max, 2000);
+    use_client_keys(socket_.handle(), options_.keys);
+    handshakes_ = std::make_unique<HandshakeMonitor>(context_.handle(), socket_.handle(), options_.endpoint, "ingest",
+                                                     options_.keys.curve());
     socket_.connect(options_.endpoint);
     thread_ = std::thread([this] { loop(); });
   }
@@ -190,7 +194,16 @@ class Publisher::Sender {
       }
       receive_replies(wait_ms);
       resend_timed_out();
+      report_refused_handshake();
     }
+  }
+
+  // A refused key looks like a daemon that is down; say which it is, once
+  // per new reason.
+  void report_refused_handshake() {
+    const std::string failure = handshakes_->failure();
+    if (!failure.empty() && failure != handshake_failure_) note_error(failure);
+    handshake_failure_ = failure;
   }
 
   bool try_send(const Frame& frame) {
@@ -368,6 +381,8 @@ class Publisher::Sender {
   // Sender thread only.
   zmq::context_t context_;
   zmq::socket_t socket_;
+  std::unique_ptr<HandshakeMonitor> handshakes_;  // closes before socket_
+  std::string handshake_failure_;
   bool hello_acked_ = false;
   uint64_t chunk_limit_ = UINT64_MAX;
   std::atomic<bool> stop_{false};

@@ -17,6 +17,7 @@
 #include <memory>
 #include <string>
 
+#include "auth/client_keys.h"
 #include "schema/defaults.h"
 #include "schema/records.h"
 
@@ -26,6 +27,11 @@ enum class WhenFull { kDropOldest, kBlock };
 
 struct PublisherOptions {
   std::string endpoint = kDefaultIngestEndpoint;  // conceptwatchd's ingest socket
+  // CURVE key files, for a daemon with [auth] keys (auth/client_keys.h):
+  // the daemon's .pub and this job's .secret, whose public key must be in
+  // the daemon's ingest_keys. Empty: no CURVE (loopback default). A
+  // refused key shows in stats().last_error.
+  ClientKeyFiles keys;
   uint64_t max_queue_bytes = 1ull << 30;
   WhenFull when_full = WhenFull::kDropOldest;
   std::chrono::milliseconds block_timeout{2000};   // kBlock only
@@ -54,7 +60,8 @@ struct PublisherStats {
 
 class Publisher {
  public:
-  // Throws std::invalid_argument if the run description is unusable.
+  // Throws std::invalid_argument if the run description is unusable or a
+  // key file in options.keys cannot be used.
   Publisher(RunDescription run, PublisherOptions options = {});
   ~Publisher();  // waits up to close_timeout for acks, then stops
   Publisher(const Publisher&) = delete;

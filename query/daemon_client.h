@@ -8,6 +8,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "auth/client_keys.h"
+
 namespace cw {
 
 // No answer from the daemon within the timeout.
@@ -16,11 +18,23 @@ class DaemonUnreachable : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The daemon is up but will not talk to this client: its key is refused,
+// or one side uses CURVE and the other does not. Not a reason to read the
+// data directory instead.
+class DaemonRefused : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 class DaemonClient {
  public:
-  DaemonClient(std::string endpoint, std::chrono::milliseconds timeout);
+  // `keys`: CURVE key files for a daemon with [auth] keys; this client's
+  // public key must be in its query_keys. Throws std::invalid_argument on
+  // an unusable key file.
+  DaemonClient(std::string endpoint, std::chrono::milliseconds timeout, const ClientKeyFiles& keys = {});
   ~DaemonClient();
-  // Throws DaemonUnreachable, or QueryError with the daemon's message.
+  // Throws DaemonUnreachable, DaemonRefused, or QueryError with the
+  // daemon's message.
   nlohmann::json query(const std::string& command, const nlohmann::json& params = nlohmann::json::object());
 
  private:

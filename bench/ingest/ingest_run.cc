@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <stdexcept>
 
+#include "auth/curve_keys.h"
 #include "bench/common/daemon_process.h"
 #include "bench/common/temp_dir.h"
 #include "bench/ingest/copy_baseline.h"
@@ -27,17 +29,33 @@ uint64_t stored_snapshots(const std::string& data_dir, const std::string& run) {
   return SnapshotTable(*store).list(run).size();
 }
 
+// A server key and one job key allowed to publish, under `dir`; returns the
+// daemon's flags for them and sets the job's key files in `options`.
+std::vector<std::string> make_curve_keys(const std::string& dir, PublisherOptions* options) {
+  std::filesystem::create_directories(dir + "/ingest.d");
+  std::filesystem::create_directories(dir + "/query.d");
+  write_key_pair(generate_key_pair(), dir + "/server");
+  write_key_pair(generate_key_pair(), dir + "/ingest.d/job");
+  options->keys = {dir + "/server.pub", dir + "/ingest.d/job.secret"};
+  return {"--secret-key", dir + "/server.secret", "--ingest-keys", dir + "/ingest.d", "--query-keys", dir + "/query.d"};
+}
+
 }  // namespace
 
 IngestRunResult run_ingest(const BenchData& data, uint32_t count, uint32_t paced_count,
-                           const std::string& daemon_path, const std::string& work_dir) {
+                           const std::string& daemon_path, const std::string& work_dir, bool curve) {
   TempDir dir(work_dir, "cw-bench-ingest");
   const std::string data_dir = dir.path() + "/data";
+  PublisherOptions options;
   // Ingest alone: the crosscoder has its own benchmark, and training it on
   // 64 MiB snapshots would compete for these 2 cores.
-  DaemonProcess daemon(daemon_path, data_dir, dir.path() + "/conceptwatchd.log", {"--store-only"});
+  std::vector<std::string> args = {"--store-only"};
+  if (curve) {
+    const auto key_args = make_curve_keys(dir.path() + "/keys", &options);
+    args.insert(args.end(), key_args.begin(), key_args.end());
+  }
+  DaemonProcess daemon(daemon_path, data_dir, dir.path() + "/conceptwatchd.log", args);
 
-  PublisherOptions options;
   options.endpoint = daemon.ingest_endpoint();
   // The default 1 GiB queue holds 16 snapshots of 64 MiB; never drop here.
   options.max_queue_bytes = std::max<uint64_t>(options.max_queue_bytes, uint64_t(count) * data.bytes());

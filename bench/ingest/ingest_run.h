@@ -27,9 +27,11 @@ struct IngestRunResult {
 // acknowledged (timed), then publishes `paced_count` more one at a time,
 // each after the previous was acknowledged (only publish() timed), stops the
 // daemon and checks that all are in its store.
+// With `curve`, the daemon and the publisher use CURVE keys (every byte
+// encrypted and authenticated; README "Authentication").
 // Throws std::runtime_error on any failure (daemon died, drops, rejects).
 IngestRunResult run_ingest(const BenchData& data, uint32_t count, uint32_t paced_count,
-                           const std::string& daemon_path, const std::string& work_dir);
+                           const std::string& daemon_path, const std::string& work_dir, bool curve = false);
 
 }  // namespace cw::bench
 

@@ -69,7 +69,7 @@ int run(const Flags& flags) {
   std::printf("load average at start: %s\n\n", load_average().c_str());
   std::fflush(stdout);
 
-  std::vector<double> ingest, zmq, store, publish_phase, publish_seconds, paced_seconds;
+  std::vector<double> ingest, ingest_curve, zmq, store, publish_phase, publish_seconds, paced_seconds;
   std::vector<double> warm_copy, fresh_copy, huge_page_copy;
   for (int r = 0; r < flags.repeats; ++r) {
     const auto result = cw::bench::run_ingest(data, flags.count, flags.paced_count, flags.daemon, flags.work_dir);
@@ -80,16 +80,19 @@ int run(const Flags& flags) {
     append(warm_copy, result.warm_copy_seconds);
     append(fresh_copy, result.fresh_copy_seconds);
     append(huge_page_copy, result.huge_page_copy_seconds);
+    ingest_curve.push_back(
+        mib_per_run / cw::bench::run_ingest(data, flags.count, 0, flags.daemon, flags.work_dir, /*curve=*/true).seconds);
     zmq.push_back(mib_per_run / cw::bench::run_zmq_ceiling(data, flags.count, chunk_bytes, in_flight));
     store.push_back(mib_per_run / cw::bench::run_store_ceiling(data, flags.count, flags.work_dir));
-    std::fprintf(stderr, "run %d/%d: ingest %.0f, ZeroMQ %.0f, store %.0f MiB/s\n", r + 1, flags.repeats, ingest.back(),
-                 zmq.back(), store.back());
+    std::fprintf(stderr, "run %d/%d: ingest %.0f, with CURVE %.0f, ZeroMQ %.0f, store %.0f MiB/s\n", r + 1, flags.repeats,
+                 ingest.back(), ingest_curve.back(), zmq.back(), store.back());
   }
 
   const double lower_ceiling = std::min(median(zmq), median(store));
   const double ratio = median(ingest) / lower_ceiling;
   std::printf("  %-48s %8s   %s\n", "throughput", "MiB/s", "[each run]");
   print_throughput("durable ingest: Publisher -> conceptwatchd -> RocksDB", ingest);
+  print_throughput("  the same with CURVE keys (encrypted)", ingest_curve);
   print_throughput("ceiling A: ZeroMQ DEALER->ROUTER tcp loopback", zmq);
   print_throughput("ceiling B: SnapshotTable::put, synced WAL, no net", store);
   std::printf("  %-48s %7.0f%%   goal >= 50%%: %s\n\n", "ingest / lower ceiling", 100 * ratio,

@@ -58,6 +58,11 @@ int main(int argc, char** argv) {
   std::string conceptwatch_endpoint;
   app.add_option("--conceptwatch", conceptwatch_endpoint,
                  "publish checkpoints to conceptwatchd at this ingest endpoint, e.g. tcp://127.0.0.1:7781");
+  cw::ClientKeyFiles conceptwatch_keys;  // for a daemon with [auth] keys (README "Authentication")
+  app.add_option("--server-key", conceptwatch_keys.server_key, "the daemon's CURVE public key file")
+      ->envname("CONCEPTWATCH_SERVER_KEY");
+  app.add_option("--secret-key", conceptwatch_keys.secret_key, "this job's CURVE secret key file (in the daemon's ingest_keys)")
+      ->envname("CONCEPTWATCH_SECRET_KEY");
   CLI11_PARSE(app, argc, argv);
   o.model.layer_norm = !no_layer_norm;
 
@@ -66,6 +71,7 @@ int main(int argc, char** argv) {
     cw::LoggingSink logging_sink(quiet_sink ? static_cast<std::ostream&>(discard) : std::cout);
     cw::PublisherOptions publisher_options;
     publisher_options.endpoint = conceptwatch_endpoint;
+    publisher_options.keys = conceptwatch_keys;
     publisher_options.close_timeout = std::chrono::seconds(30);
     cw::ConceptwatchSink conceptwatch_sink(publisher_options, &std::cout);
     cw::SnapshotSink& sink = conceptwatch_endpoint.empty() ? static_cast<cw::SnapshotSink&>(logging_sink)

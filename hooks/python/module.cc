@@ -31,7 +31,8 @@ PYBIND11_MODULE(_conceptwatch, m) {
                        const std::vector<std::string>& vocabulary, const std::string& dtype,
                        const std::vector<std::tuple<std::string, std::vector<uint32_t>, uint32_t, std::string>>& tasks,
                        const std::string& endpoint, uint64_t max_queue_bytes, bool block, double block_timeout_s,
-                       double ack_timeout_s, double close_timeout_s) {
+                       double ack_timeout_s, double close_timeout_s, const std::string& server_key,
+                       const std::string& secret_key) {
              cw::RunDescription description;
              description.run = run;
              for (const auto& [name, d_model] : taps) description.taps.push_back({name, d_model});
@@ -49,6 +50,7 @@ PYBIND11_MODULE(_conceptwatch, m) {
              options.block_timeout = std::chrono::milliseconds(int64_t(block_timeout_s * 1000));
              options.ack_timeout = std::chrono::milliseconds(int64_t(ack_timeout_s * 1000));
              options.close_timeout = std::chrono::milliseconds(int64_t(close_timeout_s * 1000));
+             options.keys = {server_key, secret_key};
              return std::make_unique<cw::Publisher>(std::move(description), options);
            }),
            py::arg("run"), py::arg("taps"), py::arg("probe_tokens"), py::arg("sequence_length"),
@@ -56,7 +58,7 @@ PYBIND11_MODULE(_conceptwatch, m) {
            py::arg("tasks") = std::vector<std::tuple<std::string, std::vector<uint32_t>, uint32_t, std::string>>{},
            py::arg("endpoint") = std::string(cw::kDefaultIngestEndpoint), py::arg("max_queue_bytes") = uint64_t(1) << 30,
            py::arg("block") = false, py::arg("block_timeout_s") = 2.0, py::arg("ack_timeout_s") = 10.0,
-           py::arg("close_timeout_s") = 5.0)
+           py::arg("close_timeout_s") = 5.0, py::arg("server_key") = std::string(), py::arg("secret_key") = std::string())
       .def(
           "publish",
           [](cw::Publisher& publisher, const std::string& tap, uint64_t step, py::array activations, uint64_t tokens_seen,

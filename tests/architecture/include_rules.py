@@ -17,7 +17,11 @@ ALLOWED = {
     "schema": [],
     "store": ["schema"],
     "detect": [],
-    "hooks": ["schema"],
+    # CURVE keys, the listening policy, the ZAP handler and the client's
+    # handshake diagnosis: libzmq only.
+    "auth": [],
+    # The publisher's CURVE keys (auth/client_keys.h) and handshake monitor.
+    "hooks": ["schema", "auth"],
     "safetensors": [],
     # crosscoder_state.h reads and writes the stored state as safetensors.
     "crosscoder": ["safetensors"],
@@ -25,21 +29,22 @@ ALLOWED = {
     # writes them as JSON even when they are not valid UTF-8.
     "alerts": ["schema/json_text.h"],
     "ingest": ["schema", "store"],
-    "query": ["schema", "store", "detect"],
+    # DaemonClient's CURVE keys and handshake monitor.
+    "query": ["schema", "store", "detect", "auth"],
     # cw_analysis links the crosscoder's header-only results library;
     # cw_analysis_workers links cw_crosscoder and includes its torch-free
     # headers only (crosscoder_state.h: the migration of stored states).
     "analysis": ["schema", "store", "detect", "crosscoder/crosscoder_results.h", "crosscoder/crosscoder.h",
                  "crosscoder/crosscoder_state.h"],
     # daemon.cc checks the configured device at start-up (check_device).
-    "daemon": ["schema", "store", "alerts", "ingest", "query", "analysis", "crosscoder/crosscoder.h"],
+    "daemon": ["schema", "store", "alerts", "ingest", "query", "analysis", "auth", "crosscoder/crosscoder.h"],
     # cli/import_command.cc publishes through hooks/publisher.h when the
     # daemon is up; refit_main.cc is the conceptwatch-refit program, which
     # links cw_crosscoder and cw_analysis (for analysis/analysis_config.h).
     # export_command.cc reads the stored state (crosscoder_state.h, torch-free);
     # main.cc reads the daemon's configuration (--config) for the answers it
     # gives with the daemon down (daemon/daemon_config.h, torch-free).
-    "cli": ["schema", "store", "detect", "ingest", "query", "hooks", "analysis", "crosscoder/crosscoder.h",
+    "cli": ["schema", "store", "detect", "ingest", "query", "hooks", "analysis", "auth", "crosscoder/crosscoder.h",
             "crosscoder/crosscoder_state.h", "daemon/daemon_config.h"],
     "examples": ["schema", "hooks", "crosscoder"],
 }

@@ -27,6 +27,16 @@ std::string error_of(const std::string& toml) {
   return "";
 }
 
+// The defaults overlaid with `toml`, which must load.
+DaemonConfig config_of(const std::string& toml) {
+  testing::TempDir dir;
+  const std::string path = dir.sub("ok.toml");
+  std::ofstream(path) << toml;
+  DaemonConfig config = default_daemon_config();
+  load_daemon_config(path, &config);
+  return config;
+}
+
 TEST(DaemonConfig, TheShippedFileStatesTheDefaults) {
   DaemonConfig shipped = default_daemon_config();
   load_daemon_config(std::string(CW_SOURCE_DIR) + "/deploy/conceptwatchd.toml", &shipped);
@@ -110,6 +120,20 @@ TEST(DaemonConfig, SparsityLambdaIsAutoOrANumber) {
   EXPECT_NE(error_of("[crosscoder]\nsparsity_lambda = \"small\"\n").find("sparsity_lambda must be \"auto\""),
             std::string::npos);
   EXPECT_NE(error_of("[crosscoder]\nsparsity_lambda = -0.1\n").find("sparsity_lambda"), std::string::npos);
+}
+
+// [auth] is read; a misspelt key there would leave the daemon without
+// CURVE, so it is refused by name.
+TEST(DaemonConfig, AuthSectionIsReadAndMisspeltKeysAreNamed) {
+  const AuthConfig auth = config_of("[auth]\nsecret_key = \"/k/server.secret\"\ningest_keys = \"/k/ingest.d\"\n"
+                                    "query_keys = \"/k/query.d\"\nallow_unauthenticated = true\n").auth;
+  EXPECT_EQ(auth.secret_key, "/k/server.secret");
+  EXPECT_EQ(auth.ingest_keys, "/k/ingest.d");
+  EXPECT_EQ(auth.query_keys, "/k/query.d");
+  EXPECT_TRUE(auth.allow_unauthenticated);
+  EXPECT_FALSE(default_daemon_config().auth.curve());
+  EXPECT_NE(error_of("[auth]\nsecret_keys = \"/k/server.secret\"\n").find("[auth] has no key 'secret_keys'"),
+            std::string::npos);
 }
 
 }  // namespace

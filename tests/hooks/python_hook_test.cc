@@ -12,6 +12,7 @@
 #include "schema/checksum.h"
 #include "store/run_catalog.h"
 #include "store/snapshot_table.h"
+#include "tests/support/daemon_keys.h"
 #include "tests/support/daemon_process.h"
 
 #if !defined(CW_PYTHON) || !defined(CW_SOURCE_DIR) || !defined(CW_PYTHON_MODULE_DIR)
@@ -88,6 +89,28 @@ TEST(PythonHook, StoresTheSameRecordAsTheCppHookForTheSameTensor) {
   ASSERT_TRUE(table.read(c.key, &stored_cpp));
   EXPECT_TRUE(stored_python == stored_cpp) << "stored bytes differ";
   EXPECT_TRUE(stored_python == bytes) << "the stored array is not the tensor the hook captured";
+}
+
+// A daemon with CURVE keys: the hook takes its key files from the same
+// environment variables as the CLI, and its snapshot is stored.
+TEST(PythonHook, PublishesWithCurveKeysFromTheEnvironment) {
+  testing::TempDir dir;
+  const testing::DaemonKeys keys(dir.sub("keys"));
+  std::vector<std::string> args = keys.daemon_args();
+  args.push_back("--store-only");
+  DaemonProcess daemon(args);
+  daemon.use_client_keys(keys.as("reader"));
+  daemon.start();
+  const ClientKeyFiles writer = keys.as("writer");
+  const std::string command = "CONCEPTWATCH_SERVER_KEY=" + writer.server_key + " CONCEPTWATCH_SECRET_KEY=" +
+                              writer.secret_key + " PYTHONPATH=" + CW_PYTHON_MODULE_DIR + " " + CW_PYTHON + " " +
+                              CW_SOURCE_DIR + "/tests/hooks/python_hook_publish.py " + daemon.ingest_endpoint() +
+                              " keyed blocks.0.resid_post 3 " + dir.sub("captured.f32");
+  ASSERT_EQ(std::system(command.c_str()), 0) << command << "\n" << daemon.log();
+  const auto runs = daemon.query("runs");
+  ASSERT_EQ(runs.size(), 1u) << runs.dump();
+  EXPECT_EQ(runs[0]["run"], "keyed");
+  EXPECT_EQ(runs[0]["taps"][0]["snapshots"], 1u);
 }
 
 }  // namespace

@@ -152,6 +152,7 @@ nlohmann::json DaemonProcess::query(const std::string& command, const nlohmann::
   zmq::context_t context;
   zmq::socket_t socket(context, zmq::socket_type::dealer);
   socket.set(zmq::sockopt::linger, 0);
+  cw::use_client_keys(socket.handle(), keys_);
   socket.connect(query_endpoint_);
   const Frame frame = encode_query_frame(command, params);
   socket.send(zmq::buffer(frame.data(), frame.size()), zmq::send_flags::none);

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "auth/client_keys.h"
 #include "tests/support/temp_dir.h"
 
 namespace cw::testing {
@@ -41,6 +42,9 @@ class DaemonProcess {
   // True while the child runs (reaps it if it has exited).
   bool alive();
 
+  // The keys query() (and so start()) uses, for a daemon with [auth] keys.
+  void use_client_keys(ClientKeyFiles keys) { keys_ = std::move(keys); }
+
   // One query on the query socket; throws on timeout or a refused query.
   nlohmann::json query(const std::string& command, const nlohmann::json& params = nlohmann::json::object(),
                        std::chrono::milliseconds timeout = std::chrono::seconds(5)) const;
@@ -61,6 +65,7 @@ class DaemonProcess {
   std::string ingest_endpoint_;
   std::string query_endpoint_;
   std::vector<std::string> extra_args_;
+  ClientKeyFiles keys_;
   pid_t pid_ = -1;
   int exit_status_ = 0;
 };

@@ -18,8 +18,14 @@ Snapshots go through the C++ publisher (_conceptwatch), the same code and
 wire format as the LibTorch hook: publish() copies once and returns; a
 background thread sends to conceptwatchd and re-sends until it is stored. A
 daemon that is down or slow never blocks or crashes training.
+
+For a daemon with CURVE keys (README "Authentication"), pass
+server_key="server.pub" and secret_key="job.secret" to attach, or set
+CONCEPTWATCH_SERVER_KEY and CONCEPTWATCH_SECRET_KEY; a refused key shows in
+close()'s and stats()'s "last_error".
 """
 
+import os
 import time
 
 import numpy as np
@@ -66,7 +72,7 @@ def _to_numpy(tensor, dtype):
 class Watcher:
     def __init__(self, model, taps, probe, every=100, run=None, endpoint="tcp://127.0.0.1:7781",
                  dtype="f32", vocabulary=None, tasks=(), forward=None, schedule=None, logits=None,
-                 **publisher_options):
+                 server_key=None, secret_key=None, **publisher_options):
         if not taps:
             raise ValueError("conceptwatch.attach: give at least one tap {name: module}")
         self.model = model
@@ -94,6 +100,11 @@ class Watcher:
             tasks=[(t.name, [int(x) for x in t.tokens.reshape(-1).tolist()], int(t.tokens.shape[-1]), t.metric)
                    for t in self.tasks],
             endpoint=endpoint,
+            # CURVE key files for a daemon with [auth] keys: its .pub and this
+            # job's .secret (README "Authentication"); the environment's as
+            # for the CLI when not given.
+            server_key=server_key or os.environ.get("CONCEPTWATCH_SERVER_KEY", ""),
+            secret_key=secret_key or os.environ.get("CONCEPTWATCH_SECRET_KEY", ""),
             **publisher_options)
 
     def _hook(self, name):

@@ -16,12 +16,6 @@ FeatureAnalysis analyse_features(const FeatureStats& stats, const std::vector<ui
   out.aggregates.resize(n_snap);
   for (std::size_t t = 0; t < n_snap; ++t) out.aggregates[t].step = steps[t];
 
-  // Norms are compared across snapshots relative to each snapshot's spread
-  // (FeatureStats::spread) when it is known.
-  std::vector<double> per_spread(n_snap, 1.0);
-  if (stats.spread.size() == n_snap)
-    for (std::size_t t = 0; t < n_snap; ++t)
-      if (stats.spread[t] > 0) per_spread[t] = 1.0 / stats.spread[t];
   std::vector<double> norm(n_snap), frequency(n_snap), strength(n_snap);
   std::vector<double> direction_change(n_snap, 0.0);
   std::vector<int> present_count(n_snap, 0);
@@ -30,7 +24,7 @@ FeatureAnalysis analyse_features(const FeatureStats& stats, const std::vector<ui
     double max_norm = 0;
     bool fires = false;
     for (std::size_t t = 0; t < n_snap; ++t) {
-      max_norm = std::max(max_norm, at(stats.decoder_norm, t) * per_spread[t]);
+      max_norm = std::max(max_norm, double(at(stats.decoder_norm, t)));
       fires = fires || at(stats.frequency, t) > 0;
     }
     FeatureTrajectory& trajectory = out.trajectories[f];
@@ -40,7 +34,7 @@ FeatureAnalysis analyse_features(const FeatureStats& stats, const std::vector<ui
       FeaturePoint& point = trajectory.points[t];
       point.step = steps[t];
       point.decoder_norm = at(stats.decoder_norm, t);
-      point.normalised_norm = max_norm > 0 ? float(point.decoder_norm * per_spread[t] / max_norm) : 0.0f;
+      point.normalised_norm = max_norm > 0 ? float(point.decoder_norm / max_norm) : 0.0f;
       point.frequency = at(stats.frequency, t);
       point.mean_activation = at(stats.mean_activation, t);
       point.max_activation = at(stats.max_activation, t);

@@ -29,14 +29,7 @@ struct FeatureAnalysis {
 };
 
 // `steps` are the crosscoder's snapshot steps (T of them); stats hold T × F
-// values. A feature's normalised norm at snapshot t is its decoder norm
-// divided by the snapshot's spread (FeatureStats::spread; 1 when not given),
-// over the largest such value across snapshots: emergence and fading are read
-// from it. Per spread, because early in training a large shared mean takes
-// most of the normalised activations: on tinygpt (repeat task, d_model 64)
-// the spread fell to half at steps 40-100 and every feature's decoder norm
-// with it, then rose back at 120 — read raw, 81% of live features crossed
-// the emergence threshold more than once, 41% read per spread. A feature that never fires on the probe set is dead: it has a
+// values. A feature that never fires on the probe set is dead: it has a
 // trajectory but no events.
 FeatureAnalysis analyse_features(const FeatureStats& stats, const std::vector<uint64_t>& steps,
                                  const EmergenceOptions& options);

@@ -119,7 +119,6 @@ FeatureStats Crosscoder::feature_stats(int64_t top_k, const std::vector<uint32_t
   }
   const auto freq = fires / static_cast<double>(N);
   st.decoder_norm = to_vector(norms);
-  st.spread = to_vector(m.spread());
   st.frequency = to_vector(freq);
   st.mean_activation = to_vector(act_sum / fires.clamp_min(1));
   st.max_activation = to_vector(act_max);
@@ -148,13 +147,6 @@ FeatureStats Crosscoder::feature_stats(int64_t top_k, const std::vector<uint32_t
   }
   st.activation_strength = activation_strength();
   return st;
-}
-
-torch::Tensor Crosscoder::Impl::spread() const {
-  std::vector<torch::Tensor> out;
-  for (const auto& x : activations)
-    out.push_back(x.defined() ? (x - x.mean(0, true)).pow(2).sum(1).mean().sqrt() : torch::tensor(NAN, torch::kFloat64));
-  return torch::stack(out).to(torch::kFloat32);
 }
 
 torch::Tensor Crosscoder::Impl::normalised_input(const std::vector<const float*>& raw, int64_t rows) const {

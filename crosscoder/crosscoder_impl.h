@@ -40,7 +40,6 @@ struct Crosscoder::Impl {
   // `activations` when null.
   torch::Tensor sample_batch(const std::vector<torch::Tensor>* from = nullptr);
   torch::Tensor probe_rows(int64_t begin, int64_t end) const;  // [R, T, d]
-  torch::Tensor spread() const;  // [T] FeatureStats::spread
   // Raw activations of every snapshot → normalised [rows, T, d].
   torch::Tensor normalised_input(const std::vector<const float*>& raw, int64_t rows) const;
   LossConstants constants(double lambda) const;

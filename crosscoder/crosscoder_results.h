@@ -40,12 +40,6 @@ struct FeatureStats {
   // [T × F] the feature's strength in the activations themselves, 1 at its
   // strongest snapshot; NaN when unmeasurable (crosscoder/emergence_evidence.h).
   std::vector<float> activation_strength;
-  // [T] sqrt(E‖x^θ − x̄^θ‖²) over probe tokens (normalised units): how much
-  // of snapshot θ varies from token to token. The normalisation fixes the
-  // mean norm, mean included; where a large shared mean (carried by b_D)
-  // takes most of it, every decoder row is short there (analysis/
-  // feature_analysis.h reads norms relative to this).
-  std::vector<float> spread;
 };
 
 // One nonzero feature activation on the probe set.

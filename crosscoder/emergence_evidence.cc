@@ -71,8 +71,8 @@ std::vector<float> Crosscoder::activation_strength() const {
   const int64_t T = m.n_snap(), F = m.options.n_features, N = m.n_tokens;
   if (T == 0) throw std::logic_error("crosscoder: activation_strength() needs a snapshot");
   torch::NoGradGuard no_grad;
-  // [F]: the snapshot where the normalised norm is 1 (analysis/feature_analysis.h).
-  const auto reference = (decoder_norms(m.params) / m.spread().unsqueeze(1).clamp_min(1e-12)).argmax(0);
+  const auto norms = decoder_norms(m.params);     // [T, F]
+  const auto reference = norms.argmax(0);          // [F]: normalised norm 1 there
   const auto features = torch::arange(F, torch::kInt64);
   const auto w = m.params.w_dec.index({reference, features});  // [F, d]
   const auto directions = (w / w.norm(2, {1}, true).clamp_min(1e-12)).contiguous();

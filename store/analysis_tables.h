@@ -59,9 +59,7 @@ class MetricsTable {
 struct FeaturePoint {
   uint64_t step = 0;
   float decoder_norm = 0;
-  // decoder_norm / the snapshot's spread, over its max across snapshots
-  // (analysis/feature_analysis.h): 1 where the feature is strongest.
-  float normalised_norm = 0;
+  float normalised_norm = 0;  // decoder_norm / max over snapshots
   float frequency = 0;        // fraction of probe tokens on which it fires
   float mean_activation = 0;  // over the tokens where it fires
   float max_activation = 0;

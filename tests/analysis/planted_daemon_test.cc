@@ -82,17 +82,6 @@ TEST(PlantedDaemon, OnlineCrosscoderRecoversAtomsAndDatesTheirEmergence) {
     features[f["feature"].get<int64_t>()] = f;
   }
   auto feature = [&](int64_t id) { return features.count(id) ? features[id] : nlohmann::json::object(); };
-  auto print_trajectory = [&](int64_t id) {
-    std::string norms;
-    const auto trajectory = daemon.query("feature", {{"run", "planted"}, {"id", id}});
-    for (const auto& point : trajectory["trajectory"]) {
-      char text[64];
-      std::snprintf(text, sizeof text, " %.2f/%.3f", point["normalised_norm"].get<double>(),
-                    point["frequency"].get<double>());
-      norms += text;
-    }
-    std::printf("  normalised decoder norm/frequency per snapshot:%s\n", norms.c_str());
-  };
   std::set<int64_t> matched;
   int rising = 0, dated = 0;
   for (int64_t k = 0; k < K; ++k) {
@@ -107,7 +96,7 @@ TEST(PlantedDaemon, OnlineCrosscoderRecoversAtomsAndDatesTheirEmergence) {
       std::printf("atom %lld (onset %lld): feature %lld cos %.3f emerged_step %s\n", (long long)k,
                   (long long)planted_step(p.onset[k]), (long long)m.feature, m.cosine,
                   f.value("emerged_step", nlohmann::json()).dump().c_str());
-      print_trajectory(m.feature);
+      testing::print_feature_history(daemon, "planted", p, m.feature);
     }
   }
   std::printf("emergence dated exactly for %d of %d rising atoms\n", dated, rising);
@@ -126,20 +115,7 @@ TEST(PlantedDaemon, OnlineCrosscoderRecoversAtomsAndDatesTheirEmergence) {
     std::printf("fading atom %lld (fade %lld): feature %lld cos %.3f faded_step %s\n", (long long)k,
                 (long long)planted_step(p.fade[k]), (long long)m.feature, m.cosine,
                 f.value("faded_step", nlohmann::json()).dump().c_str());
-    if (!ok) {
-      print_trajectory(m.feature);
-      for (int64_t t = 0; t < T; ++t) {
-        const auto dirs = testing::exported_directions(daemon, "planted", t);
-        int64_t best_atom = -1;
-        double best = 0;
-        for (int64_t j = 0; j < K; ++j) {
-          const double c = testing::cosine(&p.atoms[t][j * p.options.d_model], dirs[m.feature].data(), p.options.d_model);
-          if (std::fabs(c) > std::fabs(best)) best = c, best_atom = j;
-        }
-        std::printf("  head %lld: nearest atom %lld cos %.3f (on %d)\n", (long long)t, (long long)best_atom, best,
-                    int(best_atom >= 0 && p.is_on(best_atom, t)));
-      }
-    }
+    if (!ok) testing::print_feature_history(daemon, "planted", p, m.feature);
   }
   EXPECT_EQ(faded, fading);
 

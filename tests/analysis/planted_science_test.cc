@@ -120,25 +120,8 @@ TEST(PlantedScience, DefaultConfigOnAMixedStream) {
   std::printf("%s\n", card.to_json().dump().c_str());
   for (const auto& atom : card.unfaded) {
     if (atom["feature"].get<int64_t>() < 0) continue;
-    std::string norms;
-    const auto answer = daemon.query("feature", {{"run", "mixed"}, {"id", atom["feature"].get<int64_t>()}});
-    if (!answer.contains("trajectory")) std::printf("%s\n", answer.dump().substr(0, 500).c_str());
-    for (const auto& point : answer.value("trajectory", nlohmann::json::array()))
-      norms += " " + std::to_string(point["normalised_norm"].get<double>()).substr(0, 4) + "/" +
-               std::to_string(point["frequency"].get<double>()).substr(0, 5);
-    std::printf("unfaded atom %s, normalised norm/frequency:%s\n", atom.dump().c_str(), norms.c_str());
-    const auto report = testing::read_daemon_report(daemon, "mixed");
-    const int64_t id = atom["feature"].get<int64_t>(), d = planted.options.d_model;
-    for (std::size_t t = 0; t < report.directions.size(); ++t) {
-      int64_t best_atom = -1;
-      double best = 0;
-      for (int64_t j = 0; j < planted.options.n_atoms; ++j) {
-        const double c = testing::cosine(&planted.atoms[t][j * d], report.directions[t][id].data(), d);
-        if (std::fabs(c) > std::fabs(best)) best = c, best_atom = j;
-      }
-      std::printf("  head %zu: nearest atom %lld cos %.3f (on %d)\n", t, (long long)best_atom, best,
-                  int(best_atom >= 0 && planted.is_on(best_atom, t)));
-    }
+    std::printf("unfaded atom %s\n", atom.dump().c_str());
+    testing::print_feature_history(daemon, "mixed", planted, atom["feature"].get<int64_t>());
   }
 
   EXPECT_GE(card.dated_exact_share(), 0.9) << card.to_json().dump(1);

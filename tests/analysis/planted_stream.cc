@@ -1,6 +1,7 @@
 #include "tests/analysis/planted_stream.h"
 
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <stdexcept>
@@ -157,6 +158,31 @@ double cosine(const float* a, const float* b, int64_t d) {
   double dot = 0;
   for (int64_t j = 0; j < d; ++j) dot += double(a[j]) * b[j];
   return dot;
+}
+
+void print_feature_history(const DaemonProcess& daemon, const std::string& run, const PlantedDictionary& planted,
+                           int64_t feature) {
+  std::string norms;
+  const auto answer = daemon.query("feature", {{"run", run}, {"id", feature}});
+  for (const auto& point : answer.value("trajectory", nlohmann::json::array())) {
+    char text[64];
+    std::snprintf(text, sizeof text, " %.2f/%.3f", point["normalised_norm"].get<double>(),
+                  point["frequency"].get<double>());
+    norms += text;
+  }
+  std::printf("  feature %lld, normalised decoder norm/frequency per snapshot:%s\n", (long long)feature, norms.c_str());
+  const int64_t d = planted.options.d_model;
+  const auto decoder = exported_decoder(daemon, run);
+  for (std::size_t t = 0; t < decoder.size(); ++t) {
+    int64_t best_atom = -1;
+    double best = 0;
+    for (int64_t j = 0; j < planted.options.n_atoms; ++j) {
+      const double c = cosine(&planted.atoms[t][j * d], decoder[t][feature].data(), d);
+      if (std::fabs(c) > std::fabs(best)) best = c, best_atom = j;
+    }
+    std::printf("  head %zu: nearest atom %lld cos %.3f (on %d)\n", t, (long long)best_atom, best,
+                int(best_atom >= 0 && planted.is_on(best_atom, int64_t(t))));
+  }
 }
 
 }  // namespace cw::testing

@@ -256,18 +256,17 @@ void TransitionDetector::measure(const Series& series, SeriesMove& move) const {
     const auto begin = series.values.begin();
     const double before = series.level_before(onset, window);
     // A spike's size is its height; a level's is where it settled.
+    const bool spike_series = series.options.spike_above > 0;
+    const size_t peak = spike_series ? std::max_element(begin + onset, begin + end + 1) - begin : onset;
     const double after =
-        series.options.spike_above > 0
-            ? *std::max_element(begin + onset, begin + end + 1)
-            : median(std::vector<double>(begin + std::max(onset, end + 1 - std::min(end + 1, options_.settled_values)),
-                                         begin + end + 1));
-    if (series.options.spike_above > 0 && after >= series.options.spike_above) {
-      // Against the level just before the spike, not before the move's
-      // onset: a series that climbed for several snapshots before it spiked
-      // was already high.
-      const size_t peak = std::max_element(begin + onset, begin + end + 1) - begin;
-      spike_high_enough = spike_high_enough || after >= series.options.spike_over_level * series.level_before(peak, window);
-    }
+        spike_series ? series.values[peak]
+                     : median(std::vector<double>(
+                           begin + std::max(onset, end + 1 - std::min(end + 1, options_.settled_values)), begin + end + 1));
+    // A spike is measured against the level just before it, not before the
+    // move's onset: a series that climbed for several snapshots before it
+    // spiked was already high.
+    if (spike_series && after >= series.options.spike_above)
+      spike_high_enough = after >= series.options.spike_over_level * series.level_before(peak, window);
     move.magnitude = after - before;
     move.magnitude_sd = move.magnitude / robust_noise_scale(series.values, series.options.min_scale);
     // The level says which way it went once it moved by a noise sd or more;

@@ -36,7 +36,10 @@ struct MonitorOptions {
   //    (detect/feature_dimensionality.h), rises only: a fresh dictionary
   //    starts near random (rate 0.72 for 256 features in d_model 64) and
   //    compresses as it learns (to 0.05 on tinygpt by step 200), which is not
-  //    a transition; the expansion after it is (see min_move).
+  //    a transition; the expansion after it is (see min_move);
+  //  - "new_mass_share": the share of the snapshot's feature activity carried
+  //    by features whose emergence is dated there (analysis/
+  //    feature_population.h), a spike: a mass emergence is most of it.
   // Feature counts ("features_alive_share") are not watched: they follow
   // the crosscoder's own dynamics (its start-up collapse, latents recruited
   // and dying) as much as the model's, and raised transitions on a
@@ -53,9 +56,6 @@ struct MonitorOptions {
   // itself (0.10 there, 12 of 32 atoms switching on); on tinygpt it stayed
   // at 0.06 or less. "new_mass_share" weighs those features by their
   // activity, and a fresh crosscoder's first dates carry little of it.
-  //  - "new_mass_share": the share of the snapshot's feature activity carried
-  //    by features whose emergence is dated there (analysis/
-  //    feature_population.h), a spike: a mass emergence is most of it.
   std::vector<std::string> series = {"surprise_ratio", "new_mass_share", "log_dimensionality_rate"};
   // Snapshot t's feature series are read from the analysis after the update
   // that added snapshot t + population_lag: emergence dates move while

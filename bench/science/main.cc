@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bench/science/science_streams.h"
+#include "bench/science/stored_series.h"
 #include "tests/analysis/planted_scorecard.h"
 #include "tests/analysis/planted_stream.h"
 
@@ -58,11 +59,7 @@ StreamResult run_stream(const ScienceStream& stream, int index, int count, std::
         per_snapshot);
     const auto report = testing::read_daemon_report(daemon, "planted");
     result.card = testing::score_planted(planted, report, testing::planted_step);
-    for (const auto& snapshot : report.crosscoder.at("snapshots")) {
-      nlohmann::json row = snapshot.value("series", nlohmann::json::object());
-      row["step"] = snapshot.at("step");
-      result.series.push_back(std::move(row));
-    }
+    result.series = stored_series(report.crosscoder);
     result.n_features = report.directions.empty() ? 0 : int64_t(report.directions[0].size());
     if (daemon.terminate() != 0) std::fprintf(stderr, "  conceptwatchd did not stop cleanly\n");
     if (show_daemon_log) std::fprintf(stderr, "%s", daemon.log().c_str());

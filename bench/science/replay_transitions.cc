@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "analysis/tap_monitor.h"
+#include "bench/science/stored_series.h"
 #include "daemon/daemon_config.h"
 
 namespace cw::bench {
@@ -35,13 +36,7 @@ std::vector<StoredRun> read_runs(const std::string& path) {
   const auto doc = nlohmann::json::parse(in);
   std::vector<StoredRun> runs;
   if (doc.is_object() && doc.contains("snapshots")) {  // conceptwatch --json crosscoder
-    StoredRun run{path + ":" + doc.value("run", std::string("?")), nlohmann::json::array(), {}};
-    for (const auto& s : doc["snapshots"]) {
-      nlohmann::json row = s.value("series", nlohmann::json::object());
-      row["step"] = s.at("step");
-      run.snapshots.push_back(row);
-    }
-    runs.push_back(std::move(run));
+    runs.push_back({path + ":" + doc.value("run", std::string("?")), stored_series(doc), {}});
   } else if (doc.is_array()) {  // cw_science_planted --json
     for (const auto& stream : doc) {
       if (!stream.contains("series") || stream["series"].empty()) continue;

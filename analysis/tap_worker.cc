@@ -203,9 +203,7 @@ bool TapWorker::update() {
   if (stop_) return false;
   const auto start = std::chrono::steady_clock::now();
   if (!crosscoder_) {
-    CrosscoderOptions options = config_.crosscoder;
-    options.d_model = fresh.front().d_model;
-    if (options.n_features <= 0) options.n_features = default_feature_count(config_, options.d_model);
+    const CrosscoderOptions options = crosscoder_options_for(config_, fresh.front().d_model);
     crosscoder_ = std::make_unique<Crosscoder>(options);
     spdlog::info("crosscoder {}/{}: {} features over d_model {}", run_, tap_, options.n_features, options.d_model);
   }

@@ -23,11 +23,8 @@ void wait_until_workers_idle(const DaemonProcess& daemon) {
   throw std::runtime_error("crosscoder workers still busy after a minute: " + workers.dump() + "\n" + daemon.log());
 }
 
-nlohmann::json store_fixture_answers(const DaemonProcess& daemon) {
+nlohmann::json store_fixture_answers(const AskFn& ask) {
   const nlohmann::json run = {{"run", kFixtureRun}};
-  auto ask = [&](const std::string& command, nlohmann::json params) {
-    return daemon.query(command, params, std::chrono::seconds(10));
-  };
   nlohmann::json out;
   out["status"] = ask("status", nlohmann::json::object());
   for (const char* volatile_field : {"daemon", "data_dir", "disk_bytes"}) out["status"].erase(volatile_field);
@@ -52,6 +49,12 @@ nlohmann::json store_fixture_answers(const DaemonProcess& daemon) {
     out["feature " + std::to_string(id)] = ask("feature", params);
   }
   return out;
+}
+
+nlohmann::json store_fixture_answers(const DaemonProcess& daemon) {
+  return store_fixture_answers([&](const std::string& command, const nlohmann::json& params) {
+    return daemon.query(command, params, std::chrono::seconds(10));
+  });
 }
 
 void copy_directory(const std::string& from, const std::string& to) {

@@ -5,6 +5,7 @@
 #ifndef CW_TESTS_STORE_STORE_FIXTURE_H_
 #define CW_TESTS_STORE_STORE_FIXTURE_H_
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -26,10 +27,13 @@ inline constexpr const char* kFixtureCrosscoder =
 void wait_until_workers_idle(const DaemonProcess& daemon);
 
 // Every answer the goldens hold, by name ("status", "runs", "feature 3",
-// ...): status without the daemon's process state and the data directory's
-// path and size, runs, snapshots, run_description, crosscoder, features
-// (all), feature N for the features with events and a few others, events,
-// phases and attribution.
+// ...), as `ask(command, params)` gives them: status without the daemon's
+// process state and the data directory's path and size, runs, snapshots,
+// run_description, crosscoder, features (all), feature N for the features
+// with events and a few others, events, phases and attribution.
+using AskFn = std::function<nlohmann::json(const std::string& command, const nlohmann::json& params)>;
+nlohmann::json store_fixture_answers(const AskFn& ask);
+// The same from a running daemon's query socket.
 nlohmann::json store_fixture_answers(const DaemonProcess& daemon);
 
 // Copies the files of directory `from` into `to` (created if missing).

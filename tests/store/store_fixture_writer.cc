@@ -22,36 +22,12 @@
 namespace cw {
 namespace {
 
-// A task on one sequence of probe rows that use a rising atom k, with
-// metric m = Σ_rows a_k^t · x (so ∂m/∂x = a_k^t), as in
-// tests/analysis/attribution_daemon_test.cc.
-testing::StreamedTask atom_task(const PlantedDictionary& p, const std::vector<uint32_t>& probe_ids) {
-  const int64_t T = p.options.n_snapshots, K = p.options.n_atoms, N = p.options.n_tokens, d = p.options.d_model;
-  int64_t k = 0;
-  while (k < K && (p.onset[k] < 2 || p.fade[k] < T)) ++k;
-  if (k == K) throw std::runtime_error("no atom rises in the middle of the fixture stream");
-  std::vector<int64_t> rows;
-  for (int64_t i = 0; i < N && rows.size() < 64; ++i)
-    if (p.coefficients[i * K + k] > 0) rows.push_back(i);
-  if (rows.size() < 64) throw std::runtime_error("the task atom is on fewer than 64 probe rows");
-  testing::StreamedTask task;
-  task.name = testing::kFixtureTask;
-  task.metric = "sum over task tokens of a planted atom's direction . x";
-  for (const int64_t i : rows) task.token_ids.push_back(probe_ids[i]);
-  for (int64_t t = 0; t < T; ++t) {
-    std::vector<float> x, g;
-    double m = 0;
-    for (const int64_t i : rows)
-      for (int64_t j = 0; j < d; ++j) {
-        x.push_back(p.activations[t][i * d + j]);
-        g.push_back(p.atoms[t][k * d + j]);
-        m += double(x.back()) * g.back();
-      }
-    task.activations.push_back(std::move(x));
-    task.gradients.push_back(std::move(g));
-    task.values.push_back(m);
-  }
-  return task;
+// The first atom that switches on after snapshot 1 and stays on.
+int64_t rising_atom(const PlantedDictionary& p) {
+  const int64_t T = p.options.n_snapshots, K = p.options.n_atoms;
+  for (int64_t k = 0; k < K; ++k)
+    if (p.onset[k] >= 2 && p.fade[k] >= T) return k;
+  throw std::runtime_error("no atom rises in the middle of the fixture stream");
 }
 
 // Flushes every family into table files and compacts them, then drops what
@@ -104,7 +80,9 @@ int run(const std::string& out) {
   {
     testing::DaemonProcess writer({"--config", config});
     writer.start();
-    testing::stream_planted(writer, testing::kFixtureRun, p, scalars, {atom_task(p, probe_ids)});
+    testing::StreamedTask task = testing::atom_task(p, rising_atom(p), probe_ids, 64);
+    task.metric = "sum over task tokens of a planted atom's direction . x";  // as store_v1 holds it
+    testing::stream_planted(writer, testing::kFixtureRun, p, scalars, {task});
     if (writer.terminate() != 0) throw std::runtime_error("conceptwatchd did not stop cleanly:\n" + writer.log());
     testing::copy_directory(writer.data_dir(), out + "/data");
   }

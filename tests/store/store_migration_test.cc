@@ -11,6 +11,7 @@
 #include "query/query_handler.h"
 #include "schema/json_text.h"
 #include "store/store.h"
+#include "store/store_format.h"
 #include "tests/store/store_fixture.h"
 
 namespace cw {
@@ -36,19 +37,49 @@ void expect_golden(const nlohmann::json& answers, const std::string& who) {
   }
 }
 
+// The stored format record and every value of the families the migration
+// rewrites, read with the daemon stopped.
+struct StoredAnalysis {
+  StoreFormatInfo format;
+  std::vector<std::string> values;  // family, key and value of each record
+};
+
+StoredAnalysis stored_analysis(const std::string& dir) {
+  StoreOptions options;
+  options.read_only = true;
+  auto store = Store::open(dir, options);
+  StoredAnalysis out{read_store_format(*store), {}};
+  for (Family family : {Family::kMetrics, Family::kEvents, Family::kTransitions, Family::kTrajectories,
+                        Family::kAttribution}) {
+    store->scan(family, "", [&](std::string_view key, std::string_view value) {
+      out.values.push_back(std::string(family_name(family)) + "|" + std::string(key) + "|" + std::string(value));
+      return true;
+    });
+  }
+  return out;
+}
+
 TEST(StoreMigration, TheDaemonAnswersAFormat1StoreAsTheDaemonThatWroteIt) {
   DaemonProcess daemon({"--config", kFixture + "/crosscoder.toml"});
   testing::copy_directory(kFixture + "/data", daemon.data_dir());
+  ASSERT_EQ(stored_analysis(daemon.data_dir()).format.version, 1);
   daemon.start();
   testing::wait_until_workers_idle(daemon);
   expect_golden(testing::store_fixture_answers(daemon), "first open");
   ASSERT_EQ(daemon.terminate(), 0) << daemon.log();
+  const StoredAnalysis migrated = stored_analysis(daemon.data_dir());
+  EXPECT_EQ(migrated.format.version, Store::kFormat);
+  EXPECT_EQ(migrated.format.migrated_from, 1);
+  EXPECT_FALSE(migrated.values.empty());
 
-  // A second open: nothing left to migrate, the same answers.
+  // A second open: nothing left to migrate, nothing rewritten, the same answers.
   daemon.start();
   testing::wait_until_workers_idle(daemon);
   expect_golden(testing::store_fixture_answers(daemon), "second open");
   ASSERT_EQ(daemon.terminate(), 0) << daemon.log();
+  const StoredAnalysis reopened = stored_analysis(daemon.data_dir());
+  EXPECT_EQ(reopened.format.migrated_unix_ms, migrated.format.migrated_unix_ms);
+  EXPECT_TRUE(reopened.values == migrated.values) << "the second open changed stored values";
 }
 
 TEST(StoreMigration, TheReadOnlyCliPathAnswersAnUnmigratedStore) {

@@ -68,6 +68,9 @@ Daemon::Daemon(const DaemonConfig& config)
   if (config.analysis.enabled) check_device(config.analysis.crosscoder.device);
 #endif
   store_ = Store::open(config.data_dir);
+  if (const StoreMigration& migration = store_->migration(); migration.from_format)
+    spdlog::info("store migrated from format {} to {}: {} records rewritten in {:.2f} s", migration.from_format,
+                 Store::kFormat, migration.records, migration.seconds);
 #ifdef CW_WITH_ANALYSIS
   // Before any worker or reader: afterwards every state reads without LibTorch.
   migrate_crosscoder_states(*store_);

@@ -1,7 +1,6 @@
 // The attribution family: records round-trip, tasks are listed per (run,
 // tap), and a store written before the family existed still opens read-only.
 #include "store/attribution_table.h"
-#include "store/key_encoding.h"
 
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
@@ -88,26 +87,6 @@ TEST(AttributionTable, StoreWithoutTheFamilyOpensReadOnlyAndReadsEmpty) {
   auto store = Store::open(dir.path(), StoreOptions{true, true});
   std::string value;
   EXPECT_TRUE(store->get(Family::kAttribution, "k", &value));
-}
-
-// A record written before linear_total existed (u64 step, f64 metric per
-// snapshot) still reads, its linear totals NaN.
-TEST(AttributionTable, ReadsRecordsWrittenBeforeLinearTotals) {
-  TempDir dir;
-  auto store = Store::open(dir.path());
-  std::string bytes;
-  auto append = [&](const auto& v) { bytes.append(reinterpret_cast<const char*>(&v), sizeof(v)); };
-  append(uint32_t(2)), append(uint32_t(3)), append(uint64_t(99));
-  append(uint64_t(0)), append(0.5), append(uint64_t(20)), append(1.5);
-  for (int i = 0; i < 6; ++i) append(float(i));
-  store->put(Family::kAttribution, KeyBuilder().text("run").text("tap").text("old").str(), bytes);
-  const auto read = AttributionTable(*store).get("run", "tap", "old");
-  ASSERT_TRUE(read);
-  EXPECT_EQ(read->steps, (std::vector<uint64_t>{0, 20}));
-  EXPECT_EQ(read->metric, (std::vector<double>{0.5, 1.5}));
-  ASSERT_EQ(read->linear_total.size(), 2u);
-  EXPECT_TRUE(std::isnan(read->linear_total[0]) && std::isnan(read->linear_total[1]));
-  EXPECT_EQ(read->values, (std::vector<float>{0, 1, 2, 3, 4, 5}));
 }
 
 }  // namespace

@@ -29,9 +29,11 @@ class Histogram {
   uint64_t count_ = 0;
 };
 
-// Upper bounds for a crosscoder update's wall time, in seconds: a test's
-// 32-feature update takes ~0.1 s, the default 300 steps at d_model 64 on one
-// core several seconds, a large dictionary on a busy node minutes.
+// Upper bounds for a crosscoder update's wall time, in seconds, 50 ms to
+// 10 min: measured, a 32-feature, 20-step update at d_model 16 took
+// 0.14-0.25 s (3 updates on the 2-core machine); docs/CROSSCODER.md has
+// 0.11-0.38 s for 256 features and 150 steps at d 32. Updates of a large
+// dictionary on a busy training node, at idle priority, run to minutes.
 const std::vector<double>& update_seconds_bounds();
 
 }  // namespace cw

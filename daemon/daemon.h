@@ -1,5 +1,7 @@
 // conceptwatchd: the ingest socket (ROUTER) for hooks and the query socket
 // (ROUTER) for the CLI, served by one thread; snapshots go to the store.
+// With [http] listen, an HTTP port for Prometheus and health checks
+// (observe/http_port.h) answers on threads of its own.
 #ifndef CW_DAEMON_DAEMON_H_
 #define CW_DAEMON_DAEMON_H_
 

@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include <chrono>
 #include <stdexcept>
 
 #include "observe/daemon_metrics.h"
@@ -53,7 +54,14 @@ HttpPort::HttpPort(const std::string& address, Callbacks callbacks)
   if (!server_->bind_to_port(host, port))
     throw std::runtime_error("cannot listen for HTTP on " + address + " (is another conceptwatchd or exporter using it?)");
   port_ = port;
-  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  thread_ = std::thread([this] {
+    server_->listen_after_bind();
+    ended_ = true;
+  });
+  // cpp-httplib's stop() does nothing until the listening loop has begun,
+  // and that loop would then run forever: a daemon stopped at once would
+  // hang in ~HttpPort. The loop begins within microseconds.
+  while (!server_->is_running() && !ended_) std::this_thread::sleep_for(std::chrono::milliseconds(1));
 }
 
 HttpPort::~HttpPort() {

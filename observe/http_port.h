@@ -6,6 +6,7 @@
 #ifndef CW_OBSERVE_HTTP_PORT_H_
 #define CW_OBSERVE_HTTP_PORT_H_
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -42,6 +43,7 @@ class HttpPort {
   Callbacks callbacks_;
   std::unique_ptr<httplib::Server> server_;
   int port_ = 0;
+  std::atomic<bool> ended_{false};  // the listening loop has returned
   std::thread thread_;
 };
 

@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "alerts/event_alerts.h"
 #include "observe/daemon_metrics.h"
 #include "observe/histogram.h"
 #include "observe/prometheus_text.h"
@@ -83,6 +84,32 @@ TEST(DaemonMetrics, AStatusWithoutADaemonStillParses) {
   EXPECT_EQ(sample_value(families, "conceptwatch_store_disk_bytes"), 1234);
   EXPECT_TRUE(families.at("conceptwatch_ingest_bytes_total").samples.empty());
   EXPECT_TRUE(families.at("conceptwatch_crosscoder_update_seconds").samples.empty());
+}
+
+}  // namespace
+}  // namespace cw
+
+namespace cw {
+namespace {
+
+// A phase transition raised through the daemon's alert book shows up as
+// conceptwatch_alerts_firing{alertname="PhaseTransition",run,tap} 1, and
+// goes when it resolves: what deploy/prometheus/conceptwatch-rules.yml reads.
+TEST(DaemonMetrics, FiringAlertsByNameRunAndTap) {
+  EventAlerts alerts(AlertsConfig{});
+  const nlohmann::json raised = {{"type", "phase_transition"}, {"run", "r"},         {"tap", "t"},
+                                 {"transition", 1},            {"onset_step", 400}, {"alarm_step", 440},
+                                 {"series", nlohmann::json::array()}};
+  alerts.on_event(raised);
+  const auto render = [&alerts] {
+    return testing::parse_prometheus_text(daemon_metrics_text({{"daemon", {{"up", true}, {"alerts", alerts.status()}}}}));
+  };
+  const std::map<std::string, std::string> labels = {{"alertname", "PhaseTransition"}, {"run", "r"}, {"tap", "t"}};
+  EXPECT_EQ(testing::sample_value(render(), "conceptwatch_alerts_firing", labels), 1);
+  nlohmann::json resolved = raised;
+  resolved["type"] = "phase_transition_resolved";
+  alerts.on_event(resolved);
+  EXPECT_TRUE(render().at("conceptwatch_alerts_firing").samples.empty());
 }
 
 }  // namespace

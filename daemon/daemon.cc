@@ -196,6 +196,7 @@ nlohmann::json Daemon::live_status() const {
           {"bytes_received", stats.bytes},
           {"snapshots_stored", stats.snapshots_stored},
           {"duplicates", stats.duplicates},
+          {"hello_writes", stats.hello_writes},
           {"errors", stats.errors},
           {"pending_snapshots", stats.pending_snapshots},
           {"pending_bytes", stats.pending_bytes},

@@ -5,6 +5,7 @@
 
 #include <cstring>
 
+#include "ingest/hello_merge.h"
 #include "schema/checksum.h"
 #include "schema/message_io.h"
 #include "schema/record_codec.h"
@@ -101,8 +102,16 @@ std::vector<Frame> Ingest::dispatch(const std::string& peer, const void* data, s
   IncomingMessage in(data, size, limits_.max_frame_bytes);
   auto body = in.get().getBody();
   switch (body.which()) {
-    case wire::Message::Body::HELLO:
-      return hello(read_hello(body.getHello()));
+    case wire::Message::Body::HELLO: {
+      // DType is one byte: an unknown wire value must be refused before the cast.
+      const auto hello_message = body.getHello();
+      if (uint16_t(hello_message.getDtype()) > uint16_t(wire::DType::BF16)) {
+        throw Rejection(wire::ErrorCode::BAD_DTYPE, "hello for run " + quoted_name(to_string(hello_message.getRun())) +
+                                                        ": unknown dtype " + std::to_string(uint16_t(hello_message.getDtype())) +
+                                                        "; known: f32 (0), f16 (1), bf16 (2)");
+      }
+      return hello(read_hello(hello_message));
+    }
     case wire::Message::Body::SNAPSHOT_BEGIN:
       try {
         return begin(peer, read_snapshot_begin(body.getSnapshotBegin()));
@@ -130,28 +139,34 @@ std::vector<Frame> Ingest::hello(const RunDescription& run) {
   if (auto existing = runs_.get(run.run)) {
     if (existing->probe_hash != probe.hash()) {
       throw Rejection(wire::ErrorCode::PROBE_MISMATCH,
-                      "run '" + run.run + "' already exists with a different probe set (stored hash " +
+                      "run " + quoted_name(run.run) + " already exists with a different probe set (stored hash " +
                           std::to_string(existing->probe_hash) + ", this hello " + std::to_string(probe.hash()) +
                           "): use a new run id");
     }
-    RunDescription merged = run;
-    if (merged.probe.vocabulary.empty()) {  // the vocabulary is optional: keep the one we have
-      if (auto stored = runs_.probe(run.run)) merged.probe.vocabulary = std::move(stored->vocabulary);
+    // The stored vocabulary is read only to compare it with one this Hello brings.
+    std::optional<ProbeSet> stored_probe;
+    if (!probe.vocabulary.empty()) stored_probe = runs_.probe(run.run);
+    HelloMerge merge =
+        merge_hello(existing->description, stored_probe ? &stored_probe->vocabulary : nullptr, run);
+    if (!merge.conflict.empty()) {
+      throw Rejection(wire::ErrorCode::CONFLICT, "hello for run " + quoted_name(run.run) + ": " + merge.conflict);
     }
-    for (const auto& tap : existing->description.taps) {
-      const TapSpec* mine = merged.find_tap(tap.name);
-      if (!mine) {
-        merged.taps.push_back(tap);
-      } else if (mine->d_model != tap.d_model) {
-        refuse("tap '" + tap.name + "' was registered with d_model " + std::to_string(tap.d_model));
-      }
+    // An identical Hello (every restart of a job sends one) writes nothing:
+    // each write is synced, and the probe record may be megabytes.
+    if (!merge.run_changed && !merge.vocabulary_added) return {encode_hello_ack_frame({run.run, limits_.max_frame_bytes})};
+    if (merge.vocabulary_added) {
+      runs_.put(merge.merged, existing->created_unix_ms);
+    } else {
+      runs_.put_record(merge.merged, existing->created_unix_ms);
     }
-    for (const auto& task : existing->description.tasks)
-      if (!merged.find_task(task.name)) merged.tasks.push_back(task);
-    runs_.put(merged, existing->created_unix_ms);
+    spdlog::info("run '{}' now has {} taps and {} tasks", run.run, merge.merged.taps.size(), merge.merged.tasks.size());
   } else {
     runs_.put(run, unix_now_ms());
     spdlog::info("new run '{}': {} taps, {} probe tokens", run.run, run.taps.size(), probe.n_tokens());
+  }
+  {
+    std::lock_guard<std::mutex> lock(stats_mu_);
+    ++stats_.hello_writes;
   }
   run_cache_.erase(run.run);
   return {encode_hello_ack_frame({run.run, limits_.max_frame_bytes})};

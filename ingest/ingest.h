@@ -33,6 +33,7 @@ struct IngestStats {
   uint64_t bytes = 0;
   uint64_t snapshots_stored = 0;
   uint64_t duplicates = 0;
+  uint64_t hello_writes = 0;  // Hellos that wrote the store: new runs, added taps/tasks/vocabulary
   uint64_t errors = 0;
   uint64_t pending_snapshots = 0;
   uint64_t pending_bytes = 0;

@@ -16,6 +16,12 @@ void RunCatalog::put(const RunDescription& run, uint64_t created_unix_ms) {
   store_.write(batch);
 }
 
+void RunCatalog::put_record(const RunDescription& run, uint64_t created_unix_ms) {
+  StoreBatch batch;
+  batch.put(Family::kRuns, run_key(run.run), encode_run_record(run, created_unix_ms));
+  store_.write(batch);
+}
+
 std::optional<RunEntry> RunCatalog::get(const std::string& run) const {
   std::string record;
   if (!store_.get(Family::kRuns, run_key(run), &record)) return std::nullopt;

@@ -20,6 +20,9 @@ class RunCatalog {
 
   // Records the run and its probe set together (synced).
   void put(const RunDescription& run, uint64_t created_unix_ms);
+  // Rewrites the run record only (synced), keeping the stored probe set:
+  // for taps or tasks added to a run whose probe set has not changed.
+  void put_record(const RunDescription& run, uint64_t created_unix_ms);
   std::optional<RunEntry> get(const std::string& run) const;
   std::vector<RunEntry> list() const;
   std::optional<ProbeSet> probe(const std::string& run) const;

@@ -31,13 +31,16 @@ ALLOWED = {
     "ingest": ["schema", "store"],
     # DaemonClient's CURVE keys and handshake monitor.
     "query": ["schema", "store", "detect", "auth"],
-    # cw_analysis links the crosscoder's header-only results library;
+    # cw_analysis links the crosscoder's header-only results library
+    # (crosscoder_results.h, and crosscoder_options.h for analysis_config.h);
     # cw_analysis_workers links cw_crosscoder and includes its torch-free
     # headers only (crosscoder_state.h: the migration of stored states).
-    "analysis": ["schema", "store", "detect", "crosscoder/crosscoder_results.h", "crosscoder/crosscoder.h",
-                 "crosscoder/crosscoder_state.h"],
-    # daemon.cc checks the configured device at start-up (check_device).
-    "daemon": ["schema", "store", "alerts", "ingest", "query", "analysis", "auth", "crosscoder/crosscoder.h"],
+    "analysis": ["schema", "store", "detect", "crosscoder/crosscoder_results.h", "crosscoder/crosscoder_options.h",
+                 "crosscoder/crosscoder.h", "crosscoder/crosscoder_state.h"],
+    # daemon.cc checks the configured device at start-up (check_device);
+    # daemon_config.cc reads [crosscoder] through crosscoder_options.h.
+    "daemon": ["schema", "store", "alerts", "ingest", "query", "analysis", "auth", "crosscoder/crosscoder_options.h",
+               "crosscoder/crosscoder.h"],
     # cli/import_command.cc publishes through hooks/publisher.h when the
     # daemon is up; refit_main.cc is the conceptwatch-refit program, which
     # links cw_crosscoder and cw_analysis (for analysis/analysis_config.h).

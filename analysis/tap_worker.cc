@@ -261,6 +261,11 @@ bool TapWorker::update() {
   refresh_attribution(/*all=*/true);
   save(new_steps, report);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    update_seconds_.observe(seconds);
+    status_["update_seconds"] = update_seconds_.to_json();  // /metrics: conceptwatch_crosscoder_update_seconds
+  }
   spdlog::info(
       "crosscoder {}/{}: +{} snapshots (now {}), {} merged, {} recruited, {} steps in {:.1f} s, loss {:.4g} -> {:.4g}",
       run_, tap_, new_steps.size(), steps.size(), report.merged, report.recruited, report.steps, seconds,

@@ -11,7 +11,7 @@
 
 #include "analysis/tap_monitor.h"
 #include "analysis/trainer_priority.h"
-#include "crosscoder/crosscoder.h"
+#include "crosscoder/crosscoder_options.h"
 
 namespace cw {
 

@@ -20,62 +20,10 @@
 #include <string>
 #include <vector>
 
+#include "crosscoder/crosscoder_options.h"
 #include "crosscoder/crosscoder_results.h"
 
 namespace cw {
-
-// CrosscoderOptions::sparsity_lambda below 0 means "auto": resolved by
-// auto_sparsity_lambda() (crosscoder/sparsity_default.h) when the crosscoder
-// is built. The daemon's default.
-constexpr double kAutoSparsityLambda = -1;
-
-struct CrosscoderOptions {
-  int64_t d_model = 0;
-  int64_t n_features = 0;
-  // Optimisation (paper: lr 5e-5 at Pythia scale over 800M tokens; our online
-  // updates are a few hundred steps, so the default is higher — README.md).
-  double lr = 1e-3;
-  double adam_beta1 = 0.9;
-  double adam_beta2 = 0.999;
-  double warmup_fraction = 0.05;       // of each update's steps
-  double decay_fraction = 0.2;         // last 20%: linear decay to lr × final_lr_ratio
-  double final_lr_ratio = 1.0 / 32;
-  double adam_eps = 1e-8;
-  double threshold_lr_scale = 0.1;     // log τ learns at lr × 0.1
-  double sparsity_lambda = 0.3;         // kAutoSparsityLambda: sized to d_model and n_features (sparsity_default.h)
-  // λ ramps from 0 over the first 10% of all training: offline of all steps,
-  // online of the first update's steps (the crosscoder's start).
-  double lambda_warmup_fraction = 0.1;
-  double initial_threshold = 0.1;      // τ
-  double ste_window = 4.0;             // ε
-  double tanh_scale = 4.0;
-  double quad_scale = 0.01;
-  // Initial decoder row norm: grid search min, max, step on the first batch's MSE.
-  double init_norm_min = 0.1;
-  double init_norm_max = 5.0;
-  double init_norm_step = 0.1;
-  int64_t batch_size = 1024;
-  uint64_t seed = 0;
-  // Where updates train: "cpu" (the fused sparse step), or "cuda"/"cuda:N"
-  // when LibTorch has CUDA and sees a GPU (the dense LibTorch step: the
-  // fused kernels are CPU code). The state stays on the CPU between updates.
-  std::string device = "cpu";
-  int threads = 1;                     // torch intra-op threads (0: torch default)
-  // Budget per online update (whichever ends first; seconds 0 = no limit).
-  int64_t steps_per_update = 300;
-  double seconds_per_update = 0;
-  // Dead-latent recruitment at the start of each update (from the second snapshot on).
-  double dead_frequency = 1e-6;        // fires on fewer tokens than this: dead
-  double recruit_fraction = 0.25;      // at most this share of dead latents per update
-  // Also at the start of each update: a latent whose activations are those of
-  // another times a constant, up to this share of its energy, is folded into
-  // it and freed (crosscoder/coactivation.h). 0: never.
-  double merge_unexplained = 0.01;
-  bool use_sparse_path = true;         // active-latent decoder and encoder-gradient path
-  // Metrics: a feature active on more than this share of probe tokens is dense.
-  double dense_frequency = 0.1;
-  int64_t progress_every = 10;         // train() calls progress every this many steps (and at the end)
-};
 
 class Crosscoder {
  public:
@@ -117,14 +65,12 @@ class Crosscoder {
   std::vector<float> activation_strength() const;
   FeatureStats feature_stats(int64_t top_k = 8, const std::vector<uint32_t>* probe_token_ids = nullptr) const;
 
+  // W_D^θ rows at snapshot index `snapshot`: [F × d_model] (normalised units).
+  std::vector<float> decoder_directions(int64_t snapshot) const;
+
   // Feature activations f^θ at snapshot index `snapshot` for given raw
   // activations at every snapshot ([n_snap][rows × d_model] raw, un-normalised):
   // returns [rows × F].
-  // W_D^θ rows at snapshot index `snapshot`: [F × d_model] (normalised units).
-  std::vector<float> decoder_directions(int64_t snapshot) const;
-  // Every nonzero f_i^θ on the probe set at `snapshot`, by row then feature.
-  std::vector<FeatureActivation> probe_activations(int64_t snapshot) const;
-
   std::vector<float> encode(const std::vector<const float*>& raw_per_snapshot, int64_t rows, int64_t snapshot) const;
   // Attribution of each feature to a task metric at snapshot `snapshot`:
   // Σ_rows f_i^θ · (W_D,i^θ · ∂m/∂x^θ), with ∂m/∂x given for raw activations

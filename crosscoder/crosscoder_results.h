@@ -42,13 +42,6 @@ struct FeatureStats {
   std::vector<float> activation_strength;
 };
 
-// One nonzero feature activation on the probe set.
-struct FeatureActivation {
-  uint32_t row = 0;      // probe token row
-  uint32_t feature = 0;
-  float activation = 0;  // f_i^θ (normalised units)
-};
-
 struct TrainReport {
   int64_t steps = 0;
   double seconds = 0;

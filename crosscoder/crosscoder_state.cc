@@ -11,43 +11,6 @@ namespace {
 constexpr char kLegacyMagic[] = "CWCROSS1";
 constexpr char kStateFormatName[] = "conceptwatch crosscoder state";
 
-enum class Key { kRequired, kOptional };
-
-template <typename Options, typename Visit>
-void visit_options(Options& o, Visit&& v) {
-  v("d_model", o.d_model, Key::kRequired);
-  v("n_features", o.n_features, Key::kRequired);
-  v("lr", o.lr, Key::kRequired);
-  v("adam_beta1", o.adam_beta1, Key::kRequired);
-  v("adam_beta2", o.adam_beta2, Key::kRequired);
-  v("warmup_fraction", o.warmup_fraction, Key::kRequired);
-  v("decay_fraction", o.decay_fraction, Key::kRequired);
-  v("final_lr_ratio", o.final_lr_ratio, Key::kOptional);
-  v("adam_eps", o.adam_eps, Key::kOptional);
-  v("threshold_lr_scale", o.threshold_lr_scale, Key::kRequired);
-  v("sparsity_lambda", o.sparsity_lambda, Key::kRequired);
-  v("lambda_warmup_fraction", o.lambda_warmup_fraction, Key::kRequired);
-  v("initial_threshold", o.initial_threshold, Key::kRequired);
-  v("ste_window", o.ste_window, Key::kRequired);
-  v("tanh_scale", o.tanh_scale, Key::kRequired);
-  v("quad_scale", o.quad_scale, Key::kRequired);
-  v("init_norm_min", o.init_norm_min, Key::kOptional);
-  v("init_norm_max", o.init_norm_max, Key::kOptional);
-  v("init_norm_step", o.init_norm_step, Key::kOptional);
-  v("batch_size", o.batch_size, Key::kRequired);
-  v("seed", o.seed, Key::kRequired);
-  v("device", o.device, Key::kRequired);
-  v("threads", o.threads, Key::kRequired);
-  v("steps_per_update", o.steps_per_update, Key::kRequired);
-  v("seconds_per_update", o.seconds_per_update, Key::kRequired);
-  v("dead_frequency", o.dead_frequency, Key::kRequired);
-  v("recruit_fraction", o.recruit_fraction, Key::kRequired);
-  v("merge_unexplained", o.merge_unexplained, Key::kOptional);
-  v("use_sparse_path", o.use_sparse_path, Key::kRequired);
-  v("dense_frequency", o.dense_frequency, Key::kOptional);
-  v("progress_every", o.progress_every, Key::kOptional);
-}
-
 // The JSON keys are those of formats 1 and 2, so one reader serves all.
 nlohmann::json meta_json(const CrosscoderStateMeta& m, int format) {
   return {{"version", format},
@@ -111,14 +74,14 @@ std::vector<std::string> crosscoder_state_tensor_names() {
 
 nlohmann::json crosscoder_options_json(const CrosscoderOptions& options) {
   nlohmann::json j;
-  visit_options(options, [&](const char* key, const auto& value, Key) { j[key] = value; });
+  visit_crosscoder_options(options, [&](const char* key, const auto& value, OptionKey) { j[key] = value; });
   return j;
 }
 
 CrosscoderOptions crosscoder_options_from_json(const nlohmann::json& j) {
   CrosscoderOptions o;
-  visit_options(o, [&](const char* key, auto& value, Key key_kind) {
-    if (key_kind == Key::kRequired || j.contains(key)) j.at(key).get_to(value);
+  visit_crosscoder_options(o, [&](const char* key, auto& value, OptionKey key_kind) {
+    if (key_kind == OptionKey::kRequired || j.contains(key)) j.at(key).get_to(value);
   });
   return o;
 }

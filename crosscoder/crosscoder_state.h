@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include "crosscoder/crosscoder.h"
+#include "crosscoder/crosscoder_options.h"
 #include "safetensors/safetensors.h"
 
 namespace cw {
@@ -56,8 +56,8 @@ std::string encode_crosscoder_state(const CrosscoderStateMeta& meta, const std::
 // is wrong: not a crosscoder state, an unknown format, a missing tensor.
 StoredCrosscoderState decode_crosscoder_state(std::string_view bytes);
 
-// Every option once, for both directions; options added after the first
-// stored states are optional on load (older states: the default).
+// The options as the state's JSON holds them (visit_crosscoder_options's
+// names); an optional one missing from an older state gets the default.
 nlohmann::json crosscoder_options_json(const CrosscoderOptions& options);
 CrosscoderOptions crosscoder_options_from_json(const nlohmann::json& json);
 

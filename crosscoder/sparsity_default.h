@@ -6,7 +6,7 @@
 
 #include <cstdint>
 
-#include "crosscoder/crosscoder.h"  // kAutoSparsityLambda
+#include "crosscoder/crosscoder_options.h"  // kAutoSparsityLambda
 
 namespace cw {
 

@@ -4,12 +4,22 @@
 
 #include <set>
 #include <stdexcept>
+#include <type_traits>
 
+#include "crosscoder/crosscoder_options.h"
 #include "schema/defaults.h"
 #include "store/store.h"
 
 namespace cw {
 namespace {
+
+// The crosscoder options [crosscoder] exposes, under their names in
+// crosscoder/crosscoder_options.h (d_model comes from the tap,
+// sparsity_lambda is read apart for "auto"); the others keep the defaults
+// docs/CROSSCODER.md derives. load_daemon_config checks each is an option.
+const std::set<std::string> kConfiguredCrosscoderOptions = {
+    "n_features", "steps_per_update", "seconds_per_update", "batch_size", "lr",     "initial_threshold",
+    "ste_window", "recruit_fraction", "dead_frequency",     "seed",       "threads", "device"};
 
 // [transitions]: which series the phase-transition detector watches and the
 // smallest move of each that counts.
@@ -161,13 +171,27 @@ void load_daemon_config(const std::string& path, DaemonConfig* config) {
   AnalysisConfig& analysis = config->analysis;
   CrosscoderOptions& cc = analysis.crosscoder;
   flag("crosscoder", "enabled", &analysis.enabled);
-  number("crosscoder", "n_features", &cc.n_features);
   number("crosscoder", "features_per_dim", &analysis.features_per_dim);
   number("crosscoder", "max_features", &analysis.max_features);
-  number("crosscoder", "steps_per_update", &cc.steps_per_update);
-  real("crosscoder", "seconds_per_update", &cc.seconds_per_update);
-  number("crosscoder", "batch_size", &cc.batch_size);
-  real("crosscoder", "lr", &cc.lr);
+  // The crosscoder's own options by their names in
+  // crosscoder/crosscoder_options.h, read through its one list of them.
+  size_t configured = 0;
+  visit_crosscoder_options(cc, [&](const char* key, auto& value, OptionKey) {
+    using T = std::remove_reference_t<decltype(value)>;
+    if (!kConfiguredCrosscoderOptions.count(key)) return;
+    ++configured;
+    if constexpr (std::is_same_v<T, std::string>) {
+      text("crosscoder", key, &value);
+    } else if constexpr (std::is_same_v<T, bool>) {
+      flag("crosscoder", key, &value);
+    } else if constexpr (std::is_integral_v<T>) {
+      number("crosscoder", key, &value);
+    } else {
+      real("crosscoder", key, &value);
+    }
+  });
+  if (configured != kConfiguredCrosscoderOptions.size())
+    throw std::logic_error("config: kConfiguredCrosscoderOptions names an option CrosscoderOptions does not have");
   // "auto" (the default): λ from d_model and n_features when the tap's
   // crosscoder is built (crosscoder/sparsity_default.h).
   if (auto node = table["crosscoder"]["sparsity_lambda"]) {
@@ -179,13 +203,6 @@ void load_daemon_config(const std::string& path, DaemonConfig* config) {
       throw std::runtime_error("config " + path + ": [crosscoder] sparsity_lambda must be \"auto\" or a number >= 0");
     }
   }
-  real("crosscoder", "initial_threshold", &cc.initial_threshold);
-  real("crosscoder", "ste_window", &cc.ste_window);
-  real("crosscoder", "recruit_fraction", &cc.recruit_fraction);
-  real("crosscoder", "dead_frequency", &cc.dead_frequency);
-  number("crosscoder", "seed", &cc.seed);
-  number("crosscoder", "threads", &cc.threads);
-  text("crosscoder", "device", &cc.device);
   std::string priority = trainer_priority_name(analysis.priority);
   text("crosscoder", "priority", &priority);
   try {

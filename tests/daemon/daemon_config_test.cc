@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "crosscoder/crosscoder_options.h"
 #include "store/store.h"
 #include "tests/support/temp_dir.h"
 
@@ -25,6 +26,13 @@ std::string error_of(const std::string& toml) {
     return e.what();
   }
   return "";
+}
+
+// Every crosscoder option by its name, through the one list of them.
+nlohmann::json options_json(const CrosscoderOptions& options) {
+  nlohmann::json j;
+  visit_crosscoder_options(options, [&](const char* key, const auto& value, OptionKey) { j[key] = value; });
+  return j;
 }
 
 // The defaults overlaid with `toml`, which must load.
@@ -52,6 +60,31 @@ TEST(DaemonConfig, TheShippedFileStatesTheDefaults) {
   EXPECT_EQ(read.spike_above, defaults.spike_above);
   EXPECT_EQ(shipped.analysis.priority, default_daemon_config().analysis.priority);
   EXPECT_EQ(shipped.limits.max_snapshot_bytes, default_daemon_config().limits.max_snapshot_bytes);
+  EXPECT_EQ(options_json(shipped.analysis.crosscoder), options_json(default_daemon_config().analysis.crosscoder));
+}
+
+TEST(DaemonConfig, CrosscoderSectionReadsTheOptionsByTheirNames) {
+  const DaemonConfig config = config_of(
+      "[crosscoder]\nn_features = 96\nsteps_per_update = 7\nseconds_per_update = 2.5\nbatch_size = 64\n"
+      "lr = 0.02\ninitial_threshold = 0.3\nste_window = 2.0\nrecruit_fraction = 0.5\ndead_frequency = 0.001\n"
+      "seed = 9\nthreads = 3\ndevice = \"cuda:1\"\n");
+  const CrosscoderOptions& o = config.analysis.crosscoder;
+  EXPECT_EQ(o.n_features, 96);
+  EXPECT_EQ(o.steps_per_update, 7);
+  EXPECT_EQ(o.seconds_per_update, 2.5);
+  EXPECT_EQ(o.batch_size, 64);
+  EXPECT_EQ(o.lr, 0.02);
+  EXPECT_EQ(o.initial_threshold, 0.3);
+  EXPECT_EQ(o.ste_window, 2.0);
+  EXPECT_EQ(o.recruit_fraction, 0.5);
+  EXPECT_EQ(o.dead_frequency, 0.001);
+  EXPECT_EQ(o.seed, 9u);
+  EXPECT_EQ(o.threads, 3);
+  EXPECT_EQ(o.device, "cuda:1");
+  EXPECT_NE(error_of("[crosscoder]\nbatch_size = \"big\"\n").find("[crosscoder] batch_size must be a non-negative integer"),
+            std::string::npos);
+  EXPECT_NE(error_of("[crosscoder]\nlr = \"fast\"\n").find("[crosscoder] lr must be a number"), std::string::npos);
+  EXPECT_NE(error_of("[crosscoder]\ndevice = 1\n").find("[crosscoder] device must be a string"), std::string::npos);
 }
 
 TEST(DaemonConfig, AnArrayLimitAboveOneStoreValueIsRefused) {

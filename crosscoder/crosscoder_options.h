@@ -1,0 +1,111 @@
+// The crosscoder's options (torch-free, header-only in cw_crosscoder_results):
+// what the engine (crosscoder/crosscoder.h) is built with, what the daemon's
+// configuration holds (analysis/analysis_config.h) and what a stored state
+// records (crosscoder/crosscoder_state.h). The list of options is written
+// once, in visit_crosscoder_options(): the stored state and the [crosscoder]
+// section of the configuration both read and write through it.
+#ifndef CW_CROSSCODER_CROSSCODER_OPTIONS_H_
+#define CW_CROSSCODER_CROSSCODER_OPTIONS_H_
+
+#include <cstdint>
+#include <string>
+
+namespace cw {
+
+// CrosscoderOptions::sparsity_lambda below 0 means "auto": resolved by
+// auto_sparsity_lambda() (crosscoder/sparsity_default.h) when the crosscoder
+// is built. The daemon's default.
+constexpr double kAutoSparsityLambda = -1;
+
+struct CrosscoderOptions {
+  int64_t d_model = 0;
+  int64_t n_features = 0;
+  // Optimisation (paper: lr 5e-5 at Pythia scale over 800M tokens; our online
+  // updates are a few hundred steps, so the default is higher — README.md).
+  double lr = 1e-3;
+  double adam_beta1 = 0.9;
+  double adam_beta2 = 0.999;
+  double warmup_fraction = 0.05;       // of each update's steps
+  double decay_fraction = 0.2;         // last 20%: linear decay to lr × final_lr_ratio
+  double final_lr_ratio = 1.0 / 32;
+  double adam_eps = 1e-8;
+  double threshold_lr_scale = 0.1;     // log τ learns at lr × 0.1
+  double sparsity_lambda = 0.3;         // kAutoSparsityLambda: sized to d_model and n_features (sparsity_default.h)
+  // λ ramps from 0 over the first 10% of all training: offline of all steps,
+  // online of the first update's steps (the crosscoder's start).
+  double lambda_warmup_fraction = 0.1;
+  double initial_threshold = 0.1;      // τ
+  double ste_window = 4.0;             // ε
+  double tanh_scale = 4.0;
+  double quad_scale = 0.01;
+  // Initial decoder row norm: grid search min, max, step on the first batch's MSE.
+  double init_norm_min = 0.1;
+  double init_norm_max = 5.0;
+  double init_norm_step = 0.1;
+  int64_t batch_size = 1024;
+  uint64_t seed = 0;
+  // Where updates train: "cpu" (the fused sparse step), or "cuda"/"cuda:N"
+  // when LibTorch has CUDA and sees a GPU (the dense LibTorch step: the
+  // fused kernels are CPU code). The state stays on the CPU between updates.
+  std::string device = "cpu";
+  int threads = 1;                     // torch intra-op threads (0: torch default)
+  // Budget per online update (whichever ends first; seconds 0 = no limit).
+  int64_t steps_per_update = 300;
+  double seconds_per_update = 0;
+  // Dead-latent recruitment at the start of each update (from the second snapshot on).
+  double dead_frequency = 1e-6;        // fires on fewer tokens than this: dead
+  double recruit_fraction = 0.25;      // at most this share of dead latents per update
+  // Also at the start of each update: a latent whose activations are those of
+  // another times a constant, up to this share of its energy, is folded into
+  // it and freed (crosscoder/coactivation.h). 0: never.
+  double merge_unexplained = 0.01;
+  bool use_sparse_path = true;         // active-latent decoder and encoder-gradient path
+  // Metrics: a feature active on more than this share of probe tokens is dense.
+  double dense_frequency = 0.1;
+  int64_t progress_every = 10;         // train() calls progress every this many steps (and at the end)
+};
+
+// Whether a stored state must hold the option: those added after the first
+// stored states are optional on load (an older state gets the default).
+enum class OptionKey { kRequired, kOptional };
+
+// Calls v(name, field, key) for every option of `o`, in declaration order.
+// `Options` is CrosscoderOptions or const CrosscoderOptions.
+template <typename Options, typename Visit>
+void visit_crosscoder_options(Options& o, Visit&& v) {
+  v("d_model", o.d_model, OptionKey::kRequired);
+  v("n_features", o.n_features, OptionKey::kRequired);
+  v("lr", o.lr, OptionKey::kRequired);
+  v("adam_beta1", o.adam_beta1, OptionKey::kRequired);
+  v("adam_beta2", o.adam_beta2, OptionKey::kRequired);
+  v("warmup_fraction", o.warmup_fraction, OptionKey::kRequired);
+  v("decay_fraction", o.decay_fraction, OptionKey::kRequired);
+  v("final_lr_ratio", o.final_lr_ratio, OptionKey::kOptional);
+  v("adam_eps", o.adam_eps, OptionKey::kOptional);
+  v("threshold_lr_scale", o.threshold_lr_scale, OptionKey::kRequired);
+  v("sparsity_lambda", o.sparsity_lambda, OptionKey::kRequired);
+  v("lambda_warmup_fraction", o.lambda_warmup_fraction, OptionKey::kRequired);
+  v("initial_threshold", o.initial_threshold, OptionKey::kRequired);
+  v("ste_window", o.ste_window, OptionKey::kRequired);
+  v("tanh_scale", o.tanh_scale, OptionKey::kRequired);
+  v("quad_scale", o.quad_scale, OptionKey::kRequired);
+  v("init_norm_min", o.init_norm_min, OptionKey::kOptional);
+  v("init_norm_max", o.init_norm_max, OptionKey::kOptional);
+  v("init_norm_step", o.init_norm_step, OptionKey::kOptional);
+  v("batch_size", o.batch_size, OptionKey::kRequired);
+  v("seed", o.seed, OptionKey::kRequired);
+  v("device", o.device, OptionKey::kRequired);
+  v("threads", o.threads, OptionKey::kRequired);
+  v("steps_per_update", o.steps_per_update, OptionKey::kRequired);
+  v("seconds_per_update", o.seconds_per_update, OptionKey::kRequired);
+  v("dead_frequency", o.dead_frequency, OptionKey::kRequired);
+  v("recruit_fraction", o.recruit_fraction, OptionKey::kRequired);
+  v("merge_unexplained", o.merge_unexplained, OptionKey::kOptional);
+  v("use_sparse_path", o.use_sparse_path, OptionKey::kRequired);
+  v("dense_frequency", o.dense_frequency, OptionKey::kOptional);
+  v("progress_every", o.progress_every, OptionKey::kOptional);
+}
+
+}  // namespace cw
+
+#endif  // CW_CROSSCODER_CROSSCODER_OPTIONS_H_

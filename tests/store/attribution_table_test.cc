@@ -110,5 +110,19 @@ TEST(AttributionTable, ReadsRecordsWrittenBeforeLinearTotals) {
   EXPECT_EQ(read->values, (std::vector<float>{0, 1, 2, 3, 4, 5}));
 }
 
+// fuzz/record_fuzzer.cc's input (fuzz/regressions/record/): a record
+// without values was read with memcpy into a null data(), undefined
+// behaviour that UBSan reports; an empty record reads back empty.
+TEST(AttributionTable, ARecordWithoutValuesRoundTrips) {
+  TempDir dir;
+  auto store = Store::open(dir.path());
+  AttributionTable(*store).put("run", "tap", "task", record(3, {}));
+  const auto read = AttributionTable(*store).get("run", "tap", "task");
+  ASSERT_TRUE(read);
+  EXPECT_EQ(read->n_features, 3u);
+  EXPECT_TRUE(read->steps.empty());
+  EXPECT_TRUE(read->values.empty());
+}
+
 }  // namespace
 }  // namespace cw

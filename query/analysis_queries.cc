@@ -57,7 +57,7 @@ void add_analysis_queries(QueryHandler& handler, Store& store, const EmergenceOp
     const auto probe = RunCatalog(store).probe(run);
     const std::string sort = params.value("sort", "emergence");
     const std::string filter = params.value("filter", "live");
-    const int64_t limit = params.value("limit", int64_t(50));
+    const int64_t limit = integer_param<int64_t>(params, "limit", 50);
     std::vector<FeatureSummary> rows;
     for (const auto& trajectory : TrajectoryTable(store).list(run, tap)) {
       FeatureSummary summary = summarise_feature(trajectory, emergence, probe ? &*probe : nullptr);
@@ -134,7 +134,7 @@ void add_analysis_queries(QueryHandler& handler, Store& store, const EmergenceOp
   handler.add("events", [&store](const nlohmann::json& params) {
     const std::string run = params.value("run", "");
     const std::string type = params.value("type", "");
-    const uint64_t after = params.value("after", uint64_t(0));
+    const uint64_t after = integer_param<uint64_t>(params, "after", 0);
     nlohmann::json out = nlohmann::json::array();
     for (auto& event : EventLog(store).list(run, after)) {
       if (type.empty() || event.value("type", "") == type || (type == "feature" && event.contains("feature"))) {

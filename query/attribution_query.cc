@@ -88,7 +88,7 @@ void add_attribution_query(QueryHandler& handler, Store& store, const EmergenceO
     if (task.empty()) throw QueryError("missing parameter 'task': run '" + run + "' has tasks " + task_list(tasks));
     const TaskSpec* spec = entry->description.find_task(task);
     if (!spec) throw QueryError("run '" + run + "' has no task '" + task + "'; its tasks: " + task_list(tasks));
-    const int64_t top = params.value("top", int64_t(10));
+    const int64_t top = integer_param<int64_t>(params, "top", 10);
     if (top < 1) throw QueryError("top must be at least 1");
 
     const auto record = AttributionTable(store).get(run, tap, task);
@@ -97,7 +97,7 @@ void add_attribution_query(QueryHandler& handler, Store& store, const EmergenceO
     std::vector<std::size_t> shown(record->steps.size());
     std::iota(shown.begin(), shown.end(), std::size_t(0));
     if (params.contains("step") && !params["step"].is_null()) {
-      const uint64_t step = params["step"].get<uint64_t>();
+      const uint64_t step = integer_param<uint64_t>(params, "step", 0);
       auto it = std::find(record->steps.begin(), record->steps.end(), step);
       if (it == record->steps.end()) {
         throw QueryError("task '" + task + "' has no attribution at step " + std::to_string(step) + "; its steps: " +

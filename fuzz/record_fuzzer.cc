@@ -28,6 +28,25 @@ const std::string kRun = "r", kTap = "t";
 // fuzzed key suffix is appended to.
 std::string tap_prefix() { return cw::KeyBuilder().text(kRun).text(kTap).str(); }
 
+// A record stored for one input and removed after it, whatever happens:
+// fuzzed keys would otherwise pile up in the store.
+class KeyOnce {
+ public:
+  KeyOnce(cw::Store& store, cw::Family family, std::string key) : store_(store), family_(family), key_(std::move(key)) {
+    store_.put(family_, key_, "");
+  }
+  ~KeyOnce() {
+    cw::StoreBatch undo;
+    undo.erase(family_, key_);
+    store_.write(undo);
+  }
+
+ private:
+  cw::Store& store_;
+  cw::Family family_;
+  std::string key_;
+};
+
 void decode(cw::Store& store, uint8_t which, std::string_view value) {
   switch (which % 10) {
     case 0:
@@ -64,23 +83,12 @@ void decode(cw::Store& store, uint8_t which, std::string_view value) {
       (void)cw::TransitionTable(store).get(kRun, kTap);
       break;
     default: {  // a corrupt key: the tables parse keys while they list
-      const std::string key = tap_prefix() + std::string(value);
       const cw::Family family = which % 10 == 8 ? cw::Family::kTrajectories : cw::Family::kAttribution;
-      store.put(family, key, "");
-      try {
-        if (family == cw::Family::kTrajectories)
-          (void)cw::TrajectoryTable(store).list(kRun, kTap);
-        else
-          (void)cw::AttributionTable(store).tasks(kRun, kTap);
-      } catch (...) {
-        cw::StoreBatch undo;
-        undo.erase(family, key);
-        store.write(undo);
-        throw;
-      }
-      cw::StoreBatch undo;
-      undo.erase(family, key);
-      store.write(undo);
+      const KeyOnce key(store, family, tap_prefix() + std::string(value));
+      if (family == cw::Family::kTrajectories)
+        (void)cw::TrajectoryTable(store).list(kRun, kTap);
+      else
+        (void)cw::AttributionTable(store).tasks(kRun, kTap);
       break;
     }
   }

@@ -19,6 +19,7 @@ corpus=$tree/corpus/$target
 artifacts=$tree/artifacts/$target
 mkdir -p "$corpus" "$artifacts"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$src/fuzz/lsan.supp}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 # -timeout: one input taking 10 s is a hang worth a report; -rss_limit_mb: a
 # decoder that allocates what a corrupt length asks for is a bug too.

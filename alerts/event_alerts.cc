@@ -1,5 +1,8 @@
 #include "alerts/event_alerts.h"
 
+#include <map>
+#include <tuple>
+
 #include "alerts/sink_factory.h"
 
 namespace cw {
@@ -79,7 +82,21 @@ nlohmann::json EventAlerts::status() const {
     sinks.push_back({{"sink", s.name}, {"delivered", s.delivered}, {"retried", s.retried}, {"dropped", s.dropped()},
                      {"queued", s.queued}, {"last_error", s.last_error}});
   }
-  return {{"sinks", sinks}, {"firing", book_->active().size()}};
+  // Firing alerts counted by (alertname, run, tap): the families an
+  // operator's Prometheus rules select on (/metrics conceptwatch_alerts_firing).
+  const std::vector<Alert> active = book_->active();
+  std::map<std::tuple<std::string, std::string, std::string>, uint64_t> counts;
+  for (const Alert& alert : active) {
+    const auto label = [&alert](const char* name) {
+      const auto it = alert.labels.find(name);
+      return it == alert.labels.end() ? std::string() : it->second;
+    };
+    ++counts[{label("alertname"), label("run"), label("tap")}];
+  }
+  nlohmann::json firing_by = nlohmann::json::array();
+  for (const auto& [key, count] : counts)
+    firing_by.push_back({{"alertname", std::get<0>(key)}, {"run", std::get<1>(key)}, {"tap", std::get<2>(key)}, {"count", count}});
+  return {{"sinks", sinks}, {"firing", active.size()}, {"firing_by", firing_by}};
 }
 
 }  // namespace cw

@@ -33,6 +33,15 @@ inline int64_t default_feature_count(const AnalysisConfig& config, int64_t d_mod
   return std::min(config.max_features, config.features_per_dim * d_model);
 }
 
+// The crosscoder a tap of width d_model gets: the configured options, sized
+// by default_feature_count where n_features is not set.
+inline CrosscoderOptions crosscoder_options_for(const AnalysisConfig& config, int64_t d_model) {
+  CrosscoderOptions options = config.crosscoder;
+  options.d_model = d_model;
+  if (options.n_features <= 0) options.n_features = default_feature_count(config, d_model);
+  return options;
+}
+
 }  // namespace cw
 
 #endif  // CW_ANALYSIS_ANALYSIS_CONFIG_H_

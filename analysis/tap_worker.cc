@@ -203,9 +203,7 @@ bool TapWorker::update() {
   if (stop_) return false;
   const auto start = std::chrono::steady_clock::now();
   if (!crosscoder_) {
-    CrosscoderOptions options = config_.crosscoder;
-    options.d_model = fresh.front().d_model;
-    if (options.n_features <= 0) options.n_features = default_feature_count(config_, options.d_model);
+    const CrosscoderOptions options = crosscoder_options_for(config_, fresh.front().d_model);
     crosscoder_ = std::make_unique<Crosscoder>(options);
     spdlog::info("crosscoder {}/{}: {} features over d_model {}", run_, tap_, options.n_features, options.d_model);
   }
@@ -263,6 +261,11 @@ bool TapWorker::update() {
   refresh_attribution(/*all=*/true);
   save(new_steps, report);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    update_seconds_.observe(seconds);
+    status_["update_seconds"] = update_seconds_.to_json();  // /metrics: conceptwatch_crosscoder_update_seconds
+  }
   spdlog::info(
       "crosscoder {}/{}: +{} snapshots (now {}), {} merged, {} recruited, {} steps in {:.1f} s, loss {:.4g} -> {:.4g}",
       run_, tap_, new_steps.size(), steps.size(), report.merged, report.recruited, report.steps, seconds,

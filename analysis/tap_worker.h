@@ -22,6 +22,7 @@
 #include "analysis/tap_monitor.h"
 #include "analysis/task_attribution.h"
 #include "crosscoder/crosscoder.h"
+#include "observe/histogram.h"
 #include "store/store.h"
 
 namespace cw {
@@ -80,6 +81,7 @@ class TapWorker {
   bool pending_ = true;  // look for work at start
   std::atomic<bool> stop_{false};
   nlohmann::json status_;
+  Histogram update_seconds_{update_seconds_bounds()};  // under mu_; status_["update_seconds"]
   std::thread thread_;
 };
 

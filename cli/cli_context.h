@@ -25,6 +25,7 @@ struct CliContext {
   // [emergence] settings of the daemon's configuration (--config), so that
   // they are the daemon's answers; the defaults without one.
   EmergenceOptions emergence;
+  std::string config_path;  // that configuration's file, passed on to conceptwatch-refit
   // Once the daemon has not answered, later questions in this process go to
   // the data directory, opened once (`plot` asks one question per feature:
   // waiting and reopening each time took minutes). Reset it to ask the

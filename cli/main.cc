@@ -43,9 +43,10 @@ int main(int argc, char** argv) {
         cw::DaemonConfig config = cw::default_daemon_config();
         cw::load_daemon_config(path, &config);
         context.emergence = config.analysis.monitor.emergence;
+        context.config_path = path;
       },
       "conceptwatchd's TOML configuration: answers read from the data directory (daemon down) use its "
-      "[emergence] settings, as the daemon's do");
+      "[emergence] settings, as the daemon's do (refit: also its [crosscoder] settings)");
   // Subcommands accept --json after their name too.
   app.fallthrough();
 

@@ -34,6 +34,8 @@ void print_status(const nlohmann::json& status) {
               << daemon["duplicates"] << " duplicates, " << daemon["errors"] << " refused messages\n";
     std::cout << "backlog     " << daemon["pending_snapshots"] << " partial snapshots ("
               << human_bytes(daemon["pending_bytes"].get<double>()) << ")\n";
+    if (!daemon.value("http", "").empty())
+      std::cout << "http        " << text(daemon["http"]) << " (/metrics, /healthz, /readyz)\n";
     if (daemon.contains("auth")) print_auth(daemon["auth"]);
   } else {
     std::cout << "daemon      DOWN\n";

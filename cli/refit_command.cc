@@ -33,6 +33,7 @@ void add_refit_command(CLI::App& app, const CliContext& context) {
                                "installed beside conceptwatch");
     std::vector<std::string> args = {program, "--data-dir", context.data_dir};
     if (context.json) args.push_back("--json");
+    if (!context.config_path.empty()) args.insert(args.end(), {"--config", context.config_path});
     for (const auto& arg : refit->remaining()) args.push_back(arg);
     std::vector<char*> argv;
     for (auto& arg : args) argv.push_back(arg.data());

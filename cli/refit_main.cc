@@ -12,10 +12,13 @@
 #include <optional>
 
 #include "analysis/analysis_config.h"
+#include "analysis/emergence_agreement.h"
+#include "analysis/feature_analysis.h"
 #include "cli/cli_context.h"
 #include "cli/run_target.h"
 #include "cli/text_table.h"
 #include "crosscoder/crosscoder.h"
+#include "daemon/daemon_config.h"
 #include "query/analysis_queries.h"
 #include "schema/defaults.h"
 #include "store/analysis_tables.h"
@@ -28,7 +31,30 @@ struct RefitArgs {
   RunTarget target;
   int64_t steps = 2000;
   std::string out;  // also export the offline crosscoder here
+  std::string config;  // conceptwatchd's TOML: [emergence], and [crosscoder] when there is no online one
+  AgreementOptions agreement;
 };
+
+// The online crosscoder's and the offline fit's features, matched by final
+// decoder direction, with their first emergence compared.
+nlohmann::json agreement_json(const EmergenceAgreement& agreement, const std::vector<uint64_t>& steps,
+                              const AgreementOptions& options) {
+  auto step_of = [&](const std::optional<std::size_t>& snapshot) {
+    return snapshot ? nlohmann::json(steps.at(*snapshot)) : nlohmann::json(nullptr);
+  };
+  nlohmann::json features = nlohmann::json::array();
+  for (const auto& m : agreement.matched)
+    features.push_back({{"online_feature", m.feature}, {"offline_feature", m.other}, {"cosine", m.cosine},
+                        {"online_first_step", step_of(m.first)}, {"offline_first_step", step_of(m.other_first)},
+                        {"agrees", m.agrees}});
+  return {{"min_cosine", options.min_cosine}, {"tolerance_snapshots", options.tolerance},
+          {"online_live", agreement.live}, {"matched", agreement.matched.size()}, {"agreeing", agreement.agreeing},
+          {"share", agreement.share()}, {"features", features}};
+}
+
+FeatureAnalysis analyse(const Crosscoder& crosscoder, const EmergenceOptions& options) {
+  return analyse_features(crosscoder.feature_stats(), crosscoder.steps(), options);
+}
 
 // The online crosscoder, when the daemon has trained one.
 std::optional<Crosscoder> load_online(Store& store, const std::string& run, const std::string& tap) {
@@ -43,14 +69,11 @@ void refit(const CliContext& context, const RefitArgs& args) {
   SnapshotTable snapshots(*store);
   const auto metas = snapshots.list(args.target.run, tap);
   if (metas.empty()) throw std::runtime_error("no snapshots for " + args.target.run + "/" + tap);
-  const std::optional<Crosscoder> online = load_online(*store, args.target.run, tap);
-  CrosscoderOptions options;
-  if (online) {
-    options = online->options();
-  } else {
-    options.d_model = metas.front().d_model;
-    options.n_features = default_feature_count(AnalysisConfig{}, options.d_model);
-  }
+  std::optional<Crosscoder> online = load_online(*store, args.target.run, tap);
+  DaemonConfig config = default_daemon_config();
+  if (!args.config.empty()) load_daemon_config(args.config, &config);
+  const CrosscoderOptions options =
+      online ? online->options() : crosscoder_options_for(config.analysis, metas.front().d_model);
   std::vector<std::vector<float>> arrays;
   std::vector<const float*> pointers;
   std::vector<uint64_t> steps;
@@ -87,6 +110,26 @@ void refit(const CliContext& context, const RefitArgs& args) {
     rows.push_back(row);
   }
   nlohmann::json result = {{"run", args.target.run}, {"tap", tap}, {"seconds", seconds}, {"snapshots", rows}};
+  // Emergence dates compared, when the online crosscoder holds exactly the
+  // stored snapshots (not while it is still catching up).
+  if (online && online->steps() == steps) {
+    for (std::size_t t = 0; t < arrays.size(); ++t)
+      online->restore_activations(int64_t(t), arrays[t].data(), metas[t].n_tokens);
+    const EmergenceOptions& emergence = config.analysis.monitor.emergence;
+    const FeatureAnalysis online_analysis = analyse(*online, emergence), offline_analysis = analyse(offline, emergence);
+    const auto last = int64_t(steps.size()) - 1;
+    const std::vector<float> online_decoder = online->decoder_directions(last),
+                             offline_decoder = offline.decoder_directions(last);
+    AgreementOptions agreement = args.agreement;
+    agreement.threshold = emergence.threshold;
+    result["emergence_agreement"] = agreement_json(
+        emergence_agreement({&online_analysis, &online_decoder}, {&offline_analysis, &offline_decoder}, agreement),
+        steps, agreement);
+  } else if (online) {
+    result["emergence_agreement"] = nullptr;
+    std::cerr << "refit: the online crosscoder holds " << online->steps().size() << " of the " << steps.size()
+              << " stored snapshots; emergence dates are compared once it has caught up\n";
+  }
   print_answer(context, result, [&](const nlohmann::json&) {
     TextTable table({"STEP", "EV_OFFLINE", "EV_ONLINE", "L0_OFFLINE", "L0_ONLINE"});
     for (const auto& row : rows) {
@@ -96,6 +139,13 @@ void refit(const CliContext& context, const RefitArgs& args) {
     }
     table.print(std::cout);
     std::cout << "offline refit took " << fixed(seconds, 1) << " s\n";
+    const nlohmann::json agreement = result.value("emergence_agreement", nlohmann::json());
+    if (!agreement.is_null())
+      std::cout << "emergence dates: " << agreement["agreeing"] << " of " << agreement["matched"]
+                << " online features matched in the refit (decoder cosine >= " << fixed(agreement["min_cosine"], 2)
+                << " at the final snapshot, of " << agreement["online_live"] << " live) first emerge within "
+                << agreement["tolerance_snapshots"] << " snapshot of each other (" << fixed(agreement["share"], 3)
+                << ")\n";
   });
 }
 
@@ -114,6 +164,12 @@ int main(int argc, char** argv) {
   cw::add_run_target(&app, &args.target);
   app.add_option("--steps", args.steps, "training steps")->capture_default_str();
   app.add_option("--out", args.out, "also export the offline crosscoder here");
+  app.add_option("--config", args.config,
+                 "conceptwatchd's TOML configuration: its [emergence] settings date the features of both "
+                 "crosscoders, its [crosscoder] settings train the refit when there is no online crosscoder");
+  app.add_option("--match-cosine", args.agreement.min_cosine,
+                 "features are the same when their final decoder rows have at least this cosine")
+      ->capture_default_str();
   try {
     app.parse(argc, argv);
     cw::refit(context, args);

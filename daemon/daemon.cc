@@ -5,8 +5,11 @@
 #include <chrono>
 #include <zmq.hpp>
 
+#include "auth/auth_config.h"
 #include "auth/curve_keys.h"
 #include "auth/zap_handler.h"
+#include "daemon/systemd_notify.h"
+#include "observe/http_port.h"
 #include "query/analysis_queries.h"
 #ifdef CW_WITH_ANALYSIS
 #include "analysis/analysis_scheduler.h"
@@ -42,6 +45,18 @@ void reply(zmq::socket_t& socket, std::vector<zmq::message_t>& parts, const Fram
   socket.send(payload, zmq::send_flags::dontwait);
 }
 
+// The HTTP port has no authentication at all (CURVE guards only the ZeroMQ
+// sockets), and /metrics names every run and tap: beyond loopback it needs
+// the same explicit opt-out as an unauthenticated socket (docs/SECURITY.md).
+void check_http_listen(const DaemonConfig& config) {
+  if (config.http_listen.empty() || config.auth.allow_unauthenticated) return;
+  if (!is_loopback_endpoint("tcp://" + config.http_listen))
+    throw std::runtime_error("refusing to serve HTTP (/metrics) on " + config.http_listen +
+                             ": it has no authentication, and anyone who can reach it would see every run's names and "
+                             "progress. Listen on 127.0.0.1 (and scrape through a local Prometheus or a tunnel), or, on "
+                             "a private network only, pass --allow-unauthenticated ([auth] allow_unauthenticated = true)");
+}
+
 }  // namespace
 
 #ifdef CW_WITH_ANALYSIS
@@ -63,11 +78,15 @@ Daemon::Daemon(const DaemonConfig& config)
     : config_(config), sockets_(std::make_unique<Sockets>()), started_unix_ms_(unix_now_ms()) {
   // First: a daemon that would listen unguarded touches nothing.
   check_auth_config(config.auth, {config.ingest_endpoint, config.query_endpoint});
+  check_http_listen(config);
 #ifdef CW_WITH_ANALYSIS
   // At start-up, not when the first snapshot arrives hours later.
   if (config.analysis.enabled) check_device(config.analysis.crosscoder.device);
 #endif
   store_ = Store::open(config.data_dir);
+  if (const StoreMigration& migration = store_->migration(); migration.from_format)
+    spdlog::info("store migrated from format {} to {}: {} records rewritten in {:.2f} s", migration.from_format,
+                 Store::kFormat, migration.records, migration.seconds);
 #ifdef CW_WITH_ANALYSIS
   // Before any worker or reader: afterwards every state reads without LibTorch.
   migrate_crosscoder_states(*store_);
@@ -99,8 +118,16 @@ Daemon::Daemon(const DaemonConfig& config)
     throw std::runtime_error("cannot listen on " + config.ingest_endpoint + " / " + config.query_endpoint + ": " +
                              e.what() + " (is another conceptwatchd running?)");
   }
-  spdlog::info("conceptwatchd listening: ingest {} query {} data {}", config.ingest_endpoint, config.query_endpoint,
-               config.data_dir);
+  if (!config.http_listen.empty()) {
+    // On its own threads: the status query reads the store (thread-safe) and
+    // the components' own locked counters, never the serving loop.
+    http_ = std::make_unique<HttpPort>(
+        config.http_listen,
+        HttpPort::Callbacks{[this] { return queries_->answer("status", nlohmann::json::object()); },
+                            [this] { return serving_.load(); }});
+  }
+  spdlog::info("conceptwatchd listening: ingest {} query {} http {} data {}", config.ingest_endpoint,
+               config.query_endpoint, config.http_listen.empty() ? "off" : config.http_listen, config.data_dir);
 }
 
 // Before anything is bound (the policy was checked first thing): loopback
@@ -126,6 +153,7 @@ void Daemon::listen_securely() {
 }
 
 Daemon::~Daemon() {
+  http_.reset();  // no scrape reads a part that is going away
   analysis_.reset();  // workers stop before the store closes and before alerts stop
   alerts_.reset();
 }
@@ -160,6 +188,8 @@ nlohmann::json Daemon::live_status() const {
   const IngestStats stats = ingest_->stats();
   return {{"up", true},
           {"uptime_s", (unix_now_ms() - started_unix_ms_) / 1000.0},
+          {"started_unix_ms", started_unix_ms_},
+          {"http", config_.http_listen},
           {"ingest_endpoint", config_.ingest_endpoint},
           {"query_endpoint", config_.query_endpoint},
           {"frames", stats.frames},
@@ -184,7 +214,13 @@ void Daemon::serve(const std::atomic<bool>& stop) {
 #endif
   std::vector<zmq::message_t> parts;
   uint64_t last_expiry = unix_now_ms();
+  SystemdNotify systemd;
+  serving_ = true;
+  systemd.ready("serving: ingest " + config_.ingest_endpoint + ", query " + config_.query_endpoint);
   while (!stop) {
+    // The loop turns at least every 100 ms (the poll below), so a stuck
+    // store write or query stops the pings and systemd restarts the daemon.
+    systemd.watchdog_tick();
     zmq::pollitem_t items[] = {{sockets_->ingest.handle(), 0, ZMQ_POLLIN, 0},
                                {sockets_->query.handle(), 0, ZMQ_POLLIN, 0}};
     try {
@@ -210,6 +246,8 @@ void Daemon::serve(const std::atomic<bool>& stop) {
       ingest_->expire(last_expiry, config_.partial_idle_ms);
     }
   }
+  serving_ = false;
+  systemd.stopping();
   spdlog::info("conceptwatchd stopping: {} snapshots stored this session", ingest_->stats().snapshots_stored);
 }
 

@@ -1,5 +1,7 @@
 // conceptwatchd: the ingest socket (ROUTER) for hooks and the query socket
 // (ROUTER) for the CLI, served by one thread; snapshots go to the store.
+// With [http] listen, an HTTP port for Prometheus and health checks
+// (observe/http_port.h) answers on threads of its own.
 #ifndef CW_DAEMON_DAEMON_H_
 #define CW_DAEMON_DAEMON_H_
 
@@ -14,6 +16,8 @@
 
 namespace cw {
 
+class HttpPort;
+
 class Daemon {
  public:
   // Opens the store and binds both sockets; throws with the reason.
@@ -21,6 +25,7 @@ class Daemon {
   ~Daemon();
 
   // Serves until `stop` becomes true, then returns with everything flushed.
+  // Tells systemd READY=1 when it starts serving and WATCHDOG=1 as it goes.
   void serve(const std::atomic<bool>& stop);
 
  private:
@@ -38,6 +43,8 @@ class Daemon {
   struct Analysis;  // the crosscoder workers, when built with them
   std::unique_ptr<Analysis> analysis_;
   std::unique_ptr<Sockets> sockets_;
+  std::unique_ptr<HttpPort> http_;  // [http] listen; closed first
+  std::atomic<bool> serving_{false};  // /readyz
   uint64_t started_unix_ms_;
 };
 

@@ -124,6 +124,14 @@ void load_daemon_config(const std::string& path, DaemonConfig* config) {
                                  "' (secret_key, ingest_keys, query_keys, allow_unauthenticated)");
     }
   }
+  // [http] listen: "" (off) or host:port; a misspelt key would leave it off unnoticed.
+  if (const auto* http = table["http"].as_table()) {
+    for (const auto& [key, value] : *http) {
+      if (key.str() != "listen")
+        throw std::runtime_error("config " + path + ": [http] has no key '" + std::string(key.str()) + "' (listen)");
+    }
+  }
+  text("http", "listen", &config->http_listen);
   text("auth", "secret_key", &config->auth.secret_key);
   text("auth", "ingest_keys", &config->auth.ingest_keys);
   text("auth", "query_keys", &config->auth.query_keys);

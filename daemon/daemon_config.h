@@ -24,6 +24,10 @@ struct DaemonConfig {
   AnalysisConfig analysis;           // [crosscoder], [emergence]
   AlertsConfig alerts;               // [alerts], [[alerts.sinks]]
   AuthConfig auth;                   // [auth]: CURVE keys, who may publish and query
+  // [http] listen: host:port of /metrics, /healthz, /readyz; "" = no HTTP
+  // port (the built-in default; deploy/conceptwatchd.toml turns it on at
+  // 127.0.0.1:7783). Beyond loopback only with auth.allow_unauthenticated.
+  std::string http_listen;
 };
 
 DaemonConfig default_daemon_config();

@@ -46,6 +46,10 @@ int main(int argc, char** argv) {
   app.add_flag("--allow-unauthenticated", allow_unauthenticated,
                "listen beyond loopback without CURVE: only on a private network where everyone who can connect is "
                "trusted ([auth] allow_unauthenticated = true)");
+  std::string http;
+  app.add_option("--http", http,
+                 "host:port for /metrics, /healthz and /readyz, e.g. 127.0.0.1:7783; \"off\" for none (default: off, "
+                 "or [http] listen)");
   bool store_only = false;
   app.add_flag("--store-only", store_only, "store snapshots, train no crosscoder (same as [crosscoder] enabled = false)");
   CLI11_PARSE(app, argc, argv);
@@ -60,6 +64,7 @@ int main(int argc, char** argv) {
     if (!device.empty()) config.analysis.crosscoder.device = device;
     if (!priority.empty()) config.analysis.priority = cw::parse_trainer_priority(priority);
     if (store_only) config.analysis.enabled = false;
+    if (!http.empty()) config.http_listen = http == "off" ? "" : http;
     if (!secret_key.empty()) config.auth.secret_key = secret_key;
     if (!ingest_keys.empty()) config.auth.ingest_keys = ingest_keys;
     if (!query_keys.empty()) config.auth.query_keys = query_keys;

@@ -11,7 +11,7 @@ PACKAGES=(
   libtorch-dev libgloo-dev libopenblas0-pthread
   libzmq3-dev cppzmq-dev librocksdb-dev capnproto libcapnp-dev
   libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
-  nlohmann-json3-dev libspdlog-dev libtomlplusplus-dev libcpp-httplib-dev libxxhash-dev libpng-dev
+  nlohmann-json3-dev libspdlog-dev libtomlplusplus-dev libcpp-httplib-dev libxxhash-dev libpng-dev libsystemd-dev
   pybind11-dev python3-dev python3-torch python3-zmq python3-numpy
   bible-kjv bible-kjv-text
   clang-14 libclang-rt-14-dev  # the fuzz tree (fuzz/build.sh): clang++ and libFuzzer's runtime

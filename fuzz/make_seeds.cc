@@ -92,11 +92,14 @@ int main(int argc, char** argv) {
   add_records(store, cw::Family::kRuns, 0, &records);
   add_records(store, cw::Family::kProbes, 1, &records);
   add_records(store, cw::Family::kSnapshotMeta, 2, &records);
-  add_records(store, cw::Family::kTrajectories, 3, &records);
-  add_records(store, cw::Family::kAttribution, 4, &records);
-  add_records(store, cw::Family::kMetrics, 5, &records);
-  add_records(store, cw::Family::kEvents, 6, &records);
-  add_records(store, cw::Family::kTransitions, 7, &records);
+  // record_fuzzer.cc's selector: kind + 10 × (format - 1); the store is in format 2.
+  add_records(store, cw::Family::kTrajectories, 13, &records);
+  add_records(store, cw::Family::kAttribution, 14, &records);
+  add_records(store, cw::Family::kMetrics, 15, &records);
+  add_records(store, cw::Family::kEvents, 15, &records);
+  add_records(store, cw::Family::kTransitions, 15, &records);
+  add_records(store, cw::Family::kMetrics, 16, &records);
+  add_records(store, cw::Family::kEvents, 17, &records);
   add_key_suffixes(store, cw::Family::kTrajectories, 8, &records);
   add_key_suffixes(store, cw::Family::kAttribution, 9, &records);
 

@@ -172,3 +172,79 @@ struct RunRecord {
   createdUnixMs @1 :UInt64;
   probeTokens @2 :UInt64;     # size of the probe set, so listing runs never loads it
 }
+
+# ---- Analysis records stored in RocksDB, store format 2 (docs/STORE.md) ----
+# Each carries `version`: the store format that wrote it. A reader refuses a
+# version newer than it knows instead of misreading the record.
+
+# A value of the JSON data model. Metrics, events and transitions are
+# documents whose fields belong to the analysis and the queries (the
+# queries answer them verbatim; a new measure or event field needs no
+# schema change). Integers keep their exact value and signedness, so a
+# record reads back as the JSON it was written from; a non-finite number is
+# stored as null, as JSON text would have it.
+struct JsonValue {
+  union {
+    null @0 :Void;
+    boolean @1 :Bool;
+    integer @2 :Int64;      # negative integers (and those built signed)
+    unsigned @3 :UInt64;    # non-negative integers
+    number @4 :Float64;     # finite
+    text @5 :Text;
+    array @6 :List(JsonValue);
+    object @7 :List(Field);  # in key order
+  }
+  struct Field {
+    name @0 :Text;
+    value @1 :JsonValue;
+  }
+}
+
+# `metrics`, `events` and `transitions`.
+struct DocumentRecord {
+  version @0 :UInt16;
+  document @1 :JsonValue;
+}
+
+# `trajectories`: one feature's measures at each snapshot (store/analysis_tables.h).
+struct TrajectoryRecord {
+  version @0 :UInt16;
+  points @1 :List(Point);          # by snapshot, in step order
+  topContexts @2 :List(Context);   # at the latest snapshot, strongest first
+  struct Point {
+    step @0 :UInt64;
+    decoderNorm @1 :Float32;
+    normalisedNorm @2 :Float32;
+    frequency @3 :Float32;
+    meanActivation @4 :Float32;
+    maxActivation @5 :Float32;
+    cosPrevious @6 :Float32;
+    cosLatest @7 :Float32;
+    contextuality @8 :Float32;
+    activationStrength @9 :Float32 = nan;  # NaN: unmeasured
+  }
+  struct Context {
+    tokenIndex @0 :UInt32;
+    activation @1 :Float32;
+  }
+}
+
+# `attribution`: one task's attribution at every snapshot the crosscoder
+# held (store/attribution_table.h).
+struct AttributionRecord {
+  version @0 :UInt16;
+  computedUnixMs @1 :UInt64;
+  nFeatures @2 :UInt32;            # F
+  steps @3 :List(UInt64);          # T, ascending
+  metric @4 :List(Float64);        # T; NaN: the hook sent no metric
+  linearTotal @5 :List(Float64);   # T; NaN: not known (migrated from before it existed)
+  values @6 :List(Float32);        # T × F, row-major by snapshot
+}
+
+# `meta`, key "format": the store format of every record above. A store
+# without it is format 1 (ad-hoc values) until conceptwatchd migrates it.
+struct StoreFormatRecord {
+  version @0 :UInt16;
+  migratedFrom @1 :UInt16;         # 0: created in this format
+  migratedUnixMs @2 :UInt64;
+}

@@ -38,24 +38,6 @@ ProbeSet read_probe(wire::ProbeSet::Reader in) {
   return probe;
 }
 
-// Decodes a stored record; `read` extracts the value from the root.
-template <typename Root, typename Fn>
-auto decode(std::string_view bytes, const char* what, Fn read) {
-  if (bytes.size() % sizeof(capnp::word) != 0) {
-    throw std::runtime_error(std::string("corrupt ") + what + " record: size " + std::to_string(bytes.size()));
-  }
-  auto words = kj::heapArray<capnp::word>(bytes.size() / sizeof(capnp::word));
-  std::memcpy(words.begin(), bytes.data(), bytes.size());
-  try {
-    capnp::ReaderOptions options;
-    options.traversalLimitInWords = 64 * words.size() + 1024;  // fields may be read more than once
-    capnp::FlatArrayMessageReader reader(words, options);
-    return read(reader.getRoot<Root>());
-  } catch (const kj::Exception& e) {
-    throw std::runtime_error(std::string("corrupt ") + what + " record: " + e.getDescription().cStr());
-  }
-}
-
 }  // namespace
 
 void write_hello(const RunDescription& run, wire::Hello::Builder out) {
@@ -131,7 +113,7 @@ std::string encode_run_record(const RunDescription& run, uint64_t created_unix_m
 }
 
 RunRecordFields decode_run_record(std::string_view bytes) {
-  return decode<wire::RunRecord>(bytes, "run", [](wire::RunRecord::Reader record) {
+  return decode_record<wire::RunRecord>(bytes, "run", [](wire::RunRecord::Reader record) {
     RunRecordFields fields;
     fields.description = read_hello(record.getHello());
     fields.probe_hash = record.getHello().getProbe().getHash();
@@ -148,7 +130,7 @@ std::string encode_probe_set(const ProbeSet& probe) {
 }
 
 ProbeSet decode_probe_set(std::string_view bytes) {
-  return decode<wire::ProbeSet>(bytes, "probe set", [](wire::ProbeSet::Reader in) { return read_probe(in); });
+  return decode_record<wire::ProbeSet>(bytes, "probe set", [](wire::ProbeSet::Reader in) { return read_probe(in); });
 }
 
 std::string encode_snapshot_meta(const SnapshotMeta& meta) {
@@ -161,7 +143,7 @@ std::string encode_snapshot_meta(const SnapshotMeta& meta) {
 }
 
 SnapshotMeta decode_snapshot_meta(std::string_view bytes) {
-  return decode<wire::SnapshotRecord>(bytes, "snapshot", [](wire::SnapshotRecord::Reader in) {
+  return decode_record<wire::SnapshotRecord>(bytes, "snapshot", [](wire::SnapshotRecord::Reader in) {
     SnapshotMeta meta;
     read_snapshot_fields(in, &meta);
     meta.checksum = in.getChecksum();

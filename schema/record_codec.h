@@ -3,6 +3,12 @@
 #ifndef CW_SCHEMA_RECORD_CODEC_H_
 #define CW_SCHEMA_RECORD_CODEC_H_
 
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+#include <kj/exception.h>
+
+#include <cstring>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -47,6 +53,26 @@ void read_snapshot_fields(Reader in, SnapshotMeta* meta) {
 // Stand-alone byte strings for the store. Decoders copy the bytes into an
 // aligned buffer first (RocksDB values are not 8-byte aligned) and throw
 // std::runtime_error on corrupt values.
+
+// Decodes a stored record of root type `Root`; `read` extracts the value
+// from the root. Every stored Cap'n Proto record is read through here.
+template <typename Root, typename Fn>
+auto decode_record(std::string_view bytes, const char* what, Fn read) {
+  if (bytes.size() % sizeof(capnp::word) != 0) {
+    throw std::runtime_error(std::string("corrupt ") + what + " record: size " + std::to_string(bytes.size()));
+  }
+  auto words = kj::heapArray<capnp::word>(bytes.size() / sizeof(capnp::word));
+  std::memcpy(words.begin(), bytes.data(), bytes.size());
+  try {
+    capnp::ReaderOptions options;
+    options.traversalLimitInWords = 64 * words.size() + 1024;  // fields may be read more than once
+    capnp::FlatArrayMessageReader reader(words, options);
+    return read(reader.getRoot<Root>());
+  } catch (const kj::Exception& e) {
+    throw std::runtime_error(std::string("corrupt ") + what + " record: " + e.getDescription().cStr());
+  }
+}
+
 // A run as the store keeps it: the description without the probe's tokens.
 struct RunRecordFields {
   RunDescription description;  // probe.token_ids and vocabulary are empty

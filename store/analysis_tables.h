@@ -28,8 +28,8 @@ class CrosscoderStateTable {
 };
 
 // The phase transitions of a (run, tap) as the detectors estimate them now
-// (a JSON array, rewritten as estimates are refined; the events keep the
-// values they had when raised).
+// (a JSON array stored as a document, store/document_record.h; rewritten as
+// estimates are refined; the events keep the values they had when raised).
 class TransitionTable {
  public:
   explicit TransitionTable(Store& store) : store_(store) {}
@@ -41,7 +41,8 @@ class TransitionTable {
 };
 
 // Crosscoder metrics per snapshot (explained_variance, l0, ...), as JSON
-// objects so that new measures need no migration. Overwritten as the
+// objects stored as documents (store/document_record.h), so that new
+// measures need no schema change. Overwritten as the
 // crosscoder refines. Records written before "dead_fraction" and
 // "dense_fraction" hold them under "dead_features" and "dense_features"
 // only; list() gives them the new keys too.
@@ -94,7 +95,8 @@ class TrajectoryTable {
   Store& store_;
 };
 
-// Events keep the values they had when raised. Append-only, numbered per run.
+// Events keep the values they had when raised. Append-only, numbered per
+// run; each a JSON object stored as a document (store/document_record.h).
 class EventLog {
  public:
   explicit EventLog(Store& store) : store_(store) {}

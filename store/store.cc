@@ -8,12 +8,14 @@
 #include <filesystem>
 #include <vector>
 
+#include "store/store_format.h"
+
 namespace cw {
 namespace {
 
 const char* const kFamilyNames[] = {"runs",    "probes",  "snapshot_meta", "snapshot_data",
                                     "crosscoder", "metrics", "trajectories", "events",
-                                    "attribution", "transitions"};
+                                    "attribution", "transitions", "meta"};
 static_assert(sizeof(kFamilyNames) / sizeof(kFamilyNames[0]) == static_cast<int>(Family::kCount));
 
 void check(const rocksdb::Status& status, const std::string& what) {
@@ -70,6 +72,8 @@ struct Store::Rep {
   StoreOptions options;
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;  // index = Family
+  uint16_t format = 0;
+  StoreMigration migration;
 
   rocksdb::ColumnFamilyHandle* handle(Family family) const { return handles[static_cast<int>(family)]; }
   rocksdb::WriteOptions write_options() const {
@@ -103,8 +107,9 @@ std::unique_ptr<Store> Store::open(const std::string& dir, const StoreOptions& o
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* db = nullptr;
   rocksdb::Status status;
+  const bool existed = std::filesystem::exists(std::filesystem::path(dir) / "CURRENT");
   if (options.read_only) {
-    if (!std::filesystem::exists(std::filesystem::path(dir) / "CURRENT")) {
+    if (!existed) {
       throw StoreError("no conceptwatch store in '" + dir + "' (start conceptwatchd with --data-dir " + dir +
                        ", or pass the right --data-dir)");
     }
@@ -141,7 +146,19 @@ std::unique_ptr<Store> Store::open(const std::string& dir, const StoreOptions& o
   // handles[0] is the default family, which we keep only to close it.
   db->DestroyColumnFamilyHandle(handles[0]);
   rep->handles.assign(handles.begin() + 1, handles.end());
-  return std::unique_ptr<Store>(new Store(std::move(rep)));
+  std::unique_ptr<Store> store(new Store(std::move(rep)));
+  Rep& opened = *store->rep_;
+  opened.format = existed ? read_store_format(*store).version : kFormat;
+  if (opened.format > kFormat) {
+    throw StoreError("store '" + dir + "' is in format " + std::to_string(opened.format) +
+                     ", newer than this conceptwatch reads (" + std::to_string(kFormat) + "): use a newer conceptwatch");
+  }
+  if (!options.read_only && !existed) write_store_format(*store, 0);
+  if (!options.read_only && opened.format < kFormat) {
+    opened.migration = migrate_store_format(*store, opened.format);
+    opened.format = kFormat;
+  }
+  return store;
 }
 
 Store::Store(std::unique_ptr<Rep> rep) : rep_(std::move(rep)) {}
@@ -209,5 +226,7 @@ uint64_t Store::disk_bytes() const {
 
 const std::string& Store::dir() const { return rep_->dir; }
 bool Store::read_only() const { return rep_->options.read_only; }
+uint16_t Store::format() const { return rep_->format; }
+const StoreMigration& Store::migration() const { return rep_->migration; }
 
 }  // namespace cw

@@ -23,6 +23,7 @@ enum class Family : int {
   kEvents,         // emergence and phase-transition events
   kAttribution,    // per-feature task attribution per (run, tap, task)
   kTransitions,    // the current phase-transition estimates per (run, tap)
+  kMeta,           // "format" -> StoreFormatRecord (store/store_format.h)
   kCount
 };
 const char* family_name(Family family);
@@ -30,6 +31,14 @@ const char* family_name(Family family);
 class StoreError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
+};
+
+// What a read-write open did to a store of an older format
+// (store/store_format.h); from_format 0: nothing to do.
+struct StoreMigration {
+  uint16_t from_format = 0;
+  uint64_t records = 0;  // values rewritten
+  double seconds = 0;
 };
 
 struct StoreOptions {
@@ -60,8 +69,14 @@ class Store {
   // (write() throws StoreError naming this limit).
   static constexpr std::size_t kMaxValueBytes = 0xFFFFFFFFu;
 
-  // Opens (creating if missing, unless read-only) the store in `dir`.
-  // Throws StoreError with the reason.
+  // The format of the values of the analysis families (docs/STORE.md):
+  // every value a Cap'n Proto record carrying this version.
+  static constexpr uint16_t kFormat = 2;
+
+  // Opens (creating if missing, unless read-only) the store in `dir`. A
+  // read-write open migrates a store of an older format to kFormat first
+  // (in one atomic batch); a read-only open reads it as it is. Throws
+  // StoreError with the reason, also for a store of a newer format.
   static std::unique_ptr<Store> open(const std::string& dir, const StoreOptions& options = {});
   ~Store();
   Store(const Store&) = delete;
@@ -79,6 +94,10 @@ class Store {
   uint64_t disk_bytes() const;
   const std::string& dir() const;
   bool read_only() const;
+  // The format the values are in: kFormat, or older on a read-only open
+  // of a store no daemon has migrated yet.
+  uint16_t format() const;
+  const StoreMigration& migration() const;
 
  private:
   struct Rep;

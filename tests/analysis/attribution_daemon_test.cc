@@ -38,36 +38,6 @@ int64_t task_atom(const PlantedDictionary& p) {
   return best;
 }
 
-// The task: probe rows that use atom k (a whole number of 64-token
-// sequences, at most 256 rows), metric m = Σ_rows a_k^t · x, so ∂m/∂x is a_k^t
-// on every row.
-testing::StreamedTask atom_task(const PlantedDictionary& p, int64_t k, const std::vector<uint32_t>& probe_ids) {
-  const int64_t T = p.options.n_snapshots, K = p.options.n_atoms, N = p.options.n_tokens, d = p.options.d_model;
-  std::vector<int64_t> rows;
-  for (int64_t i = 0; i < N && rows.size() < 256; ++i)
-    if (p.coefficients[i * K + k] > 0) rows.push_back(i);
-  rows.resize(rows.size() / 64 * 64);
-  testing::StreamedTask task;
-  task.name = "atom";
-  task.metric = "sum over task tokens of the planted atom's direction . x";
-  for (const int64_t i : rows) task.token_ids.push_back(probe_ids[i]);
-  for (int64_t t = 0; t < T; ++t) {
-    std::vector<float> x, g;
-    double m = 0;
-    for (const int64_t i : rows) {
-      for (int64_t j = 0; j < d; ++j) {
-        x.push_back(p.activations[t][i * d + j]);
-        g.push_back(p.atoms[t][k * d + j]);
-        m += double(x.back()) * g.back();
-      }
-    }
-    task.activations.push_back(std::move(x));
-    task.gradients.push_back(std::move(g));
-    task.values.push_back(m);
-  }
-  return task;
-}
-
 // attr[t][i] = Σ_rows f_i^t (W_D,i^t · g^t) / scale_t from the exported
 // weights (normalised units, x_norm = x_raw · scale):
 // h = Σ_t (x_norm^t W_E^t + b_E^t), f_i^t = h_i · [h_i ‖W_D,i^t‖ > exp(log τ_i)].
@@ -140,7 +110,7 @@ TEST(AttributionDaemon, TopFeatureOfAnAtomTaskIsTheAtomsFeatureAndEmergedAtItsOn
   // The probe ids stream_planted registers (make_run with probe seed 7).
   const auto probe_ids = testing::make_run("planted", {"resid"}, uint32_t(d), uint32_t(p.options.n_tokens), 64, 7)
                              .probe.token_ids;
-  const testing::StreamedTask task = atom_task(p, k, probe_ids);
+  const testing::StreamedTask task = testing::atom_task(p, k, probe_ids);
   testing::StreamedTask no_gradient = task;
   no_gradient.name = "nograd";
   no_gradient.gradients.clear();

@@ -4,28 +4,10 @@
 
 #include <vector>
 
+#include "made_up_analysis.h"
+
 namespace cw {
 namespace {
-
-// Hand-made statistics: per feature its decoder norm at each snapshot (its
-// maximum is 1, so these are the normalised norms too); every feature fires
-// on 10% of the tokens with mean activation 1, except dead ones.
-FeatureAnalysis analysis_of(const std::vector<std::vector<float>>& norms, const std::vector<bool>& dead) {
-  const std::size_t n_features = norms.size(), n_snap = norms[0].size();
-  FeatureStats stats;
-  for (auto* v : {&stats.decoder_norm, &stats.frequency, &stats.mean_activation, &stats.max_activation,
-                  &stats.cos_previous, &stats.cos_latest})
-    v->assign(n_features * n_snap, 1.0f);
-  for (std::size_t t = 0; t < n_snap; ++t) {
-    for (std::size_t f = 0; f < n_features; ++f) {
-      stats.decoder_norm[t * n_features + f] = norms[f][t];
-      stats.frequency[t * n_features + f] = dead[f] ? 0.0f : 0.1f;
-    }
-  }
-  std::vector<uint64_t> steps;
-  for (std::size_t t = 0; t < n_snap; ++t) steps.push_back(100 * t);
-  return analyse_features(stats, steps, EmergenceOptions{});
-}
 
 TEST(FeaturePopulation, CountsEmergencesFadesTurnoverAndFlicker) {
   const auto analysis = analysis_of({{1, 1, 1, 1},           // present throughout

@@ -55,6 +55,34 @@ void publish_task(Publisher& publisher, const SnapshotMeta& probe, const Streame
 
 }  // namespace
 
+StreamedTask atom_task(const PlantedDictionary& p, int64_t k, const std::vector<uint32_t>& probe_ids,
+                       std::size_t max_rows) {
+  const int64_t T = p.options.n_snapshots, K = p.options.n_atoms, N = p.options.n_tokens, d = p.options.d_model;
+  std::vector<int64_t> rows;
+  for (int64_t i = 0; i < N && rows.size() < max_rows; ++i)
+    if (p.coefficients[i * K + k] > 0) rows.push_back(i);
+  rows.resize(rows.size() / kSequenceLength * kSequenceLength);
+  StreamedTask task;
+  task.name = "atom";
+  task.metric = "sum over task tokens of the planted atom's direction . x";
+  for (const int64_t i : rows) task.token_ids.push_back(probe_ids[i]);
+  for (int64_t t = 0; t < T; ++t) {
+    std::vector<float> x, g;
+    double m = 0;
+    for (const int64_t i : rows) {
+      for (int64_t j = 0; j < d; ++j) {
+        x.push_back(p.activations[t][i * d + j]);
+        g.push_back(p.atoms[t][k * d + j]);
+        m += double(x.back()) * g.back();
+      }
+    }
+    task.activations.push_back(std::move(x));
+    task.gradients.push_back(std::move(g));
+    task.values.push_back(m);
+  }
+  return task;
+}
+
 nlohmann::json worker_status(const DaemonProcess& daemon, const std::string& run) {
   const auto status = daemon.query("status", nlohmann::json::object(), std::chrono::seconds(10));
   for (const auto& worker : status["daemon"].value("crosscoders", nlohmann::json::array())) {

@@ -38,6 +38,13 @@ struct StreamedTask {
   std::vector<double> values;
 };
 
+// The task "atom" on probe rows that use planted atom k (the first ones, a
+// whole number of 64-token sequences, at most `max_rows`), metric
+// m = Σ_rows a_k^t · x, so ∂m/∂x is a_k^t on every row. `probe_ids` are the
+// probe's token ids as stream_planted registers them.
+StreamedTask atom_task(const PlantedDictionary& planted, int64_t k, const std::vector<uint32_t>& probe_ids,
+                       std::size_t max_rows = 256);
+
 // Publishes every snapshot of `planted` as run `run`, tap "resid", each after
 // the crosscoder has finished with the one before, and waits for the last.
 // Scalars, if given, are sent with snapshot t as scalars[t]; without them a

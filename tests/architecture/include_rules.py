@@ -34,10 +34,13 @@ ALLOWED = {
     # cw_analysis links the crosscoder's header-only results library;
     # cw_analysis_workers links cw_crosscoder and includes its torch-free
     # headers only (crosscoder_state.h: the migration of stored states).
+    # tap_worker.cc times each update with observe/histogram.h (for /metrics).
     "analysis": ["schema", "store", "detect", "crosscoder/crosscoder_results.h", "crosscoder/crosscoder.h",
-                 "crosscoder/crosscoder_state.h"],
+                 "crosscoder/crosscoder_state.h", "observe/histogram.h"],
     # daemon.cc checks the configured device at start-up (check_device).
-    "daemon": ["schema", "store", "alerts", "ingest", "query", "analysis", "auth", "crosscoder/crosscoder.h"],
+    # The metrics page and the HTTP port serving it (observe/http_port.h).
+    "observe": [],
+    "daemon": ["schema", "store", "alerts", "ingest", "query", "analysis", "auth", "observe", "crosscoder/crosscoder.h"],
     # cli/import_command.cc publishes through hooks/publisher.h when the
     # daemon is up; refit_main.cc is the conceptwatch-refit program, which
     # links cw_crosscoder and cw_analysis (for analysis/analysis_config.h).

@@ -48,6 +48,15 @@ TEST_F(RefitTest, RunsTheRefitProgramWithTheCliDataDirAndJson) {
   EXPECT_NE(cli_.out().find("--steps"), std::string::npos) << cli_.output();
 }
 
+TEST_F(RefitTest, TrainsWithTheConfigurationGivenToTheCli) {
+  // No online crosscoder: the refit is sized by --config's [crosscoder].
+  const std::string config = dir_.sub("cw.toml");
+  ASSERT_EQ(cli_.python("open('" + config + "', 'w').write('[crosscoder]\\nn_features = 24\\n')\n"), 0);
+  ASSERT_EQ(cli_.run("--config " + config + " --json refit --run r --steps 20"), 0) << cli_.output();
+  EXPECT_NE(cli_.err().find("refit: 2 snapshots, 24 features, 20 steps"), std::string::npos) << cli_.output();
+  EXPECT_FALSE(nlohmann::json::parse(cli_.out()).contains("emergence_agreement"));  // nothing online to compare
+}
+
 TEST_F(RefitTest, ACliWithoutTheRefitProgramBesideItSaysSo) {
   const std::string lone = dir_.sub("lone-conceptwatch");
   std::filesystem::copy_file(CW_CLI_PATH, lone);

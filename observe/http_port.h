@@ -1,0 +1,52 @@
+// The daemon's HTTP port (cpp-httplib): /metrics in the Prometheus text
+// format, /healthz (the process answers) and /readyz (the store is open and
+// the sockets are served). It answers on its own threads from callbacks
+// that must be safe to call from them; it never touches the thread that
+// serves ingest, so a slow scrape cannot delay a training job's acks.
+#ifndef CW_OBSERVE_HTTP_PORT_H_
+#define CW_OBSERVE_HTTP_PORT_H_
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+
+namespace httplib {
+class Server;
+}
+
+namespace cw {
+
+// "host:port" ("127.0.0.1:7783", "[::1]:7783", "localhost:7783") split in
+// two; throws std::runtime_error naming `address` when it is not one.
+std::pair<std::string, int> split_http_address(const std::string& address);
+
+class HttpPort {
+ public:
+  struct Callbacks {
+    std::function<nlohmann::json()> status;  // the `status` query's answer
+    std::function<bool()> ready;             // whether /readyz says 200
+  };
+
+  // Binds `address` at once (throws std::runtime_error saying why it
+  // cannot) and serves on a thread of its own until destroyed.
+  HttpPort(const std::string& address, Callbacks callbacks);
+  ~HttpPort();
+  HttpPort(const HttpPort&) = delete;
+  HttpPort& operator=(const HttpPort&) = delete;
+
+  int port() const { return port_; }
+
+ private:
+  Callbacks callbacks_;
+  std::unique_ptr<httplib::Server> server_;
+  int port_ = 0;
+  std::atomic<bool> ended_{false};  // the listening loop has returned
+  std::thread thread_;
+};
+
+}  // namespace cw
+
+#endif  // CW_OBSERVE_HTTP_PORT_H_

@@ -85,7 +85,7 @@ nlohmann::json features_query(Store& store, const EmergenceOptions& emergence, c
   const std::string tap = resolve_tap(store, run, params);
   const auto probe = RunCatalog(store).probe(run);
   const std::string filter = params.value("filter", "live");
-  const int64_t limit = params.value("limit", int64_t(50));
+  const int64_t limit = integer_param<int64_t>(params, "limit", 50);
   std::vector<FeatureSummary> rows;
   for (const auto& trajectory : TrajectoryTable(store).list(run, tap)) {
     FeatureSummary summary = summarise_feature(trajectory, emergence, probe ? &*probe : nullptr);
@@ -150,7 +150,7 @@ nlohmann::json feature_query(Store& store, const EmergenceOptions& emergence, co
 nlohmann::json events_query(Store& store, const nlohmann::json& params) {
   const std::string run = params.value("run", "");
   const std::string type = params.value("type", "");
-  const uint64_t after = params.value("after", uint64_t(0));
+  const uint64_t after = integer_param<uint64_t>(params, "after", 0);
   nlohmann::json out = nlohmann::json::array();
   for (auto& event : EventLog(store).list(run, after)) {
     if (type.empty() || event.value("type", "") == type || (type == "feature" && event.contains("feature"))) {

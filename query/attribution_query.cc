@@ -94,7 +94,7 @@ std::vector<std::size_t> shown_snapshots(const AttributionRecord& record, const 
   std::vector<std::size_t> shown(record.steps.size());
   std::iota(shown.begin(), shown.end(), std::size_t(0));
   if (!params.contains("step") || params["step"].is_null()) return shown;
-  const uint64_t step = params["step"].get<uint64_t>();
+  const uint64_t step = integer_param<uint64_t>(params, "step", 0);
   auto it = std::find(record.steps.begin(), record.steps.end(), step);
   if (it == record.steps.end()) {
     throw QueryError("task '" + task + "' has no attribution at step " + std::to_string(step) + "; its steps: " +
@@ -197,7 +197,7 @@ nlohmann::json attribution_query(Store& store, const EmergenceOptions& emergence
   const std::string tap = resolve_tap(store, run, params);
   const auto entry = RunCatalog(store).get(run);
   const TaskSpec& spec = requested_task(entry->description, run, params);
-  const int64_t top = params.value("top", int64_t(10));
+  const int64_t top = integer_param<int64_t>(params, "top", 10);
   if (top < 1) throw QueryError("top must be at least 1");
   const auto record = AttributionTable(store).get(run, tap, spec.name);
   if (!record) throw QueryError(why_missing(store, run, tap, spec.name));

@@ -1,5 +1,7 @@
 #include "query/query_handler.h"
 
+#include <limits>
+
 #include "store/run_catalog.h"
 #include "store/snapshot_table.h"
 
@@ -20,6 +22,22 @@ std::string required_param(const nlohmann::json& params, const char* name) {
   }
   return params[name].get<std::string>();
 }
+
+template <typename T>
+T integer_param(const nlohmann::json& params, const char* name, T fallback) {
+  if (!params.is_object() || !params.contains(name) || params[name].is_null()) return fallback;
+  const nlohmann::json& value = params[name];
+  const bool fits = value.is_number_unsigned()  ? value.get<uint64_t>() <= uint64_t(std::numeric_limits<T>::max())
+                    : value.is_number_integer() ? value.get<int64_t>() >= int64_t(std::numeric_limits<T>::min())
+                                                : false;
+  if (!fits) {
+    throw QueryError(std::string("parameter '") + name + "' must be an integer from " +
+                     std::to_string(std::numeric_limits<T>::min()) + " to " + std::to_string(std::numeric_limits<T>::max()));
+  }
+  return value.get<T>();
+}
+template int64_t integer_param(const nlohmann::json&, const char*, int64_t);
+template uint64_t integer_param(const nlohmann::json&, const char*, uint64_t);
 
 QueryHandler::QueryHandler(Store& store, std::function<nlohmann::json()> live) : store_(store), live_(std::move(live)) {
   add("status", [this](const nlohmann::json& p) { return status(p); });

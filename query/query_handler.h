@@ -46,6 +46,13 @@ class QueryHandler {
 // Reads a required string parameter; throws QueryError naming it.
 std::string required_param(const nlohmann::json& params, const char* name);
 
+// Reads an optional integer parameter (int64_t or uint64_t): `fallback` when
+// absent or null; throws QueryError naming it when it is not an integer T
+// holds. nlohmann's get<T>() converts a JSON number such as 1e300 with a
+// cast that is undefined behaviour (fuzz/query_fuzzer.cc under UBSan).
+template <typename T>
+T integer_param(const nlohmann::json& params, const char* name, T fallback);
+
 }  // namespace cw
 
 #endif  // CW_QUERY_QUERY_HANDLER_H_

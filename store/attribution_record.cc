@@ -40,7 +40,7 @@ AttributionRecord decode_format1(std::string_view bytes) {
   }
   if (bytes.size() - pos != n * sizeof(float)) throw StoreError("corrupt attribution record: wrong size");
   r.values.resize(n);
-  std::memcpy(r.values.data(), bytes.data() + pos, n * sizeof(float));
+  if (n > 0) std::memcpy(r.values.data(), bytes.data() + pos, n * sizeof(float));  // data() may be null: UB for memcpy
   return r;
 }
 

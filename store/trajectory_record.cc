@@ -35,13 +35,20 @@ FeatureTrajectory decode_format1(uint32_t feature, std::string_view bytes) {
   std::size_t pos = 0;
   const uint32_t n_points = read_pod<uint32_t>(bytes, &pos);
   const uint32_t point_bytes = (n_points & kSizedPoints) ? read_pod<uint32_t>(bytes, &pos) : kUnsizedPointBytes;
-  trajectory.points.resize(n_points & ~kSizedPoints);
+  // Counts are checked against the bytes before anything is allocated: a
+  // corrupt count asked for up to 100 GB (fuzz/record_fuzzer.cc).
+  const uint64_t count = n_points & ~kSizedPoints;
+  if ((count > 0 && point_bytes == 0) || count * point_bytes > bytes.size() - pos)
+    throw std::runtime_error("corrupt trajectory record");
+  trajectory.points.resize(count);
   for (auto& point : trajectory.points) {
     if (pos + point_bytes > bytes.size()) throw std::runtime_error("corrupt trajectory record");
     std::memcpy(&point, bytes.data() + pos, std::min<std::size_t>(point_bytes, sizeof(FeaturePoint)));
     pos += point_bytes;
   }
-  trajectory.top_contexts.resize(read_pod<uint32_t>(bytes, &pos));
+  const uint32_t n_contexts = read_pod<uint32_t>(bytes, &pos);
+  if (uint64_t(n_contexts) * sizeof(FeatureContext) > bytes.size() - pos) throw std::runtime_error("corrupt trajectory record");
+  trajectory.top_contexts.resize(n_contexts);
   for (auto& context : trajectory.top_contexts) context = read_pod<FeatureContext>(bytes, &pos);
   return trajectory;
 }

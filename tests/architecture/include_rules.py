@@ -12,7 +12,7 @@ import tempfile
 
 # folder -> what it may include besides itself: a folder ("schema") or one
 # header ("crosscoder/crosscoder.h"). The most specific folder of a file
-# decides. Folders not listed (bench/, tests/) may include anything.
+# decides. Folders not listed (bench/, tests/, fuzz/) may include anything.
 ALLOWED = {
     "schema": [],
     "store": ["schema"],

@@ -1,5 +1,6 @@
 // The attribution family: records round-trip, tasks are listed per (run,
 // tap), and a store written before the family existed still opens read-only.
+#include "store/attribution_record.h"
 #include "store/attribution_table.h"
 
 #include <gtest/gtest.h>
@@ -87,6 +88,18 @@ TEST(AttributionTable, StoreWithoutTheFamilyOpensReadOnlyAndReadsEmpty) {
   auto store = Store::open(dir.path(), StoreOptions{true, true});
   std::string value;
   EXPECT_TRUE(store->get(Family::kAttribution, "k", &value));
+}
+
+// fuzz/record_fuzzer.cc's input (fuzz/regressions/record/): a format 1
+// record without values was read with memcpy into a null data(), undefined
+// behaviour that UBSan reports; it reads back empty.
+TEST(AttributionTable, AFormat1RecordWithoutValuesReadsEmpty) {
+  std::string bytes;
+  for (uint32_t word : {0u, 3u, 0u, 0u}) bytes.append(reinterpret_cast<const char*>(&word), sizeof word);  // T, F, u64 ms
+  const AttributionRecord read = decode_attribution_record(bytes, 1);
+  EXPECT_EQ(read.n_features, 3u);
+  EXPECT_TRUE(read.steps.empty());
+  EXPECT_TRUE(read.values.empty());
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include "auth/curve_keys.h"
 #include "auth/zap_handler.h"
 #include "daemon/systemd_notify.h"
+#include "observe/event_feed.h"
 #include "observe/http_port.h"
 #include "query/analysis_queries.h"
 #ifdef CW_WITH_ANALYSIS
@@ -92,6 +93,7 @@ Daemon::Daemon(const DaemonConfig& config)
   migrate_crosscoder_states(*store_);
 #endif
   alerts_ = std::make_unique<EventAlerts>(config.alerts);
+  feed_ = std::make_unique<EventFeed>();  // before the workers that raise events
   ingest_ = std::make_unique<Ingest>(*store_, config.limits);
   queries_ = std::make_unique<QueryHandler>(*store_, [this] { return live_status(); });
   add_analysis_queries(*queries_, *store_, config.analysis.monitor.emergence);
@@ -119,12 +121,24 @@ Daemon::Daemon(const DaemonConfig& config)
                              e.what() + " (is another conceptwatchd running?)");
   }
   if (!config.http_listen.empty()) {
-    // On its own threads: the status query reads the store (thread-safe) and
-    // the components' own locked counters, never the serving loop.
+    // On its own threads, calling the query handler directly rather than
+    // through the serving loop (which would make a slow page wait behind
+    // ingest, and ingest behind it): answer() is safe from several threads
+    // (query/query_handler.h), as each command reads the store (RocksDB,
+    // thread-safe) through objects of its own and `status` reads the
+    // components' locked counters. Its commands are all added above, before
+    // any thread calls it.
+    const auto query = [this](const std::string& command, const nlohmann::json& params) {
+      try {
+        return queries_->answer(command, params);
+      } catch (const QueryError& e) {
+        throw std::invalid_argument(e.what());  // the HTTP port's "bad request"
+      }
+    };
     http_ = std::make_unique<HttpPort>(
         config.http_listen,
-        HttpPort::Callbacks{[this] { return queries_->answer("status", nlohmann::json::object()); },
-                            [this] { return serving_.load(); }});
+        HttpPort::Callbacks{[query] { return query("status", nlohmann::json::object()); },
+                            [this] { return serving_.load(); }, query, feed_.get()});
   }
   spdlog::info("conceptwatchd listening: ingest {} query {} http {} data {}", config.ingest_endpoint,
                config.query_endpoint, config.http_listen.empty() ? "off" : config.http_listen, config.data_dir);
@@ -173,6 +187,10 @@ void Daemon::raise(const nlohmann::json& event) {
   const std::string run = event.value("run", "");
   const uint64_t seq = EventLog(*store_).append(run, event);
   alerts_->on_event(event);
+  nlohmann::json stored = event;  // as the `events` query will answer it
+  stored["seq"] = seq;
+  stored["run"] = run;
+  feed_->publish(std::move(stored));
   if (event.value("type", "") == "phase_transition") {
     spdlog::warn("PHASE TRANSITION in {}/{}: onset step {}, alarm at step {} (event {})", run, event.value("tap", ""),
                  event.value("onset_step", uint64_t(0)), event.value("alarm_step", uint64_t(0)), seq);

@@ -1,7 +1,8 @@
 // conceptwatchd: the ingest socket (ROUTER) for hooks and the query socket
 // (ROUTER) for the CLI, served by one thread; snapshots go to the store.
 // With [http] listen, an HTTP port for Prometheus and health checks
-// (observe/http_port.h) answers on threads of its own.
+// (observe/http_port.h) answers on threads of its own, the dashboard
+// included.
 #ifndef CW_DAEMON_DAEMON_H_
 #define CW_DAEMON_DAEMON_H_
 
@@ -16,6 +17,7 @@
 
 namespace cw {
 
+class EventFeed;
 class HttpPort;
 
 class Daemon {
@@ -40,6 +42,7 @@ class Daemon {
   std::unique_ptr<Ingest> ingest_;
   std::unique_ptr<QueryHandler> queries_;
   std::unique_ptr<EventAlerts> alerts_;
+  std::unique_ptr<EventFeed> feed_;  // raised events, for the dashboard's live feed
   struct Analysis;  // the crosscoder workers, when built with them
   std::unique_ptr<Analysis> analysis_;
   std::unique_ptr<Sockets> sockets_;

@@ -15,6 +15,7 @@ PACKAGES=(
   pybind11-dev python3-dev python3-torch python3-zmq python3-numpy
   bible-kjv bible-kjv-text
   clang-14 libclang-rt-14-dev  # the fuzz tree (fuzz/build.sh): clang++ and libFuzzer's runtime
+  chromium  # the dashboard's browser test (tests/observe/dashboard_test.cc; skipped without it)
 )
 
 if [ -z "${CW_SKIP_APT:-}" ]; then

@@ -6,8 +6,17 @@
 #include <stdexcept>
 
 #include "observe/daemon_metrics.h"
+#include "observe/event_stream.h"
 
 namespace cw {
+namespace {
+
+// Each open event stream holds a worker thread (observe/event_stream.h);
+// the others answer scrapes, probes and the dashboard's requests.
+constexpr int kMaxEventStreams = 4;
+constexpr int kRequestThreads = 3;
+
+}  // namespace
 
 std::pair<std::string, int> split_http_address(const std::string& address) {
   const auto colon = address.rfind(':');
@@ -32,9 +41,14 @@ std::pair<std::string, int> split_http_address(const std::string& address) {
 HttpPort::HttpPort(const std::string& address, Callbacks callbacks)
     : callbacks_(std::move(callbacks)), server_(std::make_unique<httplib::Server>()) {
   const auto [host, port] = split_http_address(address);
-  // Two threads: a scrape every few seconds and a probe or two need no more,
-  // and the daemon shares its machine with a training job.
-  server_->new_task_queue = [] { return new httplib::ThreadPool(2); };
+  // Few threads: a scrape every few seconds, a probe or two and a browser
+  // need no more, and the daemon shares its machine with a training job.
+  // Idle threads cost nothing but their stacks.
+  server_->new_task_queue = [] { return new httplib::ThreadPool(kRequestThreads + kMaxEventStreams); };
+  // One request per connection: an idle keep-alive connection would hold a
+  // worker thread for seconds while a browser's next requests queue behind
+  // it. Loopback connections are cheap to open.
+  server_->set_keep_alive_max_count(1);
   server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& response) {
     try {
       response.set_content(daemon_metrics_text(callbacks_.status()), "text/plain; version=0.0.4; charset=utf-8");
@@ -51,6 +65,11 @@ HttpPort::HttpPort(const std::string& address, Callbacks callbacks)
     response.status = ready ? 200 : 503;
     response.set_content(ready ? "ready\n" : "not ready\n", "text/plain");
   });
+  if (callbacks_.query) add_dashboard_routes(*server_, callbacks_.query);
+  if (callbacks_.events) {
+    event_stream_ = std::make_unique<EventStream>(*callbacks_.events, kMaxEventStreams);
+    event_stream_->add_route(*server_);
+  }
   if (!server_->bind_to_port(host, port))
     throw std::runtime_error("cannot listen for HTTP on " + address + " (is another conceptwatchd or exporter using it?)");
   port_ = port;
@@ -65,6 +84,7 @@ HttpPort::HttpPort(const std::string& address, Callbacks callbacks)
 }
 
 HttpPort::~HttpPort() {
+  if (event_stream_) event_stream_->stop();  // else stop() would wait on open streams
   server_->stop();
   thread_.join();
 }

@@ -28,8 +28,12 @@ class QueryHandler {
   // answering from a read-only store passes nothing.
   explicit QueryHandler(Store& store, std::function<nlohmann::json()> live = nullptr);
 
-  // Later stages (crosscoder, detectors) add their commands here.
+  // Later stages (crosscoder, detectors) add their commands here, all of
+  // them before the first answer().
   void add(const std::string& name, Command command);
+  // Safe to call from several threads at once (the daemon's serving loop
+  // and its HTTP port's threads): the commands only read the store, which
+  // RocksDB makes thread-safe, through objects of their own.
   nlohmann::json answer(const std::string& command, const nlohmann::json& params) const;
 
  private:

@@ -204,7 +204,8 @@ TEST(DashboardBrowser, ATransitionAppearsLiveInHeadlessChromium) {
   EXPECT_NE(tooltip.find(" · step 0 · norm "), std::string::npos) << tooltip;
   page.click(view[0].get<double>() + 50, view[1].get<double>() + 8);
   ASSERT_TRUE(page.wait_for("!document.getElementById('feature').hidden && "
-                            "document.querySelectorAll('#feature table.contexts tr').length > 0",
+                            "document.querySelectorAll('#feature-body svg path').length === 2 && "
+                            "document.getElementById('feature-body').textContent.includes('top contexts')",
                             std::chrono::seconds(5)));
   const std::string title = page.evaluate("document.getElementById('feature-title').textContent");
   EXPECT_EQ(title.rfind("feature " + tooltip.substr(8, tooltip.find(' ', 8) - 8) + " of web / resid", 0), 0u)

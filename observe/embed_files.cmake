@@ -1,8 +1,9 @@
 # Turns files into a C++ source of byte arrays, so that the daemon serves
 # its dashboard with nothing beside the binary (no install tree, no CDN).
-#   cmake -DOUT=file.cc -DDIR=dir -DFILES="a.html;b.js" -P embed_files.cmake
+#   cmake -DOUT=file.cc -DDIR=dir -DFILES=a.html,b.js -P embed_files.cmake
 # Defines cw::kDashboardAssets (observe/dashboard_assets.h), one entry per
 # file, named by its path under DIR.
+string(REPLACE "," ";" FILES "${FILES}")
 set(body "")
 set(table "")
 set(index 0)

@@ -11,6 +11,7 @@ const HEATMAP_FEATURES = 120;  // rows fetched per heatmap (one `feature` query 
 const state = {
   run: null, tap: null,
   events: new Map(),    // "run/seq" -> event: the history and the live feed, without duplicates
+  received: new Map(),  // "run/seq" -> Date.now() when it came live (data-received: the browser test's latency)
   heatmapKey: '',       // run/tap/snapshots the heatmap was drawn for
   feature: null,        // the feature shown, if any
 };
@@ -88,6 +89,9 @@ function lineChart(series, opts = {}) {
   svg.plot = { L, R, T, B, W, H };
   return svg;
 }
+
+// The same colour for the same name (a phase label) on every redraw.
+const colourOf = (name) => COLOURS[[...name].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7) % COLOURS.length];
 
 function legend(series) {
   const p = el('p', { class: 'hint' });
@@ -175,6 +179,7 @@ async function drawHeatmap(target) {
   const L = 48, B = 34, R = 70, T = 6;
   const cellW = Math.max(4, Math.min(28, Math.floor(640 / Math.max(1, steps.length))));
   const cellH = Math.max(3, Math.min(14, Math.floor(420 / Math.max(1, rows.length))));
+  canvas.dataset.snapshots = steps.length;
   canvas.width = L + cellW * steps.length + R;
   canvas.height = T + cellH * rows.length + B;
   const g = canvas.getContext('2d');
@@ -267,7 +272,7 @@ function drawTimeline(phases, snapshots) {
     rows.forEach((r, i) => {
       if (i + 1 < rows.length && rows[i + 1].phase === r.phase) return;
       const x0 = svg.stepX(rows[start].step), x1 = svg.stepX(i + 1 < rows.length ? rows[i + 1].step : r.step);
-      svg.append(el('svg:rect', { x: x0, y: T - 16, width: Math.max(2, x1 - x0), height: 5, fill: COLOURS[(start * 7 + r.phase.length) % COLOURS.length], class: 'phase' }));
+      svg.append(el('svg:rect', { x: x0, y: T - 16, width: Math.max(2, x1 - x0), height: 5, fill: colourOf(r.phase), class: 'phase' }));
       svg.append(el('svg:text', { x: x0 + 2, y: T - 2, class: 'phase-label' }, r.phase));
       start = i + 1;
     });
@@ -303,12 +308,15 @@ function addEvents(list, live) {
     const key = `${e.run}/${e.seq}`;
     if (state.events.has(key)) continue;
     state.events.set(key, e);
+    if (live) state.received.set(key, Date.now());
     fresh = true;
   }
   if (!fresh) return;
   const newest = [...state.events.values()].sort((a, b) => (b.raised_unix_ms || 0) - (a.raised_unix_ms || 0) || b.seq - a.seq).slice(0, 300);
   $('events').replaceChildren(...newest.map((e) => {
     const li = el('li', { class: `event-${e.type}` });
+    const received = state.received.get(`${e.run}/${e.seq}`);
+    if (received) li.dataset.received = received;
     if (live && list.includes(e)) li.classList.add('new');
     li.append(el('div', { class: 'meta' }, `${e.raised_unix_ms ? new Date(e.raised_unix_ms).toLocaleTimeString() : ''} #${e.seq}`));
     if ('feature' in e && e.run === state.run && e.tap === state.tap) {

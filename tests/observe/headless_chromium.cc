@@ -132,7 +132,8 @@ nlohmann::json HeadlessChromium::evaluate(const std::string& expression) {
 bool HeadlessChromium::wait_for(const std::string& expression, std::chrono::milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
   while (true) {
-    if (evaluate("!!(" + expression + ")") == true) return true;
+    // An exception is "not yet": while the page loads, document.body is null.
+    if (evaluate("(() => { try { return !!(" + expression + "); } catch (e) { return false; } })()") == true) return true;
     if (Clock::now() > deadline) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }

@@ -29,7 +29,8 @@ class HeadlessChromium {
 
   // The value of a JavaScript expression in the page; throws on an exception.
   nlohmann::json evaluate(const std::string& expression);
-  // Polls `expression` until it is truthy; false if it is not after `timeout`.
+  // Polls `expression` until it is truthy (one that throws is not, yet);
+  // false if it is not after `timeout`.
   bool wait_for(const std::string& expression, std::chrono::milliseconds timeout);
   // A real mouse move (and click) at page coordinates (CSS pixels).
   void mouse_move(double x, double y);

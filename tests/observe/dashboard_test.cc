@@ -16,12 +16,11 @@
 #include <sstream>
 
 #include "schema/unix_time.h"
+#include "tests/analysis/loss_step_stream.h"
 #include "tests/analysis/planted_stream.h"
+#include "tests/observe/cli_output.h"
 #include "tests/observe/headless_chromium.h"
-
-#ifndef CW_CLI_PATH
-#error "CW_CLI_PATH must name the conceptwatch binary"
-#endif
+#include "tests/store/store_fixture.h"
 
 namespace cw {
 namespace {
@@ -30,13 +29,7 @@ using testing::DaemonProcess;
 using Clock = std::chrono::steady_clock;
 
 std::string cli_json(const DaemonProcess& daemon, const std::string& args) {
-  const std::string command = std::string(CW_CLI_PATH) + " --endpoint " + daemon.query_endpoint() + " --json " + args;
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(command.c_str(), "r"), ::pclose);
-  if (!pipe) throw std::runtime_error("cannot run " + command);
-  std::string out;
-  char buffer[4096];
-  while (std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe.get())) out.append(buffer, n);
-  return out;
+  return testing::cli_output(daemon, "--json " + args);
 }
 
 httplib::Result get(int port, const std::string& path) {
@@ -149,31 +142,20 @@ TEST(DashboardBrowser, ATransitionAppearsLiveInHeadlessChromium) {
   if (testing::HeadlessChromium::binary().empty()) GTEST_SKIP() << "chromium not installed (apt-get install chromium)";
   const int port = testing::free_port();
   testing::TempDir dir;
-  // The store fixture's stream (tests/store/store_fixture_writer.cc): the
-  // loss steps down half-way, and the daemon raises one phase transition.
-  const std::string config = testing::write_crosscoder_config(
-      dir, "n_features = 32\nbatch_size = 256\nsteps_per_update = 300\nlr = 0.003\nsparsity_lambda = 0.02\nseed = 2\nthreads = 1\n");
+  // The store fixture's stream and crosscoder: the daemon raises a transition.
+  const std::string config = testing::write_crosscoder_config(dir, testing::kFixtureCrosscoder);
   DaemonProcess daemon({"--config", config, "--http", "127.0.0.1:" + std::to_string(port)});
   daemon.start();
   const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/";
   testing::HeadlessChromium page(url);
   ASSERT_TRUE(page.wait_for("document.body.dataset.events === 'live'", std::chrono::seconds(10))) << page.log();
 
-  PlantedOptions options;
-  options.d_model = 16;
-  options.n_atoms = 16;
-  options.n_snapshots = 8;
-  options.n_tokens = 1024;
-  options.n_fading = 2;
-  options.seed = 3;
-  std::vector<std::vector<std::pair<std::string, double>>> scalars;
-  for (int64_t t = 0; t < options.n_snapshots; ++t)
-    scalars.push_back({{"loss", (t < 4 ? 3.0 : 1.0) - 0.01 * double(t)}, {"tokens", 1000.0 * double(t)}});
+  const testing::LossStepStream stream = testing::loss_step_stream();
   // After each snapshot is taken in: has a transition been raised? Then the
   // page must show it (feed, timeline, list) within a few seconds; the feed
   // stamps when it came (data-received, the browser's clock: this machine's).
   int64_t latency_ms = -1;
-  testing::stream_planted(daemon, "web", make_planted_dictionary(options), scalars, {}, [&](int64_t) {
+  testing::stream_planted(daemon, "web", stream.planted, stream.scalars, {}, [&](int64_t) {
     if (latency_ms >= 0) return;
     const auto raised = daemon.query("events", {{"run", "web"}, {"type", "phase_transition"}});
     if (raised.empty()) return;

@@ -9,12 +9,9 @@
 #include <memory>
 
 #include "tests/analysis/planted_stream.h"
+#include "tests/observe/cli_output.h"
 #include "tests/observe/prometheus_text_parser.h"
 #include "tests/support/raw_ingest_client.h"
-
-#ifndef CW_CLI_PATH
-#error "CW_CLI_PATH must name the conceptwatch binary"
-#endif
 
 namespace cw {
 namespace {
@@ -24,13 +21,7 @@ using testing::ParsedFamily;
 using Families = std::map<std::string, ParsedFamily>;
 
 nlohmann::json cli_status(const DaemonProcess& daemon) {
-  const std::string command = std::string(CW_CLI_PATH) + " --endpoint " + daemon.query_endpoint() + " --json status";
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(command.c_str(), "r"), ::pclose);
-  if (!pipe) throw std::runtime_error("cannot run " + command);
-  std::string out;
-  char buffer[4096];
-  while (std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe.get())) out.append(buffer, n);
-  return nlohmann::json::parse(out);
+  return nlohmann::json::parse(testing::cli_output(daemon, "--json status"));
 }
 
 std::string get(int port, const std::string& path, int* status) {

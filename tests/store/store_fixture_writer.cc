@@ -15,6 +15,7 @@
 #include <iostream>
 
 #include "examples/planted/planted_dictionary.h"
+#include "tests/analysis/loss_step_stream.h"
 #include "tests/analysis/planted_stream.h"
 #include "tests/store/store_fixture.h"
 #include "tests/support/test_data.h"
@@ -59,20 +60,13 @@ void compact(const std::string& dir) {
 }
 
 int run(const std::string& out) {
-  PlantedOptions options;
-  options.d_model = 16;
-  options.n_atoms = 16;
-  options.n_snapshots = 8;
-  options.n_tokens = 1024;
-  options.n_fading = 2;
-  options.seed = 3;
-  const auto p = make_planted_dictionary(options);
+  const testing::LossStepStream stream = testing::loss_step_stream();
+  const auto& p = stream.planted;
+  const PlantedOptions& options = p.options;
   const auto probe_ids = testing::make_run(testing::kFixtureRun, {"resid"}, uint32_t(options.d_model),
                                            uint32_t(options.n_tokens), 64, 7)
                              .probe.token_ids;
-  std::vector<std::vector<std::pair<std::string, double>>> scalars;
-  for (int64_t t = 0; t < options.n_snapshots; ++t)
-    scalars.push_back({{"loss", (t < 4 ? 3.0 : 1.0) - 0.01 * double(t)}, {"tokens", 1000.0 * double(t)}});
+  const auto& scalars = stream.scalars;
 
   testing::TempDir config_dir;
   const std::string config = testing::write_crosscoder_config(config_dir, testing::kFixtureCrosscoder);

@@ -25,9 +25,11 @@ std::string json_body(const nlohmann::json& value) {
   return value.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
+// Up to 18 digits, which any int64 holds: longer ones stay text, and the
+// handler's integer_param says what range it wants.
 bool integer_text(const std::string& text) {
   const std::size_t digits = text.size() - (!text.empty() && text[0] == '-');
-  return digits > 0 && digits <= 19 && text.find_first_not_of("0123456789", text.size() - digits) == std::string::npos;
+  return digits > 0 && digits <= 18 && text.find_first_not_of("0123456789", text.size() - digits) == std::string::npos;
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include <memory>
 #include <sstream>
 
+#include "observe/dashboard_routes.h"
 #include "schema/unix_time.h"
 #include "tests/analysis/loss_step_stream.h"
 #include "tests/analysis/planted_stream.h"
@@ -109,6 +110,19 @@ TEST(Dashboard, ServesItsEmbeddedFilesAndAnswersAsTheCliPrints) {
   EXPECT_EQ(nlohmann::json::parse(no_id->body)["error"], "missing parameter 'id'");
   EXPECT_EQ(get(port, "/api/run_description?run=web%20run")->status, 404);
   EXPECT_EQ(daemon.terminate(), 0) << daemon.log();
+}
+
+TEST(Dashboard, UrlParametersBecomeTheQueryParameters) {
+  const nlohmann::json params = dashboard_params(
+      {{"run", "12"}, {"id", "7"}, {"limit", "-1"}, {"after", "12a"}, {"tap", "resid"}, {"step", "99999999999999999999"}});
+  EXPECT_EQ(params, nlohmann::json({{"run", "12"},  // a run named 12 stays a name
+                                    {"id", 7},
+                                    {"limit", -1},
+                                    {"after", "12a"},  // not an integer: the handler says so
+                                    {"tap", "resid"},
+                                    {"step", "99999999999999999999"}}));
+  EXPECT_TRUE(dashboard_command("features"));
+  EXPECT_FALSE(dashboard_command("run_description"));
 }
 
 TEST(Dashboard, EventStreamsAreBoundedAndBlockNothing) {

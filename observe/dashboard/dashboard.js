@@ -262,7 +262,7 @@ function drawTimeline(phases, snapshots) {
   const names = [...new Set(snapshots.flatMap((s) => Object.keys(s.scalars)))];
   const series = names.map((name) => ({ name, points: snapshots.filter((s) => name in s.scalars).map((s) => [s.step, s.scalars[name]]) }));
   const width = Math.max(520, $('timeline').clientWidth || 0);
-  if (!series.length) series.push({ name: 'steps', points: snapshots.map((s) => [s.step, 0]) });
+  if (!series.length) series.push({ name: '(the job sent no scalars)', points: snapshots.map((s) => [s.step, 0]) });
   const svg = lineChart(series, { width, height: 220, scaleEach: true });
   const { T, B, H } = svg.plot;
   const transitions = phases ? phases.transitions : [];

@@ -76,7 +76,8 @@ def main():
 
     # %% The crosscoder itself in torch: encode/decode as the daemon computes them.
     if args.export:
-        subprocess.run([args.cli, "--endpoint", args.endpoint, "export", "--run", run, "--out", args.export]
+        # export reads the stored crosscoder from the data directory (the daemon's, as `status` tells).
+        subprocess.run([args.cli, "--data-dir", cw.status()["data_dir"], "export", "--run", run, "--out", args.export]
                        + (["--tap", args.tap] if args.tap else []), check=True)
         cc = conceptwatch.load_crosscoder(args.export)
         print("crosscoder: %d snapshots x %d features x d_model %d" % (cc.n_snapshots, cc.n_features, cc.d_model))

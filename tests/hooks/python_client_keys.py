@@ -1,0 +1,34 @@
+"""conceptwatch.connect against a daemon with CURVE keys: the keys as
+arguments or from the CLI's environment variables; a key the daemon does
+not know, and none at all, raise DaemonRefused.
+
+    python_client_keys.py QUERY_ENDPOINT SERVER_PUB READER_SECRET STRANGER_SECRET
+"""
+import os
+import sys
+
+import conceptwatch
+
+
+def refused(**keys):
+    try:
+        conceptwatch.connect(sys.argv[1], timeout_s=5, **keys).runs()
+    except conceptwatch.DaemonRefused as e:
+        return str(e)
+    raise AssertionError("the daemon answered a client with %s" % (keys or "no keys"))
+
+
+def main():
+    endpoint, server, reader, stranger = sys.argv[1:5]
+    assert conceptwatch.connect(endpoint, server_key=server, secret_key=reader).runs() == []
+    os.environ.update(CONCEPTWATCH_SERVER_KEY=server, CONCEPTWATCH_SECRET_KEY=reader)
+    assert conceptwatch.connect(endpoint).runs() == []
+    assert "query_keys" in refused(secret_key=stranger)
+    del os.environ["CONCEPTWATCH_SERVER_KEY"], os.environ["CONCEPTWATCH_SECRET_KEY"]
+    assert "requires CURVE" in refused()
+    print("keys: arguments and environment let in; a stranger's key and none refused")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

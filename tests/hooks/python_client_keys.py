@@ -1,4 +1,5 @@
-"""conceptwatch.connect against a daemon with CURVE keys: the keys as
+"""conceptwatch.connect against a daemon with CURVE keys holding run
+"keyed" (python_hook_test.cc): the keys as
 arguments or from the CLI's environment variables; a key the daemon does
 not know, and none at all, raise DaemonRefused.
 
@@ -20,9 +21,10 @@ def refused(**keys):
 
 def main():
     endpoint, server, reader, stranger = sys.argv[1:5]
-    assert conceptwatch.connect(endpoint, server_key=server, secret_key=reader).runs() == []
+    runs = conceptwatch.connect(endpoint, server_key=server, secret_key=reader).runs()
+    assert [r["run"] for r in runs] == ["keyed"], runs
     os.environ.update(CONCEPTWATCH_SERVER_KEY=server, CONCEPTWATCH_SECRET_KEY=reader)
-    assert conceptwatch.connect(endpoint).runs() == []
+    assert conceptwatch.connect(endpoint).runs() == runs
     assert "query_keys" in refused(secret_key=stranger)
     del os.environ["CONCEPTWATCH_SERVER_KEY"], os.environ["CONCEPTWATCH_SECRET_KEY"]
     assert "requires CURVE" in refused()

@@ -6,16 +6,15 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
-#include <cstdlib>
 #include <fstream>
 
 #include "examples/planted/planted_dictionary.h"
 #include "tests/analysis/planted_stream.h"
-#include "tests/support/daemon_keys.h"
+#include "tests/hooks/python_script.h"
 #include "tests/support/daemon_process.h"
 
-#if !defined(CW_PYTHON) || !defined(CW_SOURCE_DIR) || !defined(CW_PYTHON_MODULE_DIR) || !defined(CW_CLI_PATH)
-#error "CW_PYTHON, CW_SOURCE_DIR, CW_PYTHON_MODULE_DIR and CW_CLI_PATH must be defined"
+#ifndef CW_CLI_PATH
+#error "CW_CLI_PATH must name the conceptwatch binary"
 #endif
 
 namespace cw {
@@ -45,8 +44,7 @@ TEST(PythonClient, AnswersAsTheCliAndTheExportReconstructsAsTheDaemon) {
     testing::wait_for_crosscoder(daemon, run, t + 1, std::chrono::seconds(30));
   }
 
-  const std::string command = std::string("PYTHONPATH=") + CW_PYTHON_MODULE_DIR + " " + CW_PYTHON + " " +
-                              CW_SOURCE_DIR + "/tests/hooks/python_client_check.py " + daemon.query_endpoint() + " " +
+  const std::string command = testing::python_script("python_client_check.py") + daemon.query_endpoint() + " " +
                               daemon.data_dir() + " " + CW_CLI_PATH + " " + run + " " + activations + " " + done +
                               " " + dir.path() + " 2>&1";
   FILE* script = popen(command.c_str(), "r");
@@ -65,23 +63,6 @@ TEST(PythonClient, AnswersAsTheCliAndTheExportReconstructsAsTheDaemon) {
   const int status = pclose(script);
   EXPECT_EQ(status, 0) << command << "\n" << output << "\n" << daemon.log();
   std::printf("%s", output.c_str());  // the measured differences, for the log
-}
-
-// The CURVE keys the CLI and the Publisher take, given to connect() or in
-// their environment variables.
-TEST(PythonClient, QueriesWithCurveKeysAndIsRefusedWithout) {
-  testing::TempDir dir;
-  const testing::DaemonKeys keys(dir.sub("keys"));
-  std::vector<std::string> args = keys.daemon_args();
-  args.push_back("--store-only");
-  DaemonProcess daemon(args);
-  daemon.use_client_keys(keys.as("reader"));
-  daemon.start();
-  const std::string command = std::string("PYTHONPATH=") + CW_PYTHON_MODULE_DIR + " " + CW_PYTHON + " " +
-                              CW_SOURCE_DIR + "/tests/hooks/python_client_keys.py " + daemon.query_endpoint() + " " +
-                              keys.as("reader").server_key + " " + keys.as("reader").secret_key + " " +
-                              keys.as("stranger").secret_key;
-  EXPECT_EQ(std::system(command.c_str()), 0) << command << "\n" << daemon.log();
 }
 
 }  // namespace

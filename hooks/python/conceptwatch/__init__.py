@@ -82,6 +82,9 @@ def _to_numpy(tensor, dtype):
 
 
 class Watcher:
+    """A model with conceptwatch attached (see attach): captures the taps'
+    outputs on the probe at the schedule's steps and publishes them."""
+
     def __init__(self, model, taps, probe, every=100, run=None, endpoint="tcp://127.0.0.1:7781",
                  dtype="f32", vocabulary=None, tasks=(), forward=None, schedule=None, logits=None,
                  server_key=None, secret_key=None, **publisher_options):
@@ -148,6 +151,9 @@ class Watcher:
         return False
 
     def snapshot(self, step, tokens_seen=0, **scalars):
+        """Publishes the taps' outputs on the probe now (and the tasks'
+        activations and gradients), with the scalars given, whatever the
+        schedule says."""
         was_training = self.model.training
         self.model.eval()
         try:
@@ -206,6 +212,7 @@ class Watcher:
         return {"task." + task.name: float(metric)}
 
     def stats(self):
+        """The publisher's counters: published, acked, dropped, queued, last_error, ..."""
         return self.publisher.stats()
 
     def close(self, timeout_s=30.0):

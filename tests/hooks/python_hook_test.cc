@@ -91,7 +91,7 @@ TEST(PythonHook, StoresTheSameRecordAsTheCppHookForTheSameTensor) {
 // A daemon with CURVE keys: the hook takes its key files from the same
 // environment variables as the CLI, and its snapshot is stored; the query
 // client (conceptwatch.connect) takes them as arguments or from the same
-// variables, and is refused with a stranger's key or none.
+// variables, and is refused with a stranger's key.
 TEST(PythonHook, PublishesWithCurveKeysFromTheEnvironment) {
   testing::TempDir dir;
   const testing::DaemonKeys keys(dir.sub("keys"));

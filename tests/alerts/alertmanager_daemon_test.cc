@@ -11,7 +11,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -68,13 +71,15 @@ class AlertmanagerProcess {
     if (!response || response->status != 200) return std::nullopt;
     return response->body;
   }
-  // The alerts it holds now (unresolved), labelled run = `run`.
-  nlohmann::json alerts_of(const std::string& run) const {
+  // The PhaseTransition alerts it holds now (unresolved) labelled run =
+  // `run` (the loss may also move the run's TrainingPhase label).
+  nlohmann::json transitions_of(const std::string& run) const {
     nlohmann::json out = nlohmann::json::array();
     const auto body = get("/api/v2/alerts");
     if (!body) throw std::runtime_error("GET /api/v2/alerts failed; alertmanager log:\n" + log());
     for (const auto& alert : nlohmann::json::parse(*body))
-      if (alert["labels"].value("run", "") == run) out.push_back(alert);
+      if (alert["labels"].value("run", "") == run && alert["labels"].value("alertname", "") == "PhaseTransition")
+        out.push_back(alert);
     return out;
   }
 
@@ -131,7 +136,7 @@ TEST(AlertmanagerDaemon, APhaseTransitionFiresAndResolvesInARealAlertmanager) {
     if (fired_at >= 0 || daemon.query("phases", {{"run", "am-run"}})["transitions"].empty()) return;
     // Raised: the stream waits here, so it cannot resolve before we look.
     within(milliseconds(5000), [&] {
-      const auto alerts = alertmanager.alerts_of("am-run");
+      const auto alerts = alertmanager.transitions_of("am-run");
       if (alerts.empty()) return false;
       fired = alerts;
       return true;
@@ -149,8 +154,8 @@ TEST(AlertmanagerDaemon, APhaseTransitionFiresAndResolvesInARealAlertmanager) {
   EXPECT_NE(fired[0]["annotations"].value("summary", "").find("phase transition"), std::string::npos);
 
   // Five quiet snapshots followed: resolved, so Alertmanager lists it no more.
-  EXPECT_TRUE(within(milliseconds(5000), [&] { return alertmanager.alerts_of("am-run").empty(); }))
-      << alertmanager.alerts_of("am-run").dump(1) << "\n" << daemon.log();
+  EXPECT_TRUE(within(milliseconds(5000), [&] { return alertmanager.transitions_of("am-run").empty(); }))
+      << alertmanager.transitions_of("am-run").dump(1) << "\n" << daemon.log();
   const auto sinks = daemon.query("status")["daemon"]["alerts"]["sinks"];
   ASSERT_EQ(sinks.size(), 1u) << sinks.dump();
   EXPECT_GE(sinks[0]["delivered"].get<int>(), 2) << sinks.dump();  // fired and resolved

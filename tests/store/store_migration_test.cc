@@ -29,7 +29,7 @@ nlohmann::json golden_answers() {
 // Fields the answers gained after the fixture was written, removed before
 // comparing so the golden stays what the old daemon answered; each is
 // tested on its own: `feature`'s top contexts' token_ids and tokens (the
-// window decoded, tests/query/decoded_contexts_daemon_test.cc).
+// window decoded, tests/cli/decoded_contexts_daemon_test.cc).
 nlohmann::json without_added_fields(nlohmann::json answers) {
   for (auto& [name, answer] : answers.items()) {
     if (name.rfind("feature ", 0) != 0 || !answer.contains("top_contexts")) continue;

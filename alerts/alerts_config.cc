@@ -93,7 +93,8 @@ SinkType sink_type(TableReader& reader) {
   if (type == "zmq") return SinkType::kZmqPub;
   if (type == "webhook") return SinkType::kWebhook;
   if (type == "exec") return SinkType::kExec;
-  reader.fail("type", "must be \"jsonl\", \"zmq\", \"webhook\" or \"exec\" (got \"" + type + "\")");
+  if (type == "alertmanager") return SinkType::kAlertmanager;
+  reader.fail("type", "must be \"jsonl\", \"zmq\", \"webhook\", \"exec\" or \"alertmanager\" (got \"" + type + "\")");
 }
 
 SinkConfig read_sink(const toml::table& table, const std::string& where, const SinkOptions& defaults) {
@@ -130,6 +131,13 @@ SinkConfig read_sink(const toml::table& table, const std::string& where, const S
       if (sink.exec.shell && sink.exec.command.size() != 1)
         reader.fail("command", "must be a single string when shell = true");
       reader.millis("timeout_ms", &sink.exec.timeout, 1);
+      break;
+    case SinkType::kAlertmanager:
+      reader.text("url", &sink.alertmanager.url);
+      require("url", sink.alertmanager.url);
+      reader.millis("repost_interval_ms", &sink.alertmanager.repost_interval, 1);
+      reader.millis("connect_timeout_ms", &sink.alertmanager.connect_timeout, 1);
+      reader.millis("read_timeout_ms", &sink.alertmanager.read_timeout, 1);
       break;
   }
   reader.reject_unknown();

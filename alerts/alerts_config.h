@@ -3,7 +3,7 @@
 //
 //   [alerts]
 //   receiver = "conceptwatch"       # webhook payload "receiver"
-//   external_url = ""               # webhook payload "externalURL" (the daemon's own URL)
+//   external_url = ""               # webhook payload "externalURL", alertmanager generatorURL (the daemon's own URL)
 //   shutdown_deadline_ms = 2000     # how long shutdown waits for queued deliveries
 //   queue_capacity = 1024           # default for every sink
 //   initial_delay_ms = 500          # default retry: first back-off ...
@@ -11,7 +11,7 @@
 //   max_attempts = 8                # ... tries per alert, then drop and count
 //
 //   [[alerts.sinks]]                # any number, each with its own queue and thread
-//   type = "jsonl"                  # "jsonl" | "zmq" | "webhook" | "exec"
+//   type = "jsonl"                  # "jsonl" | "zmq" | "webhook" | "exec" | "alertmanager"
 //   name = "log"                    # optional; for stats and logs
 //   # optional per-sink overrides: queue_capacity, initial_delay_ms, max_delay_ms, max_attempts
 //   path = "/var/log/conceptwatch/alerts.jsonl"   # jsonl: a file (appended) or "-" for stdout
@@ -19,6 +19,8 @@
 //   # webhook: url = "http://127.0.0.1:9093/hook", connect_timeout_ms = 2000, read_timeout_ms = 5000
 //   # exec:    command = ["/usr/local/bin/page", "--team", "ml"], timeout_ms = 10000
 //   #          or command = "notify-send \"$CW_ALERT_NAME\"" with shell = true
+//   # alertmanager: url = "http://127.0.0.1:9093" (POSTs to <url>/api/v2/alerts),
+//   #          repost_interval_ms = 60000, connect_timeout_ms = 2000, read_timeout_ms = 5000
 //
 // Unknown keys are errors, so a typo does not silently disable a sink.
 #ifndef CW_ALERTS_ALERTS_CONFIG_H_
@@ -29,12 +31,13 @@
 #include <vector>
 
 #include "alerts/alert_dispatcher.h"
+#include "alerts/alertmanager_sink.h"
 #include "alerts/exec_sink.h"
 #include "alerts/webhook_sink.h"
 
 namespace cw {
 
-enum class SinkType { kJsonLines, kZmqPub, kWebhook, kExec };
+enum class SinkType { kJsonLines, kZmqPub, kWebhook, kExec, kAlertmanager };
 
 struct SinkConfig {
   SinkType type = SinkType::kJsonLines;
@@ -43,6 +46,7 @@ struct SinkConfig {
   std::string endpoint;     // zmq
   WebhookOptions webhook;   // url, timeouts; receiver/external_url come from AlertsConfig
   ExecOptions exec;         // command, shell, timeout
+  AlertmanagerOptions alertmanager;  // url, repost interval, timeouts; generator_url from AlertsConfig
 };
 
 struct AlertsConfig {

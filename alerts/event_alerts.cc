@@ -41,7 +41,13 @@ void EventAlerts::on_event(const nlohmann::json& event) {
     }
     std::string series;
     for (const auto& move : event["series"]) series += (series.empty() ? "" : ",") + text(move["series"]);
+    // summary and description: the two annotations Alertmanager's own
+    // templates (and most receivers) show.
     alert.annotations = {{"summary", "training passed a phase transition (onset step " + text(event["onset_step"]) + ")"},
+                         {"description", "run " + event.value("run", "") + ", tap " + event.value("tap", "") +
+                                             ": " + (series.empty() ? "a watched series" : series) +
+                                             " moved from step " + text(event["onset_step"]) + ", raised at step " +
+                                             text(event["alarm_step"])},
                          {"onset_step", text(event["onset_step"])},
                          {"alarm_step", text(event["alarm_step"])},
                          {"series", series}};
@@ -55,6 +61,9 @@ void EventAlerts::on_event(const nlohmann::json& event) {
     alert.labels = labels_for(event, "TrainingPhase", "entropy", "info");
     alert.labels["phase"] = text(event["phase"]);
     alert.annotations = {{"summary", "training entered the " + text(event["phase"]) + " phase at step " + text(event["step"])},
+                         {"description", "run " + event.value("run", "") + ", tap " + event.value("tap", "") +
+                                             ": the loss (" + text(event["loss"]) + ") left the " +
+                                             text(event["previous_phase"]) + " phase"},
                          {"step", text(event["step"])},
                          {"loss", text(event["loss"])},
                          {"bigram_entropy", text(event["bigram_entropy"])}};
@@ -70,6 +79,9 @@ void EventAlerts::on_event(const nlohmann::json& event) {
       return;
     }
     emerged.annotations = {{"summary", "feature " + text(event["feature"]) + " emerged at step " + text(event["step"])},
+                           {"description", "run " + event.value("run", "") + ", tap " + event.value("tap", "") +
+                                               ": `conceptwatch feature " + text(event["feature"]) + " --run " +
+                                               event.value("run", "") + "` shows its trajectory and top contexts"},
                            {"step", text(event["step"])},
                            {"detected_at_step", text(event["detected_at_step"])}};
     book_->raise(emerged);

@@ -1,5 +1,6 @@
 #include "alerts/sink_factory.h"
 
+#include "alerts/alertmanager_sink.h"
 #include "alerts/exec_sink.h"
 #include "alerts/json_lines_sink.h"
 #include "alerts/webhook_sink.h"
@@ -21,6 +22,11 @@ std::unique_ptr<AlertSink> make_alert_sink(const SinkConfig& sink, const AlertsC
     }
     case SinkType::kExec:
       return std::make_unique<ExecSink>(sink.exec);
+    case SinkType::kAlertmanager: {
+      AlertmanagerOptions options = sink.alertmanager;
+      options.generator_url = config.external_url;
+      return std::make_unique<AlertmanagerSink>(options);
+    }
   }
   throw std::invalid_argument("unknown alert sink type");
 }

@@ -4,17 +4,19 @@
 #include <stdexcept>
 
 #include "cli/bitmap_font.h"
+#include "cli/figure_axes.h"
 
 namespace cw {
 namespace {
 
-constexpr int kScale = 2;   // 10 × 14 pixel characters
-constexpr int kPad = 10;    // around the figure and between its parts
-constexpr int kTick = 5;    // tick mark length
+// The figures' shared text scale, padding, tick length and ink (figure_axes.h).
+constexpr int kScale = kFigureTextScale;
+constexpr int kPad = kFigurePad;
+constexpr int kTick = kFigureTick;
+constexpr Rgb kInk = kFigureInk;
 constexpr int kBarGap = 20, kBarWidth = 16;
 constexpr int kTargetSize = 800;  // the grid's width and height, roughly
 constexpr int kMaxTickLabels = 8;
-const Rgb kInk{0, 0, 0};
 
 const char* kXLabel = "training step (one column per snapshot)";
 const char* kYLabel = "features, sorted by emergence step";
@@ -54,28 +56,15 @@ void draw_cells(PngImage& image, const HeatmapFigure& f, const HeatmapLayout& l)
 }
 
 void draw_axes(PngImage& image, const HeatmapFigure& f, const HeatmapLayout& l) {
-  image.fill(l.plot_x0 - 1, l.plot_y0, l.plot_x0, l.plot_y1 + 1, kInk);  // y axis
-  image.fill(l.plot_x0 - 1, l.plot_y1, l.plot_x1, l.plot_y1 + 1, kInk);  // x axis
-  for (int c : l.tick_columns) {
-    const int x = l.column_centre(c);
-    image.fill(x, l.plot_y1 + 1, x + 1, l.plot_y1 + 1 + kTick, kInk);
-    const std::string label = std::to_string(f.steps[c]);
-    draw_text(image, x - text_width(label, kScale) / 2, l.plot_y1 + 1 + kTick + 3, label, kInk, kScale);
-  }
-  const int x_label_y = l.plot_y1 + 1 + kTick + 3 + th() + kPad;
-  const int plot_mid_x = (l.plot_x0 + l.plot_x1) / 2;
-  draw_text(image, std::max(kPad, plot_mid_x - text_width(kXLabel, kScale) / 2), x_label_y, kXLabel, kInk, kScale);
+  draw_axis_lines(image, l.plot_x0, l.plot_y0, l.plot_x1, l.plot_y1);
+  for (int c : l.tick_columns) draw_x_tick(image, l.column_centre(c), l.plot_y1, std::to_string(f.steps[c]));
+  draw_centred_text(image, (l.plot_x0 + l.plot_x1) / 2, x_axis_label_top(l.plot_y1), kXLabel);
 
   // Rows are ranks in emergence order: number the first and the last.
   const int rows = int(f.rows.size());
-  for (int r : {0, rows - 1}) {
-    const int y = l.plot_y0 + r * l.cell_h + l.cell_h / 2;
-    image.fill(l.plot_x0 - 1 - kTick, y, l.plot_x0 - 1, y + 1, kInk);
-    const std::string label = std::to_string(r + 1);
-    draw_text(image, l.plot_x0 - 1 - kTick - 3 - text_width(label, kScale), y - th() / 2, label, kInk, kScale);
-  }
-  const int plot_mid_y = (l.plot_y0 + l.plot_y1) / 2;
-  draw_text_up(image, kPad, plot_mid_y + text_width(kYLabel, kScale) / 2, kYLabel, kInk, kScale);
+  for (int r : {0, rows - 1})
+    draw_y_tick(image, l.plot_x0 - 1, l.plot_y0 + r * l.cell_h + l.cell_h / 2, std::to_string(r + 1));
+  draw_vertical_label(image, kPad, (l.plot_y0 + l.plot_y1) / 2, kYLabel);
 }
 
 void draw_colour_bar(PngImage& image, const HeatmapLayout& l) {
@@ -92,8 +81,7 @@ void draw_colour_bar(PngImage& image, const HeatmapLayout& l) {
     image.fill(l.bar_x1 + 1, y, l.bar_x1 + 1 + kTick, y + 1, kInk);
     draw_text(image, bar_tick_labels_x(l), y - th() / 2, kBarTicks[i], kInk, kScale);
   }
-  const int mid_y = (l.plot_y0 + l.plot_y1) / 2;
-  draw_text_up(image, bar_label_x(l), mid_y + text_width(kBarLabel, kScale) / 2, kBarLabel, kInk, kScale);
+  draw_vertical_label(image, bar_label_x(l), (l.plot_y0 + l.plot_y1) / 2, kBarLabel);
 }
 
 }  // namespace
@@ -112,7 +100,7 @@ HeatmapLayout layout_heatmap(const HeatmapFigure& f) {
   // Tall enough for the vertical labels beside it.
   const int min_plot_h = std::max(text_width(kYLabel, kScale), text_width(kBarLabel, kScale)) + 2 * kPad;
   l.cell_h = std::max({1, std::min(8, kTargetSize / rows), (min_plot_h + rows - 1) / rows});
-  l.plot_x0 = kPad + th() + kPad + text_width(std::to_string(rows), kScale) + 3 + kTick + 1;
+  l.plot_x0 = kPad + th() + kPad + y_tick_margin(text_width(std::to_string(rows), kScale));
   l.plot_y0 = kPad + th() + kPad;
   l.plot_x1 = l.plot_x0 + cols * l.cell_w;
   l.plot_y1 = l.plot_y0 + rows * l.cell_h;
@@ -120,7 +108,7 @@ HeatmapLayout layout_heatmap(const HeatmapFigure& f) {
   l.bar_x1 = l.bar_x0 + kBarWidth;
   l.width = std::max({bar_label_x(l) + th() + kPad, kPad + text_width(f.title, kScale) + kPad,
                       l.plot_x0 + text_width(kXLabel, kScale) + kPad});
-  l.height = l.plot_y1 + 1 + kTick + 3 + th() + kPad + th() + kPad;
+  l.height = x_axis_label_top(l.plot_y1) + th() + kPad;
   l.tick_columns = choose_tick_columns(l, f.steps);
   return l;
 }

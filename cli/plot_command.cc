@@ -1,11 +1,12 @@
 #include "cli/plot_command.h"
 
 #include <algorithm>
-#include <cmath>
 #include <iostream>
 #include <memory>
+#include <sstream>
 
 #include "cli/heatmap_figure.h"
+#include "cli/line_figure.h"
 #include "cli/png_image.h"
 
 namespace cw {
@@ -53,31 +54,31 @@ void plot_heatmap(const CliContext& context, const PlotArgs& args) {
 }
 
 // Normalised decoder norm (blue) and activation frequency scaled to its max
-// (orange) over snapshots, on a log-step axis.
+// (orange) over snapshots, on a log-step axis, with axes, a title and a
+// legend (line_figure.h).
 void plot_feature(const CliContext& context, const PlotArgs& args) {
   nlohmann::json params = {{"run", args.run}, {"id", args.feature}};
   if (!args.tap.empty()) params["tap"] = args.tap;
   const nlohmann::json detail = ask(context, "feature", params).json;
   const auto& points = detail["trajectory"];
-  const int width = 800, height = 400, margin = 30;
-  PngImage image(width, height);
-  image.fill(margin, height - margin, width - margin, height - margin + 1, {0, 0, 0});
-  image.fill(margin, margin, margin + 1, height - margin, {0, 0, 0});
+  if (points.empty()) throw std::runtime_error("feature " + std::to_string(args.feature) + " has no snapshots yet");
   double max_frequency = 0;
   for (const auto& p : points) max_frequency = std::max(max_frequency, p["frequency"].get<double>());
-  const double x_max = std::log1p(double(points.back()["step"].get<uint64_t>()));
-  auto x_of = [&](uint64_t step) { return margin + (width - 2 * margin) * std::log1p(double(step)) / std::max(1e-9, x_max); };
-  auto y_of = [&](double v) { return height - margin - (height - 2 * margin) * std::clamp(v, 0.0, 1.0); };
-  for (std::size_t i = 1; i < points.size(); ++i) {
-    const auto& a = points[i - 1];
-    const auto& b = points[i];
-    image.line(x_of(a["step"]), y_of(a["normalised_norm"]), x_of(b["step"]), y_of(b["normalised_norm"]), {31, 119, 180});
-    if (max_frequency > 0) {
-      image.line(x_of(a["step"]), y_of(a["frequency"].get<double>() / max_frequency), x_of(b["step"]),
-                 y_of(b["frequency"].get<double>() / max_frequency), {255, 127, 14});
-    }
+  LineFigure figure;
+  const std::string tap = detail.value("tap", args.tap);
+  figure.title = "run " + args.run + (tap.empty() ? "" : ", tap " + tap) + ", feature " + std::to_string(args.feature);
+  figure.y_label = "value (0 to 1)";
+  LineSeries norm{"normalised decoder norm", {31, 119, 180}, {}};
+  std::ostringstream frequency_label;
+  frequency_label << "frequency / max (" << max_frequency << ")";
+  LineSeries frequency{frequency_label.str(), {255, 127, 14}, {}};
+  for (const auto& p : points) {
+    figure.steps.push_back(p["step"].get<uint64_t>());
+    norm.values.push_back(p["normalised_norm"].get<double>());
+    frequency.values.push_back(max_frequency > 0 ? p["frequency"].get<double>() / max_frequency : 0.0);
   }
-  image.save(args.out);
+  figure.lines = {norm, frequency};
+  draw_line_figure(figure, layout_line_figure(figure)).save(args.out);
   print_answer(context, {{"out", args.out}, {"feature", args.feature}, {"snapshots", points.size()}},
                [&](const nlohmann::json&) {
                  std::cout << "wrote " << args.out << ": feature " << args.feature

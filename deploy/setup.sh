@@ -39,6 +39,7 @@ PACKAGES=(
   nlohmann-json3-dev libspdlog-dev libtomlplusplus-dev libcpp-httplib-dev libxxhash-dev libpng-dev libsystemd-dev
   pybind11-dev python3-dev python3-torch python3-zmq python3-numpy
   bible-kjv bible-kjv-text
+  prometheus-alertmanager  # the alertmanager sink's end-to-end test (docs/METRICS.md "Alertmanager")
   clang-14 libclang-rt-14-dev  # the fuzz tree (fuzz/build.sh): clang++ and libFuzzer's runtime
   chromium  # the dashboard's browser test (tests/observe/dashboard_test.cc; skipped without it)
 )

@@ -130,9 +130,14 @@ nlohmann::json feature_query(Store& store, const EmergenceOptions& emergence, co
   nlohmann::json out = summarise_feature(*trajectory, emergence, probe ? &*probe : nullptr).json;
   nlohmann::json contexts = nlohmann::json::array();
   for (const auto& c : trajectory->top_contexts) {
+    // The window's ids and their decoded tokens beside the one-line text,
+    // so a client can render the context its own way.
+    const ProbeContext context = probe ? probe_context(*probe, c.token_index) : ProbeContext{};
     contexts.push_back({{"token_index", c.token_index},
                         {"activation", c.activation},
-                        {"text", probe ? context_text(*probe, c.token_index) : ""}});
+                        {"text", context.text},
+                        {"token_ids", context.token_ids},
+                        {"tokens", context.tokens}});
   }
   nlohmann::json events = nlohmann::json::array();
   for (const auto& event : EventLog(store).list(run)) {

@@ -1,6 +1,7 @@
 #include "query/feature_summary.h"
 
 #include <algorithm>
+#include <cctype>
 #include <vector>
 
 namespace cw {
@@ -18,20 +19,41 @@ nlohmann::json evidence_json(const FeatureEvent& event, uint64_t step) {
           {"activation_strength_at", number_or_null(event.evidence.activation_at)}};
 }
 
+// Every entry a letter prefix and a number ("t0", "tok17"): names of
+// abstract symbols, not text. Real vocabularies fail at their first entries
+// ("!", "\n", "<pad>"), so this rarely reads more than a few.
+bool names_placeholders(const std::vector<std::string>& vocabulary) {
+  for (const std::string& token : vocabulary) {
+    std::size_t letters = 0;
+    while (letters < token.size() && std::isalpha(static_cast<unsigned char>(token[letters]))) ++letters;
+    if (letters == 0 || letters == token.size()) return false;
+    for (std::size_t i = letters; i < token.size(); ++i)
+      if (!std::isdigit(static_cast<unsigned char>(token[i]))) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
-std::string context_text(const ProbeSet& probe, uint32_t row, int before) {
-  if (probe.sequence_length == 0 || row >= probe.token_ids.size()) return "";
+ProbeContext probe_context(const ProbeSet& probe, uint32_t row, int before) {
+  ProbeContext context;
+  if (probe.sequence_length == 0 || row >= probe.token_ids.size()) return context;
   const uint32_t start = row - std::min<uint32_t>(row % probe.sequence_length, uint32_t(before));
-  std::string text;
+  const bool spaced = probe.vocabulary.empty() || names_placeholders(probe.vocabulary);
   for (uint32_t r = start; r <= row; ++r) {
     const uint32_t id = probe.token_ids[r];
-    std::string token = id < probe.vocabulary.size() ? probe.vocabulary[id] : "<" + std::to_string(id) + ">";
-    if (!probe.vocabulary.empty() && token.size() == 1 && token[0] == '\n') token = "\\n";
-    if (probe.vocabulary.empty() && r > start) text += " ";
-    text += r == row ? "\u00ab" + token + "\u00bb" : token;
+    const std::string token = id < probe.vocabulary.size() ? probe.vocabulary[id] : "<" + std::to_string(id) + ">";
+    const std::string shown = token == "\n" ? "\\n" : token;  // the text stays one line
+    if (spaced && r > start) context.text += " ";
+    context.text += r == row ? "\u00ab" + shown + "\u00bb" : shown;
+    context.token_ids.push_back(id);
+    context.tokens.push_back(token);
   }
-  return text;
+  return context;
+}
+
+std::string context_text(const ProbeSet& probe, uint32_t row, int before) {
+  return probe_context(probe, row, before).text;
 }
 
 FeatureSummary summarise_feature(const FeatureTrajectory& trajectory, const EmergenceOptions& options,

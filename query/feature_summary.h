@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "detect/emergence.h"
 #include "schema/records.h"
@@ -27,8 +28,23 @@ struct FeatureSummary {
 FeatureSummary summarise_feature(const FeatureTrajectory& trajectory, const EmergenceOptions& options,
                                  const ProbeSet* probe);
 
-// The probe tokens around row `row`, the row's own token marked: "the cat «sat»".
-std::string context_text(const ProbeSet& probe, uint32_t row, int before = 10);
+// The probe tokens of row `row`'s sequence up to it, at most `before` of
+// them before it: their ids, their text in the run's vocabulary (Hello's
+// vocabulary; "<id>" without one or for an id beyond it) and the whole
+// context as one line, the row's own token marked: "the cat «sat»".
+//
+// Tokens are joined as they are where they are text fragments (a
+// tokenizer's " cat", a character-level model's characters); ids without a
+// vocabulary, and a vocabulary of placeholder names (a letter prefix and a
+// number, like tinygpt's synthetic repeat task's "t0".."t63"), are joined
+// with spaces: "t24 t11 «t5»", not "t24t11«t5»". A newline token reads "\n".
+struct ProbeContext {
+  std::vector<uint32_t> token_ids;
+  std::vector<std::string> tokens;
+  std::string text;
+};
+ProbeContext probe_context(const ProbeSet& probe, uint32_t row, int before = 10);
+std::string context_text(const ProbeSet& probe, uint32_t row, int before = 10);  // probe_context(...).text
 
 }  // namespace cw
 

@@ -16,6 +16,7 @@
 
 #include "alerts/alert_book.h"
 #include "alerts/alert_dispatcher.h"
+#include "alerts/alertmanager_sink.h"
 #include "alerts/exec_sink.h"
 #include "alerts/json_lines_sink.h"
 #include "alerts/webhook_sink.h"
@@ -78,14 +79,16 @@ bool eventually(Predicate done) {
 class Receiver {
  public:
   explicit Receiver(int port = 0, bool hang = false) : hang_(hang) {
-    server_.Post("/hook", [this](const httplib::Request& request, httplib::Response& response) {
+    auto record = [this](const httplib::Request& request, httplib::Response& response) {
       std::unique_lock<std::mutex> lock(mu_);
       ++requests_;
       changed_.notify_all();
       changed_.wait(lock, [this] { return !hang_; });
       bodies_.push_back(request.body);
       response.set_content("ok", "text/plain");
-    });
+    };
+    server_.Post("/hook", record);
+    server_.Post("/am/api/v2/alerts", record);  // an Alertmanager under the route prefix /am
     if (port == 0) {
       port_ = server_.bind_to_any_port("127.0.0.1");
     } else if (server_.bind_to_port("127.0.0.1", port)) {
@@ -99,7 +102,8 @@ class Receiver {
     server_.stop();
     thread_.join();
   }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/hook"; }
+  std::string base() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::string url() const { return base() + "/hook"; }
   void release() {
     std::lock_guard<std::mutex> lock(mu_);
     hang_ = false;
@@ -292,6 +296,58 @@ TEST(AlertSinks, BookAndDispatcherSendOneFiringAndOneResolvedLine) {
   ASSERT_TRUE(second.ends_at.has_value());
   EXPECT_EQ(format_rfc3339(*second.ends_at), "2026-01-02T06:00:00.000Z");
   EXPECT_EQ(first.labels, second.labels);
+}
+
+TEST(AlertmanagerSink, PostsRepostsWhileFiringAndResolvesWithEndsAt) {
+  Receiver receiver;
+  AlertmanagerOptions options;
+  options.url = receiver.base() + "/am/";
+  options.repost_interval = milliseconds(40);
+  options.generator_url = "http://cw.example:7784";
+  AlertmanagerSink sink(options);
+  Alert alert = emergence();
+  alert.labels["empty"] = "";
+  const auto before = std::chrono::system_clock::now();
+  sink.deliver(alert);
+  ASSERT_TRUE(eventually([&] { return receiver.bodies().size() >= 3; }));  // the post and two re-posts
+  for (const std::string& body : receiver.bodies()) {
+    const auto posted = nlohmann::json::parse(body);
+    ASSERT_TRUE(posted.is_array()) << body;
+    ASSERT_EQ(posted.size(), 1u) << body;
+    EXPECT_EQ(posted[0]["labels"]["alertname"], "FeatureEmerged");
+    EXPECT_EQ(posted[0]["labels"]["tap"], "blocks.6.resid_post");
+    EXPECT_FALSE(posted[0]["labels"].contains("empty")) << body;
+    EXPECT_EQ(posted[0]["annotations"]["summary"], "feature 17 emerged");
+    EXPECT_EQ(posted[0]["startsAt"], "2026-01-02T03:04:05.000Z");
+    EXPECT_EQ(posted[0]["generatorURL"], "http://cw.example:7784");
+    // Valid for four re-post intervals from the post.
+    EXPECT_GT(parse_rfc3339(posted[0]["endsAt"]), before + milliseconds(150)) << body;
+  }
+
+  Alert resolved = alert;
+  resolved.status = AlertStatus::kResolved;
+  resolved.ends_at = parse_rfc3339("2026-01-02T06:00:00Z");
+  sink.deliver(resolved);
+  const std::size_t after_resolve = receiver.bodies().size();
+  EXPECT_EQ(nlohmann::json::parse(receiver.bodies().back())[0]["endsAt"], "2026-01-02T06:00:00.000Z");
+  std::this_thread::sleep_for(milliseconds(200));  // five intervals: no re-post of a resolved alert
+  EXPECT_EQ(receiver.bodies().size(), after_resolve);
+}
+
+TEST(AlertmanagerSink, RefusesABadUrlAndReportsAnErrorAnswer) {
+  AlertmanagerOptions https;
+  https.url = "https://am:9093";
+  EXPECT_THROW(AlertmanagerSink{https}, std::invalid_argument);
+  Receiver receiver;
+  AlertmanagerOptions options;
+  options.url = receiver.base();
+  AlertmanagerSink sink(options);  // no route prefix: /api/v2/alerts is not served (404)
+  try {
+    sink.deliver(emergence());
+    FAIL() << "a 404 was taken as delivered";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("HTTP 404"), std::string::npos) << e.what();
+  }
 }
 
 TEST(JsonLinesSink, AppendsToAnExistingFileAndRefusesABadPath) {

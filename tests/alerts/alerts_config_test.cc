@@ -63,12 +63,17 @@ timeout_ms = 1500
 type = "exec"
 command = "notify-send \"$CW_ALERT_NAME\""
 shell = true
+
+[[alerts.sinks]]
+type = "alertmanager"
+url = "http://127.0.0.1:9093"
+repost_interval_ms = 30000
 )",
                       "test.toml", &config);
   EXPECT_EQ(config.receiver, "ml-team");
   EXPECT_EQ(config.external_url, "http://cw:7784");
   EXPECT_EQ(config.shutdown_deadline, milliseconds(700));
-  ASSERT_EQ(config.sinks.size(), 5u);
+  ASSERT_EQ(config.sinks.size(), 6u);
   EXPECT_EQ(config.sinks[0].type, SinkType::kJsonLines);
   EXPECT_EQ(config.sinks[0].path, "-");
   EXPECT_EQ(config.sinks[0].options.queue_capacity, 64u);
@@ -89,11 +94,18 @@ shell = true
   EXPECT_EQ(config.sinks[3].exec.timeout, milliseconds(1500));
   EXPECT_TRUE(config.sinks[4].exec.shell);
   EXPECT_EQ(config.sinks[4].exec.command.size(), 1u);
+  EXPECT_EQ(config.sinks[5].type, SinkType::kAlertmanager);
+  EXPECT_EQ(config.sinks[5].alertmanager.url, "http://127.0.0.1:9093");
+  EXPECT_EQ(config.sinks[5].alertmanager.repost_interval, milliseconds(30000));
+  EXPECT_EQ(config.sinks[5].alertmanager.read_timeout, milliseconds(5000));  // the default
 }
 
 TEST(AlertsConfig, MistakesAreNamed) {
   EXPECT_NE(error_of("[alerts]\nqueue_capacty = 3\n").find("queue_capacty: unknown key"), std::string::npos);
   EXPECT_NE(error_of("[[alerts.sinks]]\ntype = \"webhook\"\n").find("#1 url: is required"), std::string::npos);
+  EXPECT_NE(error_of("[[alerts.sinks]]\ntype = \"alertmanager\"\nurl = \"http://am\"\nrepost_interval_ms = 0\n")
+                .find("repost_interval_ms: must be at least 1"),
+            std::string::npos);
   EXPECT_NE(error_of("[[alerts.sinks]]\ntype = \"jsonl\"\npath = \"-\"\n[[alerts.sinks]]\ntype = \"pager\"\n")
                 .find("#2 type: must be"),
             std::string::npos);

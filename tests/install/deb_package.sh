@@ -49,7 +49,12 @@ echo "ok: $(echo "$contents" | grep -vc '/$') files, Depends with libsystemd0"
 if dpkg-query -W -f='${Status}' conceptwatch 2>/dev/null | grep -q installed; then
   echo "a conceptwatch package is installed already: not replacing it"; exit 0
 fi
-trap 'kill "$daemon" 2>/dev/null; dpkg --purge conceptwatch > /dev/null 2>&1; rm -rf "$out"' EXIT
+cleanup() {
+  if [ -n "$daemon" ]; then kill "$daemon" 2> /dev/null || true; fi
+  dpkg --purge conceptwatch > /dev/null 2>&1 || true
+  rm -rf "$out"
+}
+trap cleanup EXIT
 daemon=
 dpkg -i "$deb" > "$out/dpkg.log" 2>&1 || { cat "$out/dpkg.log"; echo "dpkg -i failed"; exit 1; }
 echo "installed: $(dpkg-query -W -f='${Package} ${Version} ${Status}' conceptwatch)"

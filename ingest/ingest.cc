@@ -67,7 +67,7 @@ struct Ingest::Assembly {
 };
 
 Ingest::Ingest(Store& store, IngestLimits limits)
-    : store_(store), limits_(limits), runs_(store), snapshots_(store) {}
+    : store_(store), limits_(limits), runs_(store), snapshots_(store), usage_(limits) {}
 Ingest::~Ingest() = default;
 
 IngestStats Ingest::stats() const {
@@ -102,7 +102,7 @@ std::vector<Frame> Ingest::handle(const std::string& peer, const void* data, std
     return {Rejection(wire::ErrorCode::MALFORMED, reason).frame()};
   } catch (const std::exception& e) {  // e.g. the store failed: the sender will retry
     // Rate-limited too: a full disk fails every frame of every peer.
-    log_refusal("internal error", std::string("internal error: ") + e.what());
+    log_refusal("internal error", std::string("internal error: ") + e.what(), true);
     std::lock_guard<std::mutex> lock(stats_mu_);
     ++stats_.errors;
     return {Rejection(wire::ErrorCode::INTERNAL, std::string("daemon error: ") + e.what()).frame()};
@@ -250,7 +250,8 @@ std::vector<Frame> Ingest::begin(const std::string& peer, const SnapshotBegin& m
   assembly->existing = snapshots_.meta(key);
   assembly->peer = peer;
   assembly->counted_bytes = assembly->existing ? 0 : total_bytes;
-  refuse_if_full(peer, assembly->counted_bytes, key);
+  // BUSY: the publisher retries later.
+  if (auto why = usage_.refusal(peer, assembly->counted_bytes); !why.empty()) refuse(wire::ErrorCode::BUSY, why + "; retry later");
   assembly->meta = meta;
   assembly->chunk_count = chunk_count;
   assembly->hash = std::make_unique<Checksum64>();
@@ -364,36 +365,8 @@ void Ingest::expire(uint64_t now, uint64_t idle_ms) {
   refusal_log_.flush(now);
 }
 
-// Per peer and overall, by count and by declared bytes: one connection
-// cannot take all of the daemon's room for partial arrays, and thousands of
-// tiny arrays are refused like a few huge ones. BUSY: the publisher retries.
-void Ingest::refuse_if_full(const std::string& peer, uint64_t bytes, const SnapshotKey& key) {
-  auto found = peer_usage_.find(peer);
-  const Usage mine = found == peer_usage_.end() ? Usage{} : found->second;
-  std::string why;
-  if (mine.arrays + 1 > limits_.max_pending_arrays_per_peer) {
-    why = "this peer has " + std::to_string(mine.arrays) + " partial arrays already (max_pending_arrays_per_peer " +
-          std::to_string(limits_.max_pending_arrays_per_peer) + ")";
-  } else if (mine.bytes + bytes > limits_.max_pending_bytes_per_peer) {
-    why = "this peer's partial arrays hold " + std::to_string(mine.bytes) + " bytes already, this one " +
-          std::to_string(bytes) + " more (max_pending_bytes_per_peer " + std::to_string(limits_.max_pending_bytes_per_peer) +
-          ")";
-  } else if (total_usage_.arrays + 1 > limits_.max_pending_arrays) {
-    why = "the daemon holds " + std::to_string(total_usage_.arrays) + " partial arrays already (max_pending_arrays " +
-          std::to_string(limits_.max_pending_arrays) + ")";
-  } else if (total_usage_.bytes + bytes > limits_.max_pending_bytes) {
-    why = "the daemon holds " + std::to_string(total_usage_.bytes) + " bytes of partial snapshots already (max_pending_bytes " +
-          std::to_string(limits_.max_pending_bytes) + ")";
-  }
-  if (!why.empty()) throw Rejection(wire::ErrorCode::BUSY, "snapshot " + key.describe() + ": " + why + "; retry later", &key);
-}
-
 void Ingest::add_pending(const std::string& pkey, std::unique_ptr<Assembly> assembly) {
-  Usage& mine = peer_usage_[assembly->peer];
-  ++mine.arrays;
-  mine.bytes += assembly->counted_bytes;
-  ++total_usage_.arrays;
-  total_usage_.bytes += assembly->counted_bytes;
+  usage_.add(assembly->peer, assembly->counted_bytes);
   pending_[pkey] = std::move(assembly);
   publish_pending_stats();
 }
@@ -401,26 +374,19 @@ void Ingest::add_pending(const std::string& pkey, std::unique_ptr<Assembly> asse
 std::unique_ptr<Ingest::Assembly> Ingest::remove_pending(std::map<std::string, std::unique_ptr<Assembly>>::iterator it) {
   std::unique_ptr<Assembly> assembly = std::move(it->second);
   pending_.erase(it);
-  auto mine = peer_usage_.find(assembly->peer);
-  if (--mine->second.arrays == 0) {
-    peer_usage_.erase(mine);
-  } else {
-    mine->second.bytes -= assembly->counted_bytes;
-  }
-  --total_usage_.arrays;
-  total_usage_.bytes -= assembly->counted_bytes;
+  usage_.remove(assembly->peer, assembly->counted_bytes);
   publish_pending_stats();
   return assembly;
 }
 
 void Ingest::publish_pending_stats() {
   std::lock_guard<std::mutex> lock(stats_mu_);
-  stats_.pending_snapshots = total_usage_.arrays;
-  stats_.pending_bytes = total_usage_.bytes;
+  stats_.pending_snapshots = usage_.arrays();
+  stats_.pending_bytes = usage_.bytes();
 }
 
-void Ingest::log_refusal(const std::string& reason, const std::string& message) {
-  refusal_log_.warn(reason, message, unix_now_ms());
+void Ingest::log_refusal(const std::string& reason, const std::string& message, bool is_error) {
+  refusal_log_.note(reason, message, unix_now_ms(), is_error);
   std::lock_guard<std::mutex> lock(stats_mu_);
   stats_.refusals_not_logged = refusal_log_.suppressed_total();
 }

@@ -7,13 +7,13 @@
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <unordered_map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
 #include "ingest/ingest_limits.h"
+#include "ingest/pending_usage.h"
 #include "ingest/refusal_log.h"
 #include "schema/message_io.h"
 #include "schema/messages.h"
@@ -66,13 +66,11 @@ class Ingest {
   std::vector<Frame> chunk(const std::string& peer, const SnapshotChunk& chunk);
   std::vector<Frame> end(const std::string& peer, const SnapshotEnd& end);
   const RunEntry& known_run(const std::string& run);
-  void refuse_if_full(const std::string& peer, uint64_t bytes, const SnapshotKey& key);
-  // The only ways into and out of pending_: they keep the counts below, so
-  // a frame costs O(log n), not a walk over every partial array.
+  // The only ways into and out of pending_: they keep usage_ and the stats.
   void add_pending(const std::string& pkey, std::unique_ptr<Assembly> assembly);
   std::unique_ptr<Assembly> remove_pending(std::map<std::string, std::unique_ptr<Assembly>>::iterator it);
   void publish_pending_stats();
-  void log_refusal(const std::string& reason, const std::string& message);
+  void log_refusal(const std::string& reason, const std::string& message, bool is_error = false);
 
   Store& store_;
   const IngestLimits limits_;
@@ -80,12 +78,7 @@ class Ingest {
   SnapshotTable snapshots_;
   std::map<std::string, RunEntry> run_cache_;
   std::map<std::string, std::unique_ptr<Assembly>> pending_;  // by peer + snapshot key
-  struct Usage {
-    uint64_t arrays = 0;
-    uint64_t bytes = 0;
-  };
-  std::unordered_map<std::string, Usage> peer_usage_;  // of pending_, per peer; a peer without arrays has no entry
-  Usage total_usage_;
+  PendingUsage usage_;  // of pending_
   RefusalLog refusal_log_;
   std::function<void(const SnapshotMeta&)> on_stored_;
   std::string spare_data_;  // the last stored array's buffer, reused for the next

@@ -7,13 +7,13 @@ namespace {
 constexpr uint64_t kWindowMs = 1000;
 }  // namespace
 
-void RefusalLog::warn(const std::string& reason, const std::string& message, uint64_t now_ms) {
+void RefusalLog::note(const std::string& reason, const std::string& message, uint64_t now_ms, bool is_error) {
   flush(now_ms);
   Window& window = windows_[reason];
   if (window.logged == 0 && window.suppressed == 0) window.start_ms = now_ms;
   if (window.logged < per_second_) {
     ++window.logged;
-    spdlog::warn("{}", message);
+    spdlog::log(is_error ? spdlog::level::err : spdlog::level::warn, "{}", message);
   } else {
     ++window.suppressed;
     ++suppressed_total_;

@@ -16,9 +16,10 @@ class RefusalLog {
  public:
   explicit RefusalLog(uint32_t per_second = 10) : per_second_(per_second) {}
 
-  // Logs `message` at warning level unless `reason` (e.g. an error code)
-  // already had per_second lines in the current second.
-  void warn(const std::string& reason, const std::string& message, uint64_t now_ms);
+  // Logs `message` (at error level if `is_error`, else warning) unless
+  // `reason` (e.g. an error code) already had per_second lines in the
+  // current second.
+  void note(const std::string& reason, const std::string& message, uint64_t now_ms, bool is_error = false);
   // Logs the suppressed count of every reason whose second is over; called
   // with each warning and once a second by the serving loop, so a burst's
   // count appears even when no refusal follows it.

@@ -10,6 +10,7 @@
 #include <thread>
 #include <zmq.hpp>
 
+#include "query/query_protocol.h"
 #include "schema/messages.h"
 #include "tests/support/daemon_process.h"
 #include "tests/support/raw_ingest_client.h"
@@ -111,6 +112,35 @@ TEST(DaemonLogs, AMultipartMessageIsRefusedAndNotEchoed) {
   ASSERT_TRUE(dealer.recv(reply));
   EXPECT_TRUE(IncomingMessage(reply.data(), reply.size(), 1 << 20).get().getBody().isAck());
   EXPECT_EQ(daemon.query("runs")[0]["run"], "after");
+}
+
+// A query peer that never reads its replies: the daemon queues at most 16
+// for it (ZMQ_SNDHWM) and drops the rest, instead of the 100,000 before
+// (here 200 replies of ~0.4 MB each, 80 MB), and answers everyone else.
+TEST(DaemonLogs, RepliesToAPeerThatDoesNotReadAreBounded) {
+  DaemonProcess daemon;
+  daemon.start();
+  RawIngestClient client(daemon.ingest_endpoint());
+  ASSERT_TRUE(client.exchange(encode_hello_frame(testing::make_run("big", {"tap"}, 16, 65536, 256))).is_ack);
+
+  zmq::context_t context;
+  zmq::socket_t flood(context, zmq::socket_type::dealer);
+  flood.set(zmq::sockopt::linger, 0);
+  flood.set(zmq::sockopt::rcvhwm, 1);  // and so the daemon's side fills
+  flood.set(zmq::sockopt::rcvbuf, 64 << 10);
+  flood.connect(daemon.query_endpoint());
+  constexpr int kQueries = 200;
+  const Frame query = encode_query_frame("run_description", {{"run", "big"}});
+  for (int i = 0; i < kQueries; ++i) flood.send(zmq::buffer(query));
+  EXPECT_EQ(daemon.query("runs")[0]["run"], "big");  // meanwhile, others are answered
+  std::this_thread::sleep_for(std::chrono::seconds(3));  // the daemon answers all 200 (~0.3 s unloaded)
+
+  int received = 0;
+  flood.set(zmq::sockopt::rcvtimeo, 500);
+  for (zmq::message_t reply; flood.recv(reply);) ++received;
+  EXPECT_GT(received, 0);
+  EXPECT_LT(received, kQueries / 2) << "replies were queued without a bound";
+  EXPECT_TRUE(daemon.query("status")["daemon"]["up"].get<bool>());
 }
 
 }  // namespace

@@ -3,8 +3,33 @@
 # build/. Idempotent and non-interactive; run as root or with sudo available.
 #   bash deploy/setup.sh            # install + build
 #   CW_SKIP_APT=1 bash deploy/setup.sh   # build only
+#   CW_BUILD_TARGETS="conceptwatchd tinygpt" bash deploy/setup.sh   # build only those (deploy/demo.sh)
+# apt's and ninja's output go to apt.log and build.log; a line every 30 s
+# says they are still going, and a failure prints the log's tail.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# Runs a long command with its output appended to LOG, printing its last
+# line every 30 s instead of its hundreds of lines; on failure, the tail.
+run_logged() {
+  local log=$1 label=$2 waited=0 rc=0
+  shift 2
+  "$@" >> "$log" 2>&1 &
+  local pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 1
+    waited=$((waited + 1))
+    if [ $((waited % 30)) -eq 0 ]; then
+      echo "setup: $label, ${waited} s: $(tail -n 1 "$log" | tr -d '\r' | tail -c 100)"
+    fi
+  done
+  wait "$pid" || rc=$?
+  if [ "$rc" -ne 0 ]; then
+    tail -n 60 "$log"
+    echo "setup: $label failed (exit $rc; full log: $log)"
+    exit 1
+  fi
+}
 
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git
@@ -25,9 +50,11 @@ if [ -z "${CW_SKIP_APT:-}" ]; then
   if [ ${#missing[@]} -gt 0 ]; then
     SUDO=""
     [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-    echo "setup: installing ${#missing[@]} Debian packages: ${missing[*]}"
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    echo "setup: installing ${#missing[@]} Debian packages and their dependencies (log: apt.log): ${missing[*]}"
+    : > apt.log
+    run_logged apt.log "apt-get update" $SUDO apt-get update -q
+    run_logged apt.log "apt-get install" $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+    echo "setup: $(grep -c '^Setting up' apt.log) Debian packages installed"
   else
     echo "setup: all ${#PACKAGES[@]} Debian packages present"
   fi
@@ -36,13 +63,18 @@ fi
 # Two compile jobs: a torch translation unit needs ~1.2 GB and 20 s.
 JOBS="${CW_JOBS:-2}"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo > build.log 2>&1 || { cat build.log; exit 1; }
-echo "setup: building with $JOBS jobs (log: build.log)"
-ninja -C build -j "$JOBS" >> build.log 2>&1 || { tail -n 80 build.log; echo "setup: build failed (full log: build.log)"; exit 1; }
+# Empty: everything (the tests need it all); deploy/demo.sh names the three
+# programs it runs, about half the build.
+read -r -a targets <<< "${CW_BUILD_TARGETS:-}"
+echo "setup: building ${targets[*]:-everything} with $JOBS jobs (log: build.log)"
+run_logged build.log build ninja -C build -j "$JOBS" "${targets[@]}"
 echo "setup: built into build/"
 
 # The Python hook: put build/python on Debian's python3 path (a .pth file).
 site_dir=$(/usr/bin/python3 -c 'import site; print(site.getsitepackages()[0])')
-if mkdir -p "$site_dir" 2>/dev/null && [ -w "$site_dir" ]; then
+if [ ! -f build/python/conceptwatch/__init__.py ]; then
+  echo "setup: Python hook not built (CW_BUILD_TARGETS without it; ninja -C build cw_python_package)"
+elif mkdir -p "$site_dir" 2>/dev/null && [ -w "$site_dir" ]; then
   echo "$PWD/build/python" > "$site_dir/conceptwatch.pth"
   echo "setup: Python hook importable as 'conceptwatch' by /usr/bin/python3"
 else

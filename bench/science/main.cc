@@ -38,7 +38,7 @@ struct StreamResult {
 };
 
 StreamResult run_stream(const ScienceStream& stream, int index, int count, std::chrono::seconds per_snapshot,
-                        bool show_daemon_log) {
+                        bool show_daemon_log, const std::string& daemon_config) {
   StreamResult result;
   result.stream = stream;
   const auto start = Clock::now();
@@ -49,7 +49,8 @@ StreamResult run_stream(const ScienceStream& stream, int index, int count, std::
     std::fprintf(stderr, "[%d/%d] %s (%s): %lld tokens, planted L0 %.2f at the end\n", index, count,
                  stream.name().c_str(), stream.split.c_str(), (long long)planted.options.n_tokens,
                  planted.mean_active(T - 1));
-    testing::DaemonProcess daemon;
+    testing::DaemonProcess daemon(daemon_config.empty() ? std::vector<std::string>{}
+                                                        : std::vector<std::string>{"--config", daemon_config});
     daemon.start();
     testing::stream_planted(
         daemon, "planted", planted, {}, {},
@@ -226,6 +227,11 @@ int main(int argc, char** argv) {
   app.add_flag("--list", list, "list the built-in streams and exit");
   app.add_option("--snapshot-timeout", per_snapshot_s, "seconds one snapshot may take to be taken in")
       ->check(CLI::Range(1, 86400));
+  std::string daemon_config;
+  app.add_option("--daemon-config", daemon_config,
+                 "run the daemon with this TOML file instead of the default config (to try a setting; the "
+                 "bars are for the defaults)")
+      ->check(CLI::ExistingFile);
   app.add_option("--table", tables, "print the table of results saved by earlier --json runs (files), run nothing");
   CLI11_PARSE(app, argc, argv);
 
@@ -269,7 +275,8 @@ int main(int argc, char** argv) {
 
   std::vector<StreamResult> results;
   for (std::size_t i = 0; i < streams.size(); ++i)
-    results.push_back(run_stream(streams[i], int(i) + 1, int(streams.size()), std::chrono::seconds(per_snapshot_s), daemon_log));
+    results.push_back(run_stream(streams[i], int(i) + 1, int(streams.size()), std::chrono::seconds(per_snapshot_s), daemon_log,
+                                 daemon_config));
   if (json) {
     std::cout << results_json(results).dump(1) << "\n";
   } else {

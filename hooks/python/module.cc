@@ -1,10 +1,12 @@
 // _conceptwatch: the C++ Publisher for PyTorch jobs, so Python and C++ jobs
-// speak one wire format. The friendly API is conceptwatch/__init__.py.
+// speak one wire format, and the CLI's query client (query_client.h). The
+// friendly API is conceptwatch/__init__.py.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
 #include "hooks/publisher.h"
+#include "hooks/python/query_client.h"
 
 namespace py = pybind11;
 
@@ -23,7 +25,8 @@ cw::DType dtype_of(const py::array& array) {
 }  // namespace
 
 PYBIND11_MODULE(_conceptwatch, m) {
-  m.doc() = "conceptwatch publisher (C++), see conceptwatch.attach";
+  m.doc() = "conceptwatch publisher and query client (C++), see conceptwatch.attach and conceptwatch.connect";
+  cw::add_query_client(m);
 
   py::class_<cw::Publisher>(m, "Publisher")
       .def(py::init([](const std::string& run, const std::vector<std::pair<std::string, uint32_t>>& taps,

@@ -22,6 +22,9 @@ ALLOWED = {
     "auth": [],
     # The publisher's CURVE keys (auth/client_keys.h) and handshake monitor.
     "hooks": ["schema", "auth"],
+    # The Python module binds the Publisher and the CLI's query client
+    # (conceptwatch.connect): DaemonClient and its QueryError.
+    "hooks/python": ["hooks", "query/daemon_client.h", "query/query_handler.h"],
     "safetensors": [],
     # crosscoder_state.h reads and writes the stored state as safetensors.
     "crosscoder": ["safetensors"],

@@ -12,12 +12,10 @@
 #include "schema/checksum.h"
 #include "store/run_catalog.h"
 #include "store/snapshot_table.h"
+#include "tests/hooks/python_script.h"
 #include "tests/support/daemon_keys.h"
 #include "tests/support/daemon_process.h"
 
-#if !defined(CW_PYTHON) || !defined(CW_SOURCE_DIR) || !defined(CW_PYTHON_MODULE_DIR)
-#error "CW_PYTHON, CW_SOURCE_DIR and CW_PYTHON_MODULE_DIR must be defined"
-#endif
 
 namespace cw {
 namespace {
@@ -28,8 +26,7 @@ TEST(PythonHook, StoresTheSameRecordAsTheCppHookForTheSameTensor) {
   DaemonProcess daemon({"--store-only"});
   daemon.start();
   const std::string tap = "blocks.0.resid_post", raw = daemon.scratch().sub("captured.f32");
-  const std::string command = std::string("PYTHONPATH=") + CW_PYTHON_MODULE_DIR + " " + CW_PYTHON + " " +
-                              CW_SOURCE_DIR + "/tests/hooks/python_hook_publish.py " + daemon.ingest_endpoint() +
+  const std::string command = testing::python_script("python_hook_publish.py") + daemon.ingest_endpoint() +
                               " from-python " + tap + " 7 " + raw;
   ASSERT_EQ(std::system(command.c_str()), 0) << command;
 
@@ -92,7 +89,9 @@ TEST(PythonHook, StoresTheSameRecordAsTheCppHookForTheSameTensor) {
 }
 
 // A daemon with CURVE keys: the hook takes its key files from the same
-// environment variables as the CLI, and its snapshot is stored.
+// environment variables as the CLI, and its snapshot is stored; the query
+// client (conceptwatch.connect) takes them as arguments or from the same
+// variables, and is refused with a stranger's key.
 TEST(PythonHook, PublishesWithCurveKeysFromTheEnvironment) {
   testing::TempDir dir;
   const testing::DaemonKeys keys(dir.sub("keys"));
@@ -103,14 +102,17 @@ TEST(PythonHook, PublishesWithCurveKeysFromTheEnvironment) {
   daemon.start();
   const ClientKeyFiles writer = keys.as("writer");
   const std::string command = "CONCEPTWATCH_SERVER_KEY=" + writer.server_key + " CONCEPTWATCH_SECRET_KEY=" +
-                              writer.secret_key + " PYTHONPATH=" + CW_PYTHON_MODULE_DIR + " " + CW_PYTHON + " " +
-                              CW_SOURCE_DIR + "/tests/hooks/python_hook_publish.py " + daemon.ingest_endpoint() +
-                              " keyed blocks.0.resid_post 3 " + dir.sub("captured.f32");
+                              writer.secret_key + " " + testing::python_script("python_hook_publish.py") +
+                              daemon.ingest_endpoint() + " keyed blocks.0.resid_post 3 " + dir.sub("captured.f32");
   ASSERT_EQ(std::system(command.c_str()), 0) << command << "\n" << daemon.log();
   const auto runs = daemon.query("runs");
   ASSERT_EQ(runs.size(), 1u) << runs.dump();
   EXPECT_EQ(runs[0]["run"], "keyed");
   EXPECT_EQ(runs[0]["taps"][0]["snapshots"], 1u);
+  const std::string query = testing::python_script("python_client_keys.py") + daemon.query_endpoint() + " " +
+                            writer.server_key + " " + keys.as("reader").secret_key + " " +
+                            keys.as("stranger").secret_key;
+  EXPECT_EQ(std::system(query.c_str()), 0) << query << "\n" << daemon.log();
 }
 
 }  // namespace

@@ -13,11 +13,9 @@
 
 #include "hooks/prediction_divergence.h"
 #include "store/snapshot_table.h"
+#include "tests/hooks/python_script.h"
 #include "tests/support/daemon_process.h"
 
-#if !defined(CW_PYTHON) || !defined(CW_SOURCE_DIR) || !defined(CW_PYTHON_MODULE_DIR)
-#error "CW_PYTHON, CW_SOURCE_DIR and CW_PYTHON_MODULE_DIR must be defined"
-#endif
 
 namespace cw {
 namespace {
@@ -35,9 +33,8 @@ TEST(PythonHook, SendsThePredictionDivergenceOfItsProbe) {
   testing::DaemonProcess daemon({"--store-only"});
   daemon.start();
   const std::string out = daemon.scratch().path();
-  const std::string command = std::string("PYTHONPATH=") + CW_PYTHON_MODULE_DIR + " " + CW_PYTHON + " " +
-                              CW_SOURCE_DIR + "/tests/hooks/python_prediction_divergence.py " +
-                              daemon.ingest_endpoint() + " kl-run 5 " + out;
+  const std::string command =
+      testing::python_script("python_prediction_divergence.py") + daemon.ingest_endpoint() + " kl-run 5 " + out;
   ASSERT_EQ(std::system(command.c_str()), 0) << command;
   ASSERT_EQ(daemon.terminate(), 0) << daemon.log();
 

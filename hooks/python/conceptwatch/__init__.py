@@ -23,6 +23,13 @@ For a daemon with CURVE keys (README "Authentication"), pass
 server_key="server.pub" and secret_key="job.secret" to attach, or set
 CONCEPTWATCH_SERVER_KEY and CONCEPTWATCH_SECRET_KEY; a refused key shows in
 close()'s and stats()'s "last_error".
+
+Reading back what the daemon found (conceptwatch/client.py), and the
+crosscoder as a torch module (conceptwatch/crosscoder.py):
+
+    cw = conceptwatch.connect("tcp://127.0.0.1:7782")
+    t = cw.trajectories("my-run")        # t.decoder_norm: features x snapshots
+    cc = conceptwatch.load_crosscoder("export-dir")   # from `conceptwatch export`
 """
 
 import os
@@ -32,9 +39,14 @@ import numpy as np
 import torch
 
 from ._conceptwatch import Publisher
+from .client import Client, DaemonRefused, DaemonUnreachable, QueryError, Trajectories, connect
+from .crosscoder import Crosscoder, load_crosscoder
 from .prediction_divergence import NgramReference
+from .safetensors import read_safetensors
 
-__all__ = ["attach", "Watcher", "Task", "checkpoint_steps", "Publisher", "NgramReference"]
+__all__ = ["attach", "Watcher", "Task", "checkpoint_steps", "Publisher", "NgramReference", "connect", "Client",
+           "Trajectories", "DaemonUnreachable", "DaemonRefused", "QueryError", "load_crosscoder", "Crosscoder",
+           "read_safetensors"]
 
 
 def checkpoint_steps(step, every, log_until=512):
@@ -70,6 +82,9 @@ def _to_numpy(tensor, dtype):
 
 
 class Watcher:
+    """A model with conceptwatch attached (see attach): captures the taps'
+    outputs on the probe at the schedule's steps and publishes them."""
+
     def __init__(self, model, taps, probe, every=100, run=None, endpoint="tcp://127.0.0.1:7781",
                  dtype="f32", vocabulary=None, tasks=(), forward=None, schedule=None, logits=None,
                  server_key=None, secret_key=None, **publisher_options):
@@ -136,6 +151,9 @@ class Watcher:
         return False
 
     def snapshot(self, step, tokens_seen=0, **scalars):
+        """Publishes the taps' outputs on the probe now (and the tasks'
+        activations and gradients), with the scalars given, whatever the
+        schedule says."""
         was_training = self.model.training
         self.model.eval()
         try:
@@ -194,6 +212,7 @@ class Watcher:
         return {"task." + task.name: float(metric)}
 
     def stats(self):
+        """The publisher's counters: published, acked, dropped, queued, last_error, ..."""
         return self.publisher.stats()
 
     def close(self, timeout_s=30.0):

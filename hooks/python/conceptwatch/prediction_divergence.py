@@ -20,6 +20,9 @@ _CHUNK_ELEMENTS = 1 << 24
 
 
 class NgramReference:
+    """The probe's own unigram and bigram statistics, from its tokens
+    [sequences, sequence_length] over a vocabulary of vocab_size ids."""
+
     def __init__(self, tokens, vocab_size):
         tokens = np.asarray(tokens, dtype=np.int64)
         if tokens.ndim != 2:

@@ -355,8 +355,9 @@ std::vector<Frame> Ingest::end(const std::string& peer, const SnapshotEnd& messa
 void Ingest::expire(uint64_t now, uint64_t idle_ms) {
   for (auto it = pending_.begin(); it != pending_.end();) {
     if (now - it->second->last_activity_ms > idle_ms) {
-      spdlog::warn("dropping partial snapshot {} idle for {} ms", it->second->meta.key.describe(),
-                   now - it->second->last_activity_ms);
+      // Rate-limited: a peer may leave up to max_pending_arrays behind at once.
+      log_refusal("idle partial array", "dropping partial snapshot " + it->second->meta.key.describe() + " idle for " +
+                                            std::to_string(now - it->second->last_activity_ms) + " ms");
       remove_pending(it++);
     } else {
       ++it;

@@ -9,6 +9,15 @@
 // firing), CW_ALERT_GENERATOR_URL, CW_ALERT_LABEL_<NAME> per label and
 // CW_ALERT_ANNOTATION_<NAME> per annotation (NAME upper-cased, characters
 // other than A-Z 0-9 turned into '_'). Inherited CW_ALERT_* are removed.
+//
+// Label values include run and tap names, which whoever may publish chooses
+// (docs/SECURITY.md). They are passed only as environment values, as they
+// are: never put into argv or the shell string, so no name runs as a
+// command. A script must still treat them as data: quote them
+// ("$CW_ALERT_LABEL_RUN"), never eval them or build a command from them.
+// The daemon admits only names of valid UTF-8, at most 200 bytes, without
+// control characters (no newline) or '/' (schema/run_checks.h); they may
+// hold quotes, '$', '`' and ';'.
 #ifndef CW_ALERTS_EXEC_SINK_H_
 #define CW_ALERTS_EXEC_SINK_H_
 

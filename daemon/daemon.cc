@@ -19,31 +19,54 @@
 #endif
 #include "query/query_protocol.h"
 #include "schema/json_text.h"
+#include "schema/messages.h"
 #include "schema/unix_time.h"
 #include "store/analysis_tables.h"
 
 namespace cw {
 namespace {
 
-// Receives one multipart message: routing frames, then the payload.
-bool receive(zmq::socket_t& socket, std::vector<zmq::message_t>* parts) {
+// What the clients send (a DEALER's one frame, or a REQ's delimiter and one
+// frame) arrives on the ROUTER as at most 3 parts: identity, [empty], payload.
+constexpr std::size_t kMaxParts = 3;
+
+// Receives one multipart message: routing frames, then the payload. Parts
+// beyond kMaxParts are read and dropped at once (a peer may send thousands,
+// each up to the size limit) and counted in `extra`.
+bool receive(zmq::socket_t& socket, std::vector<zmq::message_t>* parts, std::size_t* extra) {
   parts->clear();
+  *extra = 0;
   while (true) {
     zmq::message_t part;
     if (!socket.recv(part, zmq::recv_flags::dontwait)) return !parts->empty();
-    parts->push_back(std::move(part));
-    if (!parts->back().more()) return true;
+    const bool more = part.more();
+    if (parts->size() < kMaxParts) {
+      parts->push_back(std::move(part));
+    } else {
+      ++*extra;
+    }
+    if (!more) return true;
   }
 }
 
+// Replies to the sender: its identity, and the empty delimiter if it sent
+// one; never the other parts it sent (echoing them let a peer make the
+// daemon send back whatever it sent, multiplied).
 void reply(zmq::socket_t& socket, std::vector<zmq::message_t>& parts, const Frame& frame) {
-  // Everything before the payload is the envelope (identity, delimiter).
-  for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
-    zmq::message_t copy(parts[i].data(), parts[i].size());
-    socket.send(copy, zmq::send_flags::sndmore | zmq::send_flags::dontwait);
-  }
+  zmq::message_t identity(parts[0].data(), parts[0].size());
+  socket.send(identity, zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+  if (parts.size() == 3 && parts[1].size() == 0) socket.send(zmq::message_t(), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
   zmq::message_t payload(frame.data(), frame.size());
   socket.send(payload, zmq::send_flags::dontwait);
+}
+
+// Why a message is not one the clients send, or empty: the payload must be
+// the last of 2 parts, or of 3 behind an empty delimiter.
+std::string envelope_problem(const std::vector<zmq::message_t>& parts, std::size_t extra) {
+  const std::size_t count = parts.size() + extra;
+  if (count == 2 || (count == 3 && parts[1].size() == 0)) return {};
+  return "a message is one frame (with a REQ socket's empty delimiter before it); this one came in " +
+         std::to_string(count - 1) + " parts";
 }
 
 // The HTTP port has no authentication at all (CURVE guards only the ZeroMQ
@@ -105,9 +128,15 @@ Daemon::Daemon(const DaemonConfig& config)
 #endif
   for (auto* socket : {&sockets_->ingest, &sockets_->query}) {
     socket->set(zmq::sockopt::linger, 1000);
-    socket->set(zmq::sockopt::sndhwm, 100000);
     socket->set(zmq::sockopt::rcvhwm, 256);
   }
+  // Replies queued for one peer: a ROUTER drops a reply to a peer whose
+  // queue is full (we send with dontwait and without ROUTER_MANDATORY), so
+  // a peer that never reads holds at most this many replies, not the
+  // 100,000 before (issue 11). A publisher has a few acks outstanding at a
+  // time; a query client waits for each reply, and replies can be megabytes.
+  sockets_->ingest.set(zmq::sockopt::sndhwm, 1000);
+  sockets_->query.set(zmq::sockopt::sndhwm, 16);
   listen_securely();
   // Frames beyond the limit make ZeroMQ drop the connection before we
   // allocate; smaller bad frames get an error reply from Ingest.
@@ -218,6 +247,7 @@ nlohmann::json Daemon::live_status() const {
           {"errors", stats.errors},
           {"pending_snapshots", stats.pending_snapshots},
           {"pending_bytes", stats.pending_bytes},
+          {"refusals_not_logged", stats.refusals_not_logged},
 #ifdef CW_WITH_ANALYSIS
           {"crosscoders", analysis_->scheduler->status()},
 #endif
@@ -249,15 +279,24 @@ void Daemon::serve(const std::atomic<bool>& stop) {
       throw;
     }
     // Bounded batches so neither socket starves the other.
-    for (int i = 0; i < 64 && receive(sockets_->ingest, &parts); ++i) {
+    std::size_t extra = 0;
+    for (int i = 0; i < 64 && receive(sockets_->ingest, &parts, &extra); ++i) {
       if (parts.size() < 2) continue;
       const std::string peer(static_cast<const char*>(parts[0].data()), parts[0].size());
+      if (auto problem = envelope_problem(parts, extra); !problem.empty()) {
+        reply(sockets_->ingest, parts, ingest_->refuse_envelope(peer, problem));
+        continue;
+      }
       for (const Frame& frame : ingest_->handle(peer, parts.back().data(), parts.back().size())) {
         reply(sockets_->ingest, parts, frame);
       }
     }
-    for (int i = 0; i < 16 && receive(sockets_->query, &parts); ++i) {
+    for (int i = 0; i < 16 && receive(sockets_->query, &parts, &extra); ++i) {
       if (parts.size() < 2) continue;
+      if (auto problem = envelope_problem(parts, extra); !problem.empty()) {
+        reply(sockets_->query, parts, encode_reply_frame({false, "", problem}));
+        continue;
+      }
       reply(sockets_->query, parts, answer_query_frame(*queries_, parts.back().data(), parts.back().size()));
     }
     if (unix_now_ms() - last_expiry > 1000) {

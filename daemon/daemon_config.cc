@@ -153,6 +153,15 @@ void load_daemon_config(const std::string& path, DaemonConfig* config) {
                              " is more than one store value can hold (" + std::to_string(Store::kMaxValueBytes) +
                              " bytes): an array that large would be acknowledged and not stored");
   number("ingest", "max_pending_bytes", &config->limits.max_pending_bytes);
+  number("ingest", "max_pending_bytes_per_peer", &config->limits.max_pending_bytes_per_peer);
+  number("ingest", "max_pending_arrays", &config->limits.max_pending_arrays);
+  number("ingest", "max_pending_arrays_per_peer", &config->limits.max_pending_arrays_per_peer);
+  number("ingest", "max_d_model", &config->limits.max_d_model);
+  number("ingest", "max_probe_tokens", &config->limits.max_probe_tokens);
+  number("ingest", "max_taps", &config->limits.max_taps);
+  number("ingest", "max_tasks", &config->limits.max_tasks);
+  number("ingest", "max_vocabulary", &config->limits.max_vocabulary);
+  number("ingest", "max_scalars", &config->limits.max_scalars);
   number("ingest", "partial_idle_ms", &config->partial_idle_ms);
 
   auto real = [&](const char* section, const char* key, double* out) {

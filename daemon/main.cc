@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "daemon/daemon.h"
+#include "daemon/log_format.h"
 
 namespace {
 
@@ -71,11 +72,7 @@ int main(int argc, char** argv) {
     if (allow_unauthenticated) config.auth.allow_unauthenticated = true;
 
     spdlog::set_level(spdlog::level::from_str(config.log_level));
-    if (config.log_format == "json") {
-      spdlog::set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","pid":%P,"msg":"%v"})", spdlog::pattern_time_type::utc);
-    } else {
-      spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ conceptwatchd: %v");
-    }
+    cw::set_log_format(config.log_format);
 
     std::signal(SIGTERM, request_stop);
     std::signal(SIGINT, request_stop);

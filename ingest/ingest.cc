@@ -3,9 +3,9 @@
 #include <kj/exception.h>
 #include <spdlog/spdlog.h>
 
-#include <cstring>
 
 #include "ingest/hello_merge.h"
+#include "ingest/message_limits.h"
 #include "schema/checksum.h"
 #include "schema/message_io.h"
 #include "schema/record_codec.h"
@@ -34,8 +34,15 @@ std::string peer_name(const std::string& peer) {
 class Ingest::Rejection {
  public:
   Rejection(wire::ErrorCode code, std::string message, const SnapshotKey* key = nullptr)
-      : code(code), message(std::move(message)), has_key(key != nullptr) {
-    if (key) this->key = *key;
+      : code(code), message(std::move(message)), has_key(key != nullptr && echoable(*key)) {
+    if (has_key) this->key = *key;
+  }
+  // The key goes back to the sender so it can match the error to its
+  // snapshot; one with names longer than any valid name cannot be one of a
+  // well-behaved sender's, and echoing it would answer megabytes with megabytes.
+  static bool echoable(const SnapshotKey& key) {
+    constexpr std::size_t kMaxEchoed = 256;
+    return key.run.size() <= kMaxEchoed && key.tap.size() <= kMaxEchoed && key.task.size() <= kMaxEchoed;
   }
   Frame frame() const {
     return encode_error_frame({code, message, has_key ? std::optional<SnapshotKey>(key) : std::nullopt});
@@ -47,18 +54,20 @@ class Ingest::Rejection {
 };
 
 struct Ingest::Assembly {
+  std::string peer;
+  uint64_t counted_bytes = 0;     // against the pending limits: the declared size, 0 for a duplicate
   SnapshotMeta meta;
   uint32_t chunk_count = 0;
   uint32_t next_index = 0;
   uint64_t received = 0;
-  std::string data;               // empty for a duplicate: only its checksum is needed
+  std::string data;               // grows chunk by chunk; empty for a duplicate: only its checksum is needed
   std::unique_ptr<Checksum64> hash;
   std::optional<SnapshotMeta> existing;
   uint64_t last_activity_ms = 0;
 };
 
 Ingest::Ingest(Store& store, IngestLimits limits)
-    : store_(store), limits_(limits), runs_(store), snapshots_(store) {}
+    : store_(store), limits_(limits), runs_(store), snapshots_(store), usage_(limits) {}
 Ingest::~Ingest() = default;
 
 IngestStats Ingest::stats() const {
@@ -75,27 +84,39 @@ std::vector<Frame> Ingest::handle(const std::string& peer, const void* data, std
   try {
     return dispatch(peer, data, size);
   } catch (const Rejection& rejection) {
-    spdlog::warn("refused message from peer {}: {}", peer_name(peer), rejection.message);
+    log_refusal("refused, code " + std::to_string(int(rejection.code)),
+                "refused message from peer " + peer_name(peer) + ": " + rejection.message);
     std::lock_guard<std::mutex> lock(stats_mu_);
     ++stats_.errors;
     return {rejection.frame()};
   } catch (const WireError& e) {
-    spdlog::warn("unreadable message: {}", e.what());
+    log_refusal("unreadable", std::string("unreadable message: ") + e.what());
     std::lock_guard<std::mutex> lock(stats_mu_);
     ++stats_.errors;
     return {Rejection(wire::ErrorCode::MALFORMED, e.what()).frame()};
   } catch (const kj::Exception& e) {
     const std::string reason = std::string("malformed message: ") + e.getDescription().cStr();
-    spdlog::warn("{}", reason);
+    log_refusal("malformed", reason);
     std::lock_guard<std::mutex> lock(stats_mu_);
     ++stats_.errors;
     return {Rejection(wire::ErrorCode::MALFORMED, reason).frame()};
   } catch (const std::exception& e) {  // e.g. the store failed: the sender will retry
-    spdlog::error("internal error: {}", e.what());
+    // Rate-limited too: a full disk fails every frame of every peer.
+    log_refusal("internal error", std::string("internal error: ") + e.what(), true);
     std::lock_guard<std::mutex> lock(stats_mu_);
     ++stats_.errors;
     return {Rejection(wire::ErrorCode::INTERNAL, std::string("daemon error: ") + e.what()).frame()};
   }
+}
+
+Frame Ingest::refuse_envelope(const std::string& peer, const std::string& problem) {
+  {
+    std::lock_guard<std::mutex> lock(stats_mu_);
+    ++stats_.frames;
+    ++stats_.errors;
+  }
+  log_refusal("malformed envelope", "refused message from peer " + peer_name(peer) + ": " + problem);
+  return Rejection(wire::ErrorCode::MALFORMED, problem).frame();
 }
 
 std::vector<Frame> Ingest::dispatch(const std::string& peer, const void* data, std::size_t size) {
@@ -105,6 +126,10 @@ std::vector<Frame> Ingest::dispatch(const std::string& peer, const void* data, s
     case wire::Message::Body::HELLO: {
       // DType is one byte: an unknown wire value must be refused before the cast.
       const auto hello_message = body.getHello();
+      if (auto error = check_hello_counts(hello_message, limits_); !error.empty()) {
+        throw Rejection(wire::ErrorCode::TOO_LARGE,
+                        "hello for run " + quoted_name(to_string(hello_message.getRun())) + ": " + error);
+      }
       if (uint16_t(hello_message.getDtype()) > uint16_t(wire::DType::BF16)) {
         throw Rejection(wire::ErrorCode::BAD_DTYPE, "hello for run " + quoted_name(to_string(hello_message.getRun())) +
                                                         ": unknown dtype " + std::to_string(uint16_t(hello_message.getDtype())) +
@@ -113,6 +138,10 @@ std::vector<Frame> Ingest::dispatch(const std::string& peer, const void* data, s
       return hello(read_hello(hello_message));
     }
     case wire::Message::Body::SNAPSHOT_BEGIN:
+      if (auto error = check_begin_counts(body.getSnapshotBegin(), limits_); !error.empty()) {
+        const SnapshotKey key = read_snapshot_id(body.getSnapshotBegin().getId());
+        throw Rejection(wire::ErrorCode::TOO_LARGE, "snapshot " + key.describe() + ": " + error, &key);
+      }
       try {
         return begin(peer, read_snapshot_begin(body.getSnapshotBegin()));
       } catch (const UnknownDType& e) {
@@ -192,8 +221,8 @@ std::vector<Frame> Ingest::begin(const std::string& peer, const SnapshotBegin& m
   try {
     run = &known_run(key.run);
   } catch (Rejection& rejection) {
-    rejection.has_key = true;
-    rejection.key = key;
+    rejection.has_key = Rejection::echoable(key);
+    if (rejection.has_key) rejection.key = key;
     throw;
   }
   if (auto problem = check_snapshot_meta(run->description, run->n_probe_tokens, meta)) {
@@ -216,25 +245,27 @@ std::vector<Frame> Ingest::begin(const std::string& peer, const SnapshotBegin& m
     refuse(wire::ErrorCode::BAD_CHUNK, "chunk count " + std::to_string(chunk_count) + " is impossible");
   }
   const std::string pkey = pending_key(peer, key);
-  pending_.erase(pkey);  // a re-sent begin restarts the array
-  count_pending();
+  if (auto it = pending_.find(pkey); it != pending_.end()) remove_pending(it);  // a re-sent begin restarts the array
   auto assembly = std::make_unique<Assembly>();
   assembly->existing = snapshots_.meta(key);
-  const uint64_t pending = stats().pending_bytes;
-  if (!assembly->existing && pending + total_bytes > limits_.max_pending_bytes) {
-    refuse(wire::ErrorCode::BUSY, "the daemon holds " + std::to_string(pending) +
-                                      " bytes of partial snapshots already; retry later");
-  }
+  assembly->peer = peer;
+  assembly->counted_bytes = assembly->existing ? 0 : total_bytes;
+  // BUSY: the publisher retries later.
+  if (auto why = usage_.refusal(peer, assembly->counted_bytes); !why.empty()) refuse(wire::ErrorCode::BUSY, why + "; retry later");
   assembly->meta = meta;
   assembly->chunk_count = chunk_count;
   assembly->hash = std::make_unique<Checksum64>();
   assembly->last_activity_ms = unix_now_ms();
-  if (!assembly->existing) {  // into the last stored array's buffer: already mapped, and same size means no zeroing
+  if (!assembly->existing) {
+    // Into the last stored array's buffer (already mapped); reserved, not
+    // resized: reserving touches no page, so a begin whose chunks never come
+    // costs address space, not memory (issue 11: 9 such begins of 1 GiB held
+    // 7.5 GB). Chunks arrive in order and are appended.
     assembly->data = std::move(spare_data_);
-    assembly->data.resize(total_bytes);
+    assembly->data.clear();
+    assembly->data.reserve(total_bytes);
   }
-  pending_[pkey] = std::move(assembly);
-  count_pending();
+  add_pending(pkey, std::move(assembly));
   return {};
 }
 
@@ -251,8 +282,7 @@ std::vector<Frame> Ingest::chunk(const std::string& peer, const SnapshotChunk& m
   }
   Assembly& assembly = *it->second;
   auto refuse = [&](wire::ErrorCode code, const std::string& why) {
-    pending_.erase(it);
-    count_pending();
+    remove_pending(it);
     throw Rejection(code, "snapshot " + key.describe() + ": " + why, &key);
   };
   const uint64_t total = assembly.meta.bytes();
@@ -274,7 +304,7 @@ std::vector<Frame> Ingest::chunk(const std::string& peer, const SnapshotChunk& m
                                             std::to_string(element % assembly.meta.d_model));
   }
   assembly.hash->update(data, size);
-  if (!assembly.existing) std::memcpy(&assembly.data[offset], data, size);
+  if (!assembly.existing) assembly.data.append(static_cast<const char*>(data), size);  // offset == received: checked
   assembly.received += size;
   ++assembly.next_index;
   assembly.last_activity_ms = unix_now_ms();
@@ -289,9 +319,7 @@ std::vector<Frame> Ingest::end(const std::string& peer, const SnapshotEnd& messa
     throw Rejection(wire::ErrorCode::UNKNOWN_SNAPSHOT, "end of snapshot " + key.describe() + " without a begin: re-send it",
                     &key);
   }
-  std::unique_ptr<Assembly> assembly = std::move(it->second);
-  pending_.erase(it);
-  count_pending();
+  std::unique_ptr<Assembly> assembly = remove_pending(it);
   auto refuse = [&](wire::ErrorCode code, const std::string& why) {
     throw Rejection(code, "snapshot " + key.describe() + ": " + why, &key);
   };
@@ -327,22 +355,41 @@ std::vector<Frame> Ingest::end(const std::string& peer, const SnapshotEnd& messa
 void Ingest::expire(uint64_t now, uint64_t idle_ms) {
   for (auto it = pending_.begin(); it != pending_.end();) {
     if (now - it->second->last_activity_ms > idle_ms) {
-      spdlog::warn("dropping partial snapshot {} idle for {} ms", it->second->meta.key.describe(),
-                   now - it->second->last_activity_ms);
-      it = pending_.erase(it);
+      // Rate-limited: a peer may leave up to max_pending_arrays behind at once.
+      log_refusal("idle partial array", "dropping partial snapshot " + it->second->meta.key.describe() + " idle for " +
+                                            std::to_string(now - it->second->last_activity_ms) + " ms");
+      remove_pending(it++);
     } else {
       ++it;
     }
   }
-  count_pending();
+  refusal_log_.flush(now);
 }
 
-void Ingest::count_pending() {
-  uint64_t bytes = 0;
-  for (const auto& entry : pending_) bytes += entry.second->data.size();
+void Ingest::add_pending(const std::string& pkey, std::unique_ptr<Assembly> assembly) {
+  usage_.add(assembly->peer, assembly->counted_bytes);
+  pending_[pkey] = std::move(assembly);
+  publish_pending_stats();
+}
+
+std::unique_ptr<Ingest::Assembly> Ingest::remove_pending(std::map<std::string, std::unique_ptr<Assembly>>::iterator it) {
+  std::unique_ptr<Assembly> assembly = std::move(it->second);
+  pending_.erase(it);
+  usage_.remove(assembly->peer, assembly->counted_bytes);
+  publish_pending_stats();
+  return assembly;
+}
+
+void Ingest::publish_pending_stats() {
   std::lock_guard<std::mutex> lock(stats_mu_);
-  stats_.pending_snapshots = pending_.size();
-  stats_.pending_bytes = bytes;
+  stats_.pending_snapshots = usage_.arrays();
+  stats_.pending_bytes = usage_.bytes();
+}
+
+void Ingest::log_refusal(const std::string& reason, const std::string& message, bool is_error) {
+  refusal_log_.note(reason, message, unix_now_ms(), is_error);
+  std::lock_guard<std::mutex> lock(stats_mu_);
+  stats_.refusals_not_logged = refusal_log_.suppressed_total();
 }
 
 }  // namespace cw

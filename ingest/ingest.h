@@ -12,6 +12,9 @@
 #include <string>
 #include <vector>
 
+#include "ingest/ingest_limits.h"
+#include "ingest/pending_usage.h"
+#include "ingest/refusal_log.h"
 #include "schema/message_io.h"
 #include "schema/messages.h"
 #include "schema/records.h"
@@ -19,14 +22,6 @@
 #include "store/snapshot_table.h"
 
 namespace cw {
-
-struct IngestLimits {
-  uint64_t max_frame_bytes = 64ull << 20;      // one message, chunk included
-  uint64_t max_snapshot_bytes = (4ull << 30) - 1;  // one whole array: one store value, < 2^32 bytes
-  uint64_t max_pending_bytes = 8ull << 30;     // all partially received arrays
-  uint32_t max_d_model = 1u << 16;
-  uint64_t max_probe_tokens = 1ull << 24;
-};
 
 struct IngestStats {
   uint64_t frames = 0;
@@ -36,7 +31,8 @@ struct IngestStats {
   uint64_t hello_writes = 0;  // Hellos that wrote the store: new runs, added taps/tasks/vocabulary
   uint64_t errors = 0;
   uint64_t pending_snapshots = 0;
-  uint64_t pending_bytes = 0;
+  uint64_t pending_bytes = 0;  // declared by the pending arrays' begins
+  uint64_t refusals_not_logged = 0;  // refusal warnings the rate limit held back (RefusalLog)
 };
 
 class Ingest {
@@ -48,6 +44,10 @@ class Ingest {
   // (none for a chunk that was accepted). Never throws for bad input: every
   // problem becomes an Error reply naming it.
   std::vector<Frame> handle(const std::string& peer, const void* data, std::size_t size);
+
+  // The reply to a message the transport found not to be one frame (the
+  // daemon's envelope check): counted and logged like any refusal.
+  Frame refuse_envelope(const std::string& peer, const std::string& problem);
 
   // Forgets partial arrays of a peer idle longer than `idle_ms`.
   void expire(uint64_t now_ms, uint64_t idle_ms);
@@ -66,7 +66,11 @@ class Ingest {
   std::vector<Frame> chunk(const std::string& peer, const SnapshotChunk& chunk);
   std::vector<Frame> end(const std::string& peer, const SnapshotEnd& end);
   const RunEntry& known_run(const std::string& run);
-  void count_pending();
+  // The only ways into and out of pending_: they keep usage_ and the stats.
+  void add_pending(const std::string& pkey, std::unique_ptr<Assembly> assembly);
+  std::unique_ptr<Assembly> remove_pending(std::map<std::string, std::unique_ptr<Assembly>>::iterator it);
+  void publish_pending_stats();
+  void log_refusal(const std::string& reason, const std::string& message, bool is_error = false);
 
   Store& store_;
   const IngestLimits limits_;
@@ -74,6 +78,8 @@ class Ingest {
   SnapshotTable snapshots_;
   std::map<std::string, RunEntry> run_cache_;
   std::map<std::string, std::unique_ptr<Assembly>> pending_;  // by peer + snapshot key
+  PendingUsage usage_;  // of pending_
+  RefusalLog refusal_log_;
   std::function<void(const SnapshotMeta&)> on_stored_;
   std::string spare_data_;  // the last stored array's buffer, reused for the next
   mutable std::mutex stats_mu_;

@@ -2,6 +2,7 @@
 
 #include <limits>
 
+#include "schema/run_checks.h"
 #include "store/run_catalog.h"
 #include "store/snapshot_table.h"
 
@@ -50,7 +51,7 @@ void QueryHandler::add(const std::string& name, Command command) { commands_[nam
 
 nlohmann::json QueryHandler::answer(const std::string& command, const nlohmann::json& params) const {
   auto it = commands_.find(command);
-  if (it == commands_.end()) throw QueryError("unknown query '" + command + "'");
+  if (it == commands_.end()) throw QueryError("unknown query " + quoted_name(command));
   return it->second(params);
 }
 
@@ -86,7 +87,7 @@ nlohmann::json QueryHandler::runs(const nlohmann::json&) const {
 
 nlohmann::json QueryHandler::snapshots(const nlohmann::json& params) const {
   const std::string run = required_param(params, "run");
-  if (!RunCatalog(store_).get(run)) throw QueryError("unknown run '" + run + "'");
+  if (!RunCatalog(store_).get(run)) throw QueryError("unknown run " + quoted_name(run));
   const std::string tap = params.value("tap", "");
   nlohmann::json out = nlohmann::json::array();
   for (const auto& meta : SnapshotTable(store_).list(run, tap)) {
@@ -111,7 +112,7 @@ nlohmann::json QueryHandler::run_description(const nlohmann::json& params) const
   RunCatalog catalog(store_);
   auto entry = catalog.get(run);
   auto probe = catalog.probe(run);
-  if (!entry || !probe) throw QueryError("unknown run '" + run + "'");
+  if (!entry || !probe) throw QueryError("unknown run " + quoted_name(run));
   nlohmann::json taps = nlohmann::json::array();
   for (const auto& tap : entry->description.taps) taps.push_back({{"name", tap.name}, {"d_model", tap.d_model}});
   nlohmann::json tasks = nlohmann::json::array();

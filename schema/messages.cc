@@ -5,6 +5,20 @@
 #include "schema/record_codec.h"
 
 namespace cw {
+namespace {
+
+// An error message goes back to a peer that may have sent megabytes of
+// name or JSON to provoke it: whatever the message quotes, the reply stays
+// small. Cut at a character boundary so the text stays valid UTF-8.
+std::string capped_message(const std::string& message) {
+  constexpr std::size_t kMaxMessageBytes = 4096;
+  if (message.size() <= kMaxMessageBytes) return message;
+  std::size_t cut = kMaxMessageBytes;
+  while (cut > 0 && (static_cast<unsigned char>(message[cut]) & 0xc0) == 0x80) --cut;
+  return message.substr(0, cut) + "... (" + std::to_string(message.size()) + " bytes)";
+}
+
+}  // namespace
 
 Frame encode_hello_frame(const RunDescription& run) {
   return build_frame([&](wire::Message::Body::Builder body) { write_hello(run, body.initHello()); });
@@ -90,7 +104,7 @@ Frame encode_error_frame(const ErrorReply& error) {
   return build_frame([&](wire::Message::Body::Builder body) {
     auto out = body.initError();
     out.setCode(error.code);
-    out.setMessage(error.message);
+    out.setMessage(capped_message(error.message));
     out.setHasSnapshot(error.snapshot.has_value());
     if (error.snapshot) write_snapshot_id(*error.snapshot, out.initSnapshot());
   });
@@ -119,7 +133,7 @@ Frame encode_reply_frame(const QueryReply& reply) {
     auto out = body.initReply();
     out.setOk(reply.ok);
     out.setJson(reply.json);
-    out.setError(reply.error);
+    out.setError(capped_message(reply.error));
   });
 }
 

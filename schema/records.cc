@@ -1,6 +1,7 @@
 #include "schema/records.h"
 
 #include "schema/checksum.h"
+#include "schema/run_checks.h"
 
 namespace cw {
 
@@ -28,8 +29,13 @@ const char* array_kind_name(ArrayKind kind) {
 }
 
 std::string SnapshotKey::describe() const {
-  std::string text = run + "/" + tap + "@" + std::to_string(step);
-  if (kind != ArrayKind::kProbeActivations) text += std::string(" ") + array_kind_name(kind) + ":" + task;
+  // Keys come from the wire before their names are checked: a name of
+  // megabytes, a newline or bytes that are not UTF-8 must not reach an error
+  // reply or a log line as they are. Valid names (<= 200 bytes) print as they are.
+  constexpr std::size_t kShown = 200;
+  std::string text = printable_name(run, kShown) + "/" + printable_name(tap, kShown) + "@" + std::to_string(step);
+  if (kind != ArrayKind::kProbeActivations)
+    text += std::string(" ") + array_kind_name(kind) + ":" + printable_name(task, kShown);
   return text;
 }
 

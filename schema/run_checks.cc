@@ -50,6 +50,24 @@ std::string hex_byte(unsigned char c) {
   return text;
 }
 
+// Appends about the first `max_bytes` of `name` to `out` (whole characters),
+// bytes that are not valid UTF-8 and control characters as \xNN; returns how
+// many bytes of `name` it showed.
+std::size_t append_printable(const std::string& name, std::size_t max_bytes, std::string* out) {
+  std::size_t at = 0;
+  while (at < name.size() && at < max_bytes) {
+    const std::size_t length = utf8_sequence_length(name, at);
+    if (length == 0 || (length == 1 && is_control(name[at]))) {
+      *out += hex_byte(name[at]);
+      ++at;
+    } else {
+      out->append(name, at, length);
+      at += length;
+    }
+  }
+  return at;
+}
+
 // The rules shared by every name; `slash_allowed` for scalar names.
 std::string check_text(const std::string& what, const std::string& name, bool slash_allowed) {
   if (name.empty()) return what + " is empty";
@@ -80,21 +98,17 @@ std::string check_scalar_name(const std::string& what, const std::string& name) 
   return check_text(what, name, true);
 }
 
+std::string printable_name(const std::string& name, std::size_t max_bytes) {
+  std::string out;
+  if (append_printable(name, max_bytes, &out) < name.size()) out += "... (" + std::to_string(name.size()) + " bytes)";
+  return out;
+}
+
 std::string quoted_name(const std::string& name) {
   std::string out = "'";
-  std::size_t at = 0;
-  while (at < name.size() && at < kMaxQuotedBytes) {
-    const std::size_t length = utf8_sequence_length(name, at);
-    if (length == 0 || (length == 1 && is_control(name[at]))) {
-      out += hex_byte(name[at]);
-      ++at;
-    } else {
-      out.append(name, at, length);
-      at += length;
-    }
-  }
+  const std::size_t shown = append_printable(name, kMaxQuotedBytes, &out);
   out += "'";
-  if (at < name.size()) out += " (" + std::to_string(name.size()) + " bytes)";
+  if (shown < name.size()) out += " (" + std::to_string(name.size()) + " bytes)";
   return out;
 }
 

@@ -29,6 +29,11 @@ std::string check_scalar_name(const std::string& what, const std::string& name);
 // that an error about a bad name is itself valid text of bounded size.
 std::string quoted_name(const std::string& name);
 
+// The same without quotes and with a size limit of the caller's: the first
+// `max_bytes` of `name`, bad bytes as \xNN, "... (N bytes)" when cut. Every
+// valid name (at most 200 bytes) prints unchanged with max_bytes 200.
+std::string printable_name(const std::string& name, std::size_t max_bytes);
+
 // Why `run` cannot be registered, or empty when it can: names, at least one
 // tap, non-zero d_model, a probe set of whole sequences, tasks with tokens.
 std::string check_run(const RunDescription& run);

@@ -380,6 +380,24 @@ TEST(ExecSink, PassesTheAlertOnStdinAndInTheEnvironment) {
     EXPECT_NE(std::find(env.begin(), env.end(), expected), env.end()) << expected;
 }
 
+// Run and tap names are chosen by whoever publishes. They reach the command
+// only as environment values, never spliced into its command line, so a
+// name made of shell syntax stays text for a command that quotes it.
+TEST(ExecSink, AHostileRunNameIsAnEnvironmentValueNotShellSyntax) {
+  testing::TempDir dir;
+  Alert alert = emergence();
+  const std::string hostile = "$(touch " + dir.sub("dollar") + ")`touch " + dir.sub("tick") + "`;touch " +
+                              dir.sub("semicolon") + " '\"";
+  alert.labels["run"] = hostile;
+  ExecOptions shell;
+  shell.shell = true;
+  shell.command = {"printf '%s' \"$CW_ALERT_LABEL_RUN\" > '" + dir.sub("run") + "'"};
+  ExecSink(shell).deliver(alert);
+  EXPECT_EQ(read_file(dir.sub("run")), hostile);
+  for (const char* name : {"dollar", "tick", "semicolon"})
+    EXPECT_NE(::access(dir.sub(name).c_str(), F_OK), 0) << name << " was created: the name ran as a command";
+}
+
 TEST(ExecSink, ShellModeFailuresAndTimeouts) {
   testing::TempDir dir;
   ExecOptions shell;

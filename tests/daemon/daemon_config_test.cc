@@ -60,6 +60,18 @@ TEST(DaemonConfig, TheShippedFileStatesTheDefaults) {
   EXPECT_EQ(read.spike_above, defaults.spike_above);
   EXPECT_EQ(shipped.analysis.priority, default_daemon_config().analysis.priority);
   EXPECT_EQ(shipped.limits.max_snapshot_bytes, default_daemon_config().limits.max_snapshot_bytes);
+  const IngestLimits& limits = shipped.limits;  // the shipped file states the defaults
+  const IngestLimits defaults_limits;
+  EXPECT_EQ(limits.max_pending_bytes, defaults_limits.max_pending_bytes);
+  EXPECT_EQ(limits.max_pending_bytes_per_peer, defaults_limits.max_pending_bytes_per_peer);
+  EXPECT_EQ(limits.max_pending_arrays, defaults_limits.max_pending_arrays);
+  EXPECT_EQ(limits.max_pending_arrays_per_peer, defaults_limits.max_pending_arrays_per_peer);
+  EXPECT_EQ(limits.max_d_model, defaults_limits.max_d_model);
+  EXPECT_EQ(limits.max_probe_tokens, defaults_limits.max_probe_tokens);
+  EXPECT_EQ(limits.max_taps, defaults_limits.max_taps);
+  EXPECT_EQ(limits.max_tasks, defaults_limits.max_tasks);
+  EXPECT_EQ(limits.max_vocabulary, defaults_limits.max_vocabulary);
+  EXPECT_EQ(limits.max_scalars, defaults_limits.max_scalars);
   EXPECT_EQ(options_json(shipped.analysis.crosscoder), options_json(default_daemon_config().analysis.crosscoder));
 }
 

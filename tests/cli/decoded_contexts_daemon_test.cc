@@ -5,29 +5,13 @@
 // and in `conceptwatch feature`'s text output.
 #include <gtest/gtest.h>
 
-#include <cstdio>
-#include <memory>
-
 #include "hooks/publisher.h"
 #include "tests/analysis/planted_stream.h"
+#include "tests/support/cli_output.h"
 #include "tests/support/test_data.h"
-
-#ifndef CW_CLI_PATH
-#error "CW_CLI_PATH must name the conceptwatch binary"
-#endif
 
 namespace cw {
 namespace {
-
-std::string run_cli(const testing::DaemonProcess& daemon, const std::string& args) {
-  const std::string command = std::string(CW_CLI_PATH) + " --endpoint " + daemon.query_endpoint() + " " + args;
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(command.c_str(), "r"), ::pclose);
-  if (!pipe) throw std::runtime_error("cannot run " + command);
-  std::string out;
-  char buffer[4096];
-  while (std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe.get())) out.append(buffer, n);
-  return out;
-}
 
 TEST(DecodedContexts, ARunsVocabularyDecodesItsTopContextsEverywhere) {
   testing::TempDir dir;
@@ -76,9 +60,9 @@ TEST(DecodedContexts, ARunsVocabularyDecodesItsTopContextsEverywhere) {
   // The CLI's text output prints the decoded text too, and --json the same
   // fields as the query.
   const std::string id = std::to_string(feature["feature"].get<int>());
-  const std::string text = run_cli(daemon, "feature " + id + " --run chars");
+  const std::string text = testing::cli_output(daemon, "feature " + id + " --run chars");
   EXPECT_NE(text.find(feature["top_contexts"][0]["text"].get<std::string>()), std::string::npos) << text;
-  const auto json = nlohmann::json::parse(run_cli(daemon, "--json feature " + id + " --run chars"));
+  const auto json = nlohmann::json::parse(testing::cli_output(daemon, "--json feature " + id + " --run chars"));
   EXPECT_EQ(json["top_contexts"], feature["top_contexts"]);
   EXPECT_EQ(daemon.terminate(), 0) << daemon.log();
 }

@@ -19,7 +19,7 @@
 #include "schema/unix_time.h"
 #include "tests/analysis/loss_step_stream.h"
 #include "tests/analysis/planted_stream.h"
-#include "tests/observe/cli_output.h"
+#include "tests/support/cli_output.h"
 #include "tests/observe/headless_chromium.h"
 #include "tests/store/store_fixture.h"
 

@@ -9,7 +9,7 @@
 #include <memory>
 
 #include "tests/analysis/planted_stream.h"
-#include "tests/observe/cli_output.h"
+#include "tests/support/cli_output.h"
 #include "tests/observe/prometheus_text_parser.h"
 #include "tests/support/raw_ingest_client.h"
 

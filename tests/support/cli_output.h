@@ -1,8 +1,8 @@
 // What the conceptwatch CLI (the process, CW_CLI_PATH) prints for `args`
-// against a running daemon's query socket: the answers the HTTP port's
-// pages must agree with.
-#ifndef CW_TESTS_OBSERVE_CLI_OUTPUT_H_
-#define CW_TESTS_OBSERVE_CLI_OUTPUT_H_
+// against a running daemon's query socket: what the HTTP port's pages and
+// the decoded contexts must agree with.
+#ifndef CW_TESTS_SUPPORT_CLI_OUTPUT_H_
+#define CW_TESTS_SUPPORT_CLI_OUTPUT_H_
 
 #include <cstdio>
 #include <memory>
@@ -29,4 +29,4 @@ inline std::string cli_output(const DaemonProcess& daemon, const std::string& ar
 
 }  // namespace cw::testing
 
-#endif  // CW_TESTS_OBSERVE_CLI_OUTPUT_H_
+#endif  // CW_TESTS_SUPPORT_CLI_OUTPUT_H_

@@ -1,6 +1,6 @@
-// `conceptwatch repair`: RocksDB's repair of a store the daemon refuses to
-// open as corrupt (store/store_recovery.h). The daemon must be stopped; back the
-// data directory up first, since records in unreadable files are dropped.
+// `conceptwatch repair`: brings back a store the daemon refuses to open as
+// corrupt (store/store_recovery.h: its newest consistent state, the files as
+// they were kept beside it). The daemon must be stopped.
 #ifndef CW_CLI_REPAIR_COMMAND_H_
 #define CW_CLI_REPAIR_COMMAND_H_
 

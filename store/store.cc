@@ -52,8 +52,9 @@ StoreOpenError open_error(const std::string& dir, const rocksdb::Status& status)
                       StoreProblem::kLocked);
   if (status.IsCorruption() || (status.IsIOError() && text.find("No such file") != std::string::npos))
     return StoreOpenError("store '" + dir + "' is corrupt (rocksdb: " + text +
-                          "): back the directory up, then run `conceptwatch repair --data-dir " + dir +
-                          "` (keeps what is readable), or move it aside to start with an empty store",
+                          "): stop anything using it, then run `conceptwatch repair --data-dir " + dir +
+                          "` (back to its newest consistent state; the files as they were kept in " + dir +
+                          ".before-repair), or move the directory aside to start with an empty store",
                       StoreProblem::kCorrupt);
   return StoreOpenError("cannot open store '" + dir + "': " + text, StoreProblem::kOther);
 }
@@ -118,9 +119,8 @@ struct Store::Rep {
   }
   ~Rep() {
     // RocksDB does not flush at close (the WAL holds what is not in table
-    // files yet), but its repair (repair_store) replays a WAL into the
-    // default family only: flushed, a cleanly stopped store loses nothing
-    // to a repair.
+    // files yet), and a repair (repair_store) does not replay the WAL:
+    // flushed, a cleanly stopped store loses nothing to a repair.
     if (db && !options.read_only && !handles.empty()) db->Flush(rocksdb::FlushOptions(), handles);
     for (auto* handle : handles)
       if (handle) db->DestroyColumnFamilyHandle(handle);
@@ -249,17 +249,45 @@ void Store::scan(Family family, std::string_view prefix,
   check(it->status(), std::string("scan of ") + family_name(family));
 }
 
+// RocksDB's RepairDB is not used: it drops blob file references (the
+// snapshot arrays; facebook/rocksdb#13884, #13090) and the unflushed WAL of
+// every family but the default one (#5073). Best-efforts recovery instead
+// picks the newest MANIFEST in the directory whose table and blob files are
+// all present and intact, and writes a new one; the WAL is not replayed.
 StoreRepair repair_store(const std::string& dir) {
-  if (!std::filesystem::exists(std::filesystem::path(dir) / "CURRENT") &&
-      !std::filesystem::exists(std::filesystem::path(dir) / "IDENTITY"))
-    throw StoreError("no conceptwatch store in '" + dir + "' to repair");
+  namespace fs = std::filesystem;
+  if (!fs::exists(fs::path(dir) / "IDENTITY")) throw StoreError("no conceptwatch store in '" + dir + "' to repair");
   StoreRepair result;
+  result.backup_dir = dir + ".before-repair";
+  std::error_code error;
+  if (fs::exists(result.backup_dir, error))
+    throw StoreError("a backup from an earlier repair is in the way: move '" + result.backup_dir + "' elsewhere first");
+  // Hard links: RocksDB never changes a table or blob file in place, so the
+  // backup costs no space, and keeps every file even if recovery decides a
+  // file is no longer referenced and deletes it.
+  fs::create_directories(result.backup_dir);
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    if (!entry.is_regular_file()) continue;
+    const fs::path target = fs::path(result.backup_dir) / entry.path().filename();
+    fs::create_hard_link(entry.path(), target, error);
+    if (error) fs::copy_file(entry.path(), target);
+  }
   result.bytes_before = bytes_in(dir);
   const auto start = std::chrono::steady_clock::now();
   rocksdb::DBOptions db_options;
+  db_options.best_efforts_recovery = true;
+  db_options.create_missing_column_families = true;
   db_options.info_log_level = rocksdb::WARN_LEVEL;
-  const rocksdb::Status status = rocksdb::RepairDB(dir, db_options, family_descriptors());
-  if (!status.ok()) throw StoreError("repair of store '" + dir + "' failed: " + status.ToString());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  const rocksdb::Status status = rocksdb::DB::Open(db_options, dir, family_descriptors(), &handles, &db);
+  if (!status.ok())
+    throw StoreError("repair of store '" + dir + "' failed: " + status.ToString() + " (the files as they were are in '" +
+                     result.backup_dir + "')");
+  db->Flush(rocksdb::FlushOptions(), handles);
+  for (auto* handle : handles) db->DestroyColumnFamilyHandle(handle);
+  db->Close();
+  delete db;
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   result.bytes_after = bytes_in(dir);
   return result;

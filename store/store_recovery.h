@@ -29,15 +29,20 @@ class StoreOpenError : public StoreError {
 };
 
 struct StoreRepair {
+  std::string backup_dir;     // the files as they were before (hard links)
   uint64_t bytes_before = 0;  // the directory's files
   uint64_t bytes_after = 0;
   double seconds = 0;
 };
 
-// RocksDB's repair (rocksdb::RepairDB) of the store in `dir`, which no
-// process may have open: keeps every record it can still read and drops
-// the files it cannot (records in them are lost), so back the directory up
-// first. For a store Store::open calls corrupt. Throws StoreError.
+// Repairs the store in `dir`, which no process may have open: first links
+// every file into `dir`.before-repair (refused if that exists), then opens
+// it with RocksDB's best-efforts recovery, which goes back to the newest
+// MANIFEST in the directory whose table and blob files are all there and
+// intact (a CURRENT that names a missing MANIFEST, a missing or damaged
+// table file): records written after that point, and those only in the WAL,
+// are not recovered. For a store Store::open calls corrupt. Throws
+// StoreError, e.g. when no MANIFEST can be read.
 StoreRepair repair_store(const std::string& dir);
 
 }  // namespace cw

@@ -12,6 +12,7 @@
 #include "cli/plot_command.h"
 #include "cli/query_commands.h"
 #include "cli/refit_command.h"
+#include "cli/repair_command.h"
 #include "daemon/daemon_config.h"
 #include "schema/defaults.h"
 
@@ -54,6 +55,7 @@ int main(int argc, char** argv) {
   cw::add_query_commands(app, context, &exit_code);
   cw::add_import_command(app, context, &exit_code);
   cw::add_keygen_command(app, context, &exit_code);
+  cw::add_repair_command(app, context, &exit_code);
   cw::add_analysis_commands(app, context, &exit_code);
   cw::add_attribution_command(app, context, &exit_code);
   cw::add_plot_command(app, context, &exit_code);

@@ -8,6 +8,7 @@
 #include "auth/auth_config.h"
 #include "auth/curve_keys.h"
 #include "auth/zap_handler.h"
+#include "daemon/exit_codes.h"
 #include "daemon/systemd_notify.h"
 #include "observe/event_feed.h"
 #include "observe/http_port.h"
@@ -81,6 +82,19 @@ void check_http_listen(const DaemonConfig& config) {
                              "a private network only, pass --allow-unauthenticated ([auth] allow_unauthenticated = true)");
 }
 
+// Runs a start-up check whose failure only a person can fix, so that
+// main() exits with kExitConfig and systemd does not restart the daemon.
+template <typename Check>
+void as_config_error(Check check) {
+  try {
+    check();
+  } catch (const ConfigError&) {
+    throw;
+  } catch (const std::runtime_error& e) {
+    throw ConfigError(e.what());
+  }
+}
+
 }  // namespace
 
 #ifdef CW_WITH_ANALYSIS
@@ -101,12 +115,14 @@ struct Daemon::Sockets {
 Daemon::Daemon(const DaemonConfig& config)
     : config_(config), sockets_(std::make_unique<Sockets>()), started_unix_ms_(unix_now_ms()) {
   // First: a daemon that would listen unguarded touches nothing.
-  check_auth_config(config.auth, {config.ingest_endpoint, config.query_endpoint});
-  check_http_listen(config);
+  as_config_error([&] {
+    check_auth_config(config.auth, {config.ingest_endpoint, config.query_endpoint});
+    check_http_listen(config);
 #ifdef CW_WITH_ANALYSIS
-  // At start-up, not when the first snapshot arrives hours later.
-  if (config.analysis.enabled) check_device(config.analysis.crosscoder.device);
+    // At start-up, not when the first snapshot arrives hours later.
+    if (config.analysis.enabled) check_device(config.analysis.crosscoder.device);
 #endif
+  });
   store_ = Store::open(config.data_dir);
   if (const StoreMigration& migration = store_->migration(); migration.from_format)
     spdlog::info("store migrated from format {} to {}: {} records rewritten in {:.2f} s", migration.from_format,
@@ -137,7 +153,7 @@ Daemon::Daemon(const DaemonConfig& config)
   // time; a query client waits for each reply, and replies can be megabytes.
   sockets_->ingest.set(zmq::sockopt::sndhwm, 1000);
   sockets_->query.set(zmq::sockopt::sndhwm, 16);
-  listen_securely();
+  as_config_error([&] { listen_securely(); });  // reads the secret key file
   // Frames beyond the limit make ZeroMQ drop the connection before we
   // allocate; smaller bad frames get an error reply from Ingest.
   sockets_->ingest.set(zmq::sockopt::maxmsgsize, int64_t(config.limits.max_frame_bytes) + 4096);

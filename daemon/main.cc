@@ -8,12 +8,36 @@
 #include <iostream>
 
 #include "daemon/daemon.h"
+#include "daemon/exit_codes.h"
 #include "daemon/log_format.h"
+#include "store/store_recovery.h"
 
 namespace {
 
 std::atomic<bool> g_stop{false};
 extern "C" void request_stop(int) { g_stop = true; }
+
+// Says why the daemon cannot start and returns its exit code
+// (daemon/exit_codes.h). The log may not be set up yet: stderr, which
+// systemd's journal takes too.
+int start_failure(const std::string& what, int code) {
+  std::cerr << "conceptwatchd: " << what << "\n";
+  if (code != cw::kExitFailure)
+    std::cerr << "conceptwatchd: exiting with " << code
+              << ": a restart cannot fix this (the systemd unit does not restart on it; docs/INSTALL.md \"Exit "
+                 "codes\")\n";
+  return code;
+}
+
+int store_exit_code(cw::StoreProblem problem) {
+  switch (problem) {
+    case cw::StoreProblem::kCorrupt:
+    case cw::StoreProblem::kNewerFormat: return cw::kExitStoreCorrupt;
+    case cw::StoreProblem::kLocked: return cw::kExitStoreLocked;
+    case cw::StoreProblem::kOther: break;
+  }
+  return cw::kExitFailure;
+}
 
 }  // namespace
 
@@ -70,18 +94,24 @@ int main(int argc, char** argv) {
     if (!ingest_keys.empty()) config.auth.ingest_keys = ingest_keys;
     if (!query_keys.empty()) config.auth.query_keys = query_keys;
     if (allow_unauthenticated) config.auth.allow_unauthenticated = true;
-
     spdlog::set_level(spdlog::level::from_str(config.log_level));
     cw::set_log_format(config.log_format);
+  } catch (const std::exception& e) {
+    return start_failure(e.what(), cw::kExitConfig);
+  }
 
+  try {
     std::signal(SIGTERM, request_stop);
     std::signal(SIGINT, request_stop);
     std::signal(SIGPIPE, SIG_IGN);
     cw::Daemon daemon(config);
     daemon.serve(g_stop);
+  } catch (const cw::ConfigError& e) {
+    return start_failure(e.what(), cw::kExitConfig);
+  } catch (const cw::StoreOpenError& e) {
+    return start_failure(e.what(), store_exit_code(e.problem()));
   } catch (const std::exception& e) {
-    std::cerr << "conceptwatchd: " << e.what() << "\n";
-    return 1;
+    return start_failure(e.what(), cw::kExitFailure);
   }
-  return 0;
+  return cw::kExitOk;
 }

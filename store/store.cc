@@ -5,10 +5,12 @@
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <vector>
 
 #include "store/store_format.h"
+#include "store/store_recovery.h"
 
 namespace cw {
 namespace {
@@ -36,6 +38,40 @@ rocksdb::ColumnFamilyOptions family_options(int index) {
     options.enable_blob_garbage_collection = true;
   }
   return options;
+}
+
+// The error for a failed open, with what to do about it. RocksDB says
+// Corruption for a damaged file, but IOError "No such file" for a file the
+// MANIFEST (or CURRENT) names and that is gone: both are a damaged store.
+StoreOpenError open_error(const std::string& dir, const rocksdb::Status& status) {
+  const std::string text = status.ToString();
+  if (status.IsIOError() && text.find("lock") != std::string::npos)
+    return StoreOpenError("cannot open store '" + dir + "': " + text +
+                          " (another conceptwatchd, or another program, has this data directory open: stop it, or "
+                          "give this daemon a --data-dir of its own)",
+                      StoreProblem::kLocked);
+  if (status.IsCorruption() || (status.IsIOError() && text.find("No such file") != std::string::npos))
+    return StoreOpenError("store '" + dir + "' is corrupt (rocksdb: " + text +
+                          "): stop anything using it, then run `conceptwatch repair --data-dir " + dir +
+                          "` (back to its newest consistent state; the files as they were kept in " + dir +
+                          ".before-repair), or move the directory aside to start with an empty store",
+                      StoreProblem::kCorrupt);
+  return StoreOpenError("cannot open store '" + dir + "': " + text, StoreProblem::kOther);
+}
+
+std::vector<rocksdb::ColumnFamilyDescriptor> family_descriptors() {
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
+  for (int i = 0; i < static_cast<int>(Family::kCount); ++i) descriptors.emplace_back(kFamilyNames[i], family_options(i));
+  return descriptors;
+}
+
+uint64_t bytes_in(const std::string& dir) {
+  uint64_t total = 0;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir, error))
+    if (entry.is_regular_file(error)) total += entry.file_size(error);
+  return total;
 }
 
 }  // namespace
@@ -82,6 +118,10 @@ struct Store::Rep {
     return write;
   }
   ~Rep() {
+    // RocksDB does not flush at close (the WAL holds what is not in table
+    // files yet), and a repair (repair_store) does not replay the WAL:
+    // flushed, a cleanly stopped store loses nothing to a repair.
+    if (db && !options.read_only && !handles.empty()) db->Flush(rocksdb::FlushOptions(), handles);
     for (auto* handle : handles)
       if (handle) db->DestroyColumnFamilyHandle(handle);
     if (db) db->Close();
@@ -100,9 +140,7 @@ std::unique_ptr<Store> Store::open(const std::string& dir, const StoreOptions& o
   db_options.info_log_level = rocksdb::WARN_LEVEL;
   db_options.keep_log_file_num = 2;
 
-  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
-  for (int i = 0; i < static_cast<int>(Family::kCount); ++i) descriptors.emplace_back(kFamilyNames[i], family_options(i));
+  const std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = family_descriptors();
 
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* db = nullptr;
@@ -136,12 +174,7 @@ std::unique_ptr<Store> Store::open(const std::string& dir, const StoreOptions& o
     std::filesystem::create_directories(dir, ignored);
     status = rocksdb::DB::Open(db_options, dir, descriptors, &handles, &db);
   }
-  if (!status.ok()) {
-    std::string hint = status.IsIOError() && status.ToString().find("lock") != std::string::npos
-                           ? " (is another conceptwatchd using this data directory?)"
-                           : "";
-    throw StoreError("cannot open store '" + dir + "': " + status.ToString() + hint);
-  }
+  if (!status.ok()) throw open_error(dir, status);
   rep->db.reset(db);
   // handles[0] is the default family, which we keep only to close it.
   db->DestroyColumnFamilyHandle(handles[0]);
@@ -150,8 +183,9 @@ std::unique_ptr<Store> Store::open(const std::string& dir, const StoreOptions& o
   Rep& opened = *store->rep_;
   opened.format = existed ? read_store_format(*store).version : kFormat;
   if (opened.format > kFormat) {
-    throw StoreError("store '" + dir + "' is in format " + std::to_string(opened.format) +
-                     ", newer than this conceptwatch reads (" + std::to_string(kFormat) + "): use a newer conceptwatch");
+    throw StoreOpenError("store '" + dir + "' is in format " + std::to_string(opened.format) +
+                     ", newer than this conceptwatch reads (" + std::to_string(kFormat) + "): use a newer conceptwatch",
+                     StoreProblem::kNewerFormat);
   }
   if (!options.read_only && !existed) write_store_format(*store, 0);
   if (!options.read_only && opened.format < kFormat) {
@@ -215,14 +249,51 @@ void Store::scan(Family family, std::string_view prefix,
   check(it->status(), std::string("scan of ") + family_name(family));
 }
 
-uint64_t Store::disk_bytes() const {
-  uint64_t total = 0;
+// RocksDB's RepairDB is not used: it drops blob file references (the
+// snapshot arrays; facebook/rocksdb#13884, #13090) and the unflushed WAL of
+// every family but the default one (#5073). Best-efforts recovery instead
+// picks the newest MANIFEST in the directory whose table and blob files are
+// all present and intact, and writes a new one; the WAL is not replayed.
+StoreRepair repair_store(const std::string& dir) {
+  namespace fs = std::filesystem;
+  if (!fs::exists(fs::path(dir) / "IDENTITY")) throw StoreError("no conceptwatch store in '" + dir + "' to repair");
+  StoreRepair result;
+  result.backup_dir = dir + ".before-repair";
   std::error_code error;
-  for (const auto& entry : std::filesystem::recursive_directory_iterator(rep_->dir, error)) {
-    if (entry.is_regular_file(error)) total += entry.file_size(error);
+  if (fs::exists(result.backup_dir, error))
+    throw StoreError("a backup from an earlier repair is in the way: move '" + result.backup_dir + "' elsewhere first");
+  // Hard links: RocksDB never changes a table or blob file in place, so the
+  // backup costs no space, and keeps every file even if recovery decides a
+  // file is no longer referenced and deletes it.
+  fs::create_directories(result.backup_dir);
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    if (!entry.is_regular_file()) continue;
+    const fs::path target = fs::path(result.backup_dir) / entry.path().filename();
+    fs::create_hard_link(entry.path(), target, error);
+    if (error) fs::copy_file(entry.path(), target);
   }
-  return total;
+  result.bytes_before = bytes_in(dir);
+  const auto start = std::chrono::steady_clock::now();
+  rocksdb::DBOptions db_options;
+  db_options.best_efforts_recovery = true;
+  db_options.create_missing_column_families = true;
+  db_options.info_log_level = rocksdb::WARN_LEVEL;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  const rocksdb::Status status = rocksdb::DB::Open(db_options, dir, family_descriptors(), &handles, &db);
+  if (!status.ok())
+    throw StoreError("repair of store '" + dir + "' failed: " + status.ToString() + " (the files as they were are in '" +
+                     result.backup_dir + "')");
+  db->Flush(rocksdb::FlushOptions(), handles);
+  for (auto* handle : handles) db->DestroyColumnFamilyHandle(handle);
+  db->Close();
+  delete db;
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  result.bytes_after = bytes_in(dir);
+  return result;
 }
+
+uint64_t Store::disk_bytes() const { return bytes_in(rep_->dir); }
 
 const std::string& Store::dir() const { return rep_->dir; }
 bool Store::read_only() const { return rep_->options.read_only; }

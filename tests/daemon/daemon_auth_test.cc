@@ -13,6 +13,7 @@
 #include <zmq.hpp>
 
 #include "auth/curve_keys.h"
+#include "daemon/exit_codes.h"
 #include "hooks/publisher.h"
 #include "query/daemon_client.h"
 #include "tests/support/daemon_keys.h"
@@ -235,7 +236,7 @@ TEST(DaemonAuth, NonLoopbackWithoutKeysIsRefusedAtStartUp) {
   const std::string query = "tcp://127.0.0.1:" + std::to_string(testing::free_port());
   const std::string command = std::string(CW_DAEMON_PATH) + " --store-only --data-dir " + data + " --query " + query +
                               " --ingest tcp://0.0.0.0:" + std::to_string(testing::free_port()) + " > " + out + " 2>&1";
-  EXPECT_EQ(WEXITSTATUS(std::system(command.c_str())), 1);
+  EXPECT_EQ(WEXITSTATUS(std::system(command.c_str())), kExitConfig);  // not restarted by systemd
   EXPECT_NE(read_text(out).find("refusing to listen on tcp://0.0.0.0:"), std::string::npos) << read_text(out);
   EXPECT_NE(read_text(out).find("without authentication"), std::string::npos) << read_text(out);
   EXPECT_FALSE(std::filesystem::exists(data)) << "the refused daemon created its data directory";

@@ -33,7 +33,9 @@ class DaemonProcess {
 
   // Starts the daemon and waits until it answers "status". Throws
   // std::runtime_error (with the daemon's log) if it exits or stays silent.
-  void start(std::chrono::milliseconds timeout = std::chrono::seconds(20));
+  // 60 s: a daemon answers in ~1 s; only a machine loaded by parallel
+  // tests (LibTorch loading beside a headless Chromium) has taken over 20.
+  void start(std::chrono::milliseconds timeout = std::chrono::seconds(60));
   // SIGTERM, then waits for the exit; returns the exit status (-1 if it
   // had to be killed because it did not stop in time).
   int terminate(std::chrono::milliseconds timeout = std::chrono::seconds(20));

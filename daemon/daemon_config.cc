@@ -43,8 +43,11 @@ void load_transitions(const toml::table& table, const std::string& path, Monitor
   auto non_negative = [&](const char* key, double* out) {
     const auto node = (*section)[key];
     if (!node) return;
-    if (!node.is_number() || !(node.value<double>().value() >= 0)) fail(key, "must be a non-negative number");
-    *out = node.value<double>().value();
+    // value<double>() is empty for an integer a double cannot hold exactly
+    // (found by fuzz/config_fuzzer.cc): refused like any other non-number.
+    const auto number = node.value<double>();
+    if (!node.is_number() || !number || !(*number >= 0)) fail(key, "must be a non-negative number");
+    *out = *number;
   };
   // A table of series = non-negative number, merged over the defaults.
   auto per_series = [&](const char* key, std::map<std::string, double>* out) {
@@ -53,9 +56,10 @@ void load_transitions(const toml::table& table, const std::string& path, Monitor
     const auto* table = node.as_table();
     if (!table) fail(key, "must be a table of series = number");
     for (const auto& [name, value] : *table) {
-      if (!value.is_number() || !(value.value<double>().value() >= 0))
+      const auto number = value.value<double>();
+      if (!value.is_number() || !number || !(*number >= 0))
         fail(std::string(key) + "." + std::string(name.str()), "must be a non-negative number");
-      (*out)[std::string(name.str())] = value.value<double>().value();
+      (*out)[std::string(name.str())] = *number;
     }
   };
   names("series", &monitor->series);
@@ -166,8 +170,10 @@ void load_daemon_config(const std::string& path, DaemonConfig* config) {
 
   auto real = [&](const char* section, const char* key, double* out) {
     if (auto node = table[section][key]) {
-      if (!node.is_number()) throw std::runtime_error("config " + path + ": [" + section + "] " + key + " must be a number");
-      *out = node.value<double>().value();
+      const auto number = node.value<double>();
+      if (!node.is_number() || !number)
+        throw std::runtime_error("config " + path + ": [" + section + "] " + key + " must be a number");
+      *out = *number;
     }
   };
   auto flag = [&](const char* section, const char* key, bool* out) {
@@ -206,8 +212,8 @@ void load_daemon_config(const std::string& path, DaemonConfig* config) {
   if (auto node = table["crosscoder"]["sparsity_lambda"]) {
     if (node.is_string() && node.value<std::string>().value() == "auto") {
       cc.sparsity_lambda = kAutoSparsityLambda;
-    } else if (node.is_number() && node.value<double>().value() >= 0) {
-      cc.sparsity_lambda = node.value<double>().value();
+    } else if (node.is_number() && node.value<double>() && *node.value<double>() >= 0) {
+      cc.sparsity_lambda = *node.value<double>();
     } else {
       throw std::runtime_error("config " + path + ": [crosscoder] sparsity_lambda must be \"auto\" or a number >= 0");
     }

@@ -63,8 +63,15 @@ bash deploy/wait_caught_up.sh 120 "${CLI[@]}"
 "${CLI[@]}" crosscoder --run tinygpt-repeat | tail -n 8
 "${CLI[@]}" features --run tinygpt-repeat --limit 10
 "${CLI[@]}" plot --run tinygpt-repeat --out "$OUT/features.png"
-TOP=$("${CLI[@]}" --json features --run tinygpt-repeat --sort strength --limit 1 | /usr/bin/python3 -c \
-  'import json,sys; f=json.load(sys.stdin)["features"]; print(f[0]["feature"] if f else -1)')
+# The figure's feature: the strongest (decoder norm) of those that emerged,
+# leaving out the newest emergence step, whose features are the least
+# trained (a recruit dated at the last snapshot plots as one spike).
+TOP=$("${CLI[@]}" --json features --run tinygpt-repeat --filter emerged --limit 0 | /usr/bin/python3 -c '
+import json, sys
+f = [x for x in json.load(sys.stdin)["features"] if x["live"] and x["emerged_step"] is not None]
+newest = max((x["emerged_step"] for x in f), default=None)
+f = [x for x in f if x["emerged_step"] != newest] or f
+print(max(f, key=lambda x: x["decoder_norm"])["feature"] if f else -1)')
 [ "$TOP" -ge 0 ] && "${CLI[@]}" plot --run tinygpt-repeat --feature "$TOP" --out "$OUT/feature.png"
 
 echo "== summary"

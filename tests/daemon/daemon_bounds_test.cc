@@ -46,8 +46,7 @@ void expect_error(const IngestReply& reply, wire::ErrorCode code, const std::str
 void store_one(RawIngestClient& client, const RunDescription& run, const std::string& tap, uint64_t step) {
   const auto values = testing::random_activations(testing::array_seed(tap, step), run.probe.n_tokens() * run.taps[0].d_model);
   const SnapshotFrames frames(testing::probe_meta(run, tap, step, values), values.data(), run.probe.hash(), 1 << 20);
-  for (uint32_t i = 0; i + 1 < frames.frame_count(); ++i) client.send(frames.frame(i));
-  const IngestReply reply = client.exchange(frames.frame(frames.frame_count() - 1));
+  const IngestReply reply = client.exchange_snapshot(frames);
   EXPECT_TRUE(reply.is_ack && !reply.duplicate) << reply.describe();
 }
 
@@ -143,8 +142,7 @@ TEST(DaemonBounds, LongListsAreRefusedBeforeDecodingAndHugeNamesAreNotEchoed) {
 
   meta.scalars.resize(4);  // the same snapshot within the limits is stored
   const SnapshotFrames good(meta, values.data(), run.probe.hash(), 1 << 20);
-  for (uint32_t i = 0; i + 1 < good.frame_count(); ++i) client.send(good.frame(i));
-  EXPECT_TRUE(client.exchange(good.frame(good.frame_count() - 1)).is_ack);
+  EXPECT_TRUE(client.exchange_snapshot(good).is_ack);
   EXPECT_EQ(daemon.query("status")["daemon"]["snapshots_stored"], 1u);
 }
 

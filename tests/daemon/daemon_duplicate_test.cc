@@ -14,12 +14,6 @@ namespace {
 
 using testing::IngestReply;
 
-// Sends every frame of a snapshot; returns the reply to its end.
-IngestReply send_snapshot(testing::RawIngestClient& client, const SnapshotFrames& frames) {
-  for (uint32_t i = 0; i + 1 < frames.frame_count(); ++i) client.send(frames.frame(i));
-  return client.exchange(frames.frame(frames.frame_count() - 1));
-}
-
 TEST(DaemonDuplicate, SecondSendIsAckedAsDuplicateAndStoredOnce) {
   testing::DaemonProcess daemon;
   daemon.start();
@@ -31,12 +25,12 @@ TEST(DaemonDuplicate, SecondSendIsAckedAsDuplicateAndStoredOnce) {
   const SnapshotMeta meta = testing::probe_meta(run, "tap", 7, values);
   const SnapshotFrames frames(meta, values.data(), run.probe.hash(), 4096);
 
-  IngestReply first = send_snapshot(client, frames);
+  IngestReply first = client.exchange_snapshot(frames);
   ASSERT_TRUE(first.is_ack) << first.describe();
   EXPECT_FALSE(first.duplicate);
   EXPECT_TRUE(first.snapshot == meta.key);
 
-  IngestReply second = send_snapshot(client, frames);
+  IngestReply second = client.exchange_snapshot(frames);
   ASSERT_TRUE(second.is_ack) << second.describe();
   EXPECT_TRUE(second.duplicate);
   EXPECT_TRUE(second.snapshot == meta.key);
@@ -44,7 +38,7 @@ TEST(DaemonDuplicate, SecondSendIsAckedAsDuplicateAndStoredOnce) {
   auto changed = values;
   changed.back() = -changed.back();
   const SnapshotMeta changed_meta = testing::probe_meta(run, "tap", 7, changed);
-  IngestReply conflict = send_snapshot(client, SnapshotFrames(changed_meta, changed.data(), run.probe.hash(), 4096));
+  IngestReply conflict = client.exchange_snapshot(SnapshotFrames(changed_meta, changed.data(), run.probe.hash(), 4096));
   EXPECT_FALSE(conflict.is_ack) << conflict.describe();
   EXPECT_EQ(conflict.code, wire::ErrorCode::CONFLICT) << conflict.describe();
   EXPECT_NE(conflict.message.find("dup-raw/tap@7"), std::string::npos) << conflict.message;
@@ -78,7 +72,7 @@ TEST(DaemonDuplicate, AProbeArrayWithATaskOrAnUnknownKindIsRefused) {
 
   const auto values = testing::random_activations(5, 256 * 16);
   const SnapshotMeta meta = testing::probe_meta(run, "tap", 3, values);
-  const IngestReply first = send_snapshot(client, SnapshotFrames(meta, values.data(), run.probe.hash(), 4096));
+  const IngestReply first = client.exchange_snapshot(SnapshotFrames(meta, values.data(), run.probe.hash(), 4096));
   ASSERT_TRUE(first.is_ack && !first.duplicate) << first.describe();
 
   auto changed = values;

@@ -56,8 +56,7 @@ TEST(DaemonFaults, ACorruptStoreExitsWithItsCodeUntilRepairedAndKeepsWhatWasAcke
   const auto values = testing::random_activations(3, 256 * 16);
   const SnapshotMeta meta = testing::probe_meta(run, "tap", 5, values);
   const SnapshotFrames frames(meta, values.data(), run.probe.hash(), 4096);
-  for (uint32_t i = 0; i + 1 < frames.frame_count(); ++i) client.send(frames.frame(i));
-  ASSERT_TRUE(client.exchange(frames.frame(frames.frame_count() - 1)).is_ack);
+  ASSERT_TRUE(client.exchange_snapshot(frames).is_ack);
   ASSERT_EQ(daemon.terminate(), 0) << daemon.log();
 
   // CURRENT names the MANIFEST (the list of the store's files); it now

@@ -26,8 +26,7 @@ uint64_t hello_writes(const DaemonProcess& daemon) {
 IngestReply send_snapshot(RawIngestClient& client, const RunDescription& run, const std::string& tap, uint64_t step) {
   const auto values = testing::random_activations(testing::array_seed(tap, step), 64 * 16);
   const SnapshotFrames frames(testing::probe_meta(run, tap, step, values), values.data(), run.probe.hash(), 4096);
-  for (uint32_t i = 0; i + 1 < frames.frame_count(); ++i) client.send(frames.frame(i));
-  return client.exchange(frames.frame(frames.frame_count() - 1));
+  return client.exchange_snapshot(frames);
 }
 
 void expect_conflict(RawIngestClient& client, const RunDescription& hello, const std::string& says) {

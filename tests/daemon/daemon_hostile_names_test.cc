@@ -49,8 +49,7 @@ TEST(DaemonHostileNames, NamesThatAreNotUtf8AreRefusedNamingTheField) {
 
   meta.scalars.pop_back();  // the same snapshot with good names is stored
   const SnapshotFrames good(meta, values.data(), run.probe.hash(), 1 << 20);
-  for (uint32_t i = 0; i + 1 < good.frame_count(); ++i) client.send(good.frame(i));
-  const IngestReply stored = client.exchange(good.frame(good.frame_count() - 1));
+  const IngestReply stored = client.exchange_snapshot(good);
   EXPECT_TRUE(stored.is_ack && !stored.duplicate) << stored.describe();
 
   EXPECT_EQ(status_runs(daemon), std::vector<std::string>{"names"});

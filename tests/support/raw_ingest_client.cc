@@ -70,4 +70,9 @@ IngestReply RawIngestClient::exchange(const std::string& bytes, std::chrono::mil
   return *reply;
 }
 
+IngestReply RawIngestClient::exchange_snapshot(const SnapshotFrames& frames, std::chrono::milliseconds timeout) {
+  for (uint32_t i = 0; i + 1 < frames.frame_count(); ++i) send(frames.frame(i));
+  return exchange(frames.frame(frames.frame_count() - 1), timeout);
+}
+
 }  // namespace cw::testing

@@ -11,6 +11,7 @@
 
 #include "schema/conceptwatch.capnp.h"
 #include "schema/records.h"
+#include "schema/snapshot_frames.h"
 
 namespace cw::testing {
 
@@ -40,6 +41,10 @@ class RawIngestClient {
   std::optional<IngestReply> receive(std::chrono::milliseconds timeout = std::chrono::seconds(10));
   // send() then receive(); throws std::runtime_error if no reply comes.
   IngestReply exchange(const std::string& bytes, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  // Sends every frame of one snapshot, as a publisher does (the daemon
+  // answers only the last), and returns the reply to the last.
+  IngestReply exchange_snapshot(const SnapshotFrames& frames,
+                                std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
  private:
   struct Rep;

@@ -6,7 +6,6 @@
 // from `conceptwatch export`'s safetensors; the CLI's --json is the daemon's
 // answer, also with the daemon down.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <cmath>
 #include <cstdio>
@@ -15,6 +14,7 @@
 
 #include "examples/planted/planted_dictionary.h"
 #include "tests/analysis/planted_stream.h"
+#include "tests/support/cli_output.h"
 #include "tests/support/safetensors_file.h"
 #include "tests/support/test_data.h"
 
@@ -86,15 +86,12 @@ struct CliResult {
 // `conceptwatch ARGS` against the daemon's endpoint and data directory.
 CliResult cli(const DaemonProcess& daemon, const std::string& args) {
   const std::string err_path = daemon.scratch().sub("cli.err");
-  const std::string command = std::string(CW_CLI_PATH) + " --data-dir " + daemon.data_dir() + " --endpoint " +
-                              daemon.query_endpoint() + " --timeout-ms 500 " + args + " 2> " + err_path;
+  const auto run = testing::run_command(std::string(CW_CLI_PATH) + " --data-dir " + daemon.data_dir() +
+                                        " --endpoint " + daemon.query_endpoint() + " --timeout-ms 500 " + args +
+                                        " 2> " + err_path);
   CliResult result;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (!pipe) return result;
-  char buffer[4096];
-  for (std::size_t n; (n = fread(buffer, 1, sizeof buffer, pipe)) > 0;) result.out.append(buffer, n);
-  const int status = pclose(pipe);
-  result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  result.status = run.status;
+  result.out = run.out;
   std::stringstream err;
   err << std::ifstream(err_path).rdbuf();
   result.err = err.str();

@@ -5,7 +5,6 @@
 // corrupt store back with what it can read.
 #include <gtest/gtest.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 
@@ -13,6 +12,7 @@
 #include "schema/messages.h"
 #include "schema/snapshot_frames.h"
 #include "store/snapshot_table.h"
+#include "tests/support/cli_output.h"
 #include "tests/support/daemon_process.h"
 #include "tests/support/raw_ingest_client.h"
 #include "tests/support/test_data.h"
@@ -38,15 +38,6 @@ std::string failed_start(testing::DaemonProcess& daemon) {
 
 std::string exited_with(int code) { return "exited with status " + std::to_string(code) + " "; }
 
-// Runs the CLI; returns its exit status and, in `output`, its stdout.
-int run_cli(const std::string& args, std::string* output) {
-  FILE* pipe = ::popen((std::string(CW_CLI_PATH) + " " + args + " 2>/dev/null").c_str(), "r");
-  char buffer[4096];
-  for (std::size_t n; (n = std::fread(buffer, 1, sizeof(buffer), pipe)) > 0;) output->append(buffer, n);
-  const int status = ::pclose(pipe);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 TEST(DaemonFaults, ACorruptStoreExitsWithItsCodeUntilRepairedAndKeepsWhatWasAcked) {
   testing::DaemonProcess daemon({"--store-only"});
   daemon.start();
@@ -69,8 +60,10 @@ TEST(DaemonFaults, ACorruptStoreExitsWithItsCodeUntilRepairedAndKeepsWhatWasAcke
   EXPECT_NE(failure.find("run `conceptwatch repair --data-dir " + daemon.data_dir() + "`"), std::string::npos) << failure;
   EXPECT_NE(failure.find("a restart cannot fix this"), std::string::npos) << failure;
 
-  std::string output;
-  ASSERT_EQ(run_cli("--data-dir " + daemon.data_dir() + " repair --json", &output), 0) << output;
+  const auto repair =
+      testing::run_command(std::string(CW_CLI_PATH) + " --data-dir " + daemon.data_dir() + " repair --json 2>/dev/null");
+  const std::string& output = repair.out;
+  ASSERT_EQ(repair.status, 0) << output;
   const nlohmann::json repaired = nlohmann::json::parse(output);
   EXPECT_EQ(repaired["data_dir"], daemon.data_dir()) << output;
   EXPECT_TRUE(fs::exists(daemon.data_dir() + ".before-repair/CURRENT")) << output;  // the files as they were

@@ -1,11 +1,12 @@
-// What the conceptwatch CLI (the process, CW_CLI_PATH) prints for `args`
-// against a running daemon's query socket: what the HTTP port's pages and
-// the decoded contexts must agree with.
+// Runs commands (the conceptwatch CLI, CW_CLI_PATH) the way a user does and
+// keeps what they print: what the HTTP port's pages, the decoded contexts,
+// the attribution and the store repair are checked against.
 #ifndef CW_TESTS_SUPPORT_CLI_OUTPUT_H_
 #define CW_TESTS_SUPPORT_CLI_OUTPUT_H_
 
+#include <sys/wait.h>
+
 #include <cstdio>
-#include <memory>
 #include <stdexcept>
 #include <string>
 
@@ -17,14 +18,26 @@
 
 namespace cw::testing {
 
-inline std::string cli_output(const DaemonProcess& daemon, const std::string& args) {
-  const std::string command = std::string(CW_CLI_PATH) + " --endpoint " + daemon.query_endpoint() + " " + args;
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(command.c_str(), "r"), ::pclose);
+struct CommandOutput {
+  int status = -1;  // the exit status; -1 when it did not exit
+  std::string out;  // its standard output
+};
+
+// Runs `command` through the shell (so it may redirect stderr).
+inline CommandOutput run_command(const std::string& command) {
+  FILE* pipe = ::popen(command.c_str(), "r");
   if (!pipe) throw std::runtime_error("cannot run " + command);
-  std::string out;
+  CommandOutput result;
   char buffer[4096];
-  while (std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe.get())) out.append(buffer, n);
-  return out;
+  while (std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) result.out.append(buffer, n);
+  const int status = ::pclose(pipe);
+  result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+// What the CLI prints for `args` against a running daemon's query socket.
+inline std::string cli_output(const DaemonProcess& daemon, const std::string& args) {
+  return run_command(std::string(CW_CLI_PATH) + " --endpoint " + daemon.query_endpoint() + " " + args).out;
 }
 
 }  // namespace cw::testing

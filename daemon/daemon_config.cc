@@ -2,6 +2,7 @@
 
 #include <toml++/toml.h>
 
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <type_traits>
@@ -20,6 +21,14 @@ namespace {
 const std::set<std::string> kConfiguredCrosscoderOptions = {
     "n_features", "steps_per_update", "seconds_per_update", "batch_size", "lr",     "initial_threshold",
     "ste_window", "recruit_fraction", "dead_frequency",     "seed",       "threads", "device"};
+
+// A TOML number as a double, or nothing: also for an integer no double holds
+// exactly, for which toml++'s value<double>() is empty (reading it as if
+// it were not threw std::bad_optional_access; found by fuzz/config_fuzzer.cc).
+template <typename Node>
+std::optional<double> real_number(const Node& node) {
+  return node.is_number() ? node.template value<double>() : std::nullopt;
+}
 
 // [transitions]: which series the phase-transition detector watches and the
 // smallest move of each that counts.
@@ -43,10 +52,8 @@ void load_transitions(const toml::table& table, const std::string& path, Monitor
   auto non_negative = [&](const char* key, double* out) {
     const auto node = (*section)[key];
     if (!node) return;
-    // value<double>() is empty for an integer a double cannot hold exactly
-    // (found by fuzz/config_fuzzer.cc): refused like any other non-number.
-    const auto number = node.value<double>();
-    if (!node.is_number() || !number || !(*number >= 0)) fail(key, "must be a non-negative number");
+    const auto number = real_number(node);
+    if (!number || !(*number >= 0)) fail(key, "must be a non-negative number");
     *out = *number;
   };
   // A table of series = non-negative number, merged over the defaults.
@@ -56,8 +63,8 @@ void load_transitions(const toml::table& table, const std::string& path, Monitor
     const auto* table = node.as_table();
     if (!table) fail(key, "must be a table of series = number");
     for (const auto& [name, value] : *table) {
-      const auto number = value.value<double>();
-      if (!value.is_number() || !number || !(*number >= 0))
+      const auto number = real_number(value);
+      if (!number || !(*number >= 0))
         fail(std::string(key) + "." + std::string(name.str()), "must be a non-negative number");
       (*out)[std::string(name.str())] = *number;
     }
@@ -170,8 +177,8 @@ void load_daemon_config(const std::string& path, DaemonConfig* config) {
 
   auto real = [&](const char* section, const char* key, double* out) {
     if (auto node = table[section][key]) {
-      const auto number = node.value<double>();
-      if (!node.is_number() || !number)
+      const auto number = real_number(node);
+      if (!number)
         throw std::runtime_error("config " + path + ": [" + section + "] " + key + " must be a number");
       *out = *number;
     }
@@ -212,8 +219,8 @@ void load_daemon_config(const std::string& path, DaemonConfig* config) {
   if (auto node = table["crosscoder"]["sparsity_lambda"]) {
     if (node.is_string() && node.value<std::string>().value() == "auto") {
       cc.sparsity_lambda = kAutoSparsityLambda;
-    } else if (node.is_number() && node.value<double>() && *node.value<double>() >= 0) {
-      cc.sparsity_lambda = *node.value<double>();
+    } else if (const auto number = real_number(node); number && *number >= 0) {
+      cc.sparsity_lambda = *number;
     } else {
       throw std::runtime_error("config " + path + ": [crosscoder] sparsity_lambda must be \"auto\" or a number >= 0");
     }

@@ -7,6 +7,7 @@
 
 #include "hooks/publisher.h"
 #include "hooks/python/query_client.h"
+#include "hooks/python/without_gil.h"
 
 namespace py = pybind11;
 
@@ -91,8 +92,8 @@ PYBIND11_MODULE(_conceptwatch, m) {
           py::arg("tap"), py::arg("step"), py::arg("activations"), py::arg("tokens_seen") = 0,
           py::arg("scalars") = std::map<std::string, double>{}, py::arg("kind") = "probe", py::arg("task") = "")
       .def("flush", [](cw::Publisher& publisher, double timeout_s) {
-             py::gil_scoped_release release;
-             return publisher.flush(std::chrono::milliseconds(int64_t(timeout_s * 1000)));
+             return cw::without_gil(
+                 [&] { return publisher.flush(std::chrono::milliseconds(int64_t(timeout_s * 1000))); });
            }, py::arg("timeout_s") = 30.0)
       .def("stats", [](const cw::Publisher& publisher) {
         const cw::PublisherStats s = publisher.stats();

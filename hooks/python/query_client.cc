@@ -8,6 +8,7 @@
 #include <string>
 
 #include "query/daemon_client.h"
+#include "hooks/python/without_gil.h"
 #include "query/query_handler.h"
 
 namespace py = pybind11;
@@ -75,8 +76,8 @@ void add_query_client(py::module_& m) {
       .def(
           "query",
           [](QueryClient& client, const std::string& command, const std::string& params_json) {
-            py::gil_scoped_release release;  // a query may wait up to the timeout
-            return client.query(command, params_json);
+            // a query may wait up to the timeout
+            return without_gil([&] { return client.query(command, params_json); });
           },
           py::arg("command"), py::arg("params_json") = "{}",
           "Sends one query; returns the daemon's answer as JSON text.")

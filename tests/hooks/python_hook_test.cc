@@ -8,6 +8,8 @@
 #include <fstream>
 #include <iterator>
 
+#include <sys/wait.h>
+
 #include "hooks/publisher.h"
 #include "schema/checksum.h"
 #include "store/run_catalog.h"
@@ -113,6 +115,18 @@ TEST(PythonHook, PublishesWithCurveKeysFromTheEnvironment) {
                             writer.server_key + " " + keys.as("reader").secret_key + " " +
                             keys.as("stranger").secret_key;
   EXPECT_EQ(std::system(query.c_str()), 0) << query << "\n" << daemon.log();
+}
+
+// Before hooks/python/without_gil.h every run of the script aborted at exit
+// (status 134): a thread waiting in a query or a flush took the GIL back
+// after the interpreter had finalised.
+TEST(PythonHook, ExitsWithItsOwnStatusWhileThreadsWaitInTheHook) {
+  const std::string command = testing::python_script("python_exit_check.py") + "> /dev/null 2>&1";
+  for (int i = 0; i < 5; ++i) {
+    const int status = std::system(command.c_str());
+    ASSERT_TRUE(WIFEXITED(status)) << "run " << i << ": killed by signal " << WTERMSIG(status);
+    EXPECT_EQ(WEXITSTATUS(status), 3) << "run " << i;
+  }
 }
 
 }  // namespace

@@ -193,6 +193,28 @@ void encoder_backward(const kernels::SparseGrad<S>& dh, const torch::Tensor& x_c
   g->b_enc = db.unsqueeze(0).expand({T, F}).clone();
 }
 
+// dH as a dense [B, F]: what the ranks of a head group sum, each holding
+// the entries of its own heads.
+template <typename S>
+torch::Tensor dense_dh(const kernels::SparseGrad<S>& dh, int64_t B, int64_t F, const torch::TensorOptions& options) {
+  auto dense = torch::zeros({B, F}, options);
+  S* out = dense.data_ptr<S>();
+  for (size_t j = 0; j < dh.val.size(); ++j) out[int64_t(dh.row[j]) * F + dh.feat[j]] += dh.val[j];
+  return dense;
+}
+
+// A [F] or scalar sum over the ranks of `group` (none: unchanged).
+void sum_over(HeadGroup* group, std::vector<double>* values) {
+  if (!group) return;
+  auto t = torch::from_blob(values->data(), {int64_t(values->size())}, torch::kDouble);
+  group->sum(t);
+}
+double sum_over(HeadGroup* group, double value) {
+  std::vector<double> one{value};
+  sum_over(group, &one);
+  return one[0];
+}
+
 // L_s = λ Σ p̂_i (1 + p̂_i / q) with p̂_i = score_sum_i / N; *dscore gets
 // ∂L_s/∂score, the same for every (row, θ): λ (1 + 2 p̂_i / q) / N.
 template <typename S>
@@ -210,14 +232,18 @@ double sparsity_terms(const std::vector<double>& score_sum, double N, const Loss
 
 template <typename S>
 StepResult sparse_step_typed(const CrosscoderParams& p, const torch::Tensor& x_in, const LossConstants& c,
-                             PhaseTimes* phases) {
+                             PhaseTimes* phases, HeadGroup* group) {
   Laps lap(phases);
   const auto x = x_in.contiguous();
   const int64_t B = x.size(0), T = x.size(1), d = x.size(2), F = p.w_enc.size(0);
-  const double N = static_cast<double>(B * T);
+  const double N = sum_over(group, static_cast<double>(B * T));  // every head's (row, head) pairs
   const auto x_cat = x.reshape({B, -1});
-  const auto h = torch::addmm(p.b_enc.sum(0), x_cat, p.w_enc.t()).contiguous();  // the dense floor
+  auto h = torch::addmm(p.b_enc.sum(0), x_cat, p.w_enc.t()).contiguous();  // the dense floor
   lap("encoder GEMM");
+  if (group) {
+    group->sum(h);
+    lap("sum h");
+  }
   const auto w_dec = p.w_dec.contiguous();
   const auto norms = decoder_norms(p).contiguous();
   const auto tau = p.log_tau.exp().contiguous();
@@ -235,8 +261,9 @@ StepResult sparse_step_typed(const CrosscoderParams& p, const torch::Tensor& x_i
     for (size_t j = 0; j < heads[t].feat.size(); ++j) score_sum[heads[t].feat[j]] += heads[t].s[j];
   }
   lap("forward decode");
+  sum_over(group, &score_sum);
   std::vector<S> dscore;
-  r.mse = err.pow(2).sum().item<double>() / N;
+  r.mse = sum_over(group, err.pow(2).sum().item<double>()) / N;
   r.sparsity = sparsity_terms(score_sum, N, c, &dscore);
   r.loss = r.mse + r.sparsity;
 
@@ -252,8 +279,18 @@ StepResult sparse_step_typed(const CrosscoderParams& p, const torch::Tensor& x_i
     head_backward<S>(heads[t], h, norms[t], tau, w_dec[t], ge_all[t], dscore, c, g_scratch, tau_acc, &dh,
                      g.w_dec[t], lap);
   // ∂L/∂log τ = τ ∂L/∂τ = −τ² · tau_acc.
+  sum_over(group, &tau_acc);
   g.log_tau = -tau * tau * torch::tensor(tau_acc, torch::kDouble).to(tau.scalar_type());
-  encoder_backward(dh, x_cat, T, &g);
+  if (!group) {
+    encoder_backward(dh, x_cat, T, &g);
+  } else {
+    // Every rank's heads add to ∂L/∂h; W_E^θ's gradient needs all of it.
+    auto dense = dense_dh(dh, B, F, h.options());
+    group->sum(dense);
+    lap("sum dh");
+    g.w_enc = torch::mm(dense.t(), x_cat);
+    g.b_enc = dense.sum(0).unsqueeze(0).expand({T, F}).clone();
+  }
   lap("encoder gradient");
   return r;
 }
@@ -270,11 +307,11 @@ void PhaseTimes::add(const char* phase, double s) {
 }
 
 StepResult sparse_step(const CrosscoderParams& p, const torch::Tensor& x, const LossConstants& c,
-                       PhaseTimes* phases) {
+                       PhaseTimes* phases, HeadGroup* group) {
   torch::NoGradGuard no_grad;
-  if (x.scalar_type() == torch::kDouble) return sparse_step_typed<double>(p, x, c, phases);
+  if (x.scalar_type() == torch::kDouble) return sparse_step_typed<double>(p, x, c, phases, group);
   TORCH_CHECK(x.scalar_type() == torch::kFloat, "sparse_step: float or double input");
-  return sparse_step_typed<float>(p, x, c, phases);
+  return sparse_step_typed<float>(p, x, c, phases, group);
 }
 
 }  // namespace cw

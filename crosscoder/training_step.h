@@ -15,6 +15,8 @@
 #include <utility>
 #include <vector>
 
+#include "crosscoder/head_group.h"
+
 namespace cw {
 
 struct CrosscoderParams {
@@ -77,8 +79,15 @@ StepResult dense_step(const CrosscoderParams& p, const torch::Tensor& x, const L
 // encoder-weight gradient, one dense GEMM per head for the threshold's
 // window terms; the element-wise passes are fused loops (sparse_kernels.h), heads
 // one at a time. float or double.
+//
+// With a `group`, p and x hold this rank's block of heads only (x: the same
+// B rows as every other rank's, at its own snapshots) and log τ is the
+// replica every rank holds: the result is the whole crosscoder's loss, with
+// the gradients of this rank's parameters and of log τ (equal on every
+// rank), as the one-process step over all heads gives them. The ranks sum
+// h and ∂L/∂h ([B, F]) and per-feature sums (crosscoder/head_group.h).
 StepResult sparse_step(const CrosscoderParams& p, const torch::Tensor& x, const LossConstants& c,
-                       PhaseTimes* phases = nullptr);
+                       PhaseTimes* phases = nullptr, HeadGroup* group = nullptr);
 
 }  // namespace cw
 

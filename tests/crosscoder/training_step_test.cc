@@ -7,37 +7,16 @@
 #include <cmath>
 
 #include "crosscoder/training_step.h"
+#include "tests/crosscoder/random_params.h"
 
 namespace cw {
 namespace {
-
-CrosscoderParams random_params(int64_t T, int64_t d, int64_t F, torch::Dtype dtype, uint64_t seed) {
-  torch::manual_seed(seed);
-  auto o = torch::TensorOptions().dtype(dtype);
-  CrosscoderParams p;
-  p.w_enc = torch::randn({F, T * d}, o) * 0.5;
-  p.w_dec = torch::randn({T, F, d}, o) * 0.4;
-  p.b_enc = torch::randn({T, F}, o) * 0.1;
-  p.b_dec = torch::randn({T, d}, o) * 0.1;
-  p.log_tau = torch::log(torch::rand({F}, o) * 0.5 + 0.05);
-  return p;
-}
 
 LossConstants test_constants() {
   LossConstants c;
   c.lambda = 0.3;
   c.window = 4.0;
   return c;
-}
-
-void expect_close(const CrosscoderParams& a, const CrosscoderParams& b, double rtol, double atol) {
-  auto pa = const_cast<CrosscoderParams&>(a).all(), pb = const_cast<CrosscoderParams&>(b).all();
-  const char* names[] = {"w_enc", "w_dec", "b_enc", "b_dec", "log_tau"};
-  for (size_t k = 0; k < pa.size(); ++k) {
-    const double err = (*pa[k] - *pb[k]).abs().max().item<double>();
-    const double scale = pb[k]->abs().max().item<double>();
-    EXPECT_LE(err, atol + rtol * scale) << names[k] << " differs: max abs error " << err << " (scale " << scale << ")";
-  }
 }
 
 // The reference implementation's estimator (Language-Model-SAEs, JumpReLU

@@ -188,6 +188,9 @@ TrainReport Crosscoder::Impl::train_steps(int64_t budget, const std::function<vo
   TrainReport report;
   const auto start = std::chrono::steady_clock::now();
   if (end < 0) end = budget;
+  CrosscoderParams spare;  // the previous step's gradients: StepContext::reuse
+  StepContext context;
+  context.reuse = &spare;
   for (int64_t s = begin; s < end; ++s) {
     if (stop && stop->load()) {
       report.interrupted = true;
@@ -197,8 +200,9 @@ TrainReport Crosscoder::Impl::train_steps(int64_t budget, const std::function<vo
     if (options.seconds_per_update > 0 && elapsed > options.seconds_per_update) break;
     const auto batch = sample_batch(device.is_cuda() ? &device_activations : nullptr);
     const auto c = constants(scheduled_lambda(options, cumulative_steps, lambda_horizon));
-    StepResult r = sparse ? sparse_step(params, batch, c) : dense_step(params, batch, c);
+    StepResult r = sparse ? sparse_step(params, batch, c, context) : dense_step(params, batch, c);
     adam_update(r.grad, scheduled_lr(options, s, budget));
+    spare = std::move(r.grad);
     ++cumulative_steps;
     ++report.steps;
     if (s == begin) report.first_loss = r.loss;

@@ -180,12 +180,21 @@ void head_backward(const kernels::ActiveSet<S>& a, const torch::Tensor& h, const
   lap("backward decoder");
 }
 
+// `spare` when it is defined with `sizes` and `options`' type, else a new
+// tensor: the storage of an earlier step's gradient (StepContext::reuse).
+torch::Tensor reuse_or_empty(const torch::Tensor& spare, torch::IntArrayRef sizes, const torch::TensorOptions& options) {
+  if (spare.defined() && spare.sizes() == sizes && spare.scalar_type() == options.dtype().toScalarType() &&
+      spare.is_contiguous())
+    return spare;
+  return torch::empty(sizes, options);
+}
+
 // ∂L/∂W_E = dHᵀ X_cat and ∂L/∂b_E (the same for every head) from the sparse dH.
 template <typename S>
 void encoder_backward(const kernels::SparseGrad<S>& dh, const torch::Tensor& x_cat, int64_t T, CrosscoderParams* g) {
   const int64_t F = g->log_tau.size(0), K = x_cat.size(1);
   const auto buckets = kernels::bucket_by_feature(dh, F, x_cat.size(0));
-  g->w_enc = torch::empty({F, K}, x_cat.options());
+  g->w_enc = reuse_or_empty(g->w_enc, {F, K}, x_cat.options());
   auto db = torch::empty({F}, x_cat.options());
   at::parallel_for(0, F, kFeatureGrain / 4, [&](int64_t f0, int64_t f1) {
     kernels::encoder_grad(buckets, data<S>(x_cat), K, f0, f1, g->w_enc.data_ptr<S>(), db.data_ptr<S>());
@@ -232,8 +241,9 @@ double sparsity_terms(const std::vector<double>& score_sum, double N, const Loss
 
 template <typename S>
 StepResult sparse_step_typed(const CrosscoderParams& p, const torch::Tensor& x_in, const LossConstants& c,
-                             PhaseTimes* phases, HeadGroup* group) {
-  Laps lap(phases);
+                             const StepContext& context) {
+  Laps lap(context.phases);
+  HeadGroup* group = context.group;
   const auto x = x_in.contiguous();
   const int64_t B = x.size(0), T = x.size(1), d = x.size(2), F = p.w_enc.size(0);
   const double N = sum_over(group, static_cast<double>(B * T));  // every head's (row, head) pairs
@@ -268,9 +278,10 @@ StepResult sparse_step_typed(const CrosscoderParams& p, const torch::Tensor& x_i
   r.loss = r.mse + r.sparsity;
 
   CrosscoderParams& g = r.grad;
+  if (context.reuse) g.w_enc = context.reuse->w_enc, g.w_dec = context.reuse->w_dec;
   const auto ge_all = (2.0 / N) * err;  // ∂mse/∂x̂, [T, B, d]
   g.b_dec = ge_all.sum(1);
-  g.w_dec = torch::empty_like(w_dec);
+  g.w_dec = reuse_or_empty(g.w_dec, w_dec.sizes(), w_dec.options());
   auto g_scratch = torch::empty({B, std::min(F, kGBlock)}, h.options());
   std::vector<double> tau_acc(F, 0.0);
   kernels::SparseGrad<S> dh;
@@ -288,7 +299,8 @@ StepResult sparse_step_typed(const CrosscoderParams& p, const torch::Tensor& x_i
     auto dense = dense_dh(dh, B, F, h.options());
     group->sum(dense);
     lap("sum dh");
-    g.w_enc = torch::mm(dense.t(), x_cat);
+    g.w_enc = reuse_or_empty(g.w_enc, {F, x_cat.size(1)}, x_cat.options());
+    torch::mm_out(g.w_enc, dense.t(), x_cat);
     g.b_enc = dense.sum(0).unsqueeze(0).expand({T, F}).clone();
   }
   lap("encoder gradient");
@@ -307,11 +319,11 @@ void PhaseTimes::add(const char* phase, double s) {
 }
 
 StepResult sparse_step(const CrosscoderParams& p, const torch::Tensor& x, const LossConstants& c,
-                       PhaseTimes* phases, HeadGroup* group) {
+                       const StepContext& context) {
   torch::NoGradGuard no_grad;
-  if (x.scalar_type() == torch::kDouble) return sparse_step_typed<double>(p, x, c, phases, group);
+  if (x.scalar_type() == torch::kDouble) return sparse_step_typed<double>(p, x, c, context);
   TORCH_CHECK(x.scalar_type() == torch::kFloat, "sparse_step: float or double input");
-  return sparse_step_typed<float>(p, x, c, phases, group);
+  return sparse_step_typed<float>(p, x, c, context);
 }
 
 }  // namespace cw

@@ -75,19 +75,31 @@ struct PhaseTimes {
 
 // Reference: dense_loss + autograd.
 StepResult dense_step(const CrosscoderParams& p, const torch::Tensor& x, const LossConstants& c);
+// What a sparse step may use besides its inputs; every field optional.
+struct StepContext {
+  PhaseTimes* phases = nullptr;  // wall seconds per phase (profiling)
+  // Head-parallel: p and x hold this rank's block of heads only (x: the same
+  // B rows as every other rank's, at its own snapshots) and log τ is the
+  // replica every rank holds. The result is then the whole crosscoder's
+  // loss, with the gradients of this rank's parameters and of log τ (equal
+  // on every rank), as the one-process step over all heads gives them. The
+  // ranks sum h and ∂L/∂h ([B, F]) and per-feature sums (head_group.h).
+  HeadGroup* group = nullptr;
+  // An earlier step's gradients, no longer needed: the step writes its own
+  // into their storage where the shapes still fit. A fresh [F, T·d] and
+  // [T, F, d] per step are page-faulted in anew each time (the allocator
+  // hands blocks that large back to the kernel): at d 768, 16,384 features
+  // and 32 heads, 3.2 GB and ~4 of every 5 seconds of the step, in the
+  // kernel (docs/SCALE_OUT.md).
+  CrosscoderParams* reuse = nullptr;
+};
+
 // The manual forward/backward: dense encoder GEMM, active-latent decoder and
 // encoder-weight gradient, one dense GEMM per head for the threshold's
 // window terms; the element-wise passes are fused loops (sparse_kernels.h), heads
 // one at a time. float or double.
-//
-// With a `group`, p and x hold this rank's block of heads only (x: the same
-// B rows as every other rank's, at its own snapshots) and log τ is the
-// replica every rank holds: the result is the whole crosscoder's loss, with
-// the gradients of this rank's parameters and of log τ (equal on every
-// rank), as the one-process step over all heads gives them. The ranks sum
-// h and ∂L/∂h ([B, F]) and per-feature sums (crosscoder/head_group.h).
 StepResult sparse_step(const CrosscoderParams& p, const torch::Tensor& x, const LossConstants& c,
-                       PhaseTimes* phases = nullptr, HeadGroup* group = nullptr);
+                       const StepContext& context = {});
 
 }  // namespace cw
 

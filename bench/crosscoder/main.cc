@@ -90,7 +90,11 @@ int main(int argc, char** argv) {
       const double t_dense = median_seconds(repeats, [&] { cw::dense_step(p, x_dense, c); });
       double l0 = 0;
       cw::PhaseTimes phases;
-      const double t_ours = median_seconds(repeats, [&] { cw::sparse_step(p, x, c, &phases); });
+      cw::CrosscoderParams spare;  // as the trainer does (StepContext::reuse)
+      cw::StepContext context;
+      context.phases = &phases;
+      context.reuse = &spare;
+      const double t_ours = median_seconds(repeats, [&] { spare = cw::sparse_step(p, x, c, context).grad; });
       {
         const auto h = cw::pre_activation(p, x);
         l0 = (h.unsqueeze(1) * cw::decoder_norms(p).unsqueeze(0) > p.log_tau.exp()).sum().item<double>() / (B * T);

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "crosscoder/compute_threads.h"
 #include "crosscoder/gloo_head_group.h"
 #include "crosscoder/training_step.h"
 #include "tests/crosscoder/random_params.h"
@@ -43,12 +44,14 @@ CrosscoderParams block_of(const CrosscoderParams& p, int64_t first, int64_t n) {
 // OpenMP pool does not survive fork), exit status 0 when written.
 int run_rank(int rank, int world, int port, const std::string& out) {
   try {
-    torch::set_num_threads(1);
+    set_compute_threads(1);
     const int64_t n = kHeads / world, first = rank * n;
     const auto p = block_of(random_params(kHeads, kWidth, kFeatures, torch::kDouble, 5), first, n);
     const auto x = batch().narrow(1, first, n);
     auto group = join_gloo_head_group({"127.0.0.1", port, rank, world, std::chrono::seconds(30)});
-    StepResult r = sparse_step(p, x, constants(), nullptr, group.get());
+    StepContext context;
+    context.group = group.get();
+    StepResult r = sparse_step(p, x, constants(), context);
     std::vector<torch::Tensor> saved{torch::tensor({r.loss, r.mse, r.sparsity}, torch::kDouble)};
     for (auto* t : r.grad.all()) saved.push_back(*t);
     saved.push_back(torch::tensor({double(group->bytes_summed())}, torch::kDouble));

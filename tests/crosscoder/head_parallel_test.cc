@@ -97,6 +97,34 @@ void expect_ranks_equal_one_process(int world) {
   }
 }
 
+// A rank that dies between steps: the survivor's next step fails with an
+// error that names the group, within the group's timeout, rather than hang.
+TEST(HeadParallel, AStepFailsCleanlyWhenARankIsGone) {
+  const int port = testing::free_port();
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    set_compute_threads(1);
+    auto group = join_gloo_head_group({"127.0.0.1", port, 1, 2, std::chrono::seconds(30)});
+    _exit(0);  // gone before the first sum
+  }
+  set_compute_threads(1);
+  const auto p = block_of(random_params(kHeads, kWidth, kFeatures, torch::kDouble, 5), 0, kHeads / 2);
+  auto group = join_gloo_head_group({"127.0.0.1", port, 0, 2, std::chrono::seconds(5)});
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  StepContext context;
+  context.group = group.get();
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    sparse_step(p, batch().narrow(1, 0, kHeads / 2), constants(), context);
+    FAIL() << "a step with a missing rank returned";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("head group rank 0 of 2"), std::string::npos) << e.what();
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+}
+
 TEST(HeadParallel, TwoRanksGiveTheOneProcessLossAndGradients) { expect_ranks_equal_one_process(2); }
 
 TEST(HeadParallel, FourRanksGiveTheOneProcessLossAndGradients) { expect_ranks_equal_one_process(4); }

@@ -66,7 +66,7 @@ class Publisher::Sender {
     socket_.set(zmq::sockopt::sndhwm, 64);
     socket_.set(zmq::sockopt::rcvhwm, 10000);
     socket_.set(zmq::sockopt::reconnect_ivl, 100);
-    socket_.set(zmq::sockopt::reconnect_ivl_max, 2000);
+    socket_.set(zmq::sockopt::reconnect_ivl_max, int(options_.max_reconnect_wait.count()));
     use_client_keys(socket_.handle(), options_.keys);
     handshakes_ = std::make_unique<HandshakeMonitor>(context_.handle(), socket_.handle(), options_.endpoint, "ingest",
                                                      options_.keys.curve());

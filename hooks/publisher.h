@@ -50,6 +50,9 @@ struct PublisherOptions {
   // seconds, not five a second).
   std::chrono::milliseconds retry_wait{200};
   std::chrono::milliseconds max_retry_wait{5000};
+  // ZeroMQ's wait between attempts to reach a daemon that is down doubles
+  // from 100 ms up to this.
+  std::chrono::milliseconds max_reconnect_wait{2000};
   // How long the destructor waits for outstanding acknowledgements.
   std::chrono::milliseconds close_timeout{5000};
 };

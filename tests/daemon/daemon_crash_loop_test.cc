@@ -42,6 +42,7 @@ TEST(DaemonCrashLoop, FiftyKillsWhileAJobStreamsLoseAndDuplicateNothing) {
   options.ack_timeout = std::chrono::milliseconds(400);  // re-sent soon after a kill
   options.retry_wait = std::chrono::milliseconds(20);
   options.max_retry_wait = std::chrono::milliseconds(200);
+  options.max_reconnect_wait = std::chrono::milliseconds(100);  // reaches each short life of the daemon
   Publisher publisher(run, options);
 
   // The job: a snapshot every 20 ms, whatever the daemon does.

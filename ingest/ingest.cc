@@ -308,6 +308,7 @@ std::vector<Frame> Ingest::chunk(const std::string& peer, const SnapshotChunk& m
   const std::size_t size = message.size;
   auto it = pending_.find(pending_key(peer, key));
   if (it == pending_.end()) {
+    if (!store_.write_state().writable) return {};  // its begin was refused, with the reason
     throw Rejection(wire::ErrorCode::UNKNOWN_SNAPSHOT, "chunk for snapshot " + key.describe() + " without a begin: re-send it",
                     &key);
   }
@@ -347,6 +348,7 @@ std::vector<Frame> Ingest::end(const std::string& peer, const SnapshotEnd& messa
   const uint64_t checksum = message.checksum;
   auto it = pending_.find(pending_key(peer, key));
   if (it == pending_.end()) {
+    if (!store_.write_state().writable) return {};  // its begin was refused, with the reason
     throw Rejection(wire::ErrorCode::UNKNOWN_SNAPSHOT, "end of snapshot " + key.describe() + " without a begin: re-send it",
                     &key);
   }

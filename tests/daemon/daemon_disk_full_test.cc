@@ -137,6 +137,8 @@ TEST(DaemonDiskFull, DataIsRefusedClearlyWhileTheDiskIsFullAndAllStoredOnceSpace
   ASSERT_TRUE(daemon.alive()) << daemon.log();
   EXPECT_FALSE(daemon.query("status")["daemon"]["store"]["writable"].get<bool>());
   EXPECT_NE(daemon.log().find("cannot be written"), std::string::npos) << daemon.log();
+  // One refusal per attempt (the begin's), not one per frame.
+  EXPECT_EQ(daemon.log().find("without a begin"), std::string::npos) << daemon.log();
 
   // Space comes back: the daemon resumes by itself, the job's queue drains.
   std::filesystem::remove(ballast);

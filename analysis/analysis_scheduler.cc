@@ -1,5 +1,7 @@
 #include "analysis/analysis_scheduler.h"
 
+#include <spdlog/spdlog.h>
+
 #include "store/run_catalog.h"
 #include "store/snapshot_table.h"
 
@@ -18,9 +20,18 @@ AnalysisScheduler::~AnalysisScheduler() {
 void AnalysisScheduler::start() {
   if (!config_.enabled) return;
   SnapshotTable snapshots(store_);
-  for (const auto& run : RunCatalog(store_).list()) {
+  // A corrupt record leaves its run (or tap) without a crosscoder, not the
+  // daemon stopped: the daemon logs unreadable runs at start-up, `status`
+  // shows them.
+  std::vector<RunCatalog::Unreadable> unreadable;
+  for (const auto& run : RunCatalog(store_).list(&unreadable)) {
     for (const auto& tap : run.description.taps) {
-      if (!snapshots.list(run.description.run, tap.name).empty()) worker(run.description.run, tap.name);
+      try {
+        if (!snapshots.list(run.description.run, tap.name).empty()) worker(run.description.run, tap.name);
+      } catch (const std::runtime_error& e) {
+        spdlog::error("crosscoder {}/{}: not started, its snapshots cannot be listed: {}", run.description.run,
+                      tap.name, e.what());
+      }
     }
   }
 }

@@ -37,12 +37,18 @@ void print_status(const nlohmann::json& status) {
     if (!daemon.value("http", "").empty())
       std::cout << "http        " << text(daemon["http"]) << " (/metrics, /healthz, /readyz)\n";
     if (daemon.contains("auth")) print_auth(daemon["auth"]);
+    if (const auto store = daemon.value("store", nlohmann::json::object()); !store.value("writable", true))
+      std::cout << "store       NOT WRITABLE: " << text(store["error"]) << "; new data refused (jobs keep it queued), "
+                << store.value("held_events", 0) << " events held, retrying every second"
+                << (store.value("no_space", false) ? ": free space on the store's disk" : "") << "\n";
   } else {
     std::cout << "daemon      DOWN\n";
   }
   std::cout << "data        " << text(status["data_dir"]) << " (" << human_bytes(status["disk_bytes"].get<double>())
             << " on disk)\n";
   std::cout << "snapshots   " << status["snapshots_stored"] << " stored in " << status["runs"].size() << " runs\n";
+  for (const auto& run : status["runs"])
+    if (run.contains("error")) std::cout << "UNREADABLE  run " << text(run["run"]) << ": " << text(run["error"]) << "\n";
   for (const auto& cc : daemon.value("crosscoders", nlohmann::json::array())) {
     std::cout << "crosscoder  " << text(cc["run"]) << "/" << text(cc["tap"]) << ": " << cc.value("snapshots", 0)
               << " snapshots, " << text(cc["state"]) << ", backlog " << cc.value("backlog", 0);

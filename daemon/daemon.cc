@@ -9,6 +9,7 @@
 #include "auth/curve_keys.h"
 #include "auth/zap_handler.h"
 #include "daemon/exit_codes.h"
+#include "daemon/store_write_watch.h"
 #include "daemon/systemd_notify.h"
 #include "observe/event_feed.h"
 #include "observe/http_port.h"
@@ -21,8 +22,10 @@
 #include "query/query_protocol.h"
 #include "schema/json_text.h"
 #include "schema/messages.h"
+#include "schema/run_checks.h"
 #include "schema/unix_time.h"
 #include "store/analysis_tables.h"
+#include "store/run_catalog.h"
 
 namespace cw {
 namespace {
@@ -123,13 +126,24 @@ Daemon::Daemon(const DaemonConfig& config)
     if (config.analysis.enabled) check_device(config.analysis.crosscoder.device);
 #endif
   });
-  store_ = Store::open(config.data_dir);
+  store_ = Store::open(config.data_dir, StoreOptions{config.read_only, true});
+  store_watch_ = std::make_unique<StoreWriteWatch>(*store_);
   if (const StoreMigration& migration = store_->migration(); migration.from_format)
     spdlog::info("store migrated from format {} to {}: {} records rewritten in {:.2f} s", migration.from_format,
                  Store::kFormat, migration.records, migration.seconds);
+  {  // corrupt run records: reported, not fatal (the other runs are served)
+    std::vector<RunCatalog::Unreadable> unreadable;
+    RunCatalog(*store_).list(&unreadable);
+    for (const auto& bad : unreadable)
+      spdlog::error("run {}: {}; its data cannot be served or added to (`conceptwatch repair --data-dir {}` may bring "
+                    "it back); the other runs are served", quoted_name(bad.run), bad.error, config.data_dir);
+  }
+  if (config.read_only)
+    spdlog::warn("serving the store in {} read-only (--read-only): queries only; data from hooks is refused, no "
+                 "crosscoder trains", config.data_dir);
 #ifdef CW_WITH_ANALYSIS
   // Before any worker or reader: afterwards every state reads without LibTorch.
-  migrate_crosscoder_states(*store_);
+  if (!config.read_only) migrate_crosscoder_states(*store_);
 #endif
   alerts_ = std::make_unique<EventAlerts>(config.alerts);
   feed_ = std::make_unique<EventFeed>();  // before the workers that raise events
@@ -227,15 +241,15 @@ bool Daemon::analysis_running() const {
 #endif
 }
 
-// Every event goes to the event log first (so it survives), then to the log.
+// Every event goes to the event log first (so it survives), then to the
+// log; while the store refuses writes it is held and stored later (the
+// dashboard's feed gets it then, with its number), its alerts go out now.
 void Daemon::raise(const nlohmann::json& event) {
   const std::string run = event.value("run", "");
-  const uint64_t seq = EventLog(*store_).append(run, event);
+  std::optional<nlohmann::json> stored = store_watch_->append_event(run, event);
   alerts_->on_event(event);
-  nlohmann::json stored = event;  // as the `events` query will answer it
-  stored["seq"] = seq;
-  stored["run"] = run;
-  feed_->publish(std::move(stored));
+  const uint64_t seq = stored ? stored->value("seq", uint64_t(0)) : 0;
+  if (stored) feed_->publish(std::move(*stored));
   if (event.value("type", "") == "phase_transition") {
     spdlog::warn("PHASE TRANSITION in {}/{}: onset step {}, alarm at step {} (event {})", run, event.value("tap", ""),
                  event.value("onset_step", uint64_t(0)), event.value("alarm_step", uint64_t(0)), seq);
@@ -264,13 +278,15 @@ nlohmann::json Daemon::live_status() const {
           {"pending_snapshots", stats.pending_snapshots},
           {"pending_bytes", stats.pending_bytes},
           {"refusals_not_logged", stats.refusals_not_logged},
+          {"store", store_watch_->status()},
 #ifdef CW_WITH_ANALYSIS
           {"crosscoders", analysis_->scheduler->status()},
 #endif
           {"alerts", alerts_->status()},
           {"auth", sockets_->zap ? nlohmann::json{{"curve", true}, {"roles", sockets_->zap->status()}}
                                  : nlohmann::json{{"curve", false}}},
-          {"analysis", analysis_running()}};
+          {"analysis", analysis_running()},
+          {"read_only", config_.read_only}};
 }
 
 void Daemon::serve(const std::atomic<bool>& stop) {
@@ -315,6 +331,7 @@ void Daemon::serve(const std::atomic<bool>& stop) {
       }
       reply(sockets_->query, parts, answer_query_frame(*queries_, parts.back().data(), parts.back().size()));
     }
+    for (nlohmann::json& event : store_watch_->tick(unix_now_ms())) feed_->publish(std::move(event));
     if (unix_now_ms() - last_expiry > 1000) {
       last_expiry = unix_now_ms();
       ingest_->expire(last_expiry, config_.partial_idle_ms);

@@ -19,6 +19,7 @@ namespace cw {
 
 class EventFeed;
 class HttpPort;
+class StoreWriteWatch;
 
 class Daemon {
  public:
@@ -39,6 +40,7 @@ class Daemon {
 
   DaemonConfig config_;
   std::unique_ptr<Store> store_;
+  std::unique_ptr<StoreWriteWatch> store_watch_;  // a full disk: resumes, holds events
   std::unique_ptr<Ingest> ingest_;
   std::unique_ptr<QueryHandler> queries_;
   std::unique_ptr<EventAlerts> alerts_;

@@ -77,6 +77,10 @@ int main(int argc, char** argv) {
                  "or [http] listen)");
   bool store_only = false;
   app.add_flag("--store-only", store_only, "store snapshots, train no crosscoder (same as [crosscoder] enabled = false)");
+  bool read_only = false;
+  app.add_flag("--read-only", read_only,
+               "serve queries from the store without writing it: no data taken from hooks (they keep it queued), "
+               "no crosscoder trains; for a store that needs repair, or a copy of one");
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -88,7 +92,8 @@ int main(int argc, char** argv) {
     if (!log_format.empty()) config.log_format = log_format;
     if (!device.empty()) config.analysis.crosscoder.device = device;
     if (!priority.empty()) config.analysis.priority = cw::parse_trainer_priority(priority);
-    if (store_only) config.analysis.enabled = false;
+    if (store_only || read_only) config.analysis.enabled = false;
+    config.read_only = read_only;
     if (!http.empty()) config.http_listen = http == "off" ? "" : http;
     if (!secret_key.empty()) config.auth.secret_key = secret_key;
     if (!ingest_keys.empty()) config.auth.ingest_keys = ingest_keys;
@@ -109,7 +114,13 @@ int main(int argc, char** argv) {
   } catch (const cw::ConfigError& e) {
     return start_failure(e.what(), cw::kExitConfig);
   } catch (const cw::StoreOpenError& e) {
-    return start_failure(e.what(), store_exit_code(e.problem()));
+    // The other way forward, until a repair: serve what can still be read.
+    const bool corrupt = e.problem() == cw::StoreProblem::kCorrupt && !read_only;
+    return start_failure(std::string(e.what()) +
+                             (corrupt ? "; or, meanwhile, start conceptwatchd with --read-only to serve what can still "
+                                        "be read (queries only, no data taken)"
+                                      : ""),
+                         store_exit_code(e.problem()));
   } catch (const std::exception& e) {
     return start_failure(e.what(), cw::kExitFailure);
   }

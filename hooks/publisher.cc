@@ -42,6 +42,7 @@ struct QueuedSnapshot {
   bool fully_sent = false;
   Clock::time_point sent_at;
   Clock::time_point not_before;  // the daemon said busy: wait before re-sending
+  std::chrono::milliseconds retry_wait{0};  // the last such wait; doubles at each refusal
 };
 
 void check_snapshot(const RunDescription& run, const SnapshotMeta& meta) {
@@ -65,7 +66,7 @@ class Publisher::Sender {
     socket_.set(zmq::sockopt::sndhwm, 64);
     socket_.set(zmq::sockopt::rcvhwm, 10000);
     socket_.set(zmq::sockopt::reconnect_ivl, 100);
-    socket_.set(zmq::sockopt::reconnect_ivl_max, 2000);
+    socket_.set(zmq::sockopt::reconnect_ivl_max, int(options_.max_reconnect_wait.count()));
     use_client_keys(socket_.handle(), options_.keys);
     handshakes_ = std::make_unique<HandshakeMonitor>(context_.handle(), socket_.handle(), options_.endpoint, "ingest",
                                                      options_.keys.curve());
@@ -309,6 +310,8 @@ class Publisher::Sender {
           std::lock_guard<std::mutex> lock(mu_);
           ++stats_.acked;
           if (stored.duplicate) ++stats_.duplicates;
+          stats_.store_unavailable = false;
+          stats_.retry_wait_ms = 0;
           retire(item);
         }
       } else if (body.isError()) {
@@ -348,9 +351,15 @@ class Publisher::Sender {
       return;
     }
     if (code == wire::ErrorCode::BUSY || code == wire::ErrorCode::INTERNAL) {  // transient: later
-      item->not_before = Clock::now() + std::chrono::milliseconds(200);
+      item->retry_wait = item->retry_wait.count() == 0 ? options_.retry_wait
+                                                       : std::min(2 * item->retry_wait, options_.max_retry_wait);
+      item->not_before = Clock::now() + item->retry_wait;
       item->frames.reset();  // re-sized chunks if the limit changed
       restart(*item);
+      if (error.store_unavailable) note_error(message);
+      std::lock_guard<std::mutex> lock(mu_);
+      stats_.store_unavailable = error.store_unavailable;
+      stats_.retry_wait_ms = uint64_t(item->retry_wait.count());
       return;
     }
     note_error(message);

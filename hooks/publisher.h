@@ -8,7 +8,11 @@
 //    oldest un-acknowledged snapshot (counted in stats().dropped);
 //    WhenFull::kBlock waits up to block_timeout for room, then drops;
 //  - a daemon that is down, slow, restarting or answering garbage never
-//    makes the job crash or hang; snapshots are re-sent after a restart.
+//    makes the job crash or hang; snapshots are re-sent after a restart;
+//  - a snapshot the daemon refuses for now (busy; its store cannot be
+//    written, e.g. a full disk) stays queued and is re-sent after a wait
+//    that doubles from retry_wait up to max_retry_wait while the refusals
+//    go on.
 #ifndef CW_HOOKS_PUBLISHER_H_
 #define CW_HOOKS_PUBLISHER_H_
 
@@ -40,6 +44,15 @@ struct PublisherOptions {
   int max_in_flight = 2;
   // A snapshot not acknowledged this long after it was sent is sent again.
   std::chrono::milliseconds ack_timeout{10000};
+  // The wait before re-sending a snapshot the daemon refused for now; it
+  // doubles at each refusal of that snapshot, up to max_retry_wait (a full
+  // disk can last hours: one attempt per snapshot in flight every few
+  // seconds, not five a second).
+  std::chrono::milliseconds retry_wait{200};
+  std::chrono::milliseconds max_retry_wait{5000};
+  // ZeroMQ's wait between attempts to reach a daemon that is down doubles
+  // from 100 ms up to this.
+  std::chrono::milliseconds max_reconnect_wait{2000};
   // How long the destructor waits for outstanding acknowledgements.
   std::chrono::milliseconds close_timeout{5000};
 };
@@ -55,6 +68,10 @@ struct PublisherStats {
   uint64_t queued_bytes = 0;
   uint64_t max_publish_ns = 0;  // longest time publish() took
   bool hello_acked = false;
+  // The daemon's last reply refused a snapshot because it cannot write its
+  // store (last_error says why); false again at the next ack.
+  bool store_unavailable = false;
+  uint64_t retry_wait_ms = 0;  // the wait set at the last refusal for now; 0 after an ack
   std::string last_error;   // the daemon's last error message, if any
 };
 

@@ -44,13 +44,35 @@ class Ingest::Rejection {
     constexpr std::size_t kMaxEchoed = 256;
     return key.run.size() <= kMaxEchoed && key.tap.size() <= kMaxEchoed && key.task.size() <= kMaxEchoed;
   }
+  // The store refuses writes (a full disk): `busy`, so that every hook
+  // keeps the data and re-sends it later, marked so that it can say why
+  // and back off further.
+  static Rejection store_unavailable(const Store& store, const SnapshotKey* key = nullptr) {
+    const StoreWriteState state = store.write_state();
+    const std::string message =
+        store.read_only()
+            ? "this conceptwatchd serves the store '" + store.dir() +
+                  "' read-only (it was started with --read-only) and takes no data: restart it without --read-only "
+                  "(after `conceptwatch repair --data-dir " + store.dir() +
+                  "` if the store is corrupt). Snapshots stay queued in the job and are re-sent"
+            : (state.no_space ? "the disk of the daemon's store '" + store.dir() + "' is full"
+                              : "the daemon cannot write its store '" + store.dir() + "'") +
+                  " (" + state.error +
+                  "): it takes no data until its store can be written again, which it tries every second; free "
+                  "space on that disk (`conceptwatch status` shows the store's error). Snapshots stay queued in "
+                  "the job and are re-sent; nothing acked is lost";
+    Rejection rejection(wire::ErrorCode::BUSY, message, key);
+    rejection.store = true;
+    return rejection;
+  }
   Frame frame() const {
-    return encode_error_frame({code, message, has_key ? std::optional<SnapshotKey>(key) : std::nullopt});
+    return encode_error_frame({code, message, has_key ? std::optional<SnapshotKey>(key) : std::nullopt, store});
   }
   wire::ErrorCode code;
   std::string message;
   bool has_key;
   SnapshotKey key;
+  bool store = false;  // store_unavailable()
 };
 
 struct Ingest::Assembly {
@@ -84,8 +106,8 @@ std::vector<Frame> Ingest::handle(const std::string& peer, const void* data, std
   try {
     return dispatch(peer, data, size);
   } catch (const Rejection& rejection) {
-    log_refusal("refused, code " + std::to_string(int(rejection.code)),
-                "refused message from peer " + peer_name(peer) + ": " + rejection.message);
+    log_refusal(rejection.store ? "store unavailable" : "refused, code " + std::to_string(int(rejection.code)),
+                "refused message from peer " + peer_name(peer) + ": " + rejection.message, rejection.store);
     std::lock_guard<std::mutex> lock(stats_mu_);
     ++stats_.errors;
     return {rejection.frame()};
@@ -100,7 +122,13 @@ std::vector<Frame> Ingest::handle(const std::string& peer, const void* data, std
     std::lock_guard<std::mutex> lock(stats_mu_);
     ++stats_.errors;
     return {Rejection(wire::ErrorCode::MALFORMED, reason).frame()};
-  } catch (const std::exception& e) {  // e.g. the store failed: the sender will retry
+  } catch (const StoreWriteError&) {  // e.g. a Hello's write on a full disk
+    const Rejection rejection = Rejection::store_unavailable(store_);
+    log_refusal("store unavailable", "refused message from peer " + peer_name(peer) + ": " + rejection.message, true);
+    std::lock_guard<std::mutex> lock(stats_mu_);
+    ++stats_.errors;
+    return {rejection.frame()};
+  } catch (const std::exception& e) {  // e.g. a read failed: the sender will retry
     // Rate-limited too: a full disk fails every frame of every peer.
     log_refusal("internal error", std::string("internal error: ") + e.what(), true);
     std::lock_guard<std::mutex> lock(stats_mu_);
@@ -248,6 +276,9 @@ std::vector<Frame> Ingest::begin(const std::string& peer, const SnapshotBegin& m
   if (auto it = pending_.find(pkey); it != pending_.end()) remove_pending(it);  // a re-sent begin restarts the array
   auto assembly = std::make_unique<Assembly>();
   assembly->existing = snapshots_.meta(key);
+  // Refused at the begin, so that no array is assembled only to fail; a
+  // re-sent array already stored needs no write, and gets its ack.
+  if (!assembly->existing && !store_.write_state().writable) throw Rejection::store_unavailable(store_, &key);
   assembly->peer = peer;
   assembly->counted_bytes = assembly->existing ? 0 : total_bytes;
   // BUSY: the publisher retries later.
@@ -277,6 +308,7 @@ std::vector<Frame> Ingest::chunk(const std::string& peer, const SnapshotChunk& m
   const std::size_t size = message.size;
   auto it = pending_.find(pending_key(peer, key));
   if (it == pending_.end()) {
+    if (!store_.write_state().writable) return {};  // its begin was refused, with the reason
     throw Rejection(wire::ErrorCode::UNKNOWN_SNAPSHOT, "chunk for snapshot " + key.describe() + " without a begin: re-send it",
                     &key);
   }
@@ -316,6 +348,7 @@ std::vector<Frame> Ingest::end(const std::string& peer, const SnapshotEnd& messa
   const uint64_t checksum = message.checksum;
   auto it = pending_.find(pending_key(peer, key));
   if (it == pending_.end()) {
+    if (!store_.write_state().writable) return {};  // its begin was refused, with the reason
     throw Rejection(wire::ErrorCode::UNKNOWN_SNAPSHOT, "end of snapshot " + key.describe() + " without a begin: re-send it",
                     &key);
   }
@@ -342,7 +375,11 @@ std::vector<Frame> Ingest::end(const std::string& peer, const SnapshotEnd& messa
   }
   assembly->meta.checksum = checksum;
   assembly->meta.received_unix_ms = unix_now_ms();
-  snapshots_.put(assembly->meta, assembly->data);
+  try {
+    snapshots_.put(assembly->meta, assembly->data);
+  } catch (const StoreWriteError&) {
+    throw Rejection::store_unavailable(store_, &key);  // not stored, not acked: the hook re-sends it
+  }
   spare_data_ = std::move(assembly->data);
   {
     std::lock_guard<std::mutex> lock(stats_mu_);

@@ -51,6 +51,14 @@ void daemon_families(PrometheusText& out, const json& daemon) {
   out.family("conceptwatch_analysis_enabled", MetricType::kGauge,
              "1 when crosscoders train in this daemon, 0 when it stores snapshots only (status: daemon.analysis).");
   if (daemon.contains("analysis")) out.sample({}, daemon["analysis"].get<bool>() ? 1 : 0);
+  const json store = daemon.value("store", json::object());
+  out.family("conceptwatch_store_writable", MetricType::kGauge,
+             "1 while the store takes writes; 0 while it refuses them (a full disk, an I/O error) and the daemon "
+             "refuses new data (status: daemon.store.writable, daemon.store.error).");
+  if (store.contains("writable")) out.sample({}, store["writable"].get<bool>() ? 1 : 0);
+  out.family("conceptwatch_store_write_failures_total", MetricType::kCounter,
+             "Store writes refused since start (status: daemon.store.failed_writes).");
+  if (store.contains("failed_writes")) out.sample({}, number(store, "failed_writes"));
 }
 
 void store_families(PrometheusText& out, const json& status) {

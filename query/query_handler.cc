@@ -59,10 +59,22 @@ nlohmann::json QueryHandler::runs(const nlohmann::json&) const {
   RunCatalog catalog(store_);
   SnapshotTable snapshots(store_);
   nlohmann::json out = nlohmann::json::array();
-  for (const auto& entry : catalog.list()) {
+  // A corrupt record (a run's, or one of its snapshots') shows as that
+  // run's "error", and the other runs are answered.
+  std::vector<RunCatalog::Unreadable> unreadable;
+  const auto entries = catalog.list(&unreadable);
+  for (const auto& bad : unreadable)
+    out.push_back({{"run", bad.run}, {"error", bad.error}, {"taps", nlohmann::json::array()}});
+  for (const auto& entry : entries) {
     const auto& run = entry.description;
     nlohmann::json taps = nlohmann::json::array();
-    auto metas = snapshots.list(run.run);
+    std::vector<SnapshotMeta> metas;
+    try {
+      metas = snapshots.list(run.run);
+    } catch (const std::runtime_error& e) {
+      out.push_back({{"run", run.run}, {"error", e.what()}, {"taps", taps}});
+      continue;
+    }
     for (const auto& tap : run.taps) {
       uint64_t count = 0, last_step = 0;
       for (const auto& meta : metas) {
@@ -137,6 +149,10 @@ nlohmann::json QueryHandler::status(const nlohmann::json&) const {
     for (const auto& tap : run["taps"]) count += tap["snapshots"].get<uint64_t>();
     total += count;
     run_list.push_back({{"run", run["run"]}, {"taps", run["taps"].size()}, {"snapshots", count}});
+    if (run.contains("error")) {
+      run_list.back()["error"] = run["error"];
+      out["unreadable_runs"] = out.value("unreadable_runs", 0) + 1;
+    }
   }
   out["runs"] = run_list;
   out["snapshots_stored"] = total;

@@ -125,6 +125,11 @@ struct Error {
   message @1 :Text;
   snapshot @2 :SnapshotId;    # set when the error concerns one snapshot
   hasSnapshot @3 :Bool;
+  # With code `busy`: the daemon cannot write its store (a full disk, an I/O
+  # error) and takes no data until it can; the message says why. A hook
+  # keeps its snapshots queued and backs off. Code `busy` rather than a new
+  # code, so that a hook from before this field re-sends later too.
+  storeUnavailable @4 :Bool;
 }
 
 # CLI queries. Parameters and results are JSON objects so that the CLI's

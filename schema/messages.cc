@@ -107,6 +107,7 @@ Frame encode_error_frame(const ErrorReply& error) {
     out.setMessage(capped_message(error.message));
     out.setHasSnapshot(error.snapshot.has_value());
     if (error.snapshot) write_snapshot_id(*error.snapshot, out.initSnapshot());
+    out.setStoreUnavailable(error.store_unavailable);
   });
 }
 
@@ -115,6 +116,7 @@ ErrorReply read_error(wire::Error::Reader in) {
   error.code = in.getCode();
   error.message = to_string(in.getMessage());
   if (in.getHasSnapshot()) error.snapshot = read_snapshot_id(in.getSnapshot());
+  error.store_unavailable = in.getStoreUnavailable();
   return error;
 }
 

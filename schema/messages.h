@@ -75,6 +75,7 @@ struct ErrorReply {
   wire::ErrorCode code = wire::ErrorCode::INTERNAL;
   std::string message;
   std::optional<SnapshotKey> snapshot;  // set when the error concerns one snapshot
+  bool store_unavailable = false;       // with kBusy: the daemon cannot write its store
 };
 Frame encode_error_frame(const ErrorReply& error);
 ErrorReply read_error(wire::Error::Reader in);

@@ -28,10 +28,15 @@ std::optional<RunEntry> RunCatalog::get(const std::string& run) const {
   return decode_run_record(record);
 }
 
-std::vector<RunEntry> RunCatalog::list() const {
+std::vector<RunEntry> RunCatalog::list(std::vector<Unreadable>* unreadable) const {
   std::vector<RunEntry> runs;
-  store_.scan(Family::kRuns, "", [&](std::string_view, std::string_view value) {
-    runs.push_back(decode_run_record(value));
+  store_.scan(Family::kRuns, "", [&](std::string_view key, std::string_view value) {
+    try {
+      runs.push_back(decode_run_record(value));
+    } catch (const std::runtime_error& e) {
+      if (!unreadable) throw;
+      unreadable->push_back({std::string(key.substr(0, key.find('\0'))), e.what()});
+    }
     return true;
   });
   return runs;

@@ -24,7 +24,14 @@ class RunCatalog {
   // for taps or tasks added to a run whose probe set has not changed.
   void put_record(const RunDescription& run, uint64_t created_unix_ms);
   std::optional<RunEntry> get(const std::string& run) const;
-  std::vector<RunEntry> list() const;
+  // A run record that cannot be decoded (corrupt) makes list() throw, or,
+  // with `unreadable`, is left out and described there: so that one bad
+  // record does not hide every other run (or stop the daemon).
+  struct Unreadable {
+    std::string run;    // from the record's key
+    std::string error;  // "corrupt run record: ..."
+  };
+  std::vector<RunEntry> list(std::vector<Unreadable>* unreadable = nullptr) const;
   std::optional<ProbeSet> probe(const std::string& run) const;
 
  private:

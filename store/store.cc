@@ -6,7 +6,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdarg>
+#include <cstdio>
 #include <filesystem>
+#include <mutex>
+#include <shared_mutex>
 #include <vector>
 
 #include "store/store_format.h"
@@ -23,6 +27,22 @@ static_assert(sizeof(kFamilyNames) / sizeof(kFamilyNames[0]) == static_cast<int>
 void check(const rocksdb::Status& status, const std::string& what) {
   if (!status.ok()) throw StoreError(what + ": " + status.ToString());
 }
+
+// RocksDB's own messages, warnings and worse, go to stderr (where the
+// daemon logs too; the journal under systemd), not to a LOG file in the
+// data directory: on a full disk that file's failed append made RocksDB's
+// next message abort the process in an assertion of Debian's RocksDB 7.8
+// (WritableFileWriter::AssertFalseAndGetStatusForPrevError).
+class StderrLogger : public rocksdb::Logger {
+ public:
+  StderrLogger() : rocksdb::Logger(rocksdb::WARN_LEVEL) {}
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    char line[2048];
+    std::vsnprintf(line, sizeof line, format, ap);
+    std::fprintf(stderr, "rocksdb: %s\n", line);
+  }
+};
 
 rocksdb::ColumnFamilyOptions family_options(int index) {
   rocksdb::ColumnFamilyOptions options;
@@ -64,6 +84,15 @@ std::vector<rocksdb::ColumnFamilyDescriptor> family_descriptors() {
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
   for (int i = 0; i < static_cast<int>(Family::kCount); ++i) descriptors.emplace_back(kFamilyNames[i], family_options(i));
   return descriptors;
+}
+
+// The write-ahead log files' bytes (NNNNNN.log; the info log is LOG).
+uint64_t wal_bytes(const std::string& dir) {
+  uint64_t total = 0;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, error))
+    if (entry.path().extension() == ".log" && entry.is_regular_file(error)) total += entry.file_size(error);
+  return total;
 }
 
 uint64_t bytes_in(const std::string& dir) {
@@ -110,47 +139,63 @@ struct Store::Rep {
   std::vector<rocksdb::ColumnFamilyHandle*> handles;  // index = Family
   uint16_t format = 0;
   StoreMigration migration;
+  mutable std::mutex write_mu;  // guards write_state
+  StoreWriteState write_state;
+
+  // Shared by every use of `db`, exclusive while resume() reopens it.
+  mutable std::shared_mutex db_mu;
 
   rocksdb::ColumnFamilyHandle* handle(Family family) const { return handles[static_cast<int>(family)]; }
+  rocksdb::DB& live_db() const {
+    if (!db) throw StoreError("store '" + dir + "' is closed: it could not be opened again after a failed write (status shows why)");
+    return *db;
+  }
+  rocksdb::Status open_db(bool read_only);
+  void close_db(bool flush);
   rocksdb::WriteOptions write_options() const {
     rocksdb::WriteOptions write;
     write.sync = options.sync_writes;
     return write;
   }
-  ~Rep() {
-    // RocksDB does not flush at close (the WAL holds what is not in table
-    // files yet), and a repair (repair_store) does not replay the WAL:
-    // flushed, a cleanly stopped store loses nothing to a repair.
-    if (db && !options.read_only && !handles.empty()) db->Flush(rocksdb::FlushOptions(), handles);
-    for (auto* handle : handles)
-      if (handle) db->DestroyColumnFamilyHandle(handle);
-    if (db) db->Close();
+  // Throws StoreWriteError for a refused write, after noting it.
+  void check_write(const rocksdb::Status& status, const std::string& what) {
+    if (status.ok()) return;
+    const std::string error = what + ": " + status.ToString();
+    if (options.read_only) throw StoreWriteError(what + ": the store is open read-only");
+    {
+      std::lock_guard<std::mutex> lock(write_mu);
+      if (write_state.writable)
+        write_state.since_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count();
+      write_state.writable = false;
+      write_state.no_space = status.IsNoSpace() || status.ToString().find("No space left") != std::string::npos;
+      write_state.error = error;
+      ++write_state.failed_writes;
+    }
+    throw StoreWriteError(error);
   }
+  // RocksDB does not flush at close (the WAL holds what is not in table
+  // files yet), and a repair (repair_store) does not replay the WAL:
+  // flushed, a cleanly stopped store loses nothing to a repair. Not after a
+  // refused write: RocksDB then has stopped writing (a flush would abort in
+  // an assertion of Debian's build), and the WAL holds everything acked.
+  ~Rep() { close_db(!options.read_only && write_state.writable); }
 };
 
-std::unique_ptr<Store> Store::open(const std::string& dir, const StoreOptions& options) {
-  auto rep = std::make_unique<Rep>();
-  rep->dir = dir;
-  rep->options = options;
-
+rocksdb::Status Store::Rep::open_db(bool read_only) {
   rocksdb::DBOptions db_options;
-  db_options.create_if_missing = !options.read_only;
-  db_options.create_missing_column_families = !options.read_only;
+  db_options.create_if_missing = !read_only;
+  db_options.create_missing_column_families = !read_only;
   db_options.max_total_wal_size = 1ull << 30;
   db_options.info_log_level = rocksdb::WARN_LEVEL;
-  db_options.keep_log_file_num = 2;
+  db_options.info_log = std::make_shared<StderrLogger>();
 
   const std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = family_descriptors();
-
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* db = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> opened;
+  rocksdb::DB* raw = nullptr;
   rocksdb::Status status;
-  const bool existed = std::filesystem::exists(std::filesystem::path(dir) / "CURRENT");
-  if (options.read_only) {
-    if (!existed) {
-      throw StoreError("no conceptwatch store in '" + dir + "' (start conceptwatchd with --data-dir " + dir +
-                       ", or pass the right --data-dir)");
-    }
+  if (read_only) {
     // A store written before a family existed lacks it until the daemon
     // opens it read-write: open the families it has; the others read empty.
     std::vector<std::string> present;
@@ -159,26 +204,54 @@ std::unique_ptr<Store> Store::open(const std::string& dir, const StoreOptions& o
     for (const auto& descriptor : descriptors)
       if (std::find(present.begin(), present.end(), descriptor.name) != present.end()) existing.push_back(descriptor);
     if (existing.size() < descriptors.size() && !present.empty()) {
-      status = rocksdb::DB::OpenForReadOnly(db_options, dir, existing, &handles, &db);
+      status = rocksdb::DB::OpenForReadOnly(db_options, dir, existing, &opened, &raw);
       std::vector<rocksdb::ColumnFamilyHandle*> all;
       std::size_t next = 0;
       for (const auto& descriptor : descriptors)
-        all.push_back(next < existing.size() && existing[next].name == descriptor.name && status.ok() ? handles[next++]
+        all.push_back(next < existing.size() && existing[next].name == descriptor.name && status.ok() ? opened[next++]
                                                                                                    : nullptr);
-      if (status.ok()) handles = std::move(all);
+      if (status.ok()) opened = std::move(all);
     } else {
-      status = rocksdb::DB::OpenForReadOnly(db_options, dir, descriptors, &handles, &db);
+      status = rocksdb::DB::OpenForReadOnly(db_options, dir, descriptors, &opened, &raw);
     }
   } else {
     std::error_code ignored;
     std::filesystem::create_directories(dir, ignored);
-    status = rocksdb::DB::Open(db_options, dir, descriptors, &handles, &db);
+    status = rocksdb::DB::Open(db_options, dir, descriptors, &opened, &raw);
   }
-  if (!status.ok()) throw open_error(dir, status);
-  rep->db.reset(db);
-  // handles[0] is the default family, which we keep only to close it.
-  db->DestroyColumnFamilyHandle(handles[0]);
-  rep->handles.assign(handles.begin() + 1, handles.end());
+  if (!status.ok()) return status;
+  db.reset(raw);
+  // opened[0] is the default family, which we keep only to close it.
+  db->DestroyColumnFamilyHandle(opened[0]);
+  handles.assign(opened.begin() + 1, opened.end());
+  return status;
+}
+
+void Store::Rep::close_db(bool flush) {
+  if (!db) return;
+  if (flush && !handles.empty()) db->Flush(rocksdb::FlushOptions(), handles);
+  for (auto* handle : handles)
+    if (handle) db->DestroyColumnFamilyHandle(handle);
+  handles.clear();
+  db->Close();
+  db.reset();
+}
+
+std::unique_ptr<Store> Store::open(const std::string& dir, const StoreOptions& options) {
+  auto rep = std::make_unique<Rep>();
+  rep->dir = dir;
+  rep->options = options;
+  if (options.read_only) {
+    rep->write_state.writable = false;
+    rep->write_state.error = "the store is open read-only";
+  }
+
+  const bool existed = std::filesystem::exists(std::filesystem::path(dir) / "CURRENT");
+  if (options.read_only && !existed) {
+    throw StoreError("no conceptwatch store in '" + dir + "' (start conceptwatchd with --data-dir " + dir +
+                     ", or pass the right --data-dir)");
+  }
+  if (const rocksdb::Status status = rep->open_db(options.read_only); !status.ok()) throw open_error(dir, status);
   std::unique_ptr<Store> store(new Store(std::move(rep)));
   Rep& opened = *store->rep_;
   opened.format = existed ? read_store_format(*store).version : kFormat;
@@ -199,9 +272,11 @@ Store::Store(std::unique_ptr<Rep> rep) : rep_(std::move(rep)) {}
 Store::~Store() = default;
 
 bool Store::get(Family family, std::string_view key, std::string* value) const {
+  std::shared_lock<std::shared_mutex> lock(rep_->db_mu);
+  rocksdb::DB& db = rep_->live_db();
   if (!rep_->handle(family)) return false;  // a family this (read-only) store lacks
   rocksdb::PinnableSlice slice;
-  auto status = rep_->db->Get(rocksdb::ReadOptions(), rep_->handle(family), rocksdb::Slice(key.data(), key.size()), &slice);
+  auto status = db.Get(rocksdb::ReadOptions(), rep_->handle(family), rocksdb::Slice(key.data(), key.size()), &slice);
   if (status.IsNotFound()) return false;
   check(status, std::string("read from ") + family_name(family));
   value->assign(slice.data(), slice.size());
@@ -209,9 +284,10 @@ bool Store::get(Family family, std::string_view key, std::string* value) const {
 }
 
 void Store::put(Family family, std::string_view key, std::string_view value) {
-  check(rep_->db->Put(rep_->write_options(), rep_->handle(family), rocksdb::Slice(key.data(), key.size()),
-                      rocksdb::Slice(value.data(), value.size())),
-        std::string("write to ") + family_name(family));
+  std::shared_lock<std::shared_mutex> lock(rep_->db_mu);
+  rep_->check_write(rep_->live_db().Put(rep_->write_options(), rep_->handle(family), rocksdb::Slice(key.data(), key.size()),
+                                  rocksdb::Slice(value.data(), value.size())),
+                    std::string("write to ") + family_name(family));
 }
 
 void Store::write(StoreBatch& batch) {
@@ -232,13 +308,16 @@ void Store::write(StoreBatch& batch) {
                                      rocksdb::Slice(op.value().data(), op.value().size())),
           what);
   }
-  check(rep_->db->Write(rep_->write_options(), &write_batch), "batch write");
+  std::shared_lock<std::shared_mutex> lock(rep_->db_mu);
+  rep_->check_write(rep_->live_db().Write(rep_->write_options(), &write_batch), "batch write");
 }
 
 void Store::scan(Family family, std::string_view prefix,
                  const std::function<bool(std::string_view, std::string_view)>& visit) const {
+  std::shared_lock<std::shared_mutex> lock(rep_->db_mu);
+  rocksdb::DB& db = rep_->live_db();
   if (!rep_->handle(family)) return;
-  std::unique_ptr<rocksdb::Iterator> it(rep_->db->NewIterator(rocksdb::ReadOptions(), rep_->handle(family)));
+  std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(rocksdb::ReadOptions(), rep_->handle(family)));
   const rocksdb::Slice start(prefix.data(), prefix.size());
   for (it->Seek(start); it->Valid() && it->key().starts_with(start); it->Next()) {
     if (!visit(std::string_view(it->key().data(), it->key().size()),
@@ -278,6 +357,7 @@ StoreRepair repair_store(const std::string& dir) {
   db_options.best_efforts_recovery = true;
   db_options.create_missing_column_families = true;
   db_options.info_log_level = rocksdb::WARN_LEVEL;
+  db_options.info_log = std::make_shared<StderrLogger>();
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* db = nullptr;
   const rocksdb::Status status = rocksdb::DB::Open(db_options, dir, family_descriptors(), &handles, &db);
@@ -291,6 +371,47 @@ StoreRepair repair_store(const std::string& dir) {
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   result.bytes_after = bytes_in(dir);
   return result;
+}
+
+StoreWriteState Store::write_state() const {
+  std::lock_guard<std::mutex> lock(rep_->write_mu);
+  return rep_->write_state;
+}
+
+bool Store::resume() {
+  if (rep_->options.read_only) return false;
+  if (write_state().writable) return true;
+  // Not DB::Resume(): after a failed append to the write-ahead log (a full
+  // disk), RocksDB 7.8 as Debian builds it aborts in Resume's flush
+  // (WritableFileWriter::AssertFalseAndGetStatusForPrevError). The store is
+  // reopened instead: RocksDB replays the log up to the failed write, so
+  // everything acknowledged is kept, then flushes what it replayed, which
+  // needs about the log's size free: tried only once that much is.
+  const uint64_t needed = wal_bytes(rep_->dir) + (1u << 20);
+  std::error_code error;
+  const std::filesystem::space_info space = std::filesystem::space(rep_->dir, error);
+  if (!error && space.available < needed) {
+    std::lock_guard<std::mutex> lock(rep_->write_mu);
+    rep_->write_state.resume_error = "waiting for " + std::to_string(needed) + " bytes free on its disk (" +
+                                     std::to_string(space.available) + " now)";
+    return false;
+  }
+  std::unique_lock<std::shared_mutex> exclusive(rep_->db_mu);
+  rep_->close_db(false);
+  const rocksdb::Status status = rep_->open_db(false);
+  std::lock_guard<std::mutex> lock(rep_->write_mu);
+  StoreWriteState& state = rep_->write_state;
+  if (!status.ok()) {
+    // Readable meanwhile, so that queries go on; the next resume() retries.
+    const rocksdb::Status read = rep_->open_db(true);
+    state.resume_error = "reopening: " + status.ToString() + (read.ok() ? "" : "; read-only too: " + read.ToString());
+    return false;
+  }
+  const uint64_t failed = state.failed_writes, resumed = state.resumed + 1;
+  state = StoreWriteState();
+  state.failed_writes = failed;
+  state.resumed = resumed;
+  return true;
 }
 
 uint64_t Store::disk_bytes() const { return bytes_in(rep_->dir); }

@@ -33,6 +33,24 @@ class StoreError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A write RocksDB refused: a full disk, an I/O error, or a store stopped by
+// such an error earlier (every write fails until Store::resume succeeds).
+class StoreWriteError : public StoreError {
+ public:
+  using StoreError::StoreError;
+};
+
+// Whether the store takes writes (Store::write_state).
+struct StoreWriteState {
+  bool writable = true;
+  bool no_space = false;       // the last refused write ran out of disk space
+  std::string error;           // why the last write was refused, while not writable
+  std::string resume_error;    // why the last resume() failed, while not writable
+  uint64_t since_unix_ms = 0;  // when writes began to fail, while not writable
+  uint64_t failed_writes = 0;  // writes refused since the store was opened
+  uint64_t resumed = 0;        // times writes came back since the store was opened
+};
+
 // What a read-write open did to a store of an older format
 // (store/store_format.h); from_format 0: nothing to do.
 struct StoreMigration {
@@ -89,6 +107,18 @@ class Store {
   // `visit` returns false.
   void scan(Family family, std::string_view prefix,
             const std::function<bool(std::string_view key, std::string_view value)>& visit) const;
+
+  // Writes RocksDB refuses throw StoreWriteError and make the store not
+  // writable until resume() succeeds; a read-only store is never writable.
+  // Thread-safe.
+  StoreWriteState write_state() const;
+  // After a refused write: reopens the database (RocksDB replays its log,
+  // which holds every write that succeeded, and writes it to table files),
+  // once the disk has about the log's size free; if that open fails the
+  // store stays readable. Returns whether the store is writable. Cheap when
+  // it is; never throws for a failed reopen. Waits for reads and writes in
+  // progress on other threads.
+  bool resume();
 
   // Bytes the store's files take on disk.
   uint64_t disk_bytes() const;

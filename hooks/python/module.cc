@@ -101,6 +101,7 @@ PYBIND11_MODULE(_conceptwatch, m) {
                         py::arg("duplicates") = s.duplicates, py::arg("dropped") = s.dropped,
                         py::arg("rejected") = s.rejected, py::arg("resent") = s.resent, py::arg("queued") = s.queued,
                         py::arg("queued_bytes") = s.queued_bytes, py::arg("max_publish_ns") = s.max_publish_ns,
-                        py::arg("hello_acked") = s.hello_acked, py::arg("last_error") = s.last_error);
+                        py::arg("hello_acked") = s.hello_acked, py::arg("store_unavailable") = s.store_unavailable,
+                        py::arg("retry_wait_ms") = s.retry_wait_ms, py::arg("last_error") = s.last_error);
       });
 }

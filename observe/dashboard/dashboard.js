@@ -107,7 +107,10 @@ function legend(series) {
 async function refreshRuns() {
   const [runs, status] = await Promise.all([api('runs'), api('status')]);
   const d = status.daemon || {};
-  $('daemon').textContent = `up ${Math.round(d.uptime_s || 0)} s · ${status.snapshots_stored} snapshots stored`;
+  const store = d.store || {};
+  const storeText = store.writable !== false ? '' : store.read_only ? ' · read-only (--read-only)'
+    : ` · STORE NOT WRITABLE, new data refused: ${store.error}`;
+  $('daemon').textContent = `up ${Math.round(d.uptime_s || 0)} s · ${status.snapshots_stored} snapshots stored${storeText}`;
   const list = $('runs');
   list.replaceChildren();
   if (!runs.length) list.append(el('li', { class: 'muted' }, 'no run yet'));

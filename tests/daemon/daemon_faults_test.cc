@@ -59,6 +59,7 @@ TEST(DaemonFaults, ACorruptStoreExitsWithItsCodeUntilRepairedAndKeepsWhatWasAcke
   EXPECT_NE(failure.find("is corrupt (rocksdb: IO error: No such file"), std::string::npos) << failure;
   EXPECT_NE(failure.find("run `conceptwatch repair --data-dir " + daemon.data_dir() + "`"), std::string::npos) << failure;
   EXPECT_NE(failure.find("a restart cannot fix this"), std::string::npos) << failure;
+  EXPECT_NE(failure.find("start conceptwatchd with --read-only"), std::string::npos) << failure;  // the other way
 
   const auto repair =
       testing::run_command(std::string(CW_CLI_PATH) + " --data-dir " + daemon.data_dir() + " repair --json 2>/dev/null");

@@ -91,6 +91,8 @@ TEST(DaemonMetrics, EveryFamilyParsesAndMatchesStatus) {
   EXPECT_GE(d["errors"].get<int>(), 1);
   EXPECT_EQ(d["snapshots_stored"].get<int>(), 3);
   expect_value(before, after, d["analysis"].get<bool>() ? 1 : 0, "conceptwatch_analysis_enabled");
+  expect_value(before, after, d["store"]["writable"].get<bool>() ? 1 : 0, "conceptwatch_store_writable");
+  expect_value(before, after, d["store"]["failed_writes"].get<double>(), "conceptwatch_store_write_failures_total");
   expect_value(before, after, status["disk_bytes"].get<double>(), "conceptwatch_store_disk_bytes");
   for (const auto& run : status["runs"])
     expect_value(before, after, run["snapshots"].get<double>(), "conceptwatch_store_snapshots", {{"run", run["run"]}});

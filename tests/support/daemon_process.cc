@@ -64,6 +64,27 @@ DaemonProcess::~DaemonProcess() {
 }
 
 void DaemonProcess::start(std::chrono::milliseconds timeout) {
+  spawn();
+  const auto deadline = Clock::now() + timeout;
+  std::string last_error = "no answer";
+  while (Clock::now() < deadline) {
+    if (!alive()) {
+      throw std::runtime_error("conceptwatchd exited with status " + std::to_string(exit_status_) +
+                               " while starting; its log:\n" + log());
+    }
+    try {
+      query("status", nlohmann::json::object(), std::chrono::milliseconds(250));
+      return;
+    } catch (const std::exception& e) {
+      last_error = e.what();
+    }
+  }
+  kill();
+  throw std::runtime_error("conceptwatchd did not answer status within " + std::to_string(timeout.count()) +
+                           " ms (" + last_error + "); its log:\n" + log());
+}
+
+void DaemonProcess::spawn() {
   if (pid_ > 0) throw std::logic_error("DaemonProcess::start: already running");
   std::vector<std::string> args = {CW_DAEMON_PATH,   "--data-dir", data_dir_,  "--ingest",
                                    ingest_endpoint_, "--query",    query_endpoint_, "--log-level", "warn"};
@@ -96,24 +117,6 @@ void DaemonProcess::start(std::chrono::milliseconds timeout) {
   }
   ::close(log_fd);
   pid_ = pid;
-
-  const auto deadline = Clock::now() + timeout;
-  std::string last_error = "no answer";
-  while (Clock::now() < deadline) {
-    if (!alive()) {
-      throw std::runtime_error("conceptwatchd exited with status " + std::to_string(exit_status_) +
-                               " while starting; its log:\n" + log());
-    }
-    try {
-      query("status", nlohmann::json::object(), std::chrono::milliseconds(250));
-      return;
-    } catch (const std::exception& e) {
-      last_error = e.what();
-    }
-  }
-  kill();
-  throw std::runtime_error("conceptwatchd did not answer status within " + std::to_string(timeout.count()) +
-                           " ms (" + last_error + "); its log:\n" + log());
 }
 
 bool DaemonProcess::alive() {

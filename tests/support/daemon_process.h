@@ -36,6 +36,9 @@ class DaemonProcess {
   // 60 s: a daemon answers in ~1 s; only a machine loaded by parallel
   // tests (LibTorch loading beside a headless Chromium) has taken over 20.
   void start(std::chrono::milliseconds timeout = std::chrono::seconds(60));
+  // Starts the daemon without waiting for it (a crash loop kills it at
+  // any moment, start-up included).
+  void spawn();
   // SIGTERM, then waits for the exit; returns the exit status (-1 if it
   // had to be killed because it did not stop in time).
   int terminate(std::chrono::milliseconds timeout = std::chrono::seconds(20));
@@ -43,6 +46,9 @@ class DaemonProcess {
   void kill();
   // True while the child runs (reaps it if it has exited).
   bool alive();
+
+  // Replaces the extra arguments for the next start (e.g. --read-only).
+  void set_extra_args(std::vector<std::string> extra_args) { extra_args_ = std::move(extra_args); }
 
   // The keys query() (and so start()) uses, for a daemon with [auth] keys.
   void use_client_keys(ClientKeyFiles keys) { keys_ = std::move(keys); }

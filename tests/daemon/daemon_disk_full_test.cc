@@ -1,0 +1,163 @@
+// A full disk through the real conceptwatchd (issue 11): its store on a
+// tmpfs of 8 MiB that the test fills. The daemon refuses new data with a
+// clear error (busy, marked storeUnavailable) instead of failing each write,
+// `status` shows the store's error, the job's publisher keeps its snapshots
+// queued and backs off; once space is freed the daemon resumes its store by
+// itself and every snapshot is stored once, byte-identical, without a
+// restart of the daemon or the job.
+#include <gtest/gtest.h>
+#include <sys/mount.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "hooks/publisher.h"
+#include "tests/support/cli_output.h"
+#include "tests/support/daemon_process.h"
+#include "tests/support/stored_snapshots.h"
+#include "tests/support/test_data.h"
+
+namespace cw {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// A tmpfs of `size` mounted on `dir` for the test's lifetime (root only).
+class SmallFilesystem {
+ public:
+  SmallFilesystem(const std::string& dir, const std::string& size) : dir_(dir) {
+    std::filesystem::create_directories(dir);
+    if (::mount("tmpfs", dir.c_str(), "tmpfs", 0, ("size=" + size).c_str()) == 0) {
+      mounted_ = true;
+    } else {
+      error_ = std::strerror(errno);
+    }
+  }
+  // Detached even while a process still has files open there.
+  ~SmallFilesystem() {
+    if (mounted_) ::umount2(dir_.c_str(), MNT_DETACH);
+  }
+  bool mounted() const { return mounted_; }
+  const std::string& error() const { return error_; }
+
+ private:
+  std::string dir_;
+  bool mounted_ = false;
+  std::string error_;
+};
+
+// Writes `path` until the file system has no space left; returns its size.
+uint64_t fill(const std::string& path) {
+  std::FILE* file = std::fopen(path.c_str(), "wb");
+  if (!file) throw std::runtime_error("cannot create " + path);
+  const std::string block(64 << 10, 'x');
+  uint64_t written = 0;
+  while (true) {
+    const std::size_t n = std::fwrite(block.data(), 1, block.size(), file);
+    written += n;
+    if (n < block.size() || std::fflush(file) != 0) break;
+  }
+  std::fclose(file);
+  return written;
+}
+
+// Polls `status` until `done` says yes, or the timeout.
+bool wait_for_status(const testing::DaemonProcess& daemon, const std::function<bool(const nlohmann::json&)>& done,
+                     std::chrono::milliseconds timeout, nlohmann::json* last) {
+  const auto deadline = Clock::now() + timeout;
+  while (Clock::now() < deadline) {
+    try {
+      *last = daemon.query("status");
+    } catch (const std::exception& e) {
+      *last = e.what();
+      return false;
+    }
+    if (done(*last)) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+TEST(DaemonDiskFull, DataIsRefusedClearlyWhileTheDiskIsFullAndAllStoredOnceSpaceReturns) {
+  testing::DaemonProcess daemon({"--store-only"});
+  SmallFilesystem disk(daemon.data_dir(), "8m");
+  if (!disk.mounted())
+    GTEST_SKIP() << "cannot mount a tmpfs on " << daemon.data_dir() << " (" << disk.error()
+                 << "): this test needs root (CAP_SYS_ADMIN) to make a small file system to fill";
+  daemon.start();
+
+  const std::string tap = "blocks.0.resid_post";
+  const RunDescription run = testing::make_run("disk-full", {tap}, 64, 32, 32);  // 8 KiB arrays
+  PublisherOptions options;
+  options.endpoint = daemon.ingest_endpoint();
+  options.retry_wait = std::chrono::milliseconds(100);
+  options.max_retry_wait = std::chrono::milliseconds(800);
+  Publisher publisher(run, options);
+  const auto publish = [&](uint64_t step) {
+    const auto values = testing::random_activations(testing::array_seed(tap, step), 32 * 64);
+    ASSERT_TRUE(publisher.publish(testing::probe_meta(run, tap, step, values), values.data()));
+  };
+  for (uint64_t step = 0; step < 10; ++step) publish(step);
+  ASSERT_TRUE(publisher.flush(std::chrono::seconds(10))) << publisher.stats().last_error;
+
+  // The disk fills up (another program's file), then the job goes on.
+  const std::string ballast = daemon.data_dir() + "/ballast";
+  ASSERT_GT(fill(ballast), 0u);
+  for (uint64_t step = 10; step < 30; ++step) publish(step);
+
+  nlohmann::json status;
+  ASSERT_TRUE(wait_for_status(
+      daemon, [](const nlohmann::json& s) { return !s["daemon"]["store"]["writable"].get<bool>(); },
+      std::chrono::seconds(10), &status))
+      << status.dump() << "\n" << daemon.log();
+  const nlohmann::json& store = status["daemon"]["store"];
+  EXPECT_TRUE(store["no_space"].get<bool>()) << store.dump();
+  EXPECT_NE(store["error"].get<std::string>().find("No space left on device"), std::string::npos) << store.dump();
+  EXPECT_GE(store["failed_writes"].get<int>(), 1);
+  EXPECT_NE(testing::cli_output(daemon, "status").find("store       NOT WRITABLE"), std::string::npos);
+
+  // The job is told why and keeps everything queued; the daemon stays up
+  // and keeps refusing (it tries to resume every second) while it is full.
+  const auto refused_deadline = Clock::now() + std::chrono::seconds(10);
+  while (!publisher.stats().store_unavailable && Clock::now() < refused_deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  PublisherStats stats = publisher.stats();
+  EXPECT_TRUE(stats.store_unavailable) << stats.last_error;
+  EXPECT_NE(stats.last_error.find("is full"), std::string::npos) << stats.last_error;
+  EXPECT_NE(stats.last_error.find("free space"), std::string::npos) << stats.last_error;
+  EXPECT_GE(stats.retry_wait_ms, 400u) << "the wait doubles while refusals go on";
+  EXPECT_LE(stats.retry_wait_ms, 800u) << "bounded by max_retry_wait";
+  EXPECT_EQ(stats.queued, 20u);
+  EXPECT_EQ(stats.dropped, 0u);
+  EXPECT_EQ(stats.acked, 10u);
+  ASSERT_TRUE(daemon.alive()) << daemon.log();
+  EXPECT_FALSE(daemon.query("status")["daemon"]["store"]["writable"].get<bool>());
+  EXPECT_NE(daemon.log().find("cannot be written"), std::string::npos) << daemon.log();
+  // One refusal per attempt (the begin's), not one per frame.
+  EXPECT_EQ(daemon.log().find("without a begin"), std::string::npos) << daemon.log();
+
+  // Space comes back: the daemon resumes by itself, the job's queue drains.
+  std::filesystem::remove(ballast);
+  ASSERT_TRUE(publisher.flush(std::chrono::seconds(10))) << publisher.stats().last_error << "\n" << daemon.log();
+  stats = publisher.stats();
+  EXPECT_EQ(stats.acked, 30u);
+  EXPECT_EQ(stats.dropped, 0u);
+  EXPECT_EQ(stats.rejected, 0u);
+  EXPECT_FALSE(stats.store_unavailable);
+  status = daemon.query("status");
+  EXPECT_TRUE(status["daemon"]["store"]["writable"].get<bool>()) << status.dump();
+  EXPECT_GE(status["daemon"]["store"]["resumed"].get<int>(), 1) << status.dump();
+  EXPECT_NE(daemon.log().find("takes writes again"), std::string::npos) << daemon.log();
+
+  ASSERT_EQ(daemon.terminate(), 0) << daemon.log();
+  std::set<uint64_t> steps;
+  for (uint64_t step = 0; step < 30; ++step) steps.insert(step);
+  EXPECT_EQ(testing::check_stored_exactly(daemon.data_dir(), run, tap, steps), "");
+}
+
+}  // namespace
+}  // namespace cw

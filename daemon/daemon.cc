@@ -21,8 +21,8 @@
 #endif
 #include "query/query_protocol.h"
 #include "schema/json_text.h"
-#include "schema/run_checks.h"
 #include "schema/messages.h"
+#include "schema/run_checks.h"
 #include "schema/unix_time.h"
 #include "store/analysis_tables.h"
 #include "store/run_catalog.h"
@@ -365,7 +365,7 @@ void Daemon::serve(const std::atomic<bool>& stop) {
       serve_queries(stop, ingest_ended);
     } catch (const std::exception& e) {
       spdlog::error("query socket: {}", e.what());
-      queries_failed = true;  // the watchdog pings stop: systemd restarts the daemon
+      queries_failed = true;  // the serving loop ends too: a daemon that cannot be queried exits
     }
   });
   // However the ingest loop ends (a stop, or a socket error thrown), the
@@ -391,7 +391,8 @@ void Daemon::serve(const std::atomic<bool>& stop) {
     // store write stops the pings and systemd restarts the daemon. So does
     // a query thread that has not turned since the last turn here for
     // longer than the ping's slack (half of WatchdogSec): both must be alive.
-    if (const uint64_t turns = query_turns_.load(); turns != query_turns_seen && !queries_failed) {
+    if (queries_failed) throw std::runtime_error("the query socket failed (see the log above)");
+    if (const uint64_t turns = query_turns_.load(); turns != query_turns_seen) {
       query_turns_seen = turns;
       systemd.watchdog_tick();
     }

@@ -6,7 +6,9 @@
 // delete, an ingest key can.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <fstream>
+#include <thread>
 
 #include "hooks/publisher.h"
 #include "schema/messages.h"
@@ -122,6 +124,43 @@ TEST(DaemonDeleteRun, DeletesEveryKeyOfTheRunOnlyAndItsNameStartsAfresh) {
   EXPECT_NE(offline.out.find("\"via\": \"data_dir\""), std::string::npos) << offline.out;
   EXPECT_EQ(keys_of(daemon.data_dir(), "b"), 0u);
   EXPECT_EQ(keys_of(daemon.data_dir(), "a"), 4u);  // the new run: runs, probes, one array
+}
+
+nlohmann::json worker_of(const DaemonProcess& daemon, const std::string& run) {
+  for (const auto& worker : daemon.query("status")["daemon"].value("crosscoders", nlohmann::json::array()))
+    if (worker["run"] == run) return worker;
+  return nullptr;
+}
+
+TEST(DaemonDeleteRun, TheRunsCrosscoderWorkerStopsFirstAndWritesNothingAfter) {
+  if (!CW_DAEMON_HAS_ANALYSIS) GTEST_SKIP() << "built without the crosscoder";
+  testing::TempDir dir;
+  const std::string config = dir.sub("daemon.toml");
+  // An update long enough to be under way when the run is deleted.
+  std::ofstream(config) << "[crosscoder]\nn_features = 16\nbatch_size = 64\nsteps_per_update = 100000\nthreads = 1\n";
+  DaemonProcess daemon({"--config", config});
+  daemon.start();
+  RawIngestClient client(daemon.ingest_endpoint());
+  const RunDescription a = testing::make_run("a", {"t"}, 8, 64);
+  ASSERT_TRUE(client.exchange(encode_hello_frame(a)).is_ack);
+  for (uint64_t step : {0, 100}) ASSERT_TRUE(store_snapshot(client, a, step).is_ack);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  while (worker_of(daemon, "a").is_null() || worker_of(daemon, "a")["state"] != "training") {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << worker_of(daemon, "a") << daemon.log();
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  const testing::CommandOutput deleted = testing::run_command(cli(daemon, "delete-run --run a --yes"));
+  ASSERT_EQ(deleted.status, 0) << deleted.out;
+  EXPECT_TRUE(worker_of(daemon, "a").is_null());
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // a worker still running would save its state
+  EXPECT_EQ(keys_of(daemon.data_dir(), "a"), 0u);
+  // The name afresh gets a worker of its own.
+  ASSERT_TRUE(client.exchange(encode_hello_frame(a)).is_ack);
+  EXPECT_TRUE(store_snapshot(client, a, 0).is_ack);
+  const auto again = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (worker_of(daemon, "a").is_null() && std::chrono::steady_clock::now() < again)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(worker_of(daemon, "a").is_null());
 }
 
 TEST(DaemonDeleteRun, AReadOnlyKeyCannotDeleteAnIngestKeyCan) {

@@ -273,6 +273,11 @@ void Store::compact(Family family, std::string_view prefix) {
   // Down to the last level, where range tombstones and what they cover are
   // dropped; blob files whose values are all gone are then deleted.
   options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  // Blob files of every age: a live array of another run that shares a
+  // blob file with the erased ones is moved to a new file (only those whose
+  // keys the compaction reads), so the old file can go.
+  options.blob_garbage_collection_policy = rocksdb::BlobGarbageCollectionPolicy::kForce;
+  options.blob_garbage_collection_age_cutoff = 1.0;
   check(rep_->db->CompactRange(options, rep_->handle(family), &begin_slice, end.empty() ? nullptr : &end_slice),
         std::string("compaction of ") + family_name(family));
 }

@@ -155,7 +155,7 @@ TEST(DaemonRetention, RunsIdleLongerThanMaxIdleHoursAreDeleted) {
 TEST(DaemonQuotasConfig, AMisspeltQuotaOrRetentionKeyIsRefusedByName) {
   testing::TempDir dir;
   const std::string path = dir.sub("daemon.toml");
-  for (const std::string& text : {"[quotas]\nmax_run = 3\n", "[retention]\nmax_idle_days = 3\n"}) {
+  for (const char* text : {"[quotas]\nmax_run = 3\n", "[retention]\nmax_idle_days = 3\n"}) {
     std::ofstream(path) << text;
     DaemonConfig config = default_daemon_config();
     try {

@@ -49,6 +49,19 @@ void AnalysisScheduler::on_stored(const SnapshotMeta& meta) {
   worker(meta.key.run, meta.key.tap).notify();
 }
 
+void AnalysisScheduler::stop_run(const std::string& run) {
+  std::vector<std::unique_ptr<TapWorker>> stopping;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto it = workers_.lower_bound({run, ""}); it != workers_.end() && it->first.first == run;) {
+      stopping.push_back(std::move(it->second));
+      it = workers_.erase(it);
+    }
+  }
+  for (auto& worker : stopping) worker->request_stop();
+  stopping.clear();  // joins each thread, outside mu_: status() is not held up
+}
+
 nlohmann::json AnalysisScheduler::status() const {
   std::lock_guard<std::mutex> lock(mu_);
   nlohmann::json out = nlohmann::json::array();

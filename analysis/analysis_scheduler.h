@@ -24,6 +24,9 @@ class AnalysisScheduler {
   void start();                              // workers for what is stored
   void on_stored(const SnapshotMeta& meta);  // from the ingest thread
   nlohmann::json status() const;             // one entry per worker
+  // Stops the run's workers and waits for them (a worker ends after its
+  // current training step, without saving it): before the run is deleted.
+  void stop_run(const std::string& run);
 
  private:
   TapWorker& worker(const std::string& run, const std::string& tap);

@@ -6,6 +6,7 @@
 #include "cli/analysis_commands.h"
 #include "cli/attribution_command.h"
 #include "cli/cli_context.h"
+#include "cli/delete_run_command.h"
 #include "cli/export_command.h"
 #include "cli/import_command.h"
 #include "cli/keygen_command.h"
@@ -25,7 +26,7 @@ int main(int argc, char** argv) {
   CLI::App app{"conceptwatch: query conceptwatchd's view of a training run"};
   app.require_subcommand(1);
   app.add_option("--endpoint", context.query_endpoint, "daemon query endpoint")->capture_default_str();
-  app.add_option("--ingest", context.ingest_endpoint, "daemon ingest endpoint (import)")->capture_default_str();
+  app.add_option("--ingest", context.ingest_endpoint, "daemon ingest endpoint (import, delete-run)")->capture_default_str();
   app.add_option("--data-dir", context.data_dir, "data directory, read when the daemon is down")->capture_default_str();
   app.add_option("--timeout-ms", context.timeout_ms, "how long to wait for the daemon")->capture_default_str();
   app.add_option("--server-key", context.keys.server_key,
@@ -54,6 +55,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   cw::add_query_commands(app, context, &exit_code);
   cw::add_import_command(app, context, &exit_code);
+  cw::add_delete_run_command(app, context, &exit_code);
   cw::add_keygen_command(app, context, &exit_code);
   cw::add_repair_command(app, context, &exit_code);
   cw::add_analysis_commands(app, context, &exit_code);

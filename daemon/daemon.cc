@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <thread>
 #include <zmq.hpp>
 
 #include "auth/auth_config.h"
@@ -26,6 +27,7 @@
 #include "schema/unix_time.h"
 #include "store/analysis_tables.h"
 #include "store/run_catalog.h"
+#include "store/run_deletion.h"
 
 namespace cw {
 namespace {
@@ -147,7 +149,8 @@ Daemon::Daemon(const DaemonConfig& config)
 #endif
   alerts_ = std::make_unique<EventAlerts>(config.alerts);
   feed_ = std::make_unique<EventFeed>();  // before the workers that raise events
-  ingest_ = std::make_unique<Ingest>(*store_, config.limits);
+  ingest_ = std::make_unique<Ingest>(*store_, config.limits, config.quotas);
+  ingest_->on_command([this](const QueryRequest& request) { return write_command(request); });
   queries_ = std::make_unique<QueryHandler>(*store_, [this] { return live_status(); });
   add_analysis_queries(*queries_, *store_, config.analysis.monitor.emergence);
   analysis_ = std::make_unique<Analysis>();
@@ -261,6 +264,49 @@ void Daemon::raise(const nlohmann::json& event) {
   }
 }
 
+// Write commands come on the ingest socket, so that with CURVE only keys of
+// the ingest role may send them (Ingest::on_command); they run on the
+// ingest thread, between messages, so no array of the run is half-stored.
+QueryReply Daemon::write_command(const QueryRequest& request) {
+  try {
+    const nlohmann::json params = request.params.empty() ? nlohmann::json::object() : nlohmann::json::parse(request.params);
+    if (request.command == "ping") return {true, "{}", ""};  // the CLI's "is the daemon up" before a long command
+    if (request.command != "delete_run")
+      return {false, "", "unknown command " + quoted_name(request.command) + " (the ingest socket takes delete_run, ping)"};
+    const std::string run = required_param(params, "run");
+    return {true, json_text(delete_run(run, "on request")), ""};
+  } catch (const std::exception& e) {
+    return {false, "", e.what()};
+  }
+}
+
+// The run's crosscoder workers stop first (none writes the run afterwards),
+// then its records go in one batch, then ingest forgets its partial arrays.
+nlohmann::json Daemon::delete_run(const std::string& run, const std::string& why) {
+  if (!RunCatalog(*store_).get(run)) throw QueryError("unknown run " + quoted_name(run) + ": nothing deleted");
+#ifdef CW_WITH_ANALYSIS
+  analysis_->scheduler->stop_run(run);
+#endif
+  const std::optional<RunDeletion> deleted = cw::delete_run(*store_, run);
+  ingest_->forget_run(run);
+  if (!deleted) throw QueryError("unknown run " + quoted_name(run) + ": nothing deleted");
+  spdlog::info("deleted run {} ({}): {} arrays, {} bytes, {} other records in {:.2f} s", quoted_name(run), why,
+               deleted->arrays, deleted->array_bytes, deleted->records, deleted->seconds);
+  return deleted->to_json();
+}
+
+// [retention] max_idle_hours: the runs idle for longer are deleted.
+void Daemon::apply_retention() {
+  const uint64_t idle_ms = uint64_t(config_.retention_max_idle_hours * 3600e3);
+  for (const std::string& run : ingest_->runs_idle_for(unix_now_ms(), idle_ms)) {
+    try {
+      delete_run(run, "idle longer than [retention] max_idle_hours");
+    } catch (const std::exception& e) {
+      spdlog::warn("retention: could not delete run {}: {}", quoted_name(run), e.what());
+    }
+  }
+}
+
 nlohmann::json Daemon::live_status() const {
   const IngestStats stats = ingest_->stats();
   return {{"up", true},
@@ -289,6 +335,37 @@ nlohmann::json Daemon::live_status() const {
           {"read_only", config_.read_only}};
 }
 
+// The query socket on a thread of its own (issue 11): a query that reads
+// much of the store (a large run's description, attribution, plots' many
+// questions) no longer holds back the acks a training job waits for. The
+// socket was made and bound by the constructor's thread; ZeroMQ lets a
+// socket move to another thread across a full memory barrier (starting the
+// thread is one), and from then on only this thread uses it until serve()
+// joins it. The commands read the store through objects of their own and
+// `status` reads locked counters (query/query_handler.h), as for the HTTP port.
+void Daemon::serve_queries(const std::atomic<bool>& stop, const std::atomic<bool>& ingest_ended) {
+  std::vector<zmq::message_t> parts;
+  while (!stop && !ingest_ended) {
+    ++query_turns_;
+    zmq::pollitem_t item{sockets_->query.handle(), 0, ZMQ_POLLIN, 0};
+    try {
+      zmq::poll(&item, 1, std::chrono::milliseconds(100));
+    } catch (const zmq::error_t& e) {
+      if (e.num() == EINTR) continue;
+      throw;
+    }
+    std::size_t extra = 0;
+    for (int i = 0; i < 16 && receive(sockets_->query, &parts, &extra); ++i) {
+      if (parts.size() < 2) continue;
+      if (auto problem = envelope_problem(parts, extra); !problem.empty()) {
+        reply(sockets_->query, parts, encode_reply_frame({false, "", problem}));
+        continue;
+      }
+      reply(sockets_->query, parts, answer_query_frame(*queries_, parts.back().data(), parts.back().size()));
+    }
+  }
+}
+
 void Daemon::serve(const std::atomic<bool>& stop) {
 #ifdef CW_WITH_ANALYSIS
   analysis_->scheduler->start();
@@ -296,21 +373,50 @@ void Daemon::serve(const std::atomic<bool>& stop) {
   std::vector<zmq::message_t> parts;
   uint64_t last_expiry = unix_now_ms();
   SystemdNotify systemd;
+  std::atomic<bool> queries_failed{false}, ingest_ended{false};
+  std::thread query_thread([&] {
+    try {
+      serve_queries(stop, ingest_ended);
+    } catch (const std::exception& e) {
+      spdlog::error("query socket: {}", e.what());
+      queries_failed = true;  // the serving loop ends too: a daemon that cannot be queried exits
+    }
+  });
+  // However the ingest loop ends (a stop, or a socket error thrown), the
+  // query thread ends with it and is joined before the sockets close.
+  struct JoinQueries {
+    std::atomic<bool>& ended;
+    std::thread& thread;
+    ~JoinQueries() {
+      ended = true;
+      thread.join();
+    }
+  } join_queries{ingest_ended, query_thread};
   serving_ = true;
   systemd.ready("serving: ingest " + config_.ingest_endpoint + ", query " + config_.query_endpoint);
+  uint64_t query_turns_seen = 0;
+  // Retention is checked at start-up, then every minute (more often for an
+  // idle time under two minutes).
+  const uint64_t retention_ms = uint64_t(config_.retention_max_idle_hours * 3600e3);
+  const uint64_t retention_every_ms = std::max<uint64_t>(100, std::min<uint64_t>(60000, retention_ms / 2));
+  uint64_t last_retention = 0;
   while (!stop) {
     // The loop turns at least every 100 ms (the poll below), so a stuck
-    // store write or query stops the pings and systemd restarts the daemon.
-    systemd.watchdog_tick();
-    zmq::pollitem_t items[] = {{sockets_->ingest.handle(), 0, ZMQ_POLLIN, 0},
-                               {sockets_->query.handle(), 0, ZMQ_POLLIN, 0}};
+    // store write stops the pings and systemd restarts the daemon. So does
+    // a query thread that has not turned since the last turn here for
+    // longer than the ping's slack (half of WatchdogSec): both must be alive.
+    if (queries_failed) throw std::runtime_error("the query socket failed (see the log above)");
+    if (const uint64_t turns = query_turns_.load(); turns != query_turns_seen) {
+      query_turns_seen = turns;
+      systemd.watchdog_tick();
+    }
+    zmq::pollitem_t items[] = {{sockets_->ingest.handle(), 0, ZMQ_POLLIN, 0}};
     try {
-      zmq::poll(items, 2, std::chrono::milliseconds(100));
+      zmq::poll(items, 1, std::chrono::milliseconds(100));
     } catch (const zmq::error_t& e) {
       if (e.num() == EINTR) continue;  // a signal: look at `stop`
       throw;
     }
-    // Bounded batches so neither socket starves the other.
     std::size_t extra = 0;
     for (int i = 0; i < 64 && receive(sockets_->ingest, &parts, &extra); ++i) {
       if (parts.size() < 2) continue;
@@ -323,13 +429,9 @@ void Daemon::serve(const std::atomic<bool>& stop) {
         reply(sockets_->ingest, parts, frame);
       }
     }
-    for (int i = 0; i < 16 && receive(sockets_->query, &parts, &extra); ++i) {
-      if (parts.size() < 2) continue;
-      if (auto problem = envelope_problem(parts, extra); !problem.empty()) {
-        reply(sockets_->query, parts, encode_reply_frame({false, "", problem}));
-        continue;
-      }
-      reply(sockets_->query, parts, answer_query_frame(*queries_, parts.back().data(), parts.back().size()));
+    if (retention_ms > 0 && unix_now_ms() - last_retention >= retention_every_ms) {
+      apply_retention();
+      last_retention = unix_now_ms();
     }
     for (nlohmann::json& event : store_watch_->tick(unix_now_ms())) feed_->publish(std::move(event));
     if (unix_now_ms() - last_expiry > 1000) {

@@ -1,5 +1,6 @@
-// conceptwatchd: the ingest socket (ROUTER) for hooks and the query socket
-// (ROUTER) for the CLI, served by one thread; snapshots go to the store.
+// conceptwatchd: the ingest socket (ROUTER) for hooks, served by the thread
+// that calls serve(), and the query socket (ROUTER) for the CLI, served by a
+// thread of its own so that queries never delay acks; snapshots go to the store.
 // With [http] listen, an HTTP port for Prometheus and health checks
 // (observe/http_port.h) answers on threads of its own, the dashboard
 // included.
@@ -37,6 +38,11 @@ class Daemon {
   void raise(const nlohmann::json& event);
   bool analysis_running() const;
   void listen_securely();
+  QueryReply write_command(const QueryRequest& request);  // on the ingest thread
+  // Deletes the run (workers stopped first); throws QueryError for an unknown run.
+  nlohmann::json delete_run(const std::string& run, const std::string& why);
+  void apply_retention();
+  void serve_queries(const std::atomic<bool>& stop, const std::atomic<bool>& ingest_ended);  // the query socket's thread
 
   DaemonConfig config_;
   std::unique_ptr<Store> store_;
@@ -50,6 +56,7 @@ class Daemon {
   std::unique_ptr<Sockets> sockets_;
   std::unique_ptr<HttpPort> http_;  // [http] listen; closed first
   std::atomic<bool> serving_{false};  // /readyz
+  std::atomic<uint64_t> query_turns_{0};  // the query thread is alive: the watchdog's pings need both threads
   uint64_t started_unix_ms_;
 };
 

@@ -3,6 +3,7 @@
 #include <toml++/toml.h>
 
 #include <optional>
+#include <map>
 #include <set>
 #include <stdexcept>
 #include <type_traits>
@@ -153,6 +154,16 @@ void load_daemon_config(const std::string& path, DaemonConfig* config) {
     }
   }
   text("http", "listen", &config->http_listen);
+  // [quotas] and [retention]: a misspelt key would leave a limit off unnoticed.
+  for (const auto& [section, keys] : std::map<std::string, std::set<std::string>>{
+           {"quotas", {"max_runs", "max_taps_per_run", "max_run_bytes"}}, {"retention", {"max_idle_hours"}}}) {
+    if (const auto* found = table[section].as_table()) {
+      for (const auto& [key, value] : *found) {
+        if (!keys.count(std::string(key.str())))
+          throw std::runtime_error("config " + path + ": [" + section + "] has no key '" + std::string(key.str()) + "'");
+      }
+    }
+  }
   text("auth", "secret_key", &config->auth.secret_key);
   text("auth", "ingest_keys", &config->auth.ingest_keys);
   text("auth", "query_keys", &config->auth.query_keys);
@@ -174,6 +185,9 @@ void load_daemon_config(const std::string& path, DaemonConfig* config) {
   number("ingest", "max_vocabulary", &config->limits.max_vocabulary);
   number("ingest", "max_scalars", &config->limits.max_scalars);
   number("ingest", "partial_idle_ms", &config->partial_idle_ms);
+  number("quotas", "max_runs", &config->quotas.max_runs);
+  number("quotas", "max_taps_per_run", &config->quotas.max_taps_per_run);
+  number("quotas", "max_run_bytes", &config->quotas.max_run_bytes);
 
   auto real = [&](const char* section, const char* key, double* out) {
     if (auto node = table[section][key]) {
@@ -190,6 +204,9 @@ void load_daemon_config(const std::string& path, DaemonConfig* config) {
     }
   };
   flag("auth", "allow_unauthenticated", &config->auth.allow_unauthenticated);
+  real("retention", "max_idle_hours", &config->retention_max_idle_hours);
+  if (!(config->retention_max_idle_hours >= 0))
+    throw std::runtime_error("config " + path + ": [retention] max_idle_hours must be 0 (keep every run) or more");
   AnalysisConfig& analysis = config->analysis;
   CrosscoderOptions& cc = analysis.crosscoder;
   flag("crosscoder", "enabled", &analysis.enabled);

@@ -18,6 +18,10 @@ struct DaemonConfig {
   std::string ingest_endpoint;
   std::string query_endpoint;
   IngestLimits limits;
+  RunQuotas quotas;                  // [quotas]: runs, taps per run, bytes per run (0 = no limit)
+  // [retention] max_idle_hours: runs that received nothing for this long
+  // are deleted, checked every minute (0 = keep every run; docs/SECURITY.md).
+  double retention_max_idle_hours = 0;
   uint64_t partial_idle_ms = 60000;  // forget half-received snapshots after this
   std::string log_level = "info";
   std::string log_format = "text";   // or "json"

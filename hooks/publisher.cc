@@ -84,6 +84,11 @@ class Publisher::Sender {
   bool enqueue(const SnapshotMeta& meta, const void* data) {
     const auto start = Clock::now();
     check_snapshot(run_, meta);
+    if (quota_refused_) {  // the run's Hello is over a quota: nothing of it will be stored
+      std::lock_guard<std::mutex> lock(mu_);
+      ++stats_.rejected;
+      return false;
+    }
     auto item = std::make_shared<QueuedSnapshot>();
     item->meta = meta;
     const uint64_t bytes = meta.bytes();
@@ -190,7 +195,7 @@ class Publisher::Sender {
         wait_ms = blocked_wait_ms;
         blocked_wait_ms = std::min(2 * blocked_wait_ms, kIdleWaitMs);
       }
-      if (!hello_acked_ && Clock::now() - hello_sent_at > std::chrono::milliseconds(500)) {
+      if (!hello_acked_ && !quota_refused_ && Clock::now() - hello_sent_at > std::chrono::milliseconds(500)) {
         if (try_send(hello_frame_)) hello_sent_at = Clock::now();
       }
       receive_replies(wait_ms);
@@ -340,6 +345,19 @@ class Publisher::Sender {
       }
       return;
     }
+    if (code == wire::ErrorCode::QUOTA_EXCEEDED && !error.snapshot) {
+      // The Hello is over a quota of the daemon (runs, taps per run): sent
+      // again it would be refused again, forever. Drop what is queued.
+      note_error(message);
+      quota_refused_ = true;
+      std::lock_guard<std::mutex> lock(mu_);
+      while (!queue_.empty()) {
+        ++stats_.rejected;
+        const std::shared_ptr<QueuedSnapshot> item = queue_.front();  // retire() erases the queue's copy
+        retire(item);
+      }
+      return;
+    }
     if (!error.snapshot) {
       note_error(message);
       return;
@@ -393,6 +411,7 @@ class Publisher::Sender {
   std::unique_ptr<HandshakeMonitor> handshakes_;  // closes before socket_
   std::string handshake_failure_;
   bool hello_acked_ = false;
+  std::atomic<bool> quota_refused_{false};  // the Hello got quotaExceeded: stop sending
   uint64_t chunk_limit_ = UINT64_MAX;
   std::atomic<bool> stop_{false};
   std::thread thread_;

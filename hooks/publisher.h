@@ -62,7 +62,9 @@ struct PublisherStats {
   uint64_t acked = 0;       // stored by the daemon (duplicates included)
   uint64_t duplicates = 0;  // acked as already stored (after a re-send)
   uint64_t dropped = 0;     // evicted from a full queue, never stored
-  uint64_t rejected = 0;    // refused by the daemon (see last_error)
+  // Refused by the daemon (see last_error), never re-sent; a run over a
+  // quota of the daemon (quotaExceeded) counts every snapshot from then on.
+  uint64_t rejected = 0;
   uint64_t resent = 0;      // sent again after a timeout or daemon restart
   uint64_t queued = 0;      // not yet acknowledged
   uint64_t queued_bytes = 0;

@@ -3,6 +3,8 @@
 #include <kj/exception.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 
 #include "ingest/hello_merge.h"
 #include "ingest/message_limits.h"
@@ -88,8 +90,8 @@ struct Ingest::Assembly {
   uint64_t last_activity_ms = 0;
 };
 
-Ingest::Ingest(Store& store, IngestLimits limits)
-    : store_(store), limits_(limits), runs_(store), snapshots_(store), usage_(limits) {}
+Ingest::Ingest(Store& store, IngestLimits limits, RunQuotas quotas)
+    : store_(store), limits_(limits), quotas_(quotas), runs_(store), snapshots_(store), usage_(limits) {}
 Ingest::~Ingest() = default;
 
 IngestStats Ingest::stats() const {
@@ -179,6 +181,9 @@ std::vector<Frame> Ingest::dispatch(const std::string& peer, const void* data, s
       return chunk(peer, read_snapshot_chunk(body.getSnapshotChunk()));
     case wire::Message::Body::SNAPSHOT_END:
       return end(peer, read_snapshot_end(body.getSnapshotEnd()));
+    case wire::Message::Body::QUERY:
+      if (!command_) throw Rejection(wire::ErrorCode::BAD_REQUEST, "this daemon takes no commands on its ingest socket");
+      return {encode_reply_frame(command_(read_query(body.getQuery())))};
     default:
       throw Rejection(wire::ErrorCode::BAD_REQUEST, "this socket takes Hello and Snapshot messages only");
   }
@@ -194,6 +199,7 @@ std::vector<Frame> Ingest::hello(const RunDescription& run) {
   const auto& probe = run.probe;
   if (probe.token_ids.size() > limits_.max_probe_tokens) refuse("the probe set has too many tokens");
   if (auto existing = runs_.get(run.run)) {
+    usage_of(run.run).last_active_ms = unix_now_ms();
     if (existing->probe_hash != probe.hash()) {
       throw Rejection(wire::ErrorCode::PROBE_MISMATCH,
                       "run " + quoted_name(run.run) + " already exists with a different probe set (stored hash " +
@@ -211,6 +217,7 @@ std::vector<Frame> Ingest::hello(const RunDescription& run) {
     // An identical Hello (every restart of a job sends one) writes nothing:
     // each write is synced, and the probe record may be megabytes.
     if (!merge.run_changed && !merge.vocabulary_added) return {encode_hello_ack_frame({run.run, limits_.max_frame_bytes})};
+    check_taps_quota(merge.merged);
     if (merge.vocabulary_added) {
       runs_.put(merge.merged, existing->created_unix_ms);
     } else {
@@ -218,7 +225,15 @@ std::vector<Frame> Ingest::hello(const RunDescription& run) {
     }
     spdlog::info("run '{}' now has {} taps and {} tasks", run.run, merge.merged.taps.size(), merge.merged.tasks.size());
   } else {
+    check_taps_quota(run);
+    if (quotas_.max_runs > 0 && run_count() >= quotas_.max_runs) {
+      throw Rejection(wire::ErrorCode::QUOTA_EXCEEDED,
+                      "hello for run " + quoted_name(run.run) + ": the daemon holds " + std::to_string(run_count()) +
+                          " runs, its quota ([quotas] max_runs " + std::to_string(quotas_.max_runs) +
+                          "): delete a run (conceptwatch delete-run) or raise the quota");
+    }
     runs_.put(run, unix_now_ms());
+    if (run_count_) ++*run_count_;
     spdlog::info("new run '{}': {} taps, {} probe tokens", run.run, run.taps.size(), probe.n_tokens());
   }
   {
@@ -281,6 +296,13 @@ std::vector<Frame> Ingest::begin(const std::string& peer, const SnapshotBegin& m
   if (!assembly->existing && !store_.write_state().writable) throw Rejection::store_unavailable(store_, &key);
   assembly->peer = peer;
   assembly->counted_bytes = assembly->existing ? 0 : total_bytes;
+  if (const uint64_t stored = usage_of(key.run).bytes;
+      !assembly->existing && quotas_.max_run_bytes > 0 && stored + total_bytes > quotas_.max_run_bytes) {
+    refuse(wire::ErrorCode::QUOTA_EXCEEDED, "run " + quoted_name(key.run) + " holds " + std::to_string(stored) +
+                                                " bytes of arrays; this one's " + std::to_string(total_bytes) +
+                                                " would pass its quota ([quotas] max_run_bytes " +
+                                                std::to_string(quotas_.max_run_bytes) + "): not stored");
+  }
   // BUSY: the publisher retries later.
   if (auto why = usage_.refusal(peer, assembly->counted_bytes); !why.empty()) refuse(wire::ErrorCode::BUSY, why + "; retry later");
   assembly->meta = meta;
@@ -380,6 +402,9 @@ std::vector<Frame> Ingest::end(const std::string& peer, const SnapshotEnd& messa
   } catch (const StoreWriteError&) {
     throw Rejection::store_unavailable(store_, &key);  // not stored, not acked: the hook re-sends it
   }
+  RunUsage& usage = usage_of(key.run);
+  usage.bytes += assembly->meta.bytes();
+  usage.last_active_ms = std::max(usage.last_active_ms, assembly->meta.received_unix_ms);
   spare_data_ = std::move(assembly->data);
   {
     std::lock_guard<std::mutex> lock(stats_mu_);
@@ -401,6 +426,53 @@ void Ingest::expire(uint64_t now, uint64_t idle_ms) {
     }
   }
   refusal_log_.flush(now);
+}
+
+void Ingest::check_taps_quota(const RunDescription& run) {
+  if (quotas_.max_taps_per_run == 0 || run.taps.size() <= quotas_.max_taps_per_run) return;
+  throw Rejection(wire::ErrorCode::QUOTA_EXCEEDED, "hello for run " + quoted_name(run.run) + ": " +
+                                                       std::to_string(run.taps.size()) +
+                                                       " taps pass the quota of the daemon ([quotas] max_taps_per_run " +
+                                                       std::to_string(quotas_.max_taps_per_run) + ")");
+}
+
+Ingest::RunUsage& Ingest::usage_of(const std::string& run) {
+  auto it = run_usage_.find(run);
+  if (it != run_usage_.end()) return it->second;
+  RunUsage usage;
+  if (auto entry = runs_.get(run)) usage.last_active_ms = entry->created_unix_ms;
+  for (const auto& meta : snapshots_.list_all(run)) {
+    usage.bytes += meta.bytes();
+    usage.last_active_ms = std::max(usage.last_active_ms, meta.received_unix_ms);
+  }
+  return run_usage_.emplace(run, usage).first->second;
+}
+
+uint64_t Ingest::run_count() {
+  if (!run_count_) run_count_ = runs_.list().size();
+  return *run_count_;
+}
+
+void Ingest::forget_run(const std::string& run) {
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    if (it->second->meta.key.run == run) {
+      remove_pending(it++);
+    } else {
+      ++it;
+    }
+  }
+  run_cache_.erase(run);
+  run_usage_.erase(run);
+  run_count_.reset();  // counted again when next needed
+}
+
+std::vector<std::string> Ingest::runs_idle_for(uint64_t now_ms, uint64_t idle_ms) {
+  std::vector<std::string> idle;
+  for (const auto& entry : runs_.list()) {
+    const uint64_t last = usage_of(entry.description.run).last_active_ms;
+    if (now_ms > last && now_ms - last > idle_ms) idle.push_back(entry.description.run);
+  }
+  return idle;
 }
 
 void Ingest::add_pending(const std::string& pkey, std::unique_ptr<Assembly> assembly) {

@@ -9,12 +9,14 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "ingest/ingest_limits.h"
 #include "ingest/pending_usage.h"
 #include "ingest/refusal_log.h"
+#include "ingest/run_quotas.h"
 #include "schema/message_io.h"
 #include "schema/messages.h"
 #include "schema/records.h"
@@ -37,7 +39,7 @@ struct IngestStats {
 
 class Ingest {
  public:
-  Ingest(Store& store, IngestLimits limits);
+  Ingest(Store& store, IngestLimits limits, RunQuotas quotas = {});
   ~Ingest();
 
   // Handles one frame from `peer`. Returns the reply frames to send back
@@ -51,6 +53,21 @@ class Ingest {
 
   // Forgets partial arrays of a peer idle longer than `idle_ms`.
   void expire(uint64_t now_ms, uint64_t idle_ms);
+
+  // Query messages on this socket are write commands (`delete_run`): the
+  // ingest role may change the store, the query role only reads it
+  // (docs/SECURITY.md). Answered by `command`, on the calling thread;
+  // without one they are refused.
+  using Command = std::function<QueryReply(const QueryRequest& request)>;
+  void on_command(Command command) { command_ = std::move(command); }
+
+  // After `run` was deleted from the store: drops its partial arrays and
+  // what is cached about it, so that its name starts afresh.
+  void forget_run(const std::string& run);
+
+  // The runs that received nothing (no array, no Hello) for `idle_ms`, by
+  // the newest of: creation, the last stored array, a Hello to this daemon.
+  std::vector<std::string> runs_idle_for(uint64_t now_ms, uint64_t idle_ms);
 
   // Called after each snapshot is stored (not for duplicates).
   void on_stored(std::function<void(const SnapshotMeta&)> callback) { on_stored_ = std::move(callback); }
@@ -66,6 +83,14 @@ class Ingest {
   std::vector<Frame> chunk(const std::string& peer, const SnapshotChunk& chunk);
   std::vector<Frame> end(const std::string& peer, const SnapshotEnd& end);
   const RunEntry& known_run(const std::string& run);
+  // A run's stored bytes and last activity, read from the store once.
+  struct RunUsage {
+    uint64_t bytes = 0;
+    uint64_t last_active_ms = 0;
+  };
+  RunUsage& usage_of(const std::string& run);
+  uint64_t run_count();
+  void check_taps_quota(const RunDescription& run);
   // The only ways into and out of pending_: they keep usage_ and the stats.
   void add_pending(const std::string& pkey, std::unique_ptr<Assembly> assembly);
   std::unique_ptr<Assembly> remove_pending(std::map<std::string, std::unique_ptr<Assembly>>::iterator it);
@@ -74,11 +99,15 @@ class Ingest {
 
   Store& store_;
   const IngestLimits limits_;
+  const RunQuotas quotas_;
+  Command command_;
   RunCatalog runs_;
   SnapshotTable snapshots_;
   std::map<std::string, RunEntry> run_cache_;
   std::map<std::string, std::unique_ptr<Assembly>> pending_;  // by peer + snapshot key
   PendingUsage usage_;  // of pending_
+  std::map<std::string, RunUsage> run_usage_;  // runs read so far
+  std::optional<uint64_t> run_count_;  // once counted: runs in the store
   RefusalLog refusal_log_;
   std::function<void(const SnapshotMeta&)> on_stored_;
   std::string spare_data_;  // the last stored array's buffer, reused for the next

@@ -33,7 +33,8 @@ struct DaemonClient::Rep {
   }
 };
 
-DaemonClient::DaemonClient(std::string endpoint, std::chrono::milliseconds timeout, const ClientKeyFiles& keys)
+DaemonClient::DaemonClient(std::string endpoint, std::chrono::milliseconds timeout, const ClientKeyFiles& keys,
+                           const std::string& role)
     : rep_(std::make_unique<Rep>()) {
   rep_->endpoint = std::move(endpoint);
   rep_->timeout = timeout;
@@ -41,7 +42,7 @@ DaemonClient::DaemonClient(std::string endpoint, std::chrono::milliseconds timeo
   rep_->socket.set(zmq::sockopt::immediate, 1);  // a send waits for a real connection
   use_client_keys(rep_->socket.handle(), keys);
   rep_->handshakes =
-      std::make_unique<HandshakeMonitor>(rep_->context.handle(), rep_->socket.handle(), rep_->endpoint, "query", keys.curve());
+      std::make_unique<HandshakeMonitor>(rep_->context.handle(), rep_->socket.handle(), rep_->endpoint, role, keys.curve());
   rep_->socket.connect(rep_->endpoint);
 }
 

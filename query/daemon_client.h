@@ -30,8 +30,11 @@ class DaemonClient {
  public:
   // `keys`: CURVE key files for a daemon with [auth] keys; this client's
   // public key must be in its query_keys. Throws std::invalid_argument on
-  // an unusable key file.
-  DaemonClient(std::string endpoint, std::chrono::milliseconds timeout, const ClientKeyFiles& keys = {});
+  // an unusable key file. `role` names the socket in refusals: "query", or
+  // "ingest" for the write commands the ingest socket takes (delete_run),
+  // for which the key must be in ingest_keys.
+  DaemonClient(std::string endpoint, std::chrono::milliseconds timeout, const ClientKeyFiles& keys = {},
+               const std::string& role = "query");
   ~DaemonClient();
   // Throws DaemonUnreachable, DaemonRefused, or QueryError with the
   // daemon's message.

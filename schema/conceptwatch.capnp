@@ -118,6 +118,7 @@ enum ErrorCode {
   badRequest @13;
   internal @14;
   busy @15;              # transient (e.g. too many partial arrays): re-send later
+  quotaExceeded @16;     # a [quotas] limit of the daemon (runs, taps per run, bytes per run): do not re-send
 }
 
 struct Error {

@@ -95,6 +95,15 @@ uint64_t wal_bytes(const std::string& dir) {
   return total;
 }
 
+// The first key after every key that starts with `prefix` ("" when there
+// is none: the prefix is all 0xff bytes or empty).
+std::string prefix_end(std::string_view prefix) {
+  std::string end(prefix);
+  while (!end.empty() && uint8_t(end.back()) == 0xff) end.pop_back();
+  if (!end.empty()) end.back() = char(uint8_t(end.back()) + 1);
+  return end;
+}
+
 uint64_t bytes_in(const std::string& dir) {
   uint64_t total = 0;
   std::error_code error;
@@ -115,6 +124,7 @@ struct StoreBatch::Rep {
     std::string owned;
     std::string_view borrowed;  // put_unowned: the caller's bytes
     bool erase;
+    bool erase_prefix = false;  // erase [key, prefix_end(key))
     std::string_view value() const { return borrowed.data() ? borrowed : std::string_view(owned); }
   };
   std::vector<Op> ops;
@@ -130,6 +140,11 @@ void StoreBatch::put_unowned(Family family, std::string_view key, std::string_vi
 }
 void StoreBatch::erase(Family family, std::string_view key) {
   rep_->ops.push_back({family, std::string(key), {}, {}, true});
+}
+void StoreBatch::erase_prefix(Family family, std::string_view prefix) {
+  const std::string end = prefix_end(prefix);
+  if (prefix.empty() || end.empty()) throw StoreError("erase_prefix needs a prefix with a byte below 0xff");
+  rep_->ops.push_back({family, std::string(prefix), {}, {}, true, true});
 }
 
 struct Store::Rep {
@@ -303,8 +318,9 @@ void Store::write(StoreBatch& batch) {
     if (op.value().size() > kMaxValueBytes)
       throw StoreError(what + ": a value of " + std::to_string(op.value().size()) + " bytes exceeds the store's limit of " +
                        std::to_string(kMaxValueBytes) + " bytes per value");
-    check(op.erase ? write_batch.Delete(rep_->handle(op.family), op.key)
-                   : write_batch.Put(rep_->handle(op.family), op.key,
+    check(op.erase_prefix ? write_batch.DeleteRange(rep_->handle(op.family), op.key, prefix_end(op.key))
+          : op.erase      ? write_batch.Delete(rep_->handle(op.family), op.key)
+                          : write_batch.Put(rep_->handle(op.family), op.key,
                                      rocksdb::Slice(op.value().data(), op.value().size())),
           what);
   }
@@ -326,6 +342,26 @@ void Store::scan(Family family, std::string_view prefix,
     }
   }
   check(it->status(), std::string("scan of ") + family_name(family));
+}
+
+void Store::compact(Family family, std::string_view prefix) {
+  std::shared_lock<std::shared_mutex> lock(rep_->db_mu);  // not while resume() reopens the database
+  if (!rep_->handle(family)) return;
+  const std::string end = prefix_end(prefix);
+  const rocksdb::Slice begin_slice(prefix.data(), prefix.size()), end_slice(end);
+  rocksdb::CompactRangeOptions options;
+  // Down to the last level, where range tombstones and what they cover are
+  // dropped; blob files whose values are all gone are then deleted.
+  options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  // Blob files of every age: a live array of another run that shares a
+  // blob file with the erased ones is moved to a new file (only those whose
+  // keys the compaction reads), so the old file can go.
+  options.blob_garbage_collection_policy = rocksdb::BlobGarbageCollectionPolicy::kForce;
+  options.blob_garbage_collection_age_cutoff = 1.0;
+  // A compaction writes files: a full disk makes the store not writable, as a refused write does.
+  rep_->check_write(
+      rep_->live_db().CompactRange(options, rep_->handle(family), &begin_slice, end.empty() ? nullptr : &end_slice),
+      std::string("compaction of ") + family_name(family));
 }
 
 // RocksDB's RepairDB is not used: it drops blob file references (the

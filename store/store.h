@@ -74,6 +74,9 @@ class StoreBatch {
   // batch is written: for large arrays, copied once, into RocksDB.
   void put_unowned(Family family, std::string_view key, std::string_view value);
   void erase(Family family, std::string_view key);
+  // Erases every key that starts with `prefix` (one range tombstone, not a
+  // delete per key: a run's arrays are erased without reading them).
+  void erase_prefix(Family family, std::string_view prefix);
 
  private:
   friend class Store;
@@ -119,6 +122,11 @@ class Store {
   // it is; never throws for a failed reopen. Waits for reads and writes in
   // progress on other threads.
   bool resume();
+
+  // Compacts the keys that start with `prefix`, so that the space of what
+  // erase_prefix() erased (and of blob files left with nothing live) is
+  // given back now rather than whenever RocksDB compacts on its own.
+  void compact(Family family, std::string_view prefix);
 
   // Bytes the store's files take on disk.
   uint64_t disk_bytes() const;

@@ -1,0 +1,55 @@
+#include "store/run_deletion.h"
+
+#include <chrono>
+
+#include "store/key_encoding.h"
+#include "store/run_catalog.h"
+#include "store/snapshot_table.h"
+
+namespace cw {
+
+nlohmann::json RunDeletion::to_json() const {
+  return {{"run", run},
+          {"deleted", true},
+          {"arrays", arrays},
+          {"array_bytes", array_bytes},
+          {"records", records},
+          {"disk_bytes_before", disk_bytes_before},
+          {"disk_bytes_after", disk_bytes_after},
+          {"seconds", seconds}};
+}
+
+std::optional<RunDeletion> delete_run(Store& store, const std::string& run) {
+  if (!RunCatalog(store).get(run)) return std::nullopt;
+  const auto start = std::chrono::steady_clock::now();
+  RunDeletion result;
+  result.run = run;
+  result.disk_bytes_before = store.disk_bytes();
+  for (const auto& meta : SnapshotTable(store).list_all(run)) {
+    ++result.arrays;
+    result.array_bytes += meta.bytes();
+  }
+  // Every family's keys begin with the run's name and its terminating '\0'
+  // (docs/STORE.md), and names hold no '\0': this prefix is the run's alone.
+  const std::string prefix = KeyBuilder().text(run).str();
+  StoreBatch batch;
+  for (int i = 0; i < int(Family::kCount); ++i) {
+    const Family family = Family(i);
+    if (family == Family::kMeta) continue;  // the store's own records
+    if (family != Family::kSnapshotData && family != Family::kSnapshotMeta) {
+      store.scan(family, prefix, [&](std::string_view, std::string_view) {
+        ++result.records;
+        return true;
+      });
+    }
+    batch.erase_prefix(family, prefix);
+  }
+  store.write(batch);
+  for (int i = 0; i < int(Family::kCount); ++i)
+    if (Family(i) != Family::kMeta) store.compact(Family(i), prefix);
+  result.disk_bytes_after = store.disk_bytes();
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return result;
+}
+
+}  // namespace cw

@@ -102,8 +102,8 @@ void crosscoder_families(PrometheusText& out, const json& crosscoders) {
     }
   }
   out.family("conceptwatch_crosscoder_state", MetricType::kGauge,
-             "1 for the state the tap's crosscoder worker is in (status: crosscoders[].state): starting, idle, "
-             "waiting for the trainer, training, error.");
+             "1 for the state the tap's crosscoder worker is in (status: crosscoders[].state): starting, queued, "
+             "waiting for memory, loading, training, idle, over memory cap, error.");
   for (const auto& cc : crosscoders) {
     MetricLabels with_state = labels(cc);
     with_state.emplace_back("state", cc.value("state", ""));

@@ -80,7 +80,7 @@ void TapWorker::turn(const std::vector<SnapshotMeta>& stored) {
     // weights only.
     if (recovered_ && !steps_.empty() && options_ && attribution_.behind(steps_)) {
       const uint64_t bytes = state_footprint(*options_, int64_t(steps_.size()));
-      auto lease = reserve(bytes, {{"state_bytes", bytes}, {"total_bytes", bytes}});
+      auto lease = reserve(bytes, "state " + std::to_string(bytes) + " bytes");
       if (!lease) return;
       load(/*with_activations=*/false);
       if (crosscoder_) refresh_attribution(/*all=*/false);
@@ -98,26 +98,28 @@ void TapWorker::turn(const std::vector<SnapshotMeta>& stored) {
   }
   const CrosscoderOptions options = options_ ? *options_ : crosscoder_options_for(config_, stored.front().d_model);
   const TrainingFootprint footprint = training_footprint(options, int64_t(heads), stored.front().n_tokens);
-  auto lease = reserve(footprint.total(), footprint.to_json());
+  auto lease = reserve(footprint.total(), footprint.describe());
   if (!lease) return;
+  const auto start = std::chrono::steady_clock::now();
   if (!recovered_) {
     recover();
     recovered_ = true;
   } else {
     load(/*with_activations=*/true);
   }
+  load_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   update(stored);
   std::lock_guard<std::mutex> lock(mu_);
   if (status_.value("state", "") == "loading") status_["state"] = "idle";  // nothing was new
 }
 
-std::optional<MemoryBudget::Lease> TapWorker::reserve(uint64_t bytes, const nlohmann::json& footprint) {
+std::optional<MemoryBudget::Lease> TapWorker::reserve(uint64_t bytes, const std::string& breakdown) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    status_["memory"] = footprint;
+    status_["memory_bytes"] = bytes;
     if (bytes > memory_.cap()) {
-      const std::string why = "its update needs " + std::to_string(bytes) + " bytes of memory (" +
-                              footprint.dump() + "), more than the [analysis] memory_cap_bytes " +
+      const std::string why = "its update needs " + std::to_string(bytes) + " bytes of memory (" + breakdown +
+                              "), more than the [analysis] memory_cap_bytes " +
                               std::to_string(memory_.cap()) +
                               ": raise the cap, or give the tap fewer features or fewer snapshots";
       if (status_.value("state", "") != "over memory cap")
@@ -409,6 +411,7 @@ void TapWorker::save(const std::vector<uint64_t>& new_steps, const TrainReport& 
   status_["last_update"] = {{"new_steps", new_steps},
                             {"train_steps", report.steps},
                             {"seconds", report.seconds},
+                            {"load_seconds", load_seconds_},
                             {"tokens_per_second", report.tokens_per_second},
                             {"loss", report.last_loss},
                             {"recruited", report.recruited}};

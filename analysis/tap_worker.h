@@ -67,7 +67,8 @@ class TapWorker : public TrainerPool::Job {
   bool update(const std::vector<SnapshotMeta>& stored);  // false when there was nothing new
   // Reserves `bytes` (state "waiting for memory" while others hold the
   // budget); nullopt, with the state saying why, if they exceed the cap.
-  std::optional<MemoryBudget::Lease> reserve(uint64_t bytes, const nlohmann::json& footprint);
+  // status_["memory_bytes"] is what the turn reserves.
+  std::optional<MemoryBudget::Lease> reserve(uint64_t bytes, const std::string& breakdown);
   void save(const std::vector<uint64_t>& new_steps, const TrainReport& report);
   // Every task after an update (all), else only tasks whose arrays came late.
   void refresh_attribution(bool all);
@@ -90,6 +91,7 @@ class TapWorker : public TrainerPool::Job {
   bool recovered_ = false;
   // The stored state would not load: train afresh until the next save replaces it.
   bool fresh_start_ = false;
+  double load_seconds_ = 0;  // this turn's: state and activations read from the store
   std::unique_ptr<TapMonitor> monitor_;
   TaskAttribution attribution_{store_, run_, tap_};
   std::vector<uint32_t> probe_tokens_;

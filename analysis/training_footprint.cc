@@ -18,9 +18,9 @@ uint64_t parameter_bytes(const CrosscoderOptions& o, uint64_t T) {
 
 }  // namespace
 
-nlohmann::json TrainingFootprint::to_json() const {
-  return {{"activations_bytes", activations}, {"state_bytes", state}, {"working_bytes", working},
-          {"total_bytes", total()}};
+std::string TrainingFootprint::describe() const {
+  return "activations " + std::to_string(activations) + " + state " + std::to_string(state) + " + working " +
+         std::to_string(working) + " bytes";
 }
 
 uint64_t state_footprint(const CrosscoderOptions& options, int64_t snapshots) {

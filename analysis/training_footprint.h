@@ -7,7 +7,7 @@
 #define CW_ANALYSIS_TRAINING_FOOTPRINT_H_
 
 #include <cstdint>
-#include <nlohmann/json.hpp>
+#include <string>
 
 #include "crosscoder/crosscoder_options.h"
 
@@ -18,7 +18,8 @@ struct TrainingFootprint {
   uint64_t state = 0;        // weights and Adam moments, with the copies a save or a load makes
   uint64_t working = 0;      // a training batch and the analysis' chunks of rows
   uint64_t total() const { return activations + state + working; }
-  nlohmann::json to_json() const;
+  // "activations A + state S + working W bytes", for a refusal's reason.
+  std::string describe() const;
 };
 
 // A crosscoder of `options` (d_model, n_features set) over `snapshots`

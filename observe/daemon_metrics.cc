@@ -123,6 +123,37 @@ void crosscoder_families(PrometheusText& out, const json& crosscoders) {
   }
 }
 
+// The trainers every tap shares (status: daemon.trainers; absent under
+// --store-only and without the crosscoder).
+void trainer_families(PrometheusText& out, const json& trainers) {
+  struct Gauge {
+    const char* name;
+    const char* key;
+    const char* help;
+  };
+  const json memory = trainers.value("memory", json::object());
+  static const Gauge kPool[] = {
+      {"conceptwatch_trainer_threads", "workers", "Trainer threads ([analysis] workers; status: daemon.trainers.workers)."},
+      {"conceptwatch_trainer_busy_threads", "busy", "Trainer threads in a tap's turn (status: daemon.trainers.busy)."},
+      {"conceptwatch_trainer_queued_taps", "queued",
+       "Taps waiting for a trainer thread (status: daemon.trainers.queued)."},
+  };
+  static const Gauge kMemory[] = {
+      {"conceptwatch_trainer_memory_cap_bytes", "cap_bytes",
+       "What the trainers may hold at once ([analysis] memory_cap_bytes; status: daemon.trainers.memory.cap_bytes)."},
+      {"conceptwatch_trainer_memory_reserved_bytes", "reserved_bytes",
+       "What the running turns have reserved (status: daemon.trainers.memory.reserved_bytes)."},
+  };
+  for (const Gauge& g : kPool) {
+    out.family(g.name, MetricType::kGauge, g.help);
+    if (const double value = number(trainers, g.key); !std::isnan(value)) out.sample({}, value);
+  }
+  for (const Gauge& g : kMemory) {
+    out.family(g.name, MetricType::kGauge, g.help);
+    if (const double value = number(memory, g.key); !std::isnan(value)) out.sample({}, value);
+  }
+}
+
 void alert_families(PrometheusText& out, const json& alerts) {
   out.family("conceptwatch_alerts_firing", MetricType::kGauge,
              "Alerts firing now, by alert name, run and tap (status: alerts.firing_by; their sum is alerts.firing).");
@@ -158,6 +189,7 @@ std::string daemon_metrics_text(const json& status) {
   daemon_families(out, daemon);
   store_families(out, status);
   crosscoder_families(out, daemon.value("crosscoders", json::array()));
+  trainer_families(out, daemon.value("trainers", json::object()));
   alert_families(out, daemon.value("alerts", json::object()));
   return out.text();
 }

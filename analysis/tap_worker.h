@@ -38,7 +38,8 @@ class TapWorker : public TrainerPool::Job {
  public:
   using Emit = std::function<void(const nlohmann::json& event)>;
 
-  // `memory` is shared by all workers.
+  // `config` and `memory` are the scheduler's, shared by all workers (one
+  // copy of the configuration, not one per tap).
   TapWorker(Store& store, std::string run, std::string tap, const AnalysisConfig& config, MemoryBudget& memory,
             Emit emit);
 
@@ -78,7 +79,7 @@ class TapWorker : public TrainerPool::Job {
 
   Store& store_;
   const std::string run_, tap_;
-  AnalysisConfig config_;
+  const AnalysisConfig& config_;
   MemoryBudget& memory_;
   Emit emit_;
   const std::atomic<bool>* stop_ = nullptr;  // the running turn's

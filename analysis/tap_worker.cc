@@ -73,8 +73,8 @@ void TapWorker::run_turn(const std::atomic<bool>& stop) {
 }
 
 void TapWorker::turn(const std::vector<SnapshotMeta>& stored) {
-  const bool fresh = !recovered_ || steps_.empty() ||
-                     std::any_of(stored.begin(), stored.end(), [&](const SnapshotMeta& m) { return m.key.step > steps_.back(); });
+  const auto newer = [&](const SnapshotMeta& m) { return m.key.step > steps_.back(); };
+  const bool fresh = !recovered_ || steps_.empty() || std::any_of(stored.begin(), stored.end(), newer);
   if (stored.empty() || !fresh) {
     // Task arrays that came after the update: attribution needs the
     // weights only.

@@ -48,7 +48,8 @@ void print_status(const nlohmann::json& status) {
     const auto& memory = trainers["memory"];
     std::cout << "trainers    " << trainers.value("workers", 0) << " threads (" << trainers.value("busy", 0)
               << " busy), " << trainers.value("queued", 0) << " taps queued; memory "
-              << human_bytes(memory.value("reserved_bytes", 0.0)) << " of " << human_bytes(memory.value("cap_bytes", 0.0))
+              << human_bytes(memory.value("reserved_bytes", 0.0)) << " of "
+              << human_bytes(memory.value("cap_bytes", 0.0))
               << " reserved (peak " << human_bytes(memory.value("peak_reserved_bytes", 0.0)) << ")\n";
   }
   for (const auto& cc : daemon.value("crosscoders", nlohmann::json::array())) {

@@ -133,7 +133,8 @@ void trainer_families(PrometheusText& out, const json& trainers) {
   };
   const json memory = trainers.value("memory", json::object());
   static const Gauge kPool[] = {
-      {"conceptwatch_trainer_threads", "workers", "Trainer threads ([analysis] workers; status: daemon.trainers.workers)."},
+      {"conceptwatch_trainer_threads", "workers",
+       "Trainer threads ([analysis] workers; status: daemon.trainers.workers)."},
       {"conceptwatch_trainer_busy_threads", "busy", "Trainer threads in a tap's turn (status: daemon.trainers.busy)."},
       {"conceptwatch_trainer_queued_taps", "queued",
        "Taps waiting for a trainer thread (status: daemon.trainers.queued)."},

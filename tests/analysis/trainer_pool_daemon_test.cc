@@ -156,10 +156,11 @@ TEST(TrainerPoolDaemon, AThousandRunsOfFourTapsShareTheConfiguredThreadsAndStatu
   int idle = 0;
   for (const auto& cc : crosscoders) idle += cc.value("state", "") == "idle";
   std::printf("%d runs x %zu taps in %.1f s; threads %d at start, %d after (%d trainers); RSS %.0f MiB; "
-              "status %.1f ms median (%.1f .. %.1f), %zu KiB; %d taps trained so far; trainers %s\nthreads at start: %s; "
-              "most: %s\n",
+              "status %.1f ms median (%.1f .. %.1f), %zu KiB; %d taps trained so far; trainers %s\n"
+              "threads at start: %s; most: %s\n",
               kRuns, taps.size(), ingest_s, at_start.all, after.all, after.trainers, rss / 1048576.0, ms[2], ms[0],
-              ms[4], status.dump().size() / 1024, idle, trainers.dump().c_str(), at_start.names.c_str(), after.names.c_str());
+              ms[4], status.dump().size() / 1024, idle, trainers.dump().c_str(), at_start.names.c_str(),
+              after.names.c_str());
 
   ASSERT_EQ(crosscoders.size(), std::size_t(kRuns) * taps.size());
   EXPECT_EQ(trainers["workers"], kWorkers);
@@ -188,7 +189,8 @@ TEST(TrainerPoolDaemon, ATapUnderASmallMemoryCapTrainsWithinItAndOneOverItIsRepo
   options.batch_size = 256;
   const uint64_t cap = training_footprint(options, kSnapshots, kTokens).total();
   ASSERT_GT(training_footprint(options, kSnapshots + 1, kTokens).total(), cap);
-  const std::string crosscoder = "[crosscoder]\nn_features = 64\nbatch_size = 256\nsteps_per_update = 40\nthreads = 1\n";
+  const std::string crosscoder =
+      "[crosscoder]\nn_features = 64\nbatch_size = 256\nsteps_per_update = 40\nthreads = 1\n";
   testing::TempDir dir;
   const std::string config = dir.sub("trainers.toml");
   // First stored only (quick), then trained at once after a restart: the
@@ -253,11 +255,11 @@ TEST(TrainerPoolDaemon, ATapUnderASmallMemoryCapTrainsWithinItAndOneOverItIsRepo
   EXPECT_EQ(status["daemon"]["trainers"]["memory"]["reserved_bytes"], 0);
   done = true;
   sampler.join();
-  std::printf("cap %.1f MiB (%s); daemon RSS %.1f MiB at rest, %.1f MiB at start, at most %.1f MiB while training, %.1f MiB in all "
-              "(anonymous memory at most %.1f MiB); update %s\n",
-              cap / 1048576.0, training_footprint(options, kSnapshots, kTokens).describe().c_str(), rss_at_rest / 1048576.0,
-              rss_started / 1048576.0, rss_trained / 1048576.0,
-              max_rss / 1048576.0, max_anon / 1048576.0, trained["last_update"].dump().c_str());
+  std::printf("cap %.1f MiB (%s); daemon RSS %.1f MiB at rest, %.1f MiB at start, at most %.1f MiB while "
+              "training, %.1f MiB in all (anonymous memory at most %.1f MiB); update %s\n",
+              cap / 1048576.0, training_footprint(options, kSnapshots, kTokens).describe().c_str(),
+              rss_at_rest / 1048576.0, rss_started / 1048576.0, rss_trained / 1048576.0, max_rss / 1048576.0,
+              max_anon / 1048576.0, trained["last_update"].dump().c_str());
   EXPECT_LE(max_rss, rss_at_rest + cap + kRssBesideTheCap);
   EXPECT_EQ(daemon.terminate(), 0);
 }

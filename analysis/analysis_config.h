@@ -1,7 +1,7 @@
 // What the daemon's analysis does per (run, tap): the crosscoder's options
-// and size, the trainer thread's priority, and the monitor's detectors
-// (the [crosscoder], [emergence] and [transitions] sections of
-// deploy/conceptwatchd.toml). Header-only: the daemon's configuration and
+// and size, the trainer threads' number, priority and memory cap, and the
+// monitor's detectors (the [crosscoder], [analysis], [emergence] and
+// [transitions] sections of deploy/conceptwatchd.toml). Header-only: the daemon's configuration and
 // the CLI's refit read it without the workers.
 #ifndef CW_ANALYSIS_ANALYSIS_CONFIG_H_
 #define CW_ANALYSIS_ANALYSIS_CONFIG_H_
@@ -24,6 +24,13 @@ struct AnalysisConfig {
   // The worker thread's scheduling: idle by default, so that a daemon on the
   // training job's machine never takes CPU the job wants (README "Benchmarks").
   TrainerPriority priority = TrainerPriority::kIdle;
+  // [analysis] workers: the trainer threads all taps share (analysis/trainer_pool.h).
+  // One: on a small machine one trainer at a time is faster than two
+  // competing for the cores.
+  int64_t workers = 1;
+  // [analysis] memory_cap_bytes: what the trainers may hold at once
+  // (analysis/memory_budget.h); 0: half the machine's physical memory.
+  uint64_t memory_cap_bytes = 0;
   MonitorOptions monitor;
 };
 

@@ -8,13 +8,15 @@
 namespace cw {
 
 AnalysisScheduler::AnalysisScheduler(Store& store, AnalysisConfig config, TapWorker::Emit emit)
-    : store_(store), config_(std::move(config)), emit_(std::move(emit)) {}
+    : store_(store),
+      config_(std::move(config)),
+      emit_(std::move(emit)),
+      memory_(config_.memory_cap_bytes),
+      pool_(config_.enabled ? config_.workers : 0, config_.priority) {}
 
 AnalysisScheduler::~AnalysisScheduler() {
-  std::lock_guard<std::mutex> lock(mu_);
-  // Every worker first, so none starts training while another is joined.
-  for (auto& [key, worker] : workers_) worker->request_stop();
-  workers_.clear();
+  // Every turn first (they use the workers), then the workers.
+  pool_.stop();
 }
 
 void AnalysisScheduler::start() {
@@ -27,7 +29,7 @@ void AnalysisScheduler::start() {
   for (const auto& run : RunCatalog(store_).list(&unreadable)) {
     for (const auto& tap : run.description.taps) {
       try {
-        if (!snapshots.list(run.description.run, tap.name).empty()) worker(run.description.run, tap.name);
+        if (!snapshots.list(run.description.run, tap.name).empty()) pool_.submit(&worker(run.description.run, tap.name));
       } catch (const std::runtime_error& e) {
         spdlog::error("crosscoder {}/{}: not started, its snapshots cannot be listed: {}", run.description.run,
                       tap.name, e.what());
@@ -39,14 +41,14 @@ void AnalysisScheduler::start() {
 TapWorker& AnalysisScheduler::worker(const std::string& run, const std::string& tap) {
   std::lock_guard<std::mutex> lock(mu_);
   auto& slot = workers_[{run, tap}];
-  if (!slot) slot = std::make_unique<TapWorker>(store_, run, tap, config_, train_mutex_, emit_);
+  if (!slot) slot = std::make_unique<TapWorker>(store_, run, tap, config_, memory_, emit_);
   return *slot;
 }
 
 void AnalysisScheduler::on_stored(const SnapshotMeta& meta) {
   // Task gradients too: attribution waits for the task arrays that follow a probe snapshot.
   if (!config_.enabled || meta.key.kind == ArrayKind::kTaskActivations) return;
-  worker(meta.key.run, meta.key.tap).notify();
+  pool_.submit(&worker(meta.key.run, meta.key.tap));
 }
 
 void AnalysisScheduler::stop_run(const std::string& run) {
@@ -58,14 +60,25 @@ void AnalysisScheduler::stop_run(const std::string& run) {
       it = workers_.erase(it);
     }
   }
-  for (auto& worker : stopping) worker->request_stop();
-  stopping.clear();  // joins each thread, outside mu_: status() is not held up
+  // Outside mu_, so that status() is not held up while a turn ends (after
+  // its current training step, unsaved).
+  for (auto& worker : stopping) pool_.withdraw(worker.get());
 }
 
 nlohmann::json AnalysisScheduler::status() const {
+  const char* priority = pool_.priority_name();
   std::lock_guard<std::mutex> lock(mu_);
   nlohmann::json out = nlohmann::json::array();
-  for (const auto& [key, worker] : workers_) out.push_back(worker->status());
+  for (const auto& [key, worker] : workers_) {
+    out.push_back(worker->status());
+    out.back()["priority"] = priority;
+  }
+  return out;
+}
+
+nlohmann::json AnalysisScheduler::trainer_status() const {
+  nlohmann::json out = pool_.status();
+  out["memory"] = memory_.status();
   return out;
 }
 

@@ -1,6 +1,9 @@
-// Starts a TapWorker for every (run, tap) that has snapshots — at start-up
-// for what is already stored, and as new taps appear — and routes each
-// stored snapshot to its worker. Ingest never waits for training.
+// Keeps a TapWorker for every (run, tap) that has snapshots — at start-up
+// for what is already stored, and as new taps appear — and queues a worker
+// on the trainer pool (analysis/trainer_pool.h) when a snapshot of its tap
+// is stored. A fixed number of threads and a memory budget
+// (analysis/memory_budget.h) serve every tap, however many runs there are.
+// Ingest never waits for training.
 #ifndef CW_ANALYSIS_ANALYSIS_SCHEDULER_H_
 #define CW_ANALYSIS_ANALYSIS_SCHEDULER_H_
 
@@ -10,7 +13,9 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "analysis/memory_budget.h"
 #include "analysis/tap_worker.h"
+#include "analysis/trainer_pool.h"
 #include "schema/records.h"
 #include "store/store.h"
 
@@ -19,7 +24,7 @@ namespace cw {
 class AnalysisScheduler {
  public:
   AnalysisScheduler(Store& store, AnalysisConfig config, TapWorker::Emit emit);
-  ~AnalysisScheduler();
+  ~AnalysisScheduler();  // the pool's turns end (interrupted) before the workers go
 
   void start();                              // workers for what is stored
   void on_stored(const SnapshotMeta& meta);  // from the ingest thread
@@ -27,6 +32,9 @@ class AnalysisScheduler {
   // Stops the run's workers and waits for them (a worker ends after its
   // current training step, without saving it): before the run is deleted.
   void stop_run(const std::string& run);
+  // The pool and the memory budget: {"workers", "busy", "queued",
+  // "priority", "memory": MemoryBudget::status()}.
+  nlohmann::json trainer_status() const;
 
  private:
   TapWorker& worker(const std::string& run, const std::string& tap);
@@ -34,9 +42,10 @@ class AnalysisScheduler {
   Store& store_;
   AnalysisConfig config_;
   TapWorker::Emit emit_;
-  std::mutex train_mutex_;
+  MemoryBudget memory_;
   mutable std::mutex mu_;
   std::map<std::pair<std::string, std::string>, std::unique_ptr<TapWorker>> workers_;
+  TrainerPool pool_;  // last: its threads stop first
 };
 
 }  // namespace cw

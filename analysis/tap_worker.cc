@@ -1,6 +1,5 @@
 #include "analysis/tap_worker.h"
 
-#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -10,6 +9,7 @@
 
 #include "analysis/feature_analysis.h"
 #include "analysis/feature_population.h"
+#include "analysis/training_footprint.h"
 #include "detect/feature_dimensionality.h"
 #include "detect/entropy.h"
 #include "schema/unix_time.h"
@@ -35,32 +35,19 @@ nlohmann::json metrics_json(const SnapshotMetrics& m) {
 }  // namespace
 
 TapWorker::TapWorker(Store& store, std::string run, std::string tap, const AnalysisConfig& config,
-                     std::mutex& train_mutex, Emit emit)
+                     MemoryBudget& memory, Emit emit)
     : store_(store),
       run_(std::move(run)),
       tap_(std::move(tap)),
       config_(config),
-      train_mutex_(train_mutex),
+      memory_(memory),
       emit_(std::move(emit)) {
   status_ = {{"run", run_}, {"tap", tap_}, {"state", "starting"}, {"snapshots", 0}, {"backlog", 0}};
-  thread_ = std::thread([this] { loop(); });
 }
 
-TapWorker::~TapWorker() {
-  request_stop();
-  thread_.join();
-}
-
-void TapWorker::request_stop() {
+void TapWorker::queued() {
   std::lock_guard<std::mutex> lock(mu_);
-  stop_ = true;
-  wake_.notify_all();
-}
-
-void TapWorker::notify() {
-  std::lock_guard<std::mutex> lock(mu_);
-  pending_ = true;
-  wake_.notify_all();
+  status_["state"] = "queued";
 }
 
 nlohmann::json TapWorker::status() const {
@@ -68,50 +55,105 @@ nlohmann::json TapWorker::status() const {
   return status_;
 }
 
-void TapWorker::loop() {
-  // Named so that `top -H` and /proc/PID/task/*/comm show which thread is
-  // the trainer (15 characters at most).
-  pthread_setname_np(pthread_self(), "cw-crosscoder");
-  const std::string refused = apply_trainer_priority_to_this_thread(config_.priority);
-  if (!refused.empty())
-    spdlog::warn("crosscoder {}/{}: could not lower the trainer's priority to {} ({}); it runs at normal priority",
-                 run_, tap_, trainer_priority_name(config_.priority), refused);
+void TapWorker::run_turn(const std::atomic<bool>& stop) {
+  stop_ = &stop;
+  try {
+    turn(SnapshotTable(store_).list(run_, tap_));
+  } catch (const std::exception& e) {
+    spdlog::error("crosscoder {}/{}: update failed: {}", run_, tap_, e.what());
+    // The monitor may have seen snapshots the stored state lacks: the next
+    // turn starts from the store, as a restarted daemon would.
+    recovered_ = false;
+    std::lock_guard<std::mutex> lock(mu_);
+    status_["state"] = "error";
+    status_["error"] = e.what();
+  }
+  crosscoder_.reset();  // evicted until the next turn: the store holds its state
+  MemoryBudget::give_back_freed_memory();
+}
+
+void TapWorker::turn(const std::vector<SnapshotMeta>& stored) {
+  const auto newer = [&](const SnapshotMeta& m) { return m.key.step > steps_.back(); };
+  const bool fresh = !recovered_ || steps_.empty() || std::any_of(stored.begin(), stored.end(), newer);
+  if (stored.empty() || !fresh) {
+    // Task arrays that came after the update: attribution needs the
+    // weights only.
+    if (recovered_ && !steps_.empty() && options_ && attribution_.behind(steps_)) {
+      const uint64_t bytes = state_footprint(*options_, int64_t(steps_.size()));
+      auto lease = reserve(bytes, "state " + std::to_string(bytes) + " bytes");
+      if (!lease) return;
+      load(/*with_activations=*/false);
+      if (crosscoder_) refresh_attribution(/*all=*/false);
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    status_["state"] = "idle";
+    return;
+  }
+  // The crosscoder after this update holds every stored snapshot (the
+  // first turn cannot know yet how many the stored state has: all, at most).
+  std::size_t heads = stored.size();
+  if (recovered_ && !steps_.empty() && !fresh_start_) {
+    heads = steps_.size();
+    for (const auto& m : stored) heads += m.key.step > steps_.back();
+  }
+  const CrosscoderOptions options = options_ ? *options_ : crosscoder_options_for(config_, stored.front().d_model);
+  const TrainingFootprint footprint = training_footprint(options, int64_t(heads), stored.front().n_tokens);
+  auto lease = reserve(footprint.total(), footprint.describe());
+  if (!lease) return;
+  const auto start = std::chrono::steady_clock::now();
+  if (!recovered_) {
+    recover();
+    recovered_ = true;
+  } else {
+    load(/*with_activations=*/true);
+  }
+  load_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  update(stored);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (status_.value("state", "") == "loading") status_["state"] = "idle";  // nothing was new
+}
+
+std::optional<MemoryBudget::Lease> TapWorker::reserve(uint64_t bytes, const std::string& breakdown) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    status_["priority"] = refused.empty() ? trainer_priority_name(config_.priority) : "normal";
-  }
-  try {
-    recover();
-  } catch (const std::exception& e) {
-    // Starting afresh re-adds every stored snapshot; the state that would
-    // not load is kept beside the store first, since the next save
-    // overwrites it (e.g. one saved with `device = "cuda"`, read where there
-    // is no CUDA: restart with that device to resume it instead).
-    const std::string kept = keep_unloadable_state();
-    spdlog::error("crosscoder {}/{}: cannot resume from the store ({}); starting afresh from the stored snapshots{}",
-                  run_, tap_, e.what(), kept.empty() ? "" : "; the old state is kept in " + kept);
-    crosscoder_.reset();
-    if (!monitor_) monitor_ = std::make_unique<TapMonitor>(run_, tap_, config_.monitor, std::nullopt, emit_);
-    std::lock_guard<std::mutex> lock(mu_);
-    status_["resume_error"] = e.what();
-    if (!kept.empty()) status_["unloadable_state"] = kept;
-  }
-  while (!stop_) {
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      wake_.wait(lock, [this] { return pending_ || stop_; });
-      if (stop_) break;
-      pending_ = false;
+    status_["memory_bytes"] = bytes;
+    if (bytes > memory_.cap()) {
+      const std::string why = "its update needs " + std::to_string(bytes) + " bytes of memory (" + breakdown +
+                              "), more than the [analysis] memory_cap_bytes " +
+                              std::to_string(memory_.cap()) +
+                              ": raise the cap, or give the tap fewer features or fewer snapshots";
+      if (status_.value("state", "") != "over memory cap")
+        spdlog::warn("crosscoder {}/{}: not trained: {}", run_, tap_, why);
+      status_["state"] = "over memory cap";
+      status_["error"] = why;
+      return std::nullopt;
     }
-    try {
-      while (!stop_ && update()) {
-      }
-    } catch (const std::exception& e) {
-      spdlog::error("crosscoder {}/{}: update failed: {}", run_, tap_, e.what());
-      std::lock_guard<std::mutex> lock(mu_);
-      status_["state"] = "error";
-      status_["error"] = e.what();
-    }
+    status_["state"] = "waiting for memory";
+  }
+  auto lease = memory_.reserve(bytes, *stop_);
+  std::lock_guard<std::mutex> lock(mu_);
+  status_["state"] = "loading";
+  return lease;
+}
+
+void TapWorker::load(bool with_activations) {
+  crosscoder_.reset();
+  if (fresh_start_) return;  // the unloadable state is still the stored one
+  const auto state = CrosscoderStateTable(store_).get(run_, tap_);
+  if (!state) return;
+  crosscoder_ = std::make_unique<Crosscoder>(Crosscoder::deserialize(*state));
+  steps_ = crosscoder_->steps();
+  options_ = crosscoder_->options();
+  if (with_activations) restore_activations();
+}
+
+void TapWorker::restore_activations() {
+  SnapshotTable snapshots(store_);
+  const auto steps = crosscoder_->steps();
+  for (std::size_t t = 0; t < steps.size(); ++t) {
+    auto meta = snapshots.meta({run_, tap_, steps[t], ArrayKind::kProbeActivations, ""});
+    if (!meta) throw std::runtime_error("snapshot at step " + std::to_string(steps[t]) + " is missing");
+    crosscoder_->restore_activations(int64_t(t), snapshots.read_f32(*meta).data(), meta->n_tokens);
   }
 }
 
@@ -133,6 +175,32 @@ std::string TapWorker::keep_unloadable_state() const {
 }
 
 void TapWorker::recover() {
+  try {
+    recover_history();
+  } catch (const std::exception& e) {
+    // Starting afresh re-adds every stored snapshot; the state that would
+    // not load is kept beside the store first, since the next save
+    // overwrites it (e.g. one saved with `device = "cuda"`, read where there
+    // is no CUDA: restart with that device to resume it instead).
+    const std::string kept = keep_unloadable_state();
+    spdlog::error("crosscoder {}/{}: cannot resume from the store ({}); starting afresh from the stored snapshots{}",
+                  run_, tap_, e.what(), kept.empty() ? "" : "; the old state is kept in " + kept);
+    crosscoder_.reset();
+    steps_.clear();
+    fresh_start_ = true;
+    if (!monitor_) monitor_ = std::make_unique<TapMonitor>(run_, tap_, config_.monitor, std::nullopt, emit_);
+    std::lock_guard<std::mutex> lock(mu_);
+    status_["resume_error"] = e.what();
+    if (!kept.empty()) status_["unloadable_state"] = kept;
+  }
+}
+
+void TapWorker::recover_history() {
+  monitor_.reset();
+  series_.clear();
+  unsettled_.clear();
+  newest_mse_ = NAN;
+  crosscoder_.reset();
   RunCatalog catalog(store_);
   if (auto probe = catalog.probe(run_)) {
     probe_tokens_ = probe->token_ids;
@@ -149,16 +217,9 @@ void TapWorker::recover() {
   for (const auto& event : EventLog(store_).list(run_)) {
     if (event.value("tap", "") == tap_) monitor_->remember(event);
   }
-  auto state = CrosscoderStateTable(store_).get(run_, tap_);
-  if (!state) return;
-  crosscoder_ = std::make_unique<Crosscoder>(Crosscoder::deserialize(*state));
-  SnapshotTable snapshots(store_);
+  load(/*with_activations=*/true);
+  if (!crosscoder_) return;
   const auto steps = crosscoder_->steps();
-  for (std::size_t t = 0; t < steps.size(); ++t) {
-    auto meta = snapshots.meta({run_, tap_, steps[t], ArrayKind::kProbeActivations, ""});
-    if (!meta) throw std::runtime_error("snapshot at step " + std::to_string(steps[t]) + " is missing");
-    crosscoder_->restore_activations(int64_t(t), snapshots.read_f32(*meta).data(), meta->n_tokens);
-  }
   // The detectors learn the history again without raising its events twice.
   for (const auto& [step, metrics] : MetricsTable(store_).list(run_, tap_)) {
     newest_mse_ = metrics.value("mse", double(NAN));
@@ -182,13 +243,13 @@ void TapWorker::recover() {
   status_["state"] = "idle";
 }
 
-bool TapWorker::update() {
+bool TapWorker::update(const std::vector<SnapshotMeta>& stored) {
   SnapshotTable snapshots(store_);
   const uint64_t last = crosscoder_ && crosscoder_->n_snapshots() > 0 ? crosscoder_->steps().back() : 0;
   const bool empty = !crosscoder_ || crosscoder_->n_snapshots() == 0;
   std::vector<SnapshotMeta> fresh;
-  for (auto& meta : snapshots.list(run_, tap_)) {
-    if (empty || meta.key.step > last) fresh.push_back(std::move(meta));
+  for (const auto& meta : stored) {
+    if (empty || meta.key.step > last) fresh.push_back(meta);
   }
   if (fresh.empty()) {
     if (crosscoder_) refresh_attribution(/*all=*/false);
@@ -197,10 +258,8 @@ bool TapWorker::update() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     status_["backlog"] = fresh.size();
-    status_["state"] = "waiting for the trainer";
   }
-  std::lock_guard<std::mutex> training(train_mutex_);
-  if (stop_) return false;
+  if (*stop_) return false;
   const auto start = std::chrono::steady_clock::now();
   if (!crosscoder_) {
     const CrosscoderOptions options = crosscoder_options_for(config_, fresh.front().d_model);
@@ -214,7 +273,7 @@ bool TapWorker::update() {
   std::vector<double> surprise;
   std::vector<Scalars> scalars;
   for (const auto& meta : fresh) {
-    if (stop_) return false;  // the daemon is stopping: the store keeps these for the restart
+    if (*stop_) return false;  // the daemon is stopping: the store keeps these for the restart
     crosscoder_->add_snapshot(meta.key.step, snapshots.read_f32(meta).data(), meta.n_tokens);
     new_steps.push_back(meta.key.step);
     surprise.push_back(crosscoder_->newest_snapshot_mse());
@@ -244,7 +303,7 @@ bool TapWorker::update() {
         status_["train_step"] = step;
         status_["train_loss"] = loss;
       },
-      &stop_);
+      stop_);
   if (report.interrupted) {
     spdlog::info("crosscoder {}/{}: update interrupted after {} steps; resumes from the last saved state", run_, tap_,
                  report.steps);
@@ -344,11 +403,15 @@ void TapWorker::save(const std::vector<uint64_t>& new_steps, const TrainReport& 
   MetricsTable(store_).put(run_, tap_, by_step);
   TransitionTable(store_).put(run_, tap_, monitor_->transitions_json());
   CrosscoderStateTable(store_).put(run_, tap_, crosscoder_->serialize());
+  steps_ = crosscoder_->steps();
+  options_ = crosscoder_->options();
+  fresh_start_ = false;
   std::lock_guard<std::mutex> lock(mu_);
   status_["state"] = "idle";
   status_["last_update"] = {{"new_steps", new_steps},
                             {"train_steps", report.steps},
                             {"seconds", report.seconds},
+                            {"load_seconds", load_seconds_},
                             {"tokens_per_second", report.tokens_per_second},
                             {"loss", report.last_loss},
                             {"recruited", report.recruited}};

@@ -1,56 +1,75 @@
-// One crosscoder per (run, tap), grown online by its own thread: when
-// snapshots arrive it adds them as new heads (several at once if they queued
-// up during training), trains a budget of steps, writes metrics, feature
-// trajectories and its state to the store, and hands the analysis to its
-// TapMonitor. After a daemon restart it resumes from the stored state.
+// One crosscoder per (run, tap), grown online in turns on the trainer pool's
+// threads (analysis/trainer_pool.h): when snapshots arrive it adds them as
+// new heads (several at once if they queued up meanwhile), trains a budget
+// of steps, writes metrics, feature trajectories and its state to the
+// store, and hands the analysis to its TapMonitor. Between turns it holds
+// no crosscoder and no activations: each turn reserves its footprint from
+// the memory budget (analysis/memory_budget.h), loads the stored state and
+// the snapshots' activations from the store, and drops them at the end
+// (the store has every update's state: the next turn, or a restarted
+// daemon, resumes exactly from it). What it keeps between turns is the
+// monitor's history and its status.
 #ifndef CW_ANALYSIS_TAP_WORKER_H_
 #define CW_ANALYSIS_TAP_WORKER_H_
 
 #include <algorithm>
 #include <atomic>
 #include <cmath>
-#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
-#include <thread>
 
 #include "analysis/analysis_config.h"
+#include "analysis/memory_budget.h"
 #include "analysis/tap_monitor.h"
 #include "analysis/task_attribution.h"
+#include "analysis/trainer_pool.h"
 #include "crosscoder/crosscoder.h"
 #include "observe/histogram.h"
 #include "store/store.h"
 
 namespace cw {
 
-class TapWorker {
+class TapWorker : public TrainerPool::Job {
  public:
   using Emit = std::function<void(const nlohmann::json& event)>;
 
-  // `train_mutex` is shared by all workers: on a small machine one trainer at
-  // a time is faster than two competing for the cores.
-  TapWorker(Store& store, std::string run, std::string tap, const AnalysisConfig& config, std::mutex& train_mutex,
+  // `config` and `memory` are the scheduler's, shared by all workers (one
+  // copy of the configuration, not one per tap).
+  TapWorker(Store& store, std::string run, std::string tap, const AnalysisConfig& config, MemoryBudget& memory,
             Emit emit);
-  ~TapWorker();  // request_stop(), then waits for the thread
 
-  void notify();  // a snapshot of this tap was stored
-  // Ends training after the current step. An interrupted update is not
-  // saved: the stored state stays the last complete one, and the snapshots
-  // it lacked are added again after a restart (they are in the store).
-  void request_stop();
+  void queued() override;
+  // One update (every snapshot stored and not yet in the crosscoder), or
+  // task attribution catching up. When `stop` is set training ends after
+  // the current step; an interrupted update is not saved: the stored state
+  // stays the last complete one, and the snapshots it lacked are added
+  // again after a restart (they are in the store). Errors end up in status.
+  void run_turn(const std::atomic<bool>& stop) override;
   nlohmann::json status() const;
 
  private:
-  void loop();
+  void turn(const std::vector<SnapshotMeta>& stored);
+  // The first turn: the monitor's history, and the stored crosscoder with
+  // its activations (or none: start afresh, keeping an unloadable state).
   void recover();
+  void recover_history();  // throws when the stored crosscoder will not load
+  // The stored crosscoder, with its snapshots' activations or without
+  // (attribution needs only the weights). None before the first save.
+  void load(bool with_activations);
+  void restore_activations();
   // Writes the stored crosscoder state to a file beside the store; returns
   // its path ("" when there is none or it could not be written).
   std::string keep_unloadable_state() const;
-  bool update();  // false when there was nothing new
+  bool update(const std::vector<SnapshotMeta>& stored);  // false when there was nothing new
+  // Reserves `bytes` (state "waiting for memory" while others hold the
+  // budget); nullopt, with the state saying why, if they exceed the cap.
+  // status_["memory_bytes"] is what the turn reserves.
+  std::optional<MemoryBudget::Lease> reserve(uint64_t bytes, const std::string& breakdown);
   void save(const std::vector<uint64_t>& new_steps, const TrainReport& report);
   // Every task after an update (all), else only tasks whose arrays came late.
   void refresh_attribution(bool all);
@@ -60,11 +79,20 @@ class TapWorker {
 
   Store& store_;
   const std::string run_, tap_;
-  AnalysisConfig config_;
-  std::mutex& train_mutex_;
+  const AnalysisConfig& config_;
+  MemoryBudget& memory_;
   Emit emit_;
+  const std::atomic<bool>* stop_ = nullptr;  // the running turn's
 
+  // Loaded for a turn only. steps_ and options_ are the stored state's
+  // (empty before the first save): they size the next turn's reservation.
   std::unique_ptr<Crosscoder> crosscoder_;
+  std::vector<uint64_t> steps_;
+  std::optional<CrosscoderOptions> options_;
+  bool recovered_ = false;
+  // The stored state would not load: train afresh until the next save replaces it.
+  bool fresh_start_ = false;
+  double load_seconds_ = 0;  // this turn's: state and activations read from the store
   std::unique_ptr<TapMonitor> monitor_;
   TaskAttribution attribution_{store_, run_, tap_};
   std::vector<uint32_t> probe_tokens_;
@@ -77,12 +105,8 @@ class TapWorker {
   double newest_mse_ = NAN;
 
   mutable std::mutex mu_;
-  std::condition_variable wake_;
-  bool pending_ = true;  // look for work at start
-  std::atomic<bool> stop_{false};
   nlohmann::json status_;
   Histogram update_seconds_{update_seconds_bounds()};  // under mu_; status_["update_seconds"]
-  std::thread thread_;
 };
 
 }  // namespace cw

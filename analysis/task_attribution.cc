@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cmath>
 #include <optional>
 
@@ -45,16 +46,26 @@ void TaskAttribution::update(const Crosscoder& crosscoder) {
 void TaskAttribution::catch_up(const Crosscoder& crosscoder) {
   if (crosscoder.n_snapshots() == 0) return;
   const auto specs = tasks();
-  if (!loaded_) {
-    for (const auto& task : specs) {
-      if (auto record = AttributionTable(store_).get(run_, tap_, task.name)) covered_[task.name] = record->steps;
-    }
-    loaded_ = true;
-  }
+  load_covered(specs);
   const auto steps = crosscoder.steps();
   for (const auto& task : specs) {
     if (covered_[task.name] != steps) compute(crosscoder, task);
   }
+}
+
+bool TaskAttribution::behind(const std::vector<uint64_t>& steps) {
+  if (steps.empty()) return false;
+  const auto specs = tasks();
+  load_covered(specs);
+  return std::any_of(specs.begin(), specs.end(), [&](const TaskSpec& task) { return covered_[task.name] != steps; });
+}
+
+void TaskAttribution::load_covered(const std::vector<TaskSpec>& specs) {
+  if (loaded_) return;
+  for (const auto& task : specs) {
+    if (auto record = AttributionTable(store_).get(run_, tap_, task.name)) covered_[task.name] = record->steps;
+  }
+  loaded_ = true;
 }
 
 void TaskAttribution::compute(const Crosscoder& crosscoder, const TaskSpec& task) {

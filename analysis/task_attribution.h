@@ -31,12 +31,16 @@ class TaskAttribution {
   // current snapshots (their arrays arrived after the update, or the daemon
   // restarted) and that can be computed now. Cheap when there are none.
   void catch_up(const Crosscoder& crosscoder);
+  // Whether catch_up() would compute a task for a crosscoder over `steps`
+  // (without loading it).
+  bool behind(const std::vector<uint64_t>& steps);
   // Per task: {"state": "computed", "snapshots": T} or {"state": "skipped", "reason": "..."}.
   nlohmann::json status() const { return status_; }
 
  private:
   void compute(const Crosscoder& crosscoder, const TaskSpec& task);
   std::vector<TaskSpec> tasks() const;
+  void load_covered(const std::vector<TaskSpec>& specs);
 
   Store& store_;
   const std::string run_, tap_;

@@ -49,9 +49,19 @@ void print_status(const nlohmann::json& status) {
   std::cout << "snapshots   " << status["snapshots_stored"] << " stored in " << status["runs"].size() << " runs\n";
   for (const auto& run : status["runs"])
     if (run.contains("error")) std::cout << "UNREADABLE  run " << text(run["run"]) << ": " << text(run["error"]) << "\n";
+  if (daemon.contains("trainers")) {
+    const auto& trainers = daemon["trainers"];
+    const auto& memory = trainers["memory"];
+    std::cout << "trainers    " << trainers.value("workers", 0) << " threads (" << trainers.value("busy", 0)
+              << " busy), " << trainers.value("queued", 0) << " taps queued; memory "
+              << human_bytes(memory.value("reserved_bytes", 0.0)) << " of "
+              << human_bytes(memory.value("cap_bytes", 0.0))
+              << " reserved (peak " << human_bytes(memory.value("peak_reserved_bytes", 0.0)) << ")\n";
+  }
   for (const auto& cc : daemon.value("crosscoders", nlohmann::json::array())) {
     std::cout << "crosscoder  " << text(cc["run"]) << "/" << text(cc["tap"]) << ": " << cc.value("snapshots", 0)
               << " snapshots, " << text(cc["state"]) << ", backlog " << cc.value("backlog", 0);
+    if (cc.value("state", "") == "over memory cap") std::cout << " (" << text(cc["error"]) << ")";
     if (cc.contains("latest")) {
       std::cout << ", explained variance " << cc["latest"].value("explained_variance", 0.0) << ", L0 "
                 << cc["latest"].value("l0", 0.0);

@@ -327,6 +327,7 @@ nlohmann::json Daemon::live_status() const {
           {"store", store_watch_->status()},
 #ifdef CW_WITH_ANALYSIS
           {"crosscoders", analysis_->scheduler->status()},
+          {"trainers", analysis_->scheduler->trainer_status()},
 #endif
           {"alerts", alerts_->status()},
           {"auth", sockets_->zap ? nlohmann::json{{"curve", true}, {"roles", sockets_->zap->status()}}

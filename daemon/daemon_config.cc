@@ -250,6 +250,20 @@ void load_daemon_config(const std::string& path, DaemonConfig* config) {
     throw std::runtime_error("config " + path + ": [crosscoder] priority: " + e.what());
   }
   number("crosscoder", "top_k", &analysis.top_k);
+  // [analysis]: the trainers every tap shares (analysis/trainer_pool.h,
+  // analysis/memory_budget.h); a misspelt key would leave them unbounded.
+  if (const auto* section = table["analysis"].as_table()) {
+    for (const auto& [key, value] : *section) {
+      if (key.str() != "workers" && key.str() != "memory_cap_bytes")
+        throw std::runtime_error("config " + path + ": [analysis] has no key '" + std::string(key.str()) +
+                                 "' (workers, memory_cap_bytes)");
+    }
+  }
+  number("analysis", "workers", &analysis.workers);
+  if (analysis.workers < 1)
+    throw std::runtime_error("config " + path + ": [analysis] workers must be at least 1 (to train nothing: "
+                             "[crosscoder] enabled = false)");
+  number("analysis", "memory_cap_bytes", &analysis.memory_cap_bytes);
   real("emergence", "threshold", &analysis.monitor.emergence.threshold);
   real("emergence", "hysteresis", &analysis.monitor.emergence.hysteresis);
   flag("emergence", "activation_evidence", &analysis.monitor.emergence.activation_evidence);

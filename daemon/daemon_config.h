@@ -25,7 +25,7 @@ struct DaemonConfig {
   uint64_t partial_idle_ms = 60000;  // forget half-received snapshots after this
   std::string log_level = "info";
   std::string log_format = "text";   // or "json"
-  AnalysisConfig analysis;           // [crosscoder], [emergence]
+  AnalysisConfig analysis;           // [crosscoder], [analysis], [emergence], [transitions]
   AlertsConfig alerts;               // [alerts], [[alerts.sinks]]
   AuthConfig auth;                   // [auth]: CURVE keys, who may publish and query
   // [http] listen: host:port of /metrics, /healthz, /readyz; "" = no HTTP

@@ -110,8 +110,8 @@ void crosscoder_families(PrometheusText& out, const json& crosscoders) {
     }
   }
   out.family("conceptwatch_crosscoder_state", MetricType::kGauge,
-             "1 for the state the tap's crosscoder worker is in (status: crosscoders[].state): starting, idle, "
-             "waiting for the trainer, training, error.");
+             "1 for the state the tap's crosscoder worker is in (status: crosscoders[].state): starting, queued, "
+             "waiting for memory, loading, training, idle, over memory cap, error.");
   for (const auto& cc : crosscoders) {
     MetricLabels with_state = labels(cc);
     with_state.emplace_back("state", cc.value("state", ""));
@@ -128,6 +128,38 @@ void crosscoder_families(PrometheusText& out, const json& crosscoders) {
       if (le.is_number()) bounds.push_back(le.get<double>());
     out.histogram(labels(cc), bounds, h["cumulative"].get<std::vector<uint64_t>>(), h["sum"].get<double>(),
                   h["count"].get<uint64_t>());
+  }
+}
+
+// The trainers every tap shares (status: daemon.trainers; absent under
+// --store-only and without the crosscoder).
+void trainer_families(PrometheusText& out, const json& trainers) {
+  struct Gauge {
+    const char* name;
+    const char* key;
+    const char* help;
+  };
+  const json memory = trainers.value("memory", json::object());
+  static const Gauge kPool[] = {
+      {"conceptwatch_trainer_threads", "workers",
+       "Trainer threads ([analysis] workers; status: daemon.trainers.workers)."},
+      {"conceptwatch_trainer_busy_threads", "busy", "Trainer threads in a tap's turn (status: daemon.trainers.busy)."},
+      {"conceptwatch_trainer_queued_taps", "queued",
+       "Taps waiting for a trainer thread (status: daemon.trainers.queued)."},
+  };
+  static const Gauge kMemory[] = {
+      {"conceptwatch_trainer_memory_cap_bytes", "cap_bytes",
+       "What the trainers may hold at once ([analysis] memory_cap_bytes; status: daemon.trainers.memory.cap_bytes)."},
+      {"conceptwatch_trainer_memory_reserved_bytes", "reserved_bytes",
+       "What the running turns have reserved (status: daemon.trainers.memory.reserved_bytes)."},
+  };
+  for (const Gauge& g : kPool) {
+    out.family(g.name, MetricType::kGauge, g.help);
+    if (const double value = number(trainers, g.key); !std::isnan(value)) out.sample({}, value);
+  }
+  for (const Gauge& g : kMemory) {
+    out.family(g.name, MetricType::kGauge, g.help);
+    if (const double value = number(memory, g.key); !std::isnan(value)) out.sample({}, value);
   }
 }
 
@@ -166,6 +198,7 @@ std::string daemon_metrics_text(const json& status) {
   daemon_families(out, daemon);
   store_families(out, status);
   crosscoder_families(out, daemon.value("crosscoders", json::array()));
+  trainer_families(out, daemon.value("trainers", json::object()));
   alert_families(out, daemon.value("alerts", json::object()));
   return out.text();
 }

@@ -73,6 +73,16 @@ TEST(DaemonConfig, TheShippedFileStatesTheDefaults) {
   EXPECT_EQ(limits.max_vocabulary, defaults_limits.max_vocabulary);
   EXPECT_EQ(limits.max_scalars, defaults_limits.max_scalars);
   EXPECT_EQ(options_json(shipped.analysis.crosscoder), options_json(default_daemon_config().analysis.crosscoder));
+  EXPECT_EQ(shipped.analysis.workers, default_daemon_config().analysis.workers);
+  EXPECT_EQ(shipped.analysis.memory_cap_bytes, default_daemon_config().analysis.memory_cap_bytes);
+}
+
+TEST(DaemonConfig, AnalysisSectionSetsTheTrainersAndNamesMistakes) {
+  const DaemonConfig config = config_of("[analysis]\nworkers = 3\nmemory_cap_bytes = 1073741824\n");
+  EXPECT_EQ(config.analysis.workers, 3);
+  EXPECT_EQ(config.analysis.memory_cap_bytes, 1073741824u);
+  EXPECT_NE(error_of("[analysis]\nworkers = 0\n").find("[analysis] workers must be at least 1"), std::string::npos);
+  EXPECT_NE(error_of("[analysis]\nmemory_cap = 5\n").find("[analysis] has no key 'memory_cap'"), std::string::npos);
 }
 
 TEST(DaemonConfig, CrosscoderSectionReadsTheOptionsByTheirNames) {

@@ -97,6 +97,13 @@ TEST(DaemonMetrics, EveryFamilyParsesAndMatchesStatus) {
   for (const auto& run : status["runs"])
     expect_value(before, after, run["snapshots"].get<double>(), "conceptwatch_store_snapshots", {{"run", run["run"]}});
 
+  for (const auto& [family, key] : std::map<std::string, std::string>{{"conceptwatch_trainer_threads", "workers"},
+                                                                      {"conceptwatch_trainer_busy_threads", "busy"},
+                                                                      {"conceptwatch_trainer_queued_taps", "queued"}})
+    expect_value(before, after, d["trainers"][key].get<double>(), family);
+  expect_value(before, after, d["trainers"]["memory"]["cap_bytes"].get<double>(), "conceptwatch_trainer_memory_cap_bytes");
+  expect_value(before, after, d["trainers"]["memory"]["reserved_bytes"].get<double>(),
+               "conceptwatch_trainer_memory_reserved_bytes");
   ASSERT_EQ(d["crosscoders"].size(), 1u) << status.dump();
   for (const auto& cc : d["crosscoders"]) {
     const std::map<std::string, std::string> tap = {{"run", cc["run"]}, {"tap", cc["tap"]}};

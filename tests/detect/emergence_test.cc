@@ -90,8 +90,10 @@ TEST(Emergence, ActivationEvidenceTellsAbsentFromMerelyShrunk) {
   EXPECT_EQ(confirmed[0].kind, FeatureEventKind::kEmerged);
   EXPECT_EQ(confirmed[0].evidence.verdict, EvidenceVerdict::kConfirmed);
 
-  // Off (the default): the contradiction is still recorded, the kind is the norm's.
-  const auto kept = detect_feature_events(norm, there_all_along);
+  // Off: the contradiction is still recorded, the kind is the norm's.
+  EmergenceOptions lenient;
+  lenient.activation_evidence = false;
+  const auto kept = detect_feature_events(norm, there_all_along, lenient);
   EXPECT_EQ(kept[0].kind, FeatureEventKind::kEmerged);
   EXPECT_EQ(kept[0].evidence.verdict, EvidenceVerdict::kContradicted);
 

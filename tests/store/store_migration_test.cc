@@ -105,7 +105,11 @@ TEST(StoreMigration, TheReadOnlyCliPathAnswersAnUnmigratedStore) {
   options.read_only = true;
   auto store = Store::open(dir.sub("data"), options);
   QueryHandler handler(*store);
-  add_analysis_queries(handler, *store);
+  // As the daemon that wrote the fixture read emergences: activation
+  // evidence was reported, not acted on, by default then (detect/emergence.h).
+  EmergenceOptions emergence;
+  emergence.activation_evidence = false;
+  add_analysis_queries(handler, *store, emergence);
   // As the daemon's answers arrive: JSON text (a NaN reads as null).
   expect_golden(testing::store_fixture_answers([&](const std::string& command, const nlohmann::json& params) {
                   return nlohmann::json::parse(json_text(handler.answer(command, params)));

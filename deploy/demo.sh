@@ -43,7 +43,7 @@ print("features  %d live, %d emerged (latest at step %s), %d faded" % (sum(x["li
 }
 
 echo "== training tinygpt for $STEPS steps with the hook attached"
-build/examples/tinygpt/tinygpt --dataset repeat --steps "$STEPS" --tap blocks.1.resid_post \
+build/examples/tinygpt/tinygpt --dataset repeat --steps "$STEPS" --positions rotary --tap blocks.1.resid_post \
   --log-spaced-until 64 --snapshot-every 20 --log-every 50 --quiet-sink --run tinygpt-repeat \
   --conceptwatch tcp://127.0.0.1:17781 --out "$OUT/tinygpt.jsonl" | tee "$OUT/tinygpt.log" \
   | grep -v '^conceptwatch: publishing' &
@@ -76,5 +76,6 @@ print(max(f, key=lambda x: x["decoder_norm"])["feature"] if f else -1)')
 
 echo "== summary"
 "${CLI[@]}" --json phases --run tinygpt-repeat > "$OUT/phases.json"
+"${CLI[@]}" --json features --run tinygpt-repeat --filter all --limit 0 > "$OUT/features.json"
 "${CLI[@]}" --json events --run tinygpt-repeat > "$OUT/events.jsonl"
 /usr/bin/python3 deploy/transition_summary.py "$OUT" --ended-ms "$TRAINING_ENDED_MS"

@@ -1,11 +1,13 @@
 #!/usr/bin/python3
 """The main job's transitions against the job's own loss drop.
 
-Reads OUT/tinygpt.jsonl (the job's log) and OUT/phases.json (`conceptwatch
---json phases`), as deploy/demo.sh and bench/science/tinygpt_seeds.sh write
-them. By default prints the demo's summary; with --row SEED D_MODEL prints
-one markdown table row (loss drop, transitions with their feature signals
-and job scalars, flicker from OUT/flicker.txt).
+Reads OUT/tinygpt.jsonl (the job's log), OUT/phases.json (`conceptwatch
+--json phases`) and OUT/features.json (`conceptwatch --json features
+--filter all --limit 0`), as deploy/demo.sh and bench/science/
+tinygpt_seeds.sh write them. By default prints the demo's summary; with
+--row SEED D_MODEL prints one markdown table row (loss drop, transitions
+with their feature signals and job scalars, the largest emergence burst,
+flicker from OUT/flicker.txt).
   deploy/transition_summary.py OUT [--ended-ms MS]
   deploy/transition_summary.py OUT --row SEED D_MODEL
 """
@@ -21,6 +23,23 @@ def loss_drop_step(out):
         if row.get("second_copy_loss", 9) < 2.0:
             return row["step"]
     return None
+
+
+def emergence_burst(out, snapshot_steps):
+    """(step, features) of the snapshot where most features' emergence is dated, past the run's
+    first three snapshots (the crosscoder's own start); None without features.json."""
+    path = os.path.join(out, "features.json")
+    if not os.path.exists(path):
+        return None
+    counts = {}
+    for feature in json.load(open(path))["features"]:
+        if feature.get("live") and feature.get("emerged_step") is not None:
+            counts[feature["emerged_step"]] = counts.get(feature["emerged_step"], 0) + 1
+    steps = [step for step in counts if step not in snapshot_steps[:3]]
+    if not steps:
+        return None
+    step = max(steps, key=lambda s: counts[s])
+    return step, counts[step]
 
 
 def main():
@@ -39,7 +58,10 @@ def main():
         flicker_path = os.path.join(args.out, "flicker.txt")
         text = open(flicker_path).read() if os.path.exists(flicker_path) else ""
         flicker = text.split(":")[1].split(" of")[0].strip() if text else "-"
-        print("| %s | %s | %s | %s | %s |" % (args.row[0], args.row[1], drop, "; ".join(moves) or "none", flicker))
+        burst = emergence_burst(args.out, [row["step"] for row in phases["series"]])
+        burst_text = "%d: %d" % burst if burst else "-"
+        print("| %s | %s | %s | %s | %s | %s |" % (args.row[0], args.row[1], drop, "; ".join(moves) or "none", burst_text,
+                                                   flicker))
         return
 
     snaps = [s["step"] for s in phases["series"]]
@@ -62,6 +84,12 @@ def main():
               % (t["onset_step"], t.get("began_step"), t.get("raised_at_step", t["alarm_step"]), when,
                  snapshots_from_drop(t["onset_step"]), ", ".join(t.get("feature_signals", [])) or "none",
                  ", ".join(t.get("scalar_signals", [])) or "none"))
+    burst = emergence_burst(args.out, snaps)
+    if burst:
+        # Read back once the crosscoder has trained on later snapshots: online,
+        # these features are recruited and dated back some snapshots later.
+        print("largest burst of feature emergence: %d features dated at step %d, %s snapshot(s) from the loss drop"
+              % (burst[1], burst[0], snapshots_from_drop(burst[0])))
     print("figures: %s/features.png (features x snapshots, sorted by emergence), %s/feature.png" % (args.out, args.out))
 
 

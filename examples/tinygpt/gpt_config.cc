@@ -19,6 +19,18 @@ void GPTConfig::validate() const {
           "d_model (" + std::to_string(d_model) + ") must be a positive multiple of n_heads (" +
               std::to_string(n_heads) + ")");
   require(init_std > 0, "init_std must be positive");
+  require(positions != PositionEncoding::kRotary || (d_model / n_heads) % 2 == 0,
+          "rotary positions need an even head width, got d_model / n_heads = " + std::to_string(d_model / n_heads));
+}
+
+const char* to_string(PositionEncoding positions) {
+  return positions == PositionEncoding::kRotary ? "rotary" : "learned";
+}
+
+std::optional<PositionEncoding> parse_position_encoding(const std::string& name) {
+  if (name == "rotary") return PositionEncoding::kRotary;
+  if (name == "learned") return PositionEncoding::kLearned;
+  return std::nullopt;
 }
 
 std::string resid_post_tap(int64_t layer) { return "blocks." + std::to_string(layer) + ".resid_post"; }

@@ -4,10 +4,17 @@
 #define CW_EXAMPLES_TINYGPT_GPT_CONFIG_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace cw {
+
+// How attention sees position: kLearned adds a learned embedding per
+// position to the residual stream (as GPT-2 does), kRotary rotates queries
+// and keys instead (as GPT-NeoX and Pythia do; examples/tinygpt/rotary.h
+// says what it changes in the residual stream).
+enum class PositionEncoding { kLearned, kRotary };
 
 struct GPTConfig {
   int64_t vocab_size = 64;
@@ -18,6 +25,7 @@ struct GPTConfig {
   bool mlp = false;        // attention-only when false (the classic induction setting)
   bool layer_norm = true;  // pre-LN blocks and a final LN when true
   double init_std = 0.02;  // weights ~ N(0, init_std²); biases 0
+  PositionEncoding positions = PositionEncoding::kLearned;
 
   // Throws std::invalid_argument naming the offending field.
   void validate() const;
@@ -32,6 +40,10 @@ struct GPTConfig {
   // Attention-pattern taps "blocks.<i>.attn.pattern", [batch, heads, query, key].
   std::vector<std::string> pattern_taps() const;
 };
+
+// "rotary" / "learned", and back (nullopt for anything else).
+const char* to_string(PositionEncoding positions);
+std::optional<PositionEncoding> parse_position_encoding(const std::string& name);
 
 std::string resid_post_tap(int64_t layer);
 std::string pattern_tap(int64_t layer);

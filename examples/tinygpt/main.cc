@@ -15,6 +15,7 @@
 int main(int argc, char** argv) {
   cw::TrainOptions o;
   bool no_layer_norm = false, quiet_sink = false;
+  std::string positions = cw::to_string(o.model.positions);
   CLI::App app{"tinygpt: train a small GPT and snapshot its residual stream at checkpoints"};
   app.add_option("--dataset", o.dataset, "repeat (random tokens repeated twice) or kjv (char-level Bible)")
       ->check(CLI::IsMember({"repeat", "kjv"}))
@@ -25,6 +26,11 @@ int main(int argc, char** argv) {
   app.add_option("--heads", o.model.n_heads, "attention heads per block")->capture_default_str();
   app.add_flag("--mlp,!--no-mlp", o.model.mlp, "add an MLP to every block (default: attention-only)");
   app.add_flag("--no-layer-norm", no_layer_norm, "no LayerNorms anywhere");
+  app.add_option("--positions", positions,
+                 "rotary (queries and keys rotated by position, as in Pythia) or learned (an embedding per "
+                 "position added to the residual stream, as in GPT-2)")
+      ->check(CLI::IsMember({"rotary", "learned"}))
+      ->capture_default_str();
   app.add_option("--init-std", o.model.init_std, "std of the normal weight init")->capture_default_str();
   app.add_option("--context", o.model.context, "kjv: characters per sequence")->capture_default_str();
   app.add_option("--repeat-n", o.repeat_half_length, "repeat: random tokens per copy (sequences are 2n)")
@@ -65,6 +71,7 @@ int main(int argc, char** argv) {
       ->envname("CONCEPTWATCH_SECRET_KEY");
   CLI11_PARSE(app, argc, argv);
   o.model.layer_norm = !no_layer_norm;
+  o.model.positions = *cw::parse_position_encoding(positions);
 
   try {
     std::ostringstream discard;

@@ -21,8 +21,9 @@ torch::Tensor normed(torch::nn::LayerNorm ln, const torch::Tensor& x, NormScales
 
 }  // namespace
 
-CausalSelfAttentionImpl::CausalSelfAttentionImpl(int64_t d_model, int64_t n_heads, int64_t context)
+CausalSelfAttentionImpl::CausalSelfAttentionImpl(int64_t d_model, int64_t n_heads, int64_t context, bool rotary)
     : n_heads_(n_heads) {
+  if (rotary) rotary_.emplace(context, d_model / n_heads);
   qkv_ = register_module("qkv", torch::nn::Linear(d_model, 3 * d_model));
   out_ = register_module("out", torch::nn::Linear(d_model, d_model));
   causal_mask_ = register_buffer("causal_mask", torch::ones({context, context}, torch::kBool).triu(1));
@@ -32,6 +33,10 @@ torch::Tensor CausalSelfAttentionImpl::forward(const torch::Tensor& x, torch::Te
   const int64_t B = x.size(0), T = x.size(1), d = x.size(2), dh = d / n_heads_;
   auto qkv = qkv_->forward(x).view({B, T, 3, n_heads_, dh}).permute({2, 0, 3, 1, 4});  // [3,B,H,T,dh]
   auto q = qkv[0], k = qkv[1], v = qkv[2];
+  if (rotary_) {
+    q = rotary_->apply(q);
+    k = rotary_->apply(k);
+  }
   auto scores = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(double(dh));
   scores = scores.masked_fill(causal_mask_.slice(0, 0, T).slice(1, 0, T), -INFINITY);
   auto weights = torch::softmax(scores, -1);
@@ -41,7 +46,8 @@ torch::Tensor CausalSelfAttentionImpl::forward(const torch::Tensor& x, torch::Te
 }
 
 BlockImpl::BlockImpl(const GPTConfig& config) {
-  attn_ = register_module("attn", CausalSelfAttention(config.d_model, config.n_heads, config.context));
+  attn_ = register_module("attn", CausalSelfAttention(config.d_model, config.n_heads, config.context,
+                                                               config.positions == PositionEncoding::kRotary));
   if (config.layer_norm) {
     ln_attn_ = register_module("ln_attn", torch::nn::LayerNorm(torch::nn::LayerNormOptions({config.d_model})));
   }
@@ -66,7 +72,10 @@ torch::Tensor BlockImpl::forward(const torch::Tensor& x, torch::Tensor* resid_mi
 GPTImpl::GPTImpl(const GPTConfig& config) : config_(config) {
   config_.validate();
   token_embedding_ = register_module("token_embedding", torch::nn::Embedding(config_.vocab_size, config_.d_model));
-  position_embedding_ = register_module("position_embedding", torch::nn::Embedding(config_.context, config_.d_model));
+  if (config_.positions == PositionEncoding::kLearned) {
+    position_embedding_ =
+        register_module("position_embedding", torch::nn::Embedding(config_.context, config_.d_model));
+  }
   blocks_ = register_module("blocks", torch::nn::ModuleList());
   for (int64_t i = 0; i < config_.n_layers; ++i) blocks_->push_back(Block(config_));
   if (config_.layer_norm) {
@@ -117,9 +126,13 @@ torch::Tensor GPTImpl::run(const torch::Tensor& tokens, NormScales norms) {
     throw std::invalid_argument("GPT: tokens must be [batch, time] with time <= context (" +
                                 std::to_string(config_.context) + ")");
   }
-  const int64_t T = tokens.size(1);
-  auto positions = torch::arange(T, torch::TensorOptions().dtype(torch::kLong).device(tokens.device()));
-  auto x = taps_.record("embed", token_embedding_->forward(tokens) + position_embedding_->forward(positions).unsqueeze(0));
+  auto embedded = token_embedding_->forward(tokens);
+  if (position_embedding_) {
+    const int64_t T = tokens.size(1);
+    auto positions = torch::arange(T, torch::TensorOptions().dtype(torch::kLong).device(tokens.device()));
+    embedded = embedded + position_embedding_->forward(positions).unsqueeze(0);
+  }
+  auto x = taps_.record("embed", embedded);
   for (int64_t i = 0; i < config_.n_layers; ++i) {
     const std::string prefix = "blocks." + std::to_string(i) + ".";
     torch::Tensor resid_mid, pattern;

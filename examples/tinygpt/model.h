@@ -9,18 +9,21 @@
 #include <torch/torch.h>
 
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "examples/tinygpt/gpt_config.h"
+#include "examples/tinygpt/rotary.h"
 #include "hooks/torch_tap.h"
 
 namespace cw {
 
 class CausalSelfAttentionImpl : public torch::nn::Module {
  public:
-  CausalSelfAttentionImpl(int64_t d_model, int64_t n_heads, int64_t context);
+  // `rotary`: rotate queries and keys by position (examples/tinygpt/rotary.h).
+  CausalSelfAttentionImpl(int64_t d_model, int64_t n_heads, int64_t context, bool rotary);
   // x: [B, T, d]. When `pattern` is non-null it receives the attention
   // weights [B, heads, T, T] (still in the autograd graph).
   torch::Tensor forward(const torch::Tensor& x, torch::Tensor* pattern = nullptr);
@@ -29,6 +32,7 @@ class CausalSelfAttentionImpl : public torch::nn::Module {
   int64_t n_heads_;
   torch::nn::Linear qkv_{nullptr}, out_{nullptr};
   torch::Tensor causal_mask_;  // [context, context], true above the diagonal
+  std::optional<Rotary> rotary_;
 };
 TORCH_MODULE(CausalSelfAttention);
 

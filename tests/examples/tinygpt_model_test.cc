@@ -94,6 +94,39 @@ TEST(TinyGptModel, LaterTokensDoNotChangeEarlierLogits) {
   EXPECT_FALSE(torch::allclose(la.slice(1, 8, 12), lb.slice(1, 8, 12)));
 }
 
+TEST(TinyGptModel, RotaryScoresDependOnRelativePositionOnly) {
+  torch::manual_seed(0);
+  const Rotary rotary(16, 8);
+  const auto q = torch::randn({1, 1, 1, 8}).expand({1, 1, 16, 8});
+  const auto k = torch::randn({1, 1, 1, 8}).expand({1, 1, 16, 8});
+  const auto rq = rotary.apply(q), rk = rotary.apply(k);
+  const auto score = [&](int64_t i, int64_t j) { return (rq[0][0][i] * rk[0][0][j]).sum().item<double>(); };
+  for (int64_t shift : {1, 5, 9}) {
+    EXPECT_NEAR(score(3, 1), score(3 + shift, 1 + shift), 1e-5) << shift;
+    EXPECT_NEAR(score(6, 6), score(6 + shift, 6 + shift), 1e-5) << shift;
+  }
+  EXPECT_GT(std::fabs(score(3, 1) - score(3, 2)), 1e-3);  // but it does see the distance
+  EXPECT_TRUE(torch::allclose(rq.norm(2, -1), q.norm(2, -1), 1e-5, 1e-6));  // a rotation
+  EXPECT_THROW(Rotary(16, 7), std::invalid_argument);
+}
+
+TEST(TinyGptModel, RotaryPositionsAddNothingToTheResidualStream) {
+  GPTConfig config = small_config(/*mlp=*/false);
+  config.positions = PositionEncoding::kRotary;
+  torch::manual_seed(0);
+  GPT model(config);
+  for (const auto& p : model->named_parameters()) EXPECT_EQ(p.key().find("position"), std::string::npos) << p.key();
+  const auto tokens = torch::tensor({{4, 7, 4, 4}}, torch::kLong);
+  const auto embed = model->forward_with_taps(tokens, {"embed"}).taps.at("embed");
+  EXPECT_TRUE(torch::equal(embed[0][0], embed[0][2]));  // the same token at positions 0 and 2
+  config.positions = PositionEncoding::kLearned;
+  GPT learned(config);
+  const auto learned_embed = learned->forward_with_taps(tokens, {"embed"}).taps.at("embed");
+  EXPECT_FALSE(torch::equal(learned_embed[0][0], learned_embed[0][2]));
+  EXPECT_EQ(parse_position_encoding("rotary"), PositionEncoding::kRotary);
+  EXPECT_EQ(parse_position_encoding("absolute"), std::nullopt);
+}
+
 TEST(TinyGptMetrics, PrefixMatchingOnHandBuiltPatterns) {
   const int64_t n = 4, T = 8;
   auto pattern = torch::zeros({1, 3, T, T});

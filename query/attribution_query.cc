@@ -118,6 +118,8 @@ class FeatureSummaries {
     return summaries_.emplace(feature, std::move(json)).first->second;
   }
   nlohmann::json emerged(uint32_t feature) { return of(feature).value("emerged_step", nlohmann::json()); }
+  // Where its norm rose over activations that already carried it (detect/emergence.h).
+  nlohmann::json strengthened(uint32_t feature) { return of(feature).value("strengthened_step", nlohmann::json()); }
 
  private:
   Store& store_;
@@ -155,8 +157,11 @@ nlohmann::json snapshot_answer(const AttributionRecord& record, const Attributio
   const uint32_t F = attributions.features();
   nlohmann::json rows = nlohmann::json::array();
   for (const uint32_t i : top_features(row, F, top)) {
-    rows.push_back(
-        {{"feature", i}, {"attribution", row[i]}, {"share", attributions.share(t, i)}, {"emerged_step", summaries->emerged(i)}});
+    rows.push_back({{"feature", i},
+                    {"attribution", row[i]},
+                    {"share", attributions.share(t, i)},
+                    {"emerged_step", summaries->emerged(i)},
+                    {"strengthened_step", summaries->strengthened(i)}});
   }
   const double total = std::accumulate(row, row + F, 0.0), linear = record.linear_total[t];
   // "explained": the share of the metric's linear read that the features
@@ -184,6 +189,7 @@ nlohmann::json feature_histories(const AttributionRecord& record, const Attribut
     const auto& s = summaries->of(i);
     features.push_back({{"feature", i},
                         {"emerged_step", summaries->emerged(i)},
+                        {"strengthened_step", summaries->strengthened(i)},
                         {"faded_step", s.value("faded_step", nlohmann::json())},
                         {"top_context", s.value("top_context", "")},
                         {"attribution", attribution},

@@ -93,6 +93,8 @@ JobRun train(const DaemonProcess& daemon, const Job& job) {
 // features carried under 3% of the metric's linear read (README, "What the main
 // job shows").
 struct AttributionCheck {
+  // "Emerged" here: emerged, or strengthened (the norm rose over activations
+  // that already carried the feature: detect/emergence.h) during the transition.
   double top_share = 0;   // mean over snapshots after the onset: share of the top 10 emerged during the transition
   double final_share = 0; // the same at the final snapshot
   double base_share = 0;  // share of all features that emerged during it
@@ -115,7 +117,7 @@ AttributionCheck check_attribution(const DaemonProcess& daemon, const std::strin
   for (const auto& snapshot : answer["snapshots"]) {
     if (snapshot["step"].get<uint64_t>() <= at) continue;
     int carried = 0;
-    for (const auto& top : snapshot["top"]) carried += during(top["emerged_step"]);
+    for (const auto& top : snapshot["top"]) carried += during(top["emerged_step"]) || during(top["strengthened_step"]);
     check.final_share = double(carried) / kTop;
     check.top_share += check.final_share;
     ++counted;
@@ -124,7 +126,8 @@ AttributionCheck check_attribution(const DaemonProcess& daemon, const std::strin
   if (counted > 0) check.top_share /= counted;
   size_t emerged_during = 0, n_features = 0;
   const auto features = daemon.query("features", {{"run", run}, {"tap", tap}, {"filter", "all"}, {"limit", 100000}});
-  for (const auto& f : features["features"]) emerged_during += during(f["emerged_step"]), ++n_features;
+  for (const auto& f : features["features"])
+    emerged_during += during(f["emerged_step"]) || during(f["strengthened_step"]), ++n_features;
   check.base_share = n_features ? double(emerged_during) / double(n_features) : 0;
   std::printf("%s: top %d features by attribution after step %llu that emerged in [%llu, %llu]: %.2f on average over "
               "%d snapshots, %.2f at the last; %.2f of all %zu features emerged then; the features carry %.2f of "

@@ -195,7 +195,11 @@ class Publisher::Sender {
         wait_ms = blocked_wait_ms;
         blocked_wait_ms = std::min(2 * blocked_wait_ms, kIdleWaitMs);
       }
-      if (!hello_acked_ && !quota_refused_ && Clock::now() - hello_sent_at > std::chrono::milliseconds(500)) {
+      // Unanswered, the Hello goes again every 500 ms; refused over a quota,
+      // every quota_retry_wait (a run may have been deleted, or the quota
+      // raised, since).
+      const auto hello_wait = quota_refused_ ? options_.quota_retry_wait : std::chrono::milliseconds(500);
+      if (!hello_acked_ && Clock::now() - hello_sent_at > hello_wait) {
         if (try_send(hello_frame_)) hello_sent_at = Clock::now();
       }
       receive_replies(wait_ms);
@@ -301,6 +305,7 @@ class Publisher::Sender {
         const auto ack = read_ack(body.getAck());
         if (const auto* hello = std::get_if<HelloAck>(&ack)) {
           hello_acked_ = true;
+          quota_refused_ = false;  // taken after all: publish() queues again
           // Frames larger than the daemon takes would be dropped by ZeroMQ
           // without a word: size chunks to fit, with room for the header.
           if (const uint64_t limit = hello->max_frame_bytes; limit > 0) {
@@ -347,9 +352,11 @@ class Publisher::Sender {
     }
     if (code == wire::ErrorCode::QUOTA_EXCEEDED && !error.snapshot) {
       // The Hello is over a quota of the daemon (runs, taps per run): sent
-      // again it would be refused again, forever. Drop what is queued.
+      // again at once it would be refused again. Drop what is queued; the
+      // Hello is tried again every quota_retry_wait.
       note_error(message);
       quota_refused_ = true;
+      hello_acked_ = false;
       std::lock_guard<std::mutex> lock(mu_);
       while (!queue_.empty()) {
         ++stats_.rejected;
@@ -411,7 +418,7 @@ class Publisher::Sender {
   std::unique_ptr<HandshakeMonitor> handshakes_;  // closes before socket_
   std::string handshake_failure_;
   bool hello_acked_ = false;
-  std::atomic<bool> quota_refused_{false};  // the Hello got quotaExceeded: stop sending
+  std::atomic<bool> quota_refused_{false};  // the Hello got quotaExceeded: refuse snapshots until one is acked
   uint64_t chunk_limit_ = UINT64_MAX;
   std::atomic<bool> stop_{false};
   std::thread thread_;

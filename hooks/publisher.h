@@ -55,6 +55,12 @@ struct PublisherOptions {
   std::chrono::milliseconds max_reconnect_wait{2000};
   // How long the destructor waits for outstanding acknowledgements.
   std::chrono::milliseconds close_timeout{5000};
+  // A run whose Hello a quota of the daemon refused (quotaExceeded): its
+  // snapshots are refused at once, not queued, and the Hello is sent again
+  // this long after each refusal; once it is taken (a run was deleted, the
+  // quota raised), publishing resumes. One frame a minute costs the daemon
+  // nothing.
+  std::chrono::milliseconds quota_retry_wait{60000};
 };
 
 struct PublisherStats {
@@ -63,7 +69,8 @@ struct PublisherStats {
   uint64_t duplicates = 0;  // acked as already stored (after a re-send)
   uint64_t dropped = 0;     // evicted from a full queue, never stored
   // Refused by the daemon (see last_error), never re-sent; a run over a
-  // quota of the daemon (quotaExceeded) counts every snapshot from then on.
+  // quota of the daemon (quotaExceeded) counts every snapshot until its
+  // Hello is taken (PublisherOptions::quota_retry_wait).
   uint64_t rejected = 0;
   uint64_t resent = 0;      // sent again after a timeout or daemon restart
   uint64_t queued = 0;      // not yet acknowledged

@@ -122,6 +122,41 @@ TEST_F(DaemonQuotas, APublisherDoesNotResendWhatAQuotaRefused) {
   EXPECT_EQ(publisher.stats().acked, 0u);
 }
 
+// Refused over a quota, a publisher tries its Hello again every
+// quota_retry_wait (1 minute by default, 0.5 s here): once a run is deleted
+// and there is room, its next snapshots are stored; until then they are
+// refused without being queued.
+TEST_F(DaemonQuotas, APublisherRefusedByAQuotaResumesOnceTheRunFits) {
+  RawIngestClient client(daemon_->ingest_endpoint());
+  ASSERT_TRUE(client.exchange(encode_hello_frame(testing::make_run("a", {"t"}, 8, 64))).is_ack);
+  ASSERT_TRUE(client.exchange(encode_hello_frame(testing::make_run("b", {"t"}, 8, 64))).is_ack);
+
+  const RunDescription c = testing::make_run("c", {"t"}, 8, 64);
+  PublisherOptions options;
+  options.endpoint = daemon_->ingest_endpoint();
+  options.close_timeout = 2000ms;
+  options.quota_retry_wait = 500ms;
+  Publisher publisher(c, options);
+  const auto data = testing::random_activations(1, 64 * 8);
+  publisher.publish(testing::probe_meta(c, "t", 1, data), data.data());
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (publisher.stats().last_error.empty() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(50ms);
+  ASSERT_NE(publisher.stats().last_error.find("max_runs"), std::string::npos) << publisher.stats().last_error;
+  EXPECT_FALSE(publisher.publish(testing::probe_meta(c, "t", 2, data), data.data()));
+
+  const testing::CommandOutput deleted = testing::run_command(
+      std::string(CW_CLI_PATH) + " --ingest " + daemon_->ingest_endpoint() + " delete-run --run a --yes 2>&1");
+  ASSERT_EQ(deleted.status, 0) << deleted.out;
+  deadline = std::chrono::steady_clock::now() + 10s;
+  while (!publisher.stats().hello_acked && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(50ms);
+  ASSERT_TRUE(publisher.stats().hello_acked) << publisher.stats().last_error;
+  EXPECT_TRUE(publisher.publish(testing::probe_meta(c, "t", 3, data), data.data()));
+  EXPECT_TRUE(publisher.flush(5s));
+  EXPECT_EQ(publisher.stats().acked, 1u);
+  EXPECT_EQ(publisher.stats().rejected, 2u);
+  EXPECT_TRUE(lists_run(daemon_->query("runs"), "c"));
+}
+
 TEST(DaemonRetention, RunsIdleLongerThanMaxIdleHoursAreDeleted) {
   testing::TempDir dir;
   const std::string config = dir.sub("daemon.toml");

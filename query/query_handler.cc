@@ -143,7 +143,7 @@ nlohmann::json QueryHandler::run_description(const nlohmann::json& params) const
 // first `limit` are listed, unreadable ones first, or only the one asked for.
 nlohmann::json QueryHandler::status(const nlohmann::json& params) const {
   const StatusRequest request = StatusRequest::from_params(params);
-  nlohmann::json out;
+  nlohmann::json out = nlohmann::json::object();
   uint64_t total = 0, left_out = 0;
   nlohmann::json run_list = nlohmann::json::array();
   for (const auto& run : runs({})) {

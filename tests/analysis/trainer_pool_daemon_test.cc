@@ -233,6 +233,12 @@ TEST(TrainerPoolDaemon, ATapUnderASmallMemoryCapTrainsWithinItAndOneOverItIsRepo
   EXPECT_EQ(status["daemon"]["trainers"]["memory"]["cap_bytes"], cap);
   EXPECT_EQ(status["daemon"]["trainers"]["memory"]["peak_reserved_bytes"], cap);
   EXPECT_EQ(status["daemon"]["trainers"]["memory"]["reserved_bytes"], 0);
+  // The default status's summary lists it among the taps needing attention.
+  const auto& attention = status["daemon"]["crosscoder_summary"]["attention"];
+  ASSERT_EQ(attention.size(), 1u) << status.dump();
+  EXPECT_EQ(attention[0]["tap"], "resid");
+  EXPECT_EQ(attention[0]["state"], "over memory cap");
+  EXPECT_GT(attention[0]["memory_bytes"].get<uint64_t>(), cap);
   done = true;
   sampler.join();
   std::printf("cap %.1f MiB (%s); daemon RSS %.1f MiB at rest, %.1f MiB at start, at most %.1f MiB while "

@@ -43,7 +43,11 @@ class SmallFilesystem {
     if (mounted_) ::umount2(dir_.c_str(), MNT_DETACH);
   }
   bool mounted() const { return mounted_; }
-  const std::string& error() const { return error_; }
+  // Why the test is skipped when it is not mounted.
+  std::string why_not() const {
+    return "cannot mount a tmpfs on " + dir_ + " (" + error_ +
+           "): this test needs root (CAP_SYS_ADMIN) to make a small file system to fill";
+  }
 
  private:
   std::string dir_;
@@ -86,9 +90,7 @@ bool wait_for_status(const testing::DaemonProcess& daemon, const std::function<b
 TEST(DaemonDiskFull, DataIsRefusedClearlyWhileTheDiskIsFullAndAllStoredOnceSpaceReturns) {
   testing::DaemonProcess daemon({"--store-only"});
   SmallFilesystem disk(daemon.data_dir(), "8m");
-  if (!disk.mounted())
-    GTEST_SKIP() << "cannot mount a tmpfs on " << daemon.data_dir() << " (" << disk.error()
-                 << "): this test needs root (CAP_SYS_ADMIN) to make a small file system to fill";
+  if (!disk.mounted()) GTEST_SKIP() << disk.why_not();
   daemon.start();
 
   const std::string tap = "blocks.0.resid_post";
@@ -181,9 +183,7 @@ TEST(DaemonDiskFull, AnEventRaisedWhileTheDiskIsFullIsAlertedAndStoredOnceSpaceR
                         << alerts << "\"\n";
   daemon.set_extra_args({"--config", config, "--crosscoder-priority", "normal"});
   SmallFilesystem disk(daemon.data_dir(), "8m");
-  if (!disk.mounted())
-    GTEST_SKIP() << "cannot mount a tmpfs on " << daemon.data_dir() << " (" << disk.error()
-                 << "): this test needs root (CAP_SYS_ADMIN) to make a small file system to fill";
+  if (!disk.mounted()) GTEST_SKIP() << disk.why_not();
   daemon.start();
 
   const std::string tap = "resid";

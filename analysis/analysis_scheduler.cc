@@ -65,15 +65,23 @@ void AnalysisScheduler::stop_run(const std::string& run) {
   for (auto& worker : stopping) pool_.withdraw(worker.get());
 }
 
-nlohmann::json AnalysisScheduler::status() const {
+nlohmann::json AnalysisScheduler::status(const std::string& run) const {
   const char* priority = pool_.priority_name();
   std::lock_guard<std::mutex> lock(mu_);
   nlohmann::json out = nlohmann::json::array();
-  for (const auto& [key, worker] : workers_) {
-    out.push_back(worker->status());
+  for (auto it = workers_.lower_bound({run, ""}); it != workers_.end(); ++it) {
+    if (!run.empty() && it->first.first != run) break;
+    out.push_back(it->second->status());
     out.back()["priority"] = priority;
   }
   return out;
+}
+
+nlohmann::json AnalysisScheduler::summary(std::size_t limit) const {
+  CrosscoderSummary summary(limit);
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& [key, worker] : workers_) summary.add(worker->brief());
+  return summary.to_json();
 }
 
 nlohmann::json AnalysisScheduler::trainer_status() const {

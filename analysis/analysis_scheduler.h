@@ -28,7 +28,11 @@ class AnalysisScheduler {
 
   void start();                              // workers for what is stored
   void on_stored(const SnapshotMeta& meta);  // from the ingest thread
-  nlohmann::json status() const;             // one entry per worker
+  // One entry per worker (TapWorker::status()), of `run` only unless it
+  // is empty: megabytes with thousands of taps.
+  nlohmann::json status(const std::string& run = "") const;
+  // Bounded whatever the number of taps (analysis/crosscoder_summary.h).
+  nlohmann::json summary(std::size_t limit) const;
   // Stops the run's workers and waits for them (a worker ends after its
   // current training step, without saving it): before the run is deleted.
   void stop_run(const std::string& run);

@@ -55,6 +55,16 @@ nlohmann::json TapWorker::status() const {
   return status_;
 }
 
+TapBrief TapWorker::brief() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  TapBrief out{run_, tap_, status_.value("state", ""), "", status_.value("snapshots", uint64_t(0)),
+               status_.value("backlog", uint64_t(0)), status_.value("memory_bytes", uint64_t(0))};
+  // "error" outlives the failed turn in status_; it needs attention only
+  // while the state says so.
+  if (out.state == "error" || out.state == "over memory cap") out.error = status_.value("error", "");
+  return out;
+}
+
 void TapWorker::run_turn(const std::atomic<bool>& stop) {
   stop_ = &stop;
   try {

@@ -24,6 +24,7 @@
 #include <string>
 
 #include "analysis/analysis_config.h"
+#include "analysis/crosscoder_summary.h"
 #include "analysis/memory_budget.h"
 #include "analysis/tap_monitor.h"
 #include "analysis/task_attribution.h"
@@ -51,6 +52,8 @@ class TapWorker : public TrainerPool::Job {
   // again after a restart (they are in the store). Errors end up in status.
   void run_turn(const std::atomic<bool>& stop) override;
   nlohmann::json status() const;
+  // The few fields `status`'s summary counts, without copying the status.
+  TapBrief brief() const;
 
  private:
   void turn(const std::vector<SnapshotMeta>& stored);

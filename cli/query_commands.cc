@@ -5,6 +5,7 @@
 
 #include "cli/run_target.h"
 #include "cli/text_table.h"
+#include "query/status_request.h"
 
 namespace cw {
 namespace {
@@ -23,6 +24,32 @@ void print_auth(const nlohmann::json& auth) {
               << counts["accepted"] << " let in, " << counts["refused"] << " refused";
   }
   std::cout << "\n";
+}
+
+// {"idle": 3, "queued": 1} as "3 idle, 1 queued".
+std::string state_counts(const nlohmann::json& by_state) {
+  std::string out;
+  for (const auto& [state, count] : by_state.items())
+    out += (out.empty() ? "" : ", ") + count.dump() + " " + state;
+  return out.empty() ? "none" : out;
+}
+
+// The daemon's summary of every tap (analysis/crosscoder_summary.h); the
+// per-tap lines come with --run or --taps.
+void print_crosscoder_summary(const nlohmann::json& summary) {
+  std::cout << "crosscoders " << summary.value("taps", 0) << " taps: " << state_counts(summary["by_state"]) << "; "
+            << summary.value("snapshots", 0) << " snapshots in them, backlog " << summary.value("backlog", 0) << "\n";
+  for (const auto& tap : summary.value("attention", nlohmann::json::array()))
+    std::cout << "ATTENTION   " << text(tap["run"]) << "/" << text(tap["tap"]) << ": " << text(tap["state"]) << " ("
+              << text(tap["error"]) << ")\n";
+  if (const uint64_t more = summary.value("attention_left_out", uint64_t(0)); more != 0)
+    std::cout << "ATTENTION   and " << more << " more taps (conceptwatch status --taps --limit 0)\n";
+  for (const auto& run : summary.value("runs", nlohmann::json::array()))
+    std::cout << "run         " << text(run["run"]) << ": " << run.value("taps", 0) << " taps, "
+              << state_counts(run["by_state"]) << ", backlog " << run.value("backlog", 0) << "\n";
+  if (const uint64_t more = summary.value("runs_left_out", uint64_t(0)); more != 0)
+    std::cout << "run         and " << more << " more (all idle or less busy; --limit 0 lists them, --run R shows "
+              << "one run's taps)\n";
 }
 
 void print_status(const nlohmann::json& status) {
@@ -46,7 +73,8 @@ void print_status(const nlohmann::json& status) {
   }
   std::cout << "data        " << text(status["data_dir"]) << " (" << human_bytes(status["disk_bytes"].get<double>())
             << " on disk)\n";
-  std::cout << "snapshots   " << status["snapshots_stored"] << " stored in " << status["runs"].size() << " runs\n";
+  std::cout << "snapshots   " << status["snapshots_stored"] << " stored in "
+            << status["runs"].size() + status.value("runs_left_out", std::size_t(0)) << " runs\n";
   for (const auto& run : status["runs"])
     if (run.contains("error")) std::cout << "UNREADABLE  run " << text(run["run"]) << ": " << text(run["error"]) << "\n";
   if (daemon.contains("trainers")) {
@@ -58,6 +86,7 @@ void print_status(const nlohmann::json& status) {
               << human_bytes(memory.value("cap_bytes", 0.0))
               << " reserved (peak " << human_bytes(memory.value("peak_reserved_bytes", 0.0)) << ")\n";
   }
+  if (daemon.contains("crosscoder_summary")) print_crosscoder_summary(daemon["crosscoder_summary"]);
   for (const auto& cc : daemon.value("crosscoders", nlohmann::json::array())) {
     std::cout << "crosscoder  " << text(cc["run"]) << "/" << text(cc["tap"]) << ": " << cc.value("snapshots", 0)
               << " snapshots, " << text(cc["state"]) << ", backlog " << cc.value("backlog", 0);
@@ -101,8 +130,17 @@ void print_snapshots(const nlohmann::json& snapshots) {
 
 void add_query_commands(CLI::App& app, const CliContext& context, int* exit_code) {
   auto* status = app.add_subcommand("status", "daemon state, runs, snapshots stored, backlog, disk used");
-  status->callback([&context, exit_code] {
-    Answer answer = ask(context, "status");
+  auto request = std::make_shared<StatusRequest>();  // owned by the callback, which the app keeps
+  status->add_option("--run", request->run, "this run only, with its taps' crosscoders");
+  status->add_flag("--taps", request->taps, "every tap's crosscoder (megabytes with thousands of taps)");
+  auto* limit = status->add_option("--limit", request->limit,
+                                   "runs and taps needing attention listed (0: all; default 20, all with --taps)");
+  status->callback([&context, exit_code, request, limit] {
+    nlohmann::json params = nlohmann::json::object();
+    if (limit->count() != 0) params["limit"] = request->limit;  // else the daemon's default
+    if (!request->run.empty()) params["run"] = request->run;
+    if (request->taps) params["taps"] = true;
+    Answer answer = ask(context, "status", params);
     print_answer(context, answer.json, print_status);
     *exit_code = answer.from_daemon ? 0 : 3;  // like `systemctl status`: down is not success
   });

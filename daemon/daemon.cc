@@ -151,7 +151,7 @@ Daemon::Daemon(const DaemonConfig& config)
   feed_ = std::make_unique<EventFeed>();  // before the workers that raise events
   ingest_ = std::make_unique<Ingest>(*store_, config.limits, config.quotas);
   ingest_->on_command([this](const QueryRequest& request) { return write_command(request); });
-  queries_ = std::make_unique<QueryHandler>(*store_, [this] { return live_status(); });
+  queries_ = std::make_unique<QueryHandler>(*store_, [this](const StatusRequest& r) { return live_status(r); });
   add_analysis_queries(*queries_, *store_, config.analysis.monitor.emergence);
   analysis_ = std::make_unique<Analysis>();
 #ifdef CW_WITH_ANALYSIS
@@ -199,7 +199,8 @@ Daemon::Daemon(const DaemonConfig& config)
     };
     http_ = std::make_unique<HttpPort>(
         config.http_listen,
-        HttpPort::Callbacks{[query] { return query("status", nlohmann::json::object()); },
+        // /metrics has a sample per tap: the full listing (query/status_request.h).
+        HttpPort::Callbacks{[query] { return query("status", {{"taps", true}}); },
                             [this] { return serving_.load(); }, query, feed_.get()});
   }
   spdlog::info("conceptwatchd listening: ingest {} query {} http {} data {}", config.ingest_endpoint,
@@ -307,9 +308,9 @@ void Daemon::apply_retention() {
   }
 }
 
-nlohmann::json Daemon::live_status() const {
+nlohmann::json Daemon::live_status(const StatusRequest& request) const {
   const IngestStats stats = ingest_->stats();
-  return {{"up", true},
+  nlohmann::json out = {{"up", true},
           {"uptime_s", (unix_now_ms() - started_unix_ms_) / 1000.0},
           {"started_unix_ms", started_unix_ms_},
           {"http", config_.http_listen},
@@ -326,7 +327,7 @@ nlohmann::json Daemon::live_status() const {
           {"refusals_not_logged", stats.refusals_not_logged},
           {"store", store_watch_->status()},
 #ifdef CW_WITH_ANALYSIS
-          {"crosscoders", analysis_->scheduler->status()},
+          {"crosscoder_summary", analysis_->scheduler->summary(request.limit)},
           {"trainers", analysis_->scheduler->trainer_status()},
 #endif
           {"alerts", alerts_->status()},
@@ -334,6 +335,10 @@ nlohmann::json Daemon::live_status() const {
                                  : nlohmann::json{{"curve", false}}},
           {"analysis", analysis_running()},
           {"read_only", config_.read_only}};
+#ifdef CW_WITH_ANALYSIS
+  if (request.per_tap()) out["crosscoders"] = analysis_->scheduler->status(request.run);
+#endif
+  return out;
 }
 
 // The query socket on a thread of its own (issue 11): a query that reads

@@ -34,7 +34,7 @@ class Daemon {
 
  private:
   struct Sockets;
-  nlohmann::json live_status() const;
+  nlohmann::json live_status(const StatusRequest& request) const;
   void raise(const nlohmann::json& event);
   bool analysis_running() const;
   void listen_securely();

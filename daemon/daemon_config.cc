@@ -204,6 +204,7 @@ void load_daemon_config(const std::string& path, DaemonConfig* config) {
     }
   };
   flag("auth", "allow_unauthenticated", &config->auth.allow_unauthenticated);
+  flag("daemon", "read_only", &config->read_only);
   real("retention", "max_idle_hours", &config->retention_max_idle_hours);
   if (!(config->retention_max_idle_hours >= 0))
     throw std::runtime_error("config " + path + ": [retention] max_idle_hours must be 0 (keep every run) or more");

@@ -32,8 +32,9 @@ struct DaemonConfig {
   // port (the built-in default; deploy/conceptwatchd.toml turns it on at
   // 127.0.0.1:7783). Beyond loopback only with auth.allow_unauthenticated.
   std::string http_listen;
-  // --read-only: serve queries from the store (opened read-only, no lock),
-  // take no data (hooks are told why and keep it queued), train nothing.
+  // [daemon] read_only, --read-only: serve queries from the store (opened
+  // read-only, no lock), take no data (hooks are told why and keep it
+  // queued), train nothing.
   bool read_only = false;
 };
 

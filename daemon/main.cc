@@ -78,9 +78,11 @@ int main(int argc, char** argv) {
   bool store_only = false;
   app.add_flag("--store-only", store_only, "store snapshots, train no crosscoder (same as [crosscoder] enabled = false)");
   bool read_only = false;
-  app.add_flag("--read-only", read_only,
-               "serve queries from the store without writing it: no data taken from hooks (they keep it queued), "
-               "no crosscoder trains; for a store that needs repair, or a copy of one");
+  auto* read_only_flag = app.add_flag(
+      "--read-only", read_only,
+      "serve queries from the store without writing it: no data taken from hooks (they keep it queued), no "
+      "crosscoder trains; for a store that needs repair, or a copy of one (same as [daemon] read_only = true; "
+      "--read-only=false overrides that)");
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -92,8 +94,8 @@ int main(int argc, char** argv) {
     if (!log_format.empty()) config.log_format = log_format;
     if (!device.empty()) config.analysis.crosscoder.device = device;
     if (!priority.empty()) config.analysis.priority = cw::parse_trainer_priority(priority);
-    if (store_only || read_only) config.analysis.enabled = false;
-    config.read_only = read_only;
+    if (read_only_flag->count() != 0) config.read_only = read_only;
+    if (store_only || config.read_only) config.analysis.enabled = false;
     if (!http.empty()) config.http_listen = http == "off" ? "" : http;
     if (!secret_key.empty()) config.auth.secret_key = secret_key;
     if (!ingest_keys.empty()) config.auth.ingest_keys = ingest_keys;
@@ -115,7 +117,7 @@ int main(int argc, char** argv) {
     return start_failure(e.what(), cw::kExitConfig);
   } catch (const cw::StoreOpenError& e) {
     // The other way forward, until a repair: serve what can still be read.
-    const bool corrupt = e.problem() == cw::StoreProblem::kCorrupt && !read_only;
+    const bool corrupt = e.problem() == cw::StoreProblem::kCorrupt && !config.read_only;
     return start_failure(std::string(e.what()) +
                              (corrupt ? "; or, meanwhile, start conceptwatchd with --read-only to serve what can still "
                                         "be read (queries only, no data taken)"

@@ -51,7 +51,7 @@ TRAIN=$!
 while kill -0 "$TRAIN" 2>/dev/null; do
   sleep 10
   kill -0 "$TRAIN" 2>/dev/null || break
-  "${CLI[@]}" status 2>/dev/null | grep -E '^(snapshots|crosscoder)' | sed 's/^/status: /' || true
+  "${CLI[@]}" status --run tinygpt-repeat 2>/dev/null | grep -E '^(snapshots|crosscoder)' | sed 's/^/status: /' || true
   feature_counts | sed 's/^/status: /'
 done
 wait "$TRAIN"

@@ -6,7 +6,7 @@ set -uo pipefail
 seconds="$1"; shift
 for _ in $(seq "$seconds"); do
   backlog=$("$@" --json status 2>/dev/null | /usr/bin/python3 -c \
-    'import json,sys; s=json.load(sys.stdin); print(sum(c.get("backlog",0)+(c.get("state")!="idle") for c in s["daemon"].get("crosscoders",[])))' || echo 1)
+    'import json,sys; c=json.load(sys.stdin)["daemon"].get("crosscoder_summary",{}); print(c.get("backlog",0)+c.get("taps",0)-c.get("by_state",{}).get("idle",0))' || echo 1)
   [ "$backlog" = "0" ] && exit 0
   sleep 1
 done

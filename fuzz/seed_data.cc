@@ -124,6 +124,7 @@ void fill_seed_store(Store& store) {
 
 std::vector<QueryRequest> seed_queries() {
   return {{"status", ""},
+          {"status", R"({"run":"seed-words","taps":true,"limit":1})"},
           {"runs", "{}"},
           {"snapshots", R"({"run":"seed-words"})"},
           {"snapshots", R"({"run":"seed-halves","tap":"blocks.1.mlp_out"})"},

@@ -1,6 +1,8 @@
-// The daemon's /metrics page: the answer of the `status` query (the JSON
-// `conceptwatch --json status` prints) rendered in the Prometheus text
-// format, so the two always agree. docs/METRICS.md lists every family.
+// The daemon's /metrics page: the answer of the `status` query with
+// {"taps": true} (the JSON `conceptwatch --json status --taps` prints: every
+// run and every tap, which the summary `status` leaves out) rendered in the
+// Prometheus text format, so the two always agree. docs/METRICS.md lists
+// every family.
 #ifndef CW_OBSERVE_DAEMON_METRICS_H_
 #define CW_OBSERVE_DAEMON_METRICS_H_
 

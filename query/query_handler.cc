@@ -40,7 +40,7 @@ T integer_param(const nlohmann::json& params, const char* name, T fallback) {
 template int64_t integer_param(const nlohmann::json&, const char*, int64_t);
 template uint64_t integer_param(const nlohmann::json&, const char*, uint64_t);
 
-QueryHandler::QueryHandler(Store& store, std::function<nlohmann::json()> live) : store_(store), live_(std::move(live)) {
+QueryHandler::QueryHandler(Store& store, Live live) : store_(store), live_(std::move(live)) {
   add("status", [this](const nlohmann::json& p) { return status(p); });
   add("runs", [this](const nlohmann::json& p) { return runs(p); });
   add("snapshots", [this](const nlohmann::json& p) { return snapshots(p); });
@@ -139,22 +139,31 @@ nlohmann::json QueryHandler::run_description(const nlohmann::json& params) const
           {"probe", {{"token_ids", probe->token_ids}, {"sequence_length", probe->sequence_length}, {"vocabulary", probe->vocabulary}}}};
 }
 
-nlohmann::json QueryHandler::status(const nlohmann::json&) const {
-  nlohmann::json out;
-  out["daemon"] = live_ ? live_() : nlohmann::json{{"up", false}};
-  uint64_t total = 0;
+// Every run is read (snapshots_stored is the store's total), but only the
+// first `limit` are listed, unreadable ones first, or only the one asked for.
+nlohmann::json QueryHandler::status(const nlohmann::json& params) const {
+  const StatusRequest request = StatusRequest::from_params(params);
+  nlohmann::json out = nlohmann::json::object();
+  uint64_t total = 0, left_out = 0;
   nlohmann::json run_list = nlohmann::json::array();
   for (const auto& run : runs({})) {
     uint64_t count = 0;
     for (const auto& tap : run["taps"]) count += tap["snapshots"].get<uint64_t>();
     total += count;
-    run_list.push_back({{"run", run["run"]}, {"taps", run["taps"].size()}, {"snapshots", count}});
-    if (run.contains("error")) {
-      run_list.back()["error"] = run["error"];
-      out["unreadable_runs"] = out.value("unreadable_runs", 0) + 1;
+    if (run.contains("error")) out["unreadable_runs"] = out.value("unreadable_runs", 0) + 1;
+    if (!request.run.empty() && run["run"] != request.run) continue;
+    if (request.limit != 0 && run_list.size() >= request.limit) {
+      ++left_out;
+      continue;
     }
+    run_list.push_back({{"run", run["run"]}, {"taps", run["taps"].size()}, {"snapshots", count}});
+    if (run.contains("error")) run_list.back()["error"] = run["error"];
   }
+  if (!request.run.empty() && run_list.empty()) throw QueryError("unknown run " + quoted_name(request.run));
+  // After the runs: a run asked for is known before the daemon lists its taps.
+  out["daemon"] = live_ ? live_(request) : nlohmann::json{{"up", false}};
   out["runs"] = run_list;
+  if (left_out != 0) out["runs_left_out"] = left_out;  // absent when all are listed, as before
   out["snapshots_stored"] = total;
   out["data_dir"] = store_.dir();
   out["disk_bytes"] = store_.disk_bytes();

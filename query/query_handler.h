@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "query/status_request.h"
 #include "store/store.h"
 
 namespace cw {
@@ -24,9 +25,11 @@ class QueryHandler {
  public:
   using Command = std::function<nlohmann::json(const nlohmann::json& params)>;
 
-  // `live` adds the daemon's own state (uptime, queues) to `status`; the CLI
-  // answering from a read-only store passes nothing.
-  explicit QueryHandler(Store& store, std::function<nlohmann::json()> live = nullptr);
+  // `live` adds the daemon's own state (uptime, queues) to `status`, as much
+  // as the request asks for (query/status_request.h); the CLI answering
+  // from a read-only store passes nothing.
+  using Live = std::function<nlohmann::json(const StatusRequest&)>;
+  explicit QueryHandler(Store& store, Live live = nullptr);
 
   // Later stages (crosscoder, detectors) add their commands here, all of
   // them before the first answer().
@@ -43,7 +46,7 @@ class QueryHandler {
   nlohmann::json run_description(const nlohmann::json& params) const;
 
   Store& store_;
-  std::function<nlohmann::json()> live_;
+  Live live_;
   std::map<std::string, Command> commands_;
 };
 

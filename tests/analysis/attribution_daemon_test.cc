@@ -182,7 +182,7 @@ TEST(AttributionDaemon, TopFeatureOfAnAtomTaskIsTheAtomsFeatureAndEmergedAtItsOn
   EXPECT_EQ(one["snapshots"][0]["top"][0], answer["snapshots"][onset]["top"][0]);
 
   // The task without gradients is skipped, and the worker says why.
-  const auto status = daemon.query("status");
+  const auto status = daemon.query("status", {{"run", "planted"}});
   const auto& worker = status["daemon"]["crosscoders"][0];
   EXPECT_EQ(worker["attribution"]["atom"]["state"], "computed") << worker.dump();
   EXPECT_EQ(worker["attribution"]["nograd"]["state"], "skipped") << worker.dump();

@@ -84,7 +84,7 @@ StreamedTask atom_task(const PlantedDictionary& p, int64_t k, const std::vector<
 }
 
 nlohmann::json worker_status(const DaemonProcess& daemon, const std::string& run) {
-  const auto status = daemon.query("status", nlohmann::json::object(), std::chrono::seconds(10));
+  const auto status = daemon.query("status", {{"run", run}}, std::chrono::seconds(10));
   for (const auto& worker : status["daemon"].value("crosscoders", nlohmann::json::array())) {
     if (worker.value("run", "") == run) return worker;
   }

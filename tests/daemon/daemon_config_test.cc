@@ -1,5 +1,6 @@
 // The daemon's TOML configuration: the shipped file reads back as the
-// defaults it documents, and mistakes in [transitions] are named.
+// defaults it documents, mistakes in [transitions] are named, and [daemon]
+// read_only meets --read-only through the real daemon.
 #include "daemon/daemon_config.h"
 
 #include <gtest/gtest.h>
@@ -10,6 +11,7 @@
 
 #include "crosscoder/crosscoder_options.h"
 #include "store/store.h"
+#include "tests/support/daemon_process.h"
 #include "tests/support/temp_dir.h"
 
 namespace cw {
@@ -75,6 +77,42 @@ TEST(DaemonConfig, TheShippedFileStatesTheDefaults) {
   EXPECT_EQ(options_json(shipped.analysis.crosscoder), options_json(default_daemon_config().analysis.crosscoder));
   EXPECT_EQ(shipped.analysis.workers, default_daemon_config().analysis.workers);
   EXPECT_EQ(shipped.analysis.memory_cap_bytes, default_daemon_config().analysis.memory_cap_bytes);
+  EXPECT_EQ(shipped.read_only, default_daemon_config().read_only);
+}
+
+TEST(DaemonConfig, ReadOnlyIsADaemonKey) {
+  EXPECT_FALSE(default_daemon_config().read_only);
+  EXPECT_TRUE(config_of("[daemon]\nread_only = true\n").read_only);
+  EXPECT_FALSE(config_of("[daemon]\nread_only = false\n").read_only);
+  EXPECT_NE(error_of("[daemon]\nread_only = \"yes\"\n").find("[daemon] read_only must be true or false"),
+            std::string::npos);
+}
+
+// Through the real daemon: the file's read_only serves the store read-only
+// (no crosscoder, data refused), and --read-only=false on the command line
+// wins over it.
+TEST(DaemonConfig, ReadOnlyFromTheFileAndTheFlagOverridesIt) {
+  testing::DaemonProcess daemon({"--store-only"});
+  daemon.start();  // creates the store: a read-only daemon opens an existing one
+  ASSERT_EQ(daemon.terminate(), 0) << daemon.log();
+  const std::string config = daemon.scratch().sub("read_only.toml");
+  std::ofstream(config) << "[daemon]\nread_only = true\n";
+
+  daemon.set_extra_args({"--config", config});
+  daemon.start();
+  nlohmann::json status = daemon.query("status");
+  EXPECT_TRUE(status["daemon"]["read_only"].get<bool>()) << status.dump();
+  EXPECT_FALSE(status["daemon"]["store"]["writable"].get<bool>()) << status.dump();
+  EXPECT_FALSE(status["daemon"]["analysis"].get<bool>()) << status.dump();
+  ASSERT_EQ(daemon.terminate(), 0) << daemon.log();
+
+  daemon.set_extra_args({"--config", config, "--read-only=false"});
+  daemon.start();
+  status = daemon.query("status");
+  EXPECT_FALSE(status["daemon"]["read_only"].get<bool>()) << status.dump();
+  EXPECT_TRUE(status["daemon"]["store"]["writable"].get<bool>()) << status.dump();
+  EXPECT_EQ(status["daemon"]["analysis"].get<bool>(), bool(CW_DAEMON_HAS_ANALYSIS)) << status.dump();
+  ASSERT_EQ(daemon.terminate(), 0) << daemon.log();
 }
 
 TEST(DaemonConfig, AnalysisSectionSetsTheTrainersAndNamesMistakes) {

@@ -127,7 +127,7 @@ TEST(DaemonDeleteRun, DeletesEveryKeyOfTheRunOnlyAndItsNameStartsAfresh) {
 }
 
 nlohmann::json worker_of(const DaemonProcess& daemon, const std::string& run) {
-  for (const auto& worker : daemon.query("status")["daemon"].value("crosscoders", nlohmann::json::array()))
+  for (const auto& worker : daemon.query("status", {{"taps", true}})["daemon"].value("crosscoders", nlohmann::json::array()))
     if (worker["run"] == run) return worker;
   return nullptr;
 }

@@ -4,7 +4,8 @@
 // `status` shows the store's error, the job's publisher keeps its snapshots
 // queued and backs off; once space is freed the daemon resumes its store by
 // itself and every snapshot is stored once, byte-identical, without a
-// restart of the daemon or the job.
+// restart of the daemon or the job; an event raised meanwhile is alerted
+// at once and stored when space returns.
 #include <gtest/gtest.h>
 #include <sys/mount.h>
 
@@ -12,6 +13,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <thread>
 
 #include "hooks/publisher.h"
@@ -41,7 +43,11 @@ class SmallFilesystem {
     if (mounted_) ::umount2(dir_.c_str(), MNT_DETACH);
   }
   bool mounted() const { return mounted_; }
-  const std::string& error() const { return error_; }
+  // Why the test is skipped when it is not mounted.
+  std::string why_not() const {
+    return "cannot mount a tmpfs on " + dir_ + " (" + error_ +
+           "): this test needs root (CAP_SYS_ADMIN) to make a small file system to fill";
+  }
 
  private:
   std::string dir_;
@@ -84,9 +90,7 @@ bool wait_for_status(const testing::DaemonProcess& daemon, const std::function<b
 TEST(DaemonDiskFull, DataIsRefusedClearlyWhileTheDiskIsFullAndAllStoredOnceSpaceReturns) {
   testing::DaemonProcess daemon({"--store-only"});
   SmallFilesystem disk(daemon.data_dir(), "8m");
-  if (!disk.mounted())
-    GTEST_SKIP() << "cannot mount a tmpfs on " << daemon.data_dir() << " (" << disk.error()
-                 << "): this test needs root (CAP_SYS_ADMIN) to make a small file system to fill";
+  if (!disk.mounted()) GTEST_SKIP() << disk.why_not();
   daemon.start();
 
   const std::string tap = "blocks.0.resid_post";
@@ -157,6 +161,105 @@ TEST(DaemonDiskFull, DataIsRefusedClearlyWhileTheDiskIsFullAndAllStoredOnceSpace
   std::set<uint64_t> steps;
   for (uint64_t step = 0; step < 30; ++step) steps.insert(step);
   EXPECT_EQ(testing::check_stored_exactly(daemon.data_dir(), run, tap, steps), "");
+}
+
+// An event raised while the store refuses writes is held, goes to the alert
+// sinks at once, and is stored (once) when space returns. The arrival of a
+// snapshot whose "loss" spikes (the only series watched) raises a phase
+// transition at the start of its tap's turn, before training; that turn is
+// made to come while the disk is full: the tap's first turn trains for 3 s
+// (seconds_per_update), the spiking snapshot is stored meanwhile, then the
+// disk fills and one more snapshot makes the store refuse writes. The first
+// turn's save fails, and the next turn (the spike's) raises the transition.
+TEST(DaemonDiskFull, AnEventRaisedWhileTheDiskIsFullIsAlertedAndStoredOnceSpaceReturns) {
+  if (!CW_DAEMON_HAS_ANALYSIS) GTEST_SKIP() << "built without the crosscoder";
+  testing::DaemonProcess daemon;
+  const std::string alerts = daemon.scratch().sub("alerts.jsonl");
+  const std::string config = daemon.scratch().sub("held.toml");
+  std::ofstream(config) << "[crosscoder]\nn_features = 8\nbatch_size = 64\nsteps_per_update = 100000000\n"
+                           "seconds_per_update = 3\nthreads = 1\n"
+                           "[transitions]\nseries = []\nscalars = [\"loss\"]\n[transitions.spike_above]\nloss = 50.0\n"
+                           "[[alerts.sinks]]\ntype = \"jsonl\"\npath = \""
+                        << alerts << "\"\n";
+  daemon.set_extra_args({"--config", config, "--crosscoder-priority", "normal"});
+  SmallFilesystem disk(daemon.data_dir(), "8m");
+  if (!disk.mounted()) GTEST_SKIP() << disk.why_not();
+  daemon.start();
+
+  const std::string tap = "resid";
+  const RunDescription run = testing::make_run("held", {tap}, 16, 64, 16);
+  PublisherOptions options;
+  options.endpoint = daemon.ingest_endpoint();
+  options.retry_wait = std::chrono::milliseconds(100);
+  options.max_retry_wait = std::chrono::milliseconds(400);
+  Publisher publisher(run, options);
+  const auto publish = [&](uint64_t step, double loss) {
+    const auto values = testing::random_activations(testing::array_seed(tap, step), 64 * 16);
+    SnapshotMeta meta = testing::probe_meta(run, tap, step, values);
+    meta.scalars = {{"loss", loss}};
+    ASSERT_TRUE(publisher.publish(meta, values.data()));
+  };
+  const auto training = [](const nlohmann::json& s) {
+    const auto workers = s["daemon"].value("crosscoders", nlohmann::json::array());
+    return !workers.empty() && workers[0].value("state", "") == "training";
+  };
+  nlohmann::json status;
+  const auto wait = [&](const std::function<bool(const nlohmann::json&)>& done, const char* what) {
+    const auto deadline = Clock::now() + std::chrono::seconds(10);
+    while (Clock::now() < deadline) {
+      status = daemon.query("status", {{"run", "held"}});
+      if (done(status)) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ADD_FAILURE() << what << ": " << status.dump() << "\n" << daemon.log();
+    return false;
+  };
+  publish(100, 1.0);
+  ASSERT_TRUE(publisher.flush(std::chrono::seconds(10))) << publisher.stats().last_error;
+  ASSERT_TRUE(wait(training, "the first turn trains"));
+  publish(200, 1.0);
+  publish(300, 1000.0);  // the spike
+  ASSERT_TRUE(publisher.flush(std::chrono::seconds(10))) << publisher.stats().last_error;
+  const std::string ballast = daemon.data_dir() + "/ballast";
+  ASSERT_GT(fill(ballast), 0u);
+  publish(400, 1.0);  // refused: the store stops taking writes
+  ASSERT_TRUE(wait([](const nlohmann::json& s) { return !s["daemon"]["store"]["writable"].get<bool>(); },
+                   "the store refuses writes"));
+  EXPECT_TRUE(training(status)) << "the first turn ended before the disk was full: " << status.dump();
+
+  // The transition is raised while the store refuses writes: held, and
+  // alerted at once.
+  ASSERT_TRUE(wait([](const nlohmann::json& s) { return s["daemon"]["store"]["held_events"].get<int>() >= 1; },
+                   "an event held"));
+  EXPECT_FALSE(status["daemon"]["store"]["writable"].get<bool>());
+  EXPECT_TRUE(daemon.query("events", {{"run", "held"}}).empty());
+  const auto alerted = [&] {
+    std::ifstream in(alerts);
+    std::string line, all;
+    while (std::getline(in, line)) all += line + "\n";
+    return all;
+  };
+  const auto alert_deadline = Clock::now() + std::chrono::seconds(5);
+  while (alerted().find("PhaseTransition") == std::string::npos && Clock::now() < alert_deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_NE(alerted().find("PhaseTransition"), std::string::npos) << alerted() << "\n" << daemon.log();
+
+  // Space returns: the held event is stored, with its number, before any
+  // new data; the later turns, which re-learn the history, do not raise it again.
+  std::filesystem::remove(ballast);
+  ASSERT_TRUE(wait([](const nlohmann::json& s) { return s["daemon"]["store"]["held_events"].get<int>() == 0; },
+                   "the held events stored"));
+  ASSERT_TRUE(publisher.flush(std::chrono::seconds(10))) << publisher.stats().last_error << "\n" << daemon.log();
+  ASSERT_TRUE(wait([](const nlohmann::json& s) {
+    const auto& w = s["daemon"]["crosscoders"][0];
+    return w.value("state", "") == "idle" && w.value("snapshots", 0) == 4;
+  }, "every snapshot trained"));
+  const auto events = daemon.query("events", {{"run", "held"}, {"type", "phase_transition"}});
+  ASSERT_EQ(events.size(), 1u) << events.dump() << "\n" << daemon.log();
+  EXPECT_EQ(events[0]["alarm_step"], 300) << events.dump();
+  EXPECT_TRUE(events[0].contains("seq")) << events.dump();
+  EXPECT_EQ(status["daemon"]["store"]["dropped_events"], 0);
+  ASSERT_EQ(daemon.terminate(), 0) << daemon.log();
 }
 
 }  // namespace

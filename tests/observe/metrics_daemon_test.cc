@@ -20,8 +20,9 @@ using testing::DaemonProcess;
 using testing::ParsedFamily;
 using Families = std::map<std::string, ParsedFamily>;
 
+// /metrics renders the full listing: every run and tap (query/status_request.h).
 nlohmann::json cli_status(const DaemonProcess& daemon) {
-  return nlohmann::json::parse(testing::cli_output(daemon, "--json status"));
+  return nlohmann::json::parse(testing::cli_output(daemon, "--json status --taps"));
 }
 
 std::string get(int port, const std::string& path, int* status) {

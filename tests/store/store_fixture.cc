@@ -13,11 +13,11 @@ void wait_until_workers_idle(const DaemonProcess& daemon) {
   nlohmann::json workers;
   while (std::chrono::steady_clock::now() < deadline) {
     workers = daemon.query("status", nlohmann::json::object(), std::chrono::seconds(10))["daemon"].value(
-        "crosscoders", nlohmann::json::array());
-    bool idle = true;
-    for (const auto& worker : workers)
-      idle = idle && worker.value("state", "") == "idle" && worker.value("backlog", int64_t(0)) == 0;
-    if (idle) return;
+        "crosscoder_summary", nlohmann::json::object());
+    const uint64_t taps = workers.value("taps", uint64_t(0));
+    if (workers.value("backlog", uint64_t(0)) == 0 &&
+        workers.value("by_state", nlohmann::json::object()).value("idle", uint64_t(0)) == taps)
+      return;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   throw std::runtime_error("crosscoder workers still busy after a minute: " + workers.dump() + "\n" + daemon.log());

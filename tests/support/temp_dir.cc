@@ -1,5 +1,7 @@
 #include "tests/support/temp_dir.h"
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <stdexcept>
@@ -19,6 +21,16 @@ TempDir::TempDir() {
 TempDir::~TempDir() {
   std::error_code ignored;
   std::filesystem::remove_all(path_, ignored);
+}
+
+TmpdirOnTmpfs::TmpdirOnTmpfs() {
+  if (const char* old = std::getenv("TMPDIR")) old_ = old;
+  if (::access("/dev/shm", W_OK) == 0) ::setenv("TMPDIR", "/dev/shm", 1);
+}
+
+TmpdirOnTmpfs::~TmpdirOnTmpfs() {
+  if (old_) ::setenv("TMPDIR", old_->c_str(), 1);
+  else ::unsetenv("TMPDIR");
 }
 
 }  // namespace cw::testing

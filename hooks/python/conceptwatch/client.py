@@ -79,9 +79,12 @@ class Client:
         params = {k: v for k, v in params.items() if v is not None}
         return json.loads(self._client.query(command, json.dumps(params)))
 
-    def status(self):
-        """The daemon's state: as `conceptwatch --json status`."""
-        return self.query("status")
+    def status(self, run=None, taps=None, limit=None):
+        """The daemon's state: as `conceptwatch --json status`. A summary by
+        default (counts of crosscoders by state, the taps that need
+        attention, the first `limit` runs); `run` adds that run's per-tap
+        crosscoders (daemon.crosscoders), `taps=True` every run's and tap's."""
+        return self.query("status", run=run, taps=taps, limit=limit)
 
     def runs(self):
         """Runs and their taps: as `conceptwatch --json runs`."""

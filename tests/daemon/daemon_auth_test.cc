@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include <zmq.hpp>
 
@@ -206,6 +207,11 @@ TEST(DaemonAuth, APortSquatterWithoutTheServerKeyReceivesNothing) {
     ASSERT_TRUE(publisher.publish(testing::probe_meta(run, "blocks.0", 1, data), data.data()));
     zmq::pollitem_t items[] = {{squatter.handle(), 0, ZMQ_POLLIN, 0}};
     EXPECT_EQ(zmq::poll(items, 1, 2000ms), 0) << "the squatter received a message";
+    // The publisher says why once ZeroMQ reports the failed handshake (under
+    // a loaded ctest -j2 that came after the 2 s above).
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (publisher.stats().last_error.empty() && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(50ms);
     const PublisherStats stats = publisher.stats();
     EXPECT_FALSE(stats.hello_acked);
     EXPECT_NE(stats.last_error.find(squatter_curve ? "CURVE handshake" : "does not use CURVE"), std::string::npos)

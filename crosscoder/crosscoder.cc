@@ -88,7 +88,7 @@ double Crosscoder::Impl::streamed_scale(int64_t t) const {
   // Per-row norms chunk by chunk, then their mean over all rows at once:
   // the same reduction as normalise() on the whole snapshot.
   auto norms = torch::empty({n_tokens});
-  const int64_t chunk = std::max<int64_t>(1, kChunkFloats / options.d_model);
+  const int64_t chunk = std::max<int64_t>(1, kStreamedChunkFloats / options.d_model);
   for (int64_t b = 0; b < n_tokens; b += chunk) {
     const int64_t e = std::min(n_tokens, b + chunk);
     norms.slice(0, b, e).copy_(streamed->raw_range(t, b, e).norm(2, {1}));

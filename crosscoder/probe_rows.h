@@ -41,8 +41,12 @@ class ProbeRows {
   virtual std::unique_ptr<ProbeRows> on(torch::Device device) const = 0;
 };
 
-// Floats an analysis chunk's [rows, T, width] tensor holds at most.
+// Floats an analysis chunk's [rows, T, width] tensor holds at most: in
+// memory, and streamed (smaller: a streamed crosscoder runs under a cap,
+// and its chunks bound the [rows, T, d] input too, read and stacked per
+// snapshot). analysis/training_footprint.cc counts them.
 constexpr int64_t kChunkFloats = int64_t{1} << 22;
+constexpr int64_t kStreamedChunkFloats = int64_t{1} << 20;
 
 class InMemoryRows : public ProbeRows {
  public:

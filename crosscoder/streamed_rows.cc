@@ -52,10 +52,9 @@ torch::Tensor StreamedRows::range(int64_t begin, int64_t end) const {
 }
 
 // The input chunk [rows, T, d] is bounded as well as the activations
-// [rows, T, width]: with d above F it is the larger (the footprint counts
-// kChunkFloats for either, analysis/training_footprint.cc).
+// [rows, T, width]: with d above F it is the larger.
 int64_t StreamedRows::chunk_rows(int64_t T, int64_t width) const {
-  return std::max<int64_t>(1, kChunkFloats / (T * std::max(width, source_->d_model())));
+  return std::max<int64_t>(1, kStreamedChunkFloats / (T * std::max(width, source_->d_model())));
 }
 
 std::unique_ptr<ProbeRows> StreamedRows::on(torch::Device device) const {

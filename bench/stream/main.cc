@@ -66,7 +66,7 @@ int run(int argc, char** argv) {
   auto start = Clock::now();
   RowFile file = RowFile::open(*store, metas[0]);
   write.push_back(ms_since(start));
-  std::vector<int64_t> idx(size_t(B));
+  std::vector<int64_t> idx(static_cast<size_t>(B));
   std::vector<float> out(size_t(B * d));
   std::uniform_int_distribution<int64_t> pick(0, N - 1);
   for (int64_t r = 0; r < 20 * repeats; ++r) {

@@ -277,8 +277,10 @@ TEST(TrainerPoolDaemon, ATapUnderASmallMemoryCapTrainsWithinItAndOneOverItIsRepo
             std::string::npos)
       << refused.dump();
   EXPECT_NE(refused.value("error", "").find("streamed activations"), std::string::npos) << refused.dump();
+  // The restarted daemon's first turn resumed the 41 streamed (nothing new
+  // then), within the small cap.
   status = daemon.query("status");
-  EXPECT_EQ(status["daemon"]["trainers"]["memory"]["peak_reserved_bytes"], 0);
+  EXPECT_LE(status["daemon"]["trainers"]["memory"]["peak_reserved_bytes"].get<uint64_t>(), small_cap);
   std::printf("cap %.1f MiB (%s); daemon RSS %.1f MiB at rest, %.1f MiB at start, at most %.1f MiB while "
               "training, %.1f MiB in all (anonymous memory at most %.1f MiB); update %s\n",
               cap / 1048576.0, training_footprint(options, kSnapshots, kTokens).describe().c_str(),
@@ -288,7 +290,7 @@ TEST(TrainerPoolDaemon, ATapUnderASmallMemoryCapTrainsWithinItAndOneOverItIsRepo
 }
 
 // Issue 12's "activations streamed, memory bounded": a tap whose
-// activations are several times the cap trains streamed (rows read from
+// activations are several times the cap (2.5 at least) trains streamed (rows read from
 // its row files per batch and per analysis chunk), and the daemon's RSS
 // stays under its RSS at rest plus the cap plus kRssBesideTheCap, below
 // what holding the activations would take. `cap` 0: the streamed
@@ -308,7 +310,7 @@ void train_streamed_under_cap(const StreamedShape& shape) {
   const uint64_t cap = shape.cap ? shape.cap : footprint.total();
   const uint64_t activations = uint64_t(shape.snapshots * shape.tokens * shape.d_model) * sizeof(float);
   ASSERT_GE(cap, footprint.total());
-  ASSERT_GT(activations, 3 * cap);
+  ASSERT_GT(2 * activations, 5 * cap);
   ASSERT_GT(activations, cap + kRssBesideTheCap);
   const std::string crosscoder = "[crosscoder]\nn_features = " + std::to_string(shape.features) +
                                  "\nbatch_size = " + std::to_string(shape.batch) +
@@ -380,9 +382,12 @@ void train_streamed_under_cap(const StreamedShape& shape) {
   EXPECT_EQ(daemon.terminate(), 0);
 }
 
-// Scaled down for CI: 48 snapshots of 4 MiB, over three times the cap.
-TEST(TrainerPoolDaemon, ATapWhoseActivationsAreThreeTimesTheCapTrainsStreamedWithinIt) {
-  train_streamed_under_cap({48, 4096, 256, 8, 16, 0, true});
+// Scaled down for CI: 16 snapshots of 12 MiB, over 2.5 times the cap (the
+// cap cannot shrink with the snapshots: the streamed chunks are a fixed
+// 32 MiB; and a turn that adds T snapshots reads T(T+1)/2 of them for the
+// surprise alone, so fewer, larger snapshots keep it within CI's time).
+TEST(TrainerPoolDaemon, ATapWhoseActivationsAreTwiceTheCapTrainsStreamedWithinIt) {
+  train_streamed_under_cap({16, 12288, 256, 8, 16, 0, true});
 }
 
 // Issue 12's size: 64 snapshots of 64 MiB under a 1 GiB cap (minutes; the

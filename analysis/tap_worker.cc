@@ -79,6 +79,7 @@ void TapWorker::run_turn(const std::atomic<bool>& stop) {
     status_["error"] = e.what();
   }
   crosscoder_.reset();  // evicted until the next turn: the store holds its state
+  rows_.reset();
   MemoryBudget::give_back_freed_memory();
 }
 
@@ -107,7 +108,17 @@ void TapWorker::turn(const std::vector<SnapshotMeta>& stored) {
     for (const auto& m : stored) heads += m.key.step > steps_.back();
   }
   const CrosscoderOptions options = options_ ? *options_ : crosscoder_options_for(config_, stored.front().d_model);
-  const TrainingFootprint footprint = training_footprint(options, int64_t(heads), stored.front().n_tokens);
+  // Everything in memory when it fits the cap (as fast as it gets);
+  // otherwise streamed: rows read from the row files when a batch or an
+  // analysis chunk needs them. Refused only when even that exceeds the cap.
+  TrainingFootprint footprint = training_footprint(options, int64_t(heads), stored.front().n_tokens);
+  if (footprint.total() > memory_.cap())
+    footprint = training_footprint(options, int64_t(heads), stored.front().n_tokens, /*streamed=*/true);
+  stream_ = footprint.streamed;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    status_["streamed"] = stream_;
+  }
   auto lease = reserve(footprint.total(), footprint.describe());
   if (!lease) return;
   const auto start = std::chrono::steady_clock::now();
@@ -160,11 +171,17 @@ void TapWorker::load(bool with_activations) {
 void TapWorker::restore_activations() {
   SnapshotTable snapshots(store_);
   const auto steps = crosscoder_->steps();
+  if (stream_) rows_ = std::make_shared<StoredRows>(store_);
   for (std::size_t t = 0; t < steps.size(); ++t) {
     auto meta = snapshots.meta({run_, tap_, steps[t], ArrayKind::kProbeActivations, ""});
     if (!meta) throw std::runtime_error("snapshot at step " + std::to_string(steps[t]) + " is missing");
-    crosscoder_->restore_activations(int64_t(t), snapshots.read_f32(*meta).data(), meta->n_tokens);
+    if (rows_) {
+      rows_->append(*meta);
+    } else {
+      crosscoder_->restore_activations(int64_t(t), snapshots.read_f32(*meta).data(), meta->n_tokens);
+    }
   }
+  if (rows_) crosscoder_->stream_from(rows_);
 }
 
 std::string TapWorker::keep_unloadable_state() const {
@@ -276,6 +293,10 @@ bool TapWorker::update(const std::vector<SnapshotMeta>& stored) {
     crosscoder_ = std::make_unique<Crosscoder>(options);
     spdlog::info("crosscoder {}/{}: {} features over d_model {}", run_, tap_, options.n_features, options.d_model);
   }
+  if (stream_ && !crosscoder_->streamed()) {
+    rows_ = std::make_shared<StoredRows>(store_);
+    crosscoder_->stream_from(rows_);
+  }
   std::vector<uint64_t> new_steps;
   // Several snapshots added at once share the reference: the ones before
   // the last were never trained on alone.
@@ -284,7 +305,12 @@ bool TapWorker::update(const std::vector<SnapshotMeta>& stored) {
   std::vector<Scalars> scalars;
   for (const auto& meta : fresh) {
     if (*stop_) return false;  // the daemon is stopping: the store keeps these for the restart
-    crosscoder_->add_snapshot(meta.key.step, snapshots.read_f32(meta).data(), meta.n_tokens);
+    if (rows_) {
+      rows_->append(meta);
+      crosscoder_->add_streamed_snapshot(meta.key.step);
+    } else {
+      crosscoder_->add_snapshot(meta.key.step, snapshots.read_f32(meta).data(), meta.n_tokens);
+    }
     new_steps.push_back(meta.key.step);
     surprise.push_back(crosscoder_->newest_snapshot_mse());
     scalars.push_back(meta.scalars);

@@ -5,7 +5,9 @@
 // store, and hands the analysis to its TapMonitor. Between turns it holds
 // no crosscoder and no activations: each turn reserves its footprint from
 // the memory budget (analysis/memory_budget.h), loads the stored state and
-// the snapshots' activations from the store, and drops them at the end
+// the snapshots' activations from the store — or, when they would not fit
+// the cap, streams them (analysis/stored_rows.h: rows read per batch from
+// files beside the store) — and drops them at the end
 // (the store has every update's state: the next turn, or a restarted
 // daemon, resumes exactly from it). What it keeps between turns is the
 // monitor's history and its status.
@@ -26,6 +28,7 @@
 #include "analysis/analysis_config.h"
 #include "analysis/crosscoder_summary.h"
 #include "analysis/memory_budget.h"
+#include "analysis/stored_rows.h"
 #include "analysis/tap_monitor.h"
 #include "analysis/task_attribution.h"
 #include "analysis/trainer_pool.h"
@@ -90,6 +93,8 @@ class TapWorker : public TrainerPool::Job {
   // Loaded for a turn only. steps_ and options_ are the stored state's
   // (empty before the first save): they size the next turn's reservation.
   std::unique_ptr<Crosscoder> crosscoder_;
+  bool stream_ = false;                 // this turn streams its rows (status_["streamed"])
+  std::shared_ptr<StoredRows> rows_;    // what it streams them from
   std::vector<uint64_t> steps_;
   std::optional<CrosscoderOptions> options_;
   bool recovered_ = false;

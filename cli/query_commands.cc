@@ -91,6 +91,8 @@ void print_status(const nlohmann::json& status) {
     std::cout << "crosscoder  " << text(cc["run"]) << "/" << text(cc["tap"]) << ": " << cc.value("snapshots", 0)
               << " snapshots, " << text(cc["state"]) << ", backlog " << cc.value("backlog", 0);
     if (cc.value("state", "") == "over memory cap") std::cout << " (" << text(cc["error"]) << ")";
+    if (cc.value("streamed", false))
+      std::cout << ", streamed (" << human_bytes(cc.value("memory_bytes", 0.0)) << " reserved)";
     if (cc.contains("latest")) {
       std::cout << ", explained variance " << cc["latest"].value("explained_variance", 0.0) << ", L0 "
                 << cc["latest"].value("l0", 0.0);

@@ -75,28 +75,27 @@ torch::Tensor Crosscoder::Impl::normalise(const float* raw, int64_t rows, double
   return x * scale;
 }
 
-torch::Tensor Crosscoder::Impl::sample_batch(const std::vector<torch::Tensor>* from) {
+torch::Tensor Crosscoder::Impl::sample_batch(const ProbeRows* from) {
   std::uniform_int_distribution<int64_t> pick(0, n_tokens - 1);
   std::vector<int64_t> idx(options.batch_size);
   for (auto& i : idx) i = pick(rng);
-  const auto& source = from ? *from : activations;
-  const auto device = source.front().defined() ? source.front().device() : torch::Device(torch::kCPU);
-  const auto rows = torch::tensor(idx, torch::kInt64).to(device);
-  std::vector<torch::Tensor> per_head;
-  for (const auto& a : source) {
-    if (!a.defined()) throw std::logic_error("crosscoder: restore_activations() for every snapshot before training");
-    per_head.push_back(a.index_select(0, rows));
-  }
-  return torch::stack(per_head, 1);
+  return (from ? *from : rows()).batch(idx);
 }
 
-torch::Tensor Crosscoder::Impl::probe_rows(int64_t begin, int64_t end) const {
-  std::vector<torch::Tensor> per_head;
-  for (const auto& a : activations) {
-    if (!a.defined()) throw std::logic_error("crosscoder: restore_activations() for every snapshot first");
-    per_head.push_back(a.slice(0, begin, end));
+torch::Tensor Crosscoder::Impl::probe_rows(int64_t begin, int64_t end) const { return rows().range(begin, end); }
+
+double Crosscoder::Impl::streamed_scale(int64_t t) const {
+  // Per-row norms chunk by chunk, then their mean over all rows at once:
+  // the same reduction as normalise() on the whole snapshot.
+  auto norms = torch::empty({n_tokens});
+  const int64_t chunk = std::max<int64_t>(1, kStreamedChunkFloats / options.d_model);
+  for (int64_t b = 0; b < n_tokens; b += chunk) {
+    const int64_t e = std::min(n_tokens, b + chunk);
+    norms.slice(0, b, e).copy_(streamed->raw_range(t, b, e).norm(2, {1}));
   }
-  return torch::stack(per_head, 1);
+  const double mean_norm = norms.mean().item<double>();
+  if (!(mean_norm > 0)) throw std::invalid_argument("crosscoder: snapshot activations are all zero");
+  return std::sqrt(static_cast<double>(options.d_model)) / mean_norm;
 }
 
 LossConstants Crosscoder::Impl::constants(double lambda) const {
@@ -169,12 +168,9 @@ TrainReport Crosscoder::Impl::train_steps(int64_t budget, const std::function<vo
   // interrupted or when a step throws. sparse_step's fused kernels are
   // raw-pointer CPU loops: on a GPU the step is the dense LibTorch one.
   const torch::Device device = training_device(options.device);
-  std::vector<torch::Tensor> device_activations;
+  std::unique_ptr<ProbeRows> device_rows;
   if (device.is_cuda()) {
-    for (const auto& a : activations) {
-      if (!a.defined()) throw std::logic_error("crosscoder: restore_activations() for every snapshot before training");
-      device_activations.push_back(a.to(device));
-    }
+    device_rows = rows().on(device);
     params = params.to(device), adam = adam.to(device);
   }
   struct BackToCpu {
@@ -198,7 +194,7 @@ TrainReport Crosscoder::Impl::train_steps(int64_t budget, const std::function<vo
     }
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (options.seconds_per_update > 0 && elapsed > options.seconds_per_update) break;
-    const auto batch = sample_batch(device.is_cuda() ? &device_activations : nullptr);
+    const auto batch = sample_batch(device_rows.get());
     const auto c = constants(scheduled_lambda(options, cumulative_steps, lambda_horizon));
     StepResult r = sparse ? sparse_step(params, batch, c, context) : dense_step(params, batch, c);
     adam_update(r.grad, scheduled_lr(options, s, budget));
@@ -218,7 +214,7 @@ TrainReport Crosscoder::Impl::train_steps(int64_t budget, const std::function<vo
 Crosscoder::Impl::ProbePass Crosscoder::Impl::probe_pass() const {
   torch::NoGradGuard no_grad;
   const int64_t F = options.n_features, T = n_snap();
-  const int64_t chunk = std::max<int64_t>(1, (int64_t{1} << 22) / (T * F));
+  const int64_t chunk = chunk_rows(F);
   ProbePass pass{torch::zeros({F}, torch::kFloat64), torch::empty({n_tokens, options.d_model}), CoactivationGram(F),
                  torch::zeros({n_tokens})};
   const auto newest_rows = params.w_dec.select(0, T - 1);                                     // [F, d]
@@ -349,7 +345,7 @@ int64_t Crosscoder::Impl::recruit_dead_latents(const ProbePass& pass) {
     if (distinct) chosen.push_back(i);
   }
   const auto picked = torch::tensor(chosen, torch::kInt64);
-  const auto x_newest = activations.back().index_select(0, shuffled.index_select(0, picked));
+  const auto x_newest = rows().snapshot_rows(T - 1, shuffled.index_select(0, picked));
   const auto direction = pool_directions.index_select(0, picked);
   const int64_t n_chosen = static_cast<int64_t>(chosen.size());
   const auto ids = dead.slice(0, 0, n_chosen);
@@ -390,8 +386,9 @@ int64_t Crosscoder::n_snapshots() const { return impl_->n_snap(); }
 std::vector<uint64_t> Crosscoder::steps() const { return impl_->steps; }
 int64_t Crosscoder::n_tokens() const { return impl_->n_tokens; }
 
-void Crosscoder::add_snapshot(uint64_t step, const float* activations, int64_t n_tokens) {
-  auto& m = *impl_;
+namespace {
+
+void check_new_snapshot(const Crosscoder::Impl& m, uint64_t step, int64_t n_tokens) {
   if (n_tokens <= 0) throw std::invalid_argument("crosscoder: a snapshot needs at least one token");
   if (m.n_snap() > 0 && n_tokens != m.n_tokens)
     throw std::invalid_argument("crosscoder: snapshot has " + std::to_string(n_tokens) + " tokens, the probe set has " +
@@ -399,29 +396,72 @@ void Crosscoder::add_snapshot(uint64_t step, const float* activations, int64_t n
   if (!m.steps.empty() && step <= m.steps.back())
     throw std::invalid_argument("crosscoder: snapshot steps must increase (got " + std::to_string(step) + " after " +
                                 std::to_string(m.steps.back()) + ")");
+}
+
+}  // namespace
+
+void Crosscoder::add_snapshot(uint64_t step, const float* activations, int64_t n_tokens) {
+  auto& m = *impl_;
+  if (m.streamed) throw std::logic_error("crosscoder: streamed: add_streamed_snapshot(), not add_snapshot()");
+  check_new_snapshot(m, step, n_tokens);
   double scale = 0;
   auto x = m.normalise(activations, n_tokens, &scale);
   m.n_tokens = n_tokens;
   m.steps.push_back(step);
   m.scales.push_back(scale);
-  m.activations.push_back(x);
-  if (m.n_snap() == 1) {
-    m.initialise_paper(m.sample_batch());
+  m.memory.snapshots.push_back(x);
+  m.add_newest_head(n_tokens);
+}
+
+void Crosscoder::add_streamed_snapshot(uint64_t step) {
+  auto& m = *impl_;
+  if (!m.streamed) throw std::logic_error("crosscoder: add_streamed_snapshot() needs stream_from() first");
+  const RowSource& source = m.streamed->source();
+  if (source.n_snapshots() <= m.n_snap())
+    throw std::logic_error("crosscoder: the row source has no snapshot " + std::to_string(m.n_snap()));
+  if (source.d_model() != m.options.d_model)
+    throw std::invalid_argument("crosscoder: the row source's d_model is " + std::to_string(source.d_model()) +
+                                ", the crosscoder's " + std::to_string(m.options.d_model));
+  check_new_snapshot(m, step, source.n_tokens());
+  m.n_tokens = source.n_tokens();
+  const double scale = m.streamed_scale(m.n_snap());
+  m.steps.push_back(step);
+  m.scales.push_back(scale);
+  m.add_newest_head(m.n_tokens);
+}
+
+void Crosscoder::stream_from(std::shared_ptr<const RowSource> source) {
+  auto& m = *impl_;
+  if (!source || source->n_snapshots() < m.n_snap())
+    throw std::invalid_argument("crosscoder: the row source must have every one of the " + std::to_string(m.n_snap()) +
+                                " snapshots");
+  if (m.n_snap() > 0 && source->n_tokens() != m.n_tokens)
+    throw std::invalid_argument("crosscoder: the row source has " + std::to_string(source->n_tokens()) +
+                                " tokens per snapshot, the probe set " + std::to_string(m.n_tokens));
+  m.streamed = std::make_unique<StreamedRows>(std::move(source), &m.scales);
+  m.memory.snapshots.clear();
+}
+
+bool Crosscoder::streamed() const { return impl_->streamed != nullptr; }
+
+void Crosscoder::Impl::add_newest_head(int64_t n) {
+  if (n_snap() == 1) {
+    initialise_paper(sample_batch());
   } else {
-    m.grow_head();
+    grow_head();
   }
   // Surprise: the newest head's reconstruction error as added.
   torch::NoGradGuard no_grad;
-  const int64_t T = m.n_snap(), chunk = std::max<int64_t>(1, (int64_t{1} << 22) / (T * m.options.n_features));
+  const int64_t T = n_snap(), chunk = chunk_rows(options.n_features);
   double sq = 0;
-  for (int64_t b = 0; b < n_tokens; b += chunk) {
-    const int64_t e = std::min(n_tokens, b + chunk);
-    const auto xs = m.probe_rows(b, e);
+  for (int64_t b = 0; b < n; b += chunk) {
+    const int64_t e = std::min(n, b + chunk);
+    const auto xs = probe_rows(b, e);
     torch::Tensor x_hat;
-    m.forward(xs, nullptr, &x_hat);
+    forward(xs, nullptr, &x_hat);
     sq += (xs.select(1, T - 1) - x_hat.select(1, T - 1)).pow(2).sum().item<double>();
   }
-  m.newest_mse = sq / static_cast<double>(n_tokens);
+  newest_mse = sq / static_cast<double>(n);
 }
 
 double Crosscoder::newest_snapshot_mse() const { return impl_->newest_mse; }
@@ -468,7 +508,7 @@ Crosscoder train_offline(const CrosscoderOptions& options, const std::vector<uin
   for (size_t t = 0; t < steps.size(); ++t) {
     if (t > 0 && steps[t] <= steps[t - 1]) throw std::invalid_argument("train_offline: steps must increase");
     double scale = 0;
-    m.activations.push_back(m.normalise(activations[t], n_tokens, &scale));
+    m.memory.snapshots.push_back(m.normalise(activations[t], n_tokens, &scale));
     m.steps.push_back(steps[t]);
     m.scales.push_back(scale);
   }

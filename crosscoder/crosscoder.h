@@ -22,6 +22,7 @@
 
 #include "crosscoder/crosscoder_options.h"
 #include "crosscoder/crosscoder_results.h"
+#include "crosscoder/row_source.h"
 
 namespace cw {
 
@@ -44,6 +45,21 @@ class Crosscoder {
   // every snapshot). The first snapshot initialises W_D by the paper's grid
   // search and W_E = W_Dᵀ. Throws std::invalid_argument on a shape mismatch.
   void add_snapshot(uint64_t step, const float* activations, int64_t n_tokens);
+
+  // From now on the probe rows are read from `source` when a batch or an
+  // analysis chunk needs them (crosscoder/row_source.h), instead of held:
+  // activations given before are dropped. The source's snapshot t is
+  // snapshot t here; it must have every snapshot the crosscoder holds.
+  // Training is the same as in memory, bit for bit (the same rows, the
+  // same normalisation); analysis passes go over fewer rows at a time when
+  // d_model exceeds n_features (docs/ARCHITECTURE.md "Trainer pool and
+  // memory cap").
+  void stream_from(std::shared_ptr<const RowSource> source);
+  bool streamed() const;
+  // add_snapshot() for a streamed crosscoder: the rows are the source's
+  // snapshot n_snapshots(), read (twice: the scale's fit, the surprise) in
+  // chunks.
+  void add_streamed_snapshot(uint64_t step);
 
   // Reconstruction error of the newest snapshot before training on it
   // ("surprise"): mse of that head, computed with W_E^t = 0 as added.

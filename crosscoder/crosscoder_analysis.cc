@@ -12,8 +12,6 @@ namespace cw {
 
 namespace {
 
-int64_t rows_per_chunk(int64_t T, int64_t F) { return std::max<int64_t>(1, (int64_t{1} << 22) / (T * F)); }
-
 std::vector<float> to_vector(const torch::Tensor& t) {
   const auto c = t.to(torch::kFloat32).contiguous();
   return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
@@ -30,7 +28,7 @@ std::vector<SnapshotMetrics> Crosscoder::evaluate() const {
   auto sq_err = torch::zeros({T}, torch::kFloat64), active = torch::zeros({T}, torch::kFloat64);
   auto sum_x = torch::zeros({T, m.options.d_model}, torch::kFloat64), sum_sq = torch::zeros({T}, torch::kFloat64);
   auto fires = torch::zeros({T, F}, torch::kFloat64);
-  const int64_t chunk = rows_per_chunk(T, F);
+  const int64_t chunk = m.chunk_rows(F);
   for (int64_t b = 0; b < N; b += chunk) {
     const auto x = m.probe_rows(b, std::min(N, b + chunk));
     torch::Tensor f, x_hat;
@@ -93,7 +91,7 @@ FeatureStats Crosscoder::feature_stats(int64_t top_k, const std::vector<uint32_t
   auto act_max = torch::zeros({T, F});
   auto last_sum = torch::zeros({F}, torch::kFloat64), last_sq = torch::zeros({F}, torch::kFloat64);
   auto top_vals = torch::zeros({0, F}), top_rows = torch::zeros({0, F}, torch::kInt64);
-  const int64_t chunk = rows_per_chunk(T, F);
+  const int64_t chunk = m.chunk_rows(F);
   for (int64_t b = 0; b < N; b += chunk) {
     const int64_t e = std::min(N, b + chunk);
     torch::Tensor f;
@@ -210,7 +208,7 @@ std::vector<float> Crosscoder::attributions(const std::vector<const float*>& raw
   torch::NoGradGuard no_grad;
   auto out = torch::zeros({T, F}, torch::kFloat64);
   // In chunks of rows: f is [rows, T, F].
-  const int64_t chunk = rows_per_chunk(T, F);
+  const int64_t chunk = m.chunk_rows(F);
   std::vector<const float*> raw(T);
   for (int64_t b = 0; b < rows; b += chunk) {
     const int64_t e = std::min(rows, b + chunk);

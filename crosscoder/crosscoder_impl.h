@@ -11,6 +11,7 @@
 #include "crosscoder/adam_state.h"
 #include "crosscoder/coactivation.h"
 #include "crosscoder/crosscoder.h"
+#include "crosscoder/probe_rows.h"
 #include "crosscoder/training_step.h"
 
 namespace cw {
@@ -23,7 +24,8 @@ struct Crosscoder::Impl {
   CrosscoderOptions options;
   std::vector<uint64_t> steps;
   std::vector<double> scales;             // raw → normalised: x_norm = x_raw · scale
-  std::vector<torch::Tensor> activations; // per snapshot, normalised [N, d] (undefined until given)
+  InMemoryRows memory;                    // the activations, unless streamed
+  std::unique_ptr<StreamedRows> streamed; // set by stream_from(): read on demand instead
   int64_t n_tokens = 0;
   CrosscoderParams params;
   AdamState adam;                         // moments and per-slice step counts
@@ -35,10 +37,19 @@ struct Crosscoder::Impl {
 
   explicit Impl(const CrosscoderOptions& o);
   int64_t n_snap() const { return static_cast<int64_t>(steps.size()); }
+  const ProbeRows& rows() const { return streamed ? static_cast<const ProbeRows&>(*streamed) : memory; }
+  // Rows per analysis chunk whose activations are [rows, T, width].
+  int64_t chunk_rows(int64_t width) const { return rows().chunk_rows(n_snap(), width); }
   torch::Tensor normalise(const float* raw, int64_t n_tokens, double* scale_out) const;
-  // [B, T, d] from `from` (per snapshot, on the training device), or from
-  // `activations` when null.
-  torch::Tensor sample_batch(const std::vector<torch::Tensor>* from = nullptr);
+  // The scale of the source's snapshot `t` (as normalise() fits it), read
+  // in chunks of rows.
+  double streamed_scale(int64_t t) const;
+  // After the newest snapshot's rows are in place: its head (the paper's
+  // init for the first, grown otherwise) and its surprise.
+  void add_newest_head(int64_t n_tokens);
+  // [B, T, d] of random rows from `from` (on the training device), or from
+  // rows() when null.
+  torch::Tensor sample_batch(const ProbeRows* from = nullptr);
   torch::Tensor probe_rows(int64_t begin, int64_t end) const;  // [R, T, d]
   // Raw activations of every snapshot → normalised [rows, T, d].
   torch::Tensor normalised_input(const std::vector<const float*>& raw, int64_t rows) const;

@@ -88,7 +88,7 @@ Crosscoder Crosscoder::deserialize(const std::string& bytes) {
   m.newest_mse = meta.newest_mse;
   std::istringstream rng_state(meta.rng);
   rng_state >> m.rng;
-  m.activations.assign(m.steps.size(), torch::Tensor());
+  m.memory.snapshots.assign(m.steps.size(), torch::Tensor());
   if (m.steps.empty()) return cc;
   std::vector<torch::Tensor> tensors;
   if (state.format == kCrosscoderStateFormat) {
@@ -114,11 +114,12 @@ Crosscoder Crosscoder::deserialize(const std::string& bytes) {
 
 void Crosscoder::restore_activations(int64_t snapshot, const float* activations, int64_t n_tokens) {
   auto& m = *impl_;
+  if (m.streamed) throw std::logic_error("restore_activations: the crosscoder streams its rows (stream_from)");
   if (snapshot < 0 || snapshot >= m.n_snap()) throw std::invalid_argument("restore_activations: no such snapshot");
   if (n_tokens != m.n_tokens)
     throw std::invalid_argument("restore_activations: expected " + std::to_string(m.n_tokens) + " tokens, got " +
                                 std::to_string(n_tokens));
-  m.activations[snapshot] = m.normalise(activations, n_tokens, nullptr) * m.scales[snapshot];
+  m.memory.snapshots[size_t(snapshot)] = m.normalise(activations, n_tokens, nullptr) * m.scales[snapshot];
 }
 
 void Crosscoder::export_safetensors(const std::string& dir) const {

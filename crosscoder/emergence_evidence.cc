@@ -1,6 +1,7 @@
 #include "crosscoder/emergence_evidence.h"
 
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -11,19 +12,31 @@
 namespace cw {
 namespace {
 
-// x: per snapshot [N, d]; directions [F, d]; on [N, F] (float 0/1);
-// reference [F] (int64). Returns [T, F] float32.
-torch::Tensor strength_of(const std::vector<torch::Tensor>& x, const torch::Tensor& directions,
-                          const torch::Tensor& on, const torch::Tensor& reference) {
+// rows(t, b, e): snapshot t's rows [b, e) [R, d], taken `chunk` rows at a
+// time (all N at once: the in-memory crosscoder's single pass);
+// directions [F, d]; on [N, F] (float 0/1); reference [F] (int64). Returns
+// [T, F] float32.
+torch::Tensor strength_of(const std::function<torch::Tensor(int64_t, int64_t, int64_t)>& rows, int64_t T,
+                          int64_t chunk, const torch::Tensor& directions, const torch::Tensor& on,
+                          const torch::Tensor& reference) {
   torch::NoGradGuard no_grad;
-  const int64_t T = static_cast<int64_t>(x.size()), F = directions.size(0), N = on.size(0);
+  const int64_t F = directions.size(0), N = on.size(0);
   const auto on64 = on.to(torch::kFloat64);
   const auto n_in = on64.sum(0), n_out = static_cast<double>(N) - n_in;
   auto signal = torch::zeros({T, F}, torch::kFloat64), se = torch::zeros({T, F}, torch::kFloat64);
   for (int64_t t = 0; t < T; ++t) {
-    const auto p = torch::mm(x[t], directions.t()).to(torch::kFloat64);  // [N, F]
-    const auto in_sum = (p * on64).sum(0), in_sq = (p * p * on64).sum(0);
-    const auto all_sum = p.sum(0), all_sq = (p * p).sum(0);
+    torch::Tensor in_sum, in_sq, all_sum, all_sq;
+    for (int64_t b = 0; b < N; b += chunk) {
+      const int64_t e = std::min(N, b + chunk);
+      const auto p = torch::mm(rows(t, b, e), directions.t()).to(torch::kFloat64);  // [R, F]
+      const auto on_rows = on64.slice(0, b, e);
+      const torch::Tensor sums[] = {(p * on_rows).sum(0), (p * p * on_rows).sum(0), p.sum(0), (p * p).sum(0)};
+      torch::Tensor* acc[] = {&in_sum, &in_sq, &all_sum, &all_sq};
+      for (int k = 0; k < 4; ++k) {
+        if (b == 0) *acc[k] = sums[k];  // assigned, not added to zero: one chunk has the whole-array sum's bits
+        else *acc[k] += sums[k];
+      }
+    }
     const auto mean_in = in_sum / n_in.clamp_min(1), mean_out = (all_sum - in_sum) / n_out.clamp_min(1);
     const auto var_in = (in_sq / n_in.clamp_min(1) - mean_in.pow(2)).clamp_min(0);
     const auto var_out = ((all_sq - in_sq) / n_out.clamp_min(1) - mean_out.pow(2)).clamp_min(0);
@@ -56,14 +69,15 @@ std::vector<float> activation_strength(const ActivationStrengthInput& in) {
     if (r < 0 || r >= T)
       throw std::invalid_argument("activation_strength: reference snapshot " + std::to_string(r) + " is not one of the " +
                                   std::to_string(T) + " given");
-  std::vector<torch::Tensor> x;
-  for (const float* a : in.activations)
-    x.push_back(torch::from_blob(const_cast<float*>(a), {in.n_tokens, in.d_model}, torch::kFloat32));
+  const auto rows = [&](int64_t t, int64_t b, int64_t e) {
+    return torch::from_blob(const_cast<float*>(in.activations[size_t(t)]), {in.n_tokens, in.d_model}, torch::kFloat32)
+        .slice(0, b, e);
+  };
   const auto directions =
       torch::from_blob(const_cast<float*>(in.directions), {in.n_features, in.d_model}, torch::kFloat32);
   const auto on = torch::from_blob(const_cast<uint8_t*>(in.on_tokens), {in.n_tokens, in.n_features}, torch::kUInt8);
   const auto reference = torch::tensor(in.reference, torch::kInt64);
-  return to_vector(strength_of(x, directions, on, reference));
+  return to_vector(strength_of(rows, T, in.n_tokens, directions, on, reference));
 }
 
 std::vector<float> Crosscoder::activation_strength() const {
@@ -78,7 +92,7 @@ std::vector<float> Crosscoder::activation_strength() const {
   const auto directions = (w / w.norm(2, {1}, true).clamp_min(1e-12)).contiguous();
   // R_i: the tokens feature i fires on at its reference snapshot.
   auto on = torch::zeros({N, F}, torch::kUInt8);
-  const int64_t chunk = std::max<int64_t>(1, (int64_t{1} << 22) / (T * F));
+  const int64_t chunk = m.chunk_rows(F);
   const auto pick = reference.view({1, 1, F});
   for (int64_t b = 0; b < N; b += chunk) {
     const int64_t e = std::min(N, b + chunk);
@@ -86,7 +100,10 @@ std::vector<float> Crosscoder::activation_strength() const {
     m.forward(m.probe_rows(b, e), &f, nullptr);                          // [R, T, F]
     on.slice(0, b, e).copy_((f.gather(1, pick.expand({e - b, 1, F})).squeeze(1) > 0).to(torch::kUInt8));
   }
-  return to_vector(strength_of(m.activations, directions, on, reference));
+    // Held in memory: every row of a snapshot at once, as always; streamed:
+  // in chunks.
+  const auto rows = [&](int64_t t, int64_t b, int64_t e) { return m.rows().snapshot_range(t, b, e); };
+  return to_vector(strength_of(rows, T, m.streamed ? chunk : N, directions, on, reference));
 }
 
 }  // namespace cw

@@ -18,7 +18,7 @@ torch::Tensor older_head_presence(const Crosscoder::Impl& model, const torch::Te
   // activation: what another latent already decodes at θ is not evidence.
   auto numerator = torch::zeros({T - 1, R}, torch::kFloat64);
   auto denominator = torch::zeros({R}, torch::kFloat64);
-  const int64_t chunk = std::max<int64_t>(1, (int64_t{1} << 22) / (T * std::max<int64_t>(model.options.n_features, R)));
+  const int64_t chunk = model.chunk_rows(std::max<int64_t>(model.options.n_features, R));
   for (int64_t b = 0; b < n_tokens; b += chunk) {
     const auto x = model.probe_rows(b, std::min(n_tokens, b + chunk));  // [rows, T, d]
     torch::Tensor x_hat;

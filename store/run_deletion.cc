@@ -1,8 +1,10 @@
 #include "store/run_deletion.h"
 
 #include <chrono>
+#include <filesystem>
 
 #include "store/key_encoding.h"
+#include "store/row_files.h"
 #include "store/run_catalog.h"
 #include "store/snapshot_table.h"
 
@@ -47,6 +49,9 @@ std::optional<RunDeletion> delete_run(Store& store, const std::string& run) {
   store.write(batch);
   for (int i = 0; i < int(Family::kCount); ++i)
     if (Family(i) != Family::kMeta) store.compact(Family(i), prefix);
+  // The files its streamed crosscoders read rows from (store/row_files.h).
+  std::error_code ignored;
+  std::filesystem::remove_all(row_files_dir(store, run), ignored);
   result.disk_bytes_after = store.disk_bytes();
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;

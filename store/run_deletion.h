@@ -1,6 +1,7 @@
 // Deleting a run: every record the store keeps for it, in every family
 // (its run and probe records, arrays, crosscoder states, metrics,
-// trajectories, events, attribution, transitions), in one atomic batch.
+// trajectories, events, attribution, transitions), in one atomic batch,
+// and the row files streamed crosscoders read (store/row_files.h).
 // Afterwards the run is unknown and its name may be used afresh. The
 // caller stops whatever writes the run first (conceptwatchd: the run's
 // crosscoder workers and its partial arrays; docs/SECURITY.md).

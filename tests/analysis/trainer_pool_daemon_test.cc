@@ -301,7 +301,7 @@ void train_streamed_under_cap(const StreamedShape& shape) {
   const std::string crosscoder = "[crosscoder]\nn_features = " + std::to_string(shape.features) +
                                  "\nbatch_size = " + std::to_string(shape.batch) +
                                  "\nsteps_per_update = 20\nthreads = 1\n";
-  std::optional<TmpdirOnTmpfs> tmpfs;
+  std::optional<testing::TmpdirOnTmpfs> tmpfs;
   if (shape.tmpfs) tmpfs.emplace();
   testing::TempDir dir;
   const std::string config = dir.sub("stream.toml");

@@ -54,6 +54,21 @@ class DaemonQuotas : public ::testing::Test {
     daemon_ = std::make_unique<DaemonProcess>(std::vector<std::string>{"--store-only", "--config", config_});
     daemon_->start();
   }
+  // Runs "a" and "b" take the two places of max_runs; `run` (a third)
+  // publishes its step 1 and is refused. Returns that step's data.
+  std::vector<float> refused_over_max_runs(const RunDescription& run, Publisher& publisher) {
+    RawIngestClient client(daemon_->ingest_endpoint());
+    EXPECT_TRUE(client.exchange(encode_hello_frame(testing::make_run("a", {"t"}, 8, 64))).is_ack);
+    EXPECT_TRUE(client.exchange(encode_hello_frame(testing::make_run("b", {"t"}, 8, 64))).is_ack);
+    const auto data = testing::random_activations(1, 64 * 8);
+    publisher.publish(testing::probe_meta(run, "t", 1, data), data.data());
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (publisher.stats().last_error.empty() && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(50ms);
+    EXPECT_NE(publisher.stats().last_error.find("max_runs"), std::string::npos) << publisher.stats().last_error;
+    return data;
+  }
+
   testing::TempDir dir_;
   std::string config_;
   std::unique_ptr<DaemonProcess> daemon_;
@@ -96,20 +111,12 @@ TEST_F(DaemonQuotas, RunsTapsAndBytesPerRunAreRefusedWithQuotaExceeded) {
 }
 
 TEST_F(DaemonQuotas, APublisherDoesNotResendWhatAQuotaRefused) {
-  RawIngestClient client(daemon_->ingest_endpoint());
-  ASSERT_TRUE(client.exchange(encode_hello_frame(testing::make_run("a", {"t"}, 8, 64))).is_ack);
-  ASSERT_TRUE(client.exchange(encode_hello_frame(testing::make_run("b", {"t"}, 8, 64))).is_ack);
-
   const RunDescription c = testing::make_run("c", {"t"}, 8, 64);
   PublisherOptions options;
   options.endpoint = daemon_->ingest_endpoint();
   options.close_timeout = 0ms;
   Publisher publisher(c, options);
-  const auto data = testing::random_activations(1, 64 * 8);
-  publisher.publish(testing::probe_meta(c, "t", 1, data), data.data());
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (publisher.stats().last_error.empty() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(50ms);
-  EXPECT_NE(publisher.stats().last_error.find("max_runs"), std::string::npos) << publisher.stats().last_error;
+  const auto data = refused_over_max_runs(c, publisher);
   EXPECT_TRUE(publisher.flush(2s));  // nothing left queued
   // The Hello is not sent again (it was every 500 ms while unanswered):
   // the daemon's frame count stands still, and later snapshots are refused
@@ -127,27 +134,19 @@ TEST_F(DaemonQuotas, APublisherDoesNotResendWhatAQuotaRefused) {
 // and there is room, its next snapshots are stored; until then they are
 // refused without being queued.
 TEST_F(DaemonQuotas, APublisherRefusedByAQuotaResumesOnceTheRunFits) {
-  RawIngestClient client(daemon_->ingest_endpoint());
-  ASSERT_TRUE(client.exchange(encode_hello_frame(testing::make_run("a", {"t"}, 8, 64))).is_ack);
-  ASSERT_TRUE(client.exchange(encode_hello_frame(testing::make_run("b", {"t"}, 8, 64))).is_ack);
-
   const RunDescription c = testing::make_run("c", {"t"}, 8, 64);
   PublisherOptions options;
   options.endpoint = daemon_->ingest_endpoint();
   options.close_timeout = 2000ms;
   options.quota_retry_wait = 500ms;
   Publisher publisher(c, options);
-  const auto data = testing::random_activations(1, 64 * 8);
-  publisher.publish(testing::probe_meta(c, "t", 1, data), data.data());
-  auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (publisher.stats().last_error.empty() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(50ms);
-  ASSERT_NE(publisher.stats().last_error.find("max_runs"), std::string::npos) << publisher.stats().last_error;
+  const auto data = refused_over_max_runs(c, publisher);
   EXPECT_FALSE(publisher.publish(testing::probe_meta(c, "t", 2, data), data.data()));
 
   const testing::CommandOutput deleted = testing::run_command(
       std::string(CW_CLI_PATH) + " --ingest " + daemon_->ingest_endpoint() + " delete-run --run a --yes 2>&1");
   ASSERT_EQ(deleted.status, 0) << deleted.out;
-  deadline = std::chrono::steady_clock::now() + 10s;
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
   while (!publisher.stats().hello_acked && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(50ms);
   ASSERT_TRUE(publisher.stats().hello_acked) << publisher.stats().last_error;
   EXPECT_TRUE(publisher.publish(testing::probe_meta(c, "t", 3, data), data.data()));

@@ -38,9 +38,11 @@ ALLOWED = {
     # (crosscoder_results.h, and crosscoder_options.h for analysis_config.h);
     # cw_analysis_workers links cw_crosscoder and includes its torch-free
     # headers only (crosscoder_state.h: the migration of stored states).
-    # tap_worker.cc times each update with observe/histogram.h (for /metrics).
+    # tap_worker.cc times each update with observe/histogram.h (for /metrics);
+    # stored_rows.h implements the torch-free row_source.h (streamed training).
     "analysis": ["schema", "store", "detect", "crosscoder/crosscoder_results.h", "crosscoder/crosscoder_options.h",
-                 "crosscoder/crosscoder.h", "crosscoder/crosscoder_state.h", "observe/histogram.h"],
+                 "crosscoder/crosscoder.h", "crosscoder/crosscoder_state.h", "crosscoder/row_source.h",
+                 "observe/histogram.h"],
     # daemon.cc checks the configured device at start-up (check_device);
     # daemon_config.cc reads [crosscoder] through crosscoder_options.h.
     # The metrics page and the HTTP port serving it (observe/http_port.h).

@@ -52,19 +52,19 @@ def main():
     drop = loss_drop_step(args.out)
     phases = json.load(open(os.path.join(args.out, "phases.json")))
     transitions = phases["transitions"]
+    snaps = [s["step"] for s in phases["series"]]
     if args.row:
         moves = ["%d: %s / %s" % (t["onset_step"], ",".join(t.get("feature_signals", [])) or "-",
                                   ",".join(t.get("scalar_signals", [])) or "-") for t in transitions]
         flicker_path = os.path.join(args.out, "flicker.txt")
         text = open(flicker_path).read() if os.path.exists(flicker_path) else ""
         flicker = text.split(":")[1].split(" of")[0].strip() if text else "-"
-        burst = emergence_burst(args.out, [row["step"] for row in phases["series"]])
+        burst = emergence_burst(args.out, snaps)
         burst_text = "%d: %d" % burst if burst else "-"
         print("| %s | %s | %s | %s | %s | %s |" % (args.row[0], args.row[1], drop, "; ".join(moves) or "none", burst_text,
                                                    flicker))
         return
 
-    snaps = [s["step"] for s in phases["series"]]
     print("second-copy loss first below 2.0 at step %s (the job's own log)" % drop)
 
     def snapshots_from_drop(step):

@@ -56,6 +56,8 @@ TapMonitor::TapMonitor(std::string run, std::string tap, MonitorOptions options,
     if (auto it = options_.spike_over_level.find(name); it != options_.spike_over_level.end())
       series.spike_over_level = it->second;
     if (name == "log_dimensionality_rate") series.direction = CusumDirection::kUp;  // the expansion; see below
+    // The dictionary catching up (the share falling back) is not a transition.
+    if (name == "surprise_share" || name == "sustained_surprise_share") series.direction = CusumDirection::kUp;
     if (name == "mean_direction_change") {
       series.min_scale = options_.direction_change_floor;
       series.direction = CusumDirection::kUp;  // directions settling after a transition is not a new one
@@ -91,10 +93,19 @@ std::optional<TrainingPhase> TapMonitor::phase() const {
   return phases_->phase();
 }
 
-std::map<std::string, double> TapMonitor::arrival_values(double surprise, double previous_mse,
+std::map<std::string, double> TapMonitor::arrival_values(double surprise, double energy, double previous_mse,
+                                                         double previous_share,
                                                          const std::vector<std::pair<std::string, double>>& scalars) const {
-  std::map<std::string, double> values = {{"surprise", surprise},
-                                          {"surprise_ratio", previous_mse > 0 ? surprise / previous_mse : NAN}};
+  // The first snapshot (previous_mse 0) has no head before it: its surprise
+  // is the initialisation's, neither ratio nor share says anything.
+  const bool later = previous_mse > 0;
+  const double share = later && energy > 0 ? surprise / energy : NAN;
+  std::map<std::string, double> values = {
+      {"surprise", surprise},
+      {"surprise_ratio", later ? surprise / previous_mse : NAN},
+      {"surprise_share", share},
+      {"sustained_surprise_share",
+       std::isfinite(share) && std::isfinite(previous_share) ? std::min(share, previous_share) : NAN}};
   for (const auto& [name, value] : scalars) values[name] = value;
   return values;
 }
@@ -120,6 +131,15 @@ const std::set<std::string>& TapMonitor::feature_series() {
                                               "mean_direction_change", "emergence_share", "fading_share",
                                               "new_mass_share",  "turnover",             "dimensionality_rate",
                                               "log_dimensionality_rate"};
+  return names;
+}
+
+const std::set<std::string>& TapMonitor::watchable_series() {
+  static const std::set<std::string> names = [] {
+    std::set<std::string> all = {"surprise", "surprise_ratio", "surprise_share", "sustained_surprise_share"};
+    all.insert(feature_series().begin(), feature_series().end());
+    return all;
+  }();
   return names;
 }
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -301,7 +302,7 @@ bool TapWorker::update(const std::vector<SnapshotMeta>& stored) {
   // Several snapshots added at once share the reference: the ones before
   // the last were never trained on alone.
   const double previous_mse = newest_mse_;
-  std::vector<double> surprise;
+  std::vector<double> surprise, energy;
   std::vector<Scalars> scalars;
   for (const auto& meta : fresh) {
     if (*stop_) return false;  // the daemon is stopping: the store keeps these for the restart
@@ -313,13 +314,22 @@ bool TapWorker::update(const std::vector<SnapshotMeta>& stored) {
     }
     new_steps.push_back(meta.key.step);
     surprise.push_back(crosscoder_->newest_snapshot_mse());
+    energy.push_back(crosscoder_->newest_snapshot_energy());
     scalars.push_back(meta.scalars);
   }
   // Everything the detectors watch by default is known now: raise the
   // events before training, so an alert does not wait for the update.
   const bool observe_now = !monitor_->watches_features();
+  // The share of the snapshot before the first new one, as stored with it.
+  double previous_share = NAN;
+  if (const auto before = series_.lower_bound(new_steps.front()); before != series_.begin()) {
+    const nlohmann::json& stored = std::prev(before)->second;
+    if (const auto it = stored.find("surprise_share"); it != stored.end() && it->is_number())
+      previous_share = it->get<double>();
+  }
   for (std::size_t i = 0; i < new_steps.size(); ++i) {
-    const auto values = monitor_->arrival_values(surprise[i], previous_mse, scalars[i]);
+    const auto values = monitor_->arrival_values(surprise[i], energy[i], previous_mse, previous_share, scalars[i]);
+    previous_share = values.at("surprise_share");
     if (observe_now) {
       series_[new_steps[i]] = monitor_->observe_snapshot(new_steps[i], values);
     } else {

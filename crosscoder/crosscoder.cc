@@ -453,18 +453,22 @@ void Crosscoder::Impl::add_newest_head(int64_t n) {
   // Surprise: the newest head's reconstruction error as added.
   torch::NoGradGuard no_grad;
   const int64_t T = n_snap(), chunk = chunk_rows(options.n_features);
-  double sq = 0;
+  double sq = 0, energy = 0;
   for (int64_t b = 0; b < n; b += chunk) {
     const int64_t e = std::min(n, b + chunk);
     const auto xs = probe_rows(b, e);
     torch::Tensor x_hat;
     forward(xs, nullptr, &x_hat);
     sq += (xs.select(1, T - 1) - x_hat.select(1, T - 1)).pow(2).sum().item<double>();
+    energy += xs.select(1, T - 1).pow(2).sum().item<double>();
   }
   newest_mse = sq / static_cast<double>(n);
+  newest_energy = energy / static_cast<double>(n);
 }
 
 double Crosscoder::newest_snapshot_mse() const { return impl_->newest_mse; }
+
+double Crosscoder::newest_snapshot_energy() const { return impl_->newest_energy; }
 
 TrainReport Crosscoder::train(const std::function<void(int64_t, double)>& progress, const std::atomic<bool>* stop) {
   // Recruit at the start: latents put on what the newest snapshot

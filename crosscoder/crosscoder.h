@@ -64,6 +64,11 @@ class Crosscoder {
   // Reconstruction error of the newest snapshot before training on it
   // ("surprise"): mse of that head, computed with W_E^t = 0 as added.
   double newest_snapshot_mse() const;
+  // E‖x‖² of the newest snapshot's normalised rows (the surprise's scale:
+  // surprise / energy is the share of the snapshot the dictionary missed as
+  // it arrived). 0 for a state saved before it was kept, until the next
+  // snapshot is added.
+  double newest_snapshot_energy() const;
 
   // Recruits dead latents onto the rows the newest snapshot reconstructs
   // worst (from the second snapshot on), then trains on tuples (x^1 … x^t)

@@ -34,6 +34,7 @@ struct Crosscoder::Impl {
   int64_t updates = 0;
   std::mt19937_64 rng;
   double newest_mse = 0;
+  double newest_energy = 0;  // E‖x‖² of the newest snapshot's normalised rows
 
   explicit Impl(const CrosscoderOptions& o);
   int64_t n_snap() const { return static_cast<int64_t>(steps.size()); }

@@ -53,7 +53,7 @@ CrosscoderStateMeta state_meta(const Crosscoder::Impl& m) {
   std::ostringstream rng_state;
   rng_state << m.rng;
   return {m.options, m.steps, m.scales, m.n_tokens, m.cumulative_steps, m.lambda_horizon, m.updates, m.newest_mse,
-          rng_state.str()};
+          m.newest_energy, rng_state.str()};
 }
 
 std::vector<torch::Tensor> parameter_tensors(const Crosscoder::Impl& m) {
@@ -86,6 +86,7 @@ Crosscoder Crosscoder::deserialize(const std::string& bytes) {
   m.lambda_horizon = meta.lambda_horizon;
   m.updates = meta.updates;
   m.newest_mse = meta.newest_mse;
+  m.newest_energy = meta.newest_energy;
   std::istringstream rng_state(meta.rng);
   rng_state >> m.rng;
   m.memory.snapshots.assign(m.steps.size(), torch::Tensor());

@@ -22,6 +22,7 @@ nlohmann::json meta_json(const CrosscoderStateMeta& m, int format) {
           {"lambda_horizon", m.lambda_horizon},
           {"updates", m.updates},
           {"newest_mse", m.newest_mse},
+          {"newest_energy", m.newest_energy},
           {"rng", m.rng}};
 }
 
@@ -35,6 +36,7 @@ CrosscoderStateMeta meta_from_json(const nlohmann::json& j) {
   j.at("lambda_horizon").get_to(m.lambda_horizon);
   j.at("updates").get_to(m.updates);
   j.at("newest_mse").get_to(m.newest_mse);
+  m.newest_energy = j.value("newest_energy", 0.0);
   j.at("rng").get_to(m.rng);
   return m;
 }

@@ -32,6 +32,7 @@ struct CrosscoderStateMeta {
   int64_t lambda_horizon = 0;
   int64_t updates = 0;
   double newest_mse = 0;
+  double newest_energy = 0;      // 0 in states written before it was kept
   std::string rng;               // std::mt19937_64 as its stream text
 };
 

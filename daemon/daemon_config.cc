@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <type_traits>
 
+#include "analysis/tap_monitor.h"
 #include "crosscoder/crosscoder_options.h"
 #include "schema/defaults.h"
 #include "store/store.h"
@@ -72,12 +73,7 @@ void load_transitions(const toml::table& table, const std::string& path, Monitor
   };
   names("series", &monitor->series);
   for (const auto& name : monitor->series) {
-    // The arrival series (analysis/tap_monitor.h) and the feature series
-    // (analysis/feature_population.h, detect/feature_dimensionality.h).
-    static const std::set<std::string> known = {
-        "surprise",        "surprise_ratio", "features_alive", "features_alive_share", "features_emerging",
-        "mean_direction_change", "emergence_share", "fading_share", "new_mass_share", "turnover",
-        "dimensionality_rate", "log_dimensionality_rate"};
+    const std::set<std::string>& known = TapMonitor::watchable_series();
     if (!known.count(name)) {
       std::string names;
       for (const auto& known_name : known) names += (names.empty() ? "" : ", ") + known_name;

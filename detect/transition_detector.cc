@@ -61,11 +61,12 @@ struct TransitionDetector::Series {
     const auto begin = values.begin();
     return median(std::vector<double>(begin + (at > window ? at - window : 0), begin + at));
   }
-  // Change from the value before `onset` to the newest value.
-  double change_since(size_t onset) const {
+  // Change from the value before `onset` to the newest value, signed.
+  double signed_change_since(size_t onset) const {
     if (onset >= values.size()) return 0;
-    return std::fabs(values.back() - values[onset > 0 ? onset - 1 : 0]);
+    return values.back() - values[onset > 0 ? onset - 1 : 0];
   }
+  double change_since(size_t onset) const { return std::fabs(signed_change_since(onset)); }
   // The same per value: how steep the series has been since `onset`.
   double rate_since(size_t onset) const {
     return onset < values.size() ? change_since(onset) / static_cast<double>(values.size() - onset) : 0;
@@ -174,8 +175,12 @@ void TransitionDetector::add_alarm(Series& series, const char* detector, size_t 
   if (continuing && series.change_since(local_onset) < series.options.min_move / 2) return;
   if (continuing) {
     const double rate = series.rate_since(local_onset);
-    const double move_rate = series.rate_since(series.local(current->onset_index));
-    const bool escalates = move_rate > 0 && rate >= options_.escalation * move_rate;
+    const size_t move_onset = series.local(current->onset_index);
+    const double move_rate = series.rate_since(move_onset);
+    // Only a steepening the same way: a series falling back sharply from
+    // its move (the crosscoder catching up after a surprise) continues it.
+    const bool same_way = series.signed_change_since(local_onset) * series.signed_change_since(move_onset) > 0;
+    const bool escalates = move_rate > 0 && rate >= options_.escalation * move_rate && same_way;
     if (!escalates) {
       add_detector(*current, detector);
       current->last_alarm_index = now;
@@ -207,15 +212,23 @@ void TransitionDetector::promote(Series& series, std::vector<size_t>* raised) {
   series.pending.reset();
   const bool escalated = std::exchange(series.escalated, false);
 
-  // Join a transition still open that it overlaps in time (latest first),
-  // unless it is the sharp continuation of a move already in one.
+  // Join a transition still open that it overlaps in time (latest first).
+  // The sharp continuation of a drift already in a transition is a new one,
+  // unless other series moved in that transition at the same time as the
+  // sharp part: then it is part of their change (tinygpt: the training
+  // loss drifting from step 160, then falling with the second-copy loss and
+  // the induction scores at 380-420).
   const size_t now = steps_.size() - 1;
-  for (size_t id = transitions_.size(); !escalated && id-- > 0;) {
+  for (size_t id = transitions_.size(); id-- > 0;) {
     Transition& t = transitions_[id];
     const bool open = now <= t.last_alarm_index + options_.magnitude_window;
     if (!open || move.onset_index > t.last_alarm_index + options_.merge_window ||
         move.last_alarm_index + options_.merge_window < t.began_index)
       continue;
+    const bool others_with_it = std::any_of(t.moves.begin(), t.moves.end(), [&](const SeriesMove& m) {
+      return m.series != series.name && m.last_alarm_index + options_.merge_window >= move.onset_index;
+    });
+    if (escalated && !others_with_it) continue;
     size_t position = t.moves.size();
     for (size_t i = 0; i < t.moves.size(); ++i)
       if (t.moves[i].series == series.name) position = i;

@@ -59,7 +59,8 @@ struct TransitionOptions {
   // series' move so far restarts the move at its own onset: a slow drift
   // that turns into a sharp drop (a loss creeping down before an induction
   // head forms, then falling) began at the drop. If the drift was already a
-  // transition, the drop is a new one.
+  // transition, the drop is a new one. Only a change the same way as the
+  // move escalates it; a sharp fall back continues it.
   double escalation = 4;
 };
 

@@ -10,6 +10,7 @@
 // what the daemon's monitor saw: the arrival series and the feature series
 // stored with a snapshot are the values it observed for that snapshot.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -51,7 +52,8 @@ std::vector<StoredRun> read_runs(const std::string& path) {
   return runs;
 }
 
-std::string replay(const StoredRun& run, const MonitorOptions& options) {
+// The transitions as the `phases` query states them (analysis/tap_monitor.h).
+nlohmann::json replay_json(const StoredRun& run, const MonitorOptions& options) {
   TapMonitor monitor("replay", "tap", options, std::nullopt, [](const nlohmann::json&) {});
   for (const auto& snapshot : run.snapshots) {
     std::map<std::string, double> values;
@@ -59,12 +61,19 @@ std::string replay(const StoredRun& run, const MonitorOptions& options) {
       if (name != "step" && value.is_number()) values[name] = value.get<double>();
     monitor.observe_snapshot(snapshot.at("step").get<uint64_t>(), values);
   }
+  return monitor.transitions_json();
+}
+
+// One table cell: each transition's step, feature signals / job scalars.
+std::string replay(const StoredRun& run, const MonitorOptions& options) {
   std::string line;
-  for (const auto& t : monitor.transitions_json()) {
+  for (const auto& t : replay_json(run, options)) {
     std::string signals, scalars;
     for (const auto& move : t["series"]) {
       const auto series = move["series"].get<std::string>();
-      std::string& list = monitor.is_scalar(series) ? scalars : signals;
+      const bool scalar = std::find(options.scalar_series.begin(), options.scalar_series.end(), series) !=
+                          options.scalar_series.end();
+      std::string& list = scalar ? scalars : signals;
       list += (list.empty() ? "" : ",") + series + "(" + move["detectors"].get<std::string>() + ")";
     }
     line += (line.empty() ? "" : "; ") + std::to_string(t["onset_step"].get<uint64_t>()) + ": " +
@@ -81,20 +90,29 @@ int main(int argc, char** argv) {
   CLI::App app{"cw_replay_transitions: the transition detector replayed over stored series under a given config"};
   std::vector<std::string> files;
   std::string config_path;
-  bool no_scalars = false;
+  bool no_scalars = false, json = false;
   app.add_option("files", files, "`conceptwatch --json crosscoder` outputs or cw_science_planted --json results")
       ->required();
   app.add_option("--config", config_path, "conceptwatchd config whose [transitions] to use (default: built-in)");
   app.add_flag("--no-scalars", no_scalars, "watch no job scalars (feature signals alone)");
+  app.add_flag("--json", json, "each run's transitions in full (every move: detectors, onset, magnitude), one JSON line per run");
   CLI11_PARSE(app, argc, argv);
   try {
     DaemonConfig config = default_daemon_config();
     if (!config_path.empty()) load_daemon_config(config_path, &config);
     MonitorOptions options = config.analysis.monitor;
     if (no_scalars) options.scalar_series.clear();
-    std::printf("| run | planted mass emergence | transitions (step: feature signals / scalars) |\n|---|---|---|\n");
+    if (!json)
+      std::printf("| run | planted mass emergence | transitions (step: feature signals / scalars) |\n|---|---|---|\n");
     for (const auto& file : files) {
       for (const auto& run : bench::read_runs(file)) {
+        if (json) {
+          std::printf("%s\n", nlohmann::json({{"run", run.name}, {"planted_mass_steps", run.expected_steps},
+                                               {"transitions", bench::replay_json(run, options)}})
+                                   .dump()
+                                   .c_str());
+          continue;
+        }
         std::string expected;
         for (auto s : run.expected_steps) expected += (expected.empty() ? "" : ",") + std::to_string(s);
         std::printf("| %s | %s | %s |\n", run.name.c_str(), expected.empty() ? "-" : expected.c_str(),

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <random>
@@ -234,6 +235,38 @@ TEST(TransitionDetector, ADriftThatTurnsIntoASharpDropIsANewTransitionAtTheDrop)
   for (const Transition& t : detector.transitions())
     at_drop = at_drop || (t.began_index >= 38 && t.began_index <= 42 && t.halfway_index >= 40 && t.halfway_index <= 49);
   EXPECT_TRUE(at_drop) << describe(detector);
+}
+
+// A creep that turns into a sudden drop (tinygpt's training loss: drifting
+// from step 160, falling at 380-420), with a second series that steps up
+// as the drop begins (its induction scores). The drop steepens a drift
+// already in a transition, but another series moved with it: it is part of
+// their transition, not one of its own. (Alone, as above, it is its own.)
+TEST(TransitionDetector, ASharpDropThatAnotherSeriesMovesWithJoinsItsTransition) {
+  for (unsigned seed = 9; seed < 14; ++seed) {
+    TransitionDetector detector;
+    const auto steps = log_spaced_steps(70);
+    std::mt19937 rng(seed);
+    std::normal_distribution<double> noise(0.0, 0.005);
+    for (size_t i = 0; i < steps.size(); ++i) {
+      double loss = 4.1 - 0.008 * double(std::min<size_t>(std::max<size_t>(i, 10), 40) - 10);  // creep
+      if (i >= 40) loss -= 3.0;                                                                 // drop
+      detector.observe(steps[i], {{"loss", loss + noise(rng)}, {"score", (i >= 39 ? 1.0 : 0.0) + noise(rng)}});
+    }
+    size_t with_drop = 0;
+    for (const Transition& t : detector.transitions()) {
+      bool loss = false, score = false;
+      for (const SeriesMove& m : t.moves) {
+        loss = loss || m.series == "loss";
+        score = score || m.series == "score";
+      }
+      if (loss && t.last_alarm_index >= 40) {
+        ++with_drop;
+        EXPECT_TRUE(score) << "seed " << seed << describe(detector);
+      }
+    }
+    EXPECT_EQ(with_drop, 1u) << "seed " << seed << describe(detector);
+  }
 }
 
 // With a floor on the move (the daemon's default for losses) the creep is

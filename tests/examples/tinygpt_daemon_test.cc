@@ -207,6 +207,47 @@ INSTANTIATE_TEST_SUITE_P(
             "blocks.0.resid_post"}),
     [](const ::testing::TestParamInfo<Job>& info) { return std::string(info.param.name); });
 
+// The feature signals alone (no job scalars watched) on the demo's run:
+// rotary positions, where the copied token grows from 5% to 39% of the
+// residual stream's variance across the transition (docs/CROSSCODER.md,
+// "tinygpt: position in the residual stream"). Exactly one transition,
+// within two snapshots of the job's own second-copy loss < 2.0, flagged by
+// crosscoder series; none at start-up.
+class TinyGptFeatureSignals : public ::testing::TestWithParam<Job> {};
+
+TEST_P(TinyGptFeatureSignals, FlagTheTransitionWithoutTheJobsScalars) {
+  const Job& job = GetParam();
+  testing::TempDir config_dir;
+  DaemonProcess daemon({"--config", testing::write_crosscoder_config(
+                                        config_dir, std::string(kCrosscoder) + "\n[transitions]\nscalars = []\n")});
+  daemon.start();
+  const JobRun run = train(daemon, job);
+  ASSERT_GT(run.snapshots, 20) << daemon.log();
+  ASSERT_TRUE(run.loss_drop) << "the job did not transition";
+  testing::wait_for_crosscoder(daemon, job.name, run.snapshots);
+  const auto phases = daemon.query("phases", {{"run", job.name}});
+  std::vector<uint64_t> snapshots;
+  for (const auto& row : phases["series"]) snapshots.push_back(row["step"].get<uint64_t>());
+  const auto& transitions = phases["transitions"];
+  std::printf("%s: second-copy loss < 2.0 at step %llu; without scalars: %s\n", job.name,
+              (unsigned long long)*run.loss_drop, transitions.dump().c_str());
+  ASSERT_EQ(transitions.size(), 1u) << transitions.dump();
+  const auto& t = transitions[0];
+  EXPECT_TRUE(t["scalar_signals"].empty()) << t.dump();
+  EXPECT_FALSE(t["feature_signals"].empty()) << t.dump();
+  auto index_of = [&](uint64_t step) {
+    return static_cast<long>(std::lower_bound(snapshots.begin(), snapshots.end(), step) - snapshots.begin());
+  };
+  EXPECT_LE(std::labs(index_of(t["onset_step"].get<uint64_t>()) - index_of(*run.loss_drop)), 2) << t.dump();
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Rotary, TinyGptFeatureSignals,
+    ::testing::Values(Job{"rotary_d64", "--dataset repeat --steps 600 --positions rotary", "blocks.1.resid_post"},
+                      Job{"rotary_d128", "--dataset repeat --steps 400 --positions rotary --d-model 128",
+                          "blocks.1.resid_post"}),
+    [](const ::testing::TestParamInfo<Job>& info) { return std::string(info.param.name); });
+
 // Attribution on the induction task, at the ln_final tap with the demo's
 // 256-feature crosscoder (at 128 features the top 10 held 7 of them, the
 // features carried 13% of the metric's linear read; at 256, 10 of 10 and

@@ -30,8 +30,6 @@ struct MonitorOptions {
   // only): the feature signals. Scale-free forms, so that a young crosscoder
   // (whose error shrinks and whose dictionary compresses as it learns) does
   // not look like a transition:
-  //  - "surprise_ratio": the newest snapshot's error relative to the error
-  //    the crosscoder had on the snapshot before (a spike);
   //  - "log_dimensionality_rate": log of the feature-dimensionality rate
   //    (detect/feature_dimensionality.h), rises only: a fresh dictionary
   //    starts near random (rate 0.72 for 256 features in d_model 64) and
@@ -76,8 +74,8 @@ struct MonitorOptions {
   // When "features_alive_share" is watched: a move smaller than this share
   // of the dictionary is noise.
   double features_alive_share_floor = 0.05;
-  // A newest snapshot this many times harder to reconstruct than the one
-  // before it (surprise_ratio) is a transition by itself. Measured on
+  // When "surprise_ratio" is watched: a newest snapshot this many times
+  // harder to reconstruct than the one before it is a transition by itself. Measured on
   // planted data: ~1.0-1.2 on a stationary stream, 2-5 when one feature is
   // born, ~50 when a third of the features are born at once; on tinygpt
   // 2-5 over steps 32-120 and a 9.2 at step 140 (the crosscoder's own

@@ -103,7 +103,7 @@ struct MonitorOptions {
   // 17-35 at steps 64-120, 2.3-4.6 times the median of the eight ratios
   // before (5-9), with nothing in the job's losses.
   // "sustained_surprise_share" 3: a dictionary that never explained the
-  // stream (a planted stream's structureless first snapshots, 0.7-0.96)
+  // stream (a planted stream's structureless first snapshots, 0.4-0.8)
   // has no transition when the share stays there; the tinygpt transitions
   // are 4-6 times the level before.
   std::map<std::string, double> spike_over_level = {{"surprise_ratio", 8}, {"sustained_surprise_share", 3}};

@@ -122,21 +122,23 @@ void add_analysis_commands(CLI::App& app, const CliContext& context, int* exit_c
       std::cout << text(j["run"]) << "/" << text(j["tap"]) << "\n";
       // KL_UNI / KL_BI: the job's predictions against the probe's unigram and
       // bigram statistics (hooks/prediction_divergence.h), when it sends them.
-      TextTable table({"STEP", "EXPLAINED_VAR", "L0", "DEAD", "DENSE", "MSE", "SURPRISE", "EMERGING", "DIM_RATE",
-                       "KL_UNI", "KL_BI", "PHASE"});
+      TextTable table({"STEP", "EXPLAINED_VAR", "L0", "DEAD", "DENSE", "MSE", "SURPRISE", "MISSED", "EMERGING",
+                       "DIM_RATE", "KL_UNI", "KL_BI", "PHASE"});
       for (const auto& s : j["snapshots"]) {
         const auto series = s.value("series", nlohmann::json::object());
         auto value = [&](const char* name, int digits) {
           return series.contains(name) ? fixed(series[name], digits) : std::string("-");
         };
         table.add({text(s["step"]), fixed(s["explained_variance"]), fixed(s["l0"], 1), fixed(s["dead_fraction"]),
-                   fixed(s["dense_fraction"]), fixed(s["mse"], 4), value("surprise", 4), value("emergence_share", 3),
+                   fixed(s["dense_fraction"]), fixed(s["mse"], 4), value("surprise", 4), value("surprise_share", 3),
+                   value("emergence_share", 3),
                    value("dimensionality_rate", 3), value("kl_unigram", 3), value("kl_bigram", 3),
                    series.contains("phase") ? text(series["phase"]) : "-"});
       }
       table.print(std::cout);
-      // EMERGING: share of live features whose emergence is dated at that
-      // snapshot; DIM_RATE: the feature-dimensionality rate (docs/ARCHITECTURE.md).
+      // MISSED: share of the snapshot the dictionary missed as it arrived
+      // (surprise / its energy); EMERGING: share of live features whose
+      // emergence is dated at that snapshot; DIM_RATE: the feature-dimensionality rate (docs/ARCHITECTURE.md).
       const auto& flicker = j.value("flicker", nlohmann::json());
       if (!flicker.is_null())
         std::cout << "flicker: " << fixed(flicker["share"]) << " of live features (" << text(flicker["flickering_features"])

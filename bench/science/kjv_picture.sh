@@ -23,7 +23,9 @@ daemon=$!
 trap 'kill -TERM $daemon 2>/dev/null || true' EXIT
 for _ in $(seq 50); do "${cli[@]}" --timeout-ms 200 status > /dev/null 2>&1 && break; sleep 0.2; done
 echo "kjv_picture: tinygpt on KJV, 4 layers, d_model 128, MLPs, seed $SEED, $STEPS steps (progress: $OUT/tinygpt.log)" >&2
-build/examples/tinygpt/tinygpt --dataset kjv --layers 4 --d-model 128 --mlp --lr 1e-3 --batch 16 --steps "$STEPS" \
+# Learned positions: what docs/CROSSCODER.md's KJV figures were measured with
+# (tinygpt's default is rotary since).
+build/examples/tinygpt/tinygpt --positions learned --dataset kjv --layers 4 --d-model 128 --mlp --lr 1e-3 --batch 16 --steps "$STEPS" \
   --seed "$SEED" --probe-sequences 128 --tap blocks.1.resid_post --log-spaced-until 128 --snapshot-every 50 \
   --log-every 50 --quiet-sink --run kjv --conceptwatch tcp://127.0.0.1:17891 --out "$OUT/tinygpt.jsonl" \
   > "$OUT/tinygpt.log" 2>&1

@@ -25,7 +25,11 @@ struct GPTConfig {
   bool mlp = false;        // attention-only when false (the classic induction setting)
   bool layer_norm = true;  // pre-LN blocks and a final LN when true
   double init_std = 0.02;  // weights ~ N(0, init_std²); biases 0
-  PositionEncoding positions = PositionEncoding::kLearned;
+  // Rotary by default, as in the paper's Pythia models: with learned
+  // positions the position is 51-99% of the residual stream's variance and
+  // the induction transition is invisible to a crosscoder reading it
+  // (docs/CROSSCODER.md "tinygpt: position in the residual stream").
+  PositionEncoding positions = PositionEncoding::kRotary;
 
   // Throws std::invalid_argument naming the offending field.
   void validate() const;

@@ -2,7 +2,9 @@
 // process) publishing to the real conceptwatchd, whose phase-transition
 // alert is judged against the job's own log. Also the controls the issue
 // asks for: a learning rate too small to transition within the run, and a
-// one-layer model with and without a fixed copy offset.
+// one-layer model with and without a fixed copy offset. These runs use
+// learned positions (GPT-2's), what they were written and measured with;
+// TinyGptFeatureSignals runs tinygpt's default, rotary.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -197,13 +199,13 @@ INSTANTIATE_TEST_SUITE_P(
     Runs, TinyGptDaemon,
     ::testing::Values(
         // The main job's run: the second-copy loss falls below 2.0 at step 418.
-        Job{"induction", "--dataset repeat --steps 600", "blocks.1.resid_post"},
+        Job{"induction", "--positions learned --dataset repeat --steps 600", "blocks.1.resid_post"},
         // Too small to transition within the run (second copy 3.0 at step 600).
-        Job{"small_lr", "--dataset repeat --steps 600 --lr 1e-4", "blocks.1.resid_post"},
+        Job{"small_lr", "--positions learned --dataset repeat --steps 600 --lr 1e-4", "blocks.1.resid_post"},
         // One layer, fixed copy offset: a positional head solves it (falls at 372).
-        Job{"one_layer", "--dataset repeat --steps 560 --layers 1", "blocks.0.resid_post"},
+        Job{"one_layer", "--positions learned --dataset repeat --steps 560 --layers 1", "blocks.0.resid_post"},
         // One layer, copy offset varying: it cannot, no drop.
-        Job{"one_layer_varying_offset", "--dataset repeat --steps 560 --layers 1 --repeat-min-n 16",
+        Job{"one_layer_varying_offset", "--positions learned --dataset repeat --steps 560 --layers 1 --repeat-min-n 16",
             "blocks.0.resid_post"}),
     [](const ::testing::TestParamInfo<Job>& info) { return std::string(info.param.name); });
 
@@ -243,8 +245,8 @@ TEST_P(TinyGptFeatureSignals, FlagTheTransitionWithoutTheJobsScalars) {
 
 INSTANTIATE_TEST_SUITE_P(
     Rotary, TinyGptFeatureSignals,
-    ::testing::Values(Job{"rotary_d64", "--dataset repeat --steps 600 --positions rotary", "blocks.1.resid_post"},
-                      Job{"rotary_d128", "--dataset repeat --steps 400 --positions rotary --d-model 128",
+    ::testing::Values(Job{"rotary_d64", "--dataset repeat --steps 600", "blocks.1.resid_post"},
+                      Job{"rotary_d128", "--dataset repeat --steps 400 --d-model 128",
                           "blocks.1.resid_post"}),
     [](const ::testing::TestParamInfo<Job>& info) { return std::string(info.param.name); });
 
@@ -267,7 +269,7 @@ threads = 1
 sparsity_lambda = 0.03
 )")});
   daemon.start();
-  const Job job{"attribution", "--dataset repeat --steps 600", "ln_final"};
+  const Job job{"attribution", "--positions learned --dataset repeat --steps 600", "ln_final"};
   const JobRun run = train(daemon, job);
   ASSERT_GT(run.snapshots, 20) << daemon.log();
   ASSERT_TRUE(run.loss_drop);
@@ -301,7 +303,7 @@ TEST(TinyGptDaemonKjv, FeatureLearningLabelWithinTwoSnapshotsOfTheBigramCrossing
   daemon.start();
   // 128 probe windows of 64 characters: on 16 the bigram entropy itself is
   // poorly estimated (detect/entropy.h).
-  const Job job{"kjv", "--dataset kjv --mlp --lr 1e-3 --steps 360 --probe-sequences 128", "blocks.1.resid_post"};
+  const Job job{"kjv", "--positions learned --dataset kjv --mlp --lr 1e-3 --steps 360 --probe-sequences 128", "blocks.1.resid_post"};
   const JobRun run = train(daemon, job);
   ASSERT_GT(run.snapshots, 20) << daemon.log();
   testing::wait_for_crosscoder(daemon, job.name, run.snapshots);

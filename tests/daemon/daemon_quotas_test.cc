@@ -54,12 +54,17 @@ class DaemonQuotas : public ::testing::Test {
     daemon_ = std::make_unique<DaemonProcess>(std::vector<std::string>{"--store-only", "--config", config_});
     daemon_->start();
   }
-  // Runs "a" and "b" take the two places of max_runs; `run` (a third)
-  // publishes its step 1 and is refused. Returns that step's data.
-  std::vector<float> refused_over_max_runs(const RunDescription& run, Publisher& publisher) {
+  // Runs "a" and "b" take the two places of max_runs. Called before the
+  // publisher of a third run is made: a Publisher sends its Hello as it
+  // starts, and that Hello must not take a place before "b" does.
+  void fill_max_runs() {
     RawIngestClient client(daemon_->ingest_endpoint());
-    EXPECT_TRUE(client.exchange(encode_hello_frame(testing::make_run("a", {"t"}, 8, 64))).is_ack);
-    EXPECT_TRUE(client.exchange(encode_hello_frame(testing::make_run("b", {"t"}, 8, 64))).is_ack);
+    ASSERT_TRUE(client.exchange(encode_hello_frame(testing::make_run("a", {"t"}, 8, 64))).is_ack);
+    ASSERT_TRUE(client.exchange(encode_hello_frame(testing::make_run("b", {"t"}, 8, 64))).is_ack);
+  }
+  // With max_runs filled, `run` (a third) publishes its step 1 and is
+  // refused. Returns that step's data.
+  std::vector<float> refused_over_max_runs(const RunDescription& run, Publisher& publisher) {
     const auto data = testing::random_activations(1, 64 * 8);
     publisher.publish(testing::probe_meta(run, "t", 1, data), data.data());
     const auto deadline = std::chrono::steady_clock::now() + 10s;
@@ -115,6 +120,7 @@ TEST_F(DaemonQuotas, APublisherDoesNotResendWhatAQuotaRefused) {
   PublisherOptions options;
   options.endpoint = daemon_->ingest_endpoint();
   options.close_timeout = 0ms;
+  ASSERT_NO_FATAL_FAILURE(fill_max_runs());
   Publisher publisher(c, options);
   const auto data = refused_over_max_runs(c, publisher);
   EXPECT_TRUE(publisher.flush(2s));  // nothing left queued
@@ -139,6 +145,7 @@ TEST_F(DaemonQuotas, APublisherRefusedByAQuotaResumesOnceTheRunFits) {
   options.endpoint = daemon_->ingest_endpoint();
   options.close_timeout = 2000ms;
   options.quota_retry_wait = 500ms;
+  ASSERT_NO_FATAL_FAILURE(fill_max_runs());
   Publisher publisher(c, options);
   const auto data = refused_over_max_runs(c, publisher);
   EXPECT_FALSE(publisher.publish(testing::probe_meta(c, "t", 2, data), data.data()));

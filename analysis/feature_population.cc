@@ -24,7 +24,9 @@ PopulationSeries population_series(const FeatureAnalysis& analysis, double thres
     ++out.live;
     const auto& points = analysis.trajectories[f].points;
     std::size_t emerged = n_snap;  // first emergence
+    bool returned = false;
     for (const auto& event : analysis.events[f]) {
+      returned = returned || event.kind == FeatureEventKind::kReEmerged;
       if (event.kind == FeatureEventKind::kEmerged && emerged == n_snap) emerged = event.snapshot;
       if (event.kind == FeatureEventKind::kFaded) out.fading_share[event.snapshot] += 1;
     }
@@ -41,6 +43,7 @@ PopulationSeries population_series(const FeatureAnalysis& analysis, double thres
       either[t] += t > 0 && (now || before);
     }
     out.flickering += threshold_crossings(norm, threshold) > 1;
+    out.returned += returned;
   }
   const double live = double(out.live);
   for (std::size_t t = 0; t < n_snap; ++t) {
@@ -49,6 +52,7 @@ PopulationSeries population_series(const FeatureAnalysis& analysis, double thres
     out.turnover[t] = either[t] > 0 ? changed[t] / either[t] : 0.0;
   }
   out.flicker = live > 0 ? double(out.flickering) / live : 0.0;
+  out.returned_share = live > 0 ? double(out.returned) / live : 0.0;
   return out;
 }
 

@@ -38,6 +38,13 @@ struct PopulationSeries {
   double flicker = 0;
   std::size_t live = 0;
   std::size_t flickering = 0;
+  // Share of live features the emergence detector reports back after a fade
+  // (a kReEmerged event: on, off and on again with its hysteresis): the
+  // flicker in what is claimed. `flicker` also counts an emergence followed
+  // by a fade (two crossings) and wobbles around the threshold that the
+  // hysteresis absorbs.
+  double returned_share = 0;
+  std::size_t returned = 0;
 };
 
 PopulationSeries population_series(const FeatureAnalysis& analysis, double threshold);

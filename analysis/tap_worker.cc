@@ -372,8 +372,9 @@ bool TapWorker::update(const std::vector<SnapshotMeta>& stored) {
     status_["update_seconds"] = update_seconds_.to_json();  // /metrics: conceptwatch_crosscoder_update_seconds
   }
   spdlog::info(
-      "crosscoder {}/{}: +{} snapshots (now {}), {} merged, {} recruited, {} steps in {:.1f} s, loss {:.4g} -> {:.4g}",
-      run_, tap_, new_steps.size(), steps.size(), report.merged, report.recruited, report.steps, seconds,
+      "crosscoder {}/{}: +{} snapshots (now {}), {} merged, {} split, {} recruited, {} steps in {:.1f} s, loss {:.4g} -> "
+      "{:.4g}",
+      run_, tap_, new_steps.size(), steps.size(), report.merged, report.split, report.recruited, report.steps, seconds,
       report.first_loss, report.last_loss);
   return true;
 }
@@ -426,6 +427,8 @@ void TapWorker::settle_feature_series(const FeatureAnalysis& analysis, const std
   newest["flicker"] = population.flicker;
   newest["flickering_features"] = population.flickering;
   newest["live_features"] = population.live;
+  newest["returned_share"] = population.returned_share;
+  newest["returned_features"] = population.returned;
 }
 
 void TapWorker::refresh_attribution(bool all) {
@@ -460,6 +463,8 @@ void TapWorker::save(const std::vector<uint64_t>& new_steps, const TrainReport& 
                             {"load_seconds", load_seconds_},
                             {"tokens_per_second", report.tokens_per_second},
                             {"loss", report.last_loss},
+                            {"merged", report.merged},
+                            {"split", report.split},
                             {"recruited", report.recruited}};
   if (!metrics.empty()) status_["latest"] = metrics_json(metrics.back());
   if (!metrics.empty()) newest_mse_ = metrics.back().mse;

@@ -140,9 +140,13 @@ void add_analysis_commands(CLI::App& app, const CliContext& context, int* exit_c
       // (surprise / its energy); EMERGING: share of live features whose
       // emergence is dated at that snapshot; DIM_RATE: the feature-dimensionality rate (docs/ARCHITECTURE.md).
       const auto& flicker = j.value("flicker", nlohmann::json());
-      if (!flicker.is_null())
+      if (!flicker.is_null()) {
         std::cout << "flicker: " << fixed(flicker["share"]) << " of live features (" << text(flicker["flickering_features"])
                   << " of " << text(flicker["live_features"]) << ") cross the emergence threshold more than once\n";
+        if (!flicker.value("returned_share", nlohmann::json()).is_null())
+          std::cout << "returned: " << fixed(flicker["returned_share"]) << " of live features ("
+                    << text(flicker["returned_features"]) << ") are reported back after a fade (re-emerged)\n";
+      }
     });
   });
 

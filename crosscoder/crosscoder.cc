@@ -13,6 +13,7 @@
 #include "crosscoder/crosscoder_impl.h"
 #include "crosscoder/compute_threads.h"
 #include "crosscoder/recruit_presence.h"
+#include "crosscoder/returning_latents.h"
 #include "crosscoder/schedule.h"
 #include "crosscoder/sparsity_default.h"
 
@@ -286,7 +287,49 @@ int64_t Crosscoder::Impl::merge_redundant_latents(ProbePass* pass) {
   return static_cast<int64_t>(merges.size());
 }
 
-int64_t Crosscoder::Impl::recruit_dead_latents(const ProbePass& pass) {
+int64_t Crosscoder::Impl::split_returning_latents(ProbePass* pass) {
+  if (!(options.split_returning_cosine > 0) || n_snap() < 3) return 0;
+  torch::NoGradGuard no_grad;
+  const int64_t F = options.n_features, T = n_snap(), d = options.d_model;
+  const auto norms = params.w_dec.norm(2, {2}).to(torch::kFloat32).contiguous();  // [T, F]
+  const auto candidates = returning_latents(norms.data_ptr<float>(), T, F);
+  if (candidates.empty()) return 0;
+  const auto dead = (pass->fired / static_cast<double>(n_tokens) < options.dead_frequency).nonzero().flatten();
+  const int64_t* free_slot = dead.data_ptr<int64_t>();
+  int64_t used = 0;
+  using torch::indexing::Slice;
+  auto enc = params.w_enc.view({F, T, d});
+  for (const auto& r : candidates) {
+    if (used == dead.size(0)) break;
+    const auto before = params.w_dec[r.before_peak][r.latent], after = params.w_dec[r.after_peak][r.latent];
+    const double cos = (before * after).sum().item<double>() / std::max(1e-12, (before.norm() * after.norm()).item<double>());
+    if (std::fabs(cos) >= options.split_returning_cosine) continue;  // the same direction came back
+    const int64_t i = r.latent, j = free_slot[used++];
+    // j: the encoder and threshold of i, i's decoder from the return on;
+    // i keeps its decoder before it. Adam's moments and counts go with them.
+    enc[j].copy_(enc[i]);
+    params.b_enc.select(1, j).copy_(params.b_enc.select(1, i));
+    params.log_tau[j].copy_(params.log_tau[i]);
+    params.w_dec.index_put_({Slice(0, r.returns_at), j}, 0);
+    params.w_dec.index_put_({Slice(r.returns_at), j}, params.w_dec.index({Slice(r.returns_at), i}));
+    params.w_dec.index_put_({Slice(r.returns_at), i}, 0);
+    for (auto* moment : {&adam.m, &adam.v}) {
+      moment->w_enc.view({F, T, d})[j].copy_(moment->w_enc.view({F, T, d})[i]);
+      moment->b_enc.select(1, j).copy_(moment->b_enc.select(1, i));
+      moment->log_tau[j].copy_(moment->log_tau[i]);
+      moment->w_dec.index_put_({Slice(0, r.returns_at), j}, 0);
+      moment->w_dec.index_put_({Slice(r.returns_at), j}, moment->w_dec.index({Slice(r.returns_at), i}));
+      moment->w_dec.index_put_({Slice(r.returns_at), i}, 0);
+    }
+    adam.latent_steps.select(1, j).copy_(adam.latent_steps.select(1, i));
+    adam.threshold_steps[j].copy_(adam.threshold_steps[i]);
+    pass->fired[j].copy_(pass->fired[i]);
+  }
+  return used;
+}
+
+int64_t Crosscoder::Impl::recruit_dead_latents(ProbePass* probe_pass) {
+  const ProbePass& pass = *probe_pass;
   torch::NoGradGuard no_grad;
   const int64_t F = options.n_features, T = n_snap();
   // The newest head's residual of every probe row: its norm ranks the rows,
@@ -373,6 +416,7 @@ int64_t Crosscoder::Impl::recruit_dead_latents(const ProbePass& pass) {
   params.b_enc.index_put_({Slice(), ids}, torch::zeros({}));
   params.log_tau.index_put_({ids}, threshold.log());
   adam.reset_latents(ids);
+  probe_pass->fired.index_put_({ids}, 1.0);  // taken: a split after this does not reuse them
   return n_chosen;
 }
 
@@ -481,16 +525,20 @@ TrainReport Crosscoder::train(const std::function<void(int64_t, double)>& progre
   // and cost the newest snapshot 0.01–0.04 EV (planted, 3 seeds).
   //
   // Redundant latents are folded first, in the same pass over the probe set:
-  // what they free is recruitable at once.
-  int64_t merged = 0, recruited = 0;
+  // what they free is recruitable at once. Latents that returned with
+  // another direction are split last, onto the dead latents recruitment
+  // left (off by default: split_returning_cosine).
+  int64_t merged = 0, split = 0, recruited = 0;
   if (impl_->n_snap() > 1 && !(stop && stop->load())) {
     auto pass = impl_->probe_pass();
     merged = impl_->merge_redundant_latents(&pass);
-    recruited = impl_->recruit_dead_latents(pass);
+    recruited = impl_->recruit_dead_latents(&pass);
+    split = impl_->split_returning_latents(&pass);
   }
   auto report = impl_->train_steps(impl_->options.steps_per_update, progress, stop);
   report.recruited = recruited;
   report.merged = merged;
+  report.split = split;
   if (report.interrupted) return report;
   ++impl_->updates;
   return report;

@@ -81,7 +81,12 @@ struct Crosscoder::Impl {
   // Folds latents whose activations are proportional to another's into it
   // (coactivation.h) and marks them dead in `pass`. Returns how many.
   int64_t merge_redundant_latents(ProbePass* pass);
-  int64_t recruit_dead_latents(const ProbePass& pass);
+  // Splits latents that returned with another direction
+  // (returning_latents.h) onto the latents `pass` counts dead, marking them
+  // alive. Returns how many.
+  int64_t split_returning_latents(ProbePass* pass);
+  // Marks the latents it recruits alive in `pass`.
+  int64_t recruit_dead_latents(ProbePass* pass);
   // Per-head activations f^θ [R, T, F] and reconstructions x̂ [R, T, d].
   void forward(const torch::Tensor& x, torch::Tensor* f, torch::Tensor* x_hat) const;
 };

@@ -59,6 +59,13 @@ struct CrosscoderOptions {
   // another times a constant, up to this share of its energy, is folded into
   // it and freed (crosscoder/coactivation.h). 0: never.
   double merge_unexplained = 0.01;
+  // Also at the start of each update, after recruitment: a latent whose
+  // decoder norm went on, off and on again, returning with a direction at
+  // |cos| below this to the one it had before, is split in two at the head
+  // where it returns (crosscoder/returning_latents.h). 0 (default): never —
+  // measured at 0.5, not adopted: it dated the planted mixed stream's atoms
+  // worse (docs/CROSSCODER.md "Latents that come back with another direction").
+  double split_returning_cosine = 0;
   bool use_sparse_path = true;         // active-latent decoder and encoder-gradient path
   // Metrics: a feature active on more than this share of probe tokens is dense.
   double dense_frequency = 0.1;
@@ -101,6 +108,7 @@ void visit_crosscoder_options(Options& o, Visit&& v) {
   v("dead_frequency", o.dead_frequency, OptionKey::kRequired);
   v("recruit_fraction", o.recruit_fraction, OptionKey::kRequired);
   v("merge_unexplained", o.merge_unexplained, OptionKey::kOptional);
+  v("split_returning_cosine", o.split_returning_cosine, OptionKey::kOptional);
   v("use_sparse_path", o.use_sparse_path, OptionKey::kRequired);
   v("dense_frequency", o.dense_frequency, OptionKey::kOptional);
   v("progress_every", o.progress_every, OptionKey::kOptional);

@@ -50,6 +50,7 @@ struct TrainReport {
   double tokens_per_second = 0;
   int64_t recruited = 0;
   int64_t merged = 0;        // redundant latents folded into another at the start
+  int64_t split = 0;         // latents that returned with another direction, split in two at the start
   bool interrupted = false;  // `stop` was set: fewer steps than the budget
 };
 

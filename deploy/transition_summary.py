@@ -7,7 +7,8 @@ Reads OUT/tinygpt.jsonl (the job's log), OUT/phases.json (`conceptwatch
 tinygpt_seeds.sh write them. By default prints the demo's summary; with
 --row SEED D_MODEL prints one markdown table row (loss drop, transitions
 with their feature signals and job scalars, the largest emergence burst,
-flicker from OUT/flicker.txt).
+flicker from OUT/flicker.txt: the share of live features crossing the
+emergence threshold more than once / the share reported back after a fade).
   deploy/transition_summary.py OUT [--ended-ms MS]
   deploy/transition_summary.py OUT --row SEED D_MODEL
 """
@@ -57,8 +58,9 @@ def main():
         moves = ["%d: %s / %s" % (t["onset_step"], ",".join(t.get("feature_signals", [])) or "-",
                                   ",".join(t.get("scalar_signals", [])) or "-") for t in transitions]
         flicker_path = os.path.join(args.out, "flicker.txt")
-        text = open(flicker_path).read() if os.path.exists(flicker_path) else ""
-        flicker = text.split(":")[1].split(" of")[0].strip() if text else "-"
+        lines = open(flicker_path).read().splitlines() if os.path.exists(flicker_path) else []
+        shares = {line.split(":")[0]: line.split(":")[1].split(" of")[0].strip() for line in lines if ":" in line}
+        flicker = "%s / %s" % (shares.get("flicker", "-"), shares.get("returned", "-"))
         burst = emergence_burst(args.out, snaps)
         burst_text = "%d: %d" % burst if burst else "-"
         print("| %s | %s | %s | %s | %s | %s |" % (args.row[0], args.row[1], drop, "; ".join(moves) or "none", burst_text,

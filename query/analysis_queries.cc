@@ -48,7 +48,9 @@ nlohmann::json crosscoder_query(Store& store, const nlohmann::json& params) {
       flicker = {{"step", row["step"]},
                  {"share", series["flicker"]},
                  {"flickering_features", series.value("flickering_features", nlohmann::json())},
-                 {"live_features", series.value("live_features", nlohmann::json())}};
+                 {"live_features", series.value("live_features", nlohmann::json())},
+                 {"returned_share", series.value("returned_share", nlohmann::json())},
+                 {"returned_features", series.value("returned_features", nlohmann::json())}};
   }
   return nlohmann::json{{"run", run}, {"tap", tap}, {"snapshots", snapshots}, {"flicker", flicker}};
 }

@@ -30,6 +30,8 @@ TEST(FeaturePopulation, CountsEmergencesFadesTurnoverAndFlicker) {
   EXPECT_EQ(p.new_mass_share[1], 0);
   EXPECT_EQ(p.flickering, 1u);
   EXPECT_DOUBLE_EQ(p.flicker, 0.25);
+  EXPECT_EQ(p.returned, 1u);  // the detector's claim: back at 2 after its fade at 1
+  EXPECT_DOUBLE_EQ(p.returned_share, 0.25);
 }
 
 TEST(FeaturePopulation, ThresholdCrossingsCountEverySwitch) {

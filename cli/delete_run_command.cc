@@ -56,9 +56,13 @@ void run_delete(const CliContext& context, const DeleteRunArgs& args) {
   print_answer(context, result, [&](const nlohmann::json& json) {
     std::cout << "deleted run " << quoted_name(args.run) << ": " << json["arrays"].get<uint64_t>() << " arrays ("
               << human_bytes(double(json["array_bytes"].get<uint64_t>())) << ") and " << json["records"].get<uint64_t>()
-              << " other records in " << json["seconds"].get<double>() << " s; the store takes "
-              << human_bytes(double(json["disk_bytes_after"].get<uint64_t>())) << " now ("
-              << human_bytes(double(json["disk_bytes_before"].get<uint64_t>())) << " before)\n";
+              << " other records in " << json["seconds"].get<double>() << " s";
+    if (json.value("disk_bytes_after", nlohmann::json()).is_number())
+      std::cout << "; the store takes " << human_bytes(double(json["disk_bytes_after"].get<uint64_t>())) << " now ("
+                << human_bytes(double(json["disk_bytes_before"].get<uint64_t>())) << " before)\n";
+    else
+      std::cout << "; its space (the store took " << human_bytes(double(json["disk_bytes_before"].get<uint64_t>()))
+                << ") comes back as the daemon compacts in the background (status: store.compactions_pending)\n";
   });
 }
 

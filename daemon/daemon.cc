@@ -10,6 +10,7 @@
 #include "auth/curve_keys.h"
 #include "auth/zap_handler.h"
 #include "daemon/exit_codes.h"
+#include "daemon/run_compactor.h"
 #include "daemon/store_write_watch.h"
 #include "daemon/systemd_notify.h"
 #include "observe/event_feed.h"
@@ -130,6 +131,7 @@ Daemon::Daemon(const DaemonConfig& config)
   });
   store_ = Store::open(config.data_dir, StoreOptions{config.read_only, true});
   store_watch_ = std::make_unique<StoreWriteWatch>(*store_);
+  compactor_ = std::make_unique<RunCompactor>(store_.get());
   if (const StoreMigration& migration = store_->migration(); migration.from_format)
     spdlog::info("store migrated from format {} to {}: {} records rewritten in {:.2f} s", migration.from_format,
                  Store::kFormat, migration.records, migration.seconds);
@@ -282,15 +284,17 @@ QueryReply Daemon::write_command(const QueryRequest& request) {
 }
 
 // The run's crosscoder workers stop first (none writes the run afterwards),
-// then its records go in one batch, then ingest forgets its partial arrays.
+// then its records go in one batch, then ingest forgets its partial arrays;
+// the space comes back as the compactor gets to it (daemon/run_compactor.h).
 nlohmann::json Daemon::delete_run(const std::string& run, const std::string& why) {
   if (!RunCatalog(*store_).get(run)) throw QueryError("unknown run " + quoted_name(run) + ": nothing deleted");
 #ifdef CW_WITH_ANALYSIS
   analysis_->scheduler->stop_run(run);
 #endif
-  const std::optional<RunDeletion> deleted = cw::delete_run(*store_, run);
+  const std::optional<RunDeletion> deleted = cw::delete_run(*store_, run, Compaction::kByCaller);
   ingest_->forget_run(run);
   if (!deleted) throw QueryError("unknown run " + quoted_name(run) + ": nothing deleted");
+  compactor_->schedule(run);
   spdlog::info("deleted run {} ({}): {} arrays, {} bytes, {} other records in {:.2f} s", quoted_name(run), why,
                deleted->arrays, deleted->array_bytes, deleted->records, deleted->seconds);
   return deleted->to_json();
@@ -338,6 +342,7 @@ nlohmann::json Daemon::live_status(const StatusRequest& request) const {
 #ifdef CW_WITH_ANALYSIS
   if (request.per_tap()) out["crosscoders"] = analysis_->scheduler->status(request.run);
 #endif
+  out["store"]["compactions_pending"] = compactor_->pending();
   return out;
 }
 

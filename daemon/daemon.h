@@ -20,6 +20,7 @@ namespace cw {
 
 class EventFeed;
 class HttpPort;
+class RunCompactor;
 class StoreWriteWatch;
 
 class Daemon {
@@ -47,6 +48,7 @@ class Daemon {
   DaemonConfig config_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<StoreWriteWatch> store_watch_;  // a full disk: resumes, holds events
+  std::unique_ptr<RunCompactor> compactor_;       // deleted runs' space, off the ingest thread
   std::unique_ptr<Ingest> ingest_;
   std::unique_ptr<QueryHandler> queries_;
   std::unique_ptr<EventAlerts> alerts_;

@@ -17,11 +17,26 @@ nlohmann::json RunDeletion::to_json() const {
           {"array_bytes", array_bytes},
           {"records", records},
           {"disk_bytes_before", disk_bytes_before},
-          {"disk_bytes_after", disk_bytes_after},
+          {"disk_bytes_after", disk_bytes_after ? nlohmann::json(*disk_bytes_after) : nlohmann::json()},
+          {"compacting", !disk_bytes_after.has_value()},
           {"seconds", seconds}};
 }
 
-std::optional<RunDeletion> delete_run(Store& store, const std::string& run) {
+namespace {
+
+// Every family's keys begin with the run's name and its terminating '\0'
+// (docs/STORE.md), and names hold no '\0': this prefix is the run's alone.
+std::string run_prefix(const std::string& run) { return KeyBuilder().text(run).str(); }
+
+}  // namespace
+
+void compact_run(Store& store, const std::string& run) {
+  const std::string prefix = run_prefix(run);
+  for (int i = 0; i < int(Family::kCount); ++i)
+    if (Family(i) != Family::kMeta) store.compact(Family(i), prefix);
+}
+
+std::optional<RunDeletion> delete_run(Store& store, const std::string& run, Compaction compaction) {
   if (!RunCatalog(store).get(run)) return std::nullopt;
   const auto start = std::chrono::steady_clock::now();
   RunDeletion result;
@@ -31,9 +46,7 @@ std::optional<RunDeletion> delete_run(Store& store, const std::string& run) {
     ++result.arrays;
     result.array_bytes += meta.bytes();
   }
-  // Every family's keys begin with the run's name and its terminating '\0'
-  // (docs/STORE.md), and names hold no '\0': this prefix is the run's alone.
-  const std::string prefix = KeyBuilder().text(run).str();
+  const std::string prefix = run_prefix(run);
   StoreBatch batch;
   for (int i = 0; i < int(Family::kCount); ++i) {
     const Family family = Family(i);
@@ -47,12 +60,11 @@ std::optional<RunDeletion> delete_run(Store& store, const std::string& run) {
     batch.erase_prefix(family, prefix);
   }
   store.write(batch);
-  for (int i = 0; i < int(Family::kCount); ++i)
-    if (Family(i) != Family::kMeta) store.compact(Family(i), prefix);
+  if (compaction == Compaction::kNow) compact_run(store, run);
   // The files its streamed crosscoders read rows from (store/row_files.h).
   std::error_code ignored;
   std::filesystem::remove_all(row_files_dir(store, run), ignored);
-  result.disk_bytes_after = store.disk_bytes();
+  if (compaction == Compaction::kNow) result.disk_bytes_after = store.disk_bytes();
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
 }

@@ -23,15 +23,28 @@ struct RunDeletion {
   uint64_t array_bytes = 0;     // their bytes
   uint64_t records = 0;         // every other key of the run, all families together
   uint64_t disk_bytes_before = 0;
-  uint64_t disk_bytes_after = 0;  // after compacting the run's key ranges
+  // After compacting the run's key ranges, when delete_run compacted them;
+  // nullopt when compaction was left to the caller (compact_run).
+  std::optional<uint64_t> disk_bytes_after;
   double seconds = 0;
 
   nlohmann::json to_json() const;
 };
 
+enum class Compaction { kNow, kByCaller };
+
 // Deletes `run`; nullopt (and nothing written) for a run the store does not
-// know. Throws StoreError when the store cannot be written.
-std::optional<RunDeletion> delete_run(Store& store, const std::string& run);
+// know. Throws StoreError when the store cannot be written. The run is gone
+// once this returns; the disk space its records took comes back when its
+// key ranges are compacted: here (kNow), or by compact_run() later
+// (kByCaller: conceptwatchd, which must not hold its ingest thread for it —
+// a 704 MiB run took 2.5 s to compact, most of the deletion).
+std::optional<RunDeletion> delete_run(Store& store, const std::string& run, Compaction compaction = Compaction::kNow);
+
+// Compacts every family's key range of `run` (after delete_run): what its
+// records took on disk is given back. Safe beside reads and writes on other
+// threads; throws StoreError as Store::compact does.
+void compact_run(Store& store, const std::string& run);
 
 }  // namespace cw
 

@@ -262,5 +262,67 @@ TEST(DaemonDiskFull, AnEventRaisedWhileTheDiskIsFullIsAlertedAndStoredOnceSpaceR
   ASSERT_EQ(daemon.terminate(), 0) << daemon.log();
 }
 
+// A deleted run's compaction (daemon/run_compactor.h) that finds the disk
+// full: the memtable flush and the blob rewrite it needs fail with ENOSPC
+// on the compactor's thread. The deletion itself was answered; the daemon
+// stays up and says why its store stopped taking writes; once space is
+// back it resumes by itself, and every array of the other run, acked
+// before, is still stored once, byte-identical.
+TEST(DaemonDiskFull, ACompactionThatFindsTheDiskFullLosesNothingAcked) {
+  testing::DaemonProcess daemon({"--store-only"});
+  SmallFilesystem disk(daemon.data_dir(), "8m");
+  if (!disk.mounted()) GTEST_SKIP() << disk.why_not();
+  daemon.start();
+
+  const std::string tap = "resid";
+  const RunDescription a = testing::make_run("a", {tap}, 64, 256, 64);  // 64 KiB arrays
+  const RunDescription b = testing::make_run("b", {tap}, 64, 256, 64);
+  PublisherOptions options;
+  options.endpoint = daemon.ingest_endpoint();
+  options.retry_wait = std::chrono::milliseconds(100);
+  options.max_retry_wait = std::chrono::milliseconds(400);
+  Publisher pa(a, options), pb(b, options);
+  const auto publish = [&](Publisher& p, const RunDescription& run, uint64_t step) {
+    const auto values = testing::random_activations(testing::array_seed(tap, step), 256 * 64);
+    ASSERT_TRUE(p.publish(testing::probe_meta(run, tap, step, values), values.data()));
+  };
+  for (uint64_t step = 0; step < 6; ++step) publish(pa, a, step), publish(pb, b, step);  // interleaved
+  ASSERT_TRUE(pa.flush(std::chrono::seconds(10))) << pa.stats().last_error;
+  ASSERT_TRUE(pb.flush(std::chrono::seconds(10))) << pb.stats().last_error;
+
+  // The disk fills but for 128 KiB: room for the deletion's batch, not for
+  // the compaction's files.
+  const std::string ballast = daemon.data_dir() + "/ballast";
+  const uint64_t filled = fill(ballast);
+  ASSERT_GT(filled, 128u << 10);
+  std::filesystem::resize_file(ballast, filled - (128u << 10));
+  const testing::CommandOutput deleted = testing::run_command(
+      std::string(CW_CLI_PATH) + " --ingest " + daemon.ingest_endpoint() + " --json delete-run --run a --yes 2>&1");
+  ASSERT_EQ(deleted.status, 0) << deleted.out << "\n" << daemon.log();
+  nlohmann::json status;
+  ASSERT_TRUE(wait_for_status(
+      daemon, [](const nlohmann::json& s) { return s["daemon"]["store"]["compactions_pending"].get<int>() == 0; },
+      std::chrono::seconds(20), &status))
+      << status.dump() << "\n" << daemon.log();
+  ASSERT_TRUE(daemon.alive()) << daemon.log();
+  const std::string log = daemon.log();
+  EXPECT_NE(log.find("could not compact a deleted run's key ranges now"), std::string::npos) << log;
+  EXPECT_NE(log.find("No space left on device"), std::string::npos) << log;
+  EXPECT_FALSE(status["daemon"]["store"]["writable"].get<bool>()) << status.dump();
+
+  // Space comes back: the store resumes by itself and takes b's next array.
+  std::filesystem::remove(ballast);
+  ASSERT_TRUE(wait_for_status(
+      daemon, [](const nlohmann::json& s) { return s["daemon"]["store"]["writable"].get<bool>(); },
+      std::chrono::seconds(10), &status))
+      << status.dump() << "\n" << daemon.log();
+  publish(pb, b, 6);
+  ASSERT_TRUE(pb.flush(std::chrono::seconds(10))) << pb.stats().last_error << "\n" << daemon.log();
+  EXPECT_EQ(pb.stats().acked, 7u);
+  ASSERT_EQ(daemon.terminate(), 0) << daemon.log();
+  EXPECT_EQ(testing::check_stored_exactly(daemon.data_dir(), b, tap, {0, 1, 2, 3, 4, 5, 6}), "");
+  EXPECT_EQ(testing::check_stored_exactly(daemon.data_dir(), a, tap, {}), "");
+}
+
 }  // namespace
 }  // namespace cw

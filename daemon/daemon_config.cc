@@ -10,6 +10,7 @@
 
 #include "analysis/tap_monitor.h"
 #include "crosscoder/crosscoder_options.h"
+#include "detect/emergence.h"
 #include "schema/defaults.h"
 #include "store/store.h"
 
@@ -265,6 +266,12 @@ void load_daemon_config(const std::string& path, DaemonConfig* config) {
   real("emergence", "hysteresis", &analysis.monitor.emergence.hysteresis);
   flag("emergence", "activation_evidence", &analysis.monitor.emergence.activation_evidence);
   flag("emergence", "activation_fades", &analysis.monitor.emergence.activation_fades);
+  real("emergence", "activation_fade_below", &analysis.monitor.emergence.activation_fade_below);
+  try {  // at start-up, not when the first feature is tracked
+    FeatureEventTracker check(analysis.monitor.emergence);
+  } catch (const std::invalid_argument& e) {
+    throw std::runtime_error("config " + path + ": [" + std::string(e.what()));
+  }
   for (const char* removed : {"absent_frequency", "require_absence_evidence"})
     if (table["emergence"][removed])
       throw std::runtime_error("config " + path + ": [emergence] " + removed +

@@ -31,6 +31,8 @@ FeatureEventTracker::FeatureEventTracker(EmergenceOptions options) : options_(op
     throw std::invalid_argument("emergence: threshold must be in (0, 1] (values are normalised to max 1)");
   if (!(options_.hysteresis >= 0 && options_.hysteresis <= options_.threshold))
     throw std::invalid_argument("emergence: hysteresis must be in [0, threshold]");
+  if (!(options_.activation_fade_below >= 0 && options_.activation_fade_below <= options_.threshold - options_.hysteresis))
+    throw std::invalid_argument("emergence: activation_fade_below must be in [0, threshold - hysteresis]");
 }
 
 std::optional<FeatureEvent> FeatureEventTracker::append(double norm, std::optional<double> activation) {
@@ -89,7 +91,7 @@ std::optional<FeatureEvent> FeatureEventTracker::append(double norm, std::option
 
 bool FeatureEventTracker::gone_from_activations(double strength) const {
   return options_.activation_fades && with_activation_ && std::isfinite(strength) &&
-         strength < options_.threshold - options_.hysteresis;
+         strength < options_.activation_fade_below;
 }
 
 std::optional<size_t> FeatureEventTracker::emerged_at() const {

@@ -30,8 +30,8 @@
 // a true switch-on measures ~0 at s−1, a feature present all along ~1
 // (tests/detect/emergence_test.cc, tests/crosscoder/emergence_evidence_test.cc).
 // A fade is confirmed when the activation strength at the fade is below
-// threshold − hysteresis; with `activation_fades` a strength that low fades a
-// feature whose norm stayed up (the activations' fade, verdict confirmed). NaN strength (unmeasurable) leaves the event as the
+// threshold − hysteresis; with `activation_fades` a strength below
+// `activation_fade_below` fades a feature whose norm stayed up (the activations' fade, verdict confirmed). NaN strength (unmeasurable) leaves the event as the
 // norm says, marked unmeasured. (A firing-frequency series is no evidence:
 // with a shared pre-activation the frequency at t is P(h > τ/‖W_D^t‖),
 // fixed by the decoder norm itself.)
@@ -71,6 +71,17 @@ struct EmergenceOptions {
   // fade; the activations there measure ~0). A feature present all along
   // measures near 1 (tests/crosscoder/emergence_evidence_test.cc).
   bool activation_fades = true;
+  // With activation_fades, a feature whose decoder norm stays at or above
+  // threshold − hysteresis fades by its activations only where their
+  // strength is below this: gone, not weaker. Why 0.15: a true switch-on
+  // reads < 0.15 at s − 1 (absent on the activations' scale), and the
+  // planted fade this rule is for measured ~0 (0.02–0.05); on the tinygpt
+  // demo (rotary, seed 0) 31 of 33 activations' fades had a strength of
+  // 0.17–0.30 with the norm at 0.42–0.88 — init features weaker in mid-
+  // training, back at the induction transition — and each came back as a
+  // "re-emerged" claim (tests/detect/emergence_test.cc has a case on each
+  // side). The norm's own fade (below threshold − hysteresis) is unchanged.
+  double activation_fade_below = 0.15;  // in [0, threshold − hysteresis]
 };
 
 enum class FeatureEventKind { kEmerged, kFaded, kReEmerged, kStrengthened };

@@ -48,9 +48,12 @@ nlohmann::json crosscoder_query(Store& store, const nlohmann::json& params) {
       flicker = {{"step", row["step"]},
                  {"share", series["flicker"]},
                  {"flickering_features", series.value("flickering_features", nlohmann::json())},
-                 {"live_features", series.value("live_features", nlohmann::json())},
-                 {"returned_share", series.value("returned_share", nlohmann::json())},
-                 {"returned_features", series.value("returned_features", nlohmann::json())}};
+                 {"live_features", series.value("live_features", nlohmann::json())}};
+    // Stored since the `returned` share existed; a store written before has none.
+    if (series.contains("flicker") && series.contains("returned_share")) {
+      flicker["returned_share"] = series["returned_share"];
+      flicker["returned_features"] = series.value("returned_features", nlohmann::json());
+    }
   }
   return nlohmann::json{{"run", run}, {"tap", tap}, {"snapshots", snapshots}, {"flicker", flicker}};
 }

@@ -44,11 +44,12 @@ ALLOWED = {
                  "crosscoder/crosscoder.h", "crosscoder/crosscoder_state.h", "crosscoder/row_source.h",
                  "observe/histogram.h"],
     # daemon.cc checks the configured device at start-up (check_device);
-    # daemon_config.cc reads [crosscoder] through crosscoder_options.h.
+    # daemon_config.cc reads [crosscoder] through crosscoder_options.h, and
+    # checks [emergence] by the detector's own rules (detect/emergence.h).
     # The metrics page and the HTTP port serving it (observe/http_port.h).
     "observe": [],
     "daemon": ["schema", "store", "alerts", "ingest", "query", "analysis", "auth", "observe",
-               "crosscoder/crosscoder_options.h", "crosscoder/crosscoder.h"],
+               "crosscoder/crosscoder_options.h", "crosscoder/crosscoder.h", "detect/emergence.h"],
     # cli/import_command.cc publishes through hooks/publisher.h when the
     # daemon is up; refit_main.cc is the conceptwatch-refit program, which
     # links cw_crosscoder and cw_analysis (for analysis/analysis_config.h).

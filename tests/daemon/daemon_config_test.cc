@@ -171,6 +171,15 @@ TEST(DaemonConfig, AnIntegerNoDoubleHoldsIsRefusedLikeAnyNonNumber) {
   EXPECT_EQ(error_of("[transitions.spike_above]\nemergence_share = 3\n"), "");
 }
 
+// [emergence] values the detector would refuse are refused at start-up,
+// naming the key, not when the first feature is tracked.
+TEST(DaemonConfig, EmergenceValuesTheDetectorRefusesAreRefusedAtLoad) {
+  EXPECT_NE(error_of("[emergence]\nactivation_fade_below = 0.4\n").find("activation_fade_below must be in [0, threshold - hysteresis]"),
+            std::string::npos);
+  EXPECT_NE(error_of("[emergence]\nhysteresis = 0.8\n").find("hysteresis must be in [0, threshold]"), std::string::npos);
+  EXPECT_EQ(error_of("[emergence]\nactivation_fade_below = 0.3\n"), "");
+}
+
 TEST(DaemonConfig, TransitionsSectionOverridesAndNamesMistakes) {
   testing::TempDir dir;
   const std::string path = dir.sub("ok.toml");

@@ -151,8 +151,15 @@ TEST(Emergence, ActivationsFadeAFeatureWhoseNormStaysUp) {
   EXPECT_EQ(gone[0].evidence.verdict, EvidenceVerdict::kConfirmed);
   EXPECT_EQ(gone[1].kind, FeatureEventKind::kReEmerged);  // both at threshold again at snapshot 4
   EXPECT_EQ(gone[1].snapshot, 4u);
-  // Weaker but there (0.35 ≥ 0.3): no fade.
+  // Weaker but there (0.35 ≥ 0.3): no fade. Nor at 0.17–0.29, below the
+  // norm's own off level but not gone (activation_fade_below 0.15): the
+  // tinygpt demo's init features in mid-training, norm 0.6–0.9.
   EXPECT_TRUE(detect_feature_events(norm, {0.9, 1.0, 0.35, 0.4, 0.4, 0.5}).empty());
+  EXPECT_TRUE(detect_feature_events({0.9, 1.0, 0.7, 0.66, 0.8, 0.9}, {0.9, 1.0, 0.29, 0.17, 0.6, 0.9}).empty());
+  EmergenceOptions at_off_level;
+  at_off_level.activation_fade_below = 0.3;  // the rule before: weaker reads as gone
+  EXPECT_EQ(detect_feature_events({0.9, 1.0, 0.7, 0.66, 0.8, 0.9}, {0.9, 1.0, 0.29, 0.17, 0.6, 0.9}, at_off_level).size(),
+            2u);  // faded at 2, re-emerged at 4: flicker
   // Switched off: the norm alone decides, as before.
   EmergenceOptions norm_only;
   norm_only.activation_fades = false;
@@ -184,6 +191,9 @@ TEST(Emergence, RefusesInconsistentInput) {
   EmergenceOptions bad;
   bad.hysteresis = 0.8;
   EXPECT_THROW(FeatureEventTracker{bad}, std::invalid_argument);
+  EmergenceOptions above_off;
+  above_off.activation_fade_below = 0.31;  // above threshold − hysteresis
+  EXPECT_THROW(FeatureEventTracker{above_off}, std::invalid_argument);
 }
 
 }  // namespace

@@ -15,6 +15,7 @@ RunCompactor::~RunCompactor() {
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = true;
   }
+  cancel_ = true;
   wake_.notify_all();
   thread_.join();
 }
@@ -43,10 +44,14 @@ void RunCompactor::loop() {
     lock.unlock();
     const auto start = std::chrono::steady_clock::now();
     try {
-      compact_run(*store_, run);
-      spdlog::info("compacted deleted run's key ranges ({:.2f} s); the store takes {} bytes now",
-                   std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
-                   store_->disk_bytes());
+      compact_run(*store_, run, &cancel_);
+      if (cancel_) {
+        spdlog::info("stopped compacting a deleted run's key ranges (shutting down); RocksDB will in time");
+      } else {
+        spdlog::info("compacted deleted run's key ranges ({:.2f} s); the store takes {} bytes now",
+                     std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+                     store_->disk_bytes());
+      }
     } catch (const std::exception& e) {
       // Not lost: RocksDB compacts the deleted ranges on its own later.
       spdlog::warn("could not compact a deleted run's key ranges now ({}); RocksDB will in time", e.what());

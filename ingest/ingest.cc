@@ -296,10 +296,11 @@ std::vector<Frame> Ingest::begin(const std::string& peer, const SnapshotBegin& m
   if (!assembly->existing && !store_.write_state().writable) throw Rejection::store_unavailable(store_, &key);
   assembly->peer = peer;
   assembly->counted_bytes = assembly->existing ? 0 : total_bytes;
-  if (const uint64_t stored = usage_of(key.run).bytes;
-      !assembly->existing && quotas_.max_run_bytes > 0 && stored + total_bytes > quotas_.max_run_bytes) {
-    refuse(wire::ErrorCode::QUOTA_EXCEEDED, "run " + quoted_name(key.run) + " holds " + std::to_string(stored) +
-                                                " bytes of arrays; this one's " + std::to_string(total_bytes) +
+  if (const RunUsage& usage = usage_of(key.run); !assembly->existing && quotas_.max_run_bytes > 0 &&
+                                                  usage.bytes + usage.pending_bytes + total_bytes > quotas_.max_run_bytes) {
+    refuse(wire::ErrorCode::QUOTA_EXCEEDED, "run " + quoted_name(key.run) + " holds " + std::to_string(usage.bytes) +
+                                                " bytes of arrays and " + std::to_string(usage.pending_bytes) +
+                                                " in flight; this one's " + std::to_string(total_bytes) +
                                                 " would pass its quota ([quotas] max_run_bytes " +
                                                 std::to_string(quotas_.max_run_bytes) + "): not stored");
   }
@@ -477,6 +478,7 @@ std::vector<std::string> Ingest::runs_idle_for(uint64_t now_ms, uint64_t idle_ms
 
 void Ingest::add_pending(const std::string& pkey, std::unique_ptr<Assembly> assembly) {
   usage_.add(assembly->peer, assembly->counted_bytes);
+  usage_of(assembly->meta.key.run).pending_bytes += assembly->counted_bytes;
   pending_[pkey] = std::move(assembly);
   publish_pending_stats();
 }
@@ -485,6 +487,8 @@ std::unique_ptr<Ingest::Assembly> Ingest::remove_pending(std::map<std::string, s
   std::unique_ptr<Assembly> assembly = std::move(it->second);
   pending_.erase(it);
   usage_.remove(assembly->peer, assembly->counted_bytes);
+  if (auto run = run_usage_.find(assembly->meta.key.run); run != run_usage_.end())
+    run->second.pending_bytes -= std::min(run->second.pending_bytes, assembly->counted_bytes);
   publish_pending_stats();
   return assembly;
 }

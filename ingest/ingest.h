@@ -83,9 +83,12 @@ class Ingest {
   std::vector<Frame> chunk(const std::string& peer, const SnapshotChunk& chunk);
   std::vector<Frame> end(const std::string& peer, const SnapshotEnd& end);
   const RunEntry& known_run(const std::string& run);
-  // A run's stored bytes and last activity, read from the store once.
+  // A run's stored bytes and last activity, read from the store once, and
+  // the bytes of its arrays in flight (begun, not yet stored or dropped):
+  // max_run_bytes counts both, so one burst cannot pass it.
   struct RunUsage {
     uint64_t bytes = 0;
+    uint64_t pending_bytes = 0;
     uint64_t last_active_ms = 0;
   };
   RunUsage& usage_of(const std::string& run);

@@ -30,10 +30,10 @@ std::string run_prefix(const std::string& run) { return KeyBuilder().text(run).s
 
 }  // namespace
 
-void compact_run(Store& store, const std::string& run) {
+void compact_run(Store& store, const std::string& run, std::atomic<bool>* canceled) {
   const std::string prefix = run_prefix(run);
-  for (int i = 0; i < int(Family::kCount); ++i)
-    if (Family(i) != Family::kMeta) store.compact(Family(i), prefix);
+  for (int i = 0; i < int(Family::kCount) && !(canceled && canceled->load()); ++i)
+    if (Family(i) != Family::kMeta) store.compact(Family(i), prefix, canceled);
 }
 
 std::optional<RunDeletion> delete_run(Store& store, const std::string& run, Compaction compaction) {

@@ -8,6 +8,7 @@
 #ifndef CW_STORE_RUN_DELETION_H_
 #define CW_STORE_RUN_DELETION_H_
 
+#include <atomic>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -43,8 +44,9 @@ std::optional<RunDeletion> delete_run(Store& store, const std::string& run, Comp
 
 // Compacts every family's key range of `run` (after delete_run): what its
 // records took on disk is given back. Safe beside reads and writes on other
-// threads; throws StoreError as Store::compact does.
-void compact_run(Store& store, const std::string& run);
+// threads; throws StoreError as Store::compact does. Setting `*canceled`
+// stops it early (Store::compact).
+void compact_run(Store& store, const std::string& run, std::atomic<bool>* canceled = nullptr);
 
 }  // namespace cw
 

@@ -344,7 +344,7 @@ void Store::scan(Family family, std::string_view prefix,
   check(it->status(), std::string("scan of ") + family_name(family));
 }
 
-void Store::compact(Family family, std::string_view prefix) {
+void Store::compact(Family family, std::string_view prefix, std::atomic<bool>* canceled) {
   std::shared_lock<std::shared_mutex> lock(rep_->db_mu);  // not while resume() reopens the database
   if (!rep_->handle(family)) return;
   const std::string end = prefix_end(prefix);
@@ -358,10 +358,12 @@ void Store::compact(Family family, std::string_view prefix) {
   // keys the compaction reads), so the old file can go.
   options.blob_garbage_collection_policy = rocksdb::BlobGarbageCollectionPolicy::kForce;
   options.blob_garbage_collection_age_cutoff = 1.0;
+  options.canceled = canceled;
+  const rocksdb::Status status =
+      rep_->live_db().CompactRange(options, rep_->handle(family), &begin_slice, end.empty() ? nullptr : &end_slice);
+  if (canceled && canceled->load() && status.IsIncomplete()) return;  // stopped as asked: nothing failed
   // A compaction writes files: a full disk makes the store not writable, as a refused write does.
-  rep_->check_write(
-      rep_->live_db().CompactRange(options, rep_->handle(family), &begin_slice, end.empty() ? nullptr : &end_slice),
-      std::string("compaction of ") + family_name(family));
+  rep_->check_write(status, std::string("compaction of ") + family_name(family));
 }
 
 // RocksDB's RepairDB is not used: it drops blob file references (the

@@ -3,6 +3,7 @@
 #ifndef CW_STORE_STORE_H_
 #define CW_STORE_STORE_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -126,7 +127,9 @@ class Store {
   // Compacts the keys that start with `prefix`, so that the space of what
   // erase_prefix() erased (and of blob files left with nothing live) is
   // given back now rather than whenever RocksDB compacts on its own.
-  void compact(Family family, std::string_view prefix);
+  // Setting `*canceled` (when given) stops it early, without an error: what
+  // is left is compacted by RocksDB in time.
+  void compact(Family family, std::string_view prefix, std::atomic<bool>* canceled = nullptr);
 
   // Bytes the store's files take on disk.
   uint64_t disk_bytes() const;

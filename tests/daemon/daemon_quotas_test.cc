@@ -116,6 +116,40 @@ TEST_F(DaemonQuotas, RunsTapsAndBytesPerRunAreRefusedWithQuotaExceeded) {
   EXPECT_TRUE(daemon_->query("status")["daemon"]["up"].get<bool>());
 }
 
+// Arrays in flight count against max_run_bytes as they begin, not once
+// stored: two begun arrays fill the run's quota and a third begun beside
+// them is refused, so one burst cannot pass it; an array dropped in flight
+// gives its bytes back.
+TEST_F(DaemonQuotas, ArraysInFlightCountAgainstMaxRunBytes) {
+  RawIngestClient client(daemon_->ingest_endpoint());
+  const RunDescription a = testing::make_run("a", {"t", "u"}, 8, 64);
+  ASSERT_TRUE(client.exchange(encode_hello_frame(a)).is_ack);
+  // SnapshotFrames reads the values when a frame is made: they live as long.
+  const auto first_values = testing::random_activations(1, 64 * 8), second_values = testing::random_activations(2, 64 * 8),
+             third_values = testing::random_activations(3, 64 * 8);
+  auto frames_of = [&](const std::string& tap, uint64_t step, const std::vector<float>& values) {
+    return SnapshotFrames(testing::probe_meta(a, tap, step, values), values.data(), a.probe.hash(), 1 << 20);
+  };
+  const SnapshotFrames first = frames_of("t", 0, first_values), second = frames_of("u", 0, second_values),
+                       third = frames_of("t", 100, third_values);
+  client.send(first.frame(0));
+  client.send(second.frame(0));
+  const IngestReply refused = client.exchange(third.frame(0));
+  expect_quota(refused, "max_run_bytes");
+  EXPECT_NE(refused.message.find(std::to_string(2 * kArrayBytes) + " in flight"), std::string::npos) << refused.message;
+
+  // The second is dropped in flight (a chunk out of order): its bytes are
+  // free again, and the third fits beside the first.
+  const IngestReply dropped = client.exchange(second.frame(2));
+  EXPECT_EQ(dropped.code, wire::ErrorCode::BAD_CHUNK) << dropped.describe();
+  const IngestReply stored = client.exchange_snapshot(third);
+  EXPECT_TRUE(stored.is_ack) << stored.describe();
+  for (uint32_t i = 1; i + 1 < first.frame_count(); ++i) client.send(first.frame(i));
+  EXPECT_TRUE(client.exchange(first.frame(first.frame_count() - 1)).is_ack);
+  // Both stored: the quota is full, by stored bytes now.
+  expect_quota(client.exchange(second.frame(0)), "0 in flight");
+}
+
 TEST_F(DaemonQuotas, APublisherDoesNotResendWhatAQuotaRefused) {
   const RunDescription c = testing::make_run("c", {"t"}, 8, 64);
   PublisherOptions options;

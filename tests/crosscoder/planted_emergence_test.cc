@@ -10,11 +10,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "crosscoder/crosscoder.h"
 #include "crosscoder/sparsity_default.h"
 #include "detect/emergence.h"
 #include "examples/planted/planted_dictionary.h"
+#include "examples/planted/planted_presets.h"
 
 namespace cw {
 namespace {
@@ -29,6 +31,45 @@ struct EmergenceReadout {
 int64_t env_int(const char* name, int64_t fallback) {
   const char* v = std::getenv(name);
   return v ? std::atoll(v) : fallback;
+}
+
+// Where the final snapshot's L0 comes from: latents whose decoder row there
+// matches an atom on there (|cos| >= 0.9) and the others, by the first head
+// at which their normalised decoder norm reached 0.5.
+void print_l0_composition(const PlantedDictionary& p, const Crosscoder& cc, const FeatureStats& stats) {
+  const int64_t T = p.options.n_snapshots, d = p.options.d_model, K = p.options.n_atoms;
+  const int64_t F = cc.options().n_features;
+  const auto directions = cc.decoder_directions(T - 1);
+  double matched_l0 = 0, other_l0 = 0;
+  int matched = 0, other = 0;
+  std::vector<double> other_l0_by_first(T, 0.0);
+  std::vector<int> other_by_first(T, 0);
+  for (int64_t f = 0; f < F; ++f) {
+    const double frequency = stats.frequency[(T - 1) * F + f];
+    if (frequency <= 0) continue;
+    double best = 0, norm = 0;
+    for (int64_t j = 0; j < d; ++j) norm += double(directions[f * d + j]) * directions[f * d + j];
+    for (int64_t k = 0; k < K && norm > 0; ++k) {
+      if (!p.is_on(k, T - 1)) continue;
+      double dot = 0;
+      for (int64_t j = 0; j < d; ++j) dot += double(p.atoms[T - 1][k * d + j]) * directions[f * d + j];
+      best = std::max(best, std::fabs(dot) / std::sqrt(norm));
+    }
+    if (best >= 0.9) {
+      matched_l0 += frequency, ++matched;
+      continue;
+    }
+    other_l0 += frequency, ++other;
+    double peak = 0;
+    for (int64_t t = 0; t < T; ++t) peak = std::max(peak, double(stats.decoder_norm[t * F + f]));
+    int64_t first = 0;
+    while (first < T - 1 && stats.decoder_norm[first * F + f] < 0.5 * peak) ++first;
+    other_l0_by_first[first] += frequency, ++other_by_first[first];
+  }
+  std::printf("final L0: %.2f from %d latents matching an atom, %.2f from %d others; others by first head at 0.5 of peak:",
+              matched_l0, matched, other_l0, other);
+  for (int64_t t = 0; t < T; ++t) std::printf(" [%lld] %d (%.2f)", (long long)t, other_by_first[t], other_l0_by_first[t]);
+  std::printf("\n");
 }
 
 EmergenceReadout run_online(const PlantedDictionary& p, CrosscoderOptions o) {
@@ -100,6 +141,7 @@ EmergenceReadout run_online(const PlantedDictionary& p, CrosscoderOptions o) {
     }
   }
   r.mean_max_cos = cos_sum / std::max(on, 1);
+  if (std::getenv("CW_EXPERIMENT_VERBOSE")) print_l0_composition(p, cc, stats);
   std::printf(
       "EV %.4f L0 %.2f (planted %.2f) cos %.4f | initial atoms dated later %d/%d | rising dated exactly %d/%d | "
       "max first/last loss %.2f\n",
@@ -140,6 +182,19 @@ TEST(PlantedEmergence, Experiment) {
   if (!std::getenv("CW_EXPERIMENT")) GTEST_SKIP() << "set CW_EXPERIMENT=1";
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   PlantedOptions po;
+  if (const char* preset = std::getenv("CW_PRESET")) {  // structure/dD/kK/tT/sS, as bench/science names streams
+    char structure[32];
+    long long d = 0, k = 0, t = 0, seed = 0;
+    ASSERT_EQ(std::sscanf(preset, "%31[a-z-]/d%lld/k%lld/t%lld/s%lld", structure, &d, &k, &t, &seed), 5) << preset;
+    const auto parsed = parse_planted_structure(structure);
+    ASSERT_TRUE(parsed) << preset;
+    const auto p = make_planted_dictionary(planted_preset(*parsed, d, k, t, uint64_t(seed)));
+    CrosscoderOptions o;
+    o.sparsity_lambda = kAutoSparsityLambda;
+    o.n_features = 8 * d;
+    run_online(p, o);
+    return;
+  }
   po.d_model = env_int("CW_D", 64);
   po.n_atoms = env_int("CW_K", 96);
   po.n_snapshots = env_int("CW_T", 24);

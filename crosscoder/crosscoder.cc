@@ -220,6 +220,9 @@ Crosscoder::Impl::ProbePass Crosscoder::Impl::probe_pass() const {
                  torch::zeros({n_tokens})};
   const auto newest_rows = params.w_dec.select(0, T - 1);                                     // [F, d]
   const auto newest_norms = newest_rows.norm(2, {1}).clamp_min(1e-12);                       // [F]
+  const auto all_norms_sq = params.w_dec.pow(2).sum(2);                                      // [T, F]
+  pass.fired_newest = torch::zeros({F}, torch::kFloat64);
+  pass.energy = torch::zeros({F}, torch::kFloat64);
   for (int64_t b = 0; b < n_tokens; b += chunk) {
     const int64_t e = std::min(n_tokens, b + chunk);
     const auto x = probe_rows(b, e);
@@ -227,6 +230,8 @@ Crosscoder::Impl::ProbePass Crosscoder::Impl::probe_pass() const {
     forward(x, &f, &x_hat);
     const auto open = f > 0;
     pass.fired += open.sum(0).to(torch::kFloat64).amax(0);  // per feature, its busiest snapshot
+    pass.fired_newest += open.select(1, T - 1).sum(0).to(torch::kFloat64);
+    pass.energy += (f.pow(2) * all_norms_sq.unsqueeze(0)).sum(std::vector<int64_t>{0, 1}).to(torch::kFloat64);
     const auto residual = x.select(1, T - 1) - x_hat.select(1, T - 1);
     pass.residual.slice(0, b, e).copy_(residual);
     const auto cosine = torch::mm(residual, newest_rows.t()) /
@@ -341,9 +346,23 @@ int64_t Crosscoder::Impl::recruit_dead_latents(ProbePass* probe_pass) {
   // pair cancels where the first should have shrunk (planted fixture: the
   // last fading atom's feature kept 0.4 of its norm after the fade).
   const auto residual_sq = torch::where(pass.over_decoded < -0.5, torch::zeros({}), residual.pow(2).sum(1));
-  const auto dead = (pass.fired / static_cast<double>(n_tokens) < options.dead_frequency).nonzero().flatten();
+  auto free_latents = (pass.fired / static_cast<double>(n_tokens) < options.dead_frequency).nonzero().flatten();
+  if (options.recruit_faded) {
+    // After the dead: latents that fire at older heads but not at the newest
+    // (faded), the least energy first — on the early snapshots of a run a
+    // dictionary spends most latents on noise and initialisation features,
+    // and without these it has none left for what emerges later (planted
+    // quiet-then-mass d 64: 3 dead of 512, 1–3 recruits per update, 17 of
+    // 86 rising atoms never learned; docs/CROSSCODER.md "Recruiting faded
+    // latents"). The least energy first keeps a faded feature that carried
+    // much of the older snapshots (a fading atom) longest.
+    const double n = static_cast<double>(n_tokens);
+    const auto faded = ((pass.fired / n >= options.dead_frequency) & (pass.fired_newest == 0)).nonzero().flatten();
+    const auto least_energy_first = std::get<1>(pass.energy.index_select(0, faded).sort());
+    free_latents = torch::cat({free_latents, faded.index_select(0, least_energy_first)});
+  }
   const int64_t n_recruit =
-      std::min<int64_t>(static_cast<int64_t>(std::floor(options.recruit_fraction * dead.size(0))), n_tokens);
+      std::min<int64_t>(static_cast<int64_t>(std::floor(options.recruit_fraction * free_latents.size(0))), n_tokens);
   if (n_recruit == 0) return 0;
   // Rows drawn at random from the worst-reconstructed quarter, not the very
   // worst rows: those are mostly tokens where several new directions add up,
@@ -391,7 +410,7 @@ int64_t Crosscoder::Impl::recruit_dead_latents(ProbePass* probe_pass) {
   const auto x_newest = rows().snapshot_rows(T - 1, shuffled.index_select(0, picked));
   const auto direction = pool_directions.index_select(0, picked);
   const int64_t n_chosen = static_cast<int64_t>(chosen.size());
-  const auto ids = dead.slice(0, 0, n_chosen);
+  const auto ids = free_latents.slice(0, 0, n_chosen);
   using torch::indexing::Slice;
   // Decoder: the residual direction, at unit norm at the newest head and, at
   // each older head, at the norm that head's own residual supports

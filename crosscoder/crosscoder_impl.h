@@ -76,6 +76,8 @@ struct Crosscoder::Impl {
     // the decoder row of a latent active there [N]: below −0.5 the error is
     // a latent decoding what is not there, not something missing.
     torch::Tensor over_decoded;
+    torch::Tensor fired_newest = {};  // [F] rows where the latent fires at the newest head
+    torch::Tensor energy = {};        // [F] Σ over rows and heads of f² ‖W_D‖²
   };
   ProbePass probe_pass() const;
   // Folds latents whose activations are proportional to another's into it

@@ -55,6 +55,10 @@ struct CrosscoderOptions {
   // Dead-latent recruitment at the start of each update (from the second snapshot on).
   double dead_frequency = 1e-6;        // fires on fewer tokens than this: dead
   double recruit_fraction = 0.25;      // at most this share of dead latents per update
+  // Recruits may also take faded latents (firing at older heads, silent at
+  // the newest), least energy first, after the dead ones; counted in the
+  // share above (docs/CROSSCODER.md "Recruiting faded latents").
+  bool recruit_faded = true;
   // Also at the start of each update: a latent whose activations are those of
   // another times a constant, up to this share of its energy, is folded into
   // it and freed (crosscoder/coactivation.h). 0: never.
@@ -107,6 +111,7 @@ void visit_crosscoder_options(Options& o, Visit&& v) {
   v("seconds_per_update", o.seconds_per_update, OptionKey::kRequired);
   v("dead_frequency", o.dead_frequency, OptionKey::kRequired);
   v("recruit_fraction", o.recruit_fraction, OptionKey::kRequired);
+  v("recruit_faded", o.recruit_faded, OptionKey::kOptional);
   v("merge_unexplained", o.merge_unexplained, OptionKey::kOptional);
   v("split_returning_cosine", o.split_returning_cosine, OptionKey::kOptional);
   v("use_sparse_path", o.use_sparse_path, OptionKey::kRequired);

@@ -248,6 +248,18 @@ void load_daemon_config(const std::string& path, DaemonConfig* config) {
     throw std::runtime_error("config " + path + ": [crosscoder] priority: " + e.what());
   }
   number("crosscoder", "top_k", &analysis.top_k);
+  // A misspelt [crosscoder] key would leave its default in place unnoticed
+  // (split_returning_cosine was in the shipped file and never read).
+  if (const auto* section = table["crosscoder"].as_table()) {
+    static const std::set<std::string> daemon_keys = {"enabled",         "features_per_dim", "max_features",
+                                                      "sparsity_lambda", "priority",         "top_k"};
+    for (const auto& [key, value] : *section) {
+      const std::string name(key.str());
+      if (!daemon_keys.count(name) && !kConfiguredCrosscoderOptions.count(name))
+        throw std::runtime_error("config " + path + ": [crosscoder] has no key '" + name +
+                                 "' (deploy/conceptwatchd.toml lists them)");
+    }
+  }
   // [analysis]: the trainers every tap shares (analysis/trainer_pool.h,
   // analysis/memory_budget.h); a misspelt key would leave them unbounded.
   if (const auto* section = table["analysis"].as_table()) {

@@ -127,7 +127,7 @@ TEST(DaemonConfig, CrosscoderSectionReadsTheOptionsByTheirNames) {
   const DaemonConfig config = config_of(
       "[crosscoder]\nn_features = 96\nsteps_per_update = 7\nseconds_per_update = 2.5\nbatch_size = 64\n"
       "lr = 0.02\ninitial_threshold = 0.3\nste_window = 2.0\nrecruit_fraction = 0.5\ndead_frequency = 0.001\n"
-      "seed = 9\nthreads = 3\ndevice = \"cuda:1\"\n");
+      "seed = 9\nthreads = 3\ndevice = \"cuda:1\"\nrecruit_faded = false\nsplit_returning_cosine = 0.4\n");
   const CrosscoderOptions& o = config.analysis.crosscoder;
   EXPECT_EQ(o.n_features, 96);
   EXPECT_EQ(o.steps_per_update, 7);
@@ -141,6 +141,10 @@ TEST(DaemonConfig, CrosscoderSectionReadsTheOptionsByTheirNames) {
   EXPECT_EQ(o.seed, 9u);
   EXPECT_EQ(o.threads, 3);
   EXPECT_EQ(o.device, "cuda:1");
+  EXPECT_FALSE(o.recruit_faded);
+  EXPECT_EQ(o.split_returning_cosine, 0.4);
+  EXPECT_NE(error_of("[crosscoder]\nrecruit_fraktion = 0.5\n").find("[crosscoder] has no key 'recruit_fraktion'"),
+            std::string::npos);
   EXPECT_NE(error_of("[crosscoder]\nbatch_size = \"big\"\n").find("[crosscoder] batch_size must be a non-negative integer"),
             std::string::npos);
   EXPECT_NE(error_of("[crosscoder]\nlr = \"fast\"\n").find("[crosscoder] lr must be a number"), std::string::npos);

@@ -230,6 +230,14 @@ nlohmann::json TapMonitor::observe_snapshot(uint64_t step, const std::map<std::s
   return stored;
 }
 
+void TapMonitor::forget_features(const std::vector<int64_t>& features) {
+  for (const int64_t f : features) {
+    for (auto kind : {FeatureEventKind::kEmerged, FeatureEventKind::kFaded, FeatureEventKind::kReEmerged,
+                      FeatureEventKind::kStrengthened})
+      raised_.erase(std::string(to_string(kind)) + ":" + std::to_string(f));
+  }
+}
+
 void TapMonitor::observe_features(const FeatureAnalysis& analysis, uint64_t latest_step) {
   for (std::size_t f = 0; f < analysis.events.size(); ++f) {
     for (const auto& event : analysis.events[f]) {

@@ -154,8 +154,13 @@ class TapMonitor {
   nlohmann::json observe_snapshot(uint64_t step, const std::map<std::string, double>& values, bool replay = false,
                                   uint64_t known_at_step = 0);
 
-  // After each crosscoder update: raises feature events not raised before.
+  // After each crosscoder update: raises feature events not raised before
+  // (once per feature and kind: a refined history is re-dated, not new).
   void observe_features(const FeatureAnalysis& analysis, uint64_t latest_step);
+  // Features recruitment gave a new direction (TrainReport::recruited_features):
+  // their events are a new feature's and are raised again. Call before
+  // observe_features for the same update.
+  void forget_features(const std::vector<int64_t>& features);
 
   // The series values known when a snapshot is added, before the update
   // trains on it: its surprise, the surprise ratio and the job's scalars.

@@ -361,6 +361,7 @@ bool TapWorker::update(const std::vector<SnapshotMeta>& stored) {
   const auto steps = crosscoder_->steps();
   const FeatureAnalysis analysis = analyse_features(stats, steps, config_.monitor.emergence);
   TrajectoryTable(store_).put(run_, tap_, analysis.trajectories);
+  monitor_->forget_features(report.recruited_features);
   monitor_->observe_features(analysis, steps.back());
   settle_feature_series(analysis, steps);
   refresh_attribution(/*all=*/true);

@@ -333,7 +333,7 @@ int64_t Crosscoder::Impl::split_returning_latents(ProbePass* pass) {
   return used;
 }
 
-int64_t Crosscoder::Impl::recruit_dead_latents(ProbePass* probe_pass) {
+int64_t Crosscoder::Impl::recruit_dead_latents(ProbePass* probe_pass, std::vector<int64_t>* recruited) {
   const ProbePass& pass = *probe_pass;
   torch::NoGradGuard no_grad;
   const int64_t F = options.n_features, T = n_snap();
@@ -436,6 +436,7 @@ int64_t Crosscoder::Impl::recruit_dead_latents(ProbePass* probe_pass) {
   params.log_tau.index_put_({ids}, threshold.log());
   adam.reset_latents(ids);
   probe_pass->fired.index_put_({ids}, 1.0);  // taken: a split after this does not reuse them
+  if (recruited) recruited->assign(ids.data_ptr<int64_t>(), ids.data_ptr<int64_t>() + n_chosen);
   return n_chosen;
 }
 
@@ -548,14 +549,16 @@ TrainReport Crosscoder::train(const std::function<void(int64_t, double)>& progre
   // another direction are split last, onto the dead latents recruitment
   // left (off by default: split_returning_cosine).
   int64_t merged = 0, split = 0, recruited = 0;
+  std::vector<int64_t> recruited_features;
   if (impl_->n_snap() > 1 && !(stop && stop->load())) {
     auto pass = impl_->probe_pass();
     merged = impl_->merge_redundant_latents(&pass);
-    recruited = impl_->recruit_dead_latents(&pass);
+    recruited = impl_->recruit_dead_latents(&pass, &recruited_features);
     split = impl_->split_returning_latents(&pass);
   }
   auto report = impl_->train_steps(impl_->options.steps_per_update, progress, stop);
   report.recruited = recruited;
+  report.recruited_features = std::move(recruited_features);
   report.merged = merged;
   report.split = split;
   if (report.interrupted) return report;

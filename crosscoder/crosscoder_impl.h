@@ -87,8 +87,9 @@ struct Crosscoder::Impl {
   // (returning_latents.h) onto the latents `pass` counts dead, marking them
   // alive. Returns how many.
   int64_t split_returning_latents(ProbePass* pass);
-  // Marks the latents it recruits alive in `pass`.
-  int64_t recruit_dead_latents(ProbePass* pass);
+  // Marks the latents it recruits alive in `pass`; their ids go to
+  // `recruited` when given.
+  int64_t recruit_dead_latents(ProbePass* pass, std::vector<int64_t>* recruited = nullptr);
   // Per-head activations f^θ [R, T, F] and reconstructions x̂ [R, T, d].
   void forward(const torch::Tensor& x, torch::Tensor* f, torch::Tensor* x_hat) const;
 };

@@ -49,6 +49,9 @@ struct TrainReport {
   double last_loss = 0;
   double tokens_per_second = 0;
   int64_t recruited = 0;
+  // The latents recruitment took at the start (dead or faded): their ids now
+  // name other features, whose histories start afresh.
+  std::vector<int64_t> recruited_features;
   int64_t merged = 0;        // redundant latents folded into another at the start
   int64_t split = 0;         // latents that returned with another direction, split in two at the start
   bool interrupted = false;  // `stop` was set: fewer steps than the budget

@@ -4,6 +4,8 @@
 // use at older snapshots still learns what the newest one brings.
 #include <gtest/gtest.h>
 
+#include <vector>
+
 #include "crosscoder/crosscoder_impl.h"
 
 namespace cw {
@@ -53,7 +55,9 @@ TEST(RecruitFaded, TakesTheFadedLatentWithLeastEnergyWhenNoneIsDead) {
   EXPECT_EQ(pass.fired_newest[4].item<double>(), 0.0);
   EXPECT_GT(pass.energy[3].item<double>(), 10 * pass.energy[4].item<double>());
   const auto older_heads_before = m.params.w_dec.select(0, 0).clone();
-  ASSERT_EQ(m.recruit_dead_latents(&pass), 1);
+  std::vector<int64_t> recruited;
+  ASSERT_EQ(m.recruit_dead_latents(&pass, &recruited), 1);
+  EXPECT_EQ(recruited, std::vector<int64_t>{4});
   // Latent 4 now decodes the new direction at the newest head and was not
   // there before (its older head refitted from the residual: ≈ 0).
   const auto newest4 = m.params.w_dec[1][4];

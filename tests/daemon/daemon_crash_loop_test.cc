@@ -58,14 +58,26 @@ TEST(DaemonCrashLoop, FiftyKillsWhileAJobStreamsLoseAndDuplicateNothing) {
     }
   });
 
-  // A life of 0.08-0.9 s: the daemon takes ~0.5-0.9 s to start on a loaded
-  // machine (LibTorch loads), so many lives end during start-up, RocksDB's
-  // open included, the others while serving.
-  std::uniform_int_distribution<int> up_ms(80, 900);
+  // A life of 0.08-0.9 s: the daemon takes ~0.5-0.9 s to start on an idle
+  // machine (LibTorch loads) and 2 s or more beside a loaded ctest -j2, so
+  // many lives end during start-up, RocksDB's open included, the others
+  // while serving. Every tenth life lasts until the daemon has acked
+  // something (at most 20 s), then 0-0.2 s more: on a loaded machine all 50
+  // random lives ended before the first ack (clean-clone CI, 2026-12-04),
+  // and no kill came while serving.
+  std::uniform_int_distribution<int> up_ms(80, 900), serving_ms(0, 200);
   uint64_t acked_before_last_kill = 0;
   for (int kill = 0; kill < 50; ++kill) {
     daemon.spawn();
-    std::this_thread::sleep_for(std::chrono::milliseconds(up_ms(random)));
+    if (kill % 10 == 9) {
+      const uint64_t before = publisher.stats().acked;
+      const auto deadline = Clock::now() + std::chrono::seconds(20);
+      while (publisher.stats().acked == before && Clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      std::this_thread::sleep_for(std::chrono::milliseconds(serving_ms(random)));
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(up_ms(random)));
+    }
     acked_before_last_kill = publisher.stats().acked;
     daemon.kill();
   }

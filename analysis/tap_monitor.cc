@@ -10,6 +10,11 @@ namespace {
 
 nlohmann::json finite_or_null(double value) { return std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(); }
 
+// A feature event's key in the raised set and the log: "emerged:17".
+std::string feature_event_key(FeatureEventKind kind, int64_t feature) {
+  return std::string(to_string(kind)) + ":" + std::to_string(feature);
+}
+
 }  // namespace
 
 nlohmann::json TapMonitor::transition_json(const Transition& transition) const {
@@ -234,7 +239,7 @@ void TapMonitor::forget_features(const std::vector<int64_t>& features) {
   for (const int64_t f : features) {
     for (auto kind : {FeatureEventKind::kEmerged, FeatureEventKind::kFaded, FeatureEventKind::kReEmerged,
                       FeatureEventKind::kStrengthened})
-      raised_.erase(std::string(to_string(kind)) + ":" + std::to_string(f));
+      raised_.erase(feature_event_key(kind, f));
   }
 }
 
@@ -247,7 +252,7 @@ void TapMonitor::observe_features(const FeatureAnalysis& analysis, uint64_t late
       // `features` answers, while an event says when it was first seen
       // (one re-emergence event per snapshot flooded the log: ~1,250 events
       // for 256 features in the first 520 steps of the demo).
-      const std::string key = kind + ":" + std::to_string(f);
+      const std::string key = feature_event_key(event.kind, int64_t(f));
       if (!raised_.insert(key).second) continue;
       const auto& point = analysis.trajectories[f].points[event.snapshot];
       // Strengthened: the norm rose but the activations say it was there before.

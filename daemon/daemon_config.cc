@@ -23,7 +23,8 @@ namespace {
 // docs/CROSSCODER.md derives. load_daemon_config checks each is an option.
 const std::set<std::string> kConfiguredCrosscoderOptions = {
     "n_features", "steps_per_update", "seconds_per_update", "batch_size", "lr",     "initial_threshold",
-    "ste_window", "recruit_fraction", "recruit_faded", "dead_frequency", "split_returning_cosine", "seed", "threads", "device"};
+    "ste_window", "recruit_fraction", "recruit_faded", "dead_frequency", "split_returning_cosine", "seed",
+    "threads",    "device"};
 
 // A TOML number as a double, or nothing: also for an integer no double holds
 // exactly, for which toml++'s value<double>() is empty (reading it as if
@@ -151,16 +152,19 @@ void load_daemon_config(const std::string& path, DaemonConfig* config) {
     }
   }
   text("http", "listen", &config->http_listen);
-  // [quotas] and [retention]: a misspelt key would leave a limit off unnoticed.
-  for (const auto& [section, keys] : std::map<std::string, std::set<std::string>>{
-           {"quotas", {"max_runs", "max_taps_per_run", "max_run_bytes"}}, {"retention", {"max_idle_hours"}}}) {
+  // A misspelt key would leave its default in place unnoticed (a quota off;
+  // split_returning_cosine was in the shipped [crosscoder] and never read).
+  auto refuse_unknown_keys = [&](const std::string& section, const std::set<std::string>& keys) {
     if (const auto* found = table[section].as_table()) {
       for (const auto& [key, value] : *found) {
         if (!keys.count(std::string(key.str())))
-          throw std::runtime_error("config " + path + ": [" + section + "] has no key '" + std::string(key.str()) + "'");
+          throw std::runtime_error("config " + path + ": [" + section + "] has no key '" + std::string(key.str()) +
+                                   "' (deploy/conceptwatchd.toml lists them)");
       }
     }
-  }
+  };
+  refuse_unknown_keys("quotas", {"max_runs", "max_taps_per_run", "max_run_bytes"});
+  refuse_unknown_keys("retention", {"max_idle_hours"});
   text("auth", "secret_key", &config->auth.secret_key);
   text("auth", "ingest_keys", &config->auth.ingest_keys);
   text("auth", "query_keys", &config->auth.query_keys);
@@ -248,18 +252,10 @@ void load_daemon_config(const std::string& path, DaemonConfig* config) {
     throw std::runtime_error("config " + path + ": [crosscoder] priority: " + e.what());
   }
   number("crosscoder", "top_k", &analysis.top_k);
-  // A misspelt [crosscoder] key would leave its default in place unnoticed
-  // (split_returning_cosine was in the shipped file and never read).
-  if (const auto* section = table["crosscoder"].as_table()) {
-    static const std::set<std::string> daemon_keys = {"enabled",         "features_per_dim", "max_features",
-                                                      "sparsity_lambda", "priority",         "top_k"};
-    for (const auto& [key, value] : *section) {
-      const std::string name(key.str());
-      if (!daemon_keys.count(name) && !kConfiguredCrosscoderOptions.count(name))
-        throw std::runtime_error("config " + path + ": [crosscoder] has no key '" + name +
-                                 "' (deploy/conceptwatchd.toml lists them)");
-    }
-  }
+  std::set<std::string> crosscoder_keys = {"enabled", "features_per_dim", "max_features", "sparsity_lambda", "priority",
+                                           "top_k"};
+  crosscoder_keys.insert(kConfiguredCrosscoderOptions.begin(), kConfiguredCrosscoderOptions.end());
+  refuse_unknown_keys("crosscoder", crosscoder_keys);
   // [analysis]: the trainers every tap shares (analysis/trainer_pool.h,
   // analysis/memory_budget.h); a misspelt key would leave them unbounded.
   if (const auto* section = table["analysis"].as_table()) {

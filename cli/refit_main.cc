@@ -18,6 +18,7 @@
 #include "cli/run_target.h"
 #include "cli/text_table.h"
 #include "crosscoder/crosscoder.h"
+#include "crosscoder/tensor_heap.h"
 #include "daemon/daemon_config.h"
 #include "query/analysis_queries.h"
 #include "schema/defaults.h"
@@ -153,6 +154,7 @@ void refit(const CliContext& context, const RefitArgs& args) {
 }  // namespace cw
 
 int main(int argc, char** argv) {
+  cw::keep_freed_tensor_memory();  // the refit trains in this process (crosscoder/tensor_heap.h)
   cw::CliContext context;
   context.data_dir = cw::default_data_dir();
   cw::RefitArgs args;

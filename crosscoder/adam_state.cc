@@ -1,5 +1,7 @@
 #include "crosscoder/adam_state.h"
 
+#include <torch/utils.h>
+
 #include <cmath>
 
 namespace cw {

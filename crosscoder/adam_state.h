@@ -10,7 +10,7 @@
 #ifndef CW_CROSSCODER_ADAM_STATE_H_
 #define CW_CROSSCODER_ADAM_STATE_H_
 
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include "crosscoder/training_step.h"
 

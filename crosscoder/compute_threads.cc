@@ -1,7 +1,8 @@
 #include "crosscoder/compute_threads.h"
 
 #include <dlfcn.h>
-#include <torch/torch.h>
+#include <torch/types.h>
+#include <torch/utils.h>
 
 namespace cw {
 

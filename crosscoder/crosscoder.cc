@@ -3,6 +3,8 @@
 // crosscoder_io.cc.
 #include "crosscoder/crosscoder.h"
 
+#include <torch/cuda.h>
+#include <torch/utils.h>
 
 #include <algorithm>
 #include <chrono>

@@ -4,6 +4,7 @@
 #include <limits>
 #include <stdexcept>
 #include <unordered_map>
+#include <torch/utils.h>
 
 #include "crosscoder/crosscoder.h"
 #include "crosscoder/crosscoder_impl.h"

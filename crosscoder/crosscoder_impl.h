@@ -2,7 +2,7 @@
 #ifndef CW_CROSSCODER_CROSSCODER_IMPL_H_
 #define CW_CROSSCODER_CROSSCODER_IMPL_H_
 
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include <random>
 #include <string>

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <sstream>
 #include <stdexcept>
+#include <torch/serialize.h>
 
 #include "crosscoder/crosscoder.h"
 #include "crosscoder/crosscoder_impl.h"

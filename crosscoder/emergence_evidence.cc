@@ -1,5 +1,7 @@
 #include "crosscoder/emergence_evidence.h"
 
+#include <torch/utils.h>
+
 #include <cmath>
 #include <functional>
 #include <limits>

@@ -8,7 +8,7 @@
 #ifndef CW_CROSSCODER_HEAD_GROUP_H_
 #define CW_CROSSCODER_HEAD_GROUP_H_
 
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include <cstdint>
 

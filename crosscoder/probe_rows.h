@@ -12,7 +12,7 @@
 #ifndef CW_CROSSCODER_PROBE_ROWS_H_
 #define CW_CROSSCODER_PROBE_ROWS_H_
 
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include <memory>
 #include <vector>

@@ -1,6 +1,7 @@
 // Where a recruit's direction was already present: its decoder norm at the
 // heads before the newest, fitted from each head's own residual.
 #include <algorithm>
+#include <torch/utils.h>
 
 #include "crosscoder/recruit_presence.h"
 

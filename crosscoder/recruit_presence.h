@@ -4,7 +4,7 @@
 #ifndef CW_CROSSCODER_RECRUIT_PRESENCE_H_
 #define CW_CROSSCODER_RECRUIT_PRESENCE_H_
 
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include "crosscoder/crosscoder_impl.h"
 

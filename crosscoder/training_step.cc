@@ -1,5 +1,7 @@
 #include "crosscoder/training_step.h"
 
+#include <torch/utils.h>
+
 #include <algorithm>
 #include <chrono>
 

@@ -9,7 +9,7 @@
 #ifndef CW_CROSSCODER_TRAINING_STEP_H_
 #define CW_CROSSCODER_TRAINING_STEP_H_
 
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include <string>
 #include <utility>

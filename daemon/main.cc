@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "daemon/daemon.h"
+#include "crosscoder/tensor_heap.h"
 #include "daemon/exit_codes.h"
 #include "daemon/log_format.h"
 #include "store/store_recovery.h"
@@ -42,6 +43,7 @@ int store_exit_code(cw::StoreProblem problem) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  cw::keep_freed_tensor_memory();  // the crosscoder trains in this process (crosscoder/tensor_heap.h)
   cw::DaemonConfig config = cw::default_daemon_config();
   CLI::App app{"conceptwatchd: watch a language model learn while it is pre-trained"};
   std::string config_path;

@@ -3,7 +3,8 @@
 #ifndef CW_HOOKS_TORCH_TAP_H_
 #define CW_HOOKS_TORCH_TAP_H_
 
-#include <torch/torch.h>
+#include <torch/types.h>
+#include <torch/utils.h>
 
 #include <map>
 #include <optional>

@@ -20,6 +20,7 @@
 #include <string>
 #include <thread>
 #include <vector>
+#include <torch/utils.h>
 
 #include "bench/common/daemon_process.h"
 #include "bench/common/sample_stats.h"

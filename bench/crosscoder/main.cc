@@ -5,7 +5,8 @@
 // share of our step (100% = nothing but the two GEMMs).
 // Usage: cw_bench_crosscoder [--quick] [--threads N] [--profile]
 // --profile: also print the sparse step's phases (mean seconds per step).
-#include <torch/torch.h>
+#include <torch/types.h>
+#include <torch/utils.h>
 
 #include <algorithm>
 #include <chrono>

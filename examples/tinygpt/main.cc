@@ -9,10 +9,12 @@
 #include <iostream>
 
 #include "examples/tinygpt/conceptwatch_sink.h"
+#include "crosscoder/tensor_heap.h"
 #include "examples/tinygpt/logging_sink.h"
 #include "examples/tinygpt/trainer.h"
 
 int main(int argc, char** argv) {
+  cw::keep_freed_tensor_memory();  // 2.2x faster training steps on CPU (crosscoder/tensor_heap.h)
   cw::TrainOptions o;
   bool no_layer_norm = false, quiet_sink = false;
   std::string positions = cw::to_string(o.model.positions);

@@ -47,17 +47,20 @@ ALLOWED = {
     # daemon_config.cc reads [crosscoder] through crosscoder_options.h, and
     # checks [emergence] by the detector's own rules (detect/emergence.h).
     # The metrics page and the HTTP port serving it (observe/http_port.h).
+    # main.cc keeps freed tensor memory in the heap (crosscoder/tensor_heap.h).
     "observe": [],
     "daemon": ["schema", "store", "alerts", "ingest", "query", "analysis", "auth", "observe",
-               "crosscoder/crosscoder_options.h", "crosscoder/crosscoder.h", "detect/emergence.h"],
+               "crosscoder/crosscoder_options.h", "crosscoder/crosscoder.h", "crosscoder/tensor_heap.h",
+               "detect/emergence.h"],
     # cli/import_command.cc publishes through hooks/publisher.h when the
     # daemon is up; refit_main.cc is the conceptwatch-refit program, which
     # links cw_crosscoder and cw_analysis (for analysis/analysis_config.h).
     # export_command.cc reads the stored state (crosscoder_state.h, torch-free);
     # main.cc reads the daemon's configuration (--config) for the answers it
     # gives with the daemon down (daemon/daemon_config.h, torch-free).
+    # refit_main.cc keeps freed tensor memory in the heap (crosscoder/tensor_heap.h).
     "cli": ["schema", "store", "detect", "ingest", "query", "hooks", "analysis", "auth", "crosscoder/crosscoder.h",
-            "crosscoder/crosscoder_state.h", "daemon/daemon_config.h"],
+            "crosscoder/crosscoder_state.h", "crosscoder/tensor_heap.h", "daemon/daemon_config.h"],
     "examples": ["schema", "hooks", "crosscoder"],
 }
 

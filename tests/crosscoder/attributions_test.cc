@@ -2,7 +2,8 @@
 // against Crosscoder::attribution at each snapshot, which is tested against
 // autograd in crosscoder_test.cc.
 #include <gtest/gtest.h>
-#include <torch/torch.h>
+#include <torch/types.h>
+#include <torch/utils.h>
 
 #include "crosscoder/crosscoder.h"
 #include "examples/planted/planted_dictionary.h"

@@ -3,7 +3,8 @@
 // pickle) loads as the state it was and is re-saved in format 3 by the
 // daemon, and the torch-free export equals the engine's.
 #include <gtest/gtest.h>
-#include <torch/torch.h>
+#include <torch/types.h>
+#include <torch/serialize.h>
 
 #include <filesystem>
 #include <fstream>

@@ -1,6 +1,8 @@
 // Public API behaviour: online growth, exact resume, export and attribution.
 #include <gtest/gtest.h>
-#include <torch/torch.h>
+#include <torch/types.h>
+#include <torch/cuda.h>
+#include <torch/utils.h>
 
 #include <filesystem>
 #include <sstream>

@@ -8,6 +8,8 @@
 
 #include <string>
 #include <vector>
+#include <torch/serialize.h>
+#include <torch/utils.h>
 
 #include "crosscoder/compute_threads.h"
 #include "crosscoder/gloo_head_group.h"

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <torch/utils.h>
 
 #include "crosscoder/adam_state.h"
 #include "crosscoder/crosscoder_impl.h"

@@ -1,7 +1,7 @@
 // Recovery of a planted dictionary, online (add + train per snapshot) and
 // offline (the paper's method), and online ≈ offline.
 #include <gtest/gtest.h>
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include <chrono>
 #include <cmath>

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <vector>
+#include <torch/utils.h>
 
 #include "crosscoder/crosscoder_impl.h"
 

@@ -3,6 +3,7 @@
 // same reconstruction, one era per latent; one that returns with its own
 // direction is left as it is.
 #include <gtest/gtest.h>
+#include <torch/utils.h>
 
 #include "crosscoder/crosscoder_impl.h"
 #include "crosscoder/returning_latents.h"

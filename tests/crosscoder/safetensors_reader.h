@@ -3,7 +3,7 @@
 #ifndef CW_TESTS_CROSSCODER_SAFETENSORS_READER_H_
 #define CW_TESTS_CROSSCODER_SAFETENSORS_READER_H_
 
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include <string>
 

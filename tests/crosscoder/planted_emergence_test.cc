@@ -176,6 +176,19 @@ TEST(PlantedEmergence, LateRecruitsOfEarlyAtomsAreNotDatedLate) {
   EXPECT_GE(r.rising_dated, 0.9 * r.rising);
 }
 
+// The default options (as the daemon's defaults: auto λ, 8 × d_model
+// features), each overridable from the environment.
+CrosscoderOptions options_from_env(int64_t d_model) {
+  CrosscoderOptions o;
+  o.sparsity_lambda = kAutoSparsityLambda;
+  o.n_features = env_int("CW_F", 8 * d_model);
+  if (const char* v = std::getenv("CW_LAMBDA")) o.sparsity_lambda = std::atof(v);
+  o.steps_per_update = env_int("CW_STEPS", o.steps_per_update);
+  o.batch_size = env_int("CW_BATCH", o.batch_size);
+  o.seed = env_int("CW_CC_SEED", 0);
+  return o;
+}
+
 // Tuning entry point (CW_EXPERIMENT=1): a planted stream and options from
 // the environment, the default options otherwise.
 TEST(PlantedEmergence, Experiment) {
@@ -188,11 +201,7 @@ TEST(PlantedEmergence, Experiment) {
     ASSERT_EQ(std::sscanf(preset, "%31[a-z-]/d%lld/k%lld/t%lld/s%lld", structure, &d, &k, &t, &seed), 5) << preset;
     const auto parsed = parse_planted_structure(structure);
     ASSERT_TRUE(parsed) << preset;
-    const auto p = make_planted_dictionary(planted_preset(*parsed, d, k, t, uint64_t(seed)));
-    CrosscoderOptions o;
-    o.sparsity_lambda = kAutoSparsityLambda;
-    o.n_features = 8 * d;
-    run_online(p, o);
+    run_online(make_planted_dictionary(planted_preset(*parsed, d, k, t, uint64_t(seed))), options_from_env(d));
     return;
   }
   po.d_model = env_int("CW_D", 64);
@@ -205,15 +214,7 @@ TEST(PlantedEmergence, Experiment) {
   po.mass_emergence_snapshot = env_int("CW_MASS", -1);
   po.stationary = env_int("CW_STATIONARY", 1) != 0;
   po.seed = env_int("CW_SEED", 1);
-  const auto p = make_planted_dictionary(po);
-  CrosscoderOptions o;
-  o.sparsity_lambda = kAutoSparsityLambda;
-  o.n_features = env_int("CW_F", 8 * po.d_model);
-  if (const char* v = std::getenv("CW_LAMBDA")) o.sparsity_lambda = std::atof(v);
-  o.steps_per_update = env_int("CW_STEPS", o.steps_per_update);
-  o.batch_size = env_int("CW_BATCH", o.batch_size);
-  o.seed = env_int("CW_CC_SEED", 0);
-  run_online(p, o);
+  run_online(make_planted_dictionary(po), options_from_env(po.d_model));
 }
 
 }  // namespace

@@ -161,14 +161,18 @@ int main(int argc, char** argv) {
   CLI::App app{"conceptwatch refit: train a fresh crosscoder on all stored snapshots (the paper's offline method) "
                "and compare with the online one"};
   app.name("conceptwatch refit");
-  app.add_option("--data-dir", context.data_dir, "data directory (read-only)")->capture_default_str();
-  app.add_flag("--json", context.json, "print JSON instead of tables");
+  // `conceptwatch refit` passes the CLI's --data-dir, --json and --config
+  // first and the user's words after `refit` next: the last one given wins,
+  // so `conceptwatch refit --data-dir D` reads D (it was refused as given twice).
+  app.add_option("--data-dir", context.data_dir, "data directory (read-only)")->capture_default_str()->take_last();
+  app.add_flag("--json", context.json, "print JSON instead of tables")->take_last();
   cw::add_run_target(&app, &args.target);
   app.add_option("--steps", args.steps, "training steps")->capture_default_str();
   app.add_option("--out", args.out, "also export the offline crosscoder here");
   app.add_option("--config", args.config,
                  "conceptwatchd's TOML configuration: its [emergence] settings date the features of both "
-                 "crosscoders, its [crosscoder] settings train the refit when there is no online crosscoder");
+                 "crosscoders, its [crosscoder] settings train the refit when there is no online crosscoder")
+      ->take_last();
   app.add_option("--match-cosine", args.agreement.min_cosine,
                  "features are the same when their final decoder rows have at least this cosine")
       ->capture_default_str();

@@ -57,6 +57,20 @@ TEST_F(RefitTest, TrainsWithTheConfigurationGivenToTheCli) {
   EXPECT_FALSE(nlohmann::json::parse(cli_.out()).contains("emergence_agreement"));  // nothing online to compare
 }
 
+// The CLI passes its own --data-dir (here the test's) first; options written
+// after `refit` come last and win: the user's --data-dir, --config and --json.
+TEST_F(RefitTest, OptionsWrittenAfterRefitWin) {
+  const std::string config = dir_.sub("cw.toml");
+  ASSERT_EQ(cli_.python("open('" + config + "', 'w').write('[crosscoder]\\nn_features = 24\\n')\n"), 0);
+  ASSERT_EQ(cli_.run("--json refit --data-dir " + dir_.sub("nowhere") + " --run r --steps 20"), 1);
+  EXPECT_NE(cli_.output().find("nowhere"), std::string::npos) << cli_.output();
+  ASSERT_EQ(
+      cli_.run("--json refit --json --data-dir " + cli_.data_dir() + " --config " + config + " --run r --steps 20"), 0)
+      << cli_.output();
+  EXPECT_NE(cli_.err().find("refit: 2 snapshots, 24 features, 20 steps"), std::string::npos) << cli_.output();
+  EXPECT_EQ(nlohmann::json::parse(cli_.out())["run"], "r");
+}
+
 TEST_F(RefitTest, ACliWithoutTheRefitProgramBesideItSaysSo) {
   const std::string lone = dir_.sub("lone-conceptwatch");
   std::filesystem::copy_file(CW_CLI_PATH, lone);

@@ -5,7 +5,7 @@
 // give such blocks back to the kernel (munmap, or trimming the heap's top)
 // and take them again as fresh zeroed pages, and that page traffic was most
 // of the time: tinygpt's 300-step repeat run took 16.8 s (4.3 s of it in the
-// kernel) and 7.6 s (0.3 s) with freed memory kept (docs/CROSSCODER.md,
+// kernel) and 7.9 s (0.4 s) with freed memory kept as below (docs/CROSSCODER.md,
 // "Freed tensor memory").
 #ifndef CW_CROSSCODER_TENSOR_HEAP_H_
 #define CW_CROSSCODER_TENSOR_HEAP_H_

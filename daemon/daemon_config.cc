@@ -22,9 +22,8 @@ namespace {
 // sparsity_lambda is read apart for "auto"); the others keep the defaults
 // docs/CROSSCODER.md derives. load_daemon_config checks each is an option.
 const std::set<std::string> kConfiguredCrosscoderOptions = {
-    "n_features", "steps_per_update", "seconds_per_update", "batch_size", "lr",     "initial_threshold",
-    "ste_window", "recruit_fraction", "recruit_faded", "dead_frequency", "split_returning_cosine", "seed",
-    "threads",    "device"};
+    "n_features", "steps_per_update", "seconds_per_update", "batch_size", "lr", "initial_threshold", "ste_window",
+    "recruit_fraction", "recruit_faded", "dead_frequency", "split_returning_cosine", "seed", "threads", "device"};
 
 // A TOML number as a double, or nothing: also for an integer no double holds
 // exactly, for which toml++'s value<double>() is empty (reading it as if

@@ -178,19 +178,9 @@ PlantedOptions small_planted(int64_t snapshots, uint64_t seed) {
   return o;
 }
 
-// The 50-snapshot control's: half the steps per update. An update encodes
-// every head, so the control's cost grows with the square of its length
-// (99 s at 150 steps beside ctest -j2); fewer steps leave each update's
-// start-up and recruitment churn less settled, which can only make a false
-// alarm likelier.
-const char* kControlCrosscoder =
-    "n_features = 64\nbatch_size = 256\nsteps_per_update = 75\nlr = 0.003\nsparsity_lambda = 0.02\n"
-    "seed = 3\nthreads = 1\n";
-
-// The daemon's config: `crosscoder` plus a JSON-lines alert sink.
-std::string config_with_alerts(const testing::TempDir& dir, const std::string& alerts_path,
-                               const std::string& crosscoder) {
-  const std::string path = testing::write_crosscoder_config(dir, crosscoder);
+// The daemon's config: the crosscoder plus a JSON-lines alert sink.
+std::string config_with_alerts(const testing::TempDir& dir, const std::string& alerts_path) {
+  const std::string path = testing::write_crosscoder_config(dir, kSmallCrosscoder);
   std::ofstream(path, std::ios::app) << "\n[alerts]\n[[alerts.sinks]]\ntype = \"jsonl\"\npath = \"" << alerts_path
                                      << "\"\n";
   return path;
@@ -199,14 +189,13 @@ std::string config_with_alerts(const testing::TempDir& dir, const std::string& a
 // A daemon with the small crosscoder and a JSON-lines alert sink that has
 // taken in one planted stream as `run`.
 struct StreamedRun {
-  StreamedRun(const std::string& run, const PlantedDictionary& planted, const std::string& crosscoder = kSmallCrosscoder)
-      : daemon({"--config", config_with_alerts(dir, alerts, crosscoder), "--log-level", "info"}) {
+  StreamedRun(const std::string& run, const PlantedDictionary& planted) {
     daemon.start();
     testing::stream_planted(daemon, run, planted);
   }
   testing::TempDir dir;
   std::string alerts = dir.sub("alerts.jsonl");
-  DaemonProcess daemon;
+  DaemonProcess daemon{{"--config", config_with_alerts(dir, alerts), "--log-level", "info"}};
 };
 
 // Firing alerts named `alertname` in a JSON-lines alert file.
@@ -258,7 +247,7 @@ TEST(PlantedDaemon, AStationaryDictionaryOverFiftySnapshotsRaisesNoTransition) {
   // to find.
   PlantedOptions o = small_planted(50, 6);
   o.stationary = true;
-  StreamedRun control("control", make_planted_dictionary(o), kControlCrosscoder);
+  StreamedRun control("control", make_planted_dictionary(o));
   auto& daemon = control.daemon;
 
   const auto phases = daemon.query("phases", {{"run", "control"}});

@@ -373,10 +373,10 @@ bool TapWorker::update(const std::vector<SnapshotMeta>& stored) {
     status_["update_seconds"] = update_seconds_.to_json();  // /metrics: conceptwatch_crosscoder_update_seconds
   }
   spdlog::info(
-      "crosscoder {}/{}: +{} snapshots (now {}), {} merged, {} split, {} recruited, {} steps in {:.1f} s, loss {:.4g} -> "
-      "{:.4g}",
-      run_, tap_, new_steps.size(), steps.size(), report.merged, report.split, report.recruited, report.steps, seconds,
-      report.first_loss, report.last_loss);
+      "crosscoder {}/{}: +{} snapshots (now {}), {} merged, {} joined, {} folded, {} split, {} recruited, {} steps in "
+      "{:.1f} s, loss {:.4g} -> {:.4g}",
+      run_, tap_, new_steps.size(), steps.size(), report.merged, report.joined, report.folded, report.split,
+      report.recruited, report.steps, seconds, report.first_loss, report.last_loss);
   return true;
 }
 
@@ -465,6 +465,8 @@ void TapWorker::save(const std::vector<uint64_t>& new_steps, const TrainReport& 
                             {"tokens_per_second", report.tokens_per_second},
                             {"loss", report.last_loss},
                             {"merged", report.merged},
+                            {"joined", report.joined},
+                            {"folded", report.folded},
                             {"split", report.split},
                             {"recruited", report.recruited}};
   if (!metrics.empty()) status_["latest"] = metrics_json(metrics.back());

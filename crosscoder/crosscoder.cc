@@ -14,6 +14,7 @@
 
 #include "crosscoder/crosscoder_impl.h"
 #include "crosscoder/compute_threads.h"
+#include "crosscoder/handover_latents.h"
 #include "crosscoder/recruit_presence.h"
 #include "crosscoder/returning_latents.h"
 #include "crosscoder/schedule.h"
@@ -62,6 +63,11 @@ Crosscoder::Impl::Impl(const CrosscoderOptions& o) : options(o), rng(o.seed) {
     throw std::invalid_argument("crosscoder: init_norm_min and init_norm_step must be positive, init_norm_max >= init_norm_min");
   if (!(o.adam_eps > 0)) throw std::invalid_argument("crosscoder: adam_eps must be positive");
   if (o.progress_every <= 0) throw std::invalid_argument("crosscoder: progress_every must be positive");
+  try {
+    check_between_update_options(o);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(std::string("crosscoder: ") + e.what());
+  }
   training_device(o.device);  // throws, naming what is missing
   if (o.threads > 0) set_compute_threads(o.threads);
 }
@@ -225,6 +231,10 @@ Crosscoder::Impl::ProbePass Crosscoder::Impl::probe_pass() const {
   const auto all_norms_sq = params.w_dec.pow(2).sum(2);                                      // [T, F]
   pass.fired_newest = torch::zeros({F}, torch::kFloat64);
   pass.energy = torch::zeros({F}, torch::kFloat64);
+  if (options.fold_unexplained > 0) {
+    pass.decoder = params.w_dec.contiguous();
+    pass.ablation = std::make_unique<RefitAblation>(pass.decoder.data_ptr<float>(), F, options.d_model);
+  }
   for (int64_t b = 0; b < n_tokens; b += chunk) {
     const int64_t e = std::min(n_tokens, b + chunk);
     const auto x = probe_rows(b, e);
@@ -241,6 +251,24 @@ Crosscoder::Impl::ProbePass Crosscoder::Impl::probe_pass() const {
     const auto active_newest = f.select(1, T - 1) > 0;
     pass.over_decoded.slice(0, b, e).copy_(
         torch::where(active_newest, cosine, torch::zeros_like(cosine)).amin(1).clamp_max(0.0));
+    if (pass.ablation) {
+      // The newest head only: folding on every head kept the mixtures that
+      // hold a feature at the older heads, and with them the L0 excess
+      // (docs/CROSSCODER.md "Latents the others reconstruct").
+      const auto newest_f = f.select(1, T - 1).contiguous();
+      const auto on = active_newest.nonzero().contiguous();  // (row, feature), by row
+      const auto on_values = newest_f.index({on.select(1, 0), on.select(1, 1)}).contiguous();
+      const int64_t* rf = on.data_ptr<int64_t>();
+      const float* values = on_values.data_ptr<float>();
+      std::vector<int64_t> features;
+      for (int64_t k = 0, nnz = on.size(0); k < nnz;) {
+        int64_t end = k;
+        features.clear();
+        while (end < nnz && rf[2 * end] == rf[2 * k]) features.push_back(rf[2 * end + 1]), ++end;
+        pass.ablation->add_row(T - 1, features.data(), values + k, end - k);
+        k = end;
+      }
+    }
     if (!(options.merge_unexplained > 0)) continue;
     // Each row's latents active at any snapshot, with their T activations.
     const auto active = open.any(1).nonzero().contiguous();  // [nnz, 2] (row, feature), by row
@@ -259,13 +287,21 @@ Crosscoder::Impl::ProbePass Crosscoder::Impl::probe_pass() const {
   return pass;
 }
 
+void Crosscoder::Impl::free_latents(const torch::Tensor& ids, ProbePass* pass) {
+  const int64_t F = options.n_features, T = n_snap(), d = options.d_model;
+  using torch::indexing::Slice;
+  params.w_dec.index_put_({Slice(), ids}, torch::zeros({}));
+  params.w_enc.view({F, T, d}).index_put_({ids}, torch::zeros({}));
+  params.b_enc.index_put_({Slice(), ids}, torch::zeros({}));
+  adam.reset_latents(ids);
+  pass->fired.index_put_({ids}, 0.0);
+}
+
 int64_t Crosscoder::Impl::merge_redundant_latents(ProbePass* pass) {
   if (!(options.merge_unexplained > 0)) return 0;
   torch::NoGradGuard no_grad;
   const auto merges = pass->gram.redundant(options.merge_unexplained);
   if (merges.empty()) return 0;
-  const int64_t F = options.n_features, T = n_snap(), d = options.d_model;
-  using torch::indexing::Slice;
   // W_D,keep += c · W_D,absorb at every head: f_keep (W_D,keep + c W_D,absorb)
   // is what the pair decoded. The keeper's gate compares h ‖W_D‖ with τ, so
   // τ follows its decoder norm (over the heads, weighted by their norms) and
@@ -286,12 +322,42 @@ int64_t Crosscoder::Impl::merge_redundant_latents(ProbePass* pass) {
   params.log_tau.index_add_(0, keep_ids, growth.log());
   // The absorbed latent is emptied (it never fires again) and counted dead,
   // so recruitment can reuse it in this update.
-  params.w_dec.index_put_({Slice(), absorb_ids}, torch::zeros({}));
-  params.w_enc.view({F, T, d}).index_put_({absorb_ids}, torch::zeros({}));
-  params.b_enc.index_put_({Slice(), absorb_ids}, torch::zeros({}));
-  adam.reset_latents(absorb_ids);
-  pass->fired.index_put_({absorb_ids}, 0.0);
+  free_latents(absorb_ids, pass);
   return static_cast<int64_t>(merges.size());
+}
+
+int64_t Crosscoder::Impl::join_handovers(ProbePass* pass) {
+  if (!(options.join_handover_cosine > 0) || n_snap() < 2) return 0;
+  torch::NoGradGuard no_grad;
+  const int64_t F = options.n_features, T = n_snap(), d = options.d_model;
+  const auto w_dec = params.w_dec.contiguous();
+  const auto joins = handover_latents(w_dec.data_ptr<float>(), T, F, d, options.join_handover_cosine);
+  if (joins.empty()) return 0;
+  using torch::indexing::Slice;
+  std::vector<int64_t> freed;
+  for (const auto& j : joins) {
+    // B decodes at `at` what A decoded at at − 1 with its own activations:
+    // A's older rows, scaled by the ratio of the two rows' norms there, so
+    // that B's gate (h ‖W_D‖ > τ) opens at the older heads as at `at`.
+    const double ratio = params.w_dec[j.at][j.to].norm().item<double>() /
+                         std::max(params.w_dec[j.at - 1][j.from].norm().item<double>(), 1e-12);
+    params.w_dec.index_put_({Slice(0, j.at), j.to}, params.w_dec.index({Slice(0, j.at), j.from}) * ratio);
+    freed.push_back(j.from);
+  }
+  free_latents(torch::tensor(freed, torch::kInt64), pass);
+  return static_cast<int64_t>(joins.size());
+}
+
+int64_t Crosscoder::Impl::fold_explained_latents(ProbePass* pass) {
+  if (!pass->ablation) return 0;
+  torch::NoGradGuard no_grad;
+  // Latents merged or joined away in this pass are gone from the rows.
+  const auto freed = (pass->fired == 0).to(torch::kUInt8).contiguous();
+  const std::vector<char> gone(freed.data_ptr<uint8_t>(), freed.data_ptr<uint8_t>() + freed.numel());
+  const auto folded = pass->ablation->foldable(options.fold_unexplained, gone);
+  if (folded.empty()) return 0;
+  free_latents(torch::tensor(folded, torch::kInt64), pass);
+  return static_cast<int64_t>(folded.size());
 }
 
 int64_t Crosscoder::Impl::split_returning_latents(ProbePass* pass) {
@@ -546,15 +612,20 @@ TrainReport Crosscoder::train(const std::function<void(int64_t, double)>& progre
   // learned the new directions — with half the budget, at the lr's decay,
   // and cost the newest snapshot 0.01–0.04 EV (planted, 3 seeds).
   //
-  // Redundant latents are folded first, in the same pass over the probe set:
-  // what they free is recruitable at once. Latents that returned with
+  // Redundant latents are merged, handovers joined and latents the others
+  // reconstruct folded first, in the same pass over the probe set: what
+  // they free is recruitable at once. Joins before the fold: a latent
+  // that took a feature over is kept whole, and the fold then sees the
+  // rows without the latent it took it from. Latents that returned with
   // another direction are split last, onto the dead latents recruitment
   // left (off by default: split_returning_cosine).
-  int64_t merged = 0, split = 0, recruited = 0;
+  int64_t merged = 0, joined = 0, folded = 0, split = 0, recruited = 0;
   std::vector<int64_t> recruited_features;
   if (impl_->n_snap() > 1 && !(stop && stop->load())) {
     auto pass = impl_->probe_pass();
     merged = impl_->merge_redundant_latents(&pass);
+    joined = impl_->join_handovers(&pass);
+    folded = impl_->fold_explained_latents(&pass);
     recruited = impl_->recruit_dead_latents(&pass, &recruited_features);
     split = impl_->split_returning_latents(&pass);
   }
@@ -562,6 +633,8 @@ TrainReport Crosscoder::train(const std::function<void(int64_t, double)>& progre
   report.recruited = recruited;
   report.recruited_features = std::move(recruited_features);
   report.merged = merged;
+  report.joined = joined;
+  report.folded = folded;
   report.split = split;
   if (report.interrupted) return report;
   ++impl_->updates;
@@ -578,6 +651,12 @@ Crosscoder train_offline(const CrosscoderOptions& options, const std::vector<uin
   // demo run on a loaded machine trained 472 or 1,039 of its 2,000 steps).
   CrosscoderOptions offline = options;
   offline.seconds_per_update = 0;
+  // The paper's fit trains every head at once: no feature is handed from
+  // one latent to another over the heads, and the fold is an online remedy
+  // for what growth leaves (docs/CROSSCODER.md "Latents the others
+  // reconstruct"), not measured offline.
+  offline.fold_unexplained = 0;
+  offline.join_handover_cosine = 0;
   Crosscoder cc(offline);
   auto& m = *cc.impl_;
   m.n_tokens = n_tokens;

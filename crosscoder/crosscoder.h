@@ -143,7 +143,8 @@ void check_device(const std::string& device);
 // Initialisation as the paper: W_D identical for every head, W_E^θ = W_D^θᵀ.
 // No dead-latent recruitment. λ ramps over the first 10% of `total_steps`.
 // Redundant latents are folded every steps_per_update steps, as online
-// (merge_unexplained; 0 for the paper's method alone).
+// (merge_unexplained; 0 for the paper's method alone); the online-only
+// fold_unexplained and join_handover_cosine are off.
 Crosscoder train_offline(const CrosscoderOptions& options, const std::vector<uint64_t>& steps,
                          const std::vector<const float*>& activations, int64_t n_tokens, int64_t total_steps,
                          const std::function<void(int64_t, double)>& progress = nullptr);

@@ -12,6 +12,7 @@
 #include "crosscoder/coactivation.h"
 #include "crosscoder/crosscoder.h"
 #include "crosscoder/probe_rows.h"
+#include "crosscoder/refit_ablation.h"
 #include "crosscoder/training_step.h"
 
 namespace cw {
@@ -78,11 +79,23 @@ struct Crosscoder::Impl {
     torch::Tensor over_decoded;
     torch::Tensor fired_newest = {};  // [F] rows where the latent fires at the newest head
     torch::Tensor energy = {};        // [F] Σ over rows and heads of f² ‖W_D‖²
+    torch::Tensor decoder = {};                       // W_D [T, F, d] contiguous: `ablation` reads it
+    std::unique_ptr<RefitAblation> ablation = nullptr;  // when fold_unexplained > 0
   };
   ProbePass probe_pass() const;
   // Folds latents whose activations are proportional to another's into it
   // (coactivation.h) and marks them dead in `pass`. Returns how many.
   int64_t merge_redundant_latents(ProbePass* pass);
+  // Empties latents `ids` (they never fire again), resets their Adam state
+  // and marks them dead in `pass`, so recruitment can reuse them at once.
+  void free_latents(const torch::Tensor& ids, ProbePass* pass);
+  // Zeroes latents the others reconstruct (refit_ablation.h) and marks them
+  // dead in `pass`. Returns how many.
+  int64_t fold_explained_latents(ProbePass* pass);
+  // Joins latents that handed a feature over (handover_latents.h): the
+  // later one takes the earlier one's heads before the handover, the earlier
+  // one is emptied and marked dead in `pass`. Returns how many.
+  int64_t join_handovers(ProbePass* pass);
   // Splits latents that returned with another direction
   // (returning_latents.h) onto the latents `pass` counts dead, marking them
   // alive. Returns how many.

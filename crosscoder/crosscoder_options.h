@@ -8,6 +8,7 @@
 #define CW_CROSSCODER_CROSSCODER_OPTIONS_H_
 
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 
 namespace cw {
@@ -63,6 +64,17 @@ struct CrosscoderOptions {
   // another times a constant, up to this share of its energy, is folded into
   // it and freed (crosscoder/coactivation.h). 0: never.
   double merge_unexplained = 0.01;
+  // Also at the start of each update, before recruitment: a latent whose
+  // decoded energy at the newest head the other active latents reconstruct
+  // (their activations refitted) up to this share is zeroed and freed
+  // (crosscoder/refit_ablation.h; the value: docs/CROSSCODER.md "Latents the
+  // others reconstruct"). 0: never.
+  double fold_unexplained = 0.1;
+  // Also at the start of each update: a latent that went off at head s and
+  // one that came on there with a decoder direction within this |cos| of its
+  // are joined, the second taking the first's heads before s
+  // (crosscoder/handover_latents.h). 0: never.
+  double join_handover_cosine = 0.9;
   // Also at the start of each update, after recruitment: a latent whose
   // decoder norm went on, off and on again, returning with a direction at
   // |cos| below this to the one it had before, is split in two at the head
@@ -82,6 +94,16 @@ enum class OptionKey { kRequired, kOptional };
 
 // Calls v(name, field, key) for every option of `o`, in declaration order.
 // `Options` is CrosscoderOptions or const CrosscoderOptions.
+// Throws std::invalid_argument naming the option when a move between
+// updates is given a value outside its range (the crosscoder's constructor
+// and the daemon's config both check it).
+inline void check_between_update_options(const CrosscoderOptions& o) {
+  if (!(o.fold_unexplained >= 0 && o.fold_unexplained < 1))
+    throw std::invalid_argument("fold_unexplained must be in [0, 1) (0 turns the fold off)");
+  if (!(o.join_handover_cosine >= 0 && o.join_handover_cosine <= 1))
+    throw std::invalid_argument("join_handover_cosine must be in [0, 1] (0 turns joining off)");
+}
+
 template <typename Options, typename Visit>
 void visit_crosscoder_options(Options& o, Visit&& v) {
   v("d_model", o.d_model, OptionKey::kRequired);
@@ -113,6 +135,8 @@ void visit_crosscoder_options(Options& o, Visit&& v) {
   v("recruit_fraction", o.recruit_fraction, OptionKey::kRequired);
   v("recruit_faded", o.recruit_faded, OptionKey::kOptional);
   v("merge_unexplained", o.merge_unexplained, OptionKey::kOptional);
+  v("fold_unexplained", o.fold_unexplained, OptionKey::kOptional);
+  v("join_handover_cosine", o.join_handover_cosine, OptionKey::kOptional);
   v("split_returning_cosine", o.split_returning_cosine, OptionKey::kOptional);
   v("use_sparse_path", o.use_sparse_path, OptionKey::kRequired);
   v("dense_frequency", o.dense_frequency, OptionKey::kOptional);

@@ -53,6 +53,8 @@ struct TrainReport {
   // name other features, whose histories start afresh.
   std::vector<int64_t> recruited_features;
   int64_t merged = 0;        // redundant latents folded into another at the start
+  int64_t joined = 0;        // latents that handed a feature over, joined at the start (handover_latents.h)
+  int64_t folded = 0;        // latents the others reconstruct, freed at the start (refit_ablation.h)
   int64_t split = 0;         // latents that returned with another direction, split in two at the start
   bool interrupted = false;  // `stop` was set: fewer steps than the budget
 };

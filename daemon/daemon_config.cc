@@ -23,7 +23,8 @@ namespace {
 // docs/CROSSCODER.md derives. load_daemon_config checks each is an option.
 const std::set<std::string> kConfiguredCrosscoderOptions = {
     "n_features", "steps_per_update", "seconds_per_update", "batch_size", "lr", "initial_threshold", "ste_window",
-    "recruit_fraction", "recruit_faded", "dead_frequency", "split_returning_cosine", "seed", "threads", "device"};
+    "recruit_fraction", "recruit_faded", "dead_frequency", "fold_unexplained", "join_handover_cosine",
+    "split_returning_cosine", "seed", "threads", "device"};
 
 // A TOML number as a double, or nothing: also for an integer no double holds
 // exactly, for which toml++'s value<double>() is empty (reading it as if
@@ -242,6 +243,11 @@ void load_daemon_config(const std::string& path, DaemonConfig* config) {
     } else {
       throw std::runtime_error("config " + path + ": [crosscoder] sparsity_lambda must be \"auto\" or a number >= 0");
     }
+  }
+  try {
+    check_between_update_options(cc);
+  } catch (const std::invalid_argument& e) {
+    throw std::runtime_error("config " + path + ": [crosscoder] " + e.what());
   }
   std::string priority = trainer_priority_name(analysis.priority);
   text("crosscoder", "priority", &priority);

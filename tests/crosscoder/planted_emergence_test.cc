@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "crosscoder/crosscoder.h"
@@ -72,6 +73,33 @@ void print_l0_composition(const PlantedDictionary& p, const Crosscoder& cc, cons
   std::printf("\n");
 }
 
+// The two latents that decode a misdated atom most at its onset head, with
+// their decoder norms over the heads: how "Latents the others reconstruct"
+// in docs/CROSSCODER.md found features handed from one latent to another.
+void print_onset_holders(const PlantedDictionary& p, const Crosscoder& cc, const FeatureStats& stats, int64_t k) {
+  const int64_t T = p.options.n_snapshots, d = p.options.d_model, F = cc.options().n_features;
+  const int64_t at = std::max<int64_t>(p.onset[k], 0);
+  const auto head = cc.decoder_directions(at), newest = cc.decoder_directions(T - 1);
+  std::vector<std::pair<double, int64_t>> holders;
+  for (int64_t g = 0; g < F; ++g) {
+    double dot = 0;
+    for (int64_t j = 0; j < d; ++j) dot += double(p.atoms[at][k * d + j]) * head[g * d + j];
+    holders.push_back({std::fabs(dot), g});
+  }
+  std::sort(holders.rbegin(), holders.rend());
+  for (int q = 0; q < 2; ++q) {
+    const int64_t g = holders[q].second;
+    double dot = 0, norm = 0;
+    for (int64_t j = 0; j < d; ++j)
+      dot += double(p.atoms[T - 1][k * d + j]) * newest[g * d + j], norm += double(newest[g * d + j]) * newest[g * d + j];
+    std::string norms;
+    for (int64_t t = 0; t < T; ++t) norms += " " + std::to_string(stats.decoder_norm[t * F + g]).substr(0, 4);
+    std::printf("   holder at onset: latent %lld, |dot| %.2f; cos at the newest head %.2f, fires there on %.4f; norms:%s\n",
+                (long long)g, holders[q].first, norm > 0 ? dot / std::sqrt(norm) : 0.0,
+                stats.frequency[(T - 1) * F + g], norms.c_str());
+  }
+}
+
 EmergenceReadout run_online(const PlantedDictionary& p, CrosscoderOptions o) {
   const int64_t T = p.options.n_snapshots, N = p.options.n_tokens, d = p.options.d_model, K = p.options.n_atoms;
   o.d_model = d;
@@ -83,8 +111,9 @@ EmergenceReadout run_online(const PlantedDictionary& p, CrosscoderOptions o) {
     const auto report = cc.train();
     if (t > 0) r.max_first_loss_ratio = std::max(r.max_first_loss_ratio, report.first_loss / last_loss);
     if (std::getenv("CW_EXPERIMENT_VERBOSE"))
-      std::printf("update %lld: first %.3f last %.3f recruited %lld merged %lld\n", (long long)t, report.first_loss,
-                  report.last_loss, (long long)report.recruited, (long long)report.merged);
+      std::printf("update %lld: first %.3f last %.3f recruited %lld merged %lld joined %lld folded %lld\n", (long long)t,
+                  report.first_loss, report.last_loss, (long long)report.recruited, (long long)report.merged,
+                  (long long)report.joined, (long long)report.folded);
     last_loss = report.last_loss;
   }
   const auto metrics = cc.evaluate().back();
@@ -138,6 +167,7 @@ EmergenceReadout run_online(const PlantedDictionary& p, CrosscoderOptions o) {
       for (int64_t t = 0; t < T; ++t) series += " " + std::to_string(norm[t]).substr(0, 4);
       std::printf("atom %lld onset %lld: feature %lld cos %.3f emerged %lld:%s\n", (long long)k, (long long)p.onset[k],
                   (long long)f, cosine, (long long)emerged, series.c_str());
+      print_onset_holders(p, cc, stats, k);
     }
   }
   r.mean_max_cos = cos_sum / std::max(on, 1);
@@ -186,6 +216,8 @@ CrosscoderOptions options_from_env(int64_t d_model) {
   o.steps_per_update = env_int("CW_STEPS", o.steps_per_update);
   o.batch_size = env_int("CW_BATCH", o.batch_size);
   o.seed = env_int("CW_CC_SEED", 0);
+  if (const char* v = std::getenv("CW_FOLD")) o.fold_unexplained = std::atof(v);
+  if (const char* v = std::getenv("CW_JOIN")) o.join_handover_cosine = std::atof(v);
   return o;
 }
 

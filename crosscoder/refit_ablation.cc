@@ -54,7 +54,9 @@ std::vector<double> distances_sq_from_others(const std::vector<const float*>& ve
 
 RefitAblation::RefitAblation(const float* decoder, int64_t n_features, int64_t d_model)
     : decoder_(decoder), n_features_(n_features), d_model_(d_model), energy_(n_features, 0.0),
-      missing_(n_features, 0.0), rows_of_(n_features) {}
+      missing_(n_features, 0.0), rows_of_(n_features) {
+  read_at_.assign(n_features, -1);
+}
 
 void RefitAblation::add_row(int64_t head, const int64_t* features, const float* values, int64_t n) {
   const int64_t row = static_cast<int64_t>(begin_.size()) - 1;
@@ -65,6 +67,12 @@ void RefitAblation::add_row(int64_t head, const int64_t* features, const float* 
   begin_.push_back(static_cast<int64_t>(features_.size()));
   std::vector<const float*> vectors(n);
   for (int64_t a = 0; a < n; ++a) vectors[a] = decoder + features[a] * d_model_;
+  if (row_read_.empty()) row_read_.resize(n_features_ * d_model_);
+  for (int64_t a = 0; a < n; ++a)
+    if (read_at_[features[a]] < 0) {
+      std::copy(vectors[a], vectors[a] + d_model_, row_read_.begin() + features[a] * d_model_);
+      read_at_[features[a]] = head;
+    }
   const auto distance_sq = distances_sq_from_others(vectors, d_model_);
   for (int64_t a = 0; a < n; ++a) {
     const double f2 = double(values[a]) * values[a];
@@ -72,6 +80,7 @@ void RefitAblation::add_row(int64_t head, const int64_t* features, const float* 
     for (int64_t k = 0; k < d_model_; ++k) own += double(vectors[a][k]) * vectors[a][k];
     energy_[features[a]] += f2 * own;
     missing_[features[a]] += f2 * distance_sq[a];
+    distance_sq_.push_back(distance_sq[a]);
     rows_of_[features[a]].push_back(row);
   }
 }
@@ -80,20 +89,43 @@ double RefitAblation::unexplained(int64_t feature) const {
   return energy_[feature] > 0 ? missing_[feature] / energy_[feature] : 1.0;
 }
 
-double RefitAblation::missing(int64_t feature, const std::vector<char>& gone) const {
+std::vector<char> RefitAblation::moved_rows() const {
+  // One head per latent is compared, the first it was read at: the edits
+  // between add_row() and foldable() (a merge's keeper) change every head.
+  std::vector<char> moved(n_features_, 0);
+  for (int64_t j = 0; j < n_features_; ++j) {
+    if (read_at_[j] < 0) continue;
+    const float* now = decoder_ + (read_at_[j] * n_features_ + j) * d_model_;
+    moved[j] = !std::equal(row_read_.begin() + j * d_model_, row_read_.begin() + (j + 1) * d_model_, now);
+  }
+  return moved;
+}
+
+double RefitAblation::missing(int64_t feature, const std::vector<char>& gone, const std::vector<char>& moved) const {
   double total = 0;
   std::vector<const float*> vectors;
   for (const int64_t row : rows_of_[feature]) {
+    int64_t self_entry = -1;
+    bool changed = false;
+    for (int64_t i = begin_[row]; i < begin_[row + 1]; ++i) {
+      if (features_[i] == feature) self_entry = i;
+      else changed |= gone[features_[i]] != 0;
+      changed |= moved[features_[i]] != 0;
+    }
+    const double value_sq = double(values_[self_entry]) * values_[self_entry];
+    if (!changed) {  // the row as added: its distance is known
+      total += value_sq * distance_sq_[self_entry];
+      continue;
+    }
     vectors.clear();
     int64_t self = -1;
-    float value = 0;
     const float* decoder = decoder_ + head_[row] * n_features_ * d_model_;
     for (int64_t i = begin_[row]; i < begin_[row + 1]; ++i) {
-      if (features_[i] == feature) self = static_cast<int64_t>(vectors.size()), value = values_[i];
+      if (features_[i] == feature) self = static_cast<int64_t>(vectors.size());
       else if (gone[features_[i]]) continue;
       vectors.push_back(decoder + features_[i] * d_model_);
     }
-    total += double(value) * value * distances_sq_from_others(vectors, d_model_)[self];
+    total += value_sq * distances_sq_from_others(vectors, d_model_)[self];
   }
   return total;
 }
@@ -106,10 +138,11 @@ std::vector<int64_t> RefitAblation::foldable(double max_unexplained, std::vector
     if (!gone[j] && energy_[j] > 0 && unexplained(j) < max_unexplained) candidates.push_back(j);
   std::sort(candidates.begin(), candidates.end(),
             [&](int64_t a, int64_t b) { return energy_[a] != energy_[b] ? energy_[a] < energy_[b] : a < b; });
+  const std::vector<char> moved = moved_rows();
   std::vector<int64_t> out;
   for (const int64_t j : candidates) {
     // Unchanged unless a latent it shares a row with is gone.
-    if (any_gone && missing(j, gone) >= max_unexplained * energy_[j]) continue;
+    if (any_gone && missing(j, gone, moved) >= max_unexplained * energy_[j]) continue;
     gone[j] = 1;
     any_gone = true;
     out.push_back(j);

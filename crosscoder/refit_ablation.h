@@ -43,8 +43,13 @@ class RefitAblation {
 
  private:
   // Σ over the rows where `feature` fires of its energy the others (less
-  // those marked in `gone`) cannot reconstruct.
-  double missing(int64_t feature, const std::vector<char>& gone) const;
+  // those marked in `gone`) cannot reconstruct, from the decoder as it is
+  // now. A row none of whose latents is gone or `moved` keeps the distance
+  // add_row() found for it.
+  double missing(int64_t feature, const std::vector<char>& gone, const std::vector<char>& moved) const;
+  // Latents whose decoder row changed since add_row() read it (a merge's
+  // keeper: the caller may edit the decoder in between).
+  std::vector<char> moved_rows() const;
 
   const float* decoder_;
   int64_t n_features_, d_model_;
@@ -52,6 +57,9 @@ class RefitAblation {
   // The rows as added: row r's latents are features_[begin_[r] … begin_[r+1]).
   std::vector<int64_t> begin_{0}, features_, head_;
   std::vector<float> values_;
+  std::vector<double> distance_sq_;  // per entry, with every latent of its row present
+  std::vector<float> row_read_;      // [n_features × d_model]: each latent's row as add_row() first read it
+  std::vector<int64_t> read_at_;     // the head it was read at, −1 for none
   std::vector<std::vector<int64_t>> rows_of_;  // per latent, the rows it fires on
 };
 

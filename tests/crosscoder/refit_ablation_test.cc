@@ -75,5 +75,21 @@ TEST(RefitAblation, HeadsAreReadEachWithItsOwnDecoder) {
   EXPECT_TRUE(ablation.foldable(0.1).empty());
 }
 
+TEST(RefitAblation, ARowEditedAfterItWasReadIsReadAgain) {
+  // Latent 1 duplicates latent 0 as read; then latent 0's row is edited
+  // (as a merge's keeper is) to e1, and latent 2 (never firing) is gone:
+  // the share of 1 is recomputed from the rows as they are now.
+  std::vector<float> w = {1, 0, 0, 1, 0, 0, 0, 0, 1};
+  RefitAblation ablation(w.data(), 3, 3);
+  const int64_t pair[] = {0, 1};
+  const float values[] = {1.0f, 0.5f};
+  ablation.add_row(0, pair, values, 2);
+  EXPECT_NEAR(ablation.unexplained(1), 0.0, 1e-6);
+  w[0] = 0, w[1] = 1;
+  std::vector<char> gone(3, 0);
+  gone[2] = 1;
+  EXPECT_TRUE(ablation.foldable(0.1, gone).empty());  // e0 is no longer reconstructed by 0
+}
+
 }  // namespace
 }  // namespace cw

@@ -92,8 +92,6 @@ struct CrosscoderOptions {
 // stored states are optional on load (an older state gets the default).
 enum class OptionKey { kRequired, kOptional };
 
-// Calls v(name, field, key) for every option of `o`, in declaration order.
-// `Options` is CrosscoderOptions or const CrosscoderOptions.
 // Throws std::invalid_argument naming the option when a move between
 // updates is given a value outside its range (the crosscoder's constructor
 // and the daemon's config both check it).
@@ -104,6 +102,8 @@ inline void check_between_update_options(const CrosscoderOptions& o) {
     throw std::invalid_argument("join_handover_cosine must be in [0, 1] (0 turns joining off)");
 }
 
+// Calls v(name, field, key) for every option of `o`, in declaration order.
+// `Options` is CrosscoderOptions or const CrosscoderOptions.
 template <typename Options, typename Visit>
 void visit_crosscoder_options(Options& o, Visit&& v) {
   v("d_model", o.d_model, OptionKey::kRequired);

@@ -10,8 +10,10 @@ namespace {
 // For each of `vectors` (each `d` long), its squared distance from the span
 // of the others: 1 / [G⁻¹]_aa for their Gram G, one Gauss-Jordan for all.
 // A ridge of 1e-9 × the largest diagonal keeps exact duplicates (a singular
-// G) finite: their distances come out ≈ 0, as they are.
-std::vector<double> distances_sq_from_others(const std::vector<const float*>& vectors, int64_t d) {
+// G) finite: their distances come out ≈ 0, as they are. `own`, when given,
+// receives each vector's squared norm (G's diagonal).
+std::vector<double> distances_sq_from_others(const std::vector<const float*>& vectors, int64_t d,
+                                             std::vector<double>* own_out = nullptr) {
   const int64_t n = static_cast<int64_t>(vectors.size());
   std::vector<double> g(n * n), inv(n * n, 0.0), own(n);
   double largest = 0;
@@ -25,6 +27,7 @@ std::vector<double> distances_sq_from_others(const std::vector<const float*>& ve
     largest = std::max(largest, own[i]);
     inv[i * n + i] = 1;
   }
+  if (own_out) *own_out = own;
   if (n == 1) return own;
   for (int64_t i = 0; i < n; ++i) g[i * n + i] += 1e-9 * largest;
   for (int64_t c = 0; c < n; ++c) {
@@ -73,12 +76,11 @@ void RefitAblation::add_row(int64_t head, const int64_t* features, const float* 
       std::copy(vectors[a], vectors[a] + d_model_, row_read_.begin() + features[a] * d_model_);
       read_at_[features[a]] = head;
     }
-  const auto distance_sq = distances_sq_from_others(vectors, d_model_);
+  std::vector<double> own;
+  const auto distance_sq = distances_sq_from_others(vectors, d_model_, &own);
   for (int64_t a = 0; a < n; ++a) {
     const double f2 = double(values[a]) * values[a];
-    double own = 0;
-    for (int64_t k = 0; k < d_model_; ++k) own += double(vectors[a][k]) * vectors[a][k];
-    energy_[features[a]] += f2 * own;
+    energy_[features[a]] += f2 * own[a];
     missing_[features[a]] += f2 * distance_sq[a];
     distance_sq_.push_back(distance_sq[a]);
     rows_of_[features[a]].push_back(row);

@@ -302,7 +302,6 @@ bool TapWorker::update(const std::vector<SnapshotMeta>& stored) {
   // Several snapshots added at once share the reference: the ones before
   // the last were never trained on alone.
   const double previous_mse = newest_mse_;
-  std::vector<double> surprise, energy;
   std::vector<Scalars> scalars;
   for (const auto& meta : fresh) {
     if (*stop_) return false;  // the daemon is stopping: the store keeps these for the restart
@@ -313,10 +312,10 @@ bool TapWorker::update(const std::vector<SnapshotMeta>& stored) {
       crosscoder_->add_snapshot(meta.key.step, snapshots.read_f32(meta).data(), meta.n_tokens);
     }
     new_steps.push_back(meta.key.step);
-    surprise.push_back(crosscoder_->newest_snapshot_mse());
-    energy.push_back(crosscoder_->newest_snapshot_energy());
     scalars.push_back(meta.scalars);
   }
+  if (*stop_) return false;
+  const std::vector<Crosscoder::Arrival> arrivals = crosscoder_->measure_arrivals();
   // Everything the detectors watch by default is known now: raise the
   // events before training, so an alert does not wait for the update.
   const bool observe_now = !monitor_->watches_features();
@@ -328,7 +327,8 @@ bool TapWorker::update(const std::vector<SnapshotMeta>& stored) {
       previous_share = it->get<double>();
   }
   for (std::size_t i = 0; i < new_steps.size(); ++i) {
-    const auto values = monitor_->arrival_values(surprise[i], energy[i], previous_mse, previous_share, scalars[i]);
+    const auto values =
+        monitor_->arrival_values(arrivals[i].mse, arrivals[i].energy, previous_mse, previous_share, scalars[i]);
     previous_share = values.at("surprise_share");
     if (observe_now) {
       series_[new_steps[i]] = monitor_->observe_snapshot(new_steps[i], values);

@@ -116,13 +116,15 @@ LossConstants Crosscoder::Impl::constants(double lambda) const {
   return c;
 }
 
-void Crosscoder::Impl::forward(const torch::Tensor& x, torch::Tensor* f, torch::Tensor* x_hat) const {
+void Crosscoder::Impl::forward(const torch::Tensor& x, torch::Tensor* f, torch::Tensor* x_hat,
+                               int64_t first_head) const {
   torch::NoGradGuard no_grad;
   const auto h = pre_activation(params, x);
-  const auto n = decoder_norms(params);
+  const auto w_dec = params.w_dec.slice(0, first_head), b_dec = params.b_dec.slice(0, first_head);
+  const auto n = w_dec.norm(2, {2});
   const auto gate = (h.unsqueeze(1) * n.unsqueeze(0) > params.log_tau.exp()).to(h.scalar_type());
   auto acts = h.unsqueeze(1) * gate;
-  if (x_hat) *x_hat = torch::bmm(acts.transpose(0, 1), params.w_dec).transpose(0, 1) + params.b_dec;
+  if (x_hat) *x_hat = torch::bmm(acts.transpose(0, 1), w_dec).transpose(0, 1) + b_dec;
   if (f) *f = std::move(acts);
 }
 
@@ -542,7 +544,7 @@ void Crosscoder::add_snapshot(uint64_t step, const float* activations, int64_t n
   m.steps.push_back(step);
   m.scales.push_back(scale);
   m.memory.snapshots.push_back(x);
-  m.add_newest_head(n_tokens);
+  m.add_newest_head();
 }
 
 void Crosscoder::add_streamed_snapshot(uint64_t step) {
@@ -559,7 +561,7 @@ void Crosscoder::add_streamed_snapshot(uint64_t step) {
   const double scale = m.streamed_scale(m.n_snap());
   m.steps.push_back(step);
   m.scales.push_back(scale);
-  m.add_newest_head(m.n_tokens);
+  m.add_newest_head();
 }
 
 void Crosscoder::stream_from(std::shared_ptr<const RowSource> source) {
@@ -576,26 +578,36 @@ void Crosscoder::stream_from(std::shared_ptr<const RowSource> source) {
 
 bool Crosscoder::streamed() const { return impl_->streamed != nullptr; }
 
-void Crosscoder::Impl::add_newest_head(int64_t n) {
+void Crosscoder::Impl::add_newest_head() {
   if (n_snap() == 1) {
     initialise_paper(sample_batch());
   } else {
     grow_head();
   }
-  // Surprise: the newest head's reconstruction error as added.
+}
+
+std::vector<Crosscoder::Arrival> Crosscoder::measure_arrivals() {
+  auto& m = *impl_;
+  const int64_t T = m.n_snap(), first = m.measured_heads, n = m.n_tokens;
+  if (first >= T) return {};
   torch::NoGradGuard no_grad;
-  const int64_t T = n_snap(), chunk = chunk_rows(options.n_features);
-  double sq = 0, energy = 0;
+  std::vector<Arrival> out(size_t(T - first));
+  const int64_t chunk = m.chunk_rows(m.options.n_features);
   for (int64_t b = 0; b < n; b += chunk) {
-    const int64_t e = std::min(n, b + chunk);
-    const auto xs = probe_rows(b, e);
-    torch::Tensor x_hat;
-    forward(xs, nullptr, &x_hat);
-    sq += (xs.select(1, T - 1) - x_hat.select(1, T - 1)).pow(2).sum().item<double>();
-    energy += xs.select(1, T - 1).pow(2).sum().item<double>();
+    const auto rows = m.probe_rows(b, std::min(n, b + chunk));  // [R, T, d]
+    const auto xs = rows.slice(1, first);
+    torch::Tensor x_hat;  // [R, T − first, d]: the encoder reads every head, only the new ones are decoded
+    m.forward(rows, nullptr, &x_hat, first);
+    for (int64_t j = 0; j < T - first; ++j) {
+      out[size_t(j)].mse += (xs.select(1, j) - x_hat.select(1, j)).pow(2).sum().item<double>();
+      out[size_t(j)].energy += xs.select(1, j).pow(2).sum().item<double>();
+    }
   }
-  newest_mse = sq / static_cast<double>(n);
-  newest_energy = energy / static_cast<double>(n);
+  for (auto& a : out) a.mse /= double(n), a.energy /= double(n);
+  m.newest_mse = out.back().mse;
+  m.newest_energy = out.back().energy;
+  m.measured_heads = T;
+  return out;
 }
 
 double Crosscoder::newest_snapshot_mse() const { return impl_->newest_mse; }

@@ -36,6 +36,7 @@ struct Crosscoder::Impl {
   std::mt19937_64 rng;
   double newest_mse = 0;
   double newest_energy = 0;  // E‖x‖² of the newest snapshot's normalised rows
+  int64_t measured_heads = 0;  // heads measure_arrivals() has read (all, in a loaded state)
 
   explicit Impl(const CrosscoderOptions& o);
   int64_t n_snap() const { return static_cast<int64_t>(steps.size()); }
@@ -47,8 +48,8 @@ struct Crosscoder::Impl {
   // in chunks of rows.
   double streamed_scale(int64_t t) const;
   // After the newest snapshot's rows are in place: its head (the paper's
-  // init for the first, grown otherwise) and its surprise.
-  void add_newest_head(int64_t n_tokens);
+  // init for the first, grown otherwise).
+  void add_newest_head();
   // [B, T, d] of random rows from `from` (on the training device), or from
   // rows() when null.
   torch::Tensor sample_batch(const ProbeRows* from = nullptr);
@@ -103,8 +104,10 @@ struct Crosscoder::Impl {
   // Marks the latents it recruits alive in `pass`; their ids go to
   // `recruited` when given.
   int64_t recruit_dead_latents(ProbePass* pass, std::vector<int64_t>* recruited = nullptr);
-  // Per-head activations f^θ [R, T, F] and reconstructions x̂ [R, T, d].
-  void forward(const torch::Tensor& x, torch::Tensor* f, torch::Tensor* x_hat) const;
+  // Per-head activations f^θ [R, T, F] and reconstructions x̂ [R, T, d]
+  // of x [R, T, d]; with first_head > 0 only the heads from it on ([R,
+  // T − first_head, ·]: the encoder still reads every head).
+  void forward(const torch::Tensor& x, torch::Tensor* f, torch::Tensor* x_hat, int64_t first_head = 0) const;
 };
 
 }  // namespace cw

@@ -88,6 +88,7 @@ Crosscoder Crosscoder::deserialize(const std::string& bytes) {
   m.updates = meta.updates;
   m.newest_mse = meta.newest_mse;
   m.newest_energy = meta.newest_energy;
+  m.measured_heads = int64_t(m.steps.size());
   std::istringstream rng_state(meta.rng);
   rng_state >> m.rng;
   m.memory.snapshots.assign(m.steps.size(), torch::Tensor());

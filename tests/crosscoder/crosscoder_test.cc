@@ -38,7 +38,38 @@ TEST(Crosscoder, GrowthLeavesActivationsUnchanged) {
   double active = 0;
   for (float v : newest) active += v > 0;
   EXPECT_GT(active, 0);
+  ASSERT_EQ(cc.measure_arrivals().size(), 3u);
   EXPECT_GT(cc.newest_snapshot_mse(), 0);
+}
+
+// A daemon that fell behind adds several snapshots before one measurement:
+// each must read as it would have alone, right after it was added.
+TEST(Crosscoder, SnapshotsAddedTogetherMeasureAsIfAddedOneAtATime) {
+  const auto p = small_planted();
+  Crosscoder alone(small_options()), together(small_options());
+  for (Crosscoder* cc : {&alone, &together}) {
+    cc->add_snapshot(0, p.activations[0].data(), 512);
+    ASSERT_EQ(cc->measure_arrivals().size(), 1u);
+    cc->train();
+  }
+  std::vector<Crosscoder::Arrival> one_by_one;
+  for (uint64_t t : {1, 2}) {
+    alone.add_snapshot(10 * t, p.activations[t].data(), 512);
+    const auto arrivals = alone.measure_arrivals();
+    ASSERT_EQ(arrivals.size(), 1u);
+    one_by_one.push_back(arrivals[0]);
+    EXPECT_TRUE(alone.measure_arrivals().empty()) << "measured twice";
+  }
+  together.add_snapshot(10, p.activations[1].data(), 512);
+  together.add_snapshot(20, p.activations[2].data(), 512);
+  const auto both = together.measure_arrivals();
+  ASSERT_EQ(both.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_GT(both[i].mse, 0);
+    EXPECT_DOUBLE_EQ(both[i].mse, one_by_one[i].mse) << "snapshot " << i + 1;
+    EXPECT_DOUBLE_EQ(both[i].energy, one_by_one[i].energy) << "snapshot " << i + 1;
+  }
+  EXPECT_EQ(together.newest_snapshot_mse(), both[1].mse);
 }
 
 TEST(Crosscoder, SerializeRoundTripAndExactResume) {

@@ -48,7 +48,7 @@ TEST(StreamedRows, TrainsTheSameTrajectoryAsInMemoryBitForBit) {
     memory.add_snapshot(100 * (t + 1), planted.activations[t].data(), n);
     source->available = int64_t(t + 1);
     streamed.add_streamed_snapshot(100 * (t + 1));
-    EXPECT_EQ(memory.newest_snapshot_mse(), streamed.newest_snapshot_mse()) << "snapshot " << t;
+    EXPECT_EQ(memory.measure_arrivals().at(0).mse, streamed.measure_arrivals().at(0).mse) << "snapshot " << t;
     const auto a = memory.train(), b = streamed.train();
     EXPECT_EQ(a.first_loss, b.first_loss) << "snapshot " << t;
     EXPECT_EQ(a.last_loss, b.last_loss) << "snapshot " << t;

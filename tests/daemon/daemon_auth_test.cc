@@ -214,8 +214,15 @@ TEST(DaemonAuth, APortSquatterWithoutTheServerKeyReceivesNothing) {
       std::this_thread::sleep_for(50ms);
     const PublisherStats stats = publisher.stats();
     EXPECT_FALSE(stats.hello_acked);
-    EXPECT_NE(stats.last_error.find(squatter_curve ? "CURVE handshake" : "does not use CURVE"), std::string::npos)
-        << stats.last_error;
+    // Without CURVE, ZeroMQ reports the mechanism mismatch ("does not use
+    // CURVE") or, when the squatter's close arrives first, a handshake
+    // failure with no detail, whose message asks the same question (a
+    // clean-clone CI run here under load, stop 27): either tells the user
+    // to check the daemon's keys.
+    const bool says_why = squatter_curve ? stats.last_error.find("CURVE handshake") != std::string::npos
+                                         : stats.last_error.find("does not use CURVE") != std::string::npos ||
+                                               stats.last_error.find("does the daemon use CURVE?") != std::string::npos;
+    EXPECT_TRUE(says_why) << stats.last_error;
   }
 }
 

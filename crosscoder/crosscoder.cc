@@ -121,7 +121,7 @@ void Crosscoder::Impl::forward(const torch::Tensor& x, torch::Tensor* f, torch::
   torch::NoGradGuard no_grad;
   const auto h = pre_activation(params, x);
   const auto w_dec = params.w_dec.slice(0, first_head), b_dec = params.b_dec.slice(0, first_head);
-  const auto n = w_dec.norm(2, {2});
+  const auto n = decoder_norms(params).slice(0, first_head);
   const auto gate = (h.unsqueeze(1) * n.unsqueeze(0) > params.log_tau.exp()).to(h.scalar_type());
   auto acts = h.unsqueeze(1) * gate;
   if (x_hat) *x_hat = torch::bmm(acts.transpose(0, 1), w_dec).transpose(0, 1) + b_dec;

@@ -57,9 +57,7 @@ std::vector<double> distances_sq_from_others(const std::vector<const float*>& ve
 
 RefitAblation::RefitAblation(const float* decoder, int64_t n_features, int64_t d_model)
     : decoder_(decoder), n_features_(n_features), d_model_(d_model), energy_(n_features, 0.0),
-      missing_(n_features, 0.0), rows_of_(n_features) {
-  read_at_.assign(n_features, -1);
-}
+      missing_(n_features, 0.0), row_read_(n_features * d_model), read_at_(n_features, -1), rows_of_(n_features) {}
 
 void RefitAblation::add_row(int64_t head, const int64_t* features, const float* values, int64_t n) {
   const int64_t row = static_cast<int64_t>(begin_.size()) - 1;
@@ -70,7 +68,6 @@ void RefitAblation::add_row(int64_t head, const int64_t* features, const float* 
   begin_.push_back(static_cast<int64_t>(features_.size()));
   std::vector<const float*> vectors(n);
   for (int64_t a = 0; a < n; ++a) vectors[a] = decoder + features[a] * d_model_;
-  if (row_read_.empty()) row_read_.resize(n_features_ * d_model_);
   for (int64_t a = 0; a < n; ++a)
     if (read_at_[features[a]] < 0) {
       std::copy(vectors[a], vectors[a] + d_model_, row_read_.begin() + features[a] * d_model_);

@@ -21,6 +21,26 @@
 namespace cw {
 namespace {
 
+// Wall seconds of an update's phases, in order: where an update's time goes
+// besides its training budget (`status` last_update.phase_seconds, and the
+// daemon's log).
+class PhaseClock {
+ public:
+  void lap(const char* phase) {
+    const auto now = std::chrono::steady_clock::now();
+    seconds_[phase] = std::chrono::duration<double>(now - last_).count();
+    text_ += fmt::format("{}{} {:.2f} s", text_.empty() ? "" : ", ", phase, seconds_[phase].get<double>());
+    last_ = now;
+  }
+  const nlohmann::json& seconds() const { return seconds_; }
+  const std::string& text() const { return text_; }
+
+ private:
+  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+  nlohmann::json seconds_ = nlohmann::json::object();
+  std::string text_;
+};
+
 // "dead_features" and "dense_features" are the fractions' old names, still
 // written for readers of `conceptwatch crosscoder --json` that use them.
 nlohmann::json metrics_json(const SnapshotMetrics& m) {
@@ -298,11 +318,14 @@ bool TapWorker::update(const std::vector<SnapshotMeta>& stored) {
     rows_ = std::make_shared<StoredRows>(store_);
     crosscoder_->stream_from(rows_);
   }
+  PhaseClock clock;
   std::vector<uint64_t> new_steps;
-  // Several snapshots added at once share the reference: the ones before
-  // the last were never trained on alone.
+  // The surprise ratio's reference, for every snapshot of a backlog: the
+  // newest snapshot's error after the last update (the training between a
+  // backlog's snapshots evaluates none).
   const double previous_mse = newest_mse_;
   std::vector<Scalars> scalars;
+  std::vector<Crosscoder::Arrival> arrivals;
   for (const auto& meta : fresh) {
     if (*stop_) return false;  // the daemon is stopping: the store keeps these for the restart
     if (rows_) {
@@ -313,9 +336,16 @@ bool TapWorker::update(const std::vector<SnapshotMeta>& stored) {
     }
     new_steps.push_back(meta.key.step);
     scalars.push_back(meta.scalars);
+    // Each snapshot of a backlog is measured against heads trained on the
+    // one before it: measured together, the later ones missed what the model
+    // learned since the last update's newest snapshot, and at start-up two
+    // of them read as a transition (docs/CROSSCODER.md "Backlogs measured
+    // one snapshot at a time").
+    for (const auto& arrival : crosscoder_->measure_arrivals()) arrivals.push_back(arrival);
+    if (new_steps.size() < fresh.size()) crosscoder_->train_between_arrivals(1.0 / double(fresh.size()), stop_);
   }
   if (*stop_) return false;
-  const std::vector<Crosscoder::Arrival> arrivals = crosscoder_->measure_arrivals();
+  clock.lap("arrivals");
   // Everything the detectors watch by default is known now: raise the
   // events before training, so an alert does not wait for the update.
   const bool observe_now = !monitor_->watches_features();
@@ -350,6 +380,7 @@ bool TapWorker::update(const std::vector<SnapshotMeta>& stored) {
         status_["train_loss"] = loss;
       },
       stop_);
+  clock.lap("training");
   if (report.interrupted) {
     spdlog::info("crosscoder {}/{}: update interrupted after {} steps; resumes from the last saved state", run_, tap_,
                  report.steps);
@@ -364,19 +395,23 @@ bool TapWorker::update(const std::vector<SnapshotMeta>& stored) {
   monitor_->forget_features(report.recruited_features);
   monitor_->observe_features(analysis, steps.back());
   settle_feature_series(analysis, steps);
+  clock.lap("analysis");
   refresh_attribution(/*all=*/true);
+  clock.lap("attribution");
   save(new_steps, report);
+  clock.lap("save");
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   {
     std::lock_guard<std::mutex> lock(mu_);
     update_seconds_.observe(seconds);
     status_["update_seconds"] = update_seconds_.to_json();  // /metrics: conceptwatch_crosscoder_update_seconds
+    status_["last_update"]["phase_seconds"] = clock.seconds();
   }
   spdlog::info(
       "crosscoder {}/{}: +{} snapshots (now {}), {} merged, {} joined, {} folded, {} split, {} recruited, {} steps in "
-      "{:.1f} s, loss {:.4g} -> {:.4g}",
+      "{:.1f} s ({}), loss {:.4g} -> {:.4g}",
       run_, tap_, new_steps.size(), steps.size(), report.merged, report.joined, report.folded, report.split,
-      report.recruited, report.steps, seconds, report.first_loss, report.last_loss);
+      report.recruited, report.steps, seconds, clock.text(), report.first_loss, report.last_loss);
   return true;
 }
 

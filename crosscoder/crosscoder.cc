@@ -171,7 +171,8 @@ void Crosscoder::Impl::adam_update(const CrosscoderParams& grad, double lr) {
 }
 
 TrainReport Crosscoder::Impl::train_steps(int64_t budget, const std::function<void(int64_t, double)>& progress,
-                                          const std::atomic<bool>* stop, int64_t begin, int64_t end) {
+                                          const std::atomic<bool>* stop, int64_t begin, int64_t end,
+                                          double seconds) {
   if (n_snap() == 0) throw std::logic_error("crosscoder: add a snapshot before training");
   if (lambda_horizon == 0) lambda_horizon = budget;
   // The state lives on the CPU (analysis, recruitment, persistence). On a
@@ -195,6 +196,7 @@ TrainReport Crosscoder::Impl::train_steps(int64_t budget, const std::function<vo
   TrainReport report;
   const auto start = std::chrono::steady_clock::now();
   if (end < 0) end = budget;
+  if (seconds < 0) seconds = options.seconds_per_update;
   CrosscoderParams spare;  // the previous step's gradients: StepContext::reuse
   StepContext context;
   context.reuse = &spare;
@@ -204,7 +206,7 @@ TrainReport Crosscoder::Impl::train_steps(int64_t budget, const std::function<vo
       break;
     }
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (options.seconds_per_update > 0 && elapsed > options.seconds_per_update) break;
+    if (seconds > 0 && elapsed > seconds) break;
     const auto batch = sample_batch(device_rows.get());
     const auto c = constants(scheduled_lambda(options, cumulative_steps, lambda_horizon));
     StepResult r = sparse ? sparse_step(params, batch, c, context) : dense_step(params, batch, c);
@@ -613,6 +615,12 @@ std::vector<Crosscoder::Arrival> Crosscoder::measure_arrivals() {
 double Crosscoder::newest_snapshot_mse() const { return impl_->newest_mse; }
 
 double Crosscoder::newest_snapshot_energy() const { return impl_->newest_energy; }
+
+TrainReport Crosscoder::train_between_arrivals(double share, const std::atomic<bool>* stop) {
+  if (!(share > 0 && share <= 1)) throw std::invalid_argument("train_between_arrivals: share must be in (0, 1]");
+  const int64_t steps = std::max<int64_t>(1, std::llround(double(impl_->options.steps_per_update) * share));
+  return impl_->train_steps(steps, nullptr, stop, 0, -1, impl_->options.seconds_per_update * share);
+}
 
 TrainReport Crosscoder::train(const std::function<void(int64_t, double)>& progress, const std::atomic<bool>* stop) {
   // Recruit at the start: latents put on what the newest snapshot

@@ -90,6 +90,15 @@ class Crosscoder {
   // train() again.
   TrainReport train(const std::function<void(int64_t, double)>& progress = nullptr,
                     const std::atomic<bool>* stop = nullptr);
+  // Between the snapshots of a backlog: trains `share` (in (0, 1]) of one
+  // update's budget (steps_per_update and seconds_per_update both scaled, at
+  // least one step) on the snapshots held, with none of the update's
+  // merging, folds or recruitment, and no update counted. A daemon that
+  // adds several waiting snapshots calls it after measuring each but the
+  // last, so that the next one is measured against heads trained on the one
+  // before it, not against a head several snapshots stale (docs/
+  // CROSSCODER.md "Backlogs measured one snapshot at a time").
+  TrainReport train_between_arrivals(double share, const std::atomic<bool>* stop = nullptr);
 
   std::vector<SnapshotMetrics> evaluate() const;
   // FeatureStats::activation_strength alone (crosscoder/emergence_evidence.cc).

@@ -64,8 +64,10 @@ struct Crosscoder::Impl {
   // Steps [begin, end) of a schedule `budget` steps long (end < 0: budget):
   // train_offline trains its one schedule in pieces, folding redundant
   // latents between them.
+  // `seconds` bounds the steps' time (< 0: options.seconds_per_update; 0: no limit).
   TrainReport train_steps(int64_t budget, const std::function<void(int64_t, double)>& progress,
-                          const std::atomic<bool>* stop = nullptr, int64_t begin = 0, int64_t end = -1);
+                          const std::atomic<bool>* stop = nullptr, int64_t begin = 0, int64_t end = -1,
+                          double seconds = -1);
   void adam_update(const CrosscoderParams& grad, double lr);
   // One forward over the probe set for merging and recruitment: per latent
   // its firing count at its busiest snapshot, the newest head's residual of

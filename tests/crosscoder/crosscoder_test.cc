@@ -72,6 +72,37 @@ TEST(Crosscoder, SnapshotsAddedTogetherMeasureAsIfAddedOneAtATime) {
   EXPECT_EQ(together.newest_snapshot_mse(), both[1].mse);
 }
 
+// A backlog trained between its snapshots: the second is measured against
+// heads trained on the first, not on a copy of the head before both. Here
+// the backlog's second snapshot is the first one again (a model that did
+// not move between them): measured against the stale head it reads as
+// everything that changed since snapshot 0; measured after training on its
+// twin, it is mostly explained. The training is a share of an update's
+// budget, with no recruitment or merging.
+TEST(Crosscoder, TrainingBetweenArrivalsMeasuresEachAgainstTheOneBefore) {
+  const auto p = small_planted();
+  CrosscoderOptions options = small_options();
+  options.steps_per_update = 400;  // enough for a head to learn its snapshot
+  Crosscoder stale(options), between(options);
+  for (Crosscoder* cc : {&stale, &between}) {
+    cc->add_snapshot(0, p.activations[0].data(), 512);
+    cc->measure_arrivals();
+    cc->train();
+    cc->add_snapshot(10, p.activations[1].data(), 512);
+    cc->measure_arrivals();
+  }
+  EXPECT_THROW(between.train_between_arrivals(0), std::invalid_argument);
+  EXPECT_THROW(between.train_between_arrivals(1.5), std::invalid_argument);
+  const TrainReport report = between.train_between_arrivals(0.5);
+  EXPECT_EQ(report.steps, options.steps_per_update / 2);
+  EXPECT_EQ(report.recruited, 0);
+  EXPECT_EQ(report.merged, 0);
+  for (Crosscoder* cc : {&stale, &between}) cc->add_snapshot(20, p.activations[1].data(), 512);
+  const double missed_stale = stale.measure_arrivals().at(0).mse;
+  const double missed_between = between.measure_arrivals().at(0).mse;
+  EXPECT_LT(missed_between, 0.5 * missed_stale) << missed_between << " against " << missed_stale;
+}
+
 TEST(Crosscoder, SerializeRoundTripAndExactResume) {
   const auto p = small_planted();
   std::vector<double> straight, resumed;

@@ -117,6 +117,19 @@ void crosscoder_families(PrometheusText& out, const json& crosscoders) {
     with_state.emplace_back("state", cc.value("state", ""));
     out.sample(with_state, 1);
   }
+  out.family("conceptwatch_crosscoder_last_update_phase_seconds", MetricType::kGauge,
+             "Wall seconds of each phase of the tap's last update: arrivals (adding and measuring the new "
+             "snapshots, training between them), training (merging, recruitment, the training budget), analysis, "
+             "attribution, save (status: crosscoders[].last_update.phase_seconds).");
+  for (const auto& cc : crosscoders) {
+    const json& phases = cc.value("last_update", json::object()).value("phase_seconds", json::object());
+    for (const auto& [phase, seconds] : phases.items()) {
+      if (!seconds.is_number()) continue;
+      MetricLabels with_phase = labels(cc);
+      with_phase.emplace_back("phase", phase);
+      out.sample(with_phase, seconds.get<double>());
+    }
+  }
   out.family("conceptwatch_crosscoder_update_seconds", MetricType::kHistogram,
              "Wall time of each crosscoder update since start: adding the new snapshots, training, analysis and "
              "the store write (status: crosscoders[].update_seconds).");

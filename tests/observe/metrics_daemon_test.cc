@@ -113,6 +113,15 @@ TEST(DaemonMetrics, EveryFamilyParsesAndMatchesStatus) {
     for (const char* key : {"explained_variance", "l0", "dead_fraction", "dense_fraction"})
       expect_value(before, after, cc["latest"][key].get<double>(), std::string("conceptwatch_crosscoder_") + key, tap);
     expect_value(before, after, cc["last_update"]["loss"].get<double>(), "conceptwatch_crosscoder_train_loss", tap);
+    const auto& phases = cc["last_update"]["phase_seconds"];
+    EXPECT_EQ(phases.size(), 5u) << phases.dump();  // arrivals, training, analysis, attribution, save
+    for (const auto& [phase, seconds] : phases.items()) {
+      auto with_phase = tap;
+      with_phase["phase"] = phase;
+      EXPECT_GE(seconds.get<double>(), 0) << phase;
+      expect_value(before, after, seconds.get<double>(), "conceptwatch_crosscoder_last_update_phase_seconds",
+                   with_phase);
+    }
     auto with_state = tap;
     with_state["state"] = cc["state"];
     expect_value(before, after, 1, "conceptwatch_crosscoder_state", with_state);

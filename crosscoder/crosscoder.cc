@@ -619,6 +619,9 @@ double Crosscoder::newest_snapshot_energy() const { return impl_->newest_energy;
 TrainReport Crosscoder::train_between_arrivals(double share, const std::atomic<bool>* stop) {
   if (!(share > 0 && share <= 1)) throw std::invalid_argument("train_between_arrivals: share must be in (0, 1]");
   const int64_t steps = std::max<int64_t>(1, std::llround(double(impl_->options.steps_per_update) * share));
+  // λ warms up over an update's budget, also when a backlog's share is
+  // the crosscoder's first training.
+  if (impl_->lambda_horizon == 0) impl_->lambda_horizon = impl_->options.steps_per_update;
   return impl_->train_steps(steps, nullptr, stop, 0, -1, impl_->options.seconds_per_update * share);
 }
 

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "crosscoder/crosscoder.h"
+#include "crosscoder/crosscoder_state.h"
 #include "examples/planted/planted_dictionary.h"
 #include "tests/crosscoder/safetensors_reader.h"
 #include "tests/crosscoder/small_crosscoder.h"
@@ -101,6 +102,21 @@ TEST(Crosscoder, TrainingBetweenArrivalsMeasuresEachAgainstTheOneBefore) {
   const double missed_stale = stale.measure_arrivals().at(0).mse;
   const double missed_between = between.measure_arrivals().at(0).mse;
   EXPECT_LT(missed_between, 0.5 * missed_stale) << missed_between << " against " << missed_stale;
+}
+
+// The lambda schedule warms up over an update's budget whichever training
+// comes first: a daemon whose first turn finds a backlog trains a share of
+// an update before its first update.
+TEST(Crosscoder, ABacklogsShareTrainedFirstKeepsTheUpdatesLambdaSchedule) {
+  const auto p = small_planted();
+  Crosscoder cc(small_options());
+  cc.add_snapshot(0, p.activations[0].data(), 512);
+  cc.train_between_arrivals(0.25);
+  const std::string bytes = cc.serialize();
+  const StoredCrosscoderState stored = decode_crosscoder_state(bytes);
+  EXPECT_EQ(stored.meta.lambda_horizon, small_options().steps_per_update);
+  EXPECT_EQ(stored.meta.cumulative_steps, small_options().steps_per_update / 4);
+  EXPECT_EQ(stored.meta.updates, 0);
 }
 
 TEST(Crosscoder, SerializeRoundTripAndExactResume) {

@@ -28,8 +28,9 @@ class PhaseClock {
  public:
   void lap(const char* phase) {
     const auto now = std::chrono::steady_clock::now();
-    seconds_[phase] = std::chrono::duration<double>(now - last_).count();
-    text_ += fmt::format("{}{} {:.2f} s", text_.empty() ? "" : ", ", phase, seconds_[phase].get<double>());
+    const double seconds = std::chrono::duration<double>(now - last_).count();
+    seconds_[phase] = seconds;
+    text_ += fmt::format("{}{} {:.2f} s", text_.empty() ? "" : ", ", phase, seconds);
     last_ = now;
   }
   const nlohmann::json& seconds() const { return seconds_; }

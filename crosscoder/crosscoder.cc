@@ -174,7 +174,9 @@ TrainReport Crosscoder::Impl::train_steps(int64_t budget, const std::function<vo
                                           const std::atomic<bool>* stop, int64_t begin, int64_t end,
                                           double seconds) {
   if (n_snap() == 0) throw std::logic_error("crosscoder: add a snapshot before training");
-  if (lambda_horizon == 0) lambda_horizon = budget;
+  // λ warms up over an update's budget (train_offline sets its own horizon
+  // first), also when a backlog's share is the first training.
+  if (lambda_horizon == 0) lambda_horizon = options.steps_per_update;
   // The state lives on the CPU (analysis, recruitment, persistence). On a
   // GPU the update trains a copy there and brings it back, also when
   // interrupted or when a step throws. sparse_step's fused kernels are
@@ -619,9 +621,6 @@ double Crosscoder::newest_snapshot_energy() const { return impl_->newest_energy;
 TrainReport Crosscoder::train_between_arrivals(double share, const std::atomic<bool>* stop) {
   if (!(share > 0 && share <= 1)) throw std::invalid_argument("train_between_arrivals: share must be in (0, 1]");
   const int64_t steps = std::max<int64_t>(1, std::llround(double(impl_->options.steps_per_update) * share));
-  // λ warms up over an update's budget, also when a backlog's share is
-  // the crosscoder's first training.
-  if (impl_->lambda_horizon == 0) impl_->lambda_horizon = impl_->options.steps_per_update;
   return impl_->train_steps(steps, nullptr, stop, 0, -1, impl_->options.seconds_per_update * share);
 }
 

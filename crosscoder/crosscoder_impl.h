@@ -31,7 +31,7 @@ struct Crosscoder::Impl {
   CrosscoderParams params;
   AdamState adam;                         // moments and per-slice step counts
   int64_t cumulative_steps = 0;           // all steps trained so far (λ's schedule)
-  int64_t lambda_horizon = 0;             // step budget of the first training call
+  int64_t lambda_horizon = 0;             // λ's warm-up horizon: an update's budget, or train_offline's steps
   int64_t updates = 0;
   std::mt19937_64 rng;
   double newest_mse = 0;

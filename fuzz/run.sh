@@ -25,6 +25,18 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 # decoder that allocates what a corrupt length asks for is a bug too.
 dict=()
 [ -f "$src/fuzz/$target.dict" ] && dict=(-dict="$src/fuzz/$target.dict")
+started=$(mktemp)
+trap 'rm -f "$started"' EXIT
+status=0
 "$binary" "${dict[@]}" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 -print_final_stats=1 \
   -artifact_prefix="$artifacts/" "$@" "$corpus" "$tree/seeds/$target" \
-  $( [ -d "$src/fuzz/regressions/$target" ] && echo "$src/fuzz/regressions/$target" )
+  $( [ -d "$src/fuzz/regressions/$target" ] && echo "$src/fuzz/regressions/$target" ) || status=$?
+if [ "$status" -ne 0 ]; then
+  # The artifact dies with a CI machine: print it (base64, first 4 KiB), so
+  # that it can be rebuilt with base64 -d into fuzz/regressions/TARGET/.
+  find "$artifacts" -type f -newer "$started" | while read -r input; do
+    echo "fuzz: input that failed: $input ($(stat -c %s "$input") bytes), base64:"
+    head -c 4096 "$input" | base64
+  done
+fi
+exit "$status"

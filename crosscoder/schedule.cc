@@ -11,7 +11,11 @@ double scheduled_lr(const CrosscoderOptions& options, int64_t position, int64_t 
   const double s = static_cast<double>(position);
   const double warmup = options.warmup_fraction * n;
   const double decay_start = n - options.decay_fraction * n;
-  if (warmup > 0 && s < warmup) return options.lr * (s + 1) / warmup;
+  // At most lr: a call shorter than 1 / warmup_fraction steps (a backlog's
+  // share, a refinement's last share) has a warm-up under one step, and
+  // (s + 1) / warmup made its first step up to 20× lr (a refinement of
+  // 5-step shares diverged to a loss of 835 on the demo).
+  if (warmup > 0 && s < warmup) return options.lr * std::min(1.0, (s + 1) / warmup);
   if (options.decay_fraction > 0 && s >= decay_start) {
     const double t = std::min(1.0, (s - decay_start + 1) / (options.decay_fraction * n));
     return options.lr * (1.0 - t) + options.lr * options.final_lr_ratio * t;

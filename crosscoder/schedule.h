@@ -10,7 +10,7 @@ struct CrosscoderOptions;
 
 // lr at step `position` (0-based) of a training call of `total` steps:
 // linear warm-up over warmup_fraction, constant, then linear decay to
-// lr × final_lr_ratio over the last decay_fraction.
+// lr × final_lr_ratio over the last decay_fraction. Never above lr.
 double scheduled_lr(const CrosscoderOptions& options, int64_t position, int64_t total);
 
 // λ after `cumulative` steps of training in all: ramps linearly from 0 to

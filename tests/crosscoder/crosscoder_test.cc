@@ -11,12 +11,29 @@
 
 #include "crosscoder/crosscoder.h"
 #include "crosscoder/crosscoder_state.h"
+#include "crosscoder/schedule.h"
 #include "examples/planted/planted_dictionary.h"
 #include "tests/crosscoder/safetensors_reader.h"
 #include "tests/crosscoder/small_crosscoder.h"
 
 namespace cw {
 namespace {
+
+// A training call shorter than 1 / warmup_fraction steps (a backlog's share,
+// a refinement's share cut short) has a warm-up under one step: its first
+// step was at (s + 1) / warmup × lr, 4× lr at 5 steps, 20× at one.
+TEST(Schedule, LrNeverExceedsTheConfiguredOneAndStillWarmsUpALongCall) {
+  CrosscoderOptions o;
+  o.lr = 0.002;
+  o.warmup_fraction = 0.05;
+  for (const int64_t total : {1, 2, 5, 10, 19, 20, 21, 150, 2000})
+    for (int64_t s = 0; s < total; ++s) EXPECT_LE(scheduled_lr(o, s, total), o.lr) << s << " of " << total;
+  EXPECT_EQ(scheduled_lr(o, 0, 5), o.lr);
+  EXPECT_EQ(scheduled_lr(o, 0, 1), o.lr);
+  EXPECT_NEAR(scheduled_lr(o, 0, 150), o.lr / 7.5, 1e-15);  // 150 steps: warm-up over 7.5
+  EXPECT_NEAR(scheduled_lr(o, 7, 150), o.lr, 1e-15);
+  EXPECT_NEAR(scheduled_lr(o, 149, 150), o.lr * o.final_lr_ratio, 1e-15);  // the decay's end
+}
 
 TEST(Crosscoder, GrowthLeavesActivationsUnchanged) {
   const auto p = small_planted();

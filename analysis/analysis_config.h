@@ -31,6 +31,21 @@ struct AnalysisConfig {
   // [analysis] memory_cap_bytes: what the trainers may hold at once
   // (analysis/memory_budget.h); 0: half the machine's physical memory.
   uint64_t memory_cap_bytes = 0;
+  // [crosscoder] refine_steps: after an update that took in new snapshots,
+  // the steps an idle daemon trains on the snapshots it holds (no new head,
+  // no recruitment; whole update budgets, so up to one budget more) before
+  // it waits for the next snapshot. A daemon that
+  // trails a fast job trains only a few steps per update (22 at the demo's
+  // 78 heads), so its dictionary ends far from what the same objective
+  // reaches (docs/CROSSCODER.md "Refining while idle"). 2,000: what
+  // `conceptwatch refit` trains a fresh crosscoder for. 0: off.
+  int64_t refine_steps = 2000;
+  // [crosscoder] refine_after_idle_seconds: refinement starts once no
+  // snapshot of the tap has arrived and no update has ended for this long,
+  // so that snapshots published back to back (an import, a job that
+  // checkpoints faster than the daemon trains, a stream that publishes the
+  // next once the last is taken in) are not delayed by it.
+  double refine_after_idle_seconds = 10;
   MonitorOptions monitor;
 };
 

@@ -15,12 +15,19 @@ AnalysisScheduler::AnalysisScheduler(Store& store, AnalysisConfig config, TapWor
       pool_(config_.enabled ? config_.workers : 0, config_.priority) {}
 
 AnalysisScheduler::~AnalysisScheduler() {
+  {
+    std::lock_guard<std::mutex> lock(refine_mu_);
+    stopping_ = true;
+  }
+  refine_wake_.notify_all();
+  if (refine_timer_.joinable()) refine_timer_.join();
   // Every turn first (they use the workers), then the workers.
   pool_.stop();
 }
 
 void AnalysisScheduler::start() {
   if (!config_.enabled) return;
+  if (config_.refine_steps > 0) refine_timer_ = std::thread([this] { queue_refinements(); });
   SnapshotTable snapshots(store_);
   // A corrupt record leaves its run (or tap) without a crosscoder, not the
   // daemon stopped: the daemon logs unreadable runs at start-up, `status`
@@ -48,7 +55,20 @@ TapWorker& AnalysisScheduler::worker(const std::string& run, const std::string& 
 void AnalysisScheduler::on_stored(const SnapshotMeta& meta) {
   // Task gradients too: attribution waits for the task arrays that follow a probe snapshot.
   if (!config_.enabled || meta.key.kind == ArrayKind::kTaskActivations) return;
-  pool_.submit(&worker(meta.key.run, meta.key.tap));
+  TapWorker& tap = worker(meta.key.run, meta.key.tap);
+  tap.arrived();
+  pool_.submit(&tap);
+}
+
+void AnalysisScheduler::queue_refinements() {
+  std::unique_lock<std::mutex> wait_lock(refine_mu_);
+  while (!refine_wake_.wait_for(wait_lock, std::chrono::seconds(1), [this] { return stopping_; })) {
+    // Under mu_: stop_run takes a worker out of workers_ before it withdraws
+    // it from the pool, so one submitted here is withdrawn too.
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [key, worker] : workers_)
+      if (worker->refine_due()) pool_.submit(worker.get());
+  }
 }
 
 void AnalysisScheduler::stop_run(const std::string& run) {

@@ -1,17 +1,20 @@
 // Keeps a TapWorker for every (run, tap) that has snapshots — at start-up
 // for what is already stored, and as new taps appear — and queues a worker
 // on the trainer pool (analysis/trainer_pool.h) when a snapshot of its tap
-// is stored. A fixed number of threads and a memory budget
-// (analysis/memory_budget.h) serve every tap, however many runs there are.
+// is stored, and again when an idle tap's refinement is due. A fixed
+// number of threads and a memory budget (analysis/memory_budget.h) serve
+// every tap, however many runs there are.
 // Ingest never waits for training.
 #ifndef CW_ANALYSIS_ANALYSIS_SCHEDULER_H_
 #define CW_ANALYSIS_ANALYSIS_SCHEDULER_H_
 
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 
 #include "analysis/memory_budget.h"
 #include "analysis/tap_worker.h"
@@ -42,6 +45,9 @@ class AnalysisScheduler {
 
  private:
   TapWorker& worker(const std::string& run, const std::string& tap);
+  // Once a second: queues the workers whose refinement is due
+  // (TapWorker::refine_due), until the scheduler goes.
+  void queue_refinements();
 
   Store& store_;
   AnalysisConfig config_;
@@ -49,7 +55,11 @@ class AnalysisScheduler {
   MemoryBudget memory_;
   mutable std::mutex mu_;
   std::map<std::pair<std::string, std::string>, std::unique_ptr<TapWorker>> workers_;
-  TrainerPool pool_;  // last: its threads stop first
+  TrainerPool pool_;  // its threads stop before the workers go
+  std::mutex refine_mu_;
+  std::condition_variable refine_wake_;
+  bool stopping_ = false;  // under refine_mu_
+  std::thread refine_timer_;  // last: stops first
 };
 
 }  // namespace cw

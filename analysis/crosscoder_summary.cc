@@ -8,6 +8,7 @@ void CrosscoderSummary::add(const TapBrief& tap) {
   ++taps_;
   snapshots_ += tap.snapshots;
   backlog_ += tap.backlog;
+  refine_steps_left_ += tap.refine_steps_left;
   ++by_state_[tap.state];
   if (!tap.error.empty()) {
     ++attention_total_;
@@ -46,6 +47,7 @@ nlohmann::json CrosscoderSummary::to_json() const {
           {"by_state", by_state_},
           {"snapshots", snapshots_},
           {"backlog", backlog_},
+          {"refine_steps_left", refine_steps_left_},
           {"attention", attention},
           {"attention_left_out", attention_total_ - attention_.size()},
           {"runs", runs},

@@ -23,6 +23,7 @@ struct TapBrief {
   std::string run, tap, state;
   std::string error;  // why it needs attention; empty when it does not
   uint64_t snapshots = 0, backlog = 0, memory_bytes = 0;
+  uint64_t refine_steps_left = 0;  // refinement an idle tap still has to do (AnalysisConfig::refine_steps)
 };
 
 class CrosscoderSummary {
@@ -31,7 +32,7 @@ class CrosscoderSummary {
   explicit CrosscoderSummary(std::size_t limit) : limit_(limit) {}
 
   void add(const TapBrief& tap);
-  // {"taps", "by_state": {state: count}, "snapshots", "backlog",
+  // {"taps", "by_state": {state: count}, "snapshots", "backlog", "refine_steps_left",
   //  "attention": [{"run", "tap", "state", "error", "memory_bytes"}],
   //  "attention_left_out", "runs": [{"run", "taps", "by_state", "backlog"}],
   //  "runs_left_out"}. Runs with the most taps not idle (then the largest
@@ -45,7 +46,7 @@ class CrosscoderSummary {
   };
 
   std::size_t limit_;
-  uint64_t taps_ = 0, snapshots_ = 0, backlog_ = 0, attention_total_ = 0;
+  uint64_t taps_ = 0, snapshots_ = 0, backlog_ = 0, refine_steps_left_ = 0, attention_total_ = 0;
   std::map<std::string, uint64_t> by_state_;
   std::vector<TapBrief> attention_;  // the first limit_
   std::map<std::string, RunCounts> runs_;

@@ -10,6 +10,7 @@
 
 #include "analysis/feature_analysis.h"
 #include "analysis/feature_population.h"
+#include "analysis/phase_clock.h"
 #include "analysis/training_footprint.h"
 #include "detect/feature_dimensionality.h"
 #include "detect/entropy.h"
@@ -20,27 +21,6 @@
 
 namespace cw {
 namespace {
-
-// Wall seconds of an update's phases, in order: where an update's time goes
-// besides its training budget (`status` last_update.phase_seconds, and the
-// daemon's log).
-class PhaseClock {
- public:
-  void lap(const char* phase) {
-    const auto now = std::chrono::steady_clock::now();
-    const double seconds = std::chrono::duration<double>(now - last_).count();
-    seconds_[phase] = seconds;
-    text_ += fmt::format("{}{} {:.2f} s", text_.empty() ? "" : ", ", phase, seconds);
-    last_ = now;
-  }
-  const nlohmann::json& seconds() const { return seconds_; }
-  const std::string& text() const { return text_; }
-
- private:
-  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
-  nlohmann::json seconds_ = nlohmann::json::object();
-  std::string text_;
-};
 
 // "dead_features" and "dense_features" are the fractions' old names, still
 // written for readers of `conceptwatch crosscoder --json` that use them.
@@ -63,8 +43,10 @@ TapWorker::TapWorker(Store& store, std::string run, std::string tap, const Analy
       tap_(std::move(tap)),
       config_(config),
       memory_(memory),
-      emit_(std::move(emit)) {
-  status_ = {{"run", run_}, {"tap", tap_}, {"state", "starting"}, {"snapshots", 0}, {"backlog", 0}};
+      emit_(std::move(emit)),
+      last_busy_ns_(std::chrono::steady_clock::now().time_since_epoch().count()) {
+  status_ = {{"run", run_}, {"tap", tap_}, {"state", "starting"}, {"snapshots", 0}, {"backlog", 0},
+             {"refine_steps_left", 0}};
 }
 
 void TapWorker::queued() {
@@ -77,10 +59,23 @@ nlohmann::json TapWorker::status() const {
   return status_;
 }
 
+void TapWorker::arrived() {
+  last_busy_ns_ = std::chrono::steady_clock::now().time_since_epoch().count();
+  arrived_ = true;
+}
+
+bool TapWorker::refine_due() const {
+  if (refine_steps_left_.load() <= 0) return false;
+  const auto idle = std::chrono::steady_clock::now().time_since_epoch() -
+                    std::chrono::steady_clock::duration(last_busy_ns_.load());
+  return std::chrono::duration<double>(idle).count() >= config_.refine_after_idle_seconds;
+}
+
 TapBrief TapWorker::brief() const {
   std::lock_guard<std::mutex> lock(mu_);
   TapBrief out{run_, tap_, status_.value("state", ""), "", status_.value("snapshots", uint64_t(0)),
-               status_.value("backlog", uint64_t(0)), status_.value("memory_bytes", uint64_t(0))};
+               status_.value("backlog", uint64_t(0)), status_.value("memory_bytes", uint64_t(0)),
+               uint64_t(std::max<int64_t>(0, refine_steps_left_.load()))};
   // "error" outlives the failed turn in status_; it needs attention only
   // while the state says so.
   if (out.state == "error" || out.state == "over memory cap") out.error = status_.value("error", "");
@@ -89,6 +84,7 @@ TapBrief TapWorker::brief() const {
 
 void TapWorker::run_turn(const std::atomic<bool>& stop) {
   stop_ = &stop;
+  arrived_ = false;  // what arrives from now on is not in the listing below
   try {
     turn(SnapshotTable(store_).list(run_, tap_));
   } catch (const std::exception& e) {
@@ -108,6 +104,10 @@ void TapWorker::run_turn(const std::atomic<bool>& stop) {
 void TapWorker::turn(const std::vector<SnapshotMeta>& stored) {
   const auto newer = [&](const SnapshotMeta& m) { return m.key.step > steps_.back(); };
   const bool fresh = !recovered_ || steps_.empty() || std::any_of(stored.begin(), stored.end(), newer);
+  if (!stored.empty() && !fresh && recovered_ && !steps_.empty() && refine_due()) {
+    refine(stored);
+    return;
+  }
   if (stored.empty() || !fresh) {
     // Task arrays that came after the update: attribution needs the
     // weights only.
@@ -129,19 +129,7 @@ void TapWorker::turn(const std::vector<SnapshotMeta>& stored) {
     heads = steps_.size();
     for (const auto& m : stored) heads += m.key.step > steps_.back();
   }
-  const CrosscoderOptions options = options_ ? *options_ : crosscoder_options_for(config_, stored.front().d_model);
-  // Everything in memory when it fits the cap (as fast as it gets);
-  // otherwise streamed: rows read from the row files when a batch or an
-  // analysis chunk needs them. Refused only when even that exceeds the cap.
-  TrainingFootprint footprint = training_footprint(options, int64_t(heads), stored.front().n_tokens);
-  if (footprint.total() > memory_.cap())
-    footprint = training_footprint(options, int64_t(heads), stored.front().n_tokens, /*streamed=*/true);
-  stream_ = footprint.streamed;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    status_["streamed"] = stream_;
-  }
-  auto lease = reserve(footprint.total(), footprint.describe());
+  auto lease = reserve_training(stored, heads);
   if (!lease) return;
   const auto start = std::chrono::steady_clock::now();
   if (!recovered_) {
@@ -154,6 +142,64 @@ void TapWorker::turn(const std::vector<SnapshotMeta>& stored) {
   update(stored);
   std::lock_guard<std::mutex> lock(mu_);
   if (status_.value("state", "") == "loading") status_["state"] = "idle";  // nothing was new
+}
+
+std::optional<MemoryBudget::Lease> TapWorker::reserve_training(const std::vector<SnapshotMeta>& stored,
+                                                               std::size_t heads) {
+  const CrosscoderOptions options = options_ ? *options_ : crosscoder_options_for(config_, stored.front().d_model);
+  // Everything in memory when it fits the cap (as fast as it gets);
+  // otherwise streamed: rows read from the row files when a batch or an
+  // analysis chunk needs them. Refused only when even that exceeds the cap.
+  TrainingFootprint footprint = training_footprint(options, int64_t(heads), stored.front().n_tokens);
+  if (footprint.total() > memory_.cap())
+    footprint = training_footprint(options, int64_t(heads), stored.front().n_tokens, /*streamed=*/true);
+  stream_ = footprint.streamed;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    status_["streamed"] = stream_;
+  }
+  return reserve(footprint.total(), footprint.describe());
+}
+
+void TapWorker::refine(const std::vector<SnapshotMeta>& stored) {
+  auto lease = reserve_training(stored, steps_.size());
+  if (!lease) return;
+  const auto start = std::chrono::steady_clock::now();
+  load(/*with_activations=*/true);
+  load_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (!crosscoder_) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    status_["state"] = "refining";
+  }
+  PhaseClock clock;
+  // Trained one update's budget at a time (whole budgets: the time cap, not
+  // the steps, ends most of them, and a share of one would take a share of
+  // its seconds too), so that a snapshot arriving waits at most one budget;
+  // ten per turn, so that the turn's load, analysis and save (4-5 s at the
+  // demo's 78 heads) stay a small part of it and other taps get turns.
+  constexpr int kBudgetsPerTurn = 10;
+  TrainReport report;
+  for (int share = 0; share < kBudgetsPerTurn && refine_steps_left_ > 0 && !arrived_ && !*stop_; ++share) {
+    const TrainReport part = crosscoder_->train_between_arrivals(1.0, stop_);
+    if (share == 0) report.first_loss = part.first_loss;
+    report.last_loss = part.last_loss;
+    report.steps += part.steps;
+    report.seconds += part.seconds;
+    refine_steps_left_ -= std::max<int64_t>(1, part.steps);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      status_["refine_steps_left"] = std::max<int64_t>(0, refine_steps_left_);
+    }
+    if (part.interrupted) return;  // the daemon is stopping: the stored state stays the last complete one
+  }
+  if (report.steps == 0) {
+    std::lock_guard<std::mutex> lock(mu_);
+    status_["state"] = "idle";
+    return;
+  }
+  clock.lap("training");
+  finish_update({}, report, clock, start);
 }
 
 std::optional<MemoryBudget::Lease> TapWorker::reserve(uint64_t bytes, const std::string& breakdown) {
@@ -387,6 +433,18 @@ bool TapWorker::update(const std::vector<SnapshotMeta>& stored) {
                  report.steps);
     return false;
   }
+  finish_update(new_steps, report, clock, start);
+  last_busy_ns_ = std::chrono::steady_clock::now().time_since_epoch().count();
+  refine_steps_left_ = config_.refine_steps;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    status_["refine_steps_left"] = config_.refine_steps;
+  }
+  return true;
+}
+
+void TapWorker::finish_update(const std::vector<uint64_t>& new_steps, const TrainReport& report, PhaseClock& clock,
+                              std::chrono::steady_clock::time_point start) {
 
   // Analysis of the refined crosscoder, then events for the new snapshots.
   const FeatureStats stats = crosscoder_->feature_stats(config_.top_k, &probe_tokens_);
@@ -404,16 +462,24 @@ bool TapWorker::update(const std::vector<SnapshotMeta>& stored) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   {
     std::lock_guard<std::mutex> lock(mu_);
-    update_seconds_.observe(seconds);
+    // The histogram is of updates that took in snapshots (how far the
+    // daemon trails the job); a refinement only uses idle time.
+    if (!new_steps.empty()) update_seconds_.observe(seconds);
     status_["update_seconds"] = update_seconds_.to_json();  // /metrics: conceptwatch_crosscoder_update_seconds
     status_["last_update"]["phase_seconds"] = clock.seconds();
+  }
+  if (new_steps.empty()) {
+    spdlog::info("crosscoder {}/{}: refined over {} snapshots, {} steps in {:.1f} s ({}), loss {:.4g} -> {:.4g}, {} "
+                 "refinement steps left",
+                 run_, tap_, steps.size(), report.steps, seconds, clock.text(), report.first_loss, report.last_loss,
+                 std::max<int64_t>(0, refine_steps_left_));
+    return;
   }
   spdlog::info(
       "crosscoder {}/{}: +{} snapshots (now {}), {} merged, {} joined, {} folded, {} split, {} recruited, {} steps in "
       "{:.1f} s ({}), loss {:.4g} -> {:.4g}",
       run_, tap_, new_steps.size(), steps.size(), report.merged, report.joined, report.folded, report.split,
       report.recruited, report.steps, seconds, clock.text(), report.first_loss, report.last_loss);
-  return true;
 }
 
 void TapWorker::settle_feature_series(const FeatureAnalysis& analysis, const std::vector<uint64_t>& steps) {
@@ -495,6 +561,7 @@ void TapWorker::save(const std::vector<uint64_t>& new_steps, const TrainReport& 
   std::lock_guard<std::mutex> lock(mu_);
   status_["state"] = "idle";
   status_["last_update"] = {{"new_steps", new_steps},
+                            {"refinement", new_steps.empty()},
                             {"train_steps", report.steps},
                             {"seconds", report.seconds},
                             {"load_seconds", load_seconds_},

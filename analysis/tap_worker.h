@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <functional>
 #include <map>
@@ -28,6 +29,7 @@
 #include "analysis/analysis_config.h"
 #include "analysis/crosscoder_summary.h"
 #include "analysis/memory_budget.h"
+#include "analysis/phase_clock.h"
 #include "analysis/stored_rows.h"
 #include "analysis/tap_monitor.h"
 #include "analysis/task_attribution.h"
@@ -58,6 +60,17 @@ class TapWorker : public TrainerPool::Job {
   // The few fields `status`'s summary counts, without copying the status.
   TapBrief brief() const;
 
+  // A snapshot of the tap was stored (AnalysisScheduler::on_stored): a
+  // refinement under way ends after its current share of training, and the
+  // idle time before the next one starts again.
+  void arrived();
+  // Whether a refinement turn is due: refinement steps are left (granted by
+  // every update that took in snapshots: AnalysisConfig::refine_steps) and
+  // for refine_after_idle_seconds no snapshot has arrived and no such update
+  // has ended (an update longer than that is no idle time: the next
+  // snapshot of a stream published one after another is on its way).
+  bool refine_due() const;
+
  private:
   void turn(const std::vector<SnapshotMeta>& stored);
   // The first turn: the monitor's history, and the stored crosscoder with
@@ -72,6 +85,19 @@ class TapWorker : public TrainerPool::Job {
   // its path ("" when there is none or it could not be written).
   std::string keep_unloadable_state() const;
   bool update(const std::vector<SnapshotMeta>& stored);  // false when there was nothing new
+  // An idle tap's turn: trains the crosscoder it holds, without adding a
+  // head or recruiting, for at most a few updates' budgets of its
+  // refinement steps (ending early when a snapshot arrives), then analyses
+  // and saves it as an update does.
+  void refine(const std::vector<SnapshotMeta>& stored);
+  // Reserves what a turn that trains `heads` heads needs, streamed when
+  // holding the rows would exceed the cap (sets stream_).
+  std::optional<MemoryBudget::Lease> reserve_training(const std::vector<SnapshotMeta>& stored, std::size_t heads);
+  // After training: the analysis (trajectories, events, feature series),
+  // attribution, metrics and state saved, the log line. `new_steps` is
+  // empty for a refinement.
+  void finish_update(const std::vector<uint64_t>& new_steps, const TrainReport& report, PhaseClock& clock,
+                     std::chrono::steady_clock::time_point start);
   // Reserves `bytes` (state "waiting for memory" while others hold the
   // budget); nullopt, with the state saying why, if they exceed the cap.
   // status_["memory_bytes"] is what the turn reserves.
@@ -111,6 +137,14 @@ class TapWorker : public TrainerPool::Job {
   // The error on the newest snapshot after the last update: the reference
   // of the next snapshot's surprise (NaN before the first update).
   double newest_mse_ = NAN;
+  // Refinement: steps left since the last update that took in snapshots
+  // (none after a restart until a snapshot arrives), when the tap was last
+  // busy (its newest snapshot arrived or an update that took snapshots in
+  // ended; steady clock), and whether a snapshot arrived since this turn
+  // listed the stored snapshots.
+  std::atomic<int64_t> refine_steps_left_{0};
+  std::atomic<int64_t> last_busy_ns_;
+  std::atomic<bool> arrived_{false};
 
   mutable std::mutex mu_;
   nlohmann::json status_;

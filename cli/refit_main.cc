@@ -14,6 +14,7 @@
 #include "analysis/analysis_config.h"
 #include "analysis/emergence_agreement.h"
 #include "analysis/feature_analysis.h"
+#include "analysis/feature_population.h"
 #include "cli/cli_context.h"
 #include "cli/run_target.h"
 #include "cli/text_table.h"
@@ -123,6 +124,17 @@ void refit(const CliContext& context, const RefitArgs& args) {
                              offline_decoder = offline.decoder_directions(last);
     AgreementOptions agreement = args.agreement;
     agreement.threshold = emergence.threshold;
+    // The flicker `conceptwatch crosscoder` reports, of both: what the
+    // paper's offline method shows on the same snapshots is the reference
+    // for the online one's.
+    const PopulationSeries online_population = population_series(online_analysis, emergence.threshold),
+                           offline_population = population_series(offline_analysis, emergence.threshold);
+    result["flicker"] = {{"online", online_population.flicker},
+                         {"offline", offline_population.flicker},
+                         {"online_returned", online_population.returned_share},
+                         {"offline_returned", offline_population.returned_share},
+                         {"online_live", online_population.live},
+                         {"offline_live", offline_population.live}};
     result["emergence_agreement"] = agreement_json(
         emergence_agreement({&online_analysis, &online_decoder}, {&offline_analysis, &offline_decoder}, agreement),
         steps, agreement);
@@ -147,6 +159,12 @@ void refit(const CliContext& context, const RefitArgs& args) {
                 << " at the final snapshot, of " << agreement["online_live"] << " live) first emerge within "
                 << agreement["tolerance_snapshots"] << " snapshot of each other (" << fixed(agreement["share"], 3)
                 << ")\n";
+    if (const auto flicker = result.find("flicker"); flicker != result.end())
+      std::cout << "flicker (live features whose normalised decoder norm crosses the emergence threshold more than "
+                   "once): online "
+                << fixed((*flicker)["online"]) << ", offline " << fixed((*flicker)["offline"])
+                << "; returned after a fade: online " << fixed((*flicker)["online_returned"]) << ", offline "
+                << fixed((*flicker)["offline_returned"]) << "\n";
   });
 }
 

@@ -257,8 +257,15 @@ void load_daemon_config(const std::string& path, DaemonConfig* config) {
     throw std::runtime_error("config " + path + ": [crosscoder] priority: " + e.what());
   }
   number("crosscoder", "top_k", &analysis.top_k);
-  std::set<std::string> crosscoder_keys = {"enabled", "features_per_dim", "max_features", "sparsity_lambda", "priority",
-                                           "top_k"};
+  number("crosscoder", "refine_steps", &analysis.refine_steps);
+  if (analysis.refine_steps < 0)
+    throw std::runtime_error("config " + path + ": [crosscoder] refine_steps must be >= 0 (0: no refinement)");
+  real("crosscoder", "refine_after_idle_seconds", &analysis.refine_after_idle_seconds);
+  if (!(analysis.refine_after_idle_seconds >= 0))
+    throw std::runtime_error("config " + path + ": [crosscoder] refine_after_idle_seconds must be >= 0");
+  std::set<std::string> crosscoder_keys = {"enabled",  "features_per_dim", "max_features",
+                                           "sparsity_lambda", "priority", "top_k",
+                                           "refine_steps", "refine_after_idle_seconds"};
   crosscoder_keys.insert(kConfiguredCrosscoderOptions.begin(), kConfiguredCrosscoderOptions.end());
   refuse_unknown_keys("crosscoder", crosscoder_keys);
   // [analysis]: the trainers every tap shares (analysis/trainer_pool.h,

@@ -98,6 +98,9 @@ void crosscoder_families(PrometheusText& out, const json& crosscoders) {
        "Share of features that never fire on the probe set (status: crosscoders[].latest.dead_fraction)."},
       {"conceptwatch_crosscoder_dense_fraction", "latest", "dense_fraction",
        "Share of features that fire on most probe tokens (status: crosscoders[].latest.dense_fraction)."},
+      {"conceptwatch_crosscoder_refine_steps_left", nullptr, "refine_steps_left",
+       "Steps the idle tap's crosscoder still has to refine on the snapshots it holds ([crosscoder] "
+       "refine_steps; status: crosscoders[].refine_steps_left)."},
       {"conceptwatch_crosscoder_train_loss", "last_update", "loss",
        "The crosscoder's training loss at the end of its last update (status: crosscoders[].last_update.loss)."},
   };
@@ -111,7 +114,7 @@ void crosscoder_families(PrometheusText& out, const json& crosscoders) {
   }
   out.family("conceptwatch_crosscoder_state", MetricType::kGauge,
              "1 for the state the tap's crosscoder worker is in (status: crosscoders[].state): starting, queued, "
-             "waiting for memory, loading, training, idle, over memory cap, error.");
+             "waiting for memory, loading, training, refining, idle, over memory cap, error.");
   for (const auto& cc : crosscoders) {
     MetricLabels with_state = labels(cc);
     with_state.emplace_back("state", cc.value("state", ""));

@@ -140,7 +140,8 @@ TEST(TrainerPoolDaemon, AThousandRunsOfFourTapsShareTheConfiguredThreadsAndStatu
   EXPECT_EQ(status["snapshots_stored"], kRuns * taps.size());
   uint64_t counted = 0;
   for (const auto& [state, count] : summary["by_state"].items()) {
-    static const std::vector<std::string> states = {"queued", "waiting for memory", "loading", "training", "idle"};
+    static const std::vector<std::string> states = {"queued", "waiting for memory", "loading", "training",
+                                                    "refining", "idle"};
     EXPECT_NE(std::find(states.begin(), states.end(), state), states.end()) << summary.dump();
     counted += count.get<uint64_t>();
   }

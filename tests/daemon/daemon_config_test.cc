@@ -77,6 +77,8 @@ TEST(DaemonConfig, TheShippedFileStatesTheDefaults) {
   EXPECT_EQ(options_json(shipped.analysis.crosscoder), options_json(default_daemon_config().analysis.crosscoder));
   EXPECT_EQ(shipped.analysis.workers, default_daemon_config().analysis.workers);
   EXPECT_EQ(shipped.analysis.memory_cap_bytes, default_daemon_config().analysis.memory_cap_bytes);
+  EXPECT_EQ(shipped.analysis.refine_steps, default_daemon_config().analysis.refine_steps);
+  EXPECT_EQ(shipped.analysis.refine_after_idle_seconds, default_daemon_config().analysis.refine_after_idle_seconds);
   EXPECT_EQ(shipped.read_only, default_daemon_config().read_only);
 }
 
@@ -157,6 +159,20 @@ TEST(DaemonConfig, CrosscoderSectionReadsTheOptionsByTheirNames) {
             std::string::npos);
   EXPECT_NE(error_of("[crosscoder]\nlr = \"fast\"\n").find("[crosscoder] lr must be a number"), std::string::npos);
   EXPECT_NE(error_of("[crosscoder]\ndevice = 1\n").find("[crosscoder] device must be a string"), std::string::npos);
+}
+
+TEST(DaemonConfig, RefinementIsReadAndBadValuesAreRefused) {
+  const DaemonConfig config = config_of("[crosscoder]\nrefine_steps = 0\nrefine_after_idle_seconds = 2.5\n");
+  EXPECT_EQ(config.analysis.refine_steps, 0);
+  EXPECT_EQ(config.analysis.refine_after_idle_seconds, 2.5);
+  EXPECT_EQ(default_daemon_config().analysis.refine_steps, 2000);
+  EXPECT_NE(error_of("[crosscoder]\nrefine_steps = -1\n").find("[crosscoder] refine_steps must be"), std::string::npos);
+  EXPECT_NE(error_of("[crosscoder]\nrefine_after_idle_seconds = -1\n")
+                .find("[crosscoder] refine_after_idle_seconds must be >= 0"),
+            std::string::npos);
+  EXPECT_NE(error_of("[crosscoder]\nrefine_after_idle_seconds = \"soon\"\n")
+                .find("[crosscoder] refine_after_idle_seconds must be a number"),
+            std::string::npos);
 }
 
 TEST(DaemonConfig, AnArrayLimitAboveOneStoreValueIsRefused) {

@@ -54,7 +54,10 @@ void expect_value(const Families& before, const Families& after, double expected
 TEST(DaemonMetrics, EveryFamilyParsesAndMatchesStatus) {
   const int port = testing::free_port();
   testing::TempDir dir;
-  const std::string config = testing::write_crosscoder_config(dir, "n_features = 32\nsteps_per_update = 20\n");
+  // No refinement during the test (an hour's idle time first): status and
+  // /metrics are read twice and must hold the same values.
+  const std::string config = testing::write_crosscoder_config(
+      dir, "n_features = 32\nsteps_per_update = 20\nrefine_after_idle_seconds = 3600\n");
   DaemonProcess daemon({"--config", config, "--http", "127.0.0.1:" + std::to_string(port)});
   daemon.start();
   int code = 0;
@@ -113,6 +116,9 @@ TEST(DaemonMetrics, EveryFamilyParsesAndMatchesStatus) {
     for (const char* key : {"explained_variance", "l0", "dead_fraction", "dense_fraction"})
       expect_value(before, after, cc["latest"][key].get<double>(), std::string("conceptwatch_crosscoder_") + key, tap);
     expect_value(before, after, cc["last_update"]["loss"].get<double>(), "conceptwatch_crosscoder_train_loss", tap);
+    EXPECT_EQ(cc["refine_steps_left"], 2000) << cc.dump();  // granted by the last update, not yet idle long enough
+    expect_value(before, after, cc["refine_steps_left"].get<double>(), "conceptwatch_crosscoder_refine_steps_left",
+                 tap);
     const auto& phases = cc["last_update"]["phase_seconds"];
     EXPECT_EQ(phases.size(), 5u) << phases.dump();  // arrivals, training, analysis, attribution, save
     for (const auto& [phase, seconds] : phases.items()) {

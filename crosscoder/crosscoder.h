@@ -97,7 +97,8 @@ class Crosscoder {
   // adds several waiting snapshots calls it after measuring each but the
   // last, so that the next one is measured against heads trained on the one
   // before it, not against a head several snapshots stale (docs/
-  // CROSSCODER.md "Backlogs measured one snapshot at a time").
+  // CROSSCODER.md "Backlogs measured one snapshot at a time"). An idle
+  // daemon refines with whole budgets of it (share 1: "Refining while idle").
   TrainReport train_between_arrivals(double share, const std::atomic<bool>* stop = nullptr);
 
   std::vector<SnapshotMetrics> evaluate() const;

@@ -59,8 +59,8 @@ TRAINING_ENDED_MS=$(date +%s%3N)
 
 echo "== training finished; waiting for the daemon to catch up"
 bash deploy/wait_caught_up.sh 120 "${CLI[@]}"
-echo "== caught up; the idle daemon refines the crosscoder ([crosscoder] refine_steps: 2,000 more steps, 10 s after its last update)"
-bash deploy/wait_caught_up.sh --refined 300 "${CLI[@]}"
+echo "== caught up; the idle daemon refines the crosscoder ([crosscoder] refine_steps: 4,000 more steps, 10 s after its last update)"
+bash deploy/wait_caught_up.sh --refined 900 "${CLI[@]}"
 
 "${CLI[@]}" crosscoder --run tinygpt-repeat | tail -n 8
 "${CLI[@]}" features --run tinygpt-repeat --limit 10

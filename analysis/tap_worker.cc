@@ -180,9 +180,9 @@ void TapWorker::refine(const std::vector<SnapshotMeta>& stored) {
   // demo's 78 heads) stay a small part of it and other taps get turns.
   constexpr int kBudgetsPerTurn = 10;
   TrainReport report;
-  for (int share = 0; share < kBudgetsPerTurn && refine_steps_left_ > 0 && !arrived_ && !*stop_; ++share) {
+  for (int budget = 0; budget < kBudgetsPerTurn && refine_steps_left_ > 0 && !arrived_ && !*stop_; ++budget) {
     const TrainReport part = crosscoder_->train_between_arrivals(1.0, stop_);
-    if (share == 0) report.first_loss = part.first_loss;
+    if (budget == 0) report.first_loss = part.first_loss;
     report.last_loss = part.last_loss;
     report.steps += part.steps;
     report.seconds += part.seconds;

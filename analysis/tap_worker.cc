@@ -22,6 +22,9 @@
 namespace cw {
 namespace {
 
+// The steady clock's now, as the count an atomic holds.
+int64_t now_ns() { return std::chrono::steady_clock::now().time_since_epoch().count(); }
+
 // "dead_features" and "dense_features" are the fractions' old names, still
 // written for readers of `conceptwatch crosscoder --json` that use them.
 nlohmann::json metrics_json(const SnapshotMetrics& m) {
@@ -44,9 +47,8 @@ TapWorker::TapWorker(Store& store, std::string run, std::string tap, const Analy
       config_(config),
       memory_(memory),
       emit_(std::move(emit)),
-      last_busy_ns_(std::chrono::steady_clock::now().time_since_epoch().count()) {
-  status_ = {{"run", run_}, {"tap", tap_}, {"state", "starting"}, {"snapshots", 0}, {"backlog", 0},
-             {"refine_steps_left", 0}};
+      last_busy_ns_(now_ns()) {
+  status_ = {{"run", run_}, {"tap", tap_}, {"state", "starting"}, {"snapshots", 0}, {"backlog", 0}};
 }
 
 void TapWorker::queued() {
@@ -55,19 +57,25 @@ void TapWorker::queued() {
 }
 
 nlohmann::json TapWorker::status() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return status_;
+  nlohmann::json out;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    out = status_;
+  }
+  out["refine_steps_left"] = refine_steps_left();
+  return out;
 }
 
+int64_t TapWorker::refine_steps_left() const { return std::max<int64_t>(0, refine_steps_left_.load()); }
+
 void TapWorker::arrived() {
-  last_busy_ns_ = std::chrono::steady_clock::now().time_since_epoch().count();
+  last_busy_ns_ = now_ns();
   arrived_ = true;
 }
 
 bool TapWorker::refine_due() const {
-  if (refine_steps_left_.load() <= 0) return false;
-  const auto idle = std::chrono::steady_clock::now().time_since_epoch() -
-                    std::chrono::steady_clock::duration(last_busy_ns_.load());
+  if (refine_steps_left() == 0) return false;
+  const auto idle = std::chrono::steady_clock::duration(now_ns() - last_busy_ns_.load());
   return std::chrono::duration<double>(idle).count() >= config_.refine_after_idle_seconds;
 }
 
@@ -75,7 +83,7 @@ TapBrief TapWorker::brief() const {
   std::lock_guard<std::mutex> lock(mu_);
   TapBrief out{run_, tap_, status_.value("state", ""), "", status_.value("snapshots", uint64_t(0)),
                status_.value("backlog", uint64_t(0)), status_.value("memory_bytes", uint64_t(0)),
-               uint64_t(std::max<int64_t>(0, refine_steps_left_.load()))};
+               uint64_t(refine_steps_left())};
   // "error" outlives the failed turn in status_; it needs attention only
   // while the state says so.
   if (out.state == "error" || out.state == "over memory cap") out.error = status_.value("error", "");
@@ -187,10 +195,6 @@ void TapWorker::refine(const std::vector<SnapshotMeta>& stored) {
     report.steps += part.steps;
     report.seconds += part.seconds;
     refine_steps_left_ -= std::max<int64_t>(1, part.steps);
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      status_["refine_steps_left"] = std::max<int64_t>(0, refine_steps_left_);
-    }
     if (part.interrupted) return;  // the daemon is stopping: the stored state stays the last complete one
   }
   if (report.steps == 0) {
@@ -434,12 +438,8 @@ bool TapWorker::update(const std::vector<SnapshotMeta>& stored) {
     return false;
   }
   finish_update(new_steps, report, clock, start);
-  last_busy_ns_ = std::chrono::steady_clock::now().time_since_epoch().count();
+  last_busy_ns_ = now_ns();
   refine_steps_left_ = config_.refine_steps;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    status_["refine_steps_left"] = config_.refine_steps;
-  }
   return true;
 }
 
@@ -472,7 +472,7 @@ void TapWorker::finish_update(const std::vector<uint64_t>& new_steps, const Trai
     spdlog::info("crosscoder {}/{}: refined over {} snapshots, {} steps in {:.1f} s ({}), loss {:.4g} -> {:.4g}, {} "
                  "refinement steps left",
                  run_, tap_, steps.size(), report.steps, seconds, clock.text(), report.first_loss, report.last_loss,
-                 std::max<int64_t>(0, refine_steps_left_));
+                 refine_steps_left());
     return;
   }
   spdlog::info(

@@ -70,6 +70,8 @@ class TapWorker : public TrainerPool::Job {
   // has ended (an update longer than that is no idle time: the next
   // snapshot of a stream published one after another is on its way).
   bool refine_due() const;
+  // Refinement steps this tap still has to train (status "refine_steps_left").
+  int64_t refine_steps_left() const;
 
  private:
   void turn(const std::vector<SnapshotMeta>& stored);

@@ -257,9 +257,7 @@ void load_daemon_config(const std::string& path, DaemonConfig* config) {
     throw std::runtime_error("config " + path + ": [crosscoder] priority: " + e.what());
   }
   number("crosscoder", "top_k", &analysis.top_k);
-  number("crosscoder", "refine_steps", &analysis.refine_steps);
-  if (analysis.refine_steps < 0)
-    throw std::runtime_error("config " + path + ": [crosscoder] refine_steps must be >= 0 (0: no refinement)");
+  number("crosscoder", "refine_steps", &analysis.refine_steps);  // a non-negative integer; 0: no refinement
   real("crosscoder", "refine_after_idle_seconds", &analysis.refine_after_idle_seconds);
   if (!(analysis.refine_after_idle_seconds >= 0))
     throw std::runtime_error("config " + path + ": [crosscoder] refine_after_idle_seconds must be >= 0");

@@ -15,6 +15,7 @@
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "bench/science/science_streams.h"
 #include "bench/science/stored_series.h"
@@ -31,6 +32,9 @@ struct StreamResult {
   int64_t n_features = 0;
   double seconds = 0;
   testing::Scorecard card;
+  // With --refined, `card` scores the daemon after its idle refinement and
+  // this one what it claimed right after the stream's last update.
+  std::optional<testing::Scorecard> streamed_card;
   // Per snapshot: its step and the feature series the daemon stored with it
   // (the transition detector's inputs), to replay detector settings offline.
   nlohmann::json series = nlohmann::json::array();
@@ -38,7 +42,7 @@ struct StreamResult {
 };
 
 StreamResult run_stream(const ScienceStream& stream, int index, int count, std::chrono::seconds per_snapshot,
-                        bool show_daemon_log, const std::string& daemon_config) {
+                        bool refined, bool show_daemon_log, const std::string& daemon_config) {
   StreamResult result;
   result.stream = stream;
   const auto start = Clock::now();
@@ -58,8 +62,17 @@ StreamResult run_stream(const ScienceStream& stream, int index, int count, std::
           std::fprintf(stderr, "  snapshot %lld/%lld taken in, %.0f s\n", (long long)t + 1, (long long)T, elapsed());
         },
         per_snapshot);
-    const auto report = testing::read_daemon_report(daemon, "planted");
+    auto report = testing::read_daemon_report(daemon, "planted");
     result.card = testing::score_planted(planted, report, testing::planted_step);
+    if (refined) {
+      std::fprintf(stderr, "  scored as streamed, %.0f s; waiting for the idle refinement\n", elapsed());
+      testing::wait_for_refinement(daemon, "planted", per_snapshot, [&](int64_t left) {
+        std::fprintf(stderr, "  refining: %lld steps left, %.0f s\n", (long long)left, elapsed());
+      });
+      result.streamed_card = result.card;
+      report = testing::read_daemon_report(daemon, "planted");
+      result.card = testing::score_planted(planted, report, testing::planted_step);
+    }
     result.series = stored_series(report.crosscoder);
     result.n_features = report.directions.empty() ? 0 : int64_t(report.directions[0].size());
     if (daemon.terminate() != 0) std::fprintf(stderr, "  conceptwatchd did not stop cleanly\n");
@@ -159,6 +172,26 @@ void print_table(const std::vector<StreamResult>& results) {
   for (const auto& name : order) std::printf("| %s | %s |\n", name.c_str(), share(met[name].first, met[name].second).c_str());
 }
 
+// With --refined: the bars' measures as streamed -> refined, per stream.
+void print_refinement_table(const std::vector<StreamResult>& results) {
+  bool any = false;
+  for (const auto& r : results) any |= r.error.empty() && r.streamed_card.has_value();
+  if (!any) return;
+  std::printf("\n| stream | split | mean max cos | EV | L0 ratio | emergence exact | late claims | mass flagged | false alarms |\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|\n");
+  for (const auto& r : results) {
+    if (!r.error.empty() || !r.streamed_card) continue;
+    const auto &a = *r.streamed_card, &b = r.card;
+    std::printf("| %s | %s | %.3f → %.3f | %.3f → %.3f | %.2f → %.2f | %s → %s | %s → %s | %s → %s | %d → %d |\n",
+                r.stream.name().c_str(), r.stream.split.c_str(), a.mean_max_cosine, b.mean_max_cosine,
+                a.explained_variance, b.explained_variance, a.l0_ratio(), b.l0_ratio(),
+                share(a.dated_exact, a.rising).c_str(), share(b.dated_exact, b.rising).c_str(),
+                share(a.late_claims, a.from_start_matched).c_str(), share(b.late_claims, b.from_start_matched).c_str(),
+                share(a.mass_flagged, int(a.mass_snapshots.size())).c_str(),
+                share(b.mass_flagged, int(b.mass_snapshots.size())).c_str(), a.false_alarms, b.false_alarms);
+  }
+}
+
 // Results saved by --json runs, read back (several runs in parallel, one
 // table).
 std::vector<StreamResult> read_results(const std::vector<std::string>& paths) {
@@ -176,6 +209,7 @@ std::vector<StreamResult> read_results(const std::vector<std::string>& paths) {
       } else {
         r.n_features = row.at("n_features").get<int64_t>();
         r.card = testing::Scorecard::from_json(row.at("score"));
+        if (row.contains("score_streamed")) r.streamed_card = testing::Scorecard::from_json(row["score_streamed"]);
         r.series = row.value("series", nlohmann::json::array());
       }
       results.push_back(std::move(r));
@@ -193,6 +227,7 @@ nlohmann::json results_json(const std::vector<StreamResult>& results) {
     } else {
       row["n_features"] = r.n_features;
       row["score"] = r.card.to_json();
+      if (r.streamed_card) row["score_streamed"] = r.streamed_card->to_json();
       row["series"] = r.series;
       nlohmann::json met = nlohmann::json::object();
       for (const auto& [name, applies, ok] : bars(r.card)) met[name] = applies ? nlohmann::json(ok) : nlohmann::json();
@@ -214,7 +249,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> names;
   std::vector<uint64_t> seeds;
   std::string split = "all";
-  bool json = false, list = false, daemon_log = false;
+  bool json = false, list = false, daemon_log = false, refined = false;
   int per_snapshot_s = 900;
   std::vector<std::string> tables;
   app.add_option("--stream", names,
@@ -223,6 +258,9 @@ int main(int argc, char** argv) {
   app.add_option("--split", split, "the built-in streams to run: tune, held-out or all")
       ->check(CLI::IsMember({"tune", "held-out", "all"}));
   app.add_flag("--json", json, "print the results as JSON (progress still goes to stderr)");
+  app.add_flag("--refined", refined,
+               "score each stream again once the daemon has refined its crosscoder while idle ([crosscoder] "
+               "refine_steps, on by default): the table is the refined state, a second one compares");
   app.add_flag("--daemon-log", daemon_log, "print each stream's conceptwatchd log to stderr once it is scored");
   app.add_flag("--list", list, "list the built-in streams and exit");
   app.add_option("--snapshot-timeout", per_snapshot_s, "seconds one snapshot may take to be taken in")
@@ -238,7 +276,12 @@ int main(int argc, char** argv) {
   if (!tables.empty()) {
     try {
       const auto results = read_results(tables);
-      json ? void(std::cout << results_json(results).dump(1) << "\n") : print_table(results);
+      if (json) {
+        std::cout << results_json(results).dump(1) << "\n";
+      } else {
+        print_table(results);
+        print_refinement_table(results);
+      }
     } catch (const std::exception& e) {
       std::cerr << "cw_science_planted: " << e.what() << "\n";
       return 2;
@@ -275,12 +318,13 @@ int main(int argc, char** argv) {
 
   std::vector<StreamResult> results;
   for (std::size_t i = 0; i < streams.size(); ++i)
-    results.push_back(run_stream(streams[i], int(i) + 1, int(streams.size()), std::chrono::seconds(per_snapshot_s), daemon_log,
-                                 daemon_config));
+    results.push_back(run_stream(streams[i], int(i) + 1, int(streams.size()), std::chrono::seconds(per_snapshot_s),
+                                 refined, daemon_log, daemon_config));
   if (json) {
     std::cout << results_json(results).dump(1) << "\n";
   } else {
     print_table(results);
+    print_refinement_table(results);
   }
   for (const auto& r : results)
     if (!r.error.empty()) return 1;

@@ -110,6 +110,28 @@ void wait_for_crosscoder(const DaemonProcess& daemon, const std::string& run, in
                            std::to_string(timeout.count()) + " s: " + worker.dump() + "\n" + daemon.log());
 }
 
+void wait_for_refinement(const DaemonProcess& daemon, const std::string& run, std::chrono::seconds timeout,
+                         const std::function<void(int64_t left)>& progress) {
+  const auto deadline = Clock::now() + timeout;
+  auto next_progress = Clock::now() + std::chrono::seconds(30);
+  nlohmann::json worker;
+  while (Clock::now() < deadline) {
+    worker = worker_status(daemon, run);
+    if (!worker.is_null() && worker.value("state", "") == "error") {
+      throw std::runtime_error("crosscoder failed: " + worker.dump() + "\n" + daemon.log());
+    }
+    const int64_t left = worker.is_null() ? -1 : worker.value("refine_steps_left", int64_t(-1));
+    if (left == 0 && worker.value("state", "") == "idle") return;
+    if (progress && left > 0 && Clock::now() >= next_progress) {
+      progress(left);
+      next_progress = Clock::now() + std::chrono::seconds(30);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  throw std::runtime_error("crosscoder of " + run + " did not finish its refinement within " +
+                           std::to_string(timeout.count()) + " s: " + worker.dump() + "\n" + daemon.log());
+}
+
 void publish_planted_snapshot(DaemonProcess& daemon, const std::string& run, const PlantedDictionary& planted,
                               int64_t t) {
   const RunDescription description = planted_run(run, planted, {});

@@ -71,6 +71,13 @@ nlohmann::json worker_status(const DaemonProcess& daemon, const std::string& run
 void wait_for_crosscoder(const DaemonProcess& daemon, const std::string& run, int64_t snapshots,
                          std::chrono::seconds timeout = std::chrono::minutes(5));
 
+// Waits (`timeout` at most) until that crosscoder has spent the refinement
+// its last update granted ([crosscoder] refine_steps: `refine_steps_left` 0)
+// and is idle; `progress(left)`, if given, is called about every 30 s with
+// the steps still to train. Throws with the daemon's log otherwise.
+void wait_for_refinement(const DaemonProcess& daemon, const std::string& run, std::chrono::seconds timeout,
+                         const std::function<void(int64_t left)>& progress = {});
+
 // `conceptwatch export` (the CLI process) of (run, "resid") into the daemon's
 // scratch directory; returns the directory (crosscoder.safetensors in it).
 std::string export_crosscoder(const DaemonProcess& daemon, const std::string& run);

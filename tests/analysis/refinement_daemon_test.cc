@@ -61,14 +61,8 @@ TEST(DaemonRefinement, AnIdleDaemonTrainsItsCrosscoderOnAndSavesIt) {
   const double before = newest_mse(daemon);
 
   // 300 steps in shares of one update's 50: one turn of five shares, then one more.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(3);
-  nlohmann::json worker;
-  for (;;) {
-    worker = testing::worker_status(daemon, "planted");
-    if (worker.value("refine_steps_left", int64_t(-1)) == 0 && worker.value("state", "") == "idle") break;
-    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << worker.dump() << "\n" << daemon.log();
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  testing::wait_for_refinement(daemon, "planted", std::chrono::minutes(3));
+  nlohmann::json worker = testing::worker_status(daemon, "planted");
   EXPECT_EQ(worker["snapshots"], T - 1) << "refinement adds no head";
   EXPECT_TRUE(worker["last_update"]["refinement"].get<bool>()) << worker.dump();
   EXPECT_TRUE(worker["last_update"]["new_steps"].empty()) << worker.dump();

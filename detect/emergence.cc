@@ -1,5 +1,6 @@
 #include "detect/emergence.h"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -54,9 +55,13 @@ std::optional<FeatureEvent> FeatureEventTracker::append(double norm, std::option
     FeatureEvent e;
     e.kind = faded_before_ ? FeatureEventKind::kReEmerged : FeatureEventKind::kEmerged;
     if (with_activation_) {
-      e.evidence.verdict = !std::isfinite(last_activation_)           ? EvidenceVerdict::kUnmeasured
-                           : last_activation_ >= options_.threshold ? EvidenceVerdict::kContradicted
-                                                                     : EvidenceVerdict::kConfirmed;
+      // Contradicted: present at s−1 by the activations, or never gone by
+      // them (never below the trigger's own fade level) since the feature
+      // was last present: weaker, not absent.
+      const bool never_gone = !(lowest_while_absent_ < options_.threshold - options_.hysteresis);
+      e.evidence.verdict = !std::isfinite(last_activation_)                     ? EvidenceVerdict::kUnmeasured
+                           : last_activation_ >= options_.threshold || never_gone ? EvidenceVerdict::kContradicted
+                                                                                : EvidenceVerdict::kConfirmed;
     }
     if (options_.activation_evidence && e.evidence.verdict == EvidenceVerdict::kContradicted)
       e.kind = FeatureEventKind::kStrengthened;
@@ -73,8 +78,11 @@ std::optional<FeatureEvent> FeatureEventTracker::append(double norm, std::option
     }
     present_ = false;
     faded_before_ = true;
+    lowest_while_absent_ = INFINITY;
     event = e;
   }
+  if (!present_ && std::isfinite(strength)) lowest_while_absent_ = std::min(lowest_while_absent_, strength);
+  if (present_) lowest_while_absent_ = INFINITY;
   if (event) {
     event->snapshot = snapshot;
     event->initially_present = initially_present_;

@@ -24,11 +24,17 @@
 // late (arXiv 2504.02922). A second series, the feature's activation
 // strength (crosscoder/emergence_evidence.h: its signal in the activations
 // themselves, on the normalised norm's scale, 1 at its strongest snapshot),
-// asks the data the trigger's own question: was the feature present at s−1?
-// An emergence at s whose activation strength at s−1 reaches `threshold` is
-// contradicted, and with `activation_evidence` reported as kStrengthened. The same threshold, because the two series share a scale:
-// a true switch-on measures ~0 at s−1, a feature present all along ~1
-// (tests/detect/emergence_test.cc, tests/crosscoder/emergence_evidence_test.cc).
+// asks the data the trigger's own questions: was the feature present at
+// s−1, and was it ever gone? An emergence at s is contradicted, and with
+// `activation_evidence` reported as kStrengthened, when its activation
+// strength at s−1 reaches `threshold`, or when the strength never fell
+// below the trigger's own fade level (threshold − hysteresis) since the
+// feature was last present (or since snapshot 0): weaker, not absent. The
+// same levels, because the two series share a scale: a true switch-on
+// measures ~0 at s−1, a feature present all along ~1, and an atom present
+// all along whose feature peaked at one quiet snapshot 0.36–0.46 before it
+// (tests/detect/emergence_test.cc, tests/crosscoder/emergence_evidence_test.cc,
+// docs/CROSSCODER.md "Emergence evidence").
 // A fade is confirmed when the activation strength at the fade is below
 // threshold − hysteresis; with `activation_fades` a strength below
 // `activation_fade_below` fades a feature whose norm stayed up (the activations' fade, verdict confirmed). NaN strength (unmeasurable) leaves the event as the
@@ -140,6 +146,10 @@ class FeatureEventTracker {
   bool faded_by_activations_ = false;  // the last fade was the activations' (the norm stayed up)
   bool with_activation_ = false;
   double last_norm_ = 0, last_activation_ = NAN;
+  // The smallest finite activation strength since the feature was last
+  // present (or since snapshot 0), up to the latest snapshot; INFINITY while
+  // present or before any was measured.
+  double lowest_while_absent_ = INFINITY;
   std::vector<FeatureEvent> events_;
 };
 

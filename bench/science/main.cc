@@ -42,7 +42,7 @@ struct StreamResult {
 };
 
 StreamResult run_stream(const ScienceStream& stream, int index, int count, std::chrono::seconds per_snapshot,
-                        bool refined, bool show_daemon_log, const std::string& daemon_config) {
+                        bool refined, bool explain, bool show_daemon_log, const std::string& daemon_config) {
   StreamResult result;
   result.stream = stream;
   const auto start = Clock::now();
@@ -74,6 +74,15 @@ StreamResult run_stream(const ScienceStream& stream, int index, int count, std::
       result.card = testing::score_planted(planted, report, testing::planted_step);
     }
     result.series = stored_series(report.crosscoder);
+    if (explain) {
+      for (const auto* claims : {&result.card.late, &result.card.misdated})
+        for (const auto& claim : *claims) {
+          if (claim.value("feature", int64_t(-1)) < 0) continue;
+          std::fprintf(stderr, "  atom %lld (onset step %lld) claimed at %s:\n", (long long)claim["atom"].get<int64_t>(),
+                       (long long)claim["onset_step"].get<int64_t>(), claim["emerged_step"].dump().c_str());
+          testing::print_feature_history(daemon, "planted", planted, claim["feature"].get<int64_t>(), stderr);
+        }
+    }
     result.n_features = report.directions.empty() ? 0 : int64_t(report.directions[0].size());
     if (daemon.terminate() != 0) std::fprintf(stderr, "  conceptwatchd did not stop cleanly\n");
     if (show_daemon_log) std::fprintf(stderr, "%s", daemon.log().c_str());
@@ -249,7 +258,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> names;
   std::vector<uint64_t> seeds;
   std::string split = "all";
-  bool json = false, list = false, daemon_log = false, refined = false;
+  bool json = false, list = false, daemon_log = false, refined = false, explain = false;
   int per_snapshot_s = 900;
   std::vector<std::string> tables;
   app.add_option("--stream", names,
@@ -261,6 +270,9 @@ int main(int argc, char** argv) {
   app.add_flag("--refined", refined,
                "score each stream again once the daemon has refined its crosscoder while idle ([crosscoder] "
                "refine_steps, on by default): the table is the refined state, a second one compares");
+  app.add_flag("--explain", explain,
+               "print to stderr, for every late or misdated claim of a matched feature, the feature's trajectory and "
+               "the planted atom nearest to it at each head");
   app.add_flag("--daemon-log", daemon_log, "print each stream's conceptwatchd log to stderr once it is scored");
   app.add_flag("--list", list, "list the built-in streams and exit");
   app.add_option("--snapshot-timeout", per_snapshot_s, "seconds one snapshot may take to be taken in")
@@ -319,7 +331,7 @@ int main(int argc, char** argv) {
   std::vector<StreamResult> results;
   for (std::size_t i = 0; i < streams.size(); ++i)
     results.push_back(run_stream(streams[i], int(i) + 1, int(streams.size()), std::chrono::seconds(per_snapshot_s),
-                                 refined, daemon_log, daemon_config));
+                                 refined, explain, daemon_log, daemon_config));
   if (json) {
     std::cout << results_json(results).dump(1) << "\n";
   } else {

@@ -211,16 +211,18 @@ double cosine(const float* a, const float* b, int64_t d) {
 }
 
 void print_feature_history(const DaemonProcess& daemon, const std::string& run, const PlantedDictionary& planted,
-                           int64_t feature) {
+                           int64_t feature, std::FILE* out) {
   std::string norms;
   const auto answer = daemon.query("feature", {{"run", run}, {"id", feature}});
   for (const auto& point : answer.value("trajectory", nlohmann::json::array())) {
+    const auto& strength = point["activation_strength"];
     char text[64];
-    std::snprintf(text, sizeof text, " %.2f/%.3f", point["normalised_norm"].get<double>(),
-                  point["frequency"].get<double>());
+    std::snprintf(text, sizeof text, " %.2f/%.2f/%.3f", point["normalised_norm"].get<double>(),
+                  strength.is_number() ? strength.get<double>() : NAN, point["frequency"].get<double>());
     norms += text;
   }
-  std::printf("  feature %lld, normalised decoder norm/frequency per snapshot:%s\n", (long long)feature, norms.c_str());
+  std::fprintf(out, "  feature %lld, normalised decoder norm/activation strength/frequency per snapshot:%s\n",
+               (long long)feature, norms.c_str());
   const int64_t d = planted.options.d_model;
   const auto decoder = exported_decoder(daemon, run);
   for (std::size_t t = 0; t < decoder.size(); ++t) {
@@ -230,8 +232,8 @@ void print_feature_history(const DaemonProcess& daemon, const std::string& run, 
       const double c = cosine(&planted.atoms[t][j * d], decoder[t][feature].data(), d);
       if (std::fabs(c) > std::fabs(best)) best = c, best_atom = j;
     }
-    std::printf("  head %zu: nearest atom %lld cos %.3f (on %d)\n", t, (long long)best_atom, best,
-                int(best_atom >= 0 && planted.is_on(best_atom, int64_t(t))));
+    std::fprintf(out, "  head %zu: nearest atom %lld cos %.3f (on %d)\n", t, (long long)best_atom, best,
+                 int(best_atom >= 0 && planted.is_on(best_atom, int64_t(t))));
   }
 }
 

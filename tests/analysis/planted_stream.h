@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -98,11 +99,12 @@ std::vector<std::vector<float>> exported_directions(const DaemonProcess& daemon,
 // Cosine of unit vector `a` with unit vector `b` of length d.
 double cosine(const float* a, const float* b, int64_t d);
 
-// Prints, for a test that failed on one feature, what the daemon holds of
-// it: its normalised decoder norm and frequency per snapshot, and at each
-// head the planted atom its decoder row is nearest to.
+// Prints (to `out`), for a test that failed on one feature, what the daemon
+// holds of it: its normalised decoder norm, activation strength and
+// frequency per snapshot, and at each head the planted atom its decoder row
+// is nearest to.
 void print_feature_history(const DaemonProcess& daemon, const std::string& run, const PlantedDictionary& planted,
-                           int64_t feature);
+                           int64_t feature, std::FILE* out = stdout);
 
 }  // namespace cw::testing
 

@@ -117,6 +117,34 @@ TEST(Emergence, ActivationThresholdIsTheNormThreshold) {
   EXPECT_EQ(detect_feature_events(norm, {0.1, 0.3, 0.5, 0.55, 1.0}, strict)[0].kind, FeatureEventKind::kStrengthened);
 }
 
+TEST(Emergence, AFeatureTheActivationsNeverLostIsStrengthenedNotEmerged) {
+  // An atom present all along (quiet-then-mass/d32/k64/t12/s15, refined):
+  // its feature peaked at the quiet snapshot before the mass emergence, and
+  // the activations read 0.36-0.44 before it: weaker, never gone.
+  const std::vector<double> norm = {0.37, 0.37, 0.42, 1.0, 0.13};
+  const auto weaker = detect_feature_events(norm, {0.36, 0.40, 0.44, 1.0, 0.11});
+  ASSERT_FALSE(weaker.empty());
+  EXPECT_EQ(weaker[0].kind, FeatureEventKind::kStrengthened);
+  EXPECT_EQ(weaker[0].evidence.verdict, EvidenceVerdict::kContradicted);
+  // The same norms with the activations gone at one snapshot before: an emergence.
+  const auto gone = detect_feature_events(norm, {0.36, 0.25, 0.44, 1.0, 0.11});
+  EXPECT_EQ(gone[0].kind, FeatureEventKind::kEmerged);
+  EXPECT_EQ(gone[0].evidence.verdict, EvidenceVerdict::kConfirmed);
+
+  // After a fade the window starts again: a return that the activations
+  // never saw leave is strengthened; one they saw leave re-emerged.
+  const std::vector<double> on_off_on = {0.9, 1.0, 0.2, 0.2, 0.9};
+  const auto stayed = detect_feature_events(on_off_on, {0.9, 1.0, 0.35, 0.4, 0.9});
+  ASSERT_EQ(stayed.size(), 2u);
+  EXPECT_EQ(stayed[0].kind, FeatureEventKind::kFaded);
+  EXPECT_EQ(stayed[0].evidence.verdict, EvidenceVerdict::kContradicted);
+  EXPECT_EQ(stayed[1].kind, FeatureEventKind::kStrengthened);
+  const auto left = detect_feature_events(on_off_on, {0.9, 1.0, 0.1, 0.4, 0.9});
+  ASSERT_EQ(left.size(), 2u);
+  EXPECT_EQ(left[1].kind, FeatureEventKind::kReEmerged);
+  EXPECT_EQ(left[1].evidence.verdict, EvidenceVerdict::kConfirmed);
+}
+
 TEST(Emergence, StrengthenedIsNoEmergenceDate) {
   EmergenceOptions strict;
   strict.activation_evidence = true;

@@ -318,6 +318,11 @@ void TapWorker::recover_history() {
   }
   load(/*with_activations=*/true);
   if (!crosscoder_) return;
+  // A refinement the daemon stopped in the middle of goes on from where the
+  // saved state left it (none for a state saved before that was kept).
+  const int64_t refined = crosscoder_->steps_since_update();
+  refine_steps_left_ = refined < 0 ? 0 : std::max<int64_t>(0, config_.refine_steps - refined);
+  last_busy_ns_ = now_ns();
   const auto steps = crosscoder_->steps();
   // The detectors learn the history again without raising its events twice.
   for (const auto& [step, metrics] : MetricsTable(store_).list(run_, tap_)) {

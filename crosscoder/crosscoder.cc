@@ -621,8 +621,12 @@ double Crosscoder::newest_snapshot_energy() const { return impl_->newest_energy;
 TrainReport Crosscoder::train_between_arrivals(double share, const std::atomic<bool>* stop) {
   if (!(share > 0 && share <= 1)) throw std::invalid_argument("train_between_arrivals: share must be in (0, 1]");
   const int64_t steps = std::max<int64_t>(1, std::llround(double(impl_->options.steps_per_update) * share));
-  return impl_->train_steps(steps, nullptr, stop, 0, -1, impl_->options.seconds_per_update * share);
+  TrainReport report = impl_->train_steps(steps, nullptr, stop, 0, -1, impl_->options.seconds_per_update * share);
+  if (impl_->steps_since_update >= 0) impl_->steps_since_update += report.steps;
+  return report;
 }
+
+int64_t Crosscoder::steps_since_update() const { return impl_->steps_since_update; }
 
 TrainReport Crosscoder::train(const std::function<void(int64_t, double)>& progress, const std::atomic<bool>* stop) {
   // Recruit at the start: latents put on what the newest snapshot
@@ -660,6 +664,7 @@ TrainReport Crosscoder::train(const std::function<void(int64_t, double)>& progre
   report.split = split;
   if (report.interrupted) return report;
   ++impl_->updates;
+  impl_->steps_since_update = 0;
   return report;
 }
 

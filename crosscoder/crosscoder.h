@@ -100,6 +100,10 @@ class Crosscoder {
   // CROSSCODER.md "Backlogs measured one snapshot at a time"). An idle
   // daemon refines with whole budgets of it (share 1: "Refining while idle").
   TrainReport train_between_arrivals(double share, const std::atomic<bool>* stop = nullptr);
+  // Steps train_between_arrivals() has trained since the last train() (kept
+  // with the state, so that a restarted daemon knows how much of an idle
+  // refinement is left); -1 for a state saved before it was kept.
+  int64_t steps_since_update() const;
 
   std::vector<SnapshotMetrics> evaluate() const;
   // FeatureStats::activation_strength alone (crosscoder/emergence_evidence.cc).

@@ -33,6 +33,7 @@ struct Crosscoder::Impl {
   int64_t cumulative_steps = 0;           // all steps trained so far (λ's schedule)
   int64_t lambda_horizon = 0;             // λ's warm-up horizon: an update's budget, or train_offline's steps
   int64_t updates = 0;
+  int64_t steps_since_update = 0;         // train_between_arrivals' steps since the last train(); -1: not known
   std::mt19937_64 rng;
   double newest_mse = 0;
   double newest_energy = 0;  // E‖x‖² of the newest snapshot's normalised rows

@@ -53,8 +53,8 @@ torch::Tensor to_torch(const TensorView& view) {
 CrosscoderStateMeta state_meta(const Crosscoder::Impl& m) {
   std::ostringstream rng_state;
   rng_state << m.rng;
-  return {m.options, m.steps, m.scales, m.n_tokens, m.cumulative_steps, m.lambda_horizon, m.updates, m.newest_mse,
-          m.newest_energy, rng_state.str()};
+  return {m.options, m.steps,      m.scales,        m.n_tokens,         m.cumulative_steps, m.lambda_horizon,
+          m.updates, m.newest_mse, m.newest_energy, m.steps_since_update, rng_state.str()};
 }
 
 std::vector<torch::Tensor> parameter_tensors(const Crosscoder::Impl& m) {
@@ -88,6 +88,7 @@ Crosscoder Crosscoder::deserialize(const std::string& bytes) {
   m.updates = meta.updates;
   m.newest_mse = meta.newest_mse;
   m.newest_energy = meta.newest_energy;
+  m.steps_since_update = meta.steps_since_update;
   m.measured_heads = int64_t(m.steps.size());
   std::istringstream rng_state(meta.rng);
   rng_state >> m.rng;

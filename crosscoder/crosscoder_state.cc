@@ -23,6 +23,7 @@ nlohmann::json meta_json(const CrosscoderStateMeta& m, int format) {
           {"updates", m.updates},
           {"newest_mse", m.newest_mse},
           {"newest_energy", m.newest_energy},
+          {"steps_since_update", m.steps_since_update},
           {"rng", m.rng}};
 }
 
@@ -37,6 +38,7 @@ CrosscoderStateMeta meta_from_json(const nlohmann::json& j) {
   j.at("updates").get_to(m.updates);
   j.at("newest_mse").get_to(m.newest_mse);
   m.newest_energy = j.value("newest_energy", 0.0);
+  m.steps_since_update = j.value("steps_since_update", int64_t(-1));
   j.at("rng").get_to(m.rng);
   return m;
 }

@@ -33,6 +33,7 @@ struct CrosscoderStateMeta {
   int64_t updates = 0;
   double newest_mse = 0;
   double newest_energy = 0;      // 0 in states written before it was kept
+  int64_t steps_since_update = -1;  // Crosscoder::steps_since_update(); -1 in states written before it was kept
   std::string rng;               // std::mt19937_64 as its stream text
 };
 

@@ -2,7 +2,8 @@
 // takes in a tap's newest snapshot, a daemon that sees no snapshot for
 // refine_after_idle_seconds trains that crosscoder refine_steps more steps
 // (no new head, no recruitment) and saves it as an update does; one that
-// is not idle that long, or has refine_steps = 0, leaves it as it was.
+// is not idle that long, or has refine_steps = 0, leaves it as it was; a
+// restarted one trains what was left, no more.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -84,6 +85,48 @@ TEST(DaemonRefinement, AnIdleDaemonTrainsItsCrosscoderOnAndSavesIt) {
   EXPECT_FALSE(worker["last_update"]["refinement"].get<bool>()) << worker.dump();
   EXPECT_EQ(worker["last_update"]["new_steps"].size(), 1u) << worker.dump();
   EXPECT_GT(worker.value("refine_steps_left", int64_t(0)), 0) << worker.dump();
+}
+
+TEST(DaemonRefinement, ARestartedDaemonGoesOnWithWhatIsLeftAndNoMore) {
+  const auto p = make_planted_dictionary(recovery_fixture());
+  const int64_t T = p.options.n_snapshots;
+  // The newest snapshot's error as saved (what a restarted daemon serves).
+  auto saved_mse = [](const DaemonProcess& daemon) {
+    return daemon.query("crosscoder", {{"run", "planted"}})["snapshots"].back()["mse"].get<double>();
+  };
+  testing::TempDir config_dir;
+  const std::string waits = testing::write_crosscoder_config(
+      config_dir, crosscoder_section("refine_steps = 300\nrefine_after_idle_seconds = 3600\n"));
+  DaemonProcess daemon({"--config", waits, "--log-level", "info"});
+  daemon.start();
+  testing::stream_planted(daemon, "planted", p);
+  const double streamed = saved_mse(daemon);
+  ASSERT_EQ(daemon.terminate(), 0);
+
+  // Restarted, idle after a second: the 300 steps the last update granted
+  // are trained (none had been when it stopped).
+  testing::TempDir soon_dir;
+  const std::string soon = testing::write_crosscoder_config(
+      soon_dir, crosscoder_section("refine_steps = 300\nrefine_after_idle_seconds = 1\n"));
+  daemon.set_extra_args({"--config", soon, "--log-level", "info"});
+  daemon.start();
+  testing::wait_for_crosscoder(daemon, "planted", T);  // resumed: the budget is known from here on
+  testing::wait_for_refinement(daemon, "planted", std::chrono::minutes(3));
+  const nlohmann::json worker = testing::worker_status(daemon, "planted");
+  EXPECT_TRUE(worker["last_update"]["refinement"].get<bool>()) << worker.dump();
+  EXPECT_EQ(worker["snapshots"], T);
+  const double refined = saved_mse(daemon);
+  EXPECT_LT(refined, 0.9 * streamed);
+  EXPECT_EQ(refined_steps_logged(daemon.log(), T), 300) << daemon.log();
+  ASSERT_EQ(daemon.terminate(), 0);
+
+  // Restarted again: nothing is left, so nothing more is trained.
+  daemon.start();
+  testing::wait_for_crosscoder(daemon, "planted", T);
+  std::this_thread::sleep_for(std::chrono::seconds(3));  // idle past refine_after_idle_seconds; the timer looks each second
+  EXPECT_EQ(testing::worker_status(daemon, "planted").value("refine_steps_left", int64_t(-1)), 0);
+  EXPECT_EQ(saved_mse(daemon), refined);
+  EXPECT_EQ(refined_steps_logged(daemon.log(), T), 300) << daemon.log();
 }
 
 TEST(DaemonRefinement, NotBeforeTheTapHasBeenIdleLongEnoughNorWhenOff) {

@@ -78,7 +78,6 @@ std::optional<FeatureEvent> FeatureEventTracker::append(double norm, std::option
     }
     present_ = false;
     faded_before_ = true;
-    lowest_while_absent_ = INFINITY;
     event = e;
   }
   if (!present_ && std::isfinite(strength)) lowest_while_absent_ = std::min(lowest_while_absent_, strength);

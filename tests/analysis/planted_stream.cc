@@ -53,6 +53,27 @@ void publish_task(Publisher& publisher, const SnapshotMeta& probe, const Streame
   if (!publisher.publish(meta, data.data())) throw std::runtime_error("publish of task " + task.name + " refused");
 }
 
+// Polls the worker of (run, "resid") every `poll` until `done(worker)`;
+// throws with the daemon's log when it reports an error or `timeout`
+// passes ("did not WHAT within ...").
+void wait_for_worker(const DaemonProcess& daemon, const std::string& run, std::chrono::seconds timeout,
+                     std::chrono::milliseconds poll, const std::function<bool(const nlohmann::json&)>& done,
+                     const std::string& what, const std::function<void(const nlohmann::json&)>& on_poll = {}) {
+  const auto deadline = Clock::now() + timeout;
+  nlohmann::json worker;
+  while (Clock::now() < deadline) {
+    worker = worker_status(daemon, run);
+    if (!worker.is_null() && worker.value("state", "") == "error") {
+      throw std::runtime_error("crosscoder failed: " + worker.dump() + "\n" + daemon.log());
+    }
+    if (!worker.is_null() && done(worker)) return;
+    if (on_poll) on_poll(worker);
+    std::this_thread::sleep_for(poll);
+  }
+  throw std::runtime_error("crosscoder of " + run + " did not " + what + " within " + std::to_string(timeout.count()) +
+                           " s: " + worker.dump() + "\n" + daemon.log());
+}
+
 }  // namespace
 
 StreamedTask atom_task(const PlantedDictionary& p, int64_t k, const std::vector<uint32_t>& probe_ids,
@@ -93,43 +114,31 @@ nlohmann::json worker_status(const DaemonProcess& daemon, const std::string& run
 
 void wait_for_crosscoder(const DaemonProcess& daemon, const std::string& run, int64_t snapshots,
                          std::chrono::seconds timeout) {
-  const auto deadline = Clock::now() + timeout;
-  nlohmann::json worker;
-  while (Clock::now() < deadline) {
-    worker = worker_status(daemon, run);
-    if (!worker.is_null() && worker.value("state", "") == "error") {
-      throw std::runtime_error("crosscoder failed: " + worker.dump() + "\n" + daemon.log());
-    }
-    if (!worker.is_null() && worker.value("snapshots", int64_t(0)) == snapshots && worker.value("state", "") == "idle" &&
-        worker.value("backlog", int64_t(0)) == 0) {
-      return;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  throw std::runtime_error("crosscoder of " + run + " did not reach " + std::to_string(snapshots) + " snapshots within " +
-                           std::to_string(timeout.count()) + " s: " + worker.dump() + "\n" + daemon.log());
+  wait_for_worker(
+      daemon, run, timeout, std::chrono::milliseconds(50),
+      [&](const nlohmann::json& worker) {
+        return worker.value("snapshots", int64_t(0)) == snapshots && worker.value("state", "") == "idle" &&
+               worker.value("backlog", int64_t(0)) == 0;
+      },
+      "reach " + std::to_string(snapshots) + " snapshots");
 }
 
 void wait_for_refinement(const DaemonProcess& daemon, const std::string& run, std::chrono::seconds timeout,
                          const std::function<void(int64_t left)>& progress) {
-  const auto deadline = Clock::now() + timeout;
   auto next_progress = Clock::now() + std::chrono::seconds(30);
-  nlohmann::json worker;
-  while (Clock::now() < deadline) {
-    worker = worker_status(daemon, run);
-    if (!worker.is_null() && worker.value("state", "") == "error") {
-      throw std::runtime_error("crosscoder failed: " + worker.dump() + "\n" + daemon.log());
-    }
-    const int64_t left = worker.is_null() ? -1 : worker.value("refine_steps_left", int64_t(-1));
-    if (left == 0 && worker.value("state", "") == "idle") return;
-    if (progress && left > 0 && Clock::now() >= next_progress) {
-      progress(left);
-      next_progress = Clock::now() + std::chrono::seconds(30);
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  throw std::runtime_error("crosscoder of " + run + " did not finish its refinement within " +
-                           std::to_string(timeout.count()) + " s: " + worker.dump() + "\n" + daemon.log());
+  wait_for_worker(
+      daemon, run, timeout, std::chrono::milliseconds(100),
+      [](const nlohmann::json& worker) {
+        return worker.value("refine_steps_left", int64_t(-1)) == 0 && worker.value("state", "") == "idle";
+      },
+      "finish its refinement",
+      [&](const nlohmann::json& worker) {
+        const int64_t left = worker.is_null() ? -1 : worker.value("refine_steps_left", int64_t(-1));
+        if (progress && left > 0 && Clock::now() >= next_progress) {
+          progress(left);
+          next_progress = Clock::now() + std::chrono::seconds(30);
+        }
+      });
 }
 
 void publish_planted_snapshot(DaemonProcess& daemon, const std::string& run, const PlantedDictionary& planted,

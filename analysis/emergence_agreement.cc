@@ -1,7 +1,10 @@
 #include "analysis/emergence_agreement.h"
 
 #include <cmath>
+#include <algorithm>
 #include <stdexcept>
+#include <tuple>
+#include <utility>
 
 namespace cw {
 namespace {
@@ -18,6 +21,12 @@ std::vector<double> unit_rows(const std::vector<float>& rows, std::size_t d) {
   return out;
 }
 
+// Both never present, or present within `tolerance` snapshots of each other.
+bool dates_agree(const std::optional<std::size_t>& x, const std::optional<std::size_t>& y, std::size_t tolerance) {
+  if (!x || !y) return !x && !y;
+  return (*x > *y ? *x - *y : *y - *x) <= tolerance;
+}
+
 }  // namespace
 
 std::optional<std::size_t> first_presence(const FeatureTrajectory& trajectory, const std::vector<FeatureEvent>& events,
@@ -28,6 +37,15 @@ std::optional<std::size_t> first_presence(const FeatureTrajectory& trajectory, c
       return event.snapshot;
   }
   return std::nullopt;
+}
+
+std::optional<std::size_t> claimed_emergence(const FeatureTrajectory& trajectory,
+                                             const std::vector<FeatureEvent>& events, double threshold) {
+  std::optional<std::size_t> latest;
+  for (const auto& event : events) {
+    if (event.kind == FeatureEventKind::kEmerged || event.kind == FeatureEventKind::kReEmerged) latest = event.snapshot;
+  }
+  return latest ? latest : first_presence(trajectory, events, threshold);
 }
 
 EmergenceAgreement emergence_agreement(const AgreementSide& first, const AgreementSide& second,
@@ -43,33 +61,50 @@ EmergenceAgreement emergence_agreement(const AgreementSide& first, const Agreeme
     throw std::invalid_argument("emergence_agreement: decoder rows do not match the feature counts and d_model");
   const std::vector<double> ua = unit_rows(*first.final_decoder, d), ub = unit_rows(*second.final_decoder, d);
   EmergenceAgreement out;
+  // best[i]: the match of first's feature i (fb when none), by cosine.
+  std::vector<std::size_t> best(fa, fb);
+  std::vector<double> best_cosine(fa, -2);
+  std::vector<std::tuple<double, std::size_t, std::size_t>> pairs;  // (cosine, i, j) at min_cosine
   for (std::size_t i = 0; i < fa; ++i) {
     if (!a.live[i]) continue;
     ++out.live;
-    const double* u = ua.data() + i * d;
-    double best = -2;
-    std::size_t best_j = 0;
     for (std::size_t j = 0; j < fb; ++j) {
       if (!b.live[j]) continue;
-      const double* v = ub.data() + j * d;
       double dot = 0;
-      for (std::size_t k = 0; k < d; ++k) dot += u[k] * v[k];
-      if (dot > best) best = dot, best_j = j;
+      for (std::size_t k = 0; k < d; ++k) dot += ua[i * d + k] * ub[j * d + k];
+      if (dot < options.min_cosine) continue;
+      pairs.emplace_back(dot, i, j);
+      if (dot > best_cosine[i]) best_cosine[i] = dot, best[i] = j;
     }
-    if (best < options.min_cosine) continue;
+  }
+  if (options.one_to_one) {
+    // Closest first; ties by feature index, so the matching is the same on every platform.
+    std::sort(pairs.begin(), pairs.end(), [](const auto& x, const auto& y) {
+      if (std::get<0>(x) != std::get<0>(y)) return std::get<0>(x) > std::get<0>(y);
+      return std::make_pair(std::get<1>(x), std::get<2>(x)) < std::make_pair(std::get<1>(y), std::get<2>(y));
+    });
+    std::vector<bool> taken(fb, false);
+    best.assign(fa, fb);
+    for (const auto& [cosine, i, j] : pairs) {
+      if (best[i] != fb || taken[j]) continue;
+      best[i] = j, best_cosine[i] = cosine, taken[j] = true;
+    }
+  }
+  for (std::size_t i = 0; i < fa; ++i) {
+    if (best[i] == fb) continue;
+    const std::size_t best_j = best[i];
     MatchedFeature m;
     m.feature = uint32_t(i);
     m.other = uint32_t(best_j);
-    m.cosine = best;
+    m.cosine = best_cosine[i];
     m.first = first_presence(a.trajectories[i], a.events[i], options.threshold);
     m.other_first = first_presence(b.trajectories[best_j], b.events[best_j], options.threshold);
-    if (!m.first || !m.other_first) {
-      m.agrees = !m.first && !m.other_first;
-    } else {
-      const std::size_t x = *m.first, y = *m.other_first;
-      m.agrees = (x > y ? x - y : y - x) <= options.tolerance;
-    }
+    m.agrees = dates_agree(m.first, m.other_first, options.tolerance);
+    m.claimed = claimed_emergence(a.trajectories[i], a.events[i], options.threshold);
+    m.other_claimed = claimed_emergence(b.trajectories[best_j], b.events[best_j], options.threshold);
+    m.claims_agree = dates_agree(m.claimed, m.other_claimed, options.tolerance);
     out.agreeing += m.agrees;
+    out.claims_agreeing += m.claims_agree;
     out.matched.push_back(m);
   }
   return out;

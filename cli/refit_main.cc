@@ -34,6 +34,7 @@ struct RefitArgs {
   int64_t steps = 2000;
   std::string out;  // also export the offline crosscoder here
   std::string config;  // conceptwatchd's TOML: [emergence], and [crosscoder] when there is no online one
+  int64_t n_features = 0;  // 0: the online crosscoder's (or the configuration's)
   AgreementOptions agreement;
 };
 
@@ -48,10 +49,13 @@ nlohmann::json agreement_json(const EmergenceAgreement& agreement, const std::ve
   for (const auto& m : agreement.matched)
     features.push_back({{"online_feature", m.feature}, {"offline_feature", m.other}, {"cosine", m.cosine},
                         {"online_first_step", step_of(m.first)}, {"offline_first_step", step_of(m.other_first)},
-                        {"agrees", m.agrees}});
+                        {"agrees", m.agrees}, {"online_claimed_step", step_of(m.claimed)},
+                        {"offline_claimed_step", step_of(m.other_claimed)}, {"claims_agree", m.claims_agree}});
   return {{"min_cosine", options.min_cosine}, {"tolerance_snapshots", options.tolerance},
+          {"one_to_one", options.one_to_one},
           {"online_live", agreement.live}, {"matched", agreement.matched.size()}, {"agreeing", agreement.agreeing},
-          {"share", agreement.share()}, {"features", features}};
+          {"share", agreement.share()}, {"claims_agreeing", agreement.claims_agreeing},
+          {"claims_share", agreement.claims_share()}, {"features", features}};
 }
 
 FeatureAnalysis analyse(const Crosscoder& crosscoder, const EmergenceOptions& options) {
@@ -74,8 +78,9 @@ void refit(const CliContext& context, const RefitArgs& args) {
   std::optional<Crosscoder> online = load_online(*store, args.target.run, tap);
   DaemonConfig config = default_daemon_config();
   if (!args.config.empty()) load_daemon_config(args.config, &config);
-  const CrosscoderOptions options =
+  CrosscoderOptions options =
       online ? online->options() : crosscoder_options_for(config.analysis, metas.front().d_model);
+  if (args.n_features > 0) options.n_features = args.n_features;
   std::vector<std::vector<float>> arrays;
   std::vector<const float*> pointers;
   std::vector<uint64_t> steps;
@@ -155,10 +160,12 @@ void refit(const CliContext& context, const RefitArgs& args) {
     const nlohmann::json agreement = result.value("emergence_agreement", nlohmann::json());
     if (!agreement.is_null())
       std::cout << "emergence dates: " << agreement["agreeing"] << " of " << agreement["matched"]
-                << " online features matched in the refit (decoder cosine >= " << fixed(agreement["min_cosine"], 2)
+                << " online features matched in the refit (" << (agreement.value("one_to_one", false) ? "one to one, " : "")
+                << "decoder cosine >= " << fixed(agreement["min_cosine"], 2)
                 << " at the final snapshot, of " << agreement["online_live"] << " live) first emerge within "
                 << agreement["tolerance_snapshots"] << " snapshot of each other (" << fixed(agreement["share"], 3)
-                << ")\n";
+                << "); the emergence `features` claims (latest era) agrees for " << agreement["claims_agreeing"] << " ("
+                << fixed(agreement["claims_share"], 3) << ")\n";
     if (const auto flicker = result.find("flicker"); flicker != result.end())
       std::cout << "flicker (live features whose normalised decoder norm crosses the emergence threshold more than "
                    "once): online "
@@ -191,11 +198,18 @@ int main(int argc, char** argv) {
                  "conceptwatchd's TOML configuration: its [emergence] settings date the features of both "
                  "crosscoders, its [crosscoder] settings train the refit when there is no online crosscoder")
       ->take_last();
+  app.add_option("--n-features", args.n_features,
+                 "features of the offline fit (default: the online crosscoder's, else the configuration's)")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--match-cosine", args.agreement.min_cosine,
                  "features are the same when their final decoder rows have at least this cosine")
       ->capture_default_str();
+  bool many_to_one = false;
+  app.add_flag("--many-to-one", many_to_one,
+               "let several online features match one refit feature (each takes its nearest; before, the only way)");
   try {
     app.parse(argc, argv);
+    args.agreement.one_to_one = !many_to_one;
     cw::refit(context, args);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);

@@ -44,6 +44,30 @@ TEST(EmergenceAgreement, DatesWithinOneSnapshotAgreeAndTwoApartDoNot) {
   EXPECT_DOUBLE_EQ(a.share(), 0.75);
 }
 
+TEST(EmergenceAgreement, ClaimsCompareTheLatestEraWhereFirstPresenceComparesTheFirst) {
+  // Online: a latent present at 0, gone at 1-2, back at 3 (`features` claims
+  // it emerged at 3: re-emerged); one present throughout (claimed 0); one
+  // that emerges at 2 and fades at 4 (claimed 2). Offline: the first one
+  // emerges at 3 only; the other two as online.
+  const auto online = analysis_of({{1, 0.1f, 0.1f, 1, 1}, {1, 1, 1, 1, 1}, {0.1f, 0.1f, 1, 1, 0.1f}},
+                                  {false, false, false});
+  const auto offline = analysis_of({{0.1f, 0.1f, 0.1f, 1, 1}, {1, 1, 1, 1, 1}, {0.1f, 0.1f, 1, 1, 0.1f}},
+                                   {false, false, false});
+  const std::vector<float> identity = rows({{1, 0, 0}, {0, 1, 0}, {0, 0, 1}});
+  const EmergenceAgreement a = emergence_agreement({&online, &identity}, {&offline, &identity});
+  ASSERT_EQ(a.matched.size(), 3u);
+  EXPECT_EQ(*a.matched[0].first, 0u);
+  EXPECT_EQ(*a.matched[0].claimed, 3u);
+  EXPECT_EQ(*a.matched[0].other_claimed, 3u);
+  EXPECT_FALSE(a.matched[0].agrees);  // 0 vs 3
+  EXPECT_TRUE(a.matched[0].claims_agree);
+  EXPECT_EQ(*a.matched[1].claimed, 0u);  // initially present, never gone
+  EXPECT_EQ(*a.matched[2].claimed, 2u);  // a fade does not move the claim
+  EXPECT_EQ(a.agreeing, 2u);
+  EXPECT_EQ(a.claims_agreeing, 3u);
+  EXPECT_DOUBLE_EQ(a.claims_share(), 1.0);
+}
+
 TEST(EmergenceAgreement, AFeatureIsMatchedOnlyAtTheMinimumCosine) {
   const auto one = analysis_of({{1, 1, 1}}, {false});
   const std::vector<float> axis = rows({{1, 0}});
@@ -53,6 +77,29 @@ TEST(EmergenceAgreement, AFeatureIsMatchedOnlyAtTheMinimumCosine) {
   // Scale does not matter, only direction.
   const std::vector<float> long_close = {0.81f * 7, float(std::sqrt(1 - 0.81 * 0.81)) * 7};
   EXPECT_EQ(emergence_agreement({&one, &axis}, {&one, &long_close}).matched.size(), 1u);
+}
+
+TEST(EmergenceAgreement, EachFeatureOfTheSecondIsMatchedOnceClosestFirst) {
+  // Online features 0 and 1 are both nearest offline feature 0 (cosines 0.95
+  // and 0.99); offline feature 1 is at 0.89 to online 0 and 0.69 to online 1.
+  const auto online = analysis_of({{1, 1}, {1, 1}}, {false, false});
+  const auto offline = analysis_of({{1, 1}, {1, 1}}, {false, false});
+  const double s95 = std::sqrt(1 - 0.95 * 0.95), s99 = std::sqrt(1 - 0.99 * 0.99);
+  const double y = std::sqrt(1 - 0.7 * 0.7);
+  const std::vector<float> online_rows = rows({{0.95f, float(s95), 0}, {0.99f, 0, float(s99)}});
+  const std::vector<float> offline_rows = rows({{1, 0, 0}, {0.7f, float(y), 0}});
+  const EmergenceAgreement one = emergence_agreement({&online, &online_rows}, {&offline, &offline_rows});
+  ASSERT_EQ(one.matched.size(), 2u);
+  EXPECT_EQ(one.matched[0].other, 1u);  // offline 0 went to the closer online 1
+  EXPECT_NEAR(one.matched[0].cosine, 0.95 * 0.7 + s95 * y, 1e-6);
+  EXPECT_EQ(one.matched[1].other, 0u);
+  EXPECT_NEAR(one.matched[1].cosine, 0.99, 1e-6);
+  AgreementOptions shared;
+  shared.one_to_one = false;
+  const EmergenceAgreement many = emergence_agreement({&online, &online_rows}, {&offline, &offline_rows}, shared);
+  ASSERT_EQ(many.matched.size(), 2u);
+  EXPECT_EQ(many.matched[0].other, 0u);
+  EXPECT_EQ(many.matched[1].other, 0u);
 }
 
 TEST(EmergenceAgreement, DeadFeaturesAreNeitherCountedNorMatched) {

@@ -14,6 +14,9 @@ OUT=out/demo
 rm -rf "$OUT"
 mkdir -p "$OUT"
 STEPS="${CW_DEMO_STEPS:-1400}"
+# blocks.1 by default; blocks.0 was measured and shows the transition in the
+# job's scalars only (docs/CROSSCODER.md "Why nearly every feature fades").
+TAP="${CW_DEMO_TAP:-blocks.1.resid_post}"
 CLI=(build/cli/conceptwatch --endpoint tcp://127.0.0.1:17782 --ingest tcp://127.0.0.1:17781 --data-dir "$OUT/data")
 
 build/daemon/conceptwatchd --config deploy/demo.toml --data-dir "$OUT/data" > "$OUT/daemon.log" 2>&1 &
@@ -43,7 +46,7 @@ print("features  %d live, %d emerged (latest at step %s), %d faded" % (sum(x["li
 }
 
 echo "== training tinygpt for $STEPS steps with the hook attached"
-build/examples/tinygpt/tinygpt --dataset repeat --steps "$STEPS" --positions rotary --tap blocks.1.resid_post \
+build/examples/tinygpt/tinygpt --dataset repeat --steps "$STEPS" --positions rotary --tap "$TAP" \
   --log-spaced-until 64 --snapshot-every 20 --log-every 50 --quiet-sink --run tinygpt-repeat \
   --conceptwatch tcp://127.0.0.1:17781 --out "$OUT/tinygpt.jsonl" | tee "$OUT/tinygpt.log" \
   | grep -v '^conceptwatch: publishing' &

@@ -195,13 +195,16 @@ TrainReport Crosscoder::Impl::train_steps(int64_t budget, const std::function<vo
     }
   } back{this, device.is_cuda()};
   const bool sparse = options.use_sparse_path && device.is_cpu();
+  if (group && !sparse) throw std::logic_error("crosscoder: head-parallel training needs the sparse CPU step");
   TrainReport report;
   const auto start = std::chrono::steady_clock::now();
   if (end < 0) end = budget;
   if (seconds < 0) seconds = options.seconds_per_update;
+  if (group) seconds = 0;  // every rank must take every step (Crosscoder::train_in_group)
   CrosscoderParams spare;  // the previous step's gradients: StepContext::reuse
   StepContext context;
   context.reuse = &spare;
+  context.group = group;
   for (int64_t s = begin; s < end; ++s) {
     if (stop && stop->load()) {
       report.interrupted = true;

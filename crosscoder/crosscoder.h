@@ -26,6 +26,8 @@
 
 namespace cw {
 
+class HeadGroup;  // crosscoder/head_group.h
+
 class Crosscoder {
  public:
   explicit Crosscoder(const CrosscoderOptions& options);
@@ -104,6 +106,25 @@ class Crosscoder {
   // with the state, so that a restarted daemon knows how much of an idle
   // refinement is left); -1 for a state saved before it was kept.
   int64_t steps_since_update() const;
+
+  // Head-parallel training (docs/SCALE_OUT.md "One update over a group"):
+  // heads [begin, end) of this crosscoder (their parameters, Adam moments and
+  // step counts, scales and activations, the last shared, not copied) with
+  // log τ, the schedule's position and the RNG: what one rank of a head
+  // group trains. Blocks, one per rank, each given the group with
+  // train_in_group(), train the steps this crosscoder would have trained
+  // alone, to float rounding; put_head_block() writes each back. Throws
+  // std::invalid_argument for a range outside [0, n_snapshots()) or a
+  // streamed crosscoder (not split yet).
+  Crosscoder head_block(int64_t begin, int64_t end) const;
+  // Heads [begin, begin + block.n_snapshots()) and log τ (equal on every
+  // rank), with the schedule's position and the RNG, from a block trained
+  // apart. Throws std::invalid_argument when the block does not fit.
+  void put_head_block(const Crosscoder& block, int64_t begin);
+  // From now on every training step sums over `group` (null: alone). A
+  // group trains whole budgets, with no seconds limit: ranks stopping on
+  // their own clocks would leave the others waiting in a sum. Not owned.
+  void train_in_group(HeadGroup* group);
 
   std::vector<SnapshotMetrics> evaluate() const;
   // FeatureStats::activation_strength alone (crosscoder/emergence_evidence.cc).

@@ -38,6 +38,7 @@ struct Crosscoder::Impl {
   double newest_mse = 0;
   double newest_energy = 0;  // E‖x‖² of the newest snapshot's normalised rows
   int64_t measured_heads = 0;  // heads measure_arrivals() has read (all, in a loaded state)
+  HeadGroup* group = nullptr;  // head-parallel: the ranks every step sums over (not owned)
 
   explicit Impl(const CrosscoderOptions& o);
   int64_t n_snap() const { return static_cast<int64_t>(steps.size()); }

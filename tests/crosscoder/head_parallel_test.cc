@@ -6,12 +6,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fstream>
+#include <functional>
+#include <iomanip>
+#include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 #include <torch/serialize.h>
 #include <torch/utils.h>
 
 #include "crosscoder/compute_threads.h"
+#include "crosscoder/crosscoder.h"
 #include "crosscoder/gloo_head_group.h"
 #include "crosscoder/training_step.h"
 #include "tests/crosscoder/random_params.h"
@@ -65,14 +71,14 @@ int run_rank(int rank, int world, int port, const std::string& out) {
   }
 }
 
-void expect_ranks_equal_one_process(int world) {
-  testing::TempDir dir;
-  const int port = testing::free_port();
+// Runs rank_main(rank) in `world` forked processes and waits for them; each
+// must exit with status 0.
+void run_ranks(int world, const std::function<int(int)>& rank_main) {
   std::vector<pid_t> ranks;
   for (int rank = 0; rank < world; ++rank) {
     const pid_t pid = fork();
     ASSERT_GE(pid, 0);
-    if (pid == 0) _exit(run_rank(rank, world, port, dir.sub("rank" + std::to_string(rank))));
+    if (pid == 0) _exit(rank_main(rank));
     ranks.push_back(pid);
   }
   for (int rank = 0; rank < world; ++rank) {
@@ -80,6 +86,13 @@ void expect_ranks_equal_one_process(int world) {
     ASSERT_EQ(waitpid(ranks[rank], &status, 0), ranks[rank]);
     ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "rank " << rank << " failed";
   }
+}
+
+void expect_ranks_equal_one_process(int world) {
+  testing::TempDir dir;
+  const int port = testing::free_port();
+  run_ranks(world, [&](int rank) { return run_rank(rank, world, port, dir.sub("rank" + std::to_string(rank))); });
+  if (::testing::Test::HasFatalFailure()) return;
   const auto p = random_params(kHeads, kWidth, kFeatures, torch::kDouble, 5);
   const StepResult whole = sparse_step(p, batch(), constants());
   ASSERT_GT(whole.sparsity, 0);
@@ -125,6 +138,133 @@ TEST(HeadParallel, AStepFailsCleanlyWhenARankIsGone) {
     EXPECT_NE(std::string(e.what()).find("head group rank 0 of 2"), std::string::npos) << e.what();
   }
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+}
+
+// A whole crosscoder split into head blocks (Crosscoder::head_block): six
+// snapshots grown online, an update after each, then one more budget of
+// steps trained alone and on ranks.
+constexpr int64_t kSnapshots = 6, kTokens = 64, kStepsPerUpdate = 20;
+
+CrosscoderOptions small_options() {
+  CrosscoderOptions o;
+  o.d_model = kWidth;
+  o.n_features = 32;
+  o.batch_size = 32;
+  o.steps_per_update = kStepsPerUpdate;
+  o.seconds_per_update = 0;
+  o.sparsity_lambda = 0.1;
+  o.lr = 0.01;
+  o.seed = 3;
+  return o;
+}
+
+std::vector<float> activations_at(int64_t t) {
+  torch::manual_seed(100 + t);
+  const auto x = (torch::randn({kTokens, kWidth}) * (1.0 + 0.2 * double(t))).contiguous();
+  return std::vector<float>(x.data_ptr<float>(), x.data_ptr<float>() + x.numel());
+}
+
+std::string grown_state() {
+  Crosscoder c(small_options());
+  for (int64_t t = 0; t < kSnapshots; ++t) {
+    const auto x = activations_at(t);
+    c.add_snapshot(uint64_t(100 * t), x.data(), kTokens);
+    c.train();
+  }
+  return c.serialize();
+}
+
+Crosscoder loaded(const std::string& state) {
+  Crosscoder c = Crosscoder::deserialize(state);
+  for (int64_t t = 0; t < kSnapshots; ++t) {
+    const auto x = activations_at(t);
+    c.restore_activations(t, x.data(), kTokens);
+  }
+  return c;
+}
+
+// Rank r's contiguous heads; ranks that do not divide the heads differ by one.
+std::pair<int64_t, int64_t> heads_of_rank(int rank, int world) {
+  return {kSnapshots * rank / world, kSnapshots * (rank + 1) / world};
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  return bytes.str();
+}
+
+// One rank: its block trains one budget in the group; writes the block's
+// state to OUT.state and "first_loss last_loss steps" to OUT.loss.
+int train_rank(const std::string& state, int rank, int world, int port, const std::string& out) {
+  try {
+    set_compute_threads(1);
+    const auto [begin, end] = heads_of_rank(rank, world);
+    Crosscoder block = loaded(state).head_block(begin, end);
+    auto group = join_gloo_head_group({"127.0.0.1", port, rank, world, std::chrono::seconds(30)});
+    block.train_in_group(group.get());
+    const TrainReport report = block.train_between_arrivals(1.0);
+    std::ofstream(out + ".state", std::ios::binary) << block.serialize();
+    std::ofstream(out + ".loss") << std::setprecision(17) << report.first_loss << " " << report.last_loss << " "
+                                 << report.steps;
+    return 0;
+  } catch (const std::exception& e) {
+    fprintf(stderr, "rank %d: %s\n", rank, e.what());
+    return 1;
+  }
+}
+
+TEST(HeadParallel, AnUpdateOnTwoOrThreeRanksTrainsAsOneProcess) {
+  set_compute_threads(1);  // before any torch work: the ranks are forked from here
+  const std::string state = grown_state();
+  Crosscoder alone = loaded(state);
+  const TrainReport expected = alone.train_between_arrivals(1.0);
+  ASSERT_EQ(expected.steps, kStepsPerUpdate);
+  for (int world : {2, 3}) {
+    SCOPED_TRACE(std::to_string(world) + " ranks");
+    testing::TempDir dir;
+    const int port = testing::free_port();
+    run_ranks(world, [&](int rank) {
+      return train_rank(state, rank, world, port, dir.sub("rank" + std::to_string(rank)));
+    });
+    if (HasFatalFailure()) return;
+    Crosscoder joined = loaded(state);
+    for (int rank = 0; rank < world; ++rank) {
+      const std::string out = dir.sub("rank" + std::to_string(rank));
+      double first = 0, last = 0;
+      int64_t steps = 0;
+      std::ifstream(out + ".loss") >> first >> last >> steps;
+      EXPECT_EQ(steps, kStepsPerUpdate);
+      // Float sums in another order: the losses agree to float rounding.
+      EXPECT_NEAR(first, expected.first_loss, 1e-5 * expected.first_loss) << "rank " << rank;
+      EXPECT_NEAR(last, expected.last_loss, 1e-4 * expected.last_loss) << "rank " << rank;
+      joined.put_head_block(Crosscoder::deserialize(read_file(out + ".state")), heads_of_rank(rank, world).first);
+    }
+    for (int64_t t = 0; t < kSnapshots; ++t) {
+      const auto a = alone.decoder_directions(t), b = joined.decoder_directions(t);
+      ASSERT_EQ(a.size(), b.size());
+      float worst = 0;
+      for (std::size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::abs(a[i] - b[i]));
+      EXPECT_LT(worst, 1e-4f) << "head " << t;
+    }
+    // The joined state trains on as the one trained alone.
+    EXPECT_NEAR(joined.train_between_arrivals(1.0).last_loss, alone.train_between_arrivals(1.0).last_loss,
+                1e-3 * expected.last_loss);
+    alone = loaded(state);
+    alone.train_between_arrivals(1.0);
+  }
+}
+
+TEST(HeadParallel, HeadBlocksRefuseRangesAndBlocksThatDoNotFit) {
+  set_compute_threads(1);
+  Crosscoder c = loaded(grown_state());
+  EXPECT_THROW(c.head_block(0, kSnapshots + 1), std::invalid_argument);
+  EXPECT_THROW(c.head_block(3, 3), std::invalid_argument);
+  const Crosscoder block = c.head_block(2, 5);
+  EXPECT_EQ(block.n_snapshots(), 3);
+  EXPECT_THROW(c.put_head_block(block, 4), std::invalid_argument);  // heads 4..6 of 6
+  c.put_head_block(block, 3);  // fits (whatever it does to the numbers)
 }
 
 TEST(HeadParallel, TwoRanksGiveTheOneProcessLossAndGradients) { expect_ranks_equal_one_process(2); }

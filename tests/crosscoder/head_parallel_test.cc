@@ -215,6 +215,37 @@ int train_rank(const std::string& state, int rank, int world, int port, const st
   }
 }
 
+// One budget of `state` trained on `world` ranks; the blocks joined back
+// into one crosscoder, returned as its state (what a checkpoint holds). Each
+// rank's first and last loss go to `losses`.
+std::string train_on_ranks(const std::string& state, int world, std::vector<std::pair<double, double>>* losses) {
+  testing::TempDir dir;
+  const int port = testing::free_port();
+  run_ranks(world, [&](int rank) { return train_rank(state, rank, world, port, dir.sub("rank" + std::to_string(rank))); });
+  if (::testing::Test::HasFatalFailure()) return "";
+  Crosscoder joined = loaded(state);
+  for (int rank = 0; rank < world; ++rank) {
+    const std::string out = dir.sub("rank" + std::to_string(rank));
+    double first = 0, last = 0;
+    int64_t steps = 0;
+    std::ifstream(out + ".loss") >> first >> last >> steps;
+    EXPECT_EQ(steps, kStepsPerUpdate) << "rank " << rank;
+    losses->emplace_back(first, last);
+    joined.put_head_block(Crosscoder::deserialize(read_file(out + ".state")), heads_of_rank(rank, world).first);
+  }
+  return joined.serialize();
+}
+
+void expect_same_decoders(const Crosscoder& a, const Crosscoder& b) {
+  for (int64_t t = 0; t < kSnapshots; ++t) {
+    const auto x = a.decoder_directions(t), y = b.decoder_directions(t);
+    ASSERT_EQ(x.size(), y.size());
+    float worst = 0;
+    for (std::size_t i = 0; i < x.size(); ++i) worst = std::max(worst, std::abs(x[i] - y[i]));
+    EXPECT_LT(worst, 1e-4f) << "head " << t;
+  }
+}
+
 TEST(HeadParallel, AnUpdateOnTwoOrThreeRanksTrainsAsOneProcess) {
   set_compute_threads(1);  // before any torch work: the ranks are forked from here
   const std::string state = grown_state();
@@ -223,37 +254,41 @@ TEST(HeadParallel, AnUpdateOnTwoOrThreeRanksTrainsAsOneProcess) {
   ASSERT_EQ(expected.steps, kStepsPerUpdate);
   for (int world : {2, 3}) {
     SCOPED_TRACE(std::to_string(world) + " ranks");
-    testing::TempDir dir;
-    const int port = testing::free_port();
-    run_ranks(world, [&](int rank) {
-      return train_rank(state, rank, world, port, dir.sub("rank" + std::to_string(rank)));
-    });
+    std::vector<std::pair<double, double>> losses;
+    const std::string joined = train_on_ranks(state, world, &losses);
     if (HasFatalFailure()) return;
-    Crosscoder joined = loaded(state);
-    for (int rank = 0; rank < world; ++rank) {
-      const std::string out = dir.sub("rank" + std::to_string(rank));
-      double first = 0, last = 0;
-      int64_t steps = 0;
-      std::ifstream(out + ".loss") >> first >> last >> steps;
-      EXPECT_EQ(steps, kStepsPerUpdate);
+    ASSERT_EQ(losses.size(), std::size_t(world));
+    for (const auto& [first, last] : losses) {
       // Float sums in another order: the losses agree to float rounding.
-      EXPECT_NEAR(first, expected.first_loss, 1e-5 * expected.first_loss) << "rank " << rank;
-      EXPECT_NEAR(last, expected.last_loss, 1e-4 * expected.last_loss) << "rank " << rank;
-      joined.put_head_block(Crosscoder::deserialize(read_file(out + ".state")), heads_of_rank(rank, world).first);
+      EXPECT_NEAR(first, expected.first_loss, 1e-5 * expected.first_loss);
+      EXPECT_NEAR(last, expected.last_loss, 1e-4 * expected.last_loss);
     }
-    for (int64_t t = 0; t < kSnapshots; ++t) {
-      const auto a = alone.decoder_directions(t), b = joined.decoder_directions(t);
-      ASSERT_EQ(a.size(), b.size());
-      float worst = 0;
-      for (std::size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::abs(a[i] - b[i]));
-      EXPECT_LT(worst, 1e-4f) << "head " << t;
-    }
-    // The joined state trains on as the one trained alone.
-    EXPECT_NEAR(joined.train_between_arrivals(1.0).last_loss, alone.train_between_arrivals(1.0).last_loss,
-                1e-3 * expected.last_loss);
-    alone = loaded(state);
-    alone.train_between_arrivals(1.0);
+    expect_same_decoders(alone, loaded(joined));
   }
+}
+
+// Checkpointed after a budget on two ranks, resumed on three (and on one):
+// the next budget trains as the uninterrupted crosscoder's does.
+TEST(HeadParallel, ResumingOnAnotherNumberOfRanksTrainsAsUninterrupted) {
+  set_compute_threads(1);
+  const std::string state = grown_state();
+  Crosscoder alone = loaded(state);
+  alone.train_between_arrivals(1.0);
+  const TrainReport expected = alone.train_between_arrivals(1.0);
+  std::vector<std::pair<double, double>> on_two, on_three;
+  const std::string checkpoint = train_on_ranks(state, 2, &on_two);
+  if (HasFatalFailure()) return;
+  const std::string resumed = train_on_ranks(checkpoint, 3, &on_three);
+  if (HasFatalFailure()) return;
+  ASSERT_EQ(on_three.size(), 3u);
+  for (const auto& [first, last] : on_three) {
+    EXPECT_NEAR(first, expected.first_loss, 1e-4 * expected.first_loss);
+    EXPECT_NEAR(last, expected.last_loss, 1e-4 * expected.last_loss);
+  }
+  expect_same_decoders(alone, loaded(resumed));
+  Crosscoder on_one = loaded(checkpoint);
+  EXPECT_NEAR(on_one.train_between_arrivals(1.0).last_loss, expected.last_loss, 1e-4 * expected.last_loss);
+  expect_same_decoders(alone, on_one);
 }
 
 TEST(HeadParallel, HeadBlocksRefuseRangesAndBlocksThatDoNotFit) {

@@ -1,7 +1,7 @@
 #include "analysis/emergence_agreement.h"
 
-#include <cmath>
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 #include <tuple>
 #include <utility>
@@ -64,7 +64,7 @@ EmergenceAgreement emergence_agreement(const AgreementSide& first, const Agreeme
   // best[i]: the match of first's feature i (fb when none), by cosine.
   std::vector<std::size_t> best(fa, fb);
   std::vector<double> best_cosine(fa, -2);
-  std::vector<std::tuple<double, std::size_t, std::size_t>> pairs;  // (cosine, i, j) at min_cosine
+  std::vector<std::tuple<double, std::size_t, std::size_t>> pairs;  // one to one: (cosine, i, j) at min_cosine
   for (std::size_t i = 0; i < fa; ++i) {
     if (!a.live[i]) continue;
     ++out.live;
@@ -73,22 +73,22 @@ EmergenceAgreement emergence_agreement(const AgreementSide& first, const Agreeme
       double dot = 0;
       for (std::size_t k = 0; k < d; ++k) dot += ua[i * d + k] * ub[j * d + k];
       if (dot < options.min_cosine) continue;
-      pairs.emplace_back(dot, i, j);
-      if (dot > best_cosine[i]) best_cosine[i] = dot, best[i] = j;
+      if (options.one_to_one) {
+        pairs.emplace_back(dot, i, j);
+      } else if (dot > best_cosine[i]) {
+        best_cosine[i] = dot, best[i] = j;
+      }
     }
   }
-  if (options.one_to_one) {
-    // Closest first; ties by feature index, so the matching is the same on every platform.
-    std::sort(pairs.begin(), pairs.end(), [](const auto& x, const auto& y) {
-      if (std::get<0>(x) != std::get<0>(y)) return std::get<0>(x) > std::get<0>(y);
-      return std::make_pair(std::get<1>(x), std::get<2>(x)) < std::make_pair(std::get<1>(y), std::get<2>(y));
-    });
-    std::vector<bool> taken(fb, false);
-    best.assign(fa, fb);
-    for (const auto& [cosine, i, j] : pairs) {
-      if (best[i] != fb || taken[j]) continue;
-      best[i] = j, best_cosine[i] = cosine, taken[j] = true;
-    }
+  // Closest first; ties by feature index, so the matching is the same on every platform.
+  std::sort(pairs.begin(), pairs.end(), [](const auto& x, const auto& y) {
+    if (std::get<0>(x) != std::get<0>(y)) return std::get<0>(x) > std::get<0>(y);
+    return std::make_pair(std::get<1>(x), std::get<2>(x)) < std::make_pair(std::get<1>(y), std::get<2>(y));
+  });
+  std::vector<bool> taken(fb, false);
+  for (const auto& [cosine, i, j] : pairs) {
+    if (best[i] != fb || taken[j]) continue;
+    best[i] = j, best_cosine[i] = cosine, taken[j] = true;
   }
   for (std::size_t i = 0; i < fa; ++i) {
     if (best[i] == fb) continue;

@@ -42,6 +42,11 @@ int main(int argc, char** argv) {
                  "so the copy offset varies and a positional head cannot solve it (0: fixed n)")
       ->capture_default_str();
   app.add_option("--repeat-vocab", o.repeat_vocab, "repeat: vocabulary size")->capture_default_str();
+  app.add_option("--repeat-successors", o.repeat_successors,
+                 "repeat: draw the tokens before the repeat from a fixed bigram chain in which each token has this "
+                 "many equally likely successors, so there are bigram statistics to learn before induction (0: "
+                 "uniformly random tokens)")
+      ->capture_default_str();
   app.add_option("--text", o.text_file, "kjv: train on this text file instead of the bible-kjv package");
   app.add_option("--bible", o.bible_program, "kjv: the bible-kjv program")->capture_default_str();
   app.add_option("--probe-fraction", o.probe_fraction, "kjv: held-out tail of the text")->capture_default_str();

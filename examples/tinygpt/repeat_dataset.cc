@@ -1,5 +1,7 @@
 #include "examples/tinygpt/repeat_dataset.h"
 
+#include <algorithm>
+#include <numeric>
 #include <stdexcept>
 #include <string>
 
@@ -14,6 +16,28 @@ void RepeatSpec::validate() const {
     throw std::invalid_argument("repeat: min half length must be 0 (fixed) or in [2, " + std::to_string(half_length) +
                                 "], got " + std::to_string(min_half_length));
   }
+  if (successors < 0 || successors > vocab_size) {
+    throw std::invalid_argument("repeat: successors must be 0 (uniform tokens) or in [1, " + std::to_string(vocab_size) +
+                                "], got " + std::to_string(successors));
+  }
+}
+
+std::vector<std::vector<int64_t>> successor_table(const RepeatSpec& spec) {
+  spec.validate();
+  std::vector<std::vector<int64_t>> table;
+  if (spec.successors == 0) return table;
+  std::mt19937_64 rng(spec.chain_seed);
+  std::vector<int64_t> tokens(size_t(spec.vocab_size));
+  for (int64_t t = 0; t < spec.vocab_size; ++t) {
+    std::iota(tokens.begin(), tokens.end(), 0);
+    // The first k of a partial Fisher-Yates shuffle: k distinct successors.
+    for (int64_t i = 0; i < spec.successors; ++i) {
+      std::uniform_int_distribution<int64_t> pick(i, spec.vocab_size - 1);
+      std::swap(tokens[size_t(i)], tokens[size_t(pick(rng))]);
+    }
+    table.emplace_back(tokens.begin(), tokens.begin() + spec.successors);
+  }
+  return table;
 }
 
 RepeatBatch make_repeat_batch(const RepeatSpec& spec, int64_t rows, std::mt19937_64& rng) {
@@ -21,6 +45,12 @@ RepeatBatch make_repeat_batch(const RepeatSpec& spec, int64_t rows, std::mt19937
   const int64_t length = spec.sequence_length();
   std::uniform_int_distribution<int64_t> token(0, spec.vocab_size - 1);
   std::uniform_int_distribution<int64_t> copy_length(spec.shortest_copy(), spec.half_length);
+  const auto table = successor_table(spec);
+  std::uniform_int_distribution<int64_t> successor(0, std::max<int64_t>(spec.successors - 1, 0));
+  // Each row's tokens before the copy's repeat: uniform, or a walk on the chain.
+  auto next = [&](const int64_t* previous) {
+    return table.empty() || previous == nullptr ? token(rng) : table[size_t(*previous)][size_t(successor(rng))];
+  };
   RepeatBatch batch;
   batch.tokens.resize(size_t(rows * length));
   for (int64_t b = 0; b < rows; ++b) {
@@ -29,8 +59,8 @@ RepeatBatch make_repeat_batch(const RepeatSpec& spec, int64_t rows, std::mt19937
     const int64_t m = spec.shortest_copy() == spec.half_length ? spec.half_length : copy_length(rng);
     int64_t* row = batch.tokens.data() + b * length;
     const int64_t pad = length - 2 * m;
-    for (int64_t i = 0; i < pad; ++i) row[i] = token(rng);
-    for (int64_t i = 0; i < m; ++i) row[pad + i] = row[pad + m + i] = token(rng);
+    for (int64_t i = 0; i < pad + m; ++i) row[i] = next(i > 0 ? &row[i - 1] : nullptr);
+    for (int64_t i = 0; i < m; ++i) row[pad + m + i] = row[pad + i];
     batch.copy_lengths.push_back(m);
   }
   return batch;

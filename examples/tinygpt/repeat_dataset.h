@@ -22,6 +22,12 @@ struct RepeatSpec {
   int64_t vocab_size = 64;
   int64_t half_length = 32;      // n; each sequence has 2n tokens
   int64_t min_half_length = 0;   // 0: every copy is n long (fixed offset)
+  // 0: every token of the first copy uniformly random. k > 0: drawn from a
+  // fixed bigram chain in which each token is followed by one of k
+  // successors (each 1/k; the table is fixed by chain_seed), so the first
+  // copy holds bigram statistics to learn before induction, at ln k nats.
+  int64_t successors = 0;
+  uint64_t chain_seed = 20261205;
 
   int64_t sequence_length() const { return 2 * half_length; }
   int64_t shortest_copy() const { return min_half_length > 0 ? min_half_length : half_length; }
@@ -34,6 +40,10 @@ struct RepeatBatch {
 };
 
 RepeatBatch make_repeat_batch(const RepeatSpec& spec, int64_t rows, std::mt19937_64& rng);
+
+// The chain's table: row t holds the `successors` tokens that may follow t,
+// distinct, drawn from chain_seed alone. Empty when successors is 0.
+std::vector<std::vector<int64_t>> successor_table(const RepeatSpec& spec);
 
 // Target positions (the index of the predicted token) of the two copies of
 // a row with copy length m whose losses the job reports: the first copy's

@@ -26,6 +26,7 @@ struct TrainOptions {
   int64_t repeat_half_length = 32;  // repeat: n, sequences are 2n long
   int64_t repeat_min_half_length = 0;  // repeat: > 0 varies the copy length per row (see repeat_dataset.h)
   int64_t repeat_vocab = 64;
+  int64_t repeat_successors = 0;  // repeat: > 0 draws the first copy from a bigram chain (see repeat_dataset.h)
   std::string text_file;  // kjv: read this file instead of running the bible program
   std::string bible_program = "/usr/bin/bible";
   double probe_fraction = 0.1;  // kjv: the held-out tail of the text

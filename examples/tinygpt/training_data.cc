@@ -14,7 +14,8 @@ constexpr int64_t kKjvEvalSequences = 64;
 }
 
 TrainingData make_repeat_data(const TrainOptions& options) {
-  const RepeatSpec spec{options.repeat_vocab, options.repeat_half_length, options.repeat_min_half_length};
+  RepeatSpec spec{options.repeat_vocab, options.repeat_half_length, options.repeat_min_half_length};
+  spec.successors = options.repeat_successors;
   spec.validate();
   TrainingData data;
   data.vocab_size = spec.vocab_size;

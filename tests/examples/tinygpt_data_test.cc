@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <set>
@@ -48,6 +49,37 @@ TEST(TinyGptRepeat, VariableCopyLengthsKeepTheSecondCopyAtTheEnd) {
     for (int64_t i = 0; i < m; ++i) EXPECT_EQ(batch.tokens[b * 64 + 64 - 2 * m + i], batch.tokens[b * 64 + 64 - m + i]);
   }
   EXPECT_THROW(make_repeat_batch(RepeatSpec{64, 32, 40}, 1, rng), std::invalid_argument);
+}
+
+TEST(TinyGptRepeat, ABigramChainFirstCopyWalksTheFixedTableAndStillRepeats) {
+  RepeatSpec spec{64, 32, 8};
+  spec.successors = 4;
+  const auto table = successor_table(spec);
+  ASSERT_EQ(table.size(), 64u);
+  for (const auto& row : table) {
+    ASSERT_EQ(row.size(), 4u);
+    EXPECT_EQ(std::set<int64_t>(row.begin(), row.end()).size(), 4u);  // distinct successors
+  }
+  EXPECT_EQ(successor_table(spec), table);  // fixed by chain_seed, not by the batch's rng
+  std::mt19937_64 rng(5);
+  const RepeatBatch batch = make_repeat_batch(spec, 100, rng);
+  std::set<std::pair<int64_t, int64_t>> bigrams;
+  for (int b = 0; b < 100; ++b) {
+    const int64_t* row = batch.tokens.data() + b * 64;
+    const int64_t m = batch.copy_lengths[b];
+    for (int64_t i = 0; i < m; ++i) EXPECT_EQ(row[64 - 2 * m + i], row[64 - m + i]);
+    // Every token before the repeat follows its predecessor by the table.
+    for (int64_t i = 1; i < 64 - m; ++i) {
+      const auto& next = table[size_t(row[i - 1])];
+      EXPECT_NE(std::find(next.begin(), next.end(), row[i]), next.end()) << "row " << b << " position " << i;
+      bigrams.insert({row[i - 1], row[i]});
+    }
+  }
+  EXPECT_GT(bigrams.size(), 200u);  // the walk uses most of the table's 256 bigrams
+  // Uniform tokens when successors is 0: the batches of before the option.
+  EXPECT_TRUE(successor_table(RepeatSpec{64, 32}).empty());
+  spec.successors = 65;
+  EXPECT_THROW(successor_table(spec), std::invalid_argument);
 }
 
 TEST(TinyGptRepeat, CopyRangesCoverTargetsThatNeedLookBack) {

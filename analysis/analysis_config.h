@@ -31,6 +31,23 @@ struct AnalysisConfig {
   // [analysis] memory_cap_bytes: what the trainers may hold at once
   // (analysis/memory_budget.h); 0: half the machine's physical memory.
   uint64_t memory_cap_bytes = 0;
+  // [analysis] trainer_ranks: processes the training steps of every update
+  // are spread over, the daemon being one of them (docs/SCALE_OUT.md
+  // "Trainer ranks"). 0: the daemon trains alone with the one-process
+  // step; 1: alone with the ranks' arithmetic (what any number of ranks
+  // trains to float rounding: a state it can be resumed from on more).
+  int64_t trainer_ranks = 0;
+  // [analysis] trainer_listen: host:port where the ranks meet (the daemon
+  // serves it; port 0: any free one, which the ranks it starts are told).
+  std::string trainer_listen = "127.0.0.1:0";
+  // [analysis] spawn_trainer_ranks: the daemon starts ranks 1 … N−1 itself
+  // (conceptwatch-trainer beside conceptwatchd, restarted when one exits);
+  // false: they are started elsewhere (another machine) with the address.
+  bool spawn_trainer_ranks = true;
+  std::string trainer_program;  // "" : conceptwatch-trainer beside this executable
+  // [analysis] trainer_rank_timeout_seconds: how long a budget waits for
+  // every rank to join, and for any one sum, before the update fails.
+  double trainer_rank_timeout_seconds = 60;
   // [crosscoder] refine_steps: after an update that took in new snapshots,
   // the steps an idle daemon trains on the snapshots it holds (no new head,
   // no recruitment; whole update budgets, so up to one budget more) before

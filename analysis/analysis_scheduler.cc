@@ -12,7 +12,30 @@ AnalysisScheduler::AnalysisScheduler(Store& store, AnalysisConfig config, TapWor
       config_(std::move(config)),
       emit_(std::move(emit)),
       memory_(config_.memory_cap_bytes),
-      pool_(config_.enabled ? config_.workers : 0, config_.priority) {}
+      pool_(config_.enabled ? config_.workers : 0, config_.priority) {
+  if (!config_.enabled || config_.trainer_ranks < 1) return;
+  HeadGroupAddress address;
+  const auto colon = config_.trainer_listen.rfind(':');
+  try {
+    if (colon == std::string::npos) throw std::invalid_argument("no port");
+    address.host = config_.trainer_listen.substr(0, colon);
+    address.port = std::stoi(config_.trainer_listen.substr(colon + 1));
+  } catch (const std::exception&) {
+    throw std::runtime_error("[analysis] trainer_listen '" + config_.trainer_listen + "' is not host:port");
+  }
+  address.world_size = int(config_.trainer_ranks);
+  address.timeout = std::chrono::milliseconds(int64_t(config_.trainer_rank_timeout_seconds * 1000));
+  ranks_ = std::make_unique<TrainerRanks>(address);
+  if (address.world_size > 1)
+    spdlog::info("trainer ranks: {} (this daemon is rank 0), meeting at {}:{}", address.world_size, address.host,
+                 ranks_->port());
+  if (config_.spawn_trainer_ranks && address.world_size > 1) {
+    const std::string program =
+        config_.trainer_program.empty() ? TrainerRankProcesses::default_program() : config_.trainer_program;
+    rank_processes_ = std::make_unique<TrainerRankProcesses>(program, address.host, ranks_->port(),
+                                                             address.world_size, config_.trainer_rank_timeout_seconds);
+  }
+}
 
 AnalysisScheduler::~AnalysisScheduler() {
   {
@@ -27,7 +50,7 @@ AnalysisScheduler::~AnalysisScheduler() {
 
 void AnalysisScheduler::start() {
   if (!config_.enabled) return;
-  if (config_.refine_steps > 0) refine_timer_ = std::thread([this] { queue_refinements(); });
+  if (config_.refine_steps > 0 || ranks_) refine_timer_ = std::thread([this] { queue_refinements(); });
   SnapshotTable snapshots(store_);
   // A corrupt record leaves its run (or tap) without a crosscoder, not the
   // daemon stopped: the daemon logs unreadable runs at start-up, `status`
@@ -48,7 +71,7 @@ void AnalysisScheduler::start() {
 TapWorker& AnalysisScheduler::worker(const std::string& run, const std::string& tap) {
   std::lock_guard<std::mutex> lock(mu_);
   auto& slot = workers_[{run, tap}];
-  if (!slot) slot = std::make_unique<TapWorker>(store_, run, tap, config_, memory_, emit_);
+  if (!slot) slot = std::make_unique<TapWorker>(store_, run, tap, config_, memory_, emit_, ranks_.get());
   return *slot;
 }
 
@@ -67,7 +90,7 @@ void AnalysisScheduler::queue_refinements() {
     // it from the pool, so one submitted here is withdrawn too.
     std::lock_guard<std::mutex> lock(mu_);
     for (const auto& [key, worker] : workers_)
-      if (worker->refine_due()) pool_.submit(worker.get());
+      if (worker->refine_due() || worker->retry_due()) pool_.submit(worker.get());
   }
 }
 
@@ -107,6 +130,12 @@ nlohmann::json AnalysisScheduler::summary(std::size_t limit) const {
 nlohmann::json AnalysisScheduler::trainer_status() const {
   nlohmann::json out = pool_.status();
   out["memory"] = memory_.status();
+  if (ranks_) {
+    out["ranks"] = {{"world_size", ranks_->world_size()},
+                    {"port", ranks_->port()},
+                    {"generation", ranks_->generation()},
+                    {"processes", rank_processes_ ? rank_processes_->status() : nlohmann::json::array()}};
+  }
   return out;
 }
 

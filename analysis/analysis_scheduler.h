@@ -19,6 +19,8 @@
 #include "analysis/memory_budget.h"
 #include "analysis/tap_worker.h"
 #include "analysis/trainer_pool.h"
+#include "analysis/trainer_rank_processes.h"
+#include "crosscoder/trainer_ranks.h"
 #include "schema/records.h"
 #include "store/store.h"
 
@@ -40,19 +42,26 @@ class AnalysisScheduler {
   // current training step, without saving it): before the run is deleted.
   void stop_run(const std::string& run);
   // The pool and the memory budget: {"workers", "busy", "queued",
-  // "priority", "memory": MemoryBudget::status()}.
+  // "priority", "memory": MemoryBudget::status()}, and with trainer ranks
+  // "ranks": {"world_size", "port", "generation", "processes"}.
   nlohmann::json trainer_status() const;
 
  private:
   TapWorker& worker(const std::string& run, const std::string& tap);
   // Once a second: queues the workers whose refinement is due
-  // (TapWorker::refine_due), until the scheduler goes.
+  // (TapWorker::refine_due) or whose update the trainer ranks failed
+  // (TapWorker::retry_due), until the scheduler goes.
   void queue_refinements();
 
   Store& store_;
   AnalysisConfig config_;
   TapWorker::Emit emit_;
   MemoryBudget memory_;
+  // [analysis] trainer_ranks > 1: the ranks every update's training steps
+  // spread over, and the processes of those this daemon starts itself (the
+  // ranks told to stop before the processes are ended).
+  std::unique_ptr<TrainerRankProcesses> rank_processes_;
+  std::unique_ptr<TrainerRanks> ranks_;
   mutable std::mutex mu_;
   std::map<std::pair<std::string, std::string>, std::unique_ptr<TapWorker>> workers_;
   TrainerPool pool_;  // its threads stop before the workers go

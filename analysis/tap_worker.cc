@@ -12,6 +12,7 @@
 #include "analysis/feature_population.h"
 #include "analysis/phase_clock.h"
 #include "analysis/training_footprint.h"
+#include "crosscoder/trainer_ranks.h"
 #include "detect/feature_dimensionality.h"
 #include "detect/entropy.h"
 #include "schema/unix_time.h"
@@ -40,13 +41,14 @@ nlohmann::json metrics_json(const SnapshotMetrics& m) {
 }  // namespace
 
 TapWorker::TapWorker(Store& store, std::string run, std::string tap, const AnalysisConfig& config,
-                     MemoryBudget& memory, Emit emit)
+                     MemoryBudget& memory, Emit emit, TrainerRanks* ranks)
     : store_(store),
       run_(std::move(run)),
       tap_(std::move(tap)),
       config_(config),
       memory_(memory),
       emit_(std::move(emit)),
+      ranks_(ranks),
       last_busy_ns_(now_ns()) {
   status_ = {{"run", run_}, {"tap", tap_}, {"state", "starting"}, {"snapshots", 0}, {"backlog", 0}};
 }
@@ -79,6 +81,11 @@ bool TapWorker::refine_due() const {
   return std::chrono::duration<double>(idle).count() >= config_.refine_after_idle_seconds;
 }
 
+bool TapWorker::retry_due() const {
+  const int64_t failed = rank_failed_ns_.load();
+  return failed > 0 && now_ns() - failed > int64_t(1e9);
+}
+
 TapBrief TapWorker::brief() const {
   std::lock_guard<std::mutex> lock(mu_);
   TapBrief out{run_, tap_, status_.value("state", ""), "", status_.value("snapshots", uint64_t(0)),
@@ -95,6 +102,18 @@ void TapWorker::run_turn(const std::atomic<bool>& stop) {
   arrived_ = false;  // what arrives from now on is not in the listing below
   try {
     turn(SnapshotTable(store_).list(run_, tap_));
+    rank_failed_ns_ = 0;
+  } catch (const TrainerRanksError& e) {
+    // Nothing is lost: the snapshots are stored, the state is the last
+    // saved one; retried (retry_due) until the ranks are back.
+    spdlog::error("crosscoder {}/{}: update failed, retried from the stored state in a second: {}", run_, tap_,
+                  e.what());
+    recovered_ = false;
+    rank_failed_ns_ = now_ns();
+    std::lock_guard<std::mutex> lock(mu_);
+    status_["state"] = "error";
+    status_["error"] = e.what();
+    status_["rank_failures"] = status_.value("rank_failures", 0) + 1;
   } catch (const std::exception& e) {
     spdlog::error("crosscoder {}/{}: update failed: {}", run_, tap_, e.what());
     // The monitor may have seen snapshots the stored state lacks: the next
@@ -189,7 +208,7 @@ void TapWorker::refine(const std::vector<SnapshotMeta>& stored) {
   constexpr int kBudgetsPerTurn = 10;
   TrainReport report;
   for (int budget = 0; budget < kBudgetsPerTurn && refine_steps_left_ > 0 && !arrived_ && !*stop_; ++budget) {
-    const TrainReport part = crosscoder_->train_between_arrivals(1.0, stop_);
+    const TrainReport part = crosscoder_->train_between_arrivals(1.0, stop_, ranks_);
     if (budget == 0) report.first_loss = part.first_loss;
     report.last_loss = part.last_loss;
     report.steps += part.steps;
@@ -398,7 +417,7 @@ bool TapWorker::update(const std::vector<SnapshotMeta>& stored) {
     // of them read as a transition (docs/CROSSCODER.md "Backlogs measured
     // one snapshot at a time").
     for (const auto& arrival : crosscoder_->measure_arrivals()) arrivals.push_back(arrival);
-    if (new_steps.size() < fresh.size()) crosscoder_->train_between_arrivals(1.0 / double(fresh.size()), stop_);
+    if (new_steps.size() < fresh.size()) crosscoder_->train_between_arrivals(1.0 / double(fresh.size()), stop_, ranks_);
   }
   if (*stop_) return false;
   clock.lap("arrivals");
@@ -435,7 +454,7 @@ bool TapWorker::update(const std::vector<SnapshotMeta>& stored) {
         status_["train_step"] = step;
         status_["train_loss"] = loss;
       },
-      stop_);
+      stop_, ranks_);
   clock.lap("training");
   if (report.interrupted) {
     spdlog::info("crosscoder {}/{}: update interrupted after {} steps; resumes from the last saved state", run_, tap_,
@@ -571,6 +590,7 @@ void TapWorker::save(const std::vector<uint64_t>& new_steps, const TrainReport& 
                             {"seconds", report.seconds},
                             {"load_seconds", load_seconds_},
                             {"tokens_per_second", report.tokens_per_second},
+                            {"first_loss", report.first_loss},
                             {"loss", report.last_loss},
                             {"merged", report.merged},
                             {"joined", report.joined},

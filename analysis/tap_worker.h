@@ -35,6 +35,7 @@
 #include "analysis/task_attribution.h"
 #include "analysis/trainer_pool.h"
 #include "crosscoder/crosscoder.h"
+#include "crosscoder/trainer_ranks.h"
 #include "observe/histogram.h"
 #include "store/store.h"
 
@@ -46,8 +47,10 @@ class TapWorker : public TrainerPool::Job {
 
   // `config` and `memory` are the scheduler's, shared by all workers (one
   // copy of the configuration, not one per tap).
+  // With `ranks` (not owned; null: alone) every budget of training steps
+  // is spread over the trainer ranks (crosscoder/trainer_ranks.h).
   TapWorker(Store& store, std::string run, std::string tap, const AnalysisConfig& config, MemoryBudget& memory,
-            Emit emit);
+            Emit emit, TrainerRanks* ranks = nullptr);
 
   void queued() override;
   // One update (every snapshot stored and not yet in the crosscoder), or
@@ -70,6 +73,10 @@ class TapWorker : public TrainerPool::Job {
   // has ended (an update longer than that is no idle time: the next
   // snapshot of a stream published one after another is on its way).
   bool refine_due() const;
+  // Whether the last turn failed in the trainer ranks (a rank died or did
+  // not join) and a second has passed: the update is tried again from the
+  // stored state, so that training resumes once the ranks are back.
+  bool retry_due() const;
   // Refinement steps this tap still has to train (status "refine_steps_left").
   int64_t refine_steps_left() const;
 
@@ -116,6 +123,8 @@ class TapWorker : public TrainerPool::Job {
   const AnalysisConfig& config_;
   MemoryBudget& memory_;
   Emit emit_;
+  TrainerRanks* ranks_;
+  std::atomic<int64_t> rank_failed_ns_{0};  // when the ranks last failed a turn; 0: they did not
   const std::atomic<bool>* stop_ = nullptr;  // the running turn's
 
   // Loaded for a turn only. steps_ and options_ are the stored state's

@@ -19,6 +19,7 @@
 #include "crosscoder/returning_latents.h"
 #include "crosscoder/schedule.h"
 #include "crosscoder/sparsity_default.h"
+#include "crosscoder/trainer_ranks.h"
 
 namespace cw {
 namespace {
@@ -621,17 +622,19 @@ double Crosscoder::newest_snapshot_mse() const { return impl_->newest_mse; }
 
 double Crosscoder::newest_snapshot_energy() const { return impl_->newest_energy; }
 
-TrainReport Crosscoder::train_between_arrivals(double share, const std::atomic<bool>* stop) {
+TrainReport Crosscoder::train_between_arrivals(double share, const std::atomic<bool>* stop, TrainerRanks* ranks) {
   if (!(share > 0 && share <= 1)) throw std::invalid_argument("train_between_arrivals: share must be in (0, 1]");
   const int64_t steps = std::max<int64_t>(1, std::llround(double(impl_->options.steps_per_update) * share));
-  TrainReport report = impl_->train_steps(steps, nullptr, stop, 0, -1, impl_->options.seconds_per_update * share);
+  TrainReport report = ranks ? ranks->train_budget(*this, steps, nullptr)
+                             : impl_->train_steps(steps, nullptr, stop, 0, -1, impl_->options.seconds_per_update * share);
   if (impl_->steps_since_update >= 0) impl_->steps_since_update += report.steps;
   return report;
 }
 
 int64_t Crosscoder::steps_since_update() const { return impl_->steps_since_update; }
 
-TrainReport Crosscoder::train(const std::function<void(int64_t, double)>& progress, const std::atomic<bool>* stop) {
+TrainReport Crosscoder::train(const std::function<void(int64_t, double)>& progress, const std::atomic<bool>* stop,
+                              TrainerRanks* ranks) {
   // Recruit at the start: latents put on what the newest snapshot
   // reconstructs worst (typically what is new in it) train on it in this
   // very update. Recruiting only after training would leave a feature born
@@ -658,7 +661,8 @@ TrainReport Crosscoder::train(const std::function<void(int64_t, double)>& progre
     recruited = impl_->recruit_dead_latents(&pass, &recruited_features);
     split = impl_->split_returning_latents(&pass);
   }
-  auto report = impl_->train_steps(impl_->options.steps_per_update, progress, stop);
+  auto report = ranks ? ranks->train_budget(*this, impl_->options.steps_per_update, progress)
+                      : impl_->train_steps(impl_->options.steps_per_update, progress, stop);
   report.recruited = recruited;
   report.recruited_features = std::move(recruited_features);
   report.merged = merged;

@@ -26,7 +26,8 @@
 
 namespace cw {
 
-class HeadGroup;  // crosscoder/head_group.h
+class HeadGroup;     // crosscoder/head_group.h
+class TrainerRanks;  // crosscoder/trainer_ranks.h
 
 class Crosscoder {
  public:
@@ -89,9 +90,12 @@ class Crosscoder {
   // When `stop` becomes true training ends after the current step (a daemon
   // that is asked to exit must not wait out a whole update); the report then
   // says `interrupted` and the crosscoder is mid-update: discard it or
-  // train() again.
+  // train() again. With `ranks` the training steps run over them
+  // (TrainerRanks::train_budget: a whole budget, `stop` not read, and a
+  // failed rank throws TrainerRanksError after the recruitment, with the
+  // training steps not taken).
   TrainReport train(const std::function<void(int64_t, double)>& progress = nullptr,
-                    const std::atomic<bool>* stop = nullptr);
+                    const std::atomic<bool>* stop = nullptr, TrainerRanks* ranks = nullptr);
   // Between the snapshots of a backlog: trains `share` (in (0, 1]) of one
   // update's budget (steps_per_update and seconds_per_update both scaled, at
   // least one step) on the snapshots held, with none of the update's
@@ -101,7 +105,8 @@ class Crosscoder {
   // before it, not against a head several snapshots stale (docs/
   // CROSSCODER.md "Backlogs measured one snapshot at a time"). An idle
   // daemon refines with whole budgets of it (share 1: "Refining while idle").
-  TrainReport train_between_arrivals(double share, const std::atomic<bool>* stop = nullptr);
+  TrainReport train_between_arrivals(double share, const std::atomic<bool>* stop = nullptr,
+                                     TrainerRanks* ranks = nullptr);
   // Steps train_between_arrivals() has trained since the last train() (kept
   // with the state, so that a restarted daemon knows how much of an idle
   // refinement is left); -1 for a state saved before it was kept.
@@ -166,6 +171,7 @@ class Crosscoder {
 
  private:
   explicit Crosscoder(std::unique_ptr<Impl> impl);
+  friend class TrainerRanks;  // packs and trains head blocks (crosscoder/trainer_ranks.h)
   friend Crosscoder train_offline(const CrosscoderOptions&, const std::vector<uint64_t>&,
                                   const std::vector<const float*>&, int64_t, int64_t,
                                   const std::function<void(int64_t, double)>&);

@@ -204,14 +204,25 @@ void encoder_backward(const kernels::SparseGrad<S>& dh, const torch::Tensor& x_c
   g->b_enc = db.unsqueeze(0).expand({T, F}).clone();
 }
 
-// dH as a dense [B, F]: what the ranks of a head group sum, each holding
-// the entries of its own heads.
+// dH as a dense [B, F] in float64: what the ranks of a head group sum, each
+// holding the entries of its own heads. In float64 the sum over heads is
+// exact for all but far-apart magnitudes, so it is the same however the
+// heads are split.
 template <typename S>
-torch::Tensor dense_dh(const kernels::SparseGrad<S>& dh, int64_t B, int64_t F, const torch::TensorOptions& options) {
-  auto dense = torch::zeros({B, F}, options);
-  S* out = dense.data_ptr<S>();
-  for (size_t j = 0; j < dh.val.size(); ++j) out[int64_t(dh.row[j]) * F + dh.feat[j]] += dh.val[j];
+torch::Tensor dense_dh(const kernels::SparseGrad<S>& dh, int64_t B, int64_t F) {
+  auto dense = torch::zeros({B, F}, torch::kDouble);
+  double* out = dense.data_ptr<double>();
+  for (size_t j = 0; j < dh.val.size(); ++j) out[int64_t(dh.row[j]) * F + dh.feat[j]] += double(dh.val[j]);
   return dense;
+}
+
+// h = Σ_θ (x^θ W_E^θᵀ + b_E^θ) over this rank's heads, each head's GEMM
+// alone and the sum in float64: the same for any split of the heads.
+torch::Tensor pre_activation_by_head(const CrosscoderParams& p, const torch::Tensor& x) {
+  const int64_t T = x.size(1), d = x.size(2);
+  auto h = p.b_enc.to(torch::kDouble).sum(0).unsqueeze(0).repeat({x.size(0), 1});
+  for (int64_t t = 0; t < T; ++t) h += torch::mm(x.select(1, t), p.w_enc.narrow(1, t * d, d).t()).to(torch::kDouble);
+  return h;
 }
 
 // A [F] or scalar sum over the ranks of `group` (none: unchanged).
@@ -250,10 +261,15 @@ StepResult sparse_step_typed(const CrosscoderParams& p, const torch::Tensor& x_i
   const int64_t B = x.size(0), T = x.size(1), d = x.size(2), F = p.w_enc.size(0);
   const double N = sum_over(group, static_cast<double>(B * T));  // every head's (row, head) pairs
   const auto x_cat = x.reshape({B, -1});
-  auto h = torch::addmm(p.b_enc.sum(0), x_cat, p.w_enc.t()).contiguous();  // the dense floor
-  lap("encoder GEMM");
-  if (group) {
-    group->sum(h);
+  torch::Tensor h;
+  if (!group) {
+    h = torch::addmm(p.b_enc.sum(0), x_cat, p.w_enc.t()).contiguous();  // the dense floor
+    lap("encoder GEMM");
+  } else {
+    auto h64 = pre_activation_by_head(p, x);
+    lap("encoder GEMM");
+    group->sum(h64);
+    h = h64.to(x.scalar_type()).contiguous();
     lap("sum h");
   }
   const auto w_dec = p.w_dec.contiguous();
@@ -297,13 +313,15 @@ StepResult sparse_step_typed(const CrosscoderParams& p, const torch::Tensor& x_i
   if (!group) {
     encoder_backward(dh, x_cat, T, &g);
   } else {
-    // Every rank's heads add to ∂L/∂h; W_E^θ's gradient needs all of it.
-    auto dense = dense_dh(dh, B, F, h.options());
-    group->sum(dense);
+    // Every rank's heads add to ∂L/∂h; W_E^θ's gradient needs all of it,
+    // and is each head's own GEMM (the same shapes whatever the split).
+    auto dense64 = dense_dh(dh, B, F);
+    group->sum(dense64);
     lap("sum dh");
+    const auto dense = dense64.to(h.scalar_type());
     g.w_enc = reuse_or_empty(g.w_enc, {F, x_cat.size(1)}, x_cat.options());
-    torch::mm_out(g.w_enc, dense.t(), x_cat);
-    g.b_enc = dense.sum(0).unsqueeze(0).expand({T, F}).clone();
+    for (int64_t t = 0; t < T; ++t) g.w_enc.narrow(1, t * d, d).copy_(torch::mm(dense.t(), x.select(1, t)));
+    g.b_enc = dense64.sum(0).to(h.scalar_type()).unsqueeze(0).expand({T, F}).clone();
   }
   lap("encoder gradient");
   return r;

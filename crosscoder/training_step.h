@@ -84,6 +84,11 @@ struct StepContext {
   // loss, with the gradients of this rank's parameters and of log τ (equal
   // on every rank), as the one-process step over all heads gives them. The
   // ranks sum h and ∂L/∂h ([B, F]) and per-feature sums (head_group.h).
+  // With a group, h and ∂L/∂h are summed head by head in float64 and every
+  // head's GEMMs are its own, so that the step does not depend on how the
+  // heads are split into ranks (one rank of one, or four): float32 sums in
+  // another order flip JumpReLU gates and the runs drift apart
+  // (docs/SCALE_OUT.md "Trainer ranks").
   HeadGroup* group = nullptr;
   // An earlier step's gradients, no longer needed: the step writes its own
   // into their storage where the shapes still fit. A fresh [F, T·d] and

@@ -270,9 +270,13 @@ void load_daemon_config(const std::string& path, DaemonConfig* config) {
   // analysis/memory_budget.h); a misspelt key would leave them unbounded.
   if (const auto* section = table["analysis"].as_table()) {
     for (const auto& [key, value] : *section) {
-      if (key.str() != "workers" && key.str() != "memory_cap_bytes")
+      static const std::set<std::string> keys = {"workers",       "memory_cap_bytes",    "trainer_ranks",
+                                                 "trainer_listen", "spawn_trainer_ranks", "trainer_program",
+                                                 "trainer_rank_timeout_seconds"};
+      if (!keys.count(std::string(key.str())))
         throw std::runtime_error("config " + path + ": [analysis] has no key '" + std::string(key.str()) +
-                                 "' (workers, memory_cap_bytes)");
+                                 "' (workers, memory_cap_bytes, trainer_ranks, trainer_listen, spawn_trainer_ranks, "
+                                 "trainer_program, trainer_rank_timeout_seconds)");
     }
   }
   number("analysis", "workers", &analysis.workers);
@@ -280,6 +284,15 @@ void load_daemon_config(const std::string& path, DaemonConfig* config) {
     throw std::runtime_error("config " + path + ": [analysis] workers must be at least 1 (to train nothing: "
                              "[crosscoder] enabled = false)");
   number("analysis", "memory_cap_bytes", &analysis.memory_cap_bytes);
+  number("analysis", "trainer_ranks", &analysis.trainer_ranks);
+  if (analysis.trainer_ranks < 0)
+    throw std::runtime_error("config " + path + ": [analysis] trainer_ranks must be 0 (none) or more");
+  text("analysis", "trainer_listen", &analysis.trainer_listen);
+  flag("analysis", "spawn_trainer_ranks", &analysis.spawn_trainer_ranks);
+  text("analysis", "trainer_program", &analysis.trainer_program);
+  real("analysis", "trainer_rank_timeout_seconds", &analysis.trainer_rank_timeout_seconds);
+  if (!(analysis.trainer_rank_timeout_seconds > 0))
+    throw std::runtime_error("config " + path + ": [analysis] trainer_rank_timeout_seconds must be > 0");
   real("emergence", "threshold", &analysis.monitor.emergence.threshold);
   real("emergence", "hysteresis", &analysis.monitor.emergence.hysteresis);
   flag("emergence", "activation_evidence", &analysis.monitor.emergence.activation_evidence);

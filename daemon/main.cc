@@ -77,6 +77,12 @@ int main(int argc, char** argv) {
   app.add_option("--http", http,
                  "host:port for /metrics, /healthz and /readyz, e.g. 127.0.0.1:7783; \"off\" for none (default: off, "
                  "or [http] listen)");
+  int64_t trainer_ranks = -1;
+  app.add_option("--trainer-ranks", trainer_ranks,
+                 "spread every update's training steps over this many processes, this daemon being one; it starts "
+                 "the others (conceptwatch-trainer) unless [analysis] spawn_trainer_ranks = false. 1: alone, with "
+                 "the ranks' arithmetic; 0: alone (the default; same as [analysis] trainer_ranks; docs/SCALE_OUT.md)")
+      ->check(CLI::NonNegativeNumber);
   bool store_only = false;
   app.add_flag("--store-only", store_only, "store snapshots, train no crosscoder (same as [crosscoder] enabled = false)");
   bool read_only = false;
@@ -96,6 +102,7 @@ int main(int argc, char** argv) {
     if (!log_format.empty()) config.log_format = log_format;
     if (!device.empty()) config.analysis.crosscoder.device = device;
     if (!priority.empty()) config.analysis.priority = cw::parse_trainer_priority(priority);
+    if (trainer_ranks >= 0) config.analysis.trainer_ranks = trainer_ranks;
     if (read_only_flag->count() != 0) config.read_only = read_only;
     if (store_only || config.read_only) config.analysis.enabled = false;
     if (!http.empty()) config.http_listen = http == "off" ? "" : http;

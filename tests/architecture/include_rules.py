@@ -39,19 +39,21 @@ ALLOWED = {
     # cw_analysis_workers links cw_crosscoder and includes its torch-free
     # headers only (crosscoder_state.h: the migration of stored states).
     # tap_worker.cc times each update with observe/histogram.h (for /metrics);
-    # stored_rows.h implements the torch-free row_source.h (streamed training).
+    # stored_rows.h implements the torch-free row_source.h (streamed training);
+    # the scheduler spreads training over the torch-free trainer_ranks.h.
     "analysis": ["schema", "store", "detect", "crosscoder/crosscoder_results.h", "crosscoder/crosscoder_options.h",
                  "crosscoder/crosscoder.h", "crosscoder/crosscoder_state.h", "crosscoder/row_source.h",
-                 "observe/histogram.h"],
+                 "crosscoder/trainer_ranks.h", "observe/histogram.h"],
     # daemon.cc checks the configured device at start-up (check_device);
     # daemon_config.cc reads [crosscoder] through crosscoder_options.h, and
     # checks [emergence] by the detector's own rules (detect/emergence.h).
     # The metrics page and the HTTP port serving it (observe/http_port.h).
     # main.cc keeps freed tensor memory in the heap (crosscoder/tensor_heap.h).
+    # trainer_main.cc is the conceptwatch-trainer program (trainer_ranks.h).
     "observe": [],
     "daemon": ["schema", "store", "alerts", "ingest", "query", "analysis", "auth", "observe",
                "crosscoder/crosscoder_options.h", "crosscoder/crosscoder.h", "crosscoder/tensor_heap.h",
-               "detect/emergence.h"],
+               "crosscoder/trainer_ranks.h", "detect/emergence.h"],
     # cli/import_command.cc publishes through hooks/publisher.h when the
     # daemon is up; refit_main.cc is the conceptwatch-refit program, which
     # links cw_crosscoder and cw_analysis (for analysis/analysis_config.h).

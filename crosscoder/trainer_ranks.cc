@@ -1,0 +1,197 @@
+#include "crosscoder/trainer_ranks.h"
+
+#include <cstring>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include "crosscoder/crosscoder_impl.h"
+#include "crosscoder/gloo_head_group.h"
+
+namespace cw {
+namespace {
+
+// Block r of `n` heads over `world` ranks: contiguous, the first n % world
+// blocks one head longer.
+std::pair<int64_t, int64_t> block_of(int64_t n, int world, int r) {
+  const int64_t base = n / world, extra = n % world;
+  const int64_t begin = r * base + std::min<int64_t>(r, extra);
+  return {begin, begin + base + (r < extra ? 1 : 0)};
+}
+
+void append(std::string* out, int64_t v) { out->append(reinterpret_cast<const char*>(&v), sizeof v); }
+
+int64_t read_int(const std::string& in, size_t* at) {
+  int64_t v = 0;
+  if (*at + sizeof v > in.size()) throw std::runtime_error("trainer ranks: a truncated block message");
+  std::memcpy(&v, in.data() + *at, sizeof v);
+  *at += sizeof v;
+  return v;
+}
+
+// A group of one: every head here, sums as they are. Training with it takes
+// the head-parallel step's arithmetic (training_step.h), so that one rank
+// trains as two or four do.
+class SoleRank : public MessageGroup {
+ public:
+  int rank() const override { return 0; }
+  int world_size() const override { return 1; }
+  void sum(torch::Tensor&) override {}
+  int64_t bytes_summed() const override { return 0; }
+  void send(const std::string&, int to) override {
+    throw std::logic_error("a group of one rank has no rank " + std::to_string(to));
+  }
+  std::string receive(int from) override {
+    throw std::logic_error("a group of one rank has no rank " + std::to_string(from));
+  }
+};
+
+}  // namespace
+
+TrainerRanks::TrainerRanks(const HeadGroupAddress& address) : address_(address) {
+  if (address.rank != 0) throw std::invalid_argument("TrainerRanks: the daemon is rank 0");
+  if (address.world_size < 1) throw std::invalid_argument("TrainerRanks: at least one rank, the daemon");
+  if (address.world_size > 1) rendezvous_ = std::make_unique<Rendezvous>(address);
+}
+
+TrainerRanks::~TrainerRanks() {
+  try {
+    if (rendezvous_) rendezvous_->stop_all();
+  } catch (const std::exception&) {
+    // The store is going away with us; ranks see it gone and exit.
+  }
+}
+
+int TrainerRanks::world_size() const { return address_.world_size; }
+int TrainerRanks::port() const { return rendezvous_ ? rendezvous_->port() : 0; }
+int64_t TrainerRanks::generation() const { return generation_; }
+
+// A block's message: steps, heads, rows, d_model, the state's length, the
+// state (Crosscoder::serialize), then its heads' activations as held
+// (normalised and scaled), head after head.
+std::string TrainerRanks::pack(const Crosscoder& block, int64_t steps) {
+  const Crosscoder::Impl& m = *block.impl_;
+  const std::string state = block.serialize();
+  std::string out;
+  append(&out, steps);
+  append(&out, m.n_snap());
+  append(&out, m.n_tokens);
+  append(&out, m.options.d_model);
+  append(&out, int64_t(state.size()));
+  out += state;
+  for (const auto& x : m.memory.snapshots) {
+    const auto rows = x.contiguous();
+    out.append(reinterpret_cast<const char*>(rows.data_ptr<float>()), size_t(rows.numel()) * sizeof(float));
+  }
+  return out;
+}
+
+Crosscoder TrainerRanks::unpack(const std::string& bytes, int64_t* steps) {
+  size_t at = 0;
+  *steps = read_int(bytes, &at);
+  const int64_t heads = read_int(bytes, &at), rows = read_int(bytes, &at), d = read_int(bytes, &at);
+  const int64_t state_size = read_int(bytes, &at);
+  if (heads < 1 || rows < 1 || d < 1 || state_size < 0 ||
+      bytes.size() != at + size_t(state_size) + size_t(heads * rows * d) * sizeof(float))
+    throw std::runtime_error("trainer ranks: a block message of the wrong size");
+  Crosscoder block = Crosscoder::deserialize(bytes.substr(at, size_t(state_size)));
+  at += size_t(state_size);
+  Crosscoder::Impl& m = *block.impl_;
+  if (m.n_snap() != heads || m.n_tokens != rows || m.options.d_model != d)
+    throw std::runtime_error("trainer ranks: a block whose state and activations disagree");
+  for (int64_t t = 0; t < heads; ++t) {
+    auto x = torch::empty({rows, d}, torch::kFloat32);
+    std::memcpy(x.data_ptr<float>(), bytes.data() + at, size_t(rows * d) * sizeof(float));
+    at += size_t(rows * d) * sizeof(float);
+    m.memory.snapshots[size_t(t)] = x;
+  }
+  return block;
+}
+
+TrainReport TrainerRanks::train_block(Crosscoder& block, MessageGroup* group, int64_t steps,
+                                      const std::function<void(int64_t, double)>& progress) {
+  block.impl_->group = group;
+  TrainReport report = block.impl_->train_steps(steps, progress, nullptr, 0, -1, 0);
+  block.impl_->group = nullptr;
+  return report;
+}
+
+TrainReport TrainerRanks::train_budget(Crosscoder& cc, int64_t steps,
+                                       const std::function<void(int64_t, double)>& progress) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const int world = world_size();
+  if (!cc.impl_->options.use_sparse_path || training_device(cc.impl_->options.device).is_cuda())
+    return cc.impl_->train_steps(steps, progress, nullptr, 0, -1, 0);  // the dense step has no group
+  if (world == 1 || cc.streamed() || cc.n_snapshots() < world) {
+    SoleRank sole;  // all heads here, with the ranks' arithmetic
+    return train_block(cc, &sole, steps, progress);
+  }
+  try {
+    if (!group_) {
+      rendezvous_->open_generation(++generation_);
+      group_ = rendezvous_->join(generation_);
+      rendezvous_->mark_generation(generation_, "formed");
+    }
+    rendezvous_->post_job(generation_);
+    const int64_t n = cc.n_snapshots();
+    for (int r = 1; r < world; ++r) {
+      const auto [begin, end] = block_of(n, world, r);
+      group_->send(pack(cc.head_block(begin, end), steps), r);
+    }
+    const auto [begin, end] = block_of(n, world, 0);
+    Crosscoder own = cc.head_block(begin, end);
+    const TrainReport report = train_block(own, group_.get(), steps, progress);
+    std::vector<Crosscoder> trained;
+    for (int r = 1; r < world; ++r) trained.push_back(Crosscoder::deserialize(group_->receive(r)));
+    cc.put_head_block(own, begin);
+    for (int r = 1; r < world; ++r) cc.put_head_block(trained[size_t(r - 1)], block_of(n, world, r).first);
+    return report;
+  } catch (const std::exception& e) {
+    group_.reset();
+    try {
+      rendezvous_->mark_generation(generation_, "closed");
+    } catch (const std::exception&) {
+      // The store is this process's own: it does not fail while we run.
+    }
+    throw TrainerRanksError(std::string("trainer ranks (generation ") + std::to_string(generation_) +
+                             "): the budget was not trained: " + e.what());
+  }
+}
+
+void TrainerRanks::serve_rank(const HeadGroupAddress& address, const std::function<void(const std::string&)>& log) {
+  if (address.rank < 1 || address.rank >= address.world_size)
+    throw std::invalid_argument("trainer rank " + std::to_string(address.rank) + " is not in [1, " +
+                                std::to_string(address.world_size) + ")");
+  Rendezvous rendezvous(address);
+  const std::string me = "rank " + std::to_string(address.rank) + " of " + std::to_string(address.world_size);
+  int64_t tried = -1;
+  while (true) {
+    if (rendezvous.stopped()) return log(me + ": rank 0 said stop");
+    const int64_t generation = rendezvous.current_generation();
+    if (generation < 0 || generation == tried || rendezvous.generation_state(generation) != "joining") {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      continue;
+    }
+    tried = generation;
+    try {
+      auto group = rendezvous.join(generation);
+      log(me + ": joined generation " + std::to_string(generation));
+      int64_t done = 0;
+      while (!rendezvous.stopped() && rendezvous.current_generation() == generation) {
+        if (rendezvous.jobs(generation) <= done) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(5));
+          continue;
+        }
+        ++done;
+        int64_t steps = 0;
+        Crosscoder block = unpack(group->receive(0), &steps);
+        train_block(block, group.get(), steps, nullptr);
+        group->send(block.serialize(), 0);
+      }
+    } catch (const std::exception& e) {
+      log(me + ": generation " + std::to_string(generation) + " failed (" + e.what() + "); waiting for the next");
+    }
+  }
+}
+
+}  // namespace cw

@@ -1,0 +1,79 @@
+// One crosscoder's training budgets spread over trainer ranks (processes,
+// on this machine or others): rank 0 is the daemon, which keeps the whole
+// crosscoder for everything that reads every head (growth, recruitment,
+// merging, folds, analysis, checkpoints), and for each budget hands every
+// other rank a block of contiguous heads with their activations; the
+// blocks train as one crosscoder (Crosscoder::head_block) and come back.
+// docs/SCALE_OUT.md "Trainer ranks". Torch-free.
+#ifndef CW_CROSSCODER_TRAINER_RANKS_H_
+#define CW_CROSSCODER_TRAINER_RANKS_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+
+#include "crosscoder/crosscoder.h"
+#include "crosscoder/head_group_address.h"
+
+namespace cw {
+
+class Rendezvous;
+class MessageGroup;
+
+// What train_budget throws when the ranks failed it (not the crosscoder).
+class TrainerRanksError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class TrainerRanks {
+ public:
+  // Rank 0: serves the ranks' store at address.host:address.port (port 0:
+  // any free one, see port()). Does not wait for the ranks: the first
+  // budget does. Throws std::runtime_error when the store cannot be served.
+  // One rank (world size 1): no store; the daemon trains alone with the
+  // ranks' arithmetic, so that it trains as on any number of ranks.
+  explicit TrainerRanks(const HeadGroupAddress& address);
+  ~TrainerRanks();  // tells the ranks to exit
+  int world_size() const;
+  int port() const;
+  int64_t generation() const;
+
+  // `steps` training steps of `cc` (one budget, as Crosscoder's own
+  // training takes it, with no seconds limit) with block r of its heads on
+  // rank r. Budgets of several crosscoders take turns. Throws
+  // TrainerRanksError, naming the rank, when a rank fails, is gone or does
+  // not join within the address's timeout: `cc` is then unchanged (blocks
+  // are written back only once every rank's is back), and the next budget
+  // meets the ranks again as a new generation. A crosscoder with fewer
+  // heads than ranks, or streamed, trains here alone, with the ranks'
+  // arithmetic (the same result, to float rounding); one on the dense
+  // (GPU) step trains as without ranks.
+  TrainReport train_budget(Crosscoder& cc, int64_t steps, const std::function<void(int64_t, double)>& progress);
+
+  // Rank r > 0: joins the ranks at `address` and trains the blocks rank 0
+  // hands it, joining each new generation rank 0 opens, until rank 0 says
+  // stop (returns). Throws std::runtime_error when rank 0's store cannot be
+  // reached (within address.timeout at start, at once later: the daemon is
+  // gone). `log` gets one line per event.
+  static void serve_rank(const HeadGroupAddress& address, const std::function<void(const std::string&)>& log);
+
+ private:
+  static std::string pack(const Crosscoder& block, int64_t steps);
+  static Crosscoder unpack(const std::string& bytes, int64_t* steps);
+  static TrainReport train_block(Crosscoder& block, MessageGroup* group, int64_t steps,
+                                 const std::function<void(int64_t, double)>& progress);
+
+  std::mutex mu_;  // one budget at a time over the group
+  HeadGroupAddress address_;
+  std::unique_ptr<Rendezvous> rendezvous_;  // null for one rank
+  std::unique_ptr<MessageGroup> group_;  // null: meet again as the next generation
+  int64_t generation_ = -1;
+};
+
+}  // namespace cw
+
+#endif  // CW_CROSSCODER_TRAINER_RANKS_H_

@@ -1,0 +1,202 @@
+// Head-parallel training through the real daemon (`--trainer-ranks N`,
+// crosscoder/trainer_ranks.h): conceptwatchd starts N − 1 conceptwatch-
+// trainer processes, and every update's training steps run over Gloo on
+// loopback with block r of the heads on rank r.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <thread>
+
+#include "examples/planted/planted_dictionary.h"
+#include "tests/analysis/planted_stream.h"
+#include "tests/support/safetensors_file.h"
+
+namespace cw {
+namespace {
+
+using testing::DaemonProcess;
+
+// The recovery fixture's crosscoder with whole budgets (a group trains no
+// seconds limit, so the one-process run must not have one either) and no
+// idle refinement (the tests compare what each update trained).
+constexpr const char* kConfig =
+    "[crosscoder]\nn_features = 64\nbatch_size = 256\nsteps_per_update = 100\nseconds_per_update = 0\n"
+    "lr = 0.003\nsparsity_lambda = 0.02\nseed = 2\nthreads = 1\nrefine_steps = 0\n"
+    "[analysis]\ntrainer_rank_timeout_seconds = 10\n";
+
+PlantedDictionary fixture() {
+  PlantedOptions o = recovery_fixture();
+  o.n_snapshots = 6;
+  o.n_tokens = 2048;
+  return make_planted_dictionary(o);
+}
+
+struct Trained {
+  std::vector<std::pair<double, double>> losses;  // first and last loss of each update
+  std::vector<float> decoder;                     // W_D as exported, raw
+  std::vector<std::string> events;                // every feature's emerged/faded/strengthened steps
+};
+
+DaemonProcess start_daemon(const testing::TempDir& dir, int ranks) {
+  const std::string config = dir.sub("ranks.toml");
+  std::ofstream(config) << kConfig;
+  return DaemonProcess(
+      {"--config", config, "--crosscoder-priority", "normal", "--trainer-ranks", std::to_string(ranks)});
+}
+
+std::vector<std::string> feature_events(const DaemonProcess& daemon) {
+  std::vector<std::string> out;
+  for (const auto& f : daemon.query("features", {{"run", "planted"}, {"filter", "all"}, {"limit", 0}})["features"])
+    out.push_back(std::to_string(f["feature"].get<int64_t>()) + ": " + f.value("emerged_step", nlohmann::json()).dump() +
+                  " " + f.value("faded_step", nlohmann::json()).dump() + " " +
+                  f.value("strengthened_step", nlohmann::json()).dump());
+  return out;
+}
+
+Trained finish(const DaemonProcess& daemon, Trained out) {
+  out.decoder = testing::read_f32_safetensor(testing::export_crosscoder(daemon, "planted") + "/crosscoder.safetensors",
+                                             "W_D")
+                    .values;
+  out.events = feature_events(daemon);
+  return out;
+}
+
+Trained stream_on_ranks(const PlantedDictionary& p, int ranks) {
+  testing::TempDir dir;
+  DaemonProcess daemon = start_daemon(dir, ranks);
+  daemon.start();
+  Trained out;
+  testing::stream_planted(daemon, "planted", p, {}, {}, [&](int64_t) {
+    const auto update = testing::worker_status(daemon, "planted")["last_update"];
+    out.losses.emplace_back(update["first_loss"].get<double>(), update["loss"].get<double>());
+  });
+  const auto trainers = daemon.query("status")["daemon"]["trainers"]["ranks"];
+  EXPECT_EQ(trainers["world_size"], ranks);
+  EXPECT_EQ(trainers["processes"].size(), std::size_t(ranks - 1));
+  return finish(daemon, std::move(out));
+}
+
+// Snapshots 0 … T − 2, each taken in before the next.
+void take_in_all_but_the_last(DaemonProcess& daemon, const PlantedDictionary& p) {
+  for (int64_t t = 0; t + 1 < p.options.n_snapshots; ++t) {
+    testing::publish_planted_snapshot(daemon, "planted", p, t);
+    testing::wait_for_crosscoder(daemon, "planted", t + 1);
+  }
+}
+
+float largest_difference(const std::vector<float>& a, const std::vector<float>& b) {
+  EXPECT_EQ(a.size(), b.size());
+  float worst = 0;
+  for (std::size_t i = 0; i < std::min(a.size(), b.size()); ++i) worst = std::max(worst, std::abs(a[i] - b[i]));
+  return worst;
+}
+
+// Online through the daemon, one snapshot per update: one, two and four
+// ranks train alike, and a state trained on four ranks resumes on two (a
+// daemon restarted with another --trainer-ranks) as if uninterrupted.
+TEST(TrainerRanksDaemon, OneTwoAndFourRanksTrainAlikeAndResumeOnAnotherCount) {
+  const PlantedDictionary p = fixture();
+  const int64_t T = p.options.n_snapshots;
+  const Trained alone = stream_on_ranks(p, 1);
+  ASSERT_EQ(alone.losses.size(), std::size_t(p.options.n_snapshots));
+  for (int ranks : {2, 4}) {
+    SCOPED_TRACE(std::to_string(ranks) + " ranks");
+    const Trained spread = stream_on_ranks(p, ranks);
+    ASSERT_EQ(spread.losses.size(), alone.losses.size());
+    for (std::size_t u = 0; u < alone.losses.size(); ++u) {
+      // The same arithmetic (training_step.h): equal but for the float64
+      // sums' order in the reported loss.
+      EXPECT_NEAR(spread.losses[u].first, alone.losses[u].first, 1e-6 * alone.losses[u].first) << "update " << u;
+      EXPECT_NEAR(spread.losses[u].second, alone.losses[u].second, 1e-6 * alone.losses[u].second) << "update " << u;
+    }
+    const float worst = largest_difference(alone.decoder, spread.decoder);
+    std::printf("%d ranks: exported W_D within %.3g of one process; last loss %.8f vs %.8f\n", ranks, worst,
+                spread.losses.back().second, alone.losses.back().second);
+    EXPECT_LT(worst, 1e-4f);
+    EXPECT_EQ(spread.events, alone.events);
+  }
+
+  testing::TempDir dir;
+  DaemonProcess daemon = start_daemon(dir, 4);
+  daemon.start();
+  take_in_all_but_the_last(daemon, p);
+  ASSERT_EQ(daemon.terminate(), 0);
+  daemon.set_extra_args({"--config", dir.sub("ranks.toml"), "--crosscoder-priority", "normal", "--trainer-ranks", "2"});
+  daemon.start();
+  testing::publish_planted_snapshot(daemon, "planted", p, T - 1);
+  testing::wait_for_crosscoder(daemon, "planted", T);
+  const auto update = testing::worker_status(daemon, "planted")["last_update"];
+  EXPECT_NEAR(update["loss"].get<double>(), alone.losses.back().second, 1e-6 * alone.losses.back().second);
+  const Trained resumed = finish(daemon, {});
+  const float worst = largest_difference(alone.decoder, resumed.decoder);
+  std::printf("4 ranks, restarted on 2 for the last update: exported W_D within %.3g of one process\n", worst);
+  EXPECT_LT(worst, 1e-4f);
+  EXPECT_EQ(resumed.events, alone.events);
+}
+
+// Rank 1 killed in the middle of an update: the update fails (the daemon
+// says so in status), the daemon starts the rank again, and the update is
+// retried from the stored state until it trains; every snapshot is taken
+// in and the result is what an uninterrupted run on two ranks gives.
+TEST(TrainerRanksDaemon, ARankKilledMidUpdateFailsItAndTrainingResumesWhenTheRankIsBack) {
+  const PlantedDictionary p = fixture();
+  const int64_t T = p.options.n_snapshots;
+  const Trained uninterrupted = stream_on_ranks(p, 2);
+  testing::TempDir dir;
+  DaemonProcess daemon = start_daemon(dir, 2);
+  daemon.start();
+  take_in_all_but_the_last(daemon, p);
+  const auto rank_pid = [&] {
+    return daemon.query("status")["daemon"]["trainers"]["ranks"]["processes"][0]["pid"].get<pid_t>();
+  };
+  const pid_t first = rank_pid();
+  ASSERT_GT(first, 0);
+  testing::publish_planted_snapshot(daemon, "planted", p, T - 1);
+  // Mid-update: once the last update has trained some of its 100 steps
+  // (train_step stays at the update before's 99 until the first progress).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  for (;;) {
+    const auto worker = testing::worker_status(daemon, "planted");
+    const int64_t step = worker.value("train_step", int64_t(0));
+    if (worker.value("state", "") == "training" && step >= 20 && step <= 80) break;
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << daemon.log();
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  ASSERT_EQ(::kill(first, SIGKILL), 0);
+  const auto killed = std::chrono::steady_clock::now();
+  const auto since_kill = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count();
+  };
+  // The failure is reported ...
+  nlohmann::json failed;
+  while ((failed = testing::worker_status(daemon, "planted")).value("rank_failures", 0) < 1) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << daemon.log();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_NE(failed.value("error", "").find("trainer ranks"), std::string::npos) << failed.dump();
+  const double reported = since_kill();
+  // ... and once the rank is back, the update trains (the status says
+  // "error" until then, which wait_for_crosscoder would take for good).
+  for (;;) {
+    const auto worker = testing::worker_status(daemon, "planted");
+    if (worker.value("snapshots", int64_t(0)) == T && worker.value("state", "") == "idle") break;
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << daemon.log();
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  std::printf("rank killed at step %lld of 100: failure reported after %.2f s, the update trained after %.2f s\n",
+              (long long)failed.value("train_step", int64_t(-1)), reported, since_kill());
+  EXPECT_NE(rank_pid(), first);
+  EXPECT_EQ(daemon.query("status")["daemon"]["trainers"]["ranks"]["processes"][0]["starts"], 2);
+  EXPECT_NE(daemon.log().find("update failed, retried from the stored state"), std::string::npos);
+  const Trained resumed = finish(daemon, {});
+  const float worst = largest_difference(uninterrupted.decoder, resumed.decoder);
+  std::printf("resumed after the kill: exported W_D within %.3g of the uninterrupted run\n", worst);
+  EXPECT_LT(worst, 1e-4f);
+  EXPECT_EQ(resumed.events, uninterrupted.events);
+}
+
+}  // namespace
+}  // namespace cw

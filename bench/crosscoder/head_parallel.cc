@@ -68,14 +68,14 @@ cw::CrosscoderParams block(const Shape& s, int64_t heads, int rank) {
 }
 
 // Per step: wall seconds, seconds inside sums, bytes summed; one line per step.
-int run_rank(const Shape& s, int rank, int world, int port, bool reuse, const std::string& out) {
+int run_rank(const Shape& s, int rank, int world, int port, bool reuse, bool group_of_one, const std::string& out) {
   try {
     cw::set_compute_threads(std::max(1, int(std::thread::hardware_concurrency()) / world));  // and OpenBLAS's
     const int64_t heads = s.snapshots / world;
     const auto p = block(s, heads, rank);
     const auto x = torch::randn({s.batch, heads, s.d});
     std::unique_ptr<TimedGroup> group;
-    if (world > 1) group = std::make_unique<TimedGroup>(cw::join_gloo_head_group({"127.0.0.1", port, rank, world}));
+    if (world > 1 || group_of_one) group = std::make_unique<TimedGroup>(cw::join_gloo_head_group({"127.0.0.1", port, rank, world}));
     cw::LossConstants c;
     c.lambda = 0.3;
     cw::CrosscoderParams spare;
@@ -105,12 +105,14 @@ struct Measured {
   double step = 0, sums = 0, bytes = 0;  // medians over steps of the slowest rank
 };
 
-Measured run_world(const Shape& s, int world, bool reuse, const std::string& dir) {
+// group_of_one: one rank with a group (the ranks' float64 head-by-head sums,
+// crosscoder/training_step.h), as conceptwatchd --trainer-ranks 1 trains.
+Measured run_world(const Shape& s, int world, bool reuse, const std::string& dir, bool group_of_one = false) {
   const int port = cw::bench::free_loopback_port();
   std::vector<pid_t> pids;
   for (int rank = 0; rank < world; ++rank) {
     const pid_t pid = fork();
-    if (pid == 0) _exit(run_rank(s, rank, world, port, reuse, dir + "/r" + std::to_string(rank)));
+    if (pid == 0) _exit(run_rank(s, rank, world, port, reuse, group_of_one, dir + "/r" + std::to_string(rank)));
     pids.push_back(pid);
   }
   for (pid_t pid : pids) {
@@ -167,6 +169,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "running 1 rank, fresh gradients each step...\n");
     const Measured m = run_world(s, 1, false, dir.path());
     std::printf("| 1, fresh gradients each step | %.3f | %.3f | - | - |\n", m.step, m.step);
+    std::fprintf(stderr, "running 1 rank with the ranks' arithmetic...\n");
+    const Measured g = run_world(s, 1, true, dir.path(), /*group_of_one=*/true);
+    std::printf("| 1, the ranks' arithmetic (float64 sums head by head) | %.3f | %.3f | 0 | 0 |\n", g.step, g.step);
+    compute_one = g.step;  // what the projection divides: ranks train with this arithmetic
   }
   for (int world : worlds) {
     if (s.snapshots % world) {
@@ -177,7 +183,6 @@ int main(int argc, char** argv) {
     const Measured m = run_world(s, world, true, dir.path());
     std::printf("| %d | %.3f | %.3f | %.3f | %.1f |\n", world, m.step, m.step - m.sums, m.sums, m.bytes / 1048576.0);
     std::fflush(stdout);
-    if (world == 1) compute_one = m.step;
     if (m.bytes > 0) bytes_per_step = m.bytes;
   }
   if (compute_one <= 0 || bytes_per_step <= 0) return 0;

@@ -24,7 +24,7 @@ trap 'rm -rf "$out"' EXIT
 deb=$(ls "$out"/conceptwatch_*_amd64.deb) || { echo "no conceptwatch_<version>_amd64.deb in:"; ls "$out"; exit 1; }
 echo "built $(basename "$deb")"
 contents=$(dpkg-deb -c "$deb")
-for path in ./usr/bin/conceptwatchd ./usr/bin/conceptwatch ./usr/bin/conceptwatch-refit \
+for path in ./usr/bin/conceptwatchd ./usr/bin/conceptwatch ./usr/bin/conceptwatch-refit ./usr/bin/conceptwatch-trainer \
             ./usr/lib/python3/dist-packages/conceptwatch/__init__.py \
             ./usr/lib/systemd/system/conceptwatchd.service ./etc/conceptwatch/conceptwatchd.toml \
             ./usr/share/doc/conceptwatch/INSTALL.md; do

@@ -108,6 +108,21 @@ double Crosscoder::Impl::streamed_scale(int64_t t) const {
   return std::sqrt(static_cast<double>(options.d_model)) / mean_norm;
 }
 
+namespace {
+
+// Whether to stop before the next step. In a group every rank must take
+// the same steps, so the ranks agree on it: any rank's stop stops all
+// (one float64 summed per step; ranks without a stop flag add 0).
+bool stopping(const std::atomic<bool>* stop, HeadGroup* group) {
+  const bool here = stop && stop->load();
+  if (!group) return here;
+  auto flag = torch::full({1}, here ? 1.0 : 0.0, torch::kDouble);
+  group->sum(flag);
+  return flag.item<double>() > 0;
+}
+
+}  // namespace
+
 LossConstants Crosscoder::Impl::constants(double lambda) const {
   LossConstants c;
   c.lambda = lambda;
@@ -207,7 +222,7 @@ TrainReport Crosscoder::Impl::train_steps(int64_t budget, const std::function<vo
   context.reuse = &spare;
   context.group = group;
   for (int64_t s = begin; s < end; ++s) {
-    if (stop && stop->load()) {
+    if (stopping(stop, group)) {
       report.interrupted = true;
       break;
     }
@@ -625,7 +640,7 @@ double Crosscoder::newest_snapshot_energy() const { return impl_->newest_energy;
 TrainReport Crosscoder::train_between_arrivals(double share, const std::atomic<bool>* stop, TrainerRanks* ranks) {
   if (!(share > 0 && share <= 1)) throw std::invalid_argument("train_between_arrivals: share must be in (0, 1]");
   const int64_t steps = std::max<int64_t>(1, std::llround(double(impl_->options.steps_per_update) * share));
-  TrainReport report = ranks ? ranks->train_budget(*this, steps, nullptr)
+  TrainReport report = ranks ? ranks->train_budget(*this, steps, nullptr, stop)
                              : impl_->train_steps(steps, nullptr, stop, 0, -1, impl_->options.seconds_per_update * share);
   if (impl_->steps_since_update >= 0) impl_->steps_since_update += report.steps;
   return report;
@@ -661,7 +676,7 @@ TrainReport Crosscoder::train(const std::function<void(int64_t, double)>& progre
     recruited = impl_->recruit_dead_latents(&pass, &recruited_features);
     split = impl_->split_returning_latents(&pass);
   }
-  auto report = ranks ? ranks->train_budget(*this, impl_->options.steps_per_update, progress)
+  auto report = ranks ? ranks->train_budget(*this, impl_->options.steps_per_update, progress, stop)
                       : impl_->train_steps(impl_->options.steps_per_update, progress, stop);
   report.recruited = recruited;
   report.recruited_features = std::move(recruited_features);

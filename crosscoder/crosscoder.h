@@ -91,7 +91,7 @@ class Crosscoder {
   // that is asked to exit must not wait out a whole update); the report then
   // says `interrupted` and the crosscoder is mid-update: discard it or
   // train() again. With `ranks` the training steps run over them
-  // (TrainerRanks::train_budget: a whole budget, `stop` not read, and a
+  // (TrainerRanks::train_budget: a whole budget unless `stop` is set, and a
   // failed rank throws TrainerRanksError after the recruitment, with the
   // training steps not taken).
   TrainReport train(const std::function<void(int64_t, double)>& progress = nullptr,

@@ -109,22 +109,24 @@ Crosscoder TrainerRanks::unpack(const std::string& bytes, int64_t* steps) {
 }
 
 TrainReport TrainerRanks::train_block(Crosscoder& block, MessageGroup* group, int64_t steps,
-                                      const std::function<void(int64_t, double)>& progress) {
+                                      const std::function<void(int64_t, double)>& progress,
+                                      const std::atomic<bool>* stop) {
   block.impl_->group = group;
-  TrainReport report = block.impl_->train_steps(steps, progress, nullptr, 0, -1, 0);
+  TrainReport report = block.impl_->train_steps(steps, progress, stop, 0, -1, 0);
   block.impl_->group = nullptr;
   return report;
 }
 
 TrainReport TrainerRanks::train_budget(Crosscoder& cc, int64_t steps,
-                                       const std::function<void(int64_t, double)>& progress) {
+                                       const std::function<void(int64_t, double)>& progress,
+                                       const std::atomic<bool>* stop) {
   std::lock_guard<std::mutex> lock(mu_);
   const int world = world_size();
   if (!cc.impl_->options.use_sparse_path || training_device(cc.impl_->options.device).is_cuda())
-    return cc.impl_->train_steps(steps, progress, nullptr, 0, -1, 0);  // the dense step has no group
+    return cc.impl_->train_steps(steps, progress, stop, 0, -1, 0);  // the dense step has no group
   if (world == 1 || cc.streamed() || cc.n_snapshots() < world) {
     SoleRank sole;  // all heads here, with the ranks' arithmetic
-    return train_block(cc, &sole, steps, progress);
+    return train_block(cc, &sole, steps, progress, stop);
   }
   try {
     if (!group_) {
@@ -140,7 +142,7 @@ TrainReport TrainerRanks::train_budget(Crosscoder& cc, int64_t steps,
     }
     const auto [begin, end] = block_of(n, world, 0);
     Crosscoder own = cc.head_block(begin, end);
-    const TrainReport report = train_block(own, group_.get(), steps, progress);
+    const TrainReport report = train_block(own, group_.get(), steps, progress, stop);
     std::vector<Crosscoder> trained;
     for (int r = 1; r < world; ++r) trained.push_back(Crosscoder::deserialize(group_->receive(r)));
     cc.put_head_block(own, begin);

@@ -8,6 +8,7 @@
 #ifndef CW_CROSSCODER_TRAINER_RANKS_H_
 #define CW_CROSSCODER_TRAINER_RANKS_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -44,7 +45,8 @@ class TrainerRanks {
 
   // `steps` training steps of `cc` (one budget, as Crosscoder's own
   // training takes it, with no seconds limit) with block r of its heads on
-  // rank r. Budgets of several crosscoders take turns. Throws
+  // rank r. When `stop` is set every rank stops after the current step
+  // (the report says interrupted; the blocks are joined back all the same). Budgets of several crosscoders take turns. Throws
   // TrainerRanksError, naming the rank, when a rank fails, is gone or does
   // not join within the address's timeout: `cc` is then unchanged (blocks
   // are written back only once every rank's is back), and the next budget
@@ -52,7 +54,8 @@ class TrainerRanks {
   // heads than ranks, or streamed, trains here alone, with the ranks'
   // arithmetic (the same result, to float rounding); one on the dense
   // (GPU) step trains as without ranks.
-  TrainReport train_budget(Crosscoder& cc, int64_t steps, const std::function<void(int64_t, double)>& progress);
+  TrainReport train_budget(Crosscoder& cc, int64_t steps, const std::function<void(int64_t, double)>& progress,
+                           const std::atomic<bool>* stop = nullptr);
 
   // Rank r > 0: joins the ranks at `address` and trains the blocks rank 0
   // hands it, joining each new generation rank 0 opens, until rank 0 says
@@ -65,7 +68,8 @@ class TrainerRanks {
   static std::string pack(const Crosscoder& block, int64_t steps);
   static Crosscoder unpack(const std::string& bytes, int64_t* steps);
   static TrainReport train_block(Crosscoder& block, MessageGroup* group, int64_t steps,
-                                 const std::function<void(int64_t, double)>& progress);
+                                 const std::function<void(int64_t, double)>& progress,
+                                 const std::atomic<bool>* stop = nullptr);
 
   std::mutex mu_;  // one budget at a time over the group
   HeadGroupAddress address_;

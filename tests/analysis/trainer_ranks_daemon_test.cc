@@ -23,14 +23,14 @@ using testing::DaemonProcess;
 // seconds limit, so the one-process run must not have one either) and no
 // idle refinement (the tests compare what each update trained).
 constexpr const char* kConfig =
-    "[crosscoder]\nn_features = 64\nbatch_size = 256\nsteps_per_update = 100\nseconds_per_update = 0\n"
+    "[crosscoder]\nn_features = 64\nbatch_size = 256\nsteps_per_update = 60\nseconds_per_update = 0\n"
     "lr = 0.003\nsparsity_lambda = 0.02\nseed = 2\nthreads = 1\nrefine_steps = 0\n"
     "[analysis]\ntrainer_rank_timeout_seconds = 10\n";
 
 PlantedDictionary fixture() {
   PlantedOptions o = recovery_fixture();
   o.n_snapshots = 6;
-  o.n_tokens = 2048;
+  o.n_tokens = 1024;
   return make_planted_dictionary(o);
 }
 
@@ -155,13 +155,13 @@ TEST(TrainerRanksDaemon, ARankKilledMidUpdateFailsItAndTrainingResumesWhenTheRan
   const pid_t first = rank_pid();
   ASSERT_GT(first, 0);
   testing::publish_planted_snapshot(daemon, "planted", p, T - 1);
-  // Mid-update: once the last update has trained some of its 100 steps
-  // (train_step stays at the update before's 99 until the first progress).
+  // Mid-update: once the last update has trained some of its 60 steps
+  // (train_step stays at the update before's 59 until the first progress).
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   for (;;) {
     const auto worker = testing::worker_status(daemon, "planted");
     const int64_t step = worker.value("train_step", int64_t(0));
-    if (worker.value("state", "") == "training" && step >= 20 && step <= 80) break;
+    if (worker.value("state", "") == "training" && step >= 10 && step <= 40) break;
     ASSERT_LT(std::chrono::steady_clock::now(), deadline) << daemon.log();
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
@@ -186,7 +186,7 @@ TEST(TrainerRanksDaemon, ARankKilledMidUpdateFailsItAndTrainingResumesWhenTheRan
     ASSERT_LT(std::chrono::steady_clock::now(), deadline) << daemon.log();
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  std::printf("rank killed at step %lld of 100: failure reported after %.2f s, the update trained after %.2f s\n",
+  std::printf("rank killed at step %lld of 60: failure reported after %.2f s, the update trained after %.2f s\n",
               (long long)failed.value("train_step", int64_t(-1)), reported, since_kill());
   EXPECT_NE(rank_pid(), first);
   EXPECT_EQ(daemon.query("status")["daemon"]["trainers"]["ranks"]["processes"][0]["starts"], 2);
@@ -196,6 +196,47 @@ TEST(TrainerRanksDaemon, ARankKilledMidUpdateFailsItAndTrainingResumesWhenTheRan
   std::printf("resumed after the kill: exported W_D within %.3g of the uninterrupted run\n", worst);
   EXPECT_LT(worst, 1e-4f);
   EXPECT_EQ(resumed.events, uninterrupted.events);
+}
+
+
+// A daemon asked to stop in the middle of a budget spread over ranks stops
+// every rank after the current step (the ranks agree on it each step), as
+// it does alone, instead of waiting out a long budget.
+TEST(TrainerRanksDaemon, ADaemonStoppedMidBudgetStopsItsRanksAfterTheCurrentStep) {
+  const PlantedDictionary p = fixture();
+  testing::TempDir dir;
+  const std::string config = dir.sub("long.toml");
+  std::string long_budget = kConfig;
+  long_budget.replace(long_budget.find("steps_per_update = 60"), 21, "steps_per_update = 100000");
+  std::ofstream(config) << long_budget;
+  // Two snapshots taken in with the short budget, then the long one.
+  DaemonProcess daemon = start_daemon(dir, 2);
+  daemon.start();
+  testing::publish_planted_snapshot(daemon, "planted", p, 0);
+  testing::wait_for_crosscoder(daemon, "planted", 1);
+  testing::publish_planted_snapshot(daemon, "planted", p, 1);
+  testing::wait_for_crosscoder(daemon, "planted", 2);
+  ASSERT_EQ(daemon.terminate(), 0);
+  daemon.set_extra_args(
+      {"--config", config, "--crosscoder-priority", "normal", "--trainer-ranks", "2", "--log-level", "info"});
+  daemon.start();
+  testing::publish_planted_snapshot(daemon, "planted", p, 2);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  // Three heads over two ranks: the update that took in the third snapshot.
+  for (;;) {
+    const auto worker = testing::worker_status(daemon, "planted");
+    if (worker.value("state", "") == "training" && worker.value("snapshots", int64_t(0)) == 3 &&
+        worker.value("train_step", int64_t(0)) >= 20)
+      break;
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << daemon.log();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  const auto asked = std::chrono::steady_clock::now();
+  EXPECT_EQ(daemon.terminate(std::chrono::seconds(20)), 0) << daemon.log();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - asked).count();
+  std::printf("stopped mid-budget over 2 ranks in %.2f s\n", seconds);
+  EXPECT_LT(seconds, 10.0);  // the budget alone is minutes
+  EXPECT_NE(daemon.log().find("update interrupted"), std::string::npos) << daemon.log();
 }
 
 }  // namespace

@@ -168,7 +168,14 @@ void TrainerRanks::serve_rank(const HeadGroupAddress& address, const std::functi
   const std::string me = "rank " + std::to_string(address.rank) + " of " + std::to_string(address.world_size);
   int64_t tried = -1;
   while (true) {
-    if (rendezvous.stopped()) return log(me + ": rank 0 said stop");
+    bool stop = false;
+    try {
+      stop = rendezvous.stopped();
+    } catch (const std::exception& e) {
+      throw std::runtime_error(me + ": rank 0's store at " + address.host + ":" + std::to_string(address.port) +
+                               " is gone: the daemon stopped or died (" + e.what() + ")");
+    }
+    if (stop) return log(me + ": rank 0 said stop");
     const int64_t generation = rendezvous.current_generation();
     if (generation < 0 || generation == tried || rendezvous.generation_state(generation) != "joining") {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));

@@ -53,17 +53,17 @@ void publish_task(Publisher& publisher, const SnapshotMeta& probe, const Streame
   if (!publisher.publish(meta, data.data())) throw std::runtime_error("publish of task " + task.name + " refused");
 }
 
-// Polls the worker of (run, "resid") every `poll` until `done(worker)`;
-// throws with the daemon's log when it reports an error or `timeout`
-// passes ("did not WHAT within ...").
+}  // namespace
+
 void wait_for_worker(const DaemonProcess& daemon, const std::string& run, std::chrono::seconds timeout,
                      std::chrono::milliseconds poll, const std::function<bool(const nlohmann::json&)>& done,
-                     const std::string& what, const std::function<void(const nlohmann::json&)>& on_poll = {}) {
+                     const std::string& what, WorkerErrors errors,
+                     const std::function<void(const nlohmann::json&)>& on_poll) {
   const auto deadline = Clock::now() + timeout;
   nlohmann::json worker;
   while (Clock::now() < deadline) {
     worker = worker_status(daemon, run);
-    if (!worker.is_null() && worker.value("state", "") == "error") {
+    if (errors == WorkerErrors::kFinal && !worker.is_null() && worker.value("state", "") == "error") {
       throw std::runtime_error("crosscoder failed: " + worker.dump() + "\n" + daemon.log());
     }
     if (!worker.is_null() && done(worker)) return;
@@ -73,8 +73,6 @@ void wait_for_worker(const DaemonProcess& daemon, const std::string& run, std::c
   throw std::runtime_error("crosscoder of " + run + " did not " + what + " within " + std::to_string(timeout.count()) +
                            " s: " + worker.dump() + "\n" + daemon.log());
 }
-
-}  // namespace
 
 StreamedTask atom_task(const PlantedDictionary& p, int64_t k, const std::vector<uint32_t>& probe_ids,
                        std::size_t max_rows) {
@@ -131,7 +129,7 @@ void wait_for_refinement(const DaemonProcess& daemon, const std::string& run, st
       [](const nlohmann::json& worker) {
         return worker.value("refine_steps_left", int64_t(-1)) == 0 && worker.value("state", "") == "idle";
       },
-      "finish its refinement",
+      "finish its refinement", WorkerErrors::kFinal,
       [&](const nlohmann::json& worker) {
         const int64_t left = worker.is_null() ? -1 : worker.value("refine_steps_left", int64_t(-1));
         if (progress && left > 0 && Clock::now() >= next_progress) {

@@ -67,6 +67,19 @@ void publish_planted_snapshot(DaemonProcess& daemon, const std::string& run, con
 // before it exists.
 nlohmann::json worker_status(const DaemonProcess& daemon, const std::string& run);
 
+// Whether a worker's "error" state ends a wait (kFinal: throws at once) or
+// is one the caller expects to pass (kTransient: a failed update retried).
+enum class WorkerErrors { kFinal, kTransient };
+
+// Polls the worker of (run, "resid") every `poll` until `done(worker)`;
+// throws with the daemon's log when it reports an error (unless
+// `errors` is kTransient) or `timeout` passes ("did not WHAT within ...").
+// `on_poll`, if given, sees every status polled that was not done.
+void wait_for_worker(const DaemonProcess& daemon, const std::string& run, std::chrono::seconds timeout,
+                     std::chrono::milliseconds poll, const std::function<bool(const nlohmann::json&)>& done,
+                     const std::string& what, WorkerErrors errors = WorkerErrors::kFinal,
+                     const std::function<void(const nlohmann::json&)>& on_poll = {});
+
 // Waits (`timeout` at most) until that crosscoder holds `snapshots` heads
 // and is idle; throws with the daemon's log otherwise.
 void wait_for_crosscoder(const DaemonProcess& daemon, const std::string& run, int64_t snapshots,

@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
-#include <thread>
 
 #include "examples/planted/planted_dictionary.h"
 #include "tests/analysis/planted_stream.h"
@@ -94,6 +93,16 @@ float largest_difference(const std::vector<float>& a, const std::vector<float>& 
   return worst;
 }
 
+// What `daemon` trained (its export and events) against `reference`: W_D
+// within 1e-4 (printed), the same events.
+void expect_trained_as(const Trained& reference, const DaemonProcess& daemon, const std::string& what) {
+  const Trained trained = finish(daemon, {});
+  const float worst = largest_difference(reference.decoder, trained.decoder);
+  std::printf("%s: exported W_D within %.3g\n", what.c_str(), worst);
+  EXPECT_LT(worst, 1e-4f);
+  EXPECT_EQ(trained.events, reference.events);
+}
+
 // Online through the daemon, one snapshot per update: one, two and four
 // ranks train alike, and a state trained on four ranks resumes on two (a
 // daemon restarted with another --trainer-ranks) as if uninterrupted.
@@ -130,11 +139,7 @@ TEST(TrainerRanksDaemon, OneTwoAndFourRanksTrainAlikeAndResumeOnAnotherCount) {
   testing::wait_for_crosscoder(daemon, "planted", T);
   const auto update = testing::worker_status(daemon, "planted")["last_update"];
   EXPECT_NEAR(update["loss"].get<double>(), alone.losses.back().second, 1e-6 * alone.losses.back().second);
-  const Trained resumed = finish(daemon, {});
-  const float worst = largest_difference(alone.decoder, resumed.decoder);
-  std::printf("4 ranks, restarted on 2 for the last update: exported W_D within %.3g of one process\n", worst);
-  EXPECT_LT(worst, 1e-4f);
-  EXPECT_EQ(resumed.events, alone.events);
+  expect_trained_as(alone, daemon, "4 ranks, restarted on 2 for the last update, against one process");
 }
 
 // Rank 1 killed in the middle of an update: the update fails (the daemon
@@ -158,13 +163,16 @@ TEST(TrainerRanksDaemon, ARankKilledMidUpdateFailsItAndTrainingResumesWhenTheRan
   // Mid-update: once the last update has trained some of its 60 steps
   // (train_step stays at the update before's 59 until the first progress).
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  for (;;) {
-    const auto worker = testing::worker_status(daemon, "planted");
-    const int64_t step = worker.value("train_step", int64_t(0));
-    if (worker.value("state", "") == "training" && step >= 10 && step <= 40) break;
-    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << daemon.log();
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
+  const auto left = [&] {
+    return std::chrono::duration_cast<std::chrono::seconds>(deadline - std::chrono::steady_clock::now());
+  };
+  testing::wait_for_worker(
+      daemon, "planted", left(), std::chrono::milliseconds(2),
+      [](const nlohmann::json& worker) {
+        const int64_t step = worker.value("train_step", int64_t(0));
+        return worker.value("state", "") == "training" && step >= 10 && step <= 40;
+      },
+      "train steps 10-40 of its last update");
   ASSERT_EQ(::kill(first, SIGKILL), 0);
   const auto killed = std::chrono::steady_clock::now();
   const auto since_kill = [&] {
@@ -172,30 +180,29 @@ TEST(TrainerRanksDaemon, ARankKilledMidUpdateFailsItAndTrainingResumesWhenTheRan
   };
   // The failure is reported ...
   nlohmann::json failed;
-  while ((failed = testing::worker_status(daemon, "planted")).value("rank_failures", 0) < 1) {
-    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << daemon.log();
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  testing::wait_for_worker(
+      daemon, "planted", left(), std::chrono::milliseconds(20),
+      [&](const nlohmann::json& worker) {
+        failed = worker;
+        return worker.value("rank_failures", 0) >= 1;
+      },
+      "report the rank's failure", testing::WorkerErrors::kTransient);
   EXPECT_NE(failed.value("error", "").find("trainer ranks"), std::string::npos) << failed.dump();
   const double reported = since_kill();
   // ... and once the rank is back, the update trains (the status says
   // "error" until then, which wait_for_crosscoder would take for good).
-  for (;;) {
-    const auto worker = testing::worker_status(daemon, "planted");
-    if (worker.value("snapshots", int64_t(0)) == T && worker.value("state", "") == "idle") break;
-    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << daemon.log();
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  testing::wait_for_worker(
+      daemon, "planted", left(), std::chrono::milliseconds(50),
+      [&](const nlohmann::json& worker) {
+        return worker.value("snapshots", int64_t(0)) == T && worker.value("state", "") == "idle";
+      },
+      "train the update once the rank was back", testing::WorkerErrors::kTransient);
   std::printf("rank killed at step %lld of 60: failure reported after %.2f s, the update trained after %.2f s\n",
               (long long)failed.value("train_step", int64_t(-1)), reported, since_kill());
   EXPECT_NE(rank_pid(), first);
   EXPECT_EQ(daemon.query("status")["daemon"]["trainers"]["ranks"]["processes"][0]["starts"], 2);
   EXPECT_NE(daemon.log().find("update failed, retried from the stored state"), std::string::npos);
-  const Trained resumed = finish(daemon, {});
-  const float worst = largest_difference(uninterrupted.decoder, resumed.decoder);
-  std::printf("resumed after the kill: exported W_D within %.3g of the uninterrupted run\n", worst);
-  EXPECT_LT(worst, 1e-4f);
-  EXPECT_EQ(resumed.events, uninterrupted.events);
+  expect_trained_as(uninterrupted, daemon, "resumed after the kill, against the uninterrupted run");
 }
 
 
@@ -221,16 +228,14 @@ TEST(TrainerRanksDaemon, ADaemonStoppedMidBudgetStopsItsRanksAfterTheCurrentStep
       {"--config", config, "--crosscoder-priority", "normal", "--trainer-ranks", "2", "--log-level", "info"});
   daemon.start();
   testing::publish_planted_snapshot(daemon, "planted", p, 2);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
   // Three heads over two ranks: the update that took in the third snapshot.
-  for (;;) {
-    const auto worker = testing::worker_status(daemon, "planted");
-    if (worker.value("state", "") == "training" && worker.value("snapshots", int64_t(0)) == 3 &&
-        worker.value("train_step", int64_t(0)) >= 20)
-      break;
-    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << daemon.log();
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  testing::wait_for_worker(
+      daemon, "planted", std::chrono::seconds(120), std::chrono::milliseconds(20),
+      [](const nlohmann::json& worker) {
+        return worker.value("state", "") == "training" && worker.value("snapshots", int64_t(0)) == 3 &&
+               worker.value("train_step", int64_t(0)) >= 20;
+      },
+      "train 20 steps of the update over three heads");
   const auto asked = std::chrono::steady_clock::now();
   EXPECT_EQ(daemon.terminate(std::chrono::seconds(20)), 0) << daemon.log();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - asked).count();

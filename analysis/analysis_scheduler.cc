@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "observe/host_port.h"
 #include "store/run_catalog.h"
 #include "store/snapshot_table.h"
 
@@ -15,14 +16,9 @@ AnalysisScheduler::AnalysisScheduler(Store& store, AnalysisConfig config, TapWor
       pool_(config_.enabled ? config_.workers : 0, config_.priority) {
   if (!config_.enabled || config_.trainer_ranks < 1) return;
   HeadGroupAddress address;
-  const auto colon = config_.trainer_listen.rfind(':');
-  try {
-    if (colon == std::string::npos) throw std::invalid_argument("no port");
-    address.host = config_.trainer_listen.substr(0, colon);
-    address.port = std::stoi(config_.trainer_listen.substr(colon + 1));
-  } catch (const std::exception&) {
-    throw std::runtime_error("[analysis] trainer_listen '" + config_.trainer_listen + "' is not host:port");
-  }
+  const HostPort listen = split_host_port(config_.trainer_listen, "[analysis] trainer_listen", true);
+  address.host = listen.host;
+  address.port = listen.port;
   address.world_size = int(config_.trainer_ranks);
   address.timeout = std::chrono::milliseconds(int64_t(config_.trainer_rank_timeout_seconds * 1000));
   ranks_ = std::make_unique<TrainerRanks>(address);

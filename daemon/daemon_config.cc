@@ -11,6 +11,7 @@
 #include "analysis/tap_monitor.h"
 #include "crosscoder/crosscoder_options.h"
 #include "detect/emergence.h"
+#include "observe/host_port.h"
 #include "schema/defaults.h"
 #include "store/store.h"
 
@@ -117,6 +118,14 @@ void load_daemon_config(const std::string& path, DaemonConfig* config) {
     throw std::runtime_error("config " + path + ": " + std::string(e.description()) + " at line " +
                              std::to_string(e.source().begin.line));
   }
+  // Refused here, naming the file, rather than when the port is opened.
+  auto check_host_port = [&](const std::string& address, const std::string& setting, bool allow_any_port) {
+    try {
+      split_host_port(address, setting, allow_any_port);
+    } catch (const std::runtime_error& e) {
+      throw std::runtime_error("config " + path + ": " + e.what());
+    }
+  };
   auto text = [&](const char* section, const char* key, std::string* out) {
     if (auto node = table[section][key]) {
       if (!node.is_string()) throw std::runtime_error("config " + path + ": [" + section + "] " + key + " must be a string");
@@ -152,6 +161,7 @@ void load_daemon_config(const std::string& path, DaemonConfig* config) {
     }
   }
   text("http", "listen", &config->http_listen);
+  if (!config->http_listen.empty()) check_host_port(config->http_listen, "[http] listen", false);
   // A misspelt key would leave its default in place unnoticed (a quota off;
   // split_returning_cosine was in the shipped [crosscoder] and never read).
   auto refuse_unknown_keys = [&](const std::string& section, const std::set<std::string>& keys) {
@@ -288,6 +298,7 @@ void load_daemon_config(const std::string& path, DaemonConfig* config) {
   if (analysis.trainer_ranks < 0)
     throw std::runtime_error("config " + path + ": [analysis] trainer_ranks must be 0 (none) or more");
   text("analysis", "trainer_listen", &analysis.trainer_listen);
+  check_host_port(analysis.trainer_listen, "[analysis] trainer_listen", true);
   flag("analysis", "spawn_trainer_ranks", &analysis.spawn_trainer_ranks);
   text("analysis", "trainer_program", &analysis.trainer_program);
   real("analysis", "trainer_rank_timeout_seconds", &analysis.trainer_rank_timeout_seconds);

@@ -7,6 +7,7 @@
 
 #include "observe/daemon_metrics.h"
 #include "observe/event_stream.h"
+#include "observe/host_port.h"
 
 namespace cw {
 namespace {
@@ -18,29 +19,9 @@ constexpr int kRequestThreads = 3;
 
 }  // namespace
 
-std::pair<std::string, int> split_http_address(const std::string& address) {
-  const auto colon = address.rfind(':');
-  const auto bad = [&address](const std::string& why) {
-    return std::runtime_error("[http] listen = \"" + address + "\": " + why +
-                              " (write host:port, e.g. \"127.0.0.1:7783\" or \"[::1]:7783\")");
-  };
-  if (colon == std::string::npos || colon == 0) throw bad("no host:port");
-  std::string host = address.substr(0, colon);
-  if (host.front() == '[') {
-    if (host.back() != ']') throw bad("unclosed [");
-    host = host.substr(1, host.size() - 2);
-  }
-  const std::string port_text = address.substr(colon + 1);
-  if (port_text.empty() || port_text.find_first_not_of("0123456789") != std::string::npos || port_text.size() > 5)
-    throw bad("the port is not a number");
-  const int port = std::stoi(port_text);
-  if (port < 1 || port > 65535) throw bad("the port is outside 1-65535");
-  return {host, port};
-}
-
 HttpPort::HttpPort(const std::string& address, Callbacks callbacks)
     : callbacks_(std::move(callbacks)), server_(std::make_unique<httplib::Server>()) {
-  const auto [host, port] = split_http_address(address);
+  const auto [host, port] = split_host_port(address, "[http] listen", false);
   // Few threads: a scrape every few seconds, a probe or two and a browser
   // need no more, and the daemon shares its machine with a training job.
   // Idle threads cost nothing but their stacks.

@@ -28,10 +28,6 @@ class EventStream;
 
 namespace cw {
 
-// "host:port" ("127.0.0.1:7783", "[::1]:7783", "localhost:7783") split in
-// two; throws std::runtime_error naming `address` when it is not one.
-std::pair<std::string, int> split_http_address(const std::string& address);
-
 class HttpPort {
  public:
   struct Callbacks {

@@ -11,6 +11,7 @@
 
 #include "examples/planted/planted_dictionary.h"
 #include "tests/analysis/planted_stream.h"
+#include "tests/support/cli_output.h"
 #include "tests/support/safetensors_file.h"
 
 namespace cw {
@@ -242,6 +243,18 @@ TEST(TrainerRanksDaemon, ADaemonStoppedMidBudgetStopsItsRanksAfterTheCurrentStep
   std::printf("stopped mid-budget over 2 ranks in %.2f s\n", seconds);
   EXPECT_LT(seconds, 10.0);  // the budget alone is minutes
   EXPECT_NE(daemon.log().find("update interrupted"), std::string::npos) << daemon.log();
+}
+
+// A rank started by hand with a --store that is not host:port is refused
+// at once, by the same words the daemon's settings get (observe/host_port.h),
+// before it waits for any daemon.
+TEST(TrainerRanksDaemon, ARankWhoseStoreIsNotHostPortExitsTwoSayingWhy) {
+  for (const std::string store : {"29500", "[::1:29500", "127.0.0.1:0"}) {
+    const auto result = testing::run_command(std::string(CW_TRAINER_PATH) +
+                                             " --rank 1 --world-size 2 --timeout-seconds 1 --store '" + store + "' 2>&1");
+    EXPECT_EQ(result.status, 2) << result.out;
+    EXPECT_NE(result.out.find("conceptwatch-trainer: --store \"" + store + "\": "), std::string::npos) << result.out;
+  }
 }
 
 }  // namespace

@@ -40,10 +40,11 @@ ALLOWED = {
     # headers only (crosscoder_state.h: the migration of stored states).
     # tap_worker.cc times each update with observe/histogram.h (for /metrics);
     # stored_rows.h implements the torch-free row_source.h (streamed training);
-    # the scheduler spreads training over the torch-free trainer_ranks.h.
+    # the scheduler spreads training over the torch-free trainer_ranks.h, at
+    # the [analysis] trainer_listen address (observe/host_port.h).
     "analysis": ["schema", "store", "detect", "crosscoder/crosscoder_results.h", "crosscoder/crosscoder_options.h",
                  "crosscoder/crosscoder.h", "crosscoder/crosscoder_state.h", "crosscoder/row_source.h",
-                 "crosscoder/trainer_ranks.h", "observe/histogram.h"],
+                 "crosscoder/trainer_ranks.h", "observe/histogram.h", "observe/host_port.h"],
     # daemon.cc checks the configured device at start-up (check_device);
     # daemon_config.cc reads [crosscoder] through crosscoder_options.h, and
     # checks [emergence] by the detector's own rules (detect/emergence.h).

@@ -27,6 +27,9 @@ struct Crosscoder::Impl {
   std::vector<double> scales;             // raw → normalised: x_norm = x_raw · scale
   InMemoryRows memory;                    // the activations, unless streamed
   std::unique_ptr<StreamedRows> streamed; // set by stream_from(): read on demand instead
+  // A head block of a streamed crosscoder on trainer ranks: its training
+  // batches, from rank 0 (crosscoder/rows_over_ranks.h); rows() when set.
+  std::unique_ptr<ProbeRows> block_rows;
   int64_t n_tokens = 0;
   CrosscoderParams params;
   AdamState adam;                         // moments and per-slice step counts
@@ -42,7 +45,10 @@ struct Crosscoder::Impl {
 
   explicit Impl(const CrosscoderOptions& o);
   int64_t n_snap() const { return static_cast<int64_t>(steps.size()); }
-  const ProbeRows& rows() const { return streamed ? static_cast<const ProbeRows&>(*streamed) : memory; }
+  const ProbeRows& rows() const {
+    if (block_rows) return *block_rows;
+    return streamed ? static_cast<const ProbeRows&>(*streamed) : memory;
+  }
   // Rows per analysis chunk whose activations are [rows, T, width].
   int64_t chunk_rows(int64_t width) const { return rows().chunk_rows(n_snap(), width); }
   torch::Tensor normalise(const float* raw, int64_t n_tokens, double* scale_out) const;

@@ -32,13 +32,15 @@ Crosscoder Crosscoder::head_block(int64_t begin, int64_t end) const {
   if (begin < 0 || end <= begin || end > m.n_snap())
     throw std::invalid_argument("head_block: heads [" + std::to_string(begin) + ", " + std::to_string(end) +
                                 ") are not within the crosscoder's " + std::to_string(m.n_snap()));
-  if (m.streamed) throw std::invalid_argument("head_block: a streamed crosscoder is not split into head blocks yet");
   const int64_t n = end - begin, d = m.options.d_model;
   Crosscoder out(m.options);
   Impl* block = out.impl_.get();
   block->steps.assign(m.steps.begin() + begin, m.steps.begin() + end);
   block->scales.assign(m.scales.begin() + begin, m.scales.begin() + end);
-  block->memory.snapshots.assign(m.memory.snapshots.begin() + begin, m.memory.snapshots.begin() + end);
+  // Streamed: no rows here; the block's batches come from rank 0
+  // (crosscoder/rows_over_ranks.h).
+  if (!m.streamed)
+    block->memory.snapshots.assign(m.memory.snapshots.begin() + begin, m.memory.snapshots.begin() + end);
   block->n_tokens = m.n_tokens;
   block->params = heads_of(m.params, begin, n, d);
   block->adam.m = heads_of(m.adam.m, begin, n, d);

@@ -7,6 +7,7 @@
 
 #include "crosscoder/crosscoder_impl.h"
 #include "crosscoder/gloo_head_group.h"
+#include "crosscoder/rows_over_ranks.h"
 
 namespace cw {
 namespace {
@@ -66,10 +67,11 @@ int TrainerRanks::world_size() const { return address_.world_size; }
 int TrainerRanks::port() const { return rendezvous_ ? rendezvous_->port() : 0; }
 int64_t TrainerRanks::generation() const { return generation_; }
 
-// A block's message: steps, heads, rows, d_model, the state's length, the
-// state (Crosscoder::serialize), then its heads' activations as held
-// (normalised and scaled), head after head.
-std::string TrainerRanks::pack(const Crosscoder& block, int64_t steps) {
+// A block's message: steps, heads, rows, d_model, whether its activations
+// follow (1) or come batch by batch (0: a streamed crosscoder), the state's
+// length, the state (Crosscoder::serialize), then, if they follow, its
+// heads' activations as held (normalised and scaled), head after head.
+std::string TrainerRanks::pack(const Crosscoder& block, int64_t steps, bool streamed) {
   const Crosscoder::Impl& m = *block.impl_;
   const std::string state = block.serialize();
   std::string out;
@@ -77,8 +79,10 @@ std::string TrainerRanks::pack(const Crosscoder& block, int64_t steps) {
   append(&out, m.n_snap());
   append(&out, m.n_tokens);
   append(&out, m.options.d_model);
+  append(&out, streamed ? 0 : 1);
   append(&out, int64_t(state.size()));
   out += state;
+  if (streamed) return out;
   for (const auto& x : m.memory.snapshots) {
     const auto rows = x.contiguous();
     out.append(reinterpret_cast<const char*>(rows.data_ptr<float>()), size_t(rows.numel()) * sizeof(float));
@@ -86,19 +90,24 @@ std::string TrainerRanks::pack(const Crosscoder& block, int64_t steps) {
   return out;
 }
 
-Crosscoder TrainerRanks::unpack(const std::string& bytes, int64_t* steps) {
+Crosscoder TrainerRanks::unpack(const std::string& bytes, int64_t* steps, MessageGroup* group) {
   size_t at = 0;
   *steps = read_int(bytes, &at);
   const int64_t heads = read_int(bytes, &at), rows = read_int(bytes, &at), d = read_int(bytes, &at);
+  const int64_t rows_follow = read_int(bytes, &at);
   const int64_t state_size = read_int(bytes, &at);
-  if (heads < 1 || rows < 1 || d < 1 || state_size < 0 ||
-      bytes.size() != at + size_t(state_size) + size_t(heads * rows * d) * sizeof(float))
+  if (heads < 1 || rows < 1 || d < 1 || state_size < 0 || (rows_follow != 0 && rows_follow != 1) ||
+      bytes.size() != at + size_t(state_size) + size_t(rows_follow * heads * rows * d) * sizeof(float))
     throw std::runtime_error("trainer ranks: a block message of the wrong size");
   Crosscoder block = Crosscoder::deserialize(bytes.substr(at, size_t(state_size)));
   at += size_t(state_size);
   Crosscoder::Impl& m = *block.impl_;
   if (m.n_snap() != heads || m.n_tokens != rows || m.options.d_model != d)
     throw std::runtime_error("trainer ranks: a block whose state and activations disagree");
+  if (!rows_follow) {
+    m.block_rows = std::make_unique<ReceivedRows>(*group, heads, d);
+    return block;
+  }
   for (int64_t t = 0; t < heads; ++t) {
     auto x = torch::empty({rows, d}, torch::kFloat32);
     std::memcpy(x.data_ptr<float>(), bytes.data() + at, size_t(rows * d) * sizeof(float));
@@ -124,7 +133,7 @@ TrainReport TrainerRanks::train_budget(Crosscoder& cc, int64_t steps,
   const int world = world_size();
   if (!cc.impl_->options.use_sparse_path || training_device(cc.impl_->options.device).is_cuda())
     return cc.impl_->train_steps(steps, progress, stop, 0, -1, 0);  // the dense step has no group
-  if (world == 1 || cc.streamed() || cc.n_snapshots() < world) {
+  if (world == 1 || cc.n_snapshots() < world) {
     SoleRank sole;  // all heads here, with the ranks' arithmetic
     return train_block(cc, &sole, steps, progress, stop);
   }
@@ -136,12 +145,14 @@ TrainReport TrainerRanks::train_budget(Crosscoder& cc, int64_t steps,
     }
     rendezvous_->post_job(generation_);
     const int64_t n = cc.n_snapshots();
-    for (int r = 1; r < world; ++r) {
-      const auto [begin, end] = block_of(n, world, r);
-      group_->send(pack(cc.head_block(begin, end), steps), r);
-    }
-    const auto [begin, end] = block_of(n, world, 0);
+    const bool streamed = cc.streamed();
+    std::vector<std::pair<int64_t, int64_t>> blocks;
+    for (int r = 0; r < world; ++r) blocks.push_back(block_of(n, world, r));
+    for (int r = 1; r < world; ++r)
+      group_->send(pack(cc.head_block(blocks[size_t(r)].first, blocks[size_t(r)].second), steps, streamed), r);
+    const auto [begin, end] = blocks[0];
     Crosscoder own = cc.head_block(begin, end);
+    if (streamed) own.impl_->block_rows = std::make_unique<ScatteredRows>(cc.impl_->rows(), *group_, blocks);
     const TrainReport report = train_block(own, group_.get(), steps, progress, stop);
     std::vector<Crosscoder> trained;
     for (int r = 1; r < world; ++r) trained.push_back(Crosscoder::deserialize(group_->receive(r)));
@@ -193,7 +204,7 @@ void TrainerRanks::serve_rank(const HeadGroupAddress& address, const std::functi
         }
         ++done;
         int64_t steps = 0;
-        Crosscoder block = unpack(group->receive(0), &steps);
+        Crosscoder block = unpack(group->receive(0), &steps, group.get());
         train_block(block, group.get(), steps, nullptr);
         group->send(block.serialize(), 0);
       }

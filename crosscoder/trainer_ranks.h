@@ -50,10 +50,12 @@ class TrainerRanks {
   // TrainerRanksError, naming the rank, when a rank fails, is gone or does
   // not join within the address's timeout: `cc` is then unchanged (blocks
   // are written back only once every rank's is back), and the next budget
-  // meets the ranks again as a new generation. A crosscoder with fewer
-  // heads than ranks, or streamed, trains here alone, with the ranks'
-  // arithmetic (the same result, to float rounding); one on the dense
-  // (GPU) step trains as without ranks.
+  // meets the ranks again as a new generation. A streamed crosscoder's
+  // rows are read here, step by step, and each rank is sent its heads' part
+  // of the batch (crosscoder/rows_over_ranks.h). A crosscoder with fewer
+  // heads than ranks trains here alone, with the ranks' arithmetic (the
+  // same result, to float rounding); one on the dense (GPU) step trains as
+  // without ranks.
   TrainReport train_budget(Crosscoder& cc, int64_t steps, const std::function<void(int64_t, double)>& progress,
                            const std::atomic<bool>* stop = nullptr);
 
@@ -65,8 +67,9 @@ class TrainerRanks {
   static void serve_rank(const HeadGroupAddress& address, const std::function<void(const std::string&)>& log);
 
  private:
-  static std::string pack(const Crosscoder& block, int64_t steps);
-  static Crosscoder unpack(const std::string& bytes, int64_t* steps);
+  static std::string pack(const Crosscoder& block, int64_t steps, bool streamed);
+  // A block whose rows come batch by batch receives them over `group`.
+  static Crosscoder unpack(const std::string& bytes, int64_t* steps, MessageGroup* group);
   static TrainReport train_block(Crosscoder& block, MessageGroup* group, int64_t steps,
                                  const std::function<void(int64_t, double)>& progress,
                                  const std::atomic<bool>* stop = nullptr);

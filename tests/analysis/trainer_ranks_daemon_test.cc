@@ -9,6 +9,8 @@
 #include <cmath>
 #include <fstream>
 
+#include "analysis/training_footprint.h"
+#include "crosscoder/crosscoder_options.h"
 #include "examples/planted/planted_dictionary.h"
 #include "tests/analysis/planted_stream.h"
 #include "tests/support/cli_output.h"
@@ -38,11 +40,13 @@ struct Trained {
   std::vector<std::pair<double, double>> losses;  // first and last loss of each update
   std::vector<float> decoder;                     // W_D as exported, raw
   std::vector<std::string> events;                // every feature's emerged/faded/strengthened steps
+  bool streamed = false;                          // trained from the stored rows (over the memory cap)
 };
 
-DaemonProcess start_daemon(const testing::TempDir& dir, int ranks) {
+// `analysis`: more [analysis] keys.
+DaemonProcess start_daemon(const testing::TempDir& dir, int ranks, const std::string& analysis = "") {
   const std::string config = dir.sub("ranks.toml");
-  std::ofstream(config) << kConfig;
+  std::ofstream(config) << kConfig << analysis;
   return DaemonProcess(
       {"--config", config, "--crosscoder-priority", "normal", "--trainer-ranks", std::to_string(ranks)});
 }
@@ -64,9 +68,9 @@ Trained finish(const DaemonProcess& daemon, Trained out) {
   return out;
 }
 
-Trained stream_on_ranks(const PlantedDictionary& p, int ranks) {
+Trained stream_on_ranks(const PlantedDictionary& p, int ranks, const std::string& analysis = "") {
   testing::TempDir dir;
-  DaemonProcess daemon = start_daemon(dir, ranks);
+  DaemonProcess daemon = start_daemon(dir, ranks, analysis);
   daemon.start();
   Trained out;
   testing::stream_planted(daemon, "planted", p, {}, {}, [&](int64_t) {
@@ -76,6 +80,7 @@ Trained stream_on_ranks(const PlantedDictionary& p, int ranks) {
   const auto trainers = daemon.query("status")["daemon"]["trainers"]["ranks"];
   EXPECT_EQ(trainers["world_size"], ranks);
   EXPECT_EQ(trainers["processes"].size(), std::size_t(ranks - 1));
+  out.streamed = testing::worker_status(daemon, "planted").value("streamed", false);
   return finish(daemon, std::move(out));
 }
 
@@ -141,6 +146,37 @@ TEST(TrainerRanksDaemon, OneTwoAndFourRanksTrainAlikeAndResumeOnAnotherCount) {
   const auto update = testing::worker_status(daemon, "planted")["last_update"];
   EXPECT_NEAR(update["loss"].get<double>(), alone.losses.back().second, 1e-6 * alone.losses.back().second);
   expect_trained_as(alone, daemon, "4 ranks, restarted on 2 for the last update, against one process");
+}
+
+// A crosscoder over the memory cap is streamed: its rows stay in the
+// store. On two ranks rank 0 reads each step's rows of every head and sends
+// rank 1 its heads' part (crosscoder/rows_over_ranks.h); it trains as on one.
+TEST(TrainerRanksDaemon, AStreamedCrosscoderTrainsOnTwoRanksAsOnOne) {
+  PlantedOptions o = recovery_fixture();
+  o.d_model = 256;
+  o.n_atoms = 64;
+  o.n_snapshots = 4;
+  o.n_tokens = 12288;  // 12 MiB a snapshot
+  const PlantedDictionary p = make_planted_dictionary(o);
+  CrosscoderOptions options;  // kConfig's sizes
+  options.d_model = o.d_model;
+  options.n_features = 64;
+  options.batch_size = 256;
+  const uint64_t cap = training_footprint(options, o.n_snapshots, o.n_tokens, /*streamed=*/true).total();
+  ASSERT_GT(training_footprint(options, 2, o.n_tokens).total(), cap);  // streamed once there are two heads
+  const std::string analysis = "memory_cap_bytes = " + std::to_string(cap) + "\n";
+  const Trained alone = stream_on_ranks(p, 1, analysis);
+  const Trained spread = stream_on_ranks(p, 2, analysis);
+  EXPECT_TRUE(alone.streamed);
+  EXPECT_TRUE(spread.streamed);
+  ASSERT_EQ(spread.losses.size(), alone.losses.size());
+  for (std::size_t u = 0; u < alone.losses.size(); ++u)
+    EXPECT_NEAR(spread.losses[u].second, alone.losses[u].second, 1e-6 * alone.losses[u].second) << "update " << u;
+  const float worst = largest_difference(alone.decoder, spread.decoder);
+  std::printf("streamed, 2 ranks: exported W_D within %.3g of one rank; last loss %.8f vs %.8f\n", worst,
+              spread.losses.back().second, alone.losses.back().second);
+  EXPECT_LT(worst, 1e-4f);
+  EXPECT_EQ(spread.events, alone.events);
 }
 
 // Rank 1 killed in the middle of an update: the update fails (the daemon

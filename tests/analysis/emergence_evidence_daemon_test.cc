@@ -49,7 +49,8 @@ TEST(EmergenceEvidenceDaemon, AtomsPresentAllAlongAreNeverReportedEmerged) {
   testing::stream_planted(daemon, "stationary", p);
 
   std::map<int64_t, nlohmann::json> features;
-  for (const auto& f : daemon.query("features", {{"run", "stationary"}, {"filter", "all"}, {"limit", 0}})["features"])
+  const auto answer = daemon.query("features", {{"run", "stationary"}, {"filter", "all"}, {"limit", 0}});  // kept for the loop
+  for (const auto& f : answer["features"])
     features[f["feature"].get<int64_t>()] = f;
   const auto directions = testing::exported_directions(daemon, "stationary", T - 1);
   int matched = 0, emerged = 0, strengthened = 0, unmeasured = 0;

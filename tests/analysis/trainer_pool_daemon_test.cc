@@ -288,6 +288,10 @@ struct StreamedShape {
   int64_t snapshots, tokens, d_model, features, batch;
   uint64_t cap;
   bool tmpfs;  // the store on tmpfs (CI: synced writes are not what this measures)
+  // With trainer ranks the daemon (rank 0) reads every step's rows and
+  // sends each rank its heads' part (crosscoder/rows_over_ranks.h); each
+  // rank's RSS must stay under its own at rest plus the cap and the constant.
+  int trainer_ranks = 0;
 };
 
 void train_streamed_under_cap(const StreamedShape& shape) {
@@ -329,13 +333,28 @@ void train_streamed_under_cap(const StreamedShape& shape) {
   ASSERT_EQ(daemon.terminate(), 0);
 
   std::ofstream(config) << crosscoder << "[analysis]\nmemory_cap_bytes = " << cap << "\n";
+  if (shape.trainer_ranks > 0)
+    daemon.set_extra_args({"--config", config, "--trainer-ranks", std::to_string(shape.trainer_ranks)});
   daemon.start();
   const uint64_t rss_at_rest = rss_bytes(daemon.pid());
+  std::vector<int> rank_pids;  // ranks 1 … N − 1, once each has started and rests
+  while (int(rank_pids.size()) + 1 < shape.trainer_ranks) {
+    rank_pids.clear();
+    const auto status = daemon.query("status");  // kept: the loop reads into it
+    for (const auto& p : status["daemon"]["trainers"]["ranks"]["processes"])
+      if (p.value("pid", 0) > 0) rank_pids.push_back(p["pid"].get<int>());
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  std::vector<uint64_t> rank_rss_at_rest;
+  for (int pid : rank_pids) rank_rss_at_rest.push_back(rss_bytes(pid));
+  std::vector<std::atomic<uint64_t>> rank_max_rss(rank_pids.size());
   std::atomic<bool> done{false};
   std::atomic<uint64_t> max_rss{0};
   std::thread sampler([&] {
     while (!done) {
       max_rss = std::max<uint64_t>(max_rss, rss_bytes(daemon.pid()));
+      for (std::size_t r = 0; r < rank_pids.size(); ++r)
+        rank_max_rss[r] = std::max<uint64_t>(rank_max_rss[r], rss_bytes(rank_pids[r]));
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
   });
@@ -364,6 +383,15 @@ void train_streamed_under_cap(const StreamedShape& shape) {
   EXPECT_EQ(worker["memory_bytes"], footprint.total()) << worker.dump();
   EXPECT_LE(max_rss, rss_at_rest + cap + kRssBesideTheCap);
   EXPECT_LT(max_rss, rss_at_rest + activations);
+  for (std::size_t r = 0; r < rank_pids.size(); ++r) {
+    std::printf("rank %zu: RSS %.1f MiB at rest, at most %.1f MiB while training\n", r + 1,
+                rank_rss_at_rest[r] / 1048576.0, rank_max_rss[r] / 1048576.0);
+    EXPECT_LE(rank_max_rss[r], rank_rss_at_rest[r] + cap + kRssBesideTheCap) << "rank " << r + 1;
+  }
+  if (shape.trainer_ranks > 1) {  // a group formed: budgets were spread
+    const auto ranks = daemon.query("status")["daemon"]["trainers"]["ranks"];
+    EXPECT_GE(ranks.value("generation", -1), 0) << ranks.dump();
+  }
   int row_files = 0;
   for (const auto& entry : std::filesystem::recursive_directory_iterator(daemon.data_dir()))
     row_files += entry.path().extension() == ".f32";
@@ -384,6 +412,11 @@ TEST(TrainerPoolDaemon, ATapWhoseActivationsAreTwiceTheCapTrainsStreamedWithinIt
 // has its output.
 TEST(TrainerPoolDaemon, DISABLED_SixtyFourSnapshotsOf64MiBTrainStreamedUnderAOneGiBCap) {
   train_streamed_under_cap({64, 16384, 1024, 32, 64, uint64_t(1) << 30, false});
+}
+
+// The same on two trainer ranks (bench/stream/full_size.sh ranks).
+TEST(TrainerPoolDaemon, DISABLED_SixtyFourSnapshotsOf64MiBOnTwoRanksUnderAOneGiBCap) {
+  train_streamed_under_cap({64, 16384, 1024, 32, 64, uint64_t(1) << 30, false, 2});
 }
 
 }  // namespace

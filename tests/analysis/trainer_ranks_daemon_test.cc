@@ -53,7 +53,10 @@ DaemonProcess start_daemon(const testing::TempDir& dir, int ranks, const std::st
 
 std::vector<std::string> feature_events(const DaemonProcess& daemon) {
   std::vector<std::string> out;
-  for (const auto& f : daemon.query("features", {{"run", "planted"}, {"filter", "all"}, {"limit", 0}})["features"])
+  // Kept in a variable: a range over ["features"] of the temporary answer
+  // would read it after it is destroyed.
+  const auto answer = daemon.query("features", {{"run", "planted"}, {"filter", "all"}, {"limit", 0}});
+  for (const auto& f : answer["features"])
     out.push_back(std::to_string(f["feature"].get<int64_t>()) + ": " + f.value("emerged_step", nlohmann::json()).dump() +
                   " " + f.value("faded_step", nlohmann::json()).dump() + " " +
                   f.value("strengthened_step", nlohmann::json()).dump());
@@ -155,7 +158,7 @@ TEST(TrainerRanksDaemon, AStreamedCrosscoderTrainsOnTwoRanksAsOnOne) {
   PlantedOptions o = recovery_fixture();
   o.d_model = 256;
   o.n_atoms = 64;
-  o.n_snapshots = 4;
+  o.n_snapshots = 3;   // two updates spread (a block per rank needs two heads)
   o.n_tokens = 12288;  // 12 MiB a snapshot
   const PlantedDictionary p = make_planted_dictionary(o);
   CrosscoderOptions options;  // kConfig's sizes

@@ -33,7 +33,9 @@ for _ in $(seq 50); do "${CLI[@]}" --timeout-ms 200 status > /dev/null 2>&1 && b
 echo "== conceptwatchd is up; phase events follow live (prefixed 'event:'), feature counts every 10 s"
 # Feature events are many (one per feature); they are counted in the status
 # lines and listed at the end. Transitions and phase changes print as raised.
-( "${CLI[@]}" events --follow 2>/dev/null | grep --line-buffered -v ' feature [0-9]' | sed -u 's/^/event: /' ) &
+# The subshell's stderr is closed: when the cleanup stops its pipeline it
+# would print "Terminated" after the summary.
+( "${CLI[@]}" events --follow 2>/dev/null | grep --line-buffered -v ' feature [0-9]' | sed -u 's/^/event: /' ) 2>/dev/null &
 FOLLOW=$!
 feature_counts() {
   "${CLI[@]}" --json features --run tinygpt-repeat --filter all --limit 0 2>/dev/null | /usr/bin/python3 -c '

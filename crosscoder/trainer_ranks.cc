@@ -157,7 +157,7 @@ TrainReport TrainerRanks::train_budget(Crosscoder& cc, int64_t steps,
     std::vector<Crosscoder> trained;
     for (int r = 1; r < world; ++r) trained.push_back(Crosscoder::deserialize(group_->receive(r)));
     cc.put_head_block(own, begin);
-    for (int r = 1; r < world; ++r) cc.put_head_block(trained[size_t(r - 1)], block_of(n, world, r).first);
+    for (int r = 1; r < world; ++r) cc.put_head_block(trained[size_t(r - 1)], blocks[size_t(r)].first);
     return report;
   } catch (const std::exception& e) {
     group_.reset();

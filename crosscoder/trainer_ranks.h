@@ -46,7 +46,8 @@ class TrainerRanks {
   // `steps` training steps of `cc` (one budget, as Crosscoder's own
   // training takes it, with no seconds limit) with block r of its heads on
   // rank r. When `stop` is set every rank stops after the current step
-  // (the report says interrupted; the blocks are joined back all the same). Budgets of several crosscoders take turns. Throws
+  // (the report says interrupted; the blocks are joined back all the
+  // same). Budgets of several crosscoders take turns. Throws
   // TrainerRanksError, naming the rank, when a rank fails, is gone or does
   // not join within the address's timeout: `cc` is then unchanged (blocks
   // are written back only once every rank's is back), and the next budget

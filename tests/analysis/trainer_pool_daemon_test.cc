@@ -338,7 +338,9 @@ void train_streamed_under_cap(const StreamedShape& shape) {
   daemon.start();
   const uint64_t rss_at_rest = rss_bytes(daemon.pid());
   std::vector<int> rank_pids;  // ranks 1 … N − 1, once each has started and rests
+  const auto ranks_deadline = Clock::now() + std::chrono::seconds(60);
   while (int(rank_pids.size()) + 1 < shape.trainer_ranks) {
+    ASSERT_LT(Clock::now(), ranks_deadline) << "the trainer ranks did not start\n" << daemon.log();
     rank_pids.clear();
     const auto status = daemon.query("status");  // kept: the loop reads into it
     for (const auto& p : status["daemon"]["trainers"]["ranks"]["processes"])

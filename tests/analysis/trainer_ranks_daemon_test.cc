@@ -245,7 +245,6 @@ TEST(TrainerRanksDaemon, ARankKilledMidUpdateFailsItAndTrainingResumesWhenTheRan
   expect_trained_as(uninterrupted, daemon, "resumed after the kill, against the uninterrupted run");
 }
 
-
 // A daemon asked to stop in the middle of a budget spread over ranks stops
 // every rank after the current step (the ranks agree on it each step), as
 // it does alone, instead of waiting out a long budget.

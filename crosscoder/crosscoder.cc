@@ -16,6 +16,7 @@
 #include "crosscoder/compute_threads.h"
 #include "crosscoder/handover_latents.h"
 #include "crosscoder/recruit_presence.h"
+#include "crosscoder/faded_rows.h"
 #include "crosscoder/returning_latents.h"
 #include "crosscoder/schedule.h"
 #include "crosscoder/sparsity_default.h"
@@ -385,6 +386,24 @@ int64_t Crosscoder::Impl::fold_explained_latents(ProbePass* pass) {
   return static_cast<int64_t>(folded.size());
 }
 
+int64_t Crosscoder::Impl::silence_faded_rows() {
+  // A block of a head group holds some of each latent's heads: its levels
+  // are read on the whole crosscoder once the blocks are back.
+  if (!options.silence_faded_rows || n_snap() < 2 || group) return 0;
+  torch::NoGradGuard no_grad;
+  const int64_t F = options.n_features, T = n_snap();
+  const auto norms = params.w_dec.norm(2, {2}).to(torch::kFloat32).contiguous();  // [T, F]
+  const auto rows = faded_rows(norms.data_ptr<float>(), T, F);
+  if (rows.empty()) return 0;
+  std::vector<int64_t> heads, latents;
+  for (const auto& r : rows) heads.push_back(r.head), latents.push_back(r.latent);
+  const auto h = torch::tensor(heads, torch::kInt64), i = torch::tensor(latents, torch::kInt64);
+  params.w_dec.index_put_({h, i}, 0);
+  adam.m.w_dec.index_put_({h, i}, 0);
+  adam.v.w_dec.index_put_({h, i}, 0);
+  return static_cast<int64_t>(rows.size());
+}
+
 int64_t Crosscoder::Impl::split_returning_latents(ProbePass* pass) {
   if (!(options.split_returning_cosine > 0) || n_snap() < 3) return 0;
   torch::NoGradGuard no_grad;
@@ -643,6 +662,7 @@ TrainReport Crosscoder::train_between_arrivals(double share, const std::atomic<b
   TrainReport report = ranks ? ranks->train_budget(*this, steps, nullptr, stop)
                              : impl_->train_steps(steps, nullptr, stop, 0, -1, impl_->options.seconds_per_update * share);
   if (impl_->steps_since_update >= 0) impl_->steps_since_update += report.steps;
+  if (!report.interrupted) report.silenced = impl_->silence_faded_rows();
   return report;
 }
 
@@ -685,6 +705,7 @@ TrainReport Crosscoder::train(const std::function<void(int64_t, double)>& progre
   report.folded = folded;
   report.split = split;
   if (report.interrupted) return report;
+  report.silenced = impl_->silence_faded_rows();
   ++impl_->updates;
   impl_->steps_since_update = 0;
   return report;
@@ -703,9 +724,10 @@ Crosscoder train_offline(const CrosscoderOptions& options, const std::vector<uin
   // The paper's fit trains every head at once: no feature is handed from
   // one latent to another over the heads, and the fold is an online remedy
   // for what growth leaves (docs/CROSSCODER.md "Latents the others
-  // reconstruct"), not measured offline.
+  // reconstruct"), not measured offline; nor is silencing faded rows.
   offline.fold_unexplained = 0;
   offline.join_handover_cosine = 0;
+  offline.silence_faded_rows = false;
   Crosscoder cc(offline);
   auto& m = *cc.impl_;
   m.n_tokens = n_tokens;

@@ -111,6 +111,9 @@ struct Crosscoder::Impl {
   // (returning_latents.h) onto the latents `pass` counts dead, marking them
   // alive. Returns how many.
   int64_t split_returning_latents(ProbePass* pass);
+  // Zeroes the decoder rows of latents at the heads where they have faded
+  // (faded_rows.h), with those rows' Adam moments. Returns how many rows.
+  int64_t silence_faded_rows();
   // Marks the latents it recruits alive in `pass`; their ids go to
   // `recruited` when given.
   int64_t recruit_dead_latents(ProbePass* pass, std::vector<int64_t>* recruited = nullptr);

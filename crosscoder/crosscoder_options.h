@@ -82,6 +82,11 @@ struct CrosscoderOptions {
   // measured at 0.5, not adopted: it dated the planted mixed stream's atoms
   // worse (docs/CROSSCODER.md "Latents that come back with another direction").
   double split_returning_cosine = 0;
+  // After each update and each budget between arrivals: a latent's decoder
+  // rows at the heads where the readout calls it faded (normalised norm
+  // below 0.3 after it was at 0.5) are zeroed, so it stops firing there
+  // (crosscoder/faded_rows.h; docs/CROSSCODER.md "Faded rows are silenced").
+  bool silence_faded_rows = true;
   bool use_sparse_path = true;         // active-latent decoder and encoder-gradient path
   // Metrics: a feature active on more than this share of probe tokens is dense.
   double dense_frequency = 0.1;
@@ -138,6 +143,7 @@ void visit_crosscoder_options(Options& o, Visit&& v) {
   v("fold_unexplained", o.fold_unexplained, OptionKey::kOptional);
   v("join_handover_cosine", o.join_handover_cosine, OptionKey::kOptional);
   v("split_returning_cosine", o.split_returning_cosine, OptionKey::kOptional);
+  v("silence_faded_rows", o.silence_faded_rows, OptionKey::kOptional);
   v("use_sparse_path", o.use_sparse_path, OptionKey::kRequired);
   v("dense_frequency", o.dense_frequency, OptionKey::kOptional);
   v("progress_every", o.progress_every, OptionKey::kOptional);

@@ -56,6 +56,7 @@ struct TrainReport {
   int64_t joined = 0;        // latents that handed a feature over, joined at the start (handover_latents.h)
   int64_t folded = 0;        // latents the others reconstruct, freed at the start (refit_ablation.h)
   int64_t split = 0;         // latents that returned with another direction, split in two at the start
+  int64_t silenced = 0;      // decoder rows of faded latents zeroed after training (faded_rows.h)
   bool interrupted = false;  // `stop` was set: fewer steps than the budget
 };
 

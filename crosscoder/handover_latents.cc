@@ -4,7 +4,7 @@
 #include <cmath>
 #include <tuple>
 
-#include "crosscoder/returning_latents.h"
+#include "crosscoder/latent_levels.h"
 
 namespace cw {
 
@@ -27,9 +27,9 @@ std::vector<Handover> handover_latents(const float* w_dec, int64_t T, int64_t F,
     if (!(largest > 0)) continue;
     for (int64_t t = 0; t < T; ++t) {
       const double level = norm[t * F + i] / largest;
-      if (level >= kReturningOn) last_on[i] = t;
-      if (level >= kReturningOn && first_on[i] < 0) first_on[i] = t;
-      if (level >= kReturningOff && first_present[i] < 0) first_present[i] = t;
+      if (level >= kLatentOn) last_on[i] = t;
+      if (level >= kLatentOn && first_on[i] < 0) first_on[i] = t;
+      if (level >= kLatentOff && first_present[i] < 0) first_present[i] = t;
     }
   }
   std::vector<std::tuple<double, int64_t, int64_t, int64_t>> pairs;  // (−|cos|, to, from, at)

@@ -25,7 +25,7 @@ struct Handover {
 };
 
 // `w_dec` is [T × F × d] row-major. On and off are the emergence detector's
-// levels of the normalised decoder norm (returning_latents.h: on from 0.5 of
+// levels of the normalised decoder norm (latent_levels.h: on from 0.5 of
 // the latent's largest head, off below 0.3): A is on at at − 1 and below
 // the on level at every head from `at`; B is below the off level at every
 // head before `at` and on at `at`. Pairs whose two rows have |cos| of at

@@ -15,16 +15,16 @@ std::vector<ReturningLatent> returning_latents(const float* norms, int64_t T, in
     int64_t before_peak = -1;
     for (int64_t t = 0; t < T; ++t) {
       const double v = level(t);
-      if (!on && v >= kReturningOn) {
+      if (!on && v >= kLatentOn) {
         if (went_off) {
           ReturningLatent r{i, before_peak, t, t};
-          for (int64_t s = t; s < T && level(s) >= kReturningOff; ++s)
+          for (int64_t s = t; s < T && level(s) >= kLatentOff; ++s)
             if (level(s) > level(r.after_peak)) r.after_peak = s;
           out.push_back(r);
           break;
         }
         on = was_on = true;
-      } else if (on && v < kReturningOff) {
+      } else if (on && v < kLatentOff) {
         on = false;
         went_off = was_on;
       }

@@ -21,18 +21,14 @@
 #include <cstdint>
 #include <vector>
 
-namespace cw {
+#include "crosscoder/latent_levels.h"
 
-// The on and off levels of a latent's normalised decoder norm (1 at its
-// largest head): the emergence detector's defaults (detect/emergence.h:
-// present from 0.5, absent below 0.5 − 0.2).
-constexpr double kReturningOn = 0.5;
-constexpr double kReturningOff = 0.3;
+namespace cw {
 
 struct ReturningLatent {
   int64_t latent = 0;
   int64_t before_peak = 0;  // the head where its norm was largest before it went off
-  int64_t returns_at = 0;   // the first head at or above kReturningOn after it went off
+  int64_t returns_at = 0;   // the first head at or above kLatentOn after it went off
   int64_t after_peak = 0;   // its largest head from returns_at until it goes off again (or the last head)
 };
 

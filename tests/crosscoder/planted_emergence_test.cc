@@ -37,11 +37,26 @@ int64_t env_int(const char* name, int64_t fallback) {
   return v ? std::atoll(v) : fallback;
 }
 
+// The largest |cos| of latent f's decoder row at the final head (`directions`,
+// [F × d]) with any atom on there.
+double best_atom_cosine(const PlantedDictionary& p, const std::vector<float>& directions, int64_t f) {
+  const int64_t T = p.options.n_snapshots, d = p.options.d_model, K = p.options.n_atoms;
+  double best = 0, norm = 0;
+  for (int64_t j = 0; j < d; ++j) norm += double(directions[f * d + j]) * directions[f * d + j];
+  for (int64_t k = 0; k < K && norm > 0; ++k) {
+    if (!p.is_on(k, T - 1)) continue;
+    double dot = 0;
+    for (int64_t j = 0; j < d; ++j) dot += double(p.atoms[T - 1][k * d + j]) * directions[f * d + j];
+    best = std::max(best, std::fabs(dot) / std::sqrt(norm));
+  }
+  return best;
+}
+
 // Where the final snapshot's L0 comes from: latents whose decoder row there
 // matches an atom on there (|cos| >= 0.9) and the others, by the first head
 // at which their normalised decoder norm reached 0.5.
 void print_l0_composition(const PlantedDictionary& p, const Crosscoder& cc, const FeatureStats& stats) {
-  const int64_t T = p.options.n_snapshots, d = p.options.d_model, K = p.options.n_atoms;
+  const int64_t T = p.options.n_snapshots, d = p.options.d_model;
   const int64_t F = cc.options().n_features;
   const auto directions = cc.decoder_directions(T - 1);
   double matched_l0 = 0, other_l0 = 0;
@@ -51,14 +66,7 @@ void print_l0_composition(const PlantedDictionary& p, const Crosscoder& cc, cons
   for (int64_t f = 0; f < F; ++f) {
     const double frequency = stats.frequency[(T - 1) * F + f];
     if (frequency <= 0) continue;
-    double best = 0, norm = 0;
-    for (int64_t j = 0; j < d; ++j) norm += double(directions[f * d + j]) * directions[f * d + j];
-    for (int64_t k = 0; k < K && norm > 0; ++k) {
-      if (!p.is_on(k, T - 1)) continue;
-      double dot = 0;
-      for (int64_t j = 0; j < d; ++j) dot += double(p.atoms[T - 1][k * d + j]) * directions[f * d + j];
-      best = std::max(best, std::fabs(dot) / std::sqrt(norm));
-    }
+    const double best = best_atom_cosine(p, directions, f);
     if (best >= 0.9) {
       matched_l0 += frequency, ++matched;
       continue;
@@ -69,6 +77,47 @@ void print_l0_composition(const PlantedDictionary& p, const Crosscoder& cc, cons
     int64_t first = 0;
     while (first < T - 1 && stats.decoder_norm[first * F + f] < 0.5 * peak) ++first;
     other_l0_by_first[first] += frequency, ++other_by_first[first];
+  }
+  if (std::getenv("CW_EXPERIMENT_QUANTILES")) {
+    std::vector<double> n_other, f_other, a_other, n_match;
+    for (int64_t f = 0; f < F; ++f) {
+      const double frequency = stats.frequency[(T - 1) * F + f];
+      if (frequency <= 0) continue;
+      const double best = best_atom_cosine(p, directions, f);
+      const double n = stats.decoder_norm[(T - 1) * F + f];
+      if (best >= 0.9) { n_match.push_back(n); continue; }
+      n_other.push_back(n), f_other.push_back(frequency), a_other.push_back(stats.mean_activation[(T - 1) * F + f] * n);
+    }
+    auto q = [](std::vector<double> v) {
+      std::sort(v.begin(), v.end());
+      if (v.empty()) return std::string("-");
+      char b[128];
+      std::snprintf(b, sizeof b, "%.4f/%.4f/%.4f/%.4f", v[v.size() / 10], v[v.size() / 2], v[v.size() * 9 / 10], v.back());
+      return std::string(b);
+    };
+    std::printf("final head, p10/p50/p90/max: matched norm %s | others norm %s freq %s mean f*n %s\n", q(n_match).c_str(),
+                q(n_other).c_str(), q(f_other).c_str(), q(a_other).c_str());
+    for (double cut : {0.05, 0.1, 0.2, 0.3}) {
+      double l0 = 0, energy = 0;
+      int n = 0;
+      for (int64_t f = 0; f < F; ++f) {
+        double peak = 0;
+        for (int64_t t = 0; t < T; ++t) peak = std::max(peak, double(stats.decoder_norm[t * F + f]));
+        const double norm = stats.decoder_norm[(T - 1) * F + f], freq = stats.frequency[(T - 1) * F + f];
+        if (freq <= 0 || norm >= cut * peak) continue;
+        const double a = stats.mean_activation[(T - 1) * F + f] * norm;
+        l0 += freq, energy += freq * a * a, ++n;
+      }
+      std::printf("normalised norm < %.2f at the final head: %d latents, L0 %.2f, energy %.4f of %lld\n", cut, n, l0,
+                  energy, (long long)d);
+    }
+    std::printf("L0 per head:");
+    for (int64_t t = 0; t < T; ++t) {
+      double l0 = 0;
+      for (int64_t f = 0; f < F; ++f) l0 += stats.frequency[t * F + f];
+      std::printf(" %.2f", l0);
+    }
+    std::printf("\n");
   }
   std::printf("final L0: %.2f from %d latents matching an atom, %.2f from %d others; others by first head at 0.5 of peak:",
               matched_l0, matched, other_l0, other);
@@ -114,10 +163,18 @@ EmergenceReadout run_online(const PlantedDictionary& p, CrosscoderOptions o) {
     const auto report = cc.train();
     if (t > 0) r.max_first_loss_ratio = std::max(r.max_first_loss_ratio, report.first_loss / last_loss);
     if (std::getenv("CW_EXPERIMENT_VERBOSE"))
-      std::printf("update %lld: first %.3f last %.3f recruited %lld merged %lld joined %lld folded %lld\n", (long long)t,
-                  report.first_loss, report.last_loss, (long long)report.recruited, (long long)report.merged,
-                  (long long)report.joined, (long long)report.folded);
+      std::printf("update %lld: first %.3f last %.3f recruited %lld merged %lld joined %lld folded %lld silenced %lld\n",
+                  (long long)t, report.first_loss, report.last_loss, (long long)report.recruited,
+                  (long long)report.merged, (long long)report.joined, (long long)report.folded,
+                  (long long)report.silenced);
     last_loss = report.last_loss;
+  }
+  // CW_REFINE=steps: the idle daemon's refinement ("Refining while idle"), whole budgets.
+  for (int64_t done = 0, total = env_int("CW_REFINE", 0); done < total;) {
+    const auto m = cc.evaluate().back();
+    if (std::getenv("CW_EXPERIMENT_VERBOSE") && done % 1200 == 0)
+      std::printf("refine %lld: EV %.4f L0 %.2f\n", (long long)done, m.explained_variance, m.l0);
+    done += cc.train_between_arrivals(1.0).steps;
   }
   const auto metrics = cc.evaluate().back();
   r.ev = metrics.explained_variance;
@@ -225,11 +282,13 @@ CrosscoderOptions options_from_env(int64_t d_model) {
   o.sparsity_lambda = kAutoSparsityLambda;
   o.n_features = env_int("CW_F", 8 * d_model);
   if (const char* v = std::getenv("CW_LAMBDA")) o.sparsity_lambda = std::atof(v);
+  if (const char* v = std::getenv("CW_LR")) o.lr = std::atof(v);
   o.steps_per_update = env_int("CW_STEPS", o.steps_per_update);
   o.batch_size = env_int("CW_BATCH", o.batch_size);
   o.seed = env_int("CW_CC_SEED", 0);
   if (const char* v = std::getenv("CW_FOLD")) o.fold_unexplained = std::atof(v);
   if (const char* v = std::getenv("CW_JOIN")) o.join_handover_cosine = std::atof(v);
+  if (const char* v = std::getenv("CW_SILENCE")) o.silence_faded_rows = std::atoi(v) != 0;
   return o;
 }
 

@@ -7,18 +7,10 @@
 
 #include "crosscoder/crosscoder_impl.h"
 #include "crosscoder/returning_latents.h"
+#include "tests/crosscoder/norm_profiles.h"
 
 namespace cw {
 namespace {
-
-// [T × F] head-major from one profile per latent.
-std::vector<float> head_major(const std::vector<std::vector<float>>& per_latent) {
-  const size_t F = per_latent.size(), T = per_latent[0].size();
-  std::vector<float> out(T * F);
-  for (size_t i = 0; i < F; ++i)
-    for (size_t t = 0; t < T; ++t) out[t * F + i] = per_latent[i][t];
-  return out;
-}
 
 TEST(ReturningLatents, OnOffOnIsFoundWithItsPeaksAndWhatTheHysteresisAbsorbsIsNot) {
   const auto norms = head_major({

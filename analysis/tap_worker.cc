@@ -494,16 +494,16 @@ void TapWorker::finish_update(const std::vector<uint64_t>& new_steps, const Trai
   }
   if (new_steps.empty()) {
     spdlog::info("crosscoder {}/{}: refined over {} snapshots, {} steps in {:.1f} s ({}), loss {:.4g} -> {:.4g}, {} "
-                 "refinement steps left",
+                 "faded rows silenced, {} refinement steps left",
                  run_, tap_, steps.size(), report.steps, seconds, clock.text(), report.first_loss, report.last_loss,
-                 refine_steps_left());
+                 report.silenced, refine_steps_left());
     return;
   }
   spdlog::info(
       "crosscoder {}/{}: +{} snapshots (now {}), {} merged, {} joined, {} folded, {} split, {} recruited, {} steps in "
-      "{:.1f} s ({}), loss {:.4g} -> {:.4g}",
+      "{:.1f} s ({}), loss {:.4g} -> {:.4g}, {} faded rows silenced",
       run_, tap_, new_steps.size(), steps.size(), report.merged, report.joined, report.folded, report.split,
-      report.recruited, report.steps, seconds, clock.text(), report.first_loss, report.last_loss);
+      report.recruited, report.steps, seconds, clock.text(), report.first_loss, report.last_loss, report.silenced);
 }
 
 void TapWorker::settle_feature_series(const FeatureAnalysis& analysis, const std::vector<uint64_t>& steps) {
@@ -596,7 +596,8 @@ void TapWorker::save(const std::vector<uint64_t>& new_steps, const TrainReport& 
                             {"joined", report.joined},
                             {"folded", report.folded},
                             {"split", report.split},
-                            {"recruited", report.recruited}};
+                            {"recruited", report.recruited},
+                            {"silenced", report.silenced}};
   if (!metrics.empty()) status_["latest"] = metrics_json(metrics.back());
   if (!metrics.empty()) newest_mse_ = metrics.back().mse;
 }

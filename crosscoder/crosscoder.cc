@@ -14,9 +14,9 @@
 
 #include "crosscoder/crosscoder_impl.h"
 #include "crosscoder/compute_threads.h"
+#include "crosscoder/faded_rows.h"
 #include "crosscoder/handover_latents.h"
 #include "crosscoder/recruit_presence.h"
-#include "crosscoder/faded_rows.h"
 #include "crosscoder/returning_latents.h"
 #include "crosscoder/schedule.h"
 #include "crosscoder/sparsity_default.h"

@@ -12,7 +12,8 @@
 // newest head with under 0.05 of their largest norm: L0 2.12 of the 5.58 the
 // newest snapshot reported, carrying 0.04% of its energy (docs/CROSSCODER.md
 // "Faded rows are silenced"). The daemon reads such a latent as faded
-// already, so silencing it changes no claim; it only ends the firing and,
+// already (at its default levels: latent_levels.h), so silencing it changes
+// no claim; it only ends the firing and,
 // at the newest head, makes the latent a faded one that recruitment may
 // reuse. A zeroed row gets no gradient (its gate u = h‖W_D‖ stays 0), so the
 // latent does not return at that head; a later feature there is a recruit.

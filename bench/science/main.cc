@@ -42,7 +42,8 @@ struct StreamResult {
 };
 
 StreamResult run_stream(const ScienceStream& stream, int index, int count, std::chrono::seconds per_snapshot,
-                        std::chrono::seconds refinement, bool refined, bool explain, bool show_daemon_log, const std::string& daemon_config) {
+                        std::chrono::seconds refinement, bool refined, bool explain, bool show_daemon_log,
+                        const std::string& daemon_config) {
   StreamResult result;
   result.stream = stream;
   const auto start = Clock::now();

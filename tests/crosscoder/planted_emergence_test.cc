@@ -59,35 +59,40 @@ void print_l0_composition(const PlantedDictionary& p, const Crosscoder& cc, cons
   const int64_t T = p.options.n_snapshots, d = p.options.d_model;
   const int64_t F = cc.options().n_features;
   const auto directions = cc.decoder_directions(T - 1);
+  const bool quantiles = std::getenv("CW_EXPERIMENT_QUANTILES") != nullptr;
+  const std::vector<double> cuts = {0.05, 0.1, 0.2, 0.3};
   double matched_l0 = 0, other_l0 = 0;
   int matched = 0, other = 0;
   std::vector<double> other_l0_by_first(T, 0.0);
   std::vector<int> other_by_first(T, 0);
+  // CW_EXPERIMENT_QUANTILES: at the final head, the matched latents' norms;
+  // the others' norms, frequencies and decoded magnitudes f·‖W_D‖; and the
+  // latents below each cut of their own largest norm.
+  std::vector<double> n_match, n_other, f_other, a_other;
+  std::vector<double> cut_l0(cuts.size(), 0.0), cut_energy(cuts.size(), 0.0);
+  std::vector<int> cut_latents(cuts.size(), 0);
   for (int64_t f = 0; f < F; ++f) {
     const double frequency = stats.frequency[(T - 1) * F + f];
     if (frequency <= 0) continue;
-    const double best = best_atom_cosine(p, directions, f);
-    if (best >= 0.9) {
+    double peak = 0;
+    for (int64_t t = 0; t < T; ++t) peak = std::max(peak, double(stats.decoder_norm[t * F + f]));
+    const double norm = stats.decoder_norm[(T - 1) * F + f];
+    const double magnitude = stats.mean_activation[(T - 1) * F + f] * norm;
+    for (std::size_t c = 0; c < cuts.size(); ++c)
+      if (norm < cuts[c] * peak)
+        cut_l0[c] += frequency, cut_energy[c] += frequency * magnitude * magnitude, ++cut_latents[c];
+    if (best_atom_cosine(p, directions, f) >= 0.9) {
       matched_l0 += frequency, ++matched;
+      n_match.push_back(norm);
       continue;
     }
     other_l0 += frequency, ++other;
-    double peak = 0;
-    for (int64_t t = 0; t < T; ++t) peak = std::max(peak, double(stats.decoder_norm[t * F + f]));
+    n_other.push_back(norm), f_other.push_back(frequency), a_other.push_back(magnitude);
     int64_t first = 0;
     while (first < T - 1 && stats.decoder_norm[first * F + f] < 0.5 * peak) ++first;
     other_l0_by_first[first] += frequency, ++other_by_first[first];
   }
-  if (std::getenv("CW_EXPERIMENT_QUANTILES")) {
-    std::vector<double> n_other, f_other, a_other, n_match;
-    for (int64_t f = 0; f < F; ++f) {
-      const double frequency = stats.frequency[(T - 1) * F + f];
-      if (frequency <= 0) continue;
-      const double best = best_atom_cosine(p, directions, f);
-      const double n = stats.decoder_norm[(T - 1) * F + f];
-      if (best >= 0.9) { n_match.push_back(n); continue; }
-      n_other.push_back(n), f_other.push_back(frequency), a_other.push_back(stats.mean_activation[(T - 1) * F + f] * n);
-    }
+  if (quantiles) {
     auto q = [](std::vector<double> v) {
       std::sort(v.begin(), v.end());
       if (v.empty()) return std::string("-");
@@ -97,20 +102,9 @@ void print_l0_composition(const PlantedDictionary& p, const Crosscoder& cc, cons
     };
     std::printf("final head, p10/p50/p90/max: matched norm %s | others norm %s freq %s mean f*n %s\n", q(n_match).c_str(),
                 q(n_other).c_str(), q(f_other).c_str(), q(a_other).c_str());
-    for (double cut : {0.05, 0.1, 0.2, 0.3}) {
-      double l0 = 0, energy = 0;
-      int n = 0;
-      for (int64_t f = 0; f < F; ++f) {
-        double peak = 0;
-        for (int64_t t = 0; t < T; ++t) peak = std::max(peak, double(stats.decoder_norm[t * F + f]));
-        const double norm = stats.decoder_norm[(T - 1) * F + f], freq = stats.frequency[(T - 1) * F + f];
-        if (freq <= 0 || norm >= cut * peak) continue;
-        const double a = stats.mean_activation[(T - 1) * F + f] * norm;
-        l0 += freq, energy += freq * a * a, ++n;
-      }
-      std::printf("normalised norm < %.2f at the final head: %d latents, L0 %.2f, energy %.4f of %lld\n", cut, n, l0,
-                  energy, (long long)d);
-    }
+    for (std::size_t c = 0; c < cuts.size(); ++c)
+      std::printf("normalised norm < %.2f at the final head: %d latents, L0 %.2f, energy %.4f of %lld\n", cuts[c],
+                  cut_latents[c], cut_l0[c], cut_energy[c], (long long)d);
     std::printf("L0 per head:");
     for (int64_t t = 0; t < T; ++t) {
       double l0 = 0;
@@ -171,9 +165,10 @@ EmergenceReadout run_online(const PlantedDictionary& p, CrosscoderOptions o) {
   }
   // CW_REFINE=steps: the idle daemon's refinement ("Refining while idle"), whole budgets.
   for (int64_t done = 0, total = env_int("CW_REFINE", 0); done < total;) {
-    const auto m = cc.evaluate().back();
-    if (std::getenv("CW_EXPERIMENT_VERBOSE") && done % 1200 == 0)
+    if (std::getenv("CW_EXPERIMENT_VERBOSE") && done % 1200 == 0) {
+      const auto m = cc.evaluate().back();
       std::printf("refine %lld: EV %.4f L0 %.2f\n", (long long)done, m.explained_variance, m.l0);
+    }
     done += cc.train_between_arrivals(1.0).steps;
   }
   const auto metrics = cc.evaluate().back();

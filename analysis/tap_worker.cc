@@ -29,13 +29,21 @@ int64_t now_ns() { return std::chrono::steady_clock::now().time_since_epoch().co
 // "dead_features" and "dense_features" are the fractions' old names, still
 // written for readers of `conceptwatch crosscoder --json` that use them.
 nlohmann::json metrics_json(const SnapshotMetrics& m) {
-  return {{"explained_variance", m.explained_variance},
+  nlohmann::json json = {{"explained_variance", m.explained_variance},
           {"l0", m.l0},
           {"dead_fraction", m.dead_fraction},
           {"dense_fraction", m.dense_fraction},
           {"dead_features", m.dead_fraction},
           {"dense_features", m.dense_fraction},
           {"mse", m.mse}};
+  if (m.held_out_rows > 0) {
+    json["held_out_rows"] = m.held_out_rows;
+    json["held_out_explained_variance"] = m.held_out_explained_variance;
+    json["held_out_explained_variance_se"] = m.held_out_explained_variance_se;
+    json["held_out_l0"] = m.held_out_l0;
+    json["memorised"] = memorised(m);
+  }
+  return json;
 }
 
 }  // namespace
@@ -388,6 +396,14 @@ bool TapWorker::update(const std::vector<SnapshotMeta>& stored) {
     const CrosscoderOptions options = crosscoder_options_for(config_, fresh.front().d_model);
     crosscoder_ = std::make_unique<Crosscoder>(options);
     spdlog::info("crosscoder {}/{}: {} features over d_model {}", run_, tap_, options.n_features, options.d_model);
+    const int64_t tokens = int64_t(fresh.front().n_tokens);
+    if (tokens < kEnoughProbeTokensPerDimension * options.d_model)
+      spdlog::warn(
+          "crosscoder {}/{}: the probe set's {} tokens are under {} per dimension of d_model {} ({}): there the "
+          "crosscoder was seen memorising the probe set (docs/CROSSCODER.md \"The probe set is memorised below 32 "
+          "tokens per dimension\"); `conceptwatch crosscoder` shows the held-out rows' explained variance",
+          run_, tap_, tokens, kEnoughProbeTokensPerDimension, options.d_model,
+          kEnoughProbeTokensPerDimension * options.d_model);
   }
   if (stream_ && !crosscoder_->streamed()) {
     rows_ = std::make_shared<StoredRows>(store_);
@@ -599,6 +615,15 @@ void TapWorker::save(const std::vector<uint64_t>& new_steps, const TrainReport& 
                             {"recruited", report.recruited},
                             {"silenced", report.silenced}};
   if (!metrics.empty()) status_["latest"] = metrics_json(metrics.back());
+  const bool memorising = !metrics.empty() && memorised(metrics.back());
+  if (memorising && !memorising_)
+    spdlog::warn(
+        "crosscoder {}/{}: memorising the probe set: explained variance {:.3f} on the held-out rows, {:.3f} on the "
+        "rows it trains on (L0 {:.1f} against {:.1f}); its features and dates are not to be trusted until the probe "
+        "set has more tokens",
+        run_, tap_, metrics.back().held_out_explained_variance, metrics.back().explained_variance,
+        metrics.back().held_out_l0, metrics.back().l0);
+  memorising_ = memorising;
   if (!metrics.empty()) newest_mse_ = metrics.back().mse;
 }
 

@@ -137,6 +137,7 @@ class TapWorker : public TrainerPool::Job {
   bool recovered_ = false;
   // The stored state would not load: train afresh until the next save replaces it.
   bool fresh_start_ = false;
+  bool memorising_ = false;  // the newest snapshot's held-out rows read memorised (warned once per episode)
   double load_seconds_ = 0;  // this turn's: state and activations read from the store
   std::unique_ptr<TapMonitor> monitor_;
   TaskAttribution attribution_{store_, run_, tap_};

@@ -122,14 +122,17 @@ void add_analysis_commands(CLI::App& app, const CliContext& context, int* exit_c
       std::cout << text(j["run"]) << "/" << text(j["tap"]) << "\n";
       // KL_UNI / KL_BI: the job's predictions against the probe's unigram and
       // bigram statistics (hooks/prediction_divergence.h), when it sends them.
-      TextTable table({"STEP", "EXPLAINED_VAR", "L0", "DEAD", "DENSE", "MSE", "SURPRISE", "MISSED", "EMERGING",
-                       "DIM_RATE", "KL_UNI", "KL_BI", "PHASE"});
+      // HELD_EV: the explained variance on the probe rows it never trains
+      // on (crosscoder/held_out_rows.h); "-" in a store written before them.
+      TextTable table({"STEP", "EXPLAINED_VAR", "HELD_EV", "L0", "DEAD", "DENSE", "MSE", "SURPRISE", "MISSED",
+                       "EMERGING", "DIM_RATE", "KL_UNI", "KL_BI", "PHASE"});
       for (const auto& s : j["snapshots"]) {
         const auto series = s.value("series", nlohmann::json::object());
         auto value = [&](const char* name, int digits) {
           return series.contains(name) ? fixed(series[name], digits) : std::string("-");
         };
-        table.add({text(s["step"]), fixed(s["explained_variance"]), fixed(s["l0"], 1), fixed(s["dead_fraction"]),
+        const std::string held_ev = s.contains("held_out_explained_variance") ? fixed(s["held_out_explained_variance"]) : "-";
+        table.add({text(s["step"]), fixed(s["explained_variance"]), held_ev, fixed(s["l0"], 1), fixed(s["dead_fraction"]),
                    fixed(s["dense_fraction"]), fixed(s["mse"], 4), value("surprise", 4), value("surprise_share", 3),
                    value("emergence_share", 3),
                    value("dimensionality_rate", 3), value("kl_unigram", 3), value("kl_bigram", 3),
@@ -139,6 +142,18 @@ void add_analysis_commands(CLI::App& app, const CliContext& context, int* exit_c
       // MISSED: share of the snapshot the dictionary missed as it arrived
       // (surprise / its energy); EMERGING: share of live features whose
       // emergence is dated at that snapshot; DIM_RATE: the feature-dimensionality rate (docs/ARCHITECTURE.md).
+      const auto& newest = j["snapshots"].back();
+      if (newest.contains("held_out_rows")) {
+        std::cout << "held out: " << text(newest["held_out_rows"]) << " probe rows never trained on: explained variance "
+                  << fixed(newest["held_out_explained_variance"]) << " ± "
+                  << fixed(newest.value("held_out_explained_variance_se", nlohmann::json(0.0))) << " (" << fixed(newest["explained_variance"])
+                  << " on the rows trained on), L0 " << fixed(newest["held_out_l0"], 1) << " ("
+                  << fixed(newest["l0"], 1) << ")\n";
+        if (newest.value("memorised", false))
+          std::cout << "MEMORISED: the crosscoder fits the rows it trains on far better than the held-out ones; its "
+                       "features and dates are not to be trusted until the probe set has more tokens (32 or more per "
+                       "dimension of d_model: docs/CROSSCODER.md)\n";
+      }
       const auto& flicker = j.value("flicker", nlohmann::json());
       if (!flicker.is_null()) {
         std::cout << "flicker: " << fixed(flicker["share"]) << " of live features (" << text(flicker["flickering_features"])

@@ -16,6 +16,7 @@
 #include "crosscoder/compute_threads.h"
 #include "crosscoder/faded_rows.h"
 #include "crosscoder/handover_latents.h"
+#include "crosscoder/held_out_rows.h"
 #include "crosscoder/recruit_presence.h"
 #include "crosscoder/returning_latents.h"
 #include "crosscoder/schedule.h"
@@ -89,8 +90,21 @@ torch::Tensor Crosscoder::Impl::normalise(const float* raw, int64_t rows, double
 torch::Tensor Crosscoder::Impl::sample_batch(const ProbeRows* from) {
   std::uniform_int_distribution<int64_t> pick(0, n_tokens - 1);
   std::vector<int64_t> idx(options.batch_size);
-  for (auto& i : idx) i = pick(rng);
+  // Drawn again while held out: with none held out, the draws of before.
+  const int64_t every = hold_out_every();
+  for (auto& i : idx) do i = pick(rng); while (is_held_out_row(i, every));
   return (from ? *from : rows()).batch(idx);
+}
+
+int64_t Crosscoder::Impl::hold_out_every() const { return effective_hold_out_every(n_tokens, options.hold_out_every); }
+
+torch::Tensor Crosscoder::Impl::held_out(int64_t begin, int64_t end) const {
+  const int64_t every = hold_out_every();
+  auto mask = torch::zeros({end - begin}, torch::kBool);
+  if (every == 0) return mask;
+  auto* out = mask.data_ptr<bool>();
+  for (int64_t r = begin; r < end; ++r) out[r - begin] = is_held_out_row(r, every);
+  return mask;
 }
 
 torch::Tensor Crosscoder::Impl::probe_rows(int64_t begin, int64_t end) const { return rows().range(begin, end); }
@@ -266,6 +280,10 @@ Crosscoder::Impl::ProbePass Crosscoder::Impl::probe_pass() const {
     const auto x = probe_rows(b, e);
     torch::Tensor f, x_hat;
     forward(x, &f, &x_hat);
+    // Held-out rows take part in no move: no firing, no residual.
+    const auto held = held_out(b, e).view({-1, 1, 1});
+    f.masked_fill_(held, 0);
+    x_hat = torch::where(held, x, x_hat);
     const auto open = f > 0;
     pass.fired += open.sum(0).to(torch::kFloat64).amax(0);  // per feature, its busiest snapshot
     pass.fired_newest += open.select(1, T - 1).sum(0).to(torch::kFloat64);

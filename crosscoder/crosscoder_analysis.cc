@@ -22,37 +22,61 @@ std::vector<float> to_vector(const torch::Tensor& t) {
 
 std::vector<SnapshotMetrics> Crosscoder::evaluate() const {
   const auto& m = *impl_;
-  const int64_t T = m.n_snap(), F = m.options.n_features, N = m.n_tokens;
+  const int64_t T = m.n_snap(), F = m.options.n_features, N = m.n_tokens, d = m.options.d_model;
   std::vector<SnapshotMetrics> out(T);
   if (T == 0) return out;
   torch::NoGradGuard no_grad;
-  auto sq_err = torch::zeros({T}, torch::kFloat64), active = torch::zeros({T}, torch::kFloat64);
-  auto sum_x = torch::zeros({T, m.options.d_model}, torch::kFloat64), sum_sq = torch::zeros({T}, torch::kFloat64);
+  // Per snapshot, [2, T]: the rows trained on (0) and the held-out rows (1).
+  auto sq_err = torch::zeros({2, T}, torch::kFloat64), active = torch::zeros({2, T}, torch::kFloat64);
+  auto sum_x = torch::zeros({2, T, d}, torch::kFloat64), sum_sq = torch::zeros({2, T}, torch::kFloat64);
+  auto rows = torch::zeros({2}, torch::kFloat64);
+  auto held_err_sq = torch::zeros({T}, torch::kFloat64);  // Σ over held-out rows of ‖x − x̂‖⁴: the errors' spread
   auto fires = torch::zeros({T, F}, torch::kFloat64);
   const int64_t chunk = m.chunk_rows(F);
   for (int64_t b = 0; b < N; b += chunk) {
-    const auto x = m.probe_rows(b, std::min(N, b + chunk));
+    const int64_t e = std::min(N, b + chunk);
+    const auto x = m.probe_rows(b, e);
     torch::Tensor f, x_hat;
     m.forward(x, &f, &x_hat);
-    sq_err += (x - x_hat).pow(2).sum(std::vector<int64_t>{0, 2}).to(torch::kFloat64);
-    const auto on = (f > 0).to(torch::kFloat64);
-    active += on.sum(std::vector<int64_t>{0, 2});
-    fires += on.sum(0);
-    sum_x += x.sum(0).to(torch::kFloat64);
-    sum_sq += x.pow(2).sum(std::vector<int64_t>{0, 2}).to(torch::kFloat64);
+    const auto held = m.held_out(b, e);
+    held_err_sq += ((x - x_hat).pow(2).sum(2).to(torch::kFloat64).pow(2) * held.to(torch::kFloat64).unsqueeze(1)).sum(0);
+    const auto on = (f > 0).to(torch::kFloat32);
+    const auto err = (x - x_hat).pow(2), sq = x.pow(2);
+    for (int64_t part = 0; part < 2; ++part) {
+      const auto w = (part == 1 ? held : held.logical_not()).to(torch::kFloat32);  // [R]
+      const auto wx = w.view({-1, 1, 1});
+      sq_err[part] += (err * wx).sum(std::vector<int64_t>{0, 2}).to(torch::kFloat64);
+      const auto on_part = on * wx;
+      active[part] += on_part.sum(std::vector<int64_t>{0, 2}).to(torch::kFloat64);
+      if (part == 0) fires += on_part.sum(0).to(torch::kFloat64);
+      sum_x[part] += (x * wx).sum(0).to(torch::kFloat64);
+      sum_sq[part] += (sq * wx).sum(std::vector<int64_t>{0, 2}).to(torch::kFloat64);
+      rows[part] += w.sum().to(torch::kFloat64);
+    }
   }
-  const double n = static_cast<double>(N);
+  const double n = rows[0].item<double>(), n_held = rows[1].item<double>();
   // E‖x − x̄‖² = E‖x‖² − ‖x̄‖².
-  const auto variance = sum_sq / n - (sum_x / n).pow(2).sum(1);
+  auto variance = [&](int64_t part, double count) {
+    return sum_sq[part] / count - (sum_x[part] / count).pow(2).sum(1);
+  };
+  const auto trained_variance = variance(0, n);
   const auto freq = fires / n;
   for (int64_t t = 0; t < T; ++t) {
     auto& s = out[t];
     s.step = m.steps[t];
-    s.mse = sq_err[t].item<double>() / n;
-    s.explained_variance = 1.0 - s.mse / variance[t].item<double>();
-    s.l0 = active[t].item<double>() / n;
+    s.mse = sq_err[0][t].item<double>() / n;
+    s.explained_variance = 1.0 - s.mse / trained_variance[t].item<double>();
+    s.l0 = active[0][t].item<double>() / n;
     s.dead_fraction = (freq[t] < m.options.dead_frequency).to(torch::kFloat64).mean().item<double>();
     s.dense_fraction = (freq[t] > m.options.dense_frequency).to(torch::kFloat64).mean().item<double>();
+    if (n_held > 0) {
+      s.held_out_rows = static_cast<int64_t>(n_held);
+      const double mean_err = sq_err[1][t].item<double>() / n_held, held_variance = variance(1, n_held)[t].item<double>();
+      s.held_out_explained_variance = 1.0 - mean_err / held_variance;
+      const double err_variance = std::max(0.0, held_err_sq[t].item<double>() / n_held - mean_err * mean_err);
+      s.held_out_explained_variance_se = std::sqrt(err_variance / n_held) / held_variance;
+      s.held_out_l0 = active[1][t].item<double>() / n_held;
+    }
   }
   return out;
 }

@@ -59,8 +59,14 @@ struct Crosscoder::Impl {
   // init for the first, grown otherwise).
   void add_newest_head();
   // [B, T, d] of random rows from `from` (on the training device), or from
-  // rows() when null.
+  // rows() when null; never a held-out row.
   torch::Tensor sample_batch(const ProbeRows* from = nullptr);
+  // The one-in-`every` of this probe set's held-out rows (held_out_rows.h);
+  // 0: none held out.
+  int64_t hold_out_every() const;
+  // [R] bool: which of rows [begin, end) are held out. Training and every
+  // move between updates leave them out; evaluate() reports them apart.
+  torch::Tensor held_out(int64_t begin, int64_t end) const;
   torch::Tensor probe_rows(int64_t begin, int64_t end) const;  // [R, T, d]
   // Raw activations of every snapshot → normalised [rows, T, d].
   torch::Tensor normalised_input(const std::vector<const float*>& raw, int64_t rows) const;

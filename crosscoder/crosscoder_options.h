@@ -87,6 +87,13 @@ struct CrosscoderOptions {
   // below 0.3 after it was at 0.5) are zeroed, so it stops firing there
   // (crosscoder/faded_rows.h; docs/CROSSCODER.md "Faded rows are silenced").
   bool silence_faded_rows = true;
+  // One probe row in this many is never trained on (0: none): evaluate()
+  // reports its explained variance and L0 apart, so that a crosscoder
+  // memorising a small probe set shows it (crosscoder/held_out_rows.h;
+  // docs/CROSSCODER.md "The probe set is memorised below 32 tokens per
+  // dimension"). 32: ~3% fewer rows to train on; at 4,096 probe tokens
+  // 128 held out, enough to read an explained variance to ~0.01.
+  int64_t hold_out_every = 32;
   bool use_sparse_path = true;         // active-latent decoder and encoder-gradient path
   // Metrics: a feature active on more than this share of probe tokens is dense.
   double dense_frequency = 0.1;
@@ -105,6 +112,8 @@ inline void check_between_update_options(const CrosscoderOptions& o) {
     throw std::invalid_argument("fold_unexplained must be in [0, 1) (0 turns the fold off)");
   if (!(o.join_handover_cosine >= 0 && o.join_handover_cosine <= 1))
     throw std::invalid_argument("join_handover_cosine must be in [0, 1] (0 turns joining off)");
+  if (o.hold_out_every < 0 || o.hold_out_every == 1)
+    throw std::invalid_argument("hold_out_every must be 0 (hold no row out) or at least 2 (one row in that many)");
 }
 
 // Calls v(name, field, key) for every option of `o`, in declaration order.
@@ -144,6 +153,7 @@ void visit_crosscoder_options(Options& o, Visit&& v) {
   v("join_handover_cosine", o.join_handover_cosine, OptionKey::kOptional);
   v("split_returning_cosine", o.split_returning_cosine, OptionKey::kOptional);
   v("silence_faded_rows", o.silence_faded_rows, OptionKey::kOptional);
+  v("hold_out_every", o.hold_out_every, OptionKey::kOptional);
   v("use_sparse_path", o.use_sparse_path, OptionKey::kRequired);
   v("dense_frequency", o.dense_frequency, OptionKey::kOptional);
   v("progress_every", o.progress_every, OptionKey::kOptional);

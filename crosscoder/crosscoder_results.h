@@ -11,6 +11,8 @@
 
 namespace cw {
 
+// On the probe rows the crosscoder trains on (all but the held-out ones,
+// crosscoder/held_out_rows.h), and apart on the held-out rows.
 struct SnapshotMetrics {
   uint64_t step = 0;
   double explained_variance = 0;  // 1 − E‖x − x̂‖² / E‖x − x̄‖² on the probe set
@@ -18,7 +20,36 @@ struct SnapshotMetrics {
   double dead_fraction = 0;       // features never active on the probe set at this snapshot
   double dense_fraction = 0;      // features active on > 10% of probe tokens
   double mse = 0;                 // mean ‖x − x̂‖² per token (normalised units)
+  // The same on the held-out rows (0 of them: none held out, both 0). Far
+  // below explained_variance (L0 far above l0): the crosscoder memorises
+  // the rows it trains on.
+  int64_t held_out_rows = 0;
+  double held_out_explained_variance = 0;
+  double held_out_explained_variance_se = 0;  // its standard error, from the rows' errors' spread
+  double held_out_l0 = 0;
 };
+
+// Probe tokens per dimension of d_model below which the crosscoder was
+// seen memorising them (planted streams at d_model 64, 128 and 256: 16 per
+// dimension memorised, 24 was on the edge, 32 did not); the daemon warns
+// below it.
+constexpr int64_t kEnoughProbeTokensPerDimension = 32;
+
+// The held-out rows' explained variance more than this below that of the
+// rows trained on, by more than two standard errors, reads as memorising.
+// 0.1: measured on 1,024-2,048 fresh rows of planted streams, the gap was
+// 0.03-0.06 at 32 or more probe tokens per dimension of d_model (every bar
+// met) and 0.10-0.28 at 16 (L0 1.2-13 × the planted one); the two standard
+// errors keep a few dozen held-out rows (the crosscoder's 23 of a 1,024-row
+// probe set read a 0.06 gap as 0.09-0.11) from calling it.
+// docs/CROSSCODER.md "The probe set is memorised below 32 tokens per
+// dimension".
+constexpr double kMemorisedGap = 0.1;
+
+inline bool memorised(const SnapshotMetrics& m) {
+  return m.held_out_rows > 0 &&
+         m.explained_variance - m.held_out_explained_variance - 2 * m.held_out_explained_variance_se > kMemorisedGap;
+}
 
 // Per feature, per snapshot statistics on the probe set.
 struct FeatureStats {

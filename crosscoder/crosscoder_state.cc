@@ -87,6 +87,9 @@ CrosscoderOptions crosscoder_options_from_json(const nlohmann::json& j) {
   visit_crosscoder_options(o, [&](const char* key, auto& value, OptionKey key_kind) {
     if (key_kind == OptionKey::kRequired || j.contains(key)) j.at(key).get_to(value);
   });
+  // A state stored before rows were held out trained on all of them: it
+  // must go on doing so (rows it learnt from would not be held out).
+  if (!j.contains("hold_out_every")) o.hold_out_every = 0;
   return o;
 }
 

@@ -25,7 +25,8 @@ torch::Tensor older_head_presence(const Crosscoder::Impl& model, const torch::Te
     torch::Tensor x_hat;
     model.forward(x, nullptr, &x_hat);
     const auto h = torch::mm(x.select(1, T - 1), direction.t());  // [rows, R]
-    const auto f = h * (h > threshold.unsqueeze(0)).to(h.scalar_type());
+    const auto open = (h > threshold.unsqueeze(0)) & model.held_out(b, b + h.size(0)).logical_not().unsqueeze(1);
+    const auto f = h * open.to(h.scalar_type());
     const auto older_residual = (x - x_hat).slice(1, 0, T - 1);   // [rows, T−1, d]
     const auto projection = torch::matmul(older_residual, direction.t());  // [rows, T−1, R]
     numerator += (projection * f.unsqueeze(1)).sum(0).to(torch::kFloat64);

@@ -112,9 +112,12 @@ void print_row(const StreamResult& r) {
   }
   std::string steps;
   for (auto s : c.transition_steps) steps += (steps.empty() ? "" : ",") + std::to_string(s);
-  std::printf("| %s | %s | %lld | %.3f | %.3f | %.2f/%.2f (%.2f) | %s | %s | %s | %s | %d/%d | %s | %s | %d [%s] | %d/%d | %.0f |\n",
+  char held[32] = "-";
+  if (!std::isnan(c.held_out_explained_variance))
+    std::snprintf(held, sizeof held, "%.3f%s", c.held_out_explained_variance, c.memorised ? " (memorised)" : "");
+  std::printf("| %s | %s | %lld | %.3f | %.3f | %s | %.2f/%.2f (%.2f) | %s | %s | %s | %s | %d/%d | %s | %s | %d [%s] | %d/%d | %.0f |\n",
               r.stream.name().c_str(), r.stream.split.c_str(), (long long)r.n_features, c.mean_max_cosine,
-              c.explained_variance, c.l0, c.planted_l0, c.l0_ratio(), share(c.dated_exact, c.rising).c_str(),
+              c.explained_variance, held, c.l0, c.planted_l0, c.l0_ratio(), share(c.dated_exact, c.rising).c_str(),
               share(c.dated_within_one, c.rising).c_str(), share(c.rising - c.rising_matched, c.rising).c_str(),
               share(c.late_claims, c.from_start_matched).c_str(), c.strengthened_from_start, c.strengthened_rising,
               share(c.faded, c.fading).c_str(),
@@ -137,10 +140,10 @@ std::vector<std::tuple<std::string, bool, bool>> bars(const testing::Scorecard& 
 
 void print_table(const std::vector<StreamResult>& results) {
   std::printf(
-      "| stream | split | features | mean max cos | EV | L0/planted (ratio) | emergence exact | ±1 | rising unmatched | "
+      "| stream | split | features | mean max cos | EV | held-out EV | L0/planted (ratio) | emergence exact | ±1 | rising unmatched | "
       "late claims (from-start matched) | strengthened from-start/rising | faded | mass flagged ±1 | "
       "false alarms [transition steps] | stray claims/live | s |\n");
-  std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
   for (const auto& r : results) print_row(r);
 
   // Pooled per split (and over all): shares over atoms, counts over streams.

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "crosscoder/crosscoder_results.h"
+
 namespace cw {
 
 const char* to_string(PlantedStructure structure) {
@@ -30,7 +32,10 @@ PlantedOptions planted_preset(PlantedStructure structure, int64_t d_model, int64
   o.d_model = d_model;
   o.n_atoms = n_atoms;
   o.n_snapshots = n_snapshots;
-  o.n_tokens = 4096;
+  // At least the probe tokens per dimension a crosscoder needs not to
+  // memorise them (docs/CROSSCODER.md "The probe set is memorised below 32
+  // tokens per dimension"): 8,192 at d_model 256.
+  o.n_tokens = std::max<int64_t>(4096, kEnoughProbeTokensPerDimension * d_model);
   o.active_per_token = 3;
   o.noise = 0.01;
   o.seed = seed;

@@ -127,6 +127,9 @@ TEST(PlantedScience, DefaultConfigOnAMixedStream) {
   EXPECT_LE(card.late_claim_share(), 0.05);
   EXPECT_EQ(card.faded, card.fading);
   EXPECT_GT(card.fading, 0);
+  // 4,096 tokens at d_model 32: the held-out rows are explained as well.
+  EXPECT_FALSE(std::isnan(card.held_out_explained_variance));
+  EXPECT_FALSE(card.memorised) << card.held_out_explained_variance;
   EXPECT_EQ(daemon.terminate(), 0) << daemon.log();
 }
 

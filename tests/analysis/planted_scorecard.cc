@@ -64,6 +64,10 @@ Scorecard score_planted(const PlantedDictionary& p, const DaemonReport& report, 
   s.explained_variance = last.at("explained_variance").get<double>();
   s.l0 = last.at("l0").get<double>();
   s.planted_l0 = p.mean_active(T - 1);
+  if (last.contains("held_out_explained_variance")) {
+    s.held_out_explained_variance = last.at("held_out_explained_variance").get<double>();
+    s.memorised = last.value("memorised", false);
+  }
 
   double cos_sum = 0;
   int on_at_end = 0;
@@ -161,6 +165,9 @@ nlohmann::json Scorecard::to_json() const {
           {"explained_variance", explained_variance},
           {"l0", l0},
           {"planted_l0", planted_l0},
+          {"held_out_explained_variance",
+           std::isnan(held_out_explained_variance) ? nlohmann::json() : nlohmann::json(held_out_explained_variance)},
+          {"memorised", memorised},
           {"rising", rising},
           {"rising_matched", rising_matched},
           {"dated_exact", dated_exact},
@@ -190,6 +197,10 @@ Scorecard Scorecard::from_json(const nlohmann::json& j) {
   j.at("explained_variance").get_to(s.explained_variance);
   j.at("l0").get_to(s.l0);
   j.at("planted_l0").get_to(s.planted_l0);
+  // Absent from results saved before rows were held out.
+  if (j.contains("held_out_explained_variance") && j["held_out_explained_variance"].is_number())
+    j["held_out_explained_variance"].get_to(s.held_out_explained_variance);
+  s.memorised = j.value("memorised", false);
   j.at("rising").get_to(s.rising);
   j.at("rising_matched").get_to(s.rising_matched);
   j.at("dated_exact").get_to(s.dated_exact);

@@ -24,6 +24,7 @@
 #ifndef CW_TESTS_ANALYSIS_PLANTED_SCORECARD_H_
 #define CW_TESTS_ANALYSIS_PLANTED_SCORECARD_H_
 
+#include <cmath>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -57,6 +58,9 @@ struct Scorecard {
   double explained_variance = 0;
   double l0 = 0;
   double planted_l0 = 0;
+  // The daemon's held-out rows (crosscoder/held_out_rows.h): NaN where it held none out.
+  double held_out_explained_variance = std::nan("");
+  bool memorised = false;
   // Emergence of rising atoms.
   int rising = 0, rising_matched = 0, dated_exact = 0, dated_within_one = 0;
   // Atoms on from snapshot 0 (fading, stable and rare).

@@ -119,6 +119,18 @@ TEST(CrosscoderState, LoadsFormatOneStatesWithTheGlobalStepCount) {
   EXPECT_EQ(current.encode(raw(p, 1), 512, 0), old.encode(raw(p, 1), 512, 0));
 }
 
+// A state stored before rows were held out trained on every row: it goes on
+// doing so (a row it learnt from is no held-out row); a new state holds out
+// one in 32 unless told otherwise.
+TEST(CrosscoderState, AStateFromBeforeHeldOutRowsHoldsNoneOut) {
+  nlohmann::json options = crosscoder_options_json(small_options());
+  EXPECT_EQ(crosscoder_options_from_json(options).hold_out_every, 32);
+  options["hold_out_every"] = 8;
+  EXPECT_EQ(crosscoder_options_from_json(options).hold_out_every, 8);
+  options.erase("hold_out_every");
+  EXPECT_EQ(crosscoder_options_from_json(options).hold_out_every, 0);
+}
+
 TEST(CrosscoderState, RefusesWhatIsNotAState) {
   EXPECT_THROW(decode_crosscoder_state("not a crosscoder"), std::invalid_argument);
   const std::string other = encode_safetensors({}, {{"format", "something else"}});

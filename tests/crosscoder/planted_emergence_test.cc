@@ -146,8 +146,78 @@ void print_onset_holders(const PlantedDictionary& p, const Crosscoder& cc, const
   }
 }
 
+// CW_HELDOUT=H (experiment only): the last H probe rows are never given to
+// the crosscoder; at the end, the final head's reconstruction of them is
+// compared with that of the rows it trained on, latent by latent.
+void print_held_out(const PlantedDictionary& p, const Crosscoder& cc, int64_t n_train) {
+  const int64_t T = p.options.n_snapshots, N = p.options.n_tokens, d = p.options.d_model;
+  const int64_t F = cc.options().n_features;
+  std::vector<const float*> all(T);
+  for (int64_t t = 0; t < T; ++t) all[t] = p.activations[t].data();
+  const auto f = cc.encode(all, N, T - 1);          // [N × F]
+  const auto w = cc.decoder_directions(T - 1);      // [F × d]
+  const float* raw = p.activations[T - 1].data();
+  double mean_norm = 0;
+  for (int64_t n = 0; n < n_train; ++n) {
+    double s = 0;
+    for (int64_t j = 0; j < d; ++j) s += double(raw[n * d + j]) * raw[n * d + j];
+    mean_norm += std::sqrt(s) / n_train;
+  }
+  const double scale = std::sqrt(double(d)) / mean_norm;
+  // x̂ without the decoder bias; the bias as the training rows' mean residual.
+  std::vector<double> x(N * d), r(N * d), bias(d, 0.0);
+  for (int64_t n = 0; n < N; ++n) {
+    for (int64_t j = 0; j < d; ++j) x[n * d + j] = r[n * d + j] = raw[n * d + j] * scale;
+    for (int64_t i = 0; i < F; ++i)
+      if (f[n * F + i] != 0)
+        for (int64_t j = 0; j < d; ++j) r[n * d + j] -= double(f[n * F + i]) * w[i * d + j];
+    if (n < n_train)
+      for (int64_t j = 0; j < d; ++j) bias[j] += r[n * d + j] / n_train;
+  }
+  double err[2] = {0, 0}, var[2] = {0, 0}, l0[2] = {0, 0}, mean[2][512] = {};
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t j = 0; j < d; ++j) r[n * d + j] -= bias[j], mean[n >= n_train][j] += x[n * d + j];
+  const double rows[2] = {double(n_train), double(N - n_train)};
+  std::vector<double> gain[2] = {std::vector<double>(F, 0.0), std::vector<double>(F, 0.0)};
+  std::vector<double> fired[2] = {std::vector<double>(F, 0.0), std::vector<double>(F, 0.0)};
+  for (int64_t n = 0; n < N; ++n) {
+    const int s = n >= n_train;
+    for (int64_t j = 0; j < d; ++j) {
+      err[s] += r[n * d + j] * r[n * d + j];
+      const double c = x[n * d + j] - mean[s][j] / rows[s];
+      var[s] += c * c;
+    }
+    for (int64_t i = 0; i < F; ++i) {
+      const double a = f[n * F + i];
+      if (a == 0) continue;
+      l0[s] += 1;
+      fired[s][i] += 1;
+      double wr = 0, ww = 0;
+      for (int64_t j = 0; j < d; ++j) wr += w[i * d + j] * r[n * d + j], ww += double(w[i * d + j]) * w[i * d + j];
+      gain[s][i] += 2 * a * wr + a * a * ww;  // what removing latent i adds to the row's error
+    }
+  }
+  std::printf("held out %lld rows: EV train %.4f held-out %.4f | L0 train %.2f held-out %.2f\n", (long long)(N - n_train),
+              1 - err[0] / var[0], 1 - err[1] / var[1], l0[0] / rows[0], l0[1] / rows[1]);
+  // Per latent firing at the final head: gain per row it fires on, by whether it matches an atom.
+  int counts[2][3] = {};  // [matched][held-out gain <= 0, > 0, never fired held out]
+  double l0_by[2][2] = {};
+  for (int64_t i = 0; i < F; ++i) {
+    if (fired[0][i] == 0) continue;
+    const int m = best_atom_cosine(p, w, i) >= 0.9;
+    if (fired[1][i] == 0) { ++counts[m][2]; continue; }
+    const int pos = gain[1][i] > 0;
+    ++counts[m][pos];
+    l0_by[m][pos] += fired[0][i] / rows[0];
+  }
+  std::printf("matched: held-out gain <= 0: %d (train L0 %.2f), > 0: %d (%.2f), unseen %d | others: <= 0: %d (%.2f), > 0: %d (%.2f), unseen %d\n",
+              counts[1][0], l0_by[1][0], counts[1][1], l0_by[1][1], counts[1][2], counts[0][0], l0_by[0][0], counts[0][1],
+              l0_by[0][1], counts[0][2]);
+}
+
 EmergenceReadout run_online(const PlantedDictionary& p, CrosscoderOptions o) {
-  const int64_t T = p.options.n_snapshots, N = p.options.n_tokens, d = p.options.d_model, K = p.options.n_atoms;
+  const int64_t T = p.options.n_snapshots, d = p.options.d_model, K = p.options.n_atoms;
+  const int64_t held_out = env_int("CW_HELDOUT", 0), N = p.options.n_tokens - held_out;
   o.d_model = d;
   Crosscoder cc(o);
   EmergenceReadout r;
@@ -228,6 +298,10 @@ EmergenceReadout run_online(const PlantedDictionary& p, CrosscoderOptions o) {
   }
   r.mean_max_cos = cos_sum / std::max(on, 1);
   if (std::getenv("CW_EXPERIMENT_VERBOSE")) print_l0_composition(p, cc, stats);
+  if (held_out > 0) print_held_out(p, cc, N);
+  std::printf("the crosscoder's held-out rows (%lld): EV %.4f ± %.4f L0 %.2f memorised %d\n",
+              (long long)metrics.held_out_rows, metrics.held_out_explained_variance,
+              metrics.held_out_explained_variance_se, metrics.held_out_l0, int(memorised(metrics)));
   std::printf(
       "EV %.4f L0 %.2f (planted %.2f) cos %.4f | initial atoms dated later %d/%d (matched %d/%d) | rising dated "
       "exactly %d/%d | max first/last loss %.2f\n",
@@ -299,13 +373,15 @@ TEST(PlantedEmergence, Experiment) {
     ASSERT_EQ(std::sscanf(preset, "%31[a-z-]/d%lld/k%lld/t%lld/s%lld", structure, &d, &k, &t, &seed), 5) << preset;
     const auto parsed = parse_planted_structure(structure);
     ASSERT_TRUE(parsed) << preset;
-    run_online(make_planted_dictionary(planted_preset(*parsed, d, k, t, uint64_t(seed))), options_from_env(d));
+    auto preset_options = planted_preset(*parsed, d, k, t, uint64_t(seed));
+    preset_options.n_tokens = env_int("CW_N", preset_options.n_tokens) + env_int("CW_HELDOUT", 0);
+    run_online(make_planted_dictionary(preset_options), options_from_env(d));
     return;
   }
   po.d_model = env_int("CW_D", 64);
   po.n_atoms = env_int("CW_K", 96);
   po.n_snapshots = env_int("CW_T", 24);
-  po.n_tokens = env_int("CW_N", 4096);
+  po.n_tokens = env_int("CW_N", 4096) + env_int("CW_HELDOUT", 0);
   po.active_per_token = env_int("CW_ACTIVE", 4);
   po.n_fading = env_int("CW_FADING", 0);
   po.n_initial = env_int("CW_INITIAL", 0);

@@ -130,7 +130,7 @@ TEST(DaemonConfig, CrosscoderSectionReadsTheOptionsByTheirNames) {
       "[crosscoder]\nn_features = 96\nsteps_per_update = 7\nseconds_per_update = 2.5\nbatch_size = 64\n"
       "lr = 0.02\ninitial_threshold = 0.3\nste_window = 2.0\nrecruit_fraction = 0.5\ndead_frequency = 0.001\n"
       "seed = 9\nthreads = 3\ndevice = \"cuda:1\"\nrecruit_faded = false\nsplit_returning_cosine = 0.4\n"
-      "fold_unexplained = 0.05\njoin_handover_cosine = 0\nsilence_faded_rows = false\n");
+      "fold_unexplained = 0.05\njoin_handover_cosine = 0\nsilence_faded_rows = false\nhold_out_every = 8\n");
   const CrosscoderOptions& o = config.analysis.crosscoder;
   EXPECT_EQ(o.n_features, 96);
   EXPECT_EQ(o.steps_per_update, 7);
@@ -149,6 +149,10 @@ TEST(DaemonConfig, CrosscoderSectionReadsTheOptionsByTheirNames) {
   EXPECT_EQ(o.fold_unexplained, 0.05);
   EXPECT_EQ(o.join_handover_cosine, 0.0);
   EXPECT_FALSE(o.silence_faded_rows);
+  EXPECT_EQ(o.hold_out_every, 8);
+  EXPECT_EQ(default_daemon_config().analysis.crosscoder.hold_out_every, 32);
+  EXPECT_NE(error_of("[crosscoder]\nhold_out_every = 1\n").find("[crosscoder] hold_out_every must be 0"),
+            std::string::npos);
   EXPECT_EQ(default_daemon_config().analysis.crosscoder.fold_unexplained, 0.1);
   EXPECT_TRUE(default_daemon_config().analysis.crosscoder.silence_faded_rows);
   EXPECT_NE(error_of("[crosscoder]\nfold_unexplained = 1\n").find("[crosscoder] fold_unexplained must be in [0, 1)"),

@@ -623,6 +623,13 @@ void TapWorker::save(const std::vector<uint64_t>& new_steps, const TrainReport& 
         "set has more tokens",
         run_, tap_, metrics.back().held_out_explained_variance, metrics.back().explained_variance,
         metrics.back().held_out_l0, metrics.back().l0);
+  // Said too, since an update can read memorised for a while: the demo's
+  // did once, at the update that took in its transition (0.15 against 0.41
+  // on the newest snapshot), and not from the next update on.
+  if (!memorising && memorising_)
+    spdlog::info("crosscoder {}/{}: no longer memorising the probe set: explained variance {:.3f} on the held-out "
+                 "rows, {:.3f} on the rows it trains on",
+                 run_, tap_, metrics.back().held_out_explained_variance, metrics.back().explained_variance);
   memorising_ = memorising;
   if (!metrics.empty()) newest_mse_ = metrics.back().mse;
 }

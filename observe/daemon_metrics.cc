@@ -92,6 +92,13 @@ void crosscoder_families(PrometheusText& out, const json& crosscoders) {
       {"conceptwatch_crosscoder_explained_variance", "latest", "explained_variance",
        "Explained variance of the crosscoder on the newest snapshot after the last update (status: "
        "crosscoders[].latest.explained_variance)."},
+      {"conceptwatch_crosscoder_held_out_explained_variance", "latest", "held_out_explained_variance",
+       "Explained variance on the newest snapshot's held-out probe rows, which the crosscoder never trains on; "
+       "far below conceptwatch_crosscoder_explained_variance it memorises the probe set (status: "
+       "crosscoders[].latest.held_out_explained_variance; absent when none are held out)."},
+      {"conceptwatch_crosscoder_held_out_explained_variance_se", "latest", "held_out_explained_variance_se",
+       "Standard error of conceptwatch_crosscoder_held_out_explained_variance, from the spread of the held-out "
+       "rows' errors (status: crosscoders[].latest.held_out_explained_variance_se)."},
       {"conceptwatch_crosscoder_l0", "latest", "l0",
        "Mean number of active features per token on the newest snapshot (status: crosscoders[].latest.l0)."},
       {"conceptwatch_crosscoder_dead_fraction", "latest", "dead_fraction",

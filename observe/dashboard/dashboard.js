@@ -160,7 +160,11 @@ function drawMetrics(crosscoder) {
   const rows = crosscoder.snapshots;
   const series = (field) => rows.map((r) => [r.step, r[field]]);
   $('metrics').replaceChildren(
-    lineChart([{ name: 'explained variance', points: series('explained_variance') }], { title: 'explained variance (EV)' }),
+    // Held-out rows: never trained on (crosscoder/held_out_rows.h); far
+    // below the trained rows' line, the crosscoder memorises the probe set.
+    lineChart([{ name: 'trained rows', points: series('explained_variance') },
+               { name: 'held-out rows', points: series('held_out_explained_variance'), colour: COLOURS[2] }],
+              { title: 'explained variance (EV)' }),
     lineChart([{ name: 'L0', points: series('l0'), colour: COLOURS[1] }], { title: 'L0 (active features per token)' }),
     lineChart([{ name: 'dead fraction', points: series('dead_fraction'), colour: COLOURS[3] }], { title: 'dead fraction', yRange: [0, 1] }));
 }

@@ -653,17 +653,23 @@ std::vector<Crosscoder::Arrival> Crosscoder::measure_arrivals() {
   torch::NoGradGuard no_grad;
   std::vector<Arrival> out(size_t(T - first));
   const int64_t chunk = m.chunk_rows(m.options.n_features);
+  // Over the rows trained on, as evaluate()'s mse, which the daemon divides
+  // the arrival's error by (the held-out rows are harder throughout).
+  double trained = 0;
   for (int64_t b = 0; b < n; b += chunk) {
-    const auto rows = m.probe_rows(b, std::min(n, b + chunk));  // [R, T, d]
+    const int64_t e = std::min(n, b + chunk);
+    const auto rows = m.probe_rows(b, e);  // [R, T, d]
     const auto xs = rows.slice(1, first);
     torch::Tensor x_hat;  // [R, T − first, d]: the encoder reads every head, only the new ones are decoded
     m.forward(rows, nullptr, &x_hat, first);
+    const auto w = m.held_out(b, e).logical_not().to(torch::kFloat32).unsqueeze(1);  // [R, 1]
+    trained += w.sum().item<double>();
     for (int64_t j = 0; j < T - first; ++j) {
-      out[size_t(j)].mse += (xs.select(1, j) - x_hat.select(1, j)).pow(2).sum().item<double>();
-      out[size_t(j)].energy += xs.select(1, j).pow(2).sum().item<double>();
+      out[size_t(j)].mse += ((xs.select(1, j) - x_hat.select(1, j)).pow(2) * w).sum().item<double>();
+      out[size_t(j)].energy += (xs.select(1, j).pow(2) * w).sum().item<double>();
     }
   }
-  for (auto& a : out) a.mse /= double(n), a.energy /= double(n);
+  for (auto& a : out) a.mse /= trained, a.energy /= trained;
   m.newest_mse = out.back().mse;
   m.newest_energy = out.back().energy;
   m.measured_heads = T;

@@ -93,11 +93,17 @@ def check_crosscoder(args, client, run, t):
         x_norm = cc.normalise(x)
         x_hat = cc.decode(f, normalised=True)
         raw_hat = cc(x)
-    mse = ((x_norm - x_hat).double() ** 2).sum(-1).mean(0).numpy()
+    # The daemon's metrics are of the rows it trains on, and apart of the
+    # rows it holds out (their own hash here: held_out_rows).
+    held = torch.from_numpy(cc.held_out_rows(N))
+    assert 0 < int(held.sum()) < N, "expected some held-out rows of %d" % N
     daemon = client.crosscoder(run)["snapshots"]
-    close("reconstruction mse per snapshot", mse, [s["mse"] for s in daemon])
-    close("explained variance per snapshot", 1 - mse / (x_norm.double().var(0, unbiased=False).sum(-1)).numpy(),
-          [s["explained_variance"] for s in daemon])
+    for rows, prefix in ((~held, ""), (held, "held_out_")):
+        err = ((x_norm[rows] - x_hat[rows]).double() ** 2).sum(-1).mean(0).numpy()
+        ev = 1 - err / (x_norm[rows].double().var(0, unbiased=False).sum(-1)).numpy()
+        if not prefix:
+            close("reconstruction mse per snapshot", err, [s["mse"] for s in daemon])
+        close(prefix + "explained variance per snapshot", ev, [s[prefix + "explained_variance"] for s in daemon])
     close("raw reconstruction (forward) in raw units", (raw_hat * cc.scales.unsqueeze(-1)).numpy(), x_hat.numpy())
     fires = (f > 0).double()
     order = t.features  # rows of the trajectory matrices

@@ -187,7 +187,11 @@ TEST(DashboardBrowser, ATransitionAppearsLiveInHeadlessChromium) {
   EXPECT_LT(latency_ms, 3000);
 
   // The charts and the heatmap after the last update.
-  ASSERT_TRUE(page.wait_for("document.querySelectorAll('#metrics svg path').length === 3", std::chrono::seconds(10)));
+  // Four lines: explained variance of the rows trained on and of the
+  // held-out rows, L0, dead fraction.
+  ASSERT_TRUE(page.wait_for("document.querySelectorAll('#metrics svg path').length === 4", std::chrono::seconds(10)))
+      << page.evaluate("document.querySelectorAll('#metrics svg path').length").dump();
+  EXPECT_TRUE(holds(page, "document.querySelectorAll('#metrics svg path')[1].textContent === 'held-out rows'"));
   ASSERT_TRUE(page.wait_for("document.getElementById('heatmap').dataset.snapshots === '8'", std::chrono::seconds(10)));
   EXPECT_TRUE(holds(page, "document.getElementById('title').textContent === 'web / resid'"));
   EXPECT_TRUE(holds(page, "document.querySelector('#runs button').textContent.includes('8 snapshots')"));

@@ -116,6 +116,21 @@ class Crosscoder(torch.nn.Module):
         """decode(encode(x)): the reconstruction of x [..., T, d], in x's units."""
         return self.decode(self.encode(x, normalised), normalised)
 
+    def held_out_rows(self, n_rows):
+        """Bool numpy mask [n_rows]: the probe rows the daemon never trained
+        this crosscoder on (its `hold_out_every` option; crosscoder/held_out_rows.h):
+        evaluate on them to see how it does on tokens it has not seen."""
+        every = int(self.options.get("hold_out_every", 0))
+        if every < 2 or n_rows < 16 * every:
+            return np.zeros(n_rows, dtype=bool)
+        x = np.arange(n_rows, dtype=np.uint64)  # SplitMix64's finaliser of the row index
+        with np.errstate(over="ignore"):
+            x = x + np.uint64(0x9e3779b97f4a7c15)
+            x = (x ^ (x >> np.uint64(30))) * np.uint64(0xbf58476d1ce4e5b9)
+            x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94d049bb133111eb)
+            x = x ^ (x >> np.uint64(31))
+        return x % np.uint64(every) == 0
+
 
 def load_crosscoder(export_dir, device="cpu"):
     """Builds a Crosscoder from what `conceptwatch export --out DIR` wrote

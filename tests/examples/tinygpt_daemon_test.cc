@@ -45,6 +45,12 @@ struct JobRun {
 };
 
 // A small crosscoder that keeps pace with tinygpt on two cores.
+// hold_out_every = 0: these runs check when a transition is raised. With
+// one probe row in 32 held out, a clean-clone CI run raised the one-layer
+// run's only from its last snapshot (560 of 560), where runs here raise it
+// at 360-500 with and without held-out rows; which of the two made the
+// difference is open (docs/CROSSCODER.md "The probe set is memorised below
+// 32 tokens per dimension"). With 0 they run as CI passed them before.
 const char* kCrosscoder = R"(n_features = 128
 steps_per_update = 100
 seconds_per_update = 1.5
@@ -52,6 +58,7 @@ batch_size = 256
 lr = 0.002
 threads = 1
 sparsity_lambda = 0.03
+hold_out_every = 0
 )";
 
 JobRun train(const DaemonProcess& daemon, const Job& job) {

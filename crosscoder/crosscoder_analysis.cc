@@ -39,9 +39,9 @@ std::vector<SnapshotMetrics> Crosscoder::evaluate() const {
     torch::Tensor f, x_hat;
     m.forward(x, &f, &x_hat);
     const auto held = m.held_out(b, e);
-    held_err_sq += ((x - x_hat).pow(2).sum(2).to(torch::kFloat64).pow(2) * held.to(torch::kFloat64).unsqueeze(1)).sum(0);
     const auto on = (f > 0).to(torch::kFloat32);
     const auto err = (x - x_hat).pow(2), sq = x.pow(2);
+    held_err_sq += (err.sum(2).to(torch::kFloat64).pow(2) * held.to(torch::kFloat64).unsqueeze(1)).sum(0);
     for (int64_t part = 0; part < 2; ++part) {
       const auto w = (part == 1 ? held : held.logical_not()).to(torch::kFloat32);  // [R]
       const auto wx = w.view({-1, 1, 1});

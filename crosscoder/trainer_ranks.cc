@@ -1,6 +1,7 @@
 #include "crosscoder/trainer_ranks.h"
 
 #include <cstring>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -19,6 +20,20 @@ std::pair<int64_t, int64_t> block_of(int64_t n, int world, int r) {
   const int64_t begin = r * base + std::min<int64_t>(r, extra);
   return {begin, begin + base + (r < extra ? 1 : 0)};
 }
+
+// What a block message starts with: a tag that says it is one, then the
+// layout's version, so that a rank of another build refuses it in words
+// (version 1 had no tag; 2 added the tag, the version and the
+// accept/call-off round).
+constexpr int64_t kBlockMessageTag = 0x214b434f4c425743;  // the bytes "CWBLOCK!" on a little-endian machine
+constexpr int64_t kBlockMessageVersion = 2;
+
+// A rank's answer to its block before any step: 'K' it can train it, or
+// 'E' and why not. Then rank 0's word to each rank that accepted: go, or
+// call off (another rank refused), so that no rank waits in a step's sum
+// for a rank that will never join it.
+constexpr char kAccepted = 'K', kRefused = 'E';
+const std::string kGo = "G", kCallOff = "A";
 
 void append(std::string* out, int64_t v) { out->append(reinterpret_cast<const char*>(&v), sizeof v); }
 
@@ -67,7 +82,7 @@ int TrainerRanks::world_size() const { return address_.world_size; }
 int TrainerRanks::port() const { return rendezvous_ ? rendezvous_->port() : 0; }
 int64_t TrainerRanks::generation() const { return generation_; }
 
-// A block's message: steps, heads, rows, d_model, whether its activations
+// A block's message: tag, version, steps, heads, rows, d_model, whether its activations
 // follow (1) or come batch by batch (0: a streamed crosscoder), the state's
 // length, the state (Crosscoder::serialize), then, if they follow, its
 // heads' activations as held (normalised and scaled), head after head.
@@ -75,6 +90,8 @@ std::string TrainerRanks::pack(const Crosscoder& block, int64_t steps, bool stre
   const Crosscoder::Impl& m = *block.impl_;
   const std::string state = block.serialize();
   std::string out;
+  append(&out, kBlockMessageTag);
+  append(&out, kBlockMessageVersion);
   append(&out, steps);
   append(&out, m.n_snap());
   append(&out, m.n_tokens);
@@ -92,6 +109,14 @@ std::string TrainerRanks::pack(const Crosscoder& block, int64_t steps, bool stre
 
 Crosscoder TrainerRanks::unpack(const std::string& bytes, int64_t* steps, MessageGroup* group) {
   size_t at = 0;
+  if (read_int(bytes, &at) != kBlockMessageTag)
+    throw std::runtime_error(
+        "trainer ranks: not a block message of this layout (from a conceptwatchd built before block messages "
+        "carried a version?): run the same build on every rank");
+  if (const int64_t version = read_int(bytes, &at); version != kBlockMessageVersion)
+    throw std::runtime_error("trainer ranks: a block message of version " + std::to_string(version) +
+                             ", this conceptwatch-trainer reads version " + std::to_string(kBlockMessageVersion) +
+                             ": run the same build on every rank");
   *steps = read_int(bytes, &at);
   const int64_t heads = read_int(bytes, &at), rows = read_int(bytes, &at), d = read_int(bytes, &at);
   const int64_t rows_follow = read_int(bytes, &at);
@@ -126,6 +151,23 @@ TrainReport TrainerRanks::train_block(Crosscoder& block, MessageGroup* group, in
   return report;
 }
 
+void TrainerRanks::call_off_unless_all_accept() {
+  const int world = world_size();
+  std::vector<bool> accepted(size_t(world), false);
+  std::string refusals;
+  for (int r = 1; r < world; ++r) {
+    const std::string answer = group_->receive(r);
+    accepted[size_t(r)] = answer == std::string(1, kAccepted);
+    if (accepted[size_t(r)]) continue;
+    if (!refusals.empty()) refusals += "; ";
+    refusals += answer.size() > 1 && answer[0] == kRefused ? answer.substr(1)
+                                                           : "rank " + std::to_string(r) + " answered out of turn";
+  }
+  for (int r = 1; r < world; ++r)
+    if (accepted[size_t(r)]) group_->send(refusals.empty() ? kGo : kCallOff, r);
+  if (!refusals.empty()) throw std::runtime_error("a rank refused its block: " + refusals);
+}
+
 TrainReport TrainerRanks::train_budget(Crosscoder& cc, int64_t steps,
                                        const std::function<void(int64_t, double)>& progress,
                                        const std::atomic<bool>* stop) {
@@ -150,6 +192,7 @@ TrainReport TrainerRanks::train_budget(Crosscoder& cc, int64_t steps,
     for (int r = 0; r < world; ++r) blocks.push_back(block_of(n, world, r));
     for (int r = 1; r < world; ++r)
       group_->send(pack(cc.head_block(blocks[size_t(r)].first, blocks[size_t(r)].second), steps, streamed), r);
+    call_off_unless_all_accept();
     const auto [begin, end] = blocks[0];
     Crosscoder own = cc.head_block(begin, end);
     if (streamed) own.impl_->block_rows = std::make_unique<ScatteredRows>(cc.impl_->rows(), *group_, blocks);
@@ -204,9 +247,21 @@ void TrainerRanks::serve_rank(const HeadGroupAddress& address, const std::functi
         }
         ++done;
         int64_t steps = 0;
-        Crosscoder block = unpack(group->receive(0), &steps, group.get());
-        train_block(block, group.get(), steps, nullptr);
-        group->send(block.serialize(), 0);
+        std::optional<Crosscoder> block;
+        try {
+          block.emplace(unpack(group->receive(0), &steps, group.get()));
+        } catch (const std::runtime_error& e) {
+          log(me + ": refused a block: " + e.what());
+          group->send(std::string(1, kRefused) + me + ": " + e.what(), 0);
+          continue;
+        }
+        group->send(std::string(1, kAccepted), 0);
+        if (group->receive(0) != kGo) {
+          log(me + ": rank 0 called the budget off (another rank refused its block)");
+          continue;
+        }
+        train_block(*block, group.get(), steps, nullptr);
+        group->send(block->serialize(), 0);
       }
     } catch (const std::exception& e) {
       log(me + ": generation " + std::to_string(generation) + " failed (" + e.what() + "); waiting for the next");

@@ -48,8 +48,10 @@ class TrainerRanks {
   // rank r. When `stop` is set every rank stops after the current step
   // (the report says interrupted; the blocks are joined back all the
   // same). Budgets of several crosscoders take turns. Throws
-  // TrainerRanksError, naming the rank, when a rank fails, is gone or does
-  // not join within the address's timeout: `cc` is then unchanged (blocks
+  // TrainerRanksError, naming the rank, when a rank fails, is gone, does
+  // not join within the address's timeout, or refuses its block (one of
+  // another build: each rank says so before any step, in its own words,
+  // and rank 0 calls the budget off at once rather than wait for a timeout): `cc` is then unchanged (blocks
   // are written back only once every rank's is back), and the next budget
   // meets the ranks again as a new generation. A streamed crosscoder's
   // rows are read here, step by step, and each rank is sent its heads' part
@@ -70,7 +72,13 @@ class TrainerRanks {
  private:
   static std::string pack(const Crosscoder& block, int64_t steps, bool streamed);
   // A block whose rows come batch by batch receives them over `group`.
+  // Throws std::runtime_error saying why a block cannot be read: another
+  // layout or version, a wrong size, state and rows that disagree.
   static Crosscoder unpack(const std::string& bytes, int64_t* steps, MessageGroup* group);
+  // Rank 0, once every block is sent: each rank's answer (accepted, or
+  // refused and why); go to all when every rank accepted, else call off
+  // those that did and throw the refusals.
+  void call_off_unless_all_accept();
   static TrainReport train_block(Crosscoder& block, MessageGroup* group, int64_t steps,
                                  const std::function<void(int64_t, double)>& progress,
                                  const std::atomic<bool>* stop = nullptr);

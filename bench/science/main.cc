@@ -271,8 +271,8 @@ int main(int argc, char** argv) {
   app.add_option("--stream", names,
                  "a stream by name, STRUCTURE/dD/kK/tT/sS (repeatable; default: every built-in one of --split)");
   app.add_option("--seed", seeds, "run each chosen stream at these seeds instead of its own (repeatable; ad hoc)");
-  app.add_option("--split", split, "the built-in streams to run: tune, held-out or all")
-      ->check(CLI::IsMember({"tune", "held-out", "all"}));
+  app.add_option("--split", split, "the built-in streams to run: tune, held-out, fresh or all")
+      ->check(CLI::IsMember({"tune", "held-out", "fresh", "all"}));
   app.add_flag("--json", json, "print the results as JSON (progress still goes to stderr)");
   app.add_flag("--refined", refined,
                "score each stream again once the daemon has refined its crosscoder while idle ([crosscoder] "

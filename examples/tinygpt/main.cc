@@ -64,6 +64,9 @@ int main(int argc, char** argv) {
   app.add_option("--log-spaced-until", o.log_spaced_until, "snapshot at 0,1,2,4,... up to this step")
       ->capture_default_str();
   app.add_option("--snapshot-every", o.snapshot_every, "then snapshot every N steps")->capture_default_str();
+  app.add_option("--pause-after-snapshot-ms", o.pause_after_snapshot_ms,
+                 "sleep this long after each probe snapshot (checkpoints further apart in time)")
+      ->capture_default_str();
   app.add_option("--log-every", o.log_every, "progress line (and kjv held-out loss) every N steps")
       ->capture_default_str();
   app.add_option("--out", o.metrics_path, "per-step metrics as JSON lines");

@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 #include "crosscoder/compute_threads.h"
 #include "examples/tinygpt/checkpoint_schedule.h"
@@ -163,6 +164,7 @@ TrainSummary train_tinygpt(const TrainOptions& options, SnapshotSink& sink, std:
     if (options.run_probes && schedule.contains(step)) {
       probe.snapshot(step, step * tokens_per_step, scalars, sink);
       ++summary.snapshots;
+      std::this_thread::sleep_for(std::chrono::milliseconds(options.pause_after_snapshot_ms));
     }
     line["elapsed_s"] = seconds_since(start);
     if (metrics.is_open()) metrics << line.dump() << '\n';

@@ -43,6 +43,10 @@ struct TrainOptions {
   std::vector<std::string> taps;  // empty: every residual tap of the model
   uint64_t log_spaced_until = 512;
   uint64_t snapshot_every = 500;
+  // Sleep this long after each probe snapshot: a job whose checkpoints come
+  // further apart in time than tinygpt's flat-out ones (tests that ask
+  // whether an alert is raised while the run runs use it on a loaded machine).
+  uint64_t pause_after_snapshot_ms = 0;
   // false: no probe pass at checkpoints and nothing to the sink but the probe
   // set (bench/tinygpt's no-hooks baseline).
   bool run_probes = true;

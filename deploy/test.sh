@@ -4,14 +4,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash deploy/setup.sh
 cd build
-# CTest starts the longest tests first once it knows their times (it records
-# them after every run in Testing/Temporary/CTestCostData.txt). A clean clone
-# starts from the times of a CI run, committed in tests/ctest_cost_data.txt,
-# so that the minute-long tests do not start last and leave a core idle at
-# the end (measured: 888 s in test number order; the same costs scheduled
-# longest first fit in ~710 s). Tests it does not list run after those it does.
-mkdir -p Testing/Temporary
-[ -e Testing/Temporary/CTestCostData.txt ] || cp ../tests/ctest_cost_data.txt Testing/Temporary/CTestCostData.txt
 status=0
 ctest --output-on-failure --timeout 900 -j "${CW_TEST_JOBS:-2}" || status=$?
 if [ "$status" -ne 0 ] && [ -s Testing/Temporary/LastTestsFailed.log ]; then

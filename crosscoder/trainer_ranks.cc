@@ -247,10 +247,11 @@ void TrainerRanks::serve_rank(const HeadGroupAddress& address, const std::functi
         }
         ++done;
         int64_t steps = 0;
+        const std::string message = group->receive(0);
         std::optional<Crosscoder> block;
         try {
-          block.emplace(unpack(group->receive(0), &steps, group.get()));
-        } catch (const std::runtime_error& e) {
+          block.emplace(unpack(message, &steps, group.get()));
+        } catch (const std::exception& e) {  // a state that will not load throws torch's own errors too
           log(me + ": refused a block: " + e.what());
           group->send(std::string(1, kRefused) + me + ": " + e.what(), 0);
           continue;

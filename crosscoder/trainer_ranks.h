@@ -49,9 +49,10 @@ class TrainerRanks {
   // (the report says interrupted; the blocks are joined back all the
   // same). Budgets of several crosscoders take turns. Throws
   // TrainerRanksError, naming the rank, when a rank fails, is gone, does
-  // not join within the address's timeout, or refuses its block (one of
-  // another build: each rank says so before any step, in its own words,
-  // and rank 0 calls the budget off at once rather than wait for a timeout): `cc` is then unchanged (blocks
+  // not join within the address's timeout, or refuses its block (e.g. a
+  // rank of another build: each rank answers before any step, in its own
+  // words, and rank 0 calls the budget off at once rather than wait for a
+  // timeout): `cc` is then unchanged (blocks
   // are written back only once every rank's is back), and the next budget
   // meets the ranks again as a new generation. A streamed crosscoder's
   // rows are read here, step by step, and each rank is sent its heads' part

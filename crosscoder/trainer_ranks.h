@@ -52,8 +52,8 @@ class TrainerRanks {
   // not join within the address's timeout, or refuses its block (e.g. a
   // rank of another build: each rank answers before any step, in its own
   // words, and rank 0 calls the budget off at once rather than wait for a
-  // timeout): `cc` is then unchanged (blocks
-  // are written back only once every rank's is back), and the next budget
+  // timeout): `cc` is then unchanged (blocks are written back only once
+  // every rank's is back), and the next budget
   // meets the ranks again as a new generation. A streamed crosscoder's
   // rows are read here, step by step, and each rank is sent its heads' part
   // of the batch (crosscoder/rows_over_ranks.h). A crosscoder with fewer
@@ -73,8 +73,9 @@ class TrainerRanks {
  private:
   static std::string pack(const Crosscoder& block, int64_t steps, bool streamed);
   // A block whose rows come batch by batch receives them over `group`.
-  // Throws std::runtime_error saying why a block cannot be read: another
-  // layout or version, a wrong size, state and rows that disagree.
+  // Throws saying why a block cannot be read: std::runtime_error for
+  // another layout or version, a wrong size, state and rows that disagree;
+  // whatever Crosscoder::deserialize throws for a state that will not load.
   static Crosscoder unpack(const std::string& bytes, int64_t* steps, MessageGroup* group);
   // Rank 0, once every block is sent: each rank's answer (accepted, or
   // refused and why); go to all when every rank accepted, else call off

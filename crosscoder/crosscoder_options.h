@@ -87,6 +87,13 @@ struct CrosscoderOptions {
   // below 0.3 after it was at 0.5) are zeroed, so it stops firing there
   // (crosscoder/faded_rows.h; docs/CROSSCODER.md "Faded rows are silenced").
   bool silence_faded_rows = true;
+  // The activation evidence for a rare feature (fewer than 8 firing probe
+  // tokens at its strongest head): measured in its newest era's direction
+  // where it is still present in another one, and on the 8 tokens that
+  // project most where it fires on too few (crosscoder/emergence_evidence.h).
+  // false: such a feature's strength is unmeasured (NaN), as before
+  // (docs/CROSSCODER.md "Rare features").
+  bool rare_feature_evidence = true;
   // One probe row in this many is never trained on (0: none): evaluate()
   // reports its explained variance and L0 apart, so that a crosscoder
   // memorising a small probe set shows it (crosscoder/held_out_rows.h;
@@ -153,6 +160,7 @@ void visit_crosscoder_options(Options& o, Visit&& v) {
   v("join_handover_cosine", o.join_handover_cosine, OptionKey::kOptional);
   v("split_returning_cosine", o.split_returning_cosine, OptionKey::kOptional);
   v("silence_faded_rows", o.silence_faded_rows, OptionKey::kOptional);
+  v("rare_feature_evidence", o.rare_feature_evidence, OptionKey::kOptional);
   v("hold_out_every", o.hold_out_every, OptionKey::kOptional);
   v("use_sparse_path", o.use_sparse_path, OptionKey::kRequired);
   v("dense_frequency", o.dense_frequency, OptionKey::kOptional);

@@ -10,6 +10,7 @@
 
 #include "crosscoder/crosscoder.h"
 #include "crosscoder/crosscoder_impl.h"
+#include "crosscoder/latent_levels.h"
 
 namespace cw {
 namespace {
@@ -55,6 +56,51 @@ torch::Tensor strength_of(const std::function<torch::Tensor(int64_t, int64_t, in
   return strength.to(torch::kFloat32).contiguous();
 }
 
+// [F] int64: the strongest head of each feature's latest era, the heads
+// whose decoder direction agrees with its newest head's (|cos| >=
+// kSameDirectionCosine); its strongest head overall where the newest head
+// is not present (normalised norm below kLatentOff) or agrees with it.
+torch::Tensor latest_era_head(const torch::Tensor& w_dec, const torch::Tensor& norms) {
+  const int64_t T = norms.size(0);
+  const auto newest = w_dec[T - 1];                                                 // [F, d]
+  const auto dots = (w_dec * newest.unsqueeze(0)).sum(2);                           // [T, F]
+  const auto cosine = dots / (norms * norms[T - 1].unsqueeze(0)).clamp_min(1e-12);
+  const auto present = norms[T - 1] >= kLatentOff * std::get<0>(norms.max(0));
+  const auto in_era = (cosine.abs() >= kSameDirectionCosine) & present.unsqueeze(0);
+  const auto era_head = (norms * in_era.to(norms.dtype())).argmax(0);
+  return torch::where(present, era_head, norms.argmax(0));
+}
+
+// Where a feature fires on fewer than kMinEvidenceTokens probe tokens at its
+// reference head, R_i becomes the kMinEvidenceTokens tokens whose rows
+// project most on its direction there. Choosing them by that projection
+// favours the reference head (its noise is selected too), so the strength
+// elsewhere reads low rather than high: the check errs towards keeping an
+// emergence, as the rotation case does.
+void take_top_projecting_where_rare(const std::function<torch::Tensor(int64_t, int64_t, int64_t)>& rows,
+                                    int64_t chunk, const torch::Tensor& directions, const torch::Tensor& reference,
+                                    torch::Tensor* on) {
+  const int64_t N = on->size(0);
+  if (N < 2 * kMinEvidenceTokens) return;  // too few tokens for an inside and an outside
+  const auto rare = on->sum(0) < kMinEvidenceTokens;  // [F], on the host, as `on`
+  const auto on_host = reference.cpu();
+  const auto heads = std::get<0>(torch::_unique(on_host.masked_select(rare)));
+  for (int64_t i = 0; i < heads.size(0); ++i) {
+    const int64_t t = heads[i].item<int64_t>();
+    const auto which = (rare & (on_host == t)).nonzero().squeeze(1);  // [k] features
+    const auto u = directions.index_select(0, which.to(directions.device()));  // [k, d]
+    auto projection = torch::empty({N, which.size(0)}, torch::kFloat32);
+    for (int64_t b = 0; b < N; b += chunk) {
+      const int64_t e = std::min(N, b + chunk);
+      projection.slice(0, b, e).copy_(torch::mm(rows(t, b, e), u.t()));  // to the host
+    }
+    const auto top = std::get<1>(projection.topk(kMinEvidenceTokens, 0));  // [kMin, k]
+    auto mask = torch::zeros({N, which.size(0)}, torch::kUInt8);
+    mask.scatter_(0, top, 1);
+    on->index_copy_(1, which, mask);
+  }
+}
+
 std::vector<float> to_vector(const torch::Tensor& t) {
   return std::vector<float>(t.data_ptr<float>(), t.data_ptr<float>() + t.numel());
 }
@@ -79,7 +125,19 @@ std::vector<float> activation_strength(const ActivationStrengthInput& in) {
       torch::from_blob(const_cast<float*>(in.directions), {in.n_features, in.d_model}, torch::kFloat32);
   const auto on = torch::from_blob(const_cast<uint8_t*>(in.on_tokens), {in.n_tokens, in.n_features}, torch::kUInt8);
   const auto reference = torch::tensor(in.reference, torch::kInt64);
-  return to_vector(strength_of(rows, T, in.n_tokens, directions, on, reference));
+  if (!in.top_projecting_where_rare) return to_vector(strength_of(rows, T, in.n_tokens, directions, on, reference));
+  auto own = on.clone();
+  take_top_projecting_where_rare(rows, in.n_tokens, directions, reference, &own);
+  return to_vector(strength_of(rows, T, in.n_tokens, directions, own, reference));
+}
+
+std::vector<int64_t> latest_era_heads(const float* w_dec, int64_t T, int64_t F, int64_t d) {
+  if (!w_dec || T <= 0 || F <= 0 || d <= 0)
+    throw std::invalid_argument("latest_era_heads: needs decoder rows of positive size");
+  torch::NoGradGuard no_grad;
+  const auto w = torch::from_blob(const_cast<float*>(w_dec), {T, F, d}, torch::kFloat32);
+  const auto heads = latest_era_head(w, w.norm(2, {2}));
+  return std::vector<int64_t>(heads.data_ptr<int64_t>(), heads.data_ptr<int64_t>() + F);
 }
 
 std::vector<float> Crosscoder::activation_strength() const {
@@ -87,25 +145,36 @@ std::vector<float> Crosscoder::activation_strength() const {
   const int64_t T = m.n_snap(), F = m.options.n_features, N = m.n_tokens;
   if (T == 0) throw std::logic_error("crosscoder: activation_strength() needs a snapshot");
   torch::NoGradGuard no_grad;
-  const auto norms = decoder_norms(m.params);     // [T, F]
-  const auto reference = norms.argmax(0);          // [F]: normalised norm 1 there
+  const auto norms = decoder_norms(m.params);      // [T, F]
+  const auto strongest = norms.argmax(0);           // [F]: normalised norm 1 there
+  const auto latest = latest_era_head(m.params.w_dec, norms);
   const auto features = torch::arange(F, torch::kInt64);
-  const auto w = m.params.w_dec.index({reference, features});  // [F, d]
-  const auto directions = (w / w.norm(2, {1}, true).clamp_min(1e-12)).contiguous();
-  // R_i: the tokens feature i fires on at its reference snapshot.
-  auto on = torch::zeros({N, F}, torch::kUInt8);
+  // R_i: the tokens feature i fires on at its strongest head, and at its
+  // latest era's strongest head, in one pass over the probe rows.
+  auto on = torch::zeros({N, F}, torch::kUInt8), on_latest = torch::zeros({N, F}, torch::kUInt8);
   const int64_t chunk = m.chunk_rows(F);
-  const auto pick = reference.view({1, 1, F});
   for (int64_t b = 0; b < N; b += chunk) {
     const int64_t e = std::min(N, b + chunk);
     torch::Tensor f;
-    m.forward(m.probe_rows(b, e), &f, nullptr);                          // [R, T, F]
-    on.slice(0, b, e).copy_((f.gather(1, pick.expand({e - b, 1, F})).squeeze(1) > 0).to(torch::kUInt8));
+    m.forward(m.probe_rows(b, e), &f, nullptr);  // [R, T, F]
+    for (auto [head, mask] : {std::pair{&strongest, &on}, std::pair{&latest, &on_latest}}) {
+      const auto pick = head->view({1, 1, F}).expand({e - b, 1, F});
+      mask->slice(0, b, e).copy_((f.gather(1, pick).squeeze(1) > 0).to(torch::kUInt8));
+    }
   }
+  // A rare feature (too few firing tokens to measure at its strongest head)
+  // that is still present in another direction is measured as it is now.
+  const auto rare = (on.sum(0) < kMinEvidenceTokens) & m.options.rare_feature_evidence;  // on the host, as `on`
+  const auto reference = torch::where(rare.to(strongest.device()), latest, strongest);
+  on = torch::where(rare.unsqueeze(0), on_latest, on);
+  const auto w = m.params.w_dec.index({reference, features});  // [F, d]
+  const auto directions = (w / w.norm(2, {1}, true).clamp_min(1e-12)).contiguous();
     // Held in memory: every row of a snapshot at once, as always; streamed:
   // in chunks.
   const auto rows = [&](int64_t t, int64_t b, int64_t e) { return m.rows().snapshot_range(t, b, e); };
-  return to_vector(strength_of(rows, T, m.streamed ? chunk : N, directions, on, reference));
+  const int64_t rows_per_pass = m.streamed ? chunk : N;
+  if (m.options.rare_feature_evidence) take_top_projecting_where_rare(rows, rows_per_pass, directions, reference, &on);
+  return to_vector(strength_of(rows, T, rows_per_pass, directions, on, reference));
 }
 
 }  // namespace cw

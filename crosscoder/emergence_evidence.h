@@ -36,6 +36,10 @@ struct ActivationStrengthInput {
   const float* directions = nullptr;      // [n_features × d_model], unit rows u_i
   const uint8_t* on_tokens = nullptr;     // [n_tokens × n_features]: 1 where n ∈ R_i
   std::vector<int64_t> reference;         // per feature, r_i
+  // true: a feature with fewer than kMinEvidenceTokens tokens in R_i is
+  // measured on the kMinEvidenceTokens tokens that project most on u_i at
+  // r_i instead (what Crosscoder::activation_strength() does).
+  bool top_projecting_where_rare = false;
 };
 
 // strength [T × F] (snapshot-major, as FeatureStats). A feature whose
@@ -48,6 +52,30 @@ std::vector<float> activation_strength(const ActivationStrengthInput& input);
 
 // 8 tokens: fewer give a standard error that is itself noise.
 inline constexpr int64_t kMinEvidenceTokens = 8;
+
+// Crosscoder::activation_strength() for a rare feature, one that fires on
+// fewer than kMinEvidenceTokens probe tokens at its strongest head: if it
+// is still present at the newest head (normalised norm >= kLatentOff,
+// crosscoder/latent_levels.h: what the events call present) in a direction
+// its strongest head does not share (|cos| < kSameDirectionCosine), it is
+// measured in its newest era's direction (the strongest head agreeing with
+// the newest one), the feature `features` shows now; and where it still
+// fires on too few tokens there, R_i is the kMinEvidenceTokens tokens that
+// project most on that direction. Why: a latent can peak on a rare
+// direction nobody planted and then hold an atom present all along at a
+// lower norm (docs/CROSSCODER.md "Rare features"); without both its
+// emergence went unmeasured and was claimed late.
+// 0.5: the cosine the era split of crosscoder/returning_latents.h measured
+// (a returning latent's two directions: |cos| 0.04–0.41).
+inline constexpr double kSameDirectionCosine = 0.5;
+
+// Per feature, the strongest head of its newest era (the heads whose
+// decoder direction agrees with the newest head's, |cos| >=
+// kSameDirectionCosine) where the newest head is still present (normalised
+// norm >= kLatentOff); its strongest head otherwise. w_dec is
+// [T × F × d] (head-major, as the crosscoder holds it). Throws
+// std::invalid_argument on sizes that are not positive.
+std::vector<int64_t> latest_era_heads(const float* w_dec, int64_t n_snapshots, int64_t n_features, int64_t d_model);
 // 3 standard errors: R_i is chosen where the feature fires, which already
 // favours tokens whose projection is high, so a weaker bar would admit
 // features whose whole "signal" is that selection.

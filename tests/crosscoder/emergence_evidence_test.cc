@@ -57,6 +57,76 @@ TEST(ActivationStrength, KnownAnswer) {
   EXPECT_THROW(activation_strength(input), std::invalid_argument);
 }
 
+TEST(ActivationStrength, ARareFeatureIsMeasuredOnTheTokensThatProjectMost) {
+  // d 2, 64 tokens, two snapshots. Along e1 tokens 0–15 hold 1 (± 0.05) at
+  // both snapshots, the rest 0 (± 0.05): a direction present all along. The
+  // feature fires on only 3 of them at its reference snapshot 1, too few to
+  // measure; its 8 tokens projecting most are among tokens 0–15, which hold
+  // the direction at snapshot 0 too. Along e2 every token holds independent
+  // noise at each snapshot: its top 8 at snapshot 1 are noise's extremes,
+  // ordinary at snapshot 0, so a direction nobody planted reads absent there.
+  const int64_t N = 64, d = 2;
+  std::vector<float> x0(N * d), x1(N * d);
+  uint64_t state = 11;
+  const auto noise = [&] {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return float((state >> 11) % 1000) / 1000.0f - 0.5f;
+  };
+  for (int64_t n = 0; n < N; ++n) {
+    const float level = n < 16 ? 1.0f : 0.0f;
+    x0[n * d] = level + 0.1f * noise();
+    x1[n * d] = level + 0.1f * noise();
+    x0[n * d + 1] = noise();
+    x1[n * d + 1] = noise();
+  }
+  std::vector<uint8_t> on(N * 2, 0);
+  for (int64_t n = 0; n < 3; ++n) on[n * 2] = on[n * 2 + 1] = 1;  // 3 tokens for both features
+  const std::vector<float> directions = {1.0f, 0.0f, 0.0f, 1.0f};
+  ActivationStrengthInput input;
+  input.n_tokens = N, input.d_model = d, input.n_features = 2;
+  input.activations = {x0.data(), x1.data()};
+  input.directions = directions.data();
+  input.on_tokens = on.data();
+  input.reference = {1, 1};
+  for (float v : activation_strength(input)) EXPECT_TRUE(std::isnan(v));  // as before: unmeasured
+
+  input.top_projecting_where_rare = true;
+  const auto strength = activation_strength(input);  // [T × F]
+  EXPECT_NEAR(strength[0 * 2 + 0], 1.0, 0.1);  // e1 at snapshot 0: there all along
+  EXPECT_NEAR(strength[1 * 2 + 0], 1.0, 1e-6);
+  EXPECT_LT(std::abs(strength[0 * 2 + 1]), 0.3);  // e2 at snapshot 0: absent
+  EXPECT_NEAR(strength[1 * 2 + 1], 1.0, 1e-6);
+}
+
+TEST(LatestEraHeads, TheNewestDirectionsEraWhereItIsStillPresent) {
+  // T 4 heads, d 2. Each feature: norm 0 at head 0, 1.0 and 0.9 along e1 at
+  // heads 1–2 (its strongest head is 1), and at the newest head 3 a row
+  // of norm `newest` whose cosine with e1 is `cosine`.
+  struct Case {
+    double newest, cosine;
+    int64_t expected;
+  };
+  const std::vector<Case> cases = {
+      {0.4, 0.0, 3},   // present (0.4 >= 0.3), another direction: its own era
+      {0.25, 0.0, 1},  // no longer present (< 0.3): the strongest head
+      {0.4, 0.6, 1},   // present, agrees (|cos| 0.6 >= 0.5): heads 1–3 are one era
+      {0.4, 0.4, 3},   // present, disagrees (|cos| 0.4 < 0.5)
+      {0.4, -0.6, 1},  // a sign flip is the same direction
+  };
+  const int64_t T = 4, F = static_cast<int64_t>(cases.size()), d = 2;
+  std::vector<float> w(T * F * d, 0.0f);
+  for (int64_t f = 0; f < F; ++f) {
+    w[(1 * F + f) * d] = 1.0f;
+    w[(2 * F + f) * d] = 0.9f;
+    const double c = cases[f].cosine, s = std::sqrt(1 - c * c);
+    w[(3 * F + f) * d] = float(cases[f].newest * c);
+    w[(3 * F + f) * d + 1] = float(cases[f].newest * s);
+  }
+  const auto heads = latest_era_heads(w.data(), T, F, d);
+  for (int64_t f = 0; f < F; ++f) EXPECT_EQ(heads[f], cases[f].expected) << "case " << f;
+  EXPECT_THROW(latest_era_heads(nullptr, T, F, d), std::invalid_argument);
+}
+
 TEST(ActivationStrength, NoSignalAboveTheNoiseIsUnmeasured) {
   // R is a random half of pure-noise tokens: below 3 standard errors.
   const int64_t N = 400, d = 4;

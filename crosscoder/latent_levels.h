@@ -3,8 +3,9 @@
 // emergence detector's defaults (detect/emergence.h: present from the
 // threshold 0.5, absent below 0.5 − the hysteresis 0.2). The moves between
 // updates that read presence from the norms (returning_latents.h,
-// handover_latents.h, faded_rows.h) use these, so that what they act on is
-// what the daemon reports with its default [emergence] levels. A daemon
+// handover_latents.h, faded_rows.h) and the rare-feature evidence
+// (emergence_evidence.h) use these, so that what they act on is what the
+// daemon reports with its default [emergence] levels. A daemon
 // configured with another threshold or hysteresis reports by those while
 // these moves keep 0.5 and 0.3 (the crosscoder's options do not carry the
 // detector's).

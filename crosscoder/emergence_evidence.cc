@@ -83,11 +83,11 @@ void take_top_projecting_where_rare(const std::function<torch::Tensor(int64_t, i
   const int64_t N = on->size(0);
   if (N < 2 * kMinEvidenceTokens) return;  // too few tokens for an inside and an outside
   const auto rare = on->sum(0) < kMinEvidenceTokens;  // [F], on the host, as `on`
-  const auto on_host = reference.cpu();
-  const auto heads = std::get<0>(torch::_unique(on_host.masked_select(rare)));
+  const auto reference_host = reference.cpu();
+  const auto heads = std::get<0>(torch::_unique(reference_host.masked_select(rare)));
   for (int64_t i = 0; i < heads.size(0); ++i) {
     const int64_t t = heads[i].item<int64_t>();
-    const auto which = (rare & (on_host == t)).nonzero().squeeze(1);  // [k] features
+    const auto which = (rare & (reference_host == t)).nonzero().squeeze(1);  // [k] features
     const auto u = directions.index_select(0, which.to(directions.device()));  // [k, d]
     auto projection = torch::empty({N, which.size(0)}, torch::kFloat32);
     for (int64_t b = 0; b < N; b += chunk) {
@@ -147,29 +147,39 @@ std::vector<float> Crosscoder::activation_strength() const {
   torch::NoGradGuard no_grad;
   const auto norms = decoder_norms(m.params);      // [T, F]
   const auto strongest = norms.argmax(0);           // [F]: normalised norm 1 there
-  const auto latest = latest_era_head(m.params.w_dec, norms);
+  // Rare-feature evidence off: no feature has another era to be measured in.
+  const auto latest = m.options.rare_feature_evidence ? latest_era_head(m.params.w_dec, norms) : strongest;
   const auto features = torch::arange(F, torch::kInt64);
-  // R_i: the tokens feature i fires on at its strongest head, and at its
-  // latest era's strongest head, in one pass over the probe rows.
-  auto on = torch::zeros({N, F}, torch::kUInt8), on_latest = torch::zeros({N, F}, torch::kUInt8);
+  // R_i: the tokens feature i fires on at its strongest head and, for the
+  // few features whose newest era is another direction, at that era's
+  // strongest head ([N, k], not a second [N, F]), in one pass.
+  const auto others = (latest != strongest).nonzero().squeeze(1);  // [k] features
+  const auto others_head = latest.index_select(0, others);
+  auto on = torch::zeros({N, F}, torch::kUInt8), on_others = torch::zeros({N, others.size(0)}, torch::kUInt8);
   const int64_t chunk = m.chunk_rows(F);
   for (int64_t b = 0; b < N; b += chunk) {
     const int64_t e = std::min(N, b + chunk);
     torch::Tensor f;
     m.forward(m.probe_rows(b, e), &f, nullptr);  // [R, T, F]
-    for (auto [head, mask] : {std::pair{&strongest, &on}, std::pair{&latest, &on_latest}}) {
-      const auto pick = head->view({1, 1, F}).expand({e - b, 1, F});
-      mask->slice(0, b, e).copy_((f.gather(1, pick).squeeze(1) > 0).to(torch::kUInt8));
-    }
+    const auto pick = strongest.view({1, 1, F}).expand({e - b, 1, F});
+    on.slice(0, b, e).copy_((f.gather(1, pick).squeeze(1) > 0).to(torch::kUInt8));
+    if (others.size(0) == 0) continue;
+    const auto pick_others = others_head.view({1, 1, -1}).expand({e - b, 1, others.size(0)});
+    on_others.slice(0, b, e).copy_((f.index_select(2, others).gather(1, pick_others).squeeze(1) > 0).to(torch::kUInt8));
   }
   // A rare feature (too few firing tokens to measure at its strongest head)
   // that is still present in another direction is measured as it is now.
-  const auto rare = (on.sum(0) < kMinEvidenceTokens) & m.options.rare_feature_evidence;  // on the host, as `on`
-  const auto reference = torch::where(rare.to(strongest.device()), latest, strongest);
-  on = torch::where(rare.unsqueeze(0), on_latest, on);
+  auto reference = strongest.clone();
+  if (others.size(0) > 0) {
+    const auto others_host = others.cpu();
+    const auto switching = (on.index_select(1, others_host).sum(0) < kMinEvidenceTokens);  // [k]
+    const auto which = others_host.masked_select(switching);
+    on.index_copy_(1, which, on_others.index_select(1, switching.nonzero().squeeze(1)));
+    reference.index_copy_(0, which.to(reference.device()), latest.index_select(0, which.to(latest.device())));
+  }
   const auto w = m.params.w_dec.index({reference, features});  // [F, d]
   const auto directions = (w / w.norm(2, {1}, true).clamp_min(1e-12)).contiguous();
-    // Held in memory: every row of a snapshot at once, as always; streamed:
+  // Held in memory: every row of a snapshot at once, as always; streamed:
   // in chunks.
   const auto rows = [&](int64_t t, int64_t b, int64_t e) { return m.rows().snapshot_range(t, b, e); };
   const int64_t rows_per_pass = m.streamed ? chunk : N;

@@ -47,11 +47,16 @@ struct ActivationStrengthInput {
 // snapshot: fewer than kMinEvidenceTokens tokens in R_i or outside it, or a
 // reference signal below kMinSignalStandardErrors standard errors (a
 // feature firing on a handful of tokens where the projection happens to be
-// high). Throws std::invalid_argument on inconsistent sizes.
+// high); with top_projecting_where_rare, too few tokens in R_i is not one
+// of those. Throws std::invalid_argument on inconsistent sizes.
 std::vector<float> activation_strength(const ActivationStrengthInput& input);
 
 // 8 tokens: fewer give a standard error that is itself noise.
 inline constexpr int64_t kMinEvidenceTokens = 8;
+// 3 standard errors: R_i is chosen where the feature fires, which already
+// favours tokens whose projection is high, so a weaker bar would admit
+// features whose whole "signal" is that selection.
+inline constexpr double kMinSignalStandardErrors = 3.0;
 
 // Crosscoder::activation_strength() for a rare feature, one that fires on
 // fewer than kMinEvidenceTokens probe tokens at its strongest head: if it
@@ -76,10 +81,6 @@ inline constexpr double kSameDirectionCosine = 0.5;
 // [T × F × d] (head-major, as the crosscoder holds it). Throws
 // std::invalid_argument on sizes that are not positive.
 std::vector<int64_t> latest_era_heads(const float* w_dec, int64_t n_snapshots, int64_t n_features, int64_t d_model);
-// 3 standard errors: R_i is chosen where the feature fires, which already
-// favours tokens whose projection is high, so a weaker bar would admit
-// features whose whole "signal" is that selection.
-inline constexpr double kMinSignalStandardErrors = 3.0;
 
 }  // namespace cw
 

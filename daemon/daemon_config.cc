@@ -309,6 +309,7 @@ void load_daemon_config(const std::string& path, DaemonConfig* config) {
   flag("emergence", "activation_evidence", &analysis.monitor.emergence.activation_evidence);
   flag("emergence", "activation_fades", &analysis.monitor.emergence.activation_fades);
   real("emergence", "activation_fade_below", &analysis.monitor.emergence.activation_fade_below);
+  flag("emergence", "activation_dates", &analysis.monitor.emergence.activation_dates);
   try {  // at start-up, not when the first feature is tracked
     FeatureEventTracker check(analysis.monitor.emergence);
   } catch (const std::invalid_argument& e) {

@@ -23,6 +23,7 @@ const char* to_string(EvidenceVerdict verdict) {
     case EvidenceVerdict::kUnmeasured: return "unmeasured";
     case EvidenceVerdict::kConfirmed: return "confirmed";
     case EvidenceVerdict::kContradicted: return "contradicted";
+    case EvidenceVerdict::kEarlier: return "earlier";
   }
   return "unknown";
 }
@@ -47,6 +48,9 @@ std::optional<FeatureEvent> FeatureEventTracker::append(double norm, std::option
 
   const size_t snapshot = snapshots_++;
   const double strength = activation.value_or(NAN);
+  const double last_activation = snapshot == 0 ? NAN : strengths_.back();
+  norms_.push_back(norm);
+  strengths_.push_back(strength);
   std::optional<FeatureEvent> event;
   if (snapshot == 0) {
     present_ = initially_present_ = norm >= options_.threshold;
@@ -54,22 +58,31 @@ std::optional<FeatureEvent> FeatureEventTracker::append(double norm, std::option
              !(faded_by_activations_ && std::isfinite(strength) && strength < options_.threshold)) {
     FeatureEvent e;
     e.kind = faded_before_ ? FeatureEventKind::kReEmerged : FeatureEventKind::kEmerged;
+    e.snapshot = snapshot;
     if (with_activation_) {
       // Contradicted: present at s−1 by the activations, or never gone by
       // them (never below the trigger's own fade level) since the feature
       // was last present: weaker, not absent.
       const bool never_gone = !(lowest_while_absent_ < options_.threshold - options_.hysteresis);
-      e.evidence.verdict = !std::isfinite(last_activation_)                     ? EvidenceVerdict::kUnmeasured
-                           : last_activation_ >= options_.threshold || never_gone ? EvidenceVerdict::kContradicted
-                                                                                : EvidenceVerdict::kConfirmed;
+      e.evidence.verdict = !std::isfinite(last_activation)                     ? EvidenceVerdict::kUnmeasured
+                           : last_activation >= options_.threshold || never_gone ? EvidenceVerdict::kContradicted
+                                                                               : EvidenceVerdict::kConfirmed;
     }
-    if (options_.activation_evidence && e.evidence.verdict == EvidenceVerdict::kContradicted)
-      e.kind = FeatureEventKind::kStrengthened;
+    if (options_.activation_evidence && e.evidence.verdict == EvidenceVerdict::kContradicted) {
+      const auto switched_on = options_.activation_dates ? activations_switched_on(snapshot) : std::nullopt;
+      if (switched_on) {
+        e.snapshot = *switched_on;
+        e.evidence.verdict = EvidenceVerdict::kEarlier;
+      } else {
+        e.kind = FeatureEventKind::kStrengthened;
+      }
+    }
     present_ = true;
     event = e;
   } else if (present_ && (norm < options_.threshold - options_.hysteresis || gone_from_activations(strength))) {
     FeatureEvent e;
     e.kind = FeatureEventKind::kFaded;
+    e.snapshot = snapshot;
     faded_by_activations_ = !(norm < options_.threshold - options_.hysteresis);
     if (with_activation_) {
       e.evidence.verdict = !std::isfinite(strength)                                   ? EvidenceVerdict::kUnmeasured
@@ -78,22 +91,31 @@ std::optional<FeatureEvent> FeatureEventTracker::append(double norm, std::option
     }
     present_ = false;
     faded_before_ = true;
+    absent_since_ = snapshot;
     event = e;
   }
   if (!present_ && std::isfinite(strength)) lowest_while_absent_ = std::min(lowest_while_absent_, strength);
   if (present_) lowest_while_absent_ = INFINITY;
   if (event) {
-    event->snapshot = snapshot;
+    const size_t at = event->snapshot;
     event->initially_present = initially_present_;
-    event->evidence.norm_before = last_norm_;
-    event->evidence.norm_at = norm;
-    event->evidence.activation_before = last_activation_;
-    event->evidence.activation_at = strength;
+    event->evidence.norm_before = at == 0 ? 0 : norms_[at - 1];
+    event->evidence.norm_at = norms_[at];
+    event->evidence.activation_before = at == 0 ? NAN : strengths_[at - 1];
+    event->evidence.activation_at = strengths_[at];
     events_.push_back(*event);
   }
-  last_norm_ = norm;
-  last_activation_ = strength;
   return event;
+}
+
+std::optional<size_t> FeatureEventTracker::activations_switched_on(size_t snapshot) const {
+  size_t s = snapshot;
+  while (s > absent_since_ && !(strengths_[s - 1] < options_.activation_fade_below)) --s;
+  if (s == absent_since_) return std::nullopt;  // never gone (NaN counts as not gone)
+  // strengths_[s − 1] is the last gone snapshot: the first at threshold after it.
+  for (; s < snapshot; ++s)
+    if (strengths_[s] >= options_.threshold) return s;
+  return std::nullopt;
 }
 
 bool FeatureEventTracker::gone_from_activations(double strength) const {

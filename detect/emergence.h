@@ -10,9 +10,11 @@
 //   kFaded      present -> absent;
 //   kReEmerged  absent -> present after a fade;
 //   kStrengthened  an emergence the activations contradict: the feature was
-//               already there at s−1 (see Evidence).
-// So "emerged at s" means: crossed threshold at s and has stayed above
-// threshold − hysteresis up to the latest snapshot.
+//               already there at s−1 and not gone from them since it was
+//               last present (see Evidence).
+// So "emerged at s" means: crossed threshold at s (or its activations did,
+// with activation_dates below) and has stayed above threshold − hysteresis
+// up to the latest snapshot.
 //
 // Defaults: threshold 0.5 is the midpoint of the rise from ~0 to 1, where an
 // S-shaped rise is steepest, so the timestamp is least sensitive to noise on
@@ -35,6 +37,12 @@
 // all along whose feature peaked at one quiet snapshot 0.36–0.46 before it
 // (tests/detect/emergence_test.cc, tests/crosscoder/emergence_evidence_test.cc,
 // docs/CROSSCODER.md "Emergence evidence").
+// With `activation_dates` (off by default), a contradicted emergence whose
+// activations were gone (below `activation_fade_below`) at some snapshot b
+// since the feature was last present is dated where they switched on after
+// b (the first snapshot with strength >= threshold): an emergence the
+// decoder norm saw late, verdict kEarlier; the event is raised at s, dated
+// earlier.
 // A fade is confirmed when the activation strength at the fade is below
 // threshold − hysteresis; with `activation_fades` a strength below
 // `activation_fade_below` fades a feature whose norm stayed up (the activations' fade, verdict confirmed). NaN strength (unmeasurable) leaves the event as the
@@ -42,7 +50,9 @@
 // with a shared pre-activation the frequency at t is P(h > τ/‖W_D^t‖),
 // fixed by the decoder norm itself.)
 //
-// Incremental and stable: each snapshot is one O(1) append, and appending
+// Incremental and stable: each snapshot is one O(1) append (a contradicted
+// emergence walks back over the snapshots since the feature was last
+// present), and appending
 // never changes an event already raised (the events of a prefix are a prefix
 // of the events); re-running on a longer series gives the same early events.
 #ifndef CW_DETECT_EMERGENCE_H_
@@ -88,6 +98,21 @@ struct EmergenceOptions {
   // "re-emerged" claim (tests/detect/emergence_test.cc has a case on each
   // side). The norm's own fade (below threshold − hysteresis) is unchanged.
   double activation_fade_below = 0.15;  // in [0, threshold − hysteresis]
+  // true: with activation_evidence, an emergence the activations contradict
+  // at s−1 but that they show switching on from gone (below
+  // activation_fade_below) at an earlier snapshot since the feature was last
+  // present is dated where they switched on, not reported strengthened. Why
+  // one would: a latent that takes over an atom from a duplicate at s has a
+  // decoder norm of ~0 before s while the atom's own switch-on, seen by the
+  // activations (~0 before it, ~1 from it), is earlier (qtm/d48/s61: 3
+  // rising atoms read ~0.02 before their onset and 1.06–1.43 from it while
+  // the norm rose 1–3 snapshots later). Off by default, measured: on 15
+  // planted streams it dated 4–7 more rising atoms exactly and made no late
+  // claim, but it also dated the duplicates and partial copies of rising
+  // atoms (features matching no atom, firing on a few tokens) where those
+  // atoms rose: stray claims up by half or more (docs/CROSSCODER.md
+  // "Emergences the activations date earlier").
+  bool activation_dates = false;
 };
 
 enum class FeatureEventKind { kEmerged, kFaded, kReEmerged, kStrengthened };
@@ -99,9 +124,12 @@ enum class EvidenceVerdict {
   kUnmeasured,    // given, but NaN where it was needed
   kConfirmed,     // emergence: absent at snapshot − 1; fade: gone at the snapshot
   kContradicted,  // emergence: already present at snapshot − 1; fade: still there
+  kEarlier,       // emergence: switched on in the activations before the norm rose (activation_dates: dated there)
 };
-const char* to_string(EvidenceVerdict verdict);  // "none", "unmeasured", "confirmed", "contradicted"
+const char* to_string(EvidenceVerdict verdict);  // "none", "unmeasured", "confirmed", "contradicted", "earlier"
 
+// At the event's snapshot (for an emergence dated by its activations, the
+// snapshot they date it at).
 struct FeatureEvidence {
   double norm_before = 0;  // normalised norm at snapshot − 1 (0 at snapshot 0)
   double norm_at = 0;
@@ -112,7 +140,7 @@ struct FeatureEvidence {
 
 struct FeatureEvent {
   FeatureEventKind kind = FeatureEventKind::kEmerged;
-  size_t snapshot = 0;             // index of the snapshot where it switched
+  size_t snapshot = 0;             // index of the snapshot where it switched (an earlier one: verdict kEarlier)
   bool initially_present = false;  // present at snapshot 0 (initialisation feature)
   FeatureEvidence evidence;
 };
@@ -137,6 +165,11 @@ class FeatureEventTracker {
 
  private:
   bool gone_from_activations(double strength) const;
+  // Where the activations switched the feature on, for an emergence at
+  // `snapshot` they contradict: the first snapshot with strength >=
+  // threshold after the last one below activation_fade_below since the
+  // feature was last present; nullopt where they were never gone there.
+  std::optional<size_t> activations_switched_on(size_t snapshot) const;
 
   EmergenceOptions options_;
   size_t snapshots_ = 0;
@@ -145,7 +178,8 @@ class FeatureEventTracker {
   bool faded_before_ = false;
   bool faded_by_activations_ = false;  // the last fade was the activations' (the norm stayed up)
   bool with_activation_ = false;
-  double last_norm_ = 0, last_activation_ = NAN;
+  size_t absent_since_ = 0;  // first snapshot of the current absence (the last fade, or 0)
+  std::vector<double> norms_, strengths_;
   // The smallest finite activation strength since the feature was last
   // present (or since snapshot 0), up to the latest snapshot; INFINITY while
   // present or before any was measured.

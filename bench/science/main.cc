@@ -41,6 +41,21 @@ struct StreamResult {
   std::string error;  // non-empty: the stream did not run through
 };
 
+// For every late or misdated claim of a matched feature on `card`, the
+// feature's trajectory and the planted atom nearest to it at each head, as
+// the daemon holds them now.
+void explain_claims(const testing::DaemonProcess& daemon, const PlantedDictionary& planted,
+                    const testing::Scorecard& card, const char* when) {
+  for (const auto* claims : {&card.late, &card.misdated})
+    for (const auto& claim : *claims) {
+      if (claim.value("feature", int64_t(-1)) < 0) continue;
+      std::fprintf(stderr, "  %s: atom %lld (onset step %lld) claimed at %s:\n", when,
+                   (long long)claim["atom"].get<int64_t>(), (long long)claim["onset_step"].get<int64_t>(),
+                   claim["emerged_step"].dump().c_str());
+      testing::print_feature_history(daemon, "planted", planted, claim["feature"].get<int64_t>(), stderr);
+    }
+}
+
 StreamResult run_stream(const ScienceStream& stream, int index, int count, std::chrono::seconds per_snapshot,
                         std::chrono::seconds refinement, bool refined, bool explain, bool show_daemon_log,
                         const std::string& daemon_config) {
@@ -65,6 +80,7 @@ StreamResult run_stream(const ScienceStream& stream, int index, int count, std::
         per_snapshot);
     auto report = testing::read_daemon_report(daemon, "planted");
     result.card = testing::score_planted(planted, report, testing::planted_step);
+    if (explain) explain_claims(daemon, planted, result.card, refined ? "as streamed" : "claim");
     if (refined) {
       std::fprintf(stderr, "  scored as streamed, %.0f s; waiting for the idle refinement\n", elapsed());
       testing::wait_for_refinement(daemon, "planted", refinement, [&](int64_t left) {
@@ -73,17 +89,9 @@ StreamResult run_stream(const ScienceStream& stream, int index, int count, std::
       result.streamed_card = result.card;
       report = testing::read_daemon_report(daemon, "planted");
       result.card = testing::score_planted(planted, report, testing::planted_step);
+      if (explain) explain_claims(daemon, planted, result.card, "refined");
     }
     result.series = stored_series(report.crosscoder);
-    if (explain) {
-      for (const auto* claims : {&result.card.late, &result.card.misdated})
-        for (const auto& claim : *claims) {
-          if (claim.value("feature", int64_t(-1)) < 0) continue;
-          std::fprintf(stderr, "  atom %lld (onset step %lld) claimed at %s:\n", (long long)claim["atom"].get<int64_t>(),
-                       (long long)claim["onset_step"].get<int64_t>(), claim["emerged_step"].dump().c_str());
-          testing::print_feature_history(daemon, "planted", planted, claim["feature"].get<int64_t>(), stderr);
-        }
-    }
     result.n_features = report.directions.empty() ? 0 : int64_t(report.directions[0].size());
     if (daemon.terminate() != 0) std::fprintf(stderr, "  conceptwatchd did not stop cleanly\n");
     if (show_daemon_log) std::fprintf(stderr, "%s", daemon.log().c_str());
@@ -279,7 +287,7 @@ int main(int argc, char** argv) {
                "refine_steps, on by default): the table is the refined state, a second one compares");
   app.add_flag("--explain", explain,
                "print to stderr, for every late or misdated claim of a matched feature, the feature's trajectory and "
-               "the planted atom nearest to it at each head");
+               "the planted atom nearest to it at each head (with --refined: the claims as streamed, then the refined ones)");
   app.add_flag("--daemon-log", daemon_log, "print each stream's conceptwatchd log to stderr once it is scored");
   app.add_flag("--list", list, "list the built-in streams and exit");
   app.add_option("--snapshot-timeout", per_snapshot_s, "seconds one snapshot may take to be taken in")

@@ -60,6 +60,10 @@ TEST(DaemonConfig, TheShippedFileStatesTheDefaults) {
   EXPECT_EQ(read.resolve_after, defaults.resolve_after);
   EXPECT_EQ(read.population_lag, defaults.population_lag);
   EXPECT_EQ(read.spike_above, defaults.spike_above);
+  EXPECT_EQ(read.emergence.activation_evidence, defaults.emergence.activation_evidence);
+  EXPECT_EQ(read.emergence.activation_fades, defaults.emergence.activation_fades);
+  EXPECT_EQ(read.emergence.activation_fade_below, defaults.emergence.activation_fade_below);
+  EXPECT_EQ(read.emergence.activation_dates, defaults.emergence.activation_dates);
   EXPECT_EQ(shipped.analysis.priority, default_daemon_config().analysis.priority);
   EXPECT_EQ(shipped.limits.max_snapshot_bytes, default_daemon_config().limits.max_snapshot_bytes);
   const IngestLimits& limits = shipped.limits;  // the shipped file states the defaults
@@ -212,6 +216,7 @@ TEST(DaemonConfig, EmergenceValuesTheDetectorRefusesAreRefusedAtLoad) {
             std::string::npos);
   EXPECT_NE(error_of("[emergence]\nhysteresis = 0.8\n").find("hysteresis must be in [0, threshold]"), std::string::npos);
   EXPECT_EQ(error_of("[emergence]\nactivation_fade_below = 0.3\n"), "");
+  EXPECT_TRUE(config_of("[emergence]\nactivation_dates = true\n").analysis.monitor.emergence.activation_dates);
 }
 
 TEST(DaemonConfig, TransitionsSectionOverridesAndNamesMistakes) {

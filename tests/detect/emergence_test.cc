@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include <optional>
 #include <stdexcept>
 #include <vector>
 
@@ -109,12 +110,76 @@ TEST(Emergence, ActivationEvidenceTellsAbsentFromMerelyShrunk) {
 TEST(Emergence, ActivationThresholdIsTheNormThreshold) {
   // A genuine S-shaped rise crossing between 0.45 and 0.55: the activations
   // agree it was below threshold at s−1, so it stays an emergence; the
-  // same rise with the activations at 0.5 before is contradicted.
+  // same rise with the activations at 0.5 before is contradicted (with
+  // activation_dates, dated where they reached 0.5; gone, 0.1, at 0).
   const std::vector<double> norm = {0.1, 0.3, 0.45, 0.55, 1.0};
   EmergenceOptions strict;
   strict.activation_evidence = true;
   EXPECT_EQ(detect_feature_events(norm, {0.1, 0.3, 0.45, 0.55, 1.0}, strict)[0].kind, FeatureEventKind::kEmerged);
   EXPECT_EQ(detect_feature_events(norm, {0.1, 0.3, 0.5, 0.55, 1.0}, strict)[0].kind, FeatureEventKind::kStrengthened);
+  strict.activation_dates = true;
+  const auto earlier = detect_feature_events(norm, {0.1, 0.3, 0.5, 0.55, 1.0}, strict);
+  EXPECT_EQ(earlier[0].kind, FeatureEventKind::kEmerged);
+  EXPECT_EQ(earlier[0].snapshot, 2u);
+  EXPECT_EQ(earlier[0].evidence.verdict, EvidenceVerdict::kEarlier);
+}
+
+TEST(Emergence, TheActivationsDateAnEmergenceTheNormSawLate) {
+  // quiet-then-mass/d48/k80/t9/s61, refined: atom 11 switches on at
+  // snapshot 3; the latent matching it holds it only from snapshot 6 (a
+  // duplicate held it before), while the activations read ~0 up to 2 and
+  // 1.32 from 3.
+  const std::vector<double> norm = {0.00, 0.01, 0.00, 0.01, 0.00, 0.02, 1.00, 0.93, 0.87};
+  const std::vector<double> strength = {0.03, 0.01, 0.00, 1.32, 1.19, 1.09, 1.00, 0.93, 0.87};
+  EmergenceOptions dated;
+  dated.activation_dates = true;
+  FeatureEventTracker tracker(dated);
+  std::optional<FeatureEvent> raised;
+  for (std::size_t t = 0; t < norm.size(); ++t)
+    if (auto event = tracker.append(norm[t], strength[t]); event && !raised) {
+      raised = event;
+      EXPECT_EQ(t, 6u);  // raised when the norm rose ...
+    }
+  ASSERT_TRUE(raised.has_value());
+  EXPECT_EQ(raised->kind, FeatureEventKind::kEmerged);
+  EXPECT_EQ(raised->snapshot, 3u);  // ... dated where the activations switched on
+  EXPECT_EQ(raised->evidence.verdict, EvidenceVerdict::kEarlier);
+  EXPECT_DOUBLE_EQ(raised->evidence.activation_before, 0.00);
+  EXPECT_DOUBLE_EQ(raised->evidence.activation_at, 1.32);
+  EXPECT_DOUBLE_EQ(raised->evidence.norm_at, 0.01);
+  EXPECT_EQ(tracker.emerged_at(), std::optional<std::size_t>(3));
+
+  // Either side of the gone level (activation_fade_below, 0.15): weaker
+  // but never gone is no emergence.
+  const auto weaker = detect_feature_events(norm, {0.20, 0.16, 0.18, 1.32, 1.19, 1.09, 1.00, 0.93, 0.87}, dated);
+  EXPECT_EQ(weaker[0].kind, FeatureEventKind::kStrengthened);
+  EXPECT_EQ(weaker[0].snapshot, 6u);
+  const auto gone = detect_feature_events(norm, {0.20, 0.14, 0.18, 1.32, 1.19, 1.09, 1.00, 0.93, 0.87}, dated);
+  EXPECT_EQ(gone[0].kind, FeatureEventKind::kEmerged);
+  EXPECT_EQ(gone[0].snapshot, 3u);
+
+  // Off (the default): strengthened.
+  EXPECT_EQ(detect_feature_events(norm, strength)[0].kind, FeatureEventKind::kStrengthened);
+}
+
+TEST(Emergence, TheActivationsDateAReturnOnlySinceTheFade) {
+  // Faded at 2 (gone by the activations too), back in them at 3, the norm
+  // back at 5: re-emerged at 3.
+  EmergenceOptions dated;
+  dated.activation_dates = true;
+  const auto back = detect_feature_events({0.9, 1.0, 0.1, 0.1, 0.1, 0.9}, {0.9, 1.0, 0.05, 0.6, 0.8, 0.9}, dated);
+  ASSERT_EQ(back.size(), 2u);
+  EXPECT_EQ(back[1].kind, FeatureEventKind::kReEmerged);
+  EXPECT_EQ(back[1].snapshot, 3u);
+  EXPECT_EQ(back[1].evidence.verdict, EvidenceVerdict::kEarlier);
+  // Gone only before it first emerged: since the fade (0.4, 0.6) it was
+  // weaker, not gone, so the return is strengthened.
+  const auto stayed = detect_feature_events({0.1, 0.9, 1.0, 0.1, 0.1, 0.9}, {0.05, 0.9, 1.0, 0.4, 0.6, 0.9}, dated);
+  ASSERT_EQ(stayed.size(), 3u);
+  EXPECT_EQ(stayed[0].kind, FeatureEventKind::kEmerged);
+  EXPECT_EQ(stayed[1].kind, FeatureEventKind::kFaded);
+  EXPECT_EQ(stayed[2].kind, FeatureEventKind::kStrengthened);
+  EXPECT_EQ(stayed[2].snapshot, 5u);
 }
 
 TEST(Emergence, AFeatureTheActivationsNeverLostIsStrengthenedNotEmerged) {

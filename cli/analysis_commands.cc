@@ -24,13 +24,11 @@ std::string evidence_text(const nlohmann::json& evidence) {
   if (evidence.is_null()) return "-";
   const std::string verdict = evidence.value("verdict", "none");
   if (verdict == "none" || verdict == "unmeasured") return verdict;
+  const std::string strengths = " (strength " + fixed(evidence["activation_strength_before"], 2) + " before, " +
+                                fixed(evidence["activation_strength_at"], 2) + " at)";
   // Dated by the activations (detect/emergence.h, activation_dates).
-  if (verdict == "earlier")
-    return "earlier: the activations switched on here, the decoder norm rose later (strength " +
-           fixed(evidence["activation_strength_before"], 2) + " before, " + fixed(evidence["activation_strength_at"], 2) +
-           " at)";
-  return verdict + " (strength " + fixed(evidence["activation_strength_before"], 2) + " before, " +
-         fixed(evidence["activation_strength_at"], 2) + " at)";
+  if (verdict == "earlier") return "earlier: the activations switched on here, the decoder norm rose later" + strengths;
+  return verdict + strengths;
 }
 
 void print_event(const nlohmann::json& e) {

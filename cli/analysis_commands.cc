@@ -172,7 +172,7 @@ void add_analysis_commands(CLI::App& app, const CliContext& context, int* exit_c
   auto features_args = std::make_shared<FeaturesArgs>();
   add_run_target(features, &features_args->target);
   features->add_option("--sort", features_args->sort, "emergence, strength, contextuality or id")->capture_default_str();
-  features->add_option("--filter", features_args->filter, "live, emerged, strengthened, faded, present or all")
+  features->add_option("--filter", features_args->filter, "live, emerged, strengthened, transient, faded, present or all")
       ->capture_default_str();
   features->add_option("--limit", features_args->limit, "at most this many (0: all)")->capture_default_str();
   features->callback([&context, features_args] {
@@ -214,6 +214,9 @@ void add_analysis_commands(CLI::App& app, const CliContext& context, int* exit_c
                 << ": emerged at step " << text(j["emerged_step"]);
       if (!j.value("strengthened_step", nlohmann::json()).is_null())
         std::cout << ", strengthened (present before, by its activations) at step " << text(j["strengthened_step"]);
+      if (!j.value("transient_step", nlohmann::json()).is_null())
+        std::cout << ", transient at step " << text(j["transient_step"])
+                  << " (one snapshot; not in the activations before or after)";
       std::cout << ", faded at step " << text(j["faded_step"]) << ", contextuality " << fixed(j["contextuality"], 2)
                 << "\n";
       const nlohmann::json evidence = j.value("emergence_evidence", nlohmann::json());

@@ -64,6 +64,7 @@ bool passes_filter(const std::string& filter, const nlohmann::json& j) {
          (filter == "emerged" && !j["emerged_step"].is_null()) ||
          (filter == "faded" && !j["faded_step"].is_null()) ||
          (filter == "strengthened" && !j["strengthened_step"].is_null()) ||
+         (filter == "transient" && !j["transient_step"].is_null()) ||
          (filter == "present" && j["present"].get<bool>());
 }
 

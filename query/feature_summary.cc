@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
+#include <optional>
 #include <vector>
 
 namespace cw {
@@ -31,6 +33,18 @@ bool names_placeholders(const std::vector<std::string>& vocabulary) {
       if (!std::isdigit(static_cast<unsigned char>(token[i]))) return false;
   }
   return true;
+}
+
+// An emergence at s that faded at s + 1, with the activations gone (below
+// activation_fade_below: "gone, not weaker") at s − 1 and at s + 1: a
+// direction of one snapshot. On the planted quiet-then-mass streams these
+// are directions of one quiet snapshot's noise, firing on a quarter of the
+// probe tokens there and on none elsewhere (docs/CROSSCODER.md "What the
+// stray claims are"). NaN strengths (unmeasured) are not gone.
+bool is_one_snapshot_direction(std::size_t s, std::size_t fade, const std::vector<double>& strength,
+                               const EmergenceOptions& options) {
+  if (fade != s + 1 || s == 0 || strength.size() <= fade) return false;
+  return strength[s - 1] < options.activation_fade_below && strength[fade] < options.activation_fade_below;
 }
 
 }  // namespace
@@ -67,9 +81,10 @@ FeatureSummary summarise_feature(const FeatureTrajectory& trajectory, const Emer
   }
   FeatureSummary summary;
   const FeaturePoint& latest = trajectory.points.back();
-  nlohmann::json emerged, faded, strengthened, evidence;
+  nlohmann::json emerged, faded, strengthened, transient, evidence;
   bool initially = false;
   if (fires) {
+    std::optional<std::size_t> last_emergence;  // its snapshot, while the feature is present by it
     for (const auto& event : detect_feature_events(norm, strength, options)) {
       initially = initially || event.initially_present;
       const uint64_t step = trajectory.points[event.snapshot].step;
@@ -77,16 +92,27 @@ FeatureSummary summarise_feature(const FeatureTrajectory& trajectory, const Emer
         emerged = step;
         faded = nullptr;
         strengthened = nullptr;
+        transient = nullptr;
         summary.emerged_step = double(step);
         evidence = evidence_json(event, step);
+        last_emergence = event.snapshot;
       } else if (event.kind == FeatureEventKind::kStrengthened) {
         // The activations say it was there before: not an emergence, and
         // the fade before it (if any) is doubtful too.
         strengthened = step;
         faded = nullptr;
         evidence = evidence_json(event, step);
+        last_emergence.reset();
       } else if (event.kind == FeatureEventKind::kFaded) {
         faded = step;
+        if (last_emergence && is_one_snapshot_direction(*last_emergence, event.snapshot, strength, options)) {
+          // Present at one snapshot only, by the norm and by the
+          // activations: not something learned since then.
+          transient = emerged;
+          emerged = nullptr;
+          summary.emerged_step = INFINITY;
+        }
+        last_emergence.reset();
       }
     }
     initially = initially || (!norm.empty() && norm[0] >= options.threshold);
@@ -97,6 +123,7 @@ FeatureSummary summarise_feature(const FeatureTrajectory& trajectory, const Emer
                   {"live", fires},
                   {"emerged_step", emerged},
                   {"strengthened_step", strengthened},
+                  {"transient_step", transient},
                   {"faded_step", faded},
                   {"initially_present", initially},
                   {"present", fires && latest.normalised_norm >= options.threshold && latest.frequency > 0},

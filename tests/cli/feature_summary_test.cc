@@ -1,32 +1,37 @@
 // What `features` and `feature N` say about an emergence the decoder norm
-// saw late: with [emergence] activation_dates, dated where the activations
-// switched on, with that evidence; without, strengthened.
+// saw late (with [emergence] activation_dates, dated where the activations
+// switched on; without, strengthened) and about a direction of one snapshot.
 #include "query/feature_summary.h"
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <vector>
 
 namespace cw {
 namespace {
 
-// Atom 11 of quiet-then-mass/d48/k80/t9/s61 (refined): the latent matching
-// it holds it from snapshot 6, the activations from its onset at 3.
-FeatureTrajectory taken_over_late() {
-  const std::vector<float> norm = {0.00f, 0.01f, 0.00f, 0.01f, 0.00f, 0.02f, 1.00f, 0.93f, 0.87f};
-  const std::vector<float> strength = {0.03f, 0.01f, 0.00f, 1.32f, 1.19f, 1.09f, 1.00f, 0.93f, 0.87f};
+// Steps 0, 100, 200, ...; firing (a quarter of the probe tokens) where the
+// normalised norm is over 0.5.
+FeatureTrajectory trajectory_of(const std::vector<float>& norm, const std::vector<float>& strength) {
   FeatureTrajectory trajectory;
-  trajectory.feature = 187;
   for (std::size_t t = 0; t < norm.size(); ++t) {
     FeaturePoint point;
     point.step = 100 * t;
     point.normalised_norm = norm[t];
     point.decoder_norm = norm[t];
     point.activation_strength = strength[t];
-    point.frequency = t >= 6 ? 0.033f : 0.0f;
+    point.frequency = norm[t] > 0.5f ? 0.26f : 0.0f;
     trajectory.points.push_back(point);
   }
   return trajectory;
+}
+
+// Atom 11 of quiet-then-mass/d48/k80/t9/s61 (refined): the latent matching
+// it holds it from snapshot 6, the activations from its onset at 3.
+FeatureTrajectory taken_over_late() {
+  return trajectory_of({0.00f, 0.01f, 0.00f, 0.01f, 0.00f, 0.02f, 1.00f, 0.93f, 0.87f},
+                       {0.03f, 0.01f, 0.00f, 1.32f, 1.19f, 1.09f, 1.00f, 0.93f, 0.87f});
 }
 
 TEST(FeatureSummary, AnEmergenceTheActivationsDateEarlierIsShownAtTheirStep) {
@@ -44,6 +49,34 @@ TEST(FeatureSummary, AnEmergenceTheActivationsDateEarlierIsShownAtTheirStep) {
   EXPECT_TRUE(strengthened["emerged_step"].is_null());
   EXPECT_EQ(strengthened["strengthened_step"], 600);
   EXPECT_EQ(strengthened["emergence_evidence"]["verdict"], "contradicted");
+}
+
+TEST(FeatureSummary, ADirectionOfOneSnapshotIsTransientNotEmerged) {
+  // A feature of quiet-then-mass/d48/k80/t9/s61 as streamed: present at
+  // snapshot 1 only (a quarter of the probe tokens there), and the
+  // activations read it nowhere else.
+  const std::vector<float> norm = {0.03f, 1.00f, 0.00f, 0.00f, 0.00f};
+  const nlohmann::json one = summarise_feature(trajectory_of(norm, {0.07f, 1.00f, 0.04f, -0.01f, -0.01f}),
+                                               EmergenceOptions{}, nullptr).json;
+  EXPECT_TRUE(one["emerged_step"].is_null());
+  EXPECT_EQ(one["transient_step"], 100);
+  EXPECT_EQ(one["faded_step"], 200);
+
+  // Either side: weaker but not gone after it (0.2), or present for two
+  // snapshots, is an emergence and a fade.
+  const nlohmann::json weaker = summarise_feature(trajectory_of(norm, {0.07f, 1.00f, 0.20f, 0.10f, 0.10f}),
+                                                  EmergenceOptions{}, nullptr).json;
+  EXPECT_EQ(weaker["emerged_step"], 100);
+  EXPECT_TRUE(weaker["transient_step"].is_null());
+  const nlohmann::json two = summarise_feature(
+      trajectory_of({0.03f, 1.00f, 0.90f, 0.00f, 0.00f}, {0.07f, 1.00f, 0.90f, 0.04f, 0.00f}), EmergenceOptions{},
+      nullptr).json;
+  EXPECT_EQ(two["emerged_step"], 100);
+  EXPECT_TRUE(two["transient_step"].is_null());
+  // Unmeasured activations: as the norm says.
+  const nlohmann::json unmeasured = summarise_feature(trajectory_of(norm, {NAN, NAN, NAN, NAN, NAN}),
+                                                      EmergenceOptions{}, nullptr).json;
+  EXPECT_EQ(unmeasured["emerged_step"], 100);
 }
 
 }  // namespace

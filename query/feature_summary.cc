@@ -85,10 +85,18 @@ FeatureSummary summarise_feature(const FeatureTrajectory& trajectory, const Emer
   bool initially = false;
   if (fires) {
     std::optional<std::size_t> last_emergence;  // its snapshot, while the feature is present by it
+    // What the answer said before the newest emergence: a direction of one
+    // snapshot is taken out of the story, so an earlier emergence and fade
+    // (or a fade from the start) are what the feature is left with.
+    struct Story {
+      nlohmann::json emerged, faded, strengthened, evidence;
+      double emerged_step = INFINITY;
+    } before_last_emergence;
     for (const auto& event : detect_feature_events(norm, strength, options)) {
       initially = initially || event.initially_present;
       const uint64_t step = trajectory.points[event.snapshot].step;
       if (event.kind == FeatureEventKind::kEmerged || event.kind == FeatureEventKind::kReEmerged) {
+        before_last_emergence = {emerged, faded, strengthened, evidence, summary.emerged_step};
         emerged = step;
         faded = nullptr;
         strengthened = nullptr;
@@ -109,8 +117,11 @@ FeatureSummary summarise_feature(const FeatureTrajectory& trajectory, const Emer
           // Present at one snapshot only, by the norm and by the
           // activations: not something learned since then.
           transient = emerged;
-          emerged = nullptr;
-          summary.emerged_step = INFINITY;
+          emerged = before_last_emergence.emerged;
+          faded = before_last_emergence.faded;
+          strengthened = before_last_emergence.strengthened;
+          evidence = before_last_emergence.evidence;
+          summary.emerged_step = before_last_emergence.emerged_step;
         }
         last_emergence.reset();
       }

@@ -60,7 +60,7 @@ TEST(FeatureSummary, ADirectionOfOneSnapshotIsTransientNotEmerged) {
                                                EmergenceOptions{}, nullptr).json;
   EXPECT_TRUE(one["emerged_step"].is_null());
   EXPECT_EQ(one["transient_step"], 100);
-  EXPECT_EQ(one["faded_step"], 200);
+  EXPECT_TRUE(one["faded_step"].is_null());
 
   // Either side: weaker but not gone after it (0.2), or present for two
   // snapshots, is an emergence and a fade.
@@ -73,6 +73,16 @@ TEST(FeatureSummary, ADirectionOfOneSnapshotIsTransientNotEmerged) {
       nullptr).json;
   EXPECT_EQ(two["emerged_step"], 100);
   EXPECT_TRUE(two["transient_step"].is_null());
+  // A feature that emerged at 100 and faded at 300 keeps that story when a
+  // direction of one snapshot passes through it at 500.
+  const nlohmann::json story = summarise_feature(
+      trajectory_of({0.03f, 1.00f, 0.90f, 0.00f, 0.00f, 0.80f, 0.00f},
+                    {0.07f, 1.00f, 0.90f, 0.04f, 0.00f, 0.80f, 0.02f}),
+      EmergenceOptions{}, nullptr).json;
+  EXPECT_EQ(story["emerged_step"], 100);
+  EXPECT_EQ(story["faded_step"], 300);
+  EXPECT_EQ(story["transient_step"], 500);
+  EXPECT_EQ(story["emergence_evidence"]["step"], 100);
   // Unmeasured activations: as the norm says.
   const nlohmann::json unmeasured = summarise_feature(trajectory_of(norm, {NAN, NAN, NAN, NAN, NAN}),
                                                       EmergenceOptions{}, nullptr).json;

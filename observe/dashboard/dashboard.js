@@ -248,7 +248,9 @@ async function showFeature(id) {
   body.replaceChildren(lineChart(series, { width: 520, height: 180, yRange: [0, 1] }), legend(series));
   const ev = f.emergence_evidence;
   body.append(el('p', {}, `emerged at step ${fmt(f.emerged_step)}, strengthened at ${fmt(f.strengthened_step)}, ` +
-    `faded at ${fmt(f.faded_step)}; frequency ${fmt(f.frequency)}, contextuality ${fmt(f.contextuality)}` +
+    `faded at ${fmt(f.faded_step)}` +
+    (f.transient_step != null ? `, transient at step ${f.transient_step} (one snapshot; not in the activations before or after)` : '') +
+    `; frequency ${fmt(f.frequency)}, contextuality ${fmt(f.contextuality)}` +
     (ev ? `; evidence for the ${ev.kind} at step ${ev.step}: ${ev.verdict} (norm ${fmt(ev.normalised_norm_before)} → ` +
       `${fmt(ev.normalised_norm_at)}, activation strength ${fmt(ev.activation_strength_before)} → ${fmt(ev.activation_strength_at)})` : '')));
   const table = el('table', { class: 'contexts' });

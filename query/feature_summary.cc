@@ -81,61 +81,54 @@ FeatureSummary summarise_feature(const FeatureTrajectory& trajectory, const Emer
   }
   FeatureSummary summary;
   const FeaturePoint& latest = trajectory.points.back();
-  nlohmann::json emerged, faded, strengthened, transient, evidence;
+  // What the answer says of the feature's life; a direction of one snapshot
+  // is taken out of it, so the story from before that emergence (an earlier
+  // emergence and fade, or a fade from the start) is kept to go back to.
+  struct Story {
+    nlohmann::json emerged, faded, strengthened, evidence;
+    double emerged_step = INFINITY;
+  } story, before_last_emergence;
+  nlohmann::json transient;
   bool initially = false;
   if (fires) {
     std::optional<std::size_t> last_emergence;  // its snapshot, while the feature is present by it
-    // What the answer said before the newest emergence: a direction of one
-    // snapshot is taken out of the story, so an earlier emergence and fade
-    // (or a fade from the start) are what the feature is left with.
-    struct Story {
-      nlohmann::json emerged, faded, strengthened, evidence;
-      double emerged_step = INFINITY;
-    } before_last_emergence;
     for (const auto& event : detect_feature_events(norm, strength, options)) {
       initially = initially || event.initially_present;
       const uint64_t step = trajectory.points[event.snapshot].step;
       if (event.kind == FeatureEventKind::kEmerged || event.kind == FeatureEventKind::kReEmerged) {
-        before_last_emergence = {emerged, faded, strengthened, evidence, summary.emerged_step};
-        emerged = step;
-        faded = nullptr;
-        strengthened = nullptr;
+        before_last_emergence = story;
+        story = {step, nullptr, nullptr, evidence_json(event, step), double(step)};
         transient = nullptr;
-        summary.emerged_step = double(step);
-        evidence = evidence_json(event, step);
         last_emergence = event.snapshot;
       } else if (event.kind == FeatureEventKind::kStrengthened) {
         // The activations say it was there before: not an emergence, and
         // the fade before it (if any) is doubtful too.
-        strengthened = step;
-        faded = nullptr;
-        evidence = evidence_json(event, step);
+        story.strengthened = step;
+        story.faded = nullptr;
+        story.evidence = evidence_json(event, step);
         last_emergence.reset();
       } else if (event.kind == FeatureEventKind::kFaded) {
-        faded = step;
+        story.faded = step;
         if (last_emergence && is_one_snapshot_direction(*last_emergence, event.snapshot, strength, options)) {
           // Present at one snapshot only, by the norm and by the
           // activations: not something learned since then.
-          transient = emerged;
-          emerged = before_last_emergence.emerged;
-          faded = before_last_emergence.faded;
-          strengthened = before_last_emergence.strengthened;
-          evidence = before_last_emergence.evidence;
-          summary.emerged_step = before_last_emergence.emerged_step;
+          transient = story.emerged;
+          story = before_last_emergence;
         }
         last_emergence.reset();
       }
     }
     initially = initially || (!norm.empty() && norm[0] >= options.threshold);
   }
+  summary.emerged_step = story.emerged_step;
   summary.strength = latest.decoder_norm;
   summary.contextuality = latest.contextuality;
   summary.json = {{"feature", trajectory.feature},
                   {"live", fires},
-                  {"emerged_step", emerged},
-                  {"strengthened_step", strengthened},
+                  {"emerged_step", story.emerged},
+                  {"strengthened_step", story.strengthened},
                   {"transient_step", transient},
-                  {"faded_step", faded},
+                  {"faded_step", story.faded},
                   {"initially_present", initially},
                   {"present", fires && latest.normalised_norm >= options.threshold && latest.frequency > 0},
                   {"decoder_norm", latest.decoder_norm},
@@ -144,7 +137,7 @@ FeatureSummary summarise_feature(const FeatureTrajectory& trajectory, const Emer
                   {"frequency", latest.frequency},
                   {"max_activation", latest.max_activation},
                   {"contextuality", number_or_null(latest.contextuality)},
-                  {"emergence_evidence", evidence}};
+                  {"emergence_evidence", story.evidence}};
   if (probe && !trajectory.top_contexts.empty()) {
     summary.json["top_context"] = context_text(*probe, trajectory.top_contexts.front().token_index);
   }

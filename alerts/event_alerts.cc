@@ -31,7 +31,7 @@ EventAlerts::~EventAlerts() {
 
 void EventAlerts::on_event(const nlohmann::json& event) {
   const std::string type = event.value("type", "");
-  if (type == "phase_transition" || type == "phase_transition_resolved") {
+  if (type == "phase_transition" || type == "phase_transition_resolved" || type == "phase_transition_features") {
     Alert alert;
     alert.labels = labels_for(event, "PhaseTransition", "changepoint", "warning");
     alert.labels["transition"] = text(event["transition"]);
@@ -39,6 +39,10 @@ void EventAlerts::on_event(const nlohmann::json& event) {
       book_->resolve(alert.labels);
       return;
     }
+    // A feature series joined a firing alert: its annotations name it from
+    // now on (the book sends nothing for an alert already firing; a resolved
+    // one is not raised again).
+    if (type == "phase_transition_features" && !book_->is_firing(alert.labels)) return;
     std::string series;
     for (const auto& move : event["series"]) series += (series.empty() ? "" : ",") + text(move["series"]);
     // summary and description: the two annotations Alertmanager's own

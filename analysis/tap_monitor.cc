@@ -90,7 +90,18 @@ nlohmann::json TapMonitor::base_event(const char* type) const {
 }
 
 void TapMonitor::remember(const nlohmann::json& event) {
-  if (event.contains("key")) raised_.insert(event["key"].get<std::string>());
+  if (!event.contains("key")) return;
+  const std::string key = event["key"].get<std::string>();
+  raised_.insert(key);
+  // Raised with a feature series already: nothing to say again.
+  if (event.value("type", "") == "phase_transition" && !event.value("feature_signals", nlohmann::json()).empty())
+    raised_.insert(key + ":features");
+}
+
+bool TapMonitor::has_feature_signal(const Transition& transition) const {
+  for (const auto& move : transition.moves)
+    if (!is_scalar(move.series)) return true;
+  return false;
 }
 
 std::optional<TrainingPhase> TapMonitor::phase() const {
@@ -181,6 +192,24 @@ nlohmann::json TapMonitor::observe_snapshot(uint64_t step, const std::map<std::s
     event["step"] = step;
     event["raised_at_step"] = known_at_step ? known_at_step : step;
     event["severity"] = "warning";
+    if (has_feature_signal(transition)) raised_.insert(key + ":features");
+    emit_(event);
+  }
+
+  // A transition raised on the job's scalars alone ("feature signals: none":
+  // the crosscoder trails the job, so its series often move a snapshot or
+  // two later) is said again, once, when a feature series joins it.
+  for (const Transition& transition : detector_.transitions()) {
+    const std::string raised_key = "transition:" + std::to_string(transition.id);
+    if (!raised_.count(raised_key) || !has_feature_signal(transition)) continue;
+    const std::string key = raised_key + ":features";
+    if (replay || !raised_.insert(key).second) continue;
+    nlohmann::json event = base_event("phase_transition_features");
+    event.update(transition_json(transition));
+    event["key"] = key;
+    event["step"] = step;
+    event["raised_at_step"] = known_at_step ? known_at_step : step;
+    event["severity"] = "info";
     emit_(event);
   }
 

@@ -195,6 +195,8 @@ class TapMonitor {
   std::size_t population_lag() const { return options_.population_lag; }
   // Whether a series is one of the job's scalars (else the crosscoder's own).
   bool is_scalar(const std::string& series) const;
+  // Whether one of the transition's moves is a crosscoder series.
+  bool has_feature_signal(const Transition& transition) const;
 
   const std::vector<Transition>& transitions() const { return detector_.transitions(); }
   // The transitions as estimated now (phase_transition events keep what was

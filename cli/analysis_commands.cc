@@ -31,6 +31,16 @@ std::string evidence_text(const nlohmann::json& evidence) {
   return verdict + strengths;
 }
 
+// " sustained_surprise_share↑ icl_score↓": the moves of a transition event
+// whose series are among `names`, with their direction; " none" if none.
+std::string moved_series(const nlohmann::json& e, const nlohmann::json& names) {
+  std::string out;
+  for (const auto& move : e["series"])
+    for (const auto& name : names)
+      if (move["series"] == name) out += " " + text(move["series"]) + (move.value("direction", 0) > 0 ? "↑" : "↓");
+  return out.empty() ? std::string(" none") : out;
+}
+
 void print_event(const nlohmann::json& e) {
   const std::string type = e.value("type", "");
   std::cout << "#" << e.value("seq", 0) << " " << e.value("run", "") << "/" << e.value("tap", "") << " ";
@@ -41,6 +51,8 @@ void print_event(const nlohmann::json& e) {
       std::cout << "PHASE TRANSITION at step " << text(e["onset_step"]);
       if (e.contains("began_step")) std::cout << " (began " << text(e["began_step"]) << ")";
       std::cout << ", raised at step " << text(e.value("raised_at_step", e["alarm_step"]));
+      if (e.contains("features_joined_at_step"))
+        std::cout << ", the features joining at step " << text(e["features_joined_at_step"]);
     } else {
       std::cout << "PHASE TRANSITION raised at step " << text(e.value("raised_at_step", e["alarm_step"])) << " (began "
                 << text(e["began_step"])
@@ -49,21 +61,18 @@ void print_event(const nlohmann::json& e) {
     std::cout << (e.value("confirmed", false) ? ", confirmed by PELT" : "");
     // Which kind of signal flagged it: the crosscoder's feature series, the
     // job's scalars, or both (events from before the split list series only).
-    auto moved = [&](const nlohmann::json& names) {
-      std::string out;
-      for (const auto& move : e["series"])
-        for (const auto& name : names)
-          if (move["series"] == name)
-            out += " " + text(move["series"]) + (move.value("direction", 0) > 0 ? "↑" : "↓");
-      return out.empty() ? std::string(" none") : out;
-    };
     if (e.contains("feature_signals")) {
-      std::cout << "; feature signals:" << moved(e["feature_signals"]) << "; scalars:" << moved(e["scalar_signals"]);
+      std::cout << "; feature signals:" << moved_series(e, e["feature_signals"])
+                << "; scalars:" << moved_series(e, e["scalar_signals"]);
     } else {
       std::cout << "; series:";
       for (const auto& move : e["series"])
         std::cout << " " << text(move["series"]) << (move.value("direction", 0) > 0 ? "↑" : "↓");
     }
+  } else if (type == "phase_transition_features") {
+    std::cout << "phase transition (began " << text(e["began_step"]) << ") now seen in the features:"
+              << moved_series(e, e["feature_signals"]) << " (at step " << text(e["raised_at_step"])
+              << "); scalars:" << moved_series(e, e["scalar_signals"]);
   } else if (type == "phase_transition_resolved") {
     std::cout << "phase transition resolved (at step " << text(e["onset_step"]) << "): no series has moved since; "
               << "resolved at step " << text(e["step"]);

@@ -81,9 +81,14 @@ def main():
             when = ", %s training ended" % ("before" if t.get("raised_unix_ms", 0) <= args.ended_ms else "after")
         # Which feature signals (the crosscoder's series) and which of the job's
         # scalars flagged it: the claim is that the features show the transition.
-        print("phase transition at step %d (began %s, raised at step %d%s): %s snapshot(s) from the loss drop; "
+        # Raised on the scalars first, the features joining later (the
+        # crosscoder trails the job): when they did.
+        joined = ""
+        if t.get("features_joined_at_step") is not None:
+            joined = ", the features joining at step %d" % t["features_joined_at_step"]
+        print("phase transition at step %d (began %s, raised at step %d%s%s): %s snapshot(s) from the loss drop; "
               "feature signals: %s; scalars: %s"
-              % (t["onset_step"], t.get("began_step"), t.get("raised_at_step", t["alarm_step"]), when,
+              % (t["onset_step"], t.get("began_step"), t.get("raised_at_step", t["alarm_step"]), when, joined,
                  snapshots_from_drop(t["onset_step"]), ", ".join(t.get("feature_signals", [])) or "none",
                  ", ".join(t.get("scalar_signals", [])) or "none"))
     burst = emergence_burst(args.out, snaps)

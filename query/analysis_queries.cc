@@ -172,20 +172,28 @@ nlohmann::json events_query(Store& store, const nlohmann::json& params) {
 }
 
 // The detectors' current estimates of (run, tap)'s transitions, with when
-// each was raised (from its event `raised`); a store from before the
-// transitions table has the events only, and gets them back.
+// each was raised (from its event `raised`) and, for one raised on the job's
+// scalars alone, when a feature series joined it (`features_joined_at_step`,
+// from its phase_transition_features event); a store from before the
+// transitions table has the raise events only, and gets them back.
 nlohmann::json current_transitions(Store& store, const std::string& run, const std::string& tap,
-                                   const nlohmann::json& raised_events) {
+                                   const nlohmann::json& raised_events, const nlohmann::json& joined_events) {
   auto now = TransitionTable(store).get(run, tap);
   if (!now) return raised_events;
-  std::map<uint64_t, nlohmann::json> raised;
+  std::map<uint64_t, nlohmann::json> raised, joined;
   for (const auto& event : raised_events) raised[event.value("transition", uint64_t(0))] = event;
+  for (const auto& event : joined_events) joined[event.value("transition", uint64_t(0))] = event;
   for (auto& t : *now) {
-    auto it = raised.find(t.value("transition", uint64_t(0)));
+    const uint64_t id = t.value("transition", uint64_t(0));
+    auto it = raised.find(id);
     if (it == raised.end()) continue;  // raised by an update whose events are not stored yet
     for (const char* key : {"type", "run", "tap", "raised_unix_ms", "raised_at_step", "step", "seq"})
       if (it->second.contains(key)) t[key] = it->second[key];
     t["raised_onset_step"] = it->second["onset_step"];
+    if (auto j = joined.find(id); j != joined.end()) {
+      t["features_joined_at_step"] = j->second["raised_at_step"];
+      t["features_joined_unix_ms"] = j->second["raised_unix_ms"];
+    }
   }
   return *now;
 }
@@ -194,11 +202,14 @@ nlohmann::json current_transitions(Store& store, const std::string& run, const s
 nlohmann::json phases_query(Store& store, const nlohmann::json& params) {
   const std::string run = required_param(params, "run");
   const std::string tap = resolve_tap(store, run, params);
-  nlohmann::json transitions = nlohmann::json::array(), labels = nlohmann::json::array();
+  nlohmann::json transitions = nlohmann::json::array(), joined = nlohmann::json::array(),
+                 labels = nlohmann::json::array();
   for (const auto& event : EventLog(store).list(run)) {
     if (event.value("tap", "") != tap) continue;
-    if (event.value("type", "") == "phase_transition") transitions.push_back(event);
-    if (event.value("type", "") == "phase") labels.push_back(event);
+    const std::string type = event.value("type", "");
+    if (type == "phase_transition") transitions.push_back(event);
+    if (type == "phase_transition_features") joined.push_back(event);
+    if (type == "phase") labels.push_back(event);
   }
   nlohmann::json current = nullptr, series = nlohmann::json::array();
   for (const auto& [step, metrics] : MetricsTable(store).list(run, tap)) {
@@ -211,7 +222,7 @@ nlohmann::json phases_query(Store& store, const nlohmann::json& params) {
   return nlohmann::json{{"run", run},
                         {"tap", tap},
                         {"phase", current},
-                        {"transitions", current_transitions(store, run, tap, transitions)},
+                        {"transitions", current_transitions(store, run, tap, transitions, joined)},
                         {"phase_changes", labels},
                         {"series", series}};
 }

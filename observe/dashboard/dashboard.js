@@ -304,6 +304,7 @@ function drawTimeline(phases, snapshots) {
 function describe(e) {
   switch (e.type) {
     case 'phase_transition': return `phase transition in ${e.run}/${e.tap}: onset step ${e.onset_step}, alarm at step ${e.alarm_step}`;
+    case 'phase_transition_features': return `phase transition in ${e.run}/${e.tap} (began step ${e.began_step}) now seen in the features: ${(e.feature_signals || []).join(', ')}`;
     case 'phase': return `phase ${e.previous_phase || '?'} → ${e.phase} in ${e.run}/${e.tap} at step ${e.step}`;
     default:
       if ('feature' in e) return `feature ${e.feature} ${e.kind || e.type} in ${e.run}/${e.tap} at step ${e.step}`;

@@ -106,9 +106,17 @@ TEST(DaemonMetrics, FiringAlertsByNameRunAndTap) {
   };
   const std::map<std::string, std::string> labels = {{"alertname", "PhaseTransition"}, {"run", "r"}, {"tap", "t"}};
   EXPECT_EQ(testing::sample_value(render(), "conceptwatch_alerts_firing", labels), 1);
+  // A feature series joining it updates the firing alert, not a second one.
+  nlohmann::json joined = raised;
+  joined["type"] = "phase_transition_features";
+  alerts.on_event(joined);
+  EXPECT_EQ(testing::sample_value(render(), "conceptwatch_alerts_firing", labels), 1);
   nlohmann::json resolved = raised;
   resolved["type"] = "phase_transition_resolved";
   alerts.on_event(resolved);
+  EXPECT_TRUE(render().at("conceptwatch_alerts_firing").samples.empty());
+  // ... and one that comes after it resolved does not fire it again.
+  alerts.on_event(joined);
   EXPECT_TRUE(render().at("conceptwatch_alerts_firing").samples.empty());
 }
 

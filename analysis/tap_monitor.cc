@@ -85,6 +85,16 @@ nlohmann::json TapMonitor::transitions_json() const {
   return out;
 }
 
+nlohmann::json TapMonitor::transition_event(const char* type, const Transition& transition, const std::string& key,
+                                            uint64_t step, const char* severity) const {
+  nlohmann::json event = base_event(type);
+  event.update(transition_json(transition));
+  event["key"] = key;
+  event["step"] = step;
+  event["severity"] = severity;
+  return event;
+}
+
 nlohmann::json TapMonitor::base_event(const char* type) const {
   return {{"type", type}, {"run", run_}, {"tap", tap_}, {"raised_unix_ms", unix_now_ms()}};
 }
@@ -186,12 +196,8 @@ nlohmann::json TapMonitor::observe_snapshot(uint64_t step, const std::map<std::s
     const Transition& transition = detector_.transitions()[i];
     const std::string key = "transition:" + std::to_string(transition.id);
     if (replay || !raised_.insert(key).second) continue;
-    nlohmann::json event = base_event("phase_transition");
-    event.update(transition_json(transition));
-    event["key"] = key;
-    event["step"] = step;
+    nlohmann::json event = transition_event("phase_transition", transition, key, step, "warning");
     event["raised_at_step"] = known_at_step ? known_at_step : step;
-    event["severity"] = "warning";
     if (has_feature_signal(transition)) raised_.insert(key + ":features");
     emit_(event);
   }
@@ -204,12 +210,8 @@ nlohmann::json TapMonitor::observe_snapshot(uint64_t step, const std::map<std::s
     if (!raised_.count(raised_key) || !has_feature_signal(transition)) continue;
     const std::string key = raised_key + ":features";
     if (replay || !raised_.insert(key).second) continue;
-    nlohmann::json event = base_event("phase_transition_features");
-    event.update(transition_json(transition));
-    event["key"] = key;
-    event["step"] = step;
+    nlohmann::json event = transition_event("phase_transition_features", transition, key, step, "info");
     event["raised_at_step"] = known_at_step ? known_at_step : step;
-    event["severity"] = "info";
     emit_(event);
   }
 
@@ -221,12 +223,7 @@ nlohmann::json TapMonitor::observe_snapshot(uint64_t step, const std::map<std::s
     resolved_transitions_.insert(transition.id);
     const std::string key = "transition:" + std::to_string(transition.id) + ":resolved";
     if (replay || !raised_.insert(key).second) continue;
-    nlohmann::json event = base_event("phase_transition_resolved");
-    event.update(transition_json(transition));
-    event["key"] = key;
-    event["step"] = step;
-    event["severity"] = "warning";
-    emit_(event);
+    emit_(transition_event("phase_transition_resolved", transition, key, step, "warning"));
   }
 
   if (phases_) {

@@ -209,6 +209,10 @@ class TapMonitor {
   double min_move_for(const std::string& series) const;
 
   nlohmann::json transition_json(const Transition& transition) const;
+  // An event of `type` about `transition` as estimated now, raised as `key`
+  // at snapshot `step`.
+  nlohmann::json transition_event(const char* type, const Transition& transition, const std::string& key,
+                                  uint64_t step, const char* severity) const;
 
   std::string run_, tap_;
   MonitorOptions options_;

@@ -86,7 +86,6 @@ FeatureSummary summarise_feature(const FeatureTrajectory& trajectory, const Emer
   // emergence and fade, or a fade from the start) is kept to go back to.
   struct Story {
     nlohmann::json emerged, faded, strengthened, evidence;
-    double emerged_step = INFINITY;
   } story, before_last_emergence;
   nlohmann::json transient;
   bool initially = false;
@@ -97,7 +96,7 @@ FeatureSummary summarise_feature(const FeatureTrajectory& trajectory, const Emer
       const uint64_t step = trajectory.points[event.snapshot].step;
       if (event.kind == FeatureEventKind::kEmerged || event.kind == FeatureEventKind::kReEmerged) {
         before_last_emergence = story;
-        story = {step, nullptr, nullptr, evidence_json(event, step), double(step)};
+        story = {step, nullptr, nullptr, evidence_json(event, step)};
         transient = nullptr;
         last_emergence = event.snapshot;
       } else if (event.kind == FeatureEventKind::kStrengthened) {
@@ -120,7 +119,7 @@ FeatureSummary summarise_feature(const FeatureTrajectory& trajectory, const Emer
     }
     initially = initially || (!norm.empty() && norm[0] >= options.threshold);
   }
-  summary.emerged_step = story.emerged_step;
+  summary.emerged_step = story.emerged.is_null() ? INFINITY : story.emerged.get<double>();
   summary.strength = latest.decoder_norm;
   summary.contextuality = latest.contextuality;
   summary.json = {{"feature", trajectory.feature},

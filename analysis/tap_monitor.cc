@@ -15,6 +15,12 @@ std::string feature_event_key(FeatureEventKind kind, int64_t feature) {
   return std::string(to_string(kind)) + ":" + std::to_string(feature);
 }
 
+// A transition event's key in the raised set and the log: "transition:3",
+// "transition:3:features", "transition:3:resolved".
+std::string transition_event_key(uint64_t transition, const char* suffix = "") {
+  return "transition:" + std::to_string(transition) + suffix;
+}
+
 }  // namespace
 
 nlohmann::json TapMonitor::transition_json(const Transition& transition) const {
@@ -101,11 +107,10 @@ nlohmann::json TapMonitor::base_event(const char* type) const {
 
 void TapMonitor::remember(const nlohmann::json& event) {
   if (!event.contains("key")) return;
-  const std::string key = event["key"].get<std::string>();
-  raised_.insert(key);
+  raised_.insert(event["key"].get<std::string>());
   // Raised with a feature series already: nothing to say again.
   if (event.value("type", "") == "phase_transition" && !event.value("feature_signals", nlohmann::json()).empty())
-    raised_.insert(key + ":features");
+    raised_.insert(transition_event_key(event.value("transition", uint64_t(0)), ":features"));
 }
 
 bool TapMonitor::has_feature_signal(const Transition& transition) const {
@@ -194,11 +199,11 @@ nlohmann::json TapMonitor::observe_snapshot(uint64_t step, const std::map<std::s
   // confirmation) are visible through `phases`, not as new events.
   for (std::size_t i = before; i < detector_.transitions().size(); ++i) {
     const Transition& transition = detector_.transitions()[i];
-    const std::string key = "transition:" + std::to_string(transition.id);
+    const std::string key = transition_event_key(transition.id);
     if (replay || !raised_.insert(key).second) continue;
     nlohmann::json event = transition_event("phase_transition", transition, key, step, "warning");
     event["raised_at_step"] = known_at_step ? known_at_step : step;
-    if (has_feature_signal(transition)) raised_.insert(key + ":features");
+    if (has_feature_signal(transition)) raised_.insert(transition_event_key(transition.id, ":features"));
     emit_(event);
   }
 
@@ -206,9 +211,8 @@ nlohmann::json TapMonitor::observe_snapshot(uint64_t step, const std::map<std::s
   // the crosscoder trails the job, so its series often move a snapshot or
   // two later) is said again, once, when a feature series joins it.
   for (const Transition& transition : detector_.transitions()) {
-    const std::string raised_key = "transition:" + std::to_string(transition.id);
-    if (!raised_.count(raised_key) || !has_feature_signal(transition)) continue;
-    const std::string key = raised_key + ":features";
+    if (!raised_.count(transition_event_key(transition.id)) || !has_feature_signal(transition)) continue;
+    const std::string key = transition_event_key(transition.id, ":features");
     if (replay || !raised_.insert(key).second) continue;
     nlohmann::json event = transition_event("phase_transition_features", transition, key, step, "info");
     event["raised_at_step"] = known_at_step ? known_at_step : step;
@@ -221,7 +225,7 @@ nlohmann::json TapMonitor::observe_snapshot(uint64_t step, const std::map<std::s
     if (resolved_transitions_.count(transition.id)) continue;
     if (index < transition.last_alarm_index + options_.resolve_after) continue;
     resolved_transitions_.insert(transition.id);
-    const std::string key = "transition:" + std::to_string(transition.id) + ":resolved";
+    const std::string key = transition_event_key(transition.id, ":resolved");
     if (replay || !raised_.insert(key).second) continue;
     emit_(transition_event("phase_transition_resolved", transition, key, step, "warning"));
   }

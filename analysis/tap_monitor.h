@@ -195,8 +195,6 @@ class TapMonitor {
   std::size_t population_lag() const { return options_.population_lag; }
   // Whether a series is one of the job's scalars (else the crosscoder's own).
   bool is_scalar(const std::string& series) const;
-  // Whether one of the transition's moves is a crosscoder series.
-  bool has_feature_signal(const Transition& transition) const;
 
   const std::vector<Transition>& transitions() const { return detector_.transitions(); }
   // The transitions as estimated now (phase_transition events keep what was
@@ -209,6 +207,8 @@ class TapMonitor {
   double min_move_for(const std::string& series) const;
 
   nlohmann::json transition_json(const Transition& transition) const;
+  // Whether one of the transition's moves is a crosscoder series.
+  bool has_feature_signal(const Transition& transition) const;
   // An event of `type` about `transition` as estimated now, raised as `key`
   // at snapshot `step`.
   nlohmann::json transition_event(const char* type, const Transition& transition, const std::string& key,

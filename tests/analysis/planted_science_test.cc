@@ -102,6 +102,50 @@ TEST(PlantedScience, TheScorecardCountsWhatIsClaimed) {
   EXPECT_EQ(card.false_alarms, 1);
 }
 
+TEST(PlantedScience, StrayClaimsAreSortedByTheAtomNearestThem) {
+  const auto p = make_planted_dictionary(planted_preset(PlantedStructure::kMassOnStable, 32, 32, 8, 3));
+  const int64_t K = p.options.n_atoms, T = p.options.n_snapshots, d = p.options.d_model;
+  int64_t rising = 0;
+  while (p.onset[rising] == 0) ++rising;
+  const int64_t other = (rising + 1) % K;
+  // Three more features claiming emergences: an exact second copy of the
+  // rising atom, one more copy, and a mixture of it with another atom
+  // (cos ≈ 0.71: partial). The first copy claims the atom's onset.
+  auto report = truthful_report(p);
+  auto add = [&](double weight, int64_t claimed_snapshot) {
+    for (int64_t t = 0; t < T; ++t) {
+      std::vector<float> row(d);
+      double norm = 0;
+      for (int64_t j = 0; j < d; ++j)
+        norm += std::pow(row[j] = p.atoms[t][rising * d + j] + float(weight * p.atoms[t][other * d + j]), 2);
+      for (auto& v : row) v = float(v / std::sqrt(norm));
+      report.directions[t].push_back(row);
+    }
+    report.features["features"].push_back({{"feature", report.directions[0].size() - 1},
+                                           {"live", true},
+                                           {"emerged_step", testing::planted_step(claimed_snapshot)},
+                                           {"faded_step", nullptr}});
+  };
+  add(0.0, p.onset[rising]);
+  add(0.0, p.onset[rising] + 1);
+  add(1.0, p.onset[rising]);
+  const auto card = testing::score_planted(p, report, testing::planted_step);
+  EXPECT_EQ(card.dated_exact, card.rising);  // the copies leave the atom's own feature matched
+  EXPECT_EQ(card.stray_claims, 4);           // the three and feature K (noise)
+  EXPECT_EQ(card.stray_copies, 2);
+  EXPECT_EQ(card.stray_copies_dated_right, 1);
+  EXPECT_EQ(card.stray_partial, 1);
+  ASSERT_EQ(card.stray.size(), 4u);
+  EXPECT_EQ(card.stray[0]["atom"], rising);
+  EXPECT_EQ(card.stray[0]["atom_feature"], rising);
+  EXPECT_NEAR(card.stray[0]["cosine"].get<double>(), 1.0, 1e-5);
+  EXPECT_NEAR(card.stray[2]["cosine"].get<double>(), std::sqrt(0.5), 0.1);
+  EXPECT_LT(card.stray[3]["cosine"].get<double>(), testing::kPartialCosine);
+  const auto back = testing::Scorecard::from_json(card.to_json());
+  EXPECT_EQ(back.stray_copies_dated_right, 1);
+  EXPECT_EQ(back.stray.size(), 4u);
+}
+
 TEST(PlantedScience, DefaultConfigOnAMixedStream) {
   // Weak initialisation atoms fading, a few rare atoms on throughout, half
   // the rest switching on together at snapshot 3, the others one by one

@@ -10,6 +10,16 @@
 namespace cw::testing {
 namespace {
 
+// Atom k against feature i: the largest |cos| between them over the
+// snapshots where k is on.
+double match_score(const PlantedDictionary& p, const DaemonReport& report, int64_t k, int64_t i) {
+  const int64_t T = p.options.n_snapshots, d = p.options.d_model;
+  double best = 0;
+  for (int64_t t = 0; t < T; ++t)
+    if (p.is_on(k, t)) best = std::max(best, std::fabs(cosine(&p.atoms[t][k * d], report.directions[t][i].data(), d)));
+  return best;
+}
+
 struct Candidate {
   double score;
   int64_t atom, feature;
@@ -18,17 +28,13 @@ struct Candidate {
 // Greedy one-to-one matching by score, best first: matched[k] = feature or
 // -1, and (*score)[k] its score (0 when unmatched).
 std::vector<int64_t> match_atoms(const PlantedDictionary& p, const DaemonReport& report, std::vector<double>* score) {
-  const int64_t K = p.options.n_atoms, T = p.options.n_snapshots, d = p.options.d_model;
+  const int64_t K = p.options.n_atoms;
   const int64_t F = report.directions.empty() ? 0 : int64_t(report.directions[0].size());
   std::vector<Candidate> candidates;
   for (int64_t k = 0; k < K; ++k)
     for (int64_t i = 0; i < F; ++i) {
-      double best = 0;
-      for (int64_t t = 0; t < T; ++t) {
-        if (!p.is_on(k, t)) continue;
-        best = std::max(best, std::fabs(cosine(&p.atoms[t][k * d], report.directions[t][i].data(), d)));
-      }
-      if (best >= kMatchCosine) candidates.push_back({best, k, i});
+      const double score = match_score(p, report, k, i);
+      if (score >= kMatchCosine) candidates.push_back({score, k, i});
     }
   std::sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
     return std::tie(b.score, a.atom, a.feature) < std::tie(a.score, b.atom, b.feature);
@@ -43,6 +49,16 @@ std::vector<int64_t> match_atoms(const PlantedDictionary& p, const DaemonReport&
     taken[c.feature] = true;
   }
   return matched;
+}
+
+// The atom nearest to feature i by the matching's score, and that score.
+std::pair<int64_t, double> nearest_atom(const PlantedDictionary& p, const DaemonReport& report, int64_t i) {
+  std::pair<int64_t, double> best{-1, 0.0};
+  for (int64_t k = 0; k < p.options.n_atoms; ++k) {
+    const double score = match_score(p, report, k, i);
+    if (score > best.second) best = {k, score};
+  }
+  return best;
 }
 
 }  // namespace
@@ -136,11 +152,33 @@ Scorecard score_planted(const PlantedDictionary& p, const DaemonReport& report, 
     }
   }
 
+  std::vector<int64_t> atom_of_feature(is_matched.size(), -1);
+  for (int64_t k = 0; k < K; ++k)
+    if (matched[k] >= 0) atom_of_feature[matched[k]] = k;
   for (const auto& [id, f] : features) {
     if (!f.value("live", false)) continue;
     ++s.live;
-    if (!is_matched[id] && emerged_step(id) >= 0) ++s.stray_claims;
+    const int64_t claimed = emerged_step(id);
+    if (is_matched[id] || claimed < 0) continue;
+    ++s.stray_claims;
+    const auto [atom, cos] = nearest_atom(p, report, id);
+    const int64_t onset = atom >= 0 ? int64_t(step_of(p.onset[atom])) : -1;
+    if (cos >= kMatchCosine) {
+      ++s.stray_copies;
+      s.stray_copies_dated_right += claimed == onset;
+    } else {
+      s.stray_partial += cos >= kPartialCosine;
+    }
+    s.stray.push_back({{"feature", id},
+                       {"emerged_step", claimed},
+                       {"atom", atom},
+                       {"onset_step", onset},
+                       {"cosine", cos},
+                       {"atom_feature", atom >= 0 ? matched[atom] : -1}});
   }
+  std::sort(s.stray.begin(), s.stray.end(), [](const nlohmann::json& a, const nlohmann::json& b) {
+    return a.at("cosine").get<double>() > b.at("cosine").get<double>();
+  });
 
   if (p.options.mass_emergence_snapshot >= 0 && !p.options.stationary) s.mass_snapshots = {p.options.mass_emergence_snapshot};
   std::vector<bool> explains_mass(s.mass_snapshots.size(), false);
@@ -186,6 +224,10 @@ nlohmann::json Scorecard::to_json() const {
           {"false_alarms", false_alarms},
           {"live", live},
           {"stray_claims", stray_claims},
+          {"stray_copies", stray_copies},
+          {"stray_copies_dated_right", stray_copies_dated_right},
+          {"stray_partial", stray_partial},
+          {"stray", stray},
           {"misdated", misdated},
           {"unfaded", unfaded},
           {"late", late}};
@@ -219,6 +261,10 @@ Scorecard Scorecard::from_json(const nlohmann::json& j) {
   j.at("false_alarms").get_to(s.false_alarms);
   j.at("live").get_to(s.live);
   j.at("stray_claims").get_to(s.stray_claims);
+  s.stray_copies = j.value("stray_copies", 0);  // absent from results saved before they were classified
+  s.stray_copies_dated_right = j.value("stray_copies_dated_right", 0);
+  s.stray_partial = j.value("stray_partial", 0);
+  if (j.contains("stray")) j["stray"].get_to(s.stray);
   if (j.contains("misdated")) j["misdated"].get_to(s.misdated);
   if (j.contains("unfaded")) j["unfaded"].get_to(s.unfaded);
   if (j.contains("late")) j["late"].get_to(s.late);

@@ -16,6 +16,11 @@
 //   - a mass emergence is flagged when some phase transition's onset_step is
 //     within one snapshot of it; every other transition is a false alarm;
 //   - a feature matched to no atom that reports an emergence is a stray claim;
+//     each is listed with the atom nearest to it (the same score) and sorted
+//     by that score: a copy (≥ kMatchCosine: a second feature for an atom
+//     another feature holds), a partial copy (≥ kPartialCosine) or a
+//     direction of no atom; a copy dated at its atom's onset (an atom on from
+//     the start: at snapshot 0) dates a real emergence, any other does not;
 //   - a matched feature reported strengthened (strengthened_step: its
 //     decoder norm rose, its activations say it was there before) counts
 //     where the activation evidence overruled the decoder norm: for an atom
@@ -38,6 +43,9 @@ namespace cw::testing {
 // A decoder direction this close to an atom is that atom's feature (the
 // issue's bar for "recovered"; a two-atom mixture scores ≤ ~0.75).
 constexpr double kMatchCosine = 0.9;
+// Below this a direction shares less than a quarter of its energy with the
+// atom (cos² < 0.25): it is not read as a copy of it.
+constexpr double kPartialCosine = 0.5;
 
 // What the daemon reported about one run, read through its queries and
 // `conceptwatch export`.
@@ -74,11 +82,17 @@ struct Scorecard {
   std::vector<uint64_t> transition_steps;
   // Features.
   int live = 0, stray_claims = 0;
+  // Stray claims by the atom nearest to them (see above).
+  int stray_copies = 0, stray_copies_dated_right = 0, stray_partial = 0;
   // Every wrong claim, to look at: {"atom", "onset_step" (planted; 0 for an
   // atom on from the start), "feature" (-1 unmatched), "cosine",
   // "emerged_step" (claimed, null for none)}.
   std::vector<nlohmann::json> misdated, late;
   std::vector<nlohmann::json> unfaded;  // fading atoms whose matched feature (if any) reports no fade
+  // Every stray claim: {"feature", "emerged_step", "atom" (nearest),
+  // "onset_step" (its onset), "cosine", "atom_feature" (the feature matched
+  // to that atom, -1 none)}.
+  std::vector<nlohmann::json> stray;
 
   double dated_exact_share() const { return rising ? double(dated_exact) / rising : 1.0; }
   double dated_within_one_share() const { return rising ? double(dated_within_one) / rising : 1.0; }

@@ -1,5 +1,6 @@
 #include "cli/analysis_commands.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -32,12 +33,14 @@ std::string evidence_text(const nlohmann::json& evidence) {
 }
 
 // " sustained_surprise_share↑ icl_score↓": the moves of a transition event
-// whose series are among `names`, with their direction; " none" if none.
-std::string moved_series(const nlohmann::json& e, const nlohmann::json& names) {
+// whose series are among `names` (every move when `names` is null), with
+// their direction; " none" if none.
+std::string moved_series(const nlohmann::json& e, const nlohmann::json& names = nullptr) {
   std::string out;
-  for (const auto& move : e["series"])
-    for (const auto& name : names)
-      if (move["series"] == name) out += " " + text(move["series"]) + (move.value("direction", 0) > 0 ? "↑" : "↓");
+  for (const auto& move : e["series"]) {
+    const bool named = names.is_null() || std::find(names.begin(), names.end(), move["series"]) != names.end();
+    if (named) out += " " + text(move["series"]) + (move.value("direction", 0) > 0 ? "↑" : "↓");
+  }
   return out.empty() ? std::string(" none") : out;
 }
 
@@ -65,9 +68,7 @@ void print_event(const nlohmann::json& e) {
       std::cout << "; feature signals:" << moved_series(e, e["feature_signals"])
                 << "; scalars:" << moved_series(e, e["scalar_signals"]);
     } else {
-      std::cout << "; series:";
-      for (const auto& move : e["series"])
-        std::cout << " " << text(move["series"]) << (move.value("direction", 0) > 0 ? "↑" : "↓");
+      std::cout << "; series:" << moved_series(e);
     }
   } else if (type == "phase_transition_features") {
     std::cout << "phase transition (began " << text(e["began_step"]) << ") now seen in the features:"

@@ -105,6 +105,37 @@ nlohmann::json TapMonitor::base_event(const char* type) const {
   return {{"type", type}, {"run", run_}, {"tap", tap_}, {"raised_unix_ms", unix_now_ms()}};
 }
 
+void TapMonitor::say(nlohmann::json event) {
+  if (holding_) {
+    held_.push_back(std::move(event));
+  } else {
+    emit_(event);
+  }
+}
+
+void TapMonitor::hold_events() { holding_ = true; }
+
+void TapMonitor::release_events() {
+  holding_ = false;
+  std::vector<nlohmann::json> held;
+  held.swap(held_);
+  for (auto& joined : held) {
+    if (joined.value("type", "") != "phase_transition_features") continue;
+    const std::string raise_key = transition_event_key(joined.value("transition", uint64_t(0)));
+    for (auto& raise : held) {
+      if (raise.is_null() || raise.value("key", "") != raise_key) continue;
+      joined["type"] = "phase_transition";
+      joined["key"] = raise_key;
+      joined["severity"] = "warning";
+      raise = std::move(joined);
+      joined = nullptr;
+      break;
+    }
+  }
+  for (const auto& event : held)
+    if (!event.is_null()) emit_(event);
+}
+
 void TapMonitor::remember(const nlohmann::json& event) {
   if (!event.contains("key")) return;
   raised_.insert(event["key"].get<std::string>());
@@ -204,7 +235,7 @@ nlohmann::json TapMonitor::observe_snapshot(uint64_t step, const std::map<std::s
     nlohmann::json event = transition_event("phase_transition", transition, key, step, "warning");
     event["raised_at_step"] = known_at_step ? known_at_step : step;
     if (has_feature_signal(transition)) raised_.insert(transition_event_key(transition.id, ":features"));
-    emit_(event);
+    say(std::move(event));
   }
 
   // A transition raised on the job's scalars alone ("feature signals: none":
@@ -216,7 +247,7 @@ nlohmann::json TapMonitor::observe_snapshot(uint64_t step, const std::map<std::s
     if (replay || !raised_.insert(key).second) continue;
     nlohmann::json event = transition_event("phase_transition_features", transition, key, step, "info");
     event["raised_at_step"] = known_at_step ? known_at_step : step;
-    emit_(event);
+    say(std::move(event));
   }
 
   // A transition is over when its series have been quiet for a while.
@@ -227,7 +258,7 @@ nlohmann::json TapMonitor::observe_snapshot(uint64_t step, const std::map<std::s
     resolved_transitions_.insert(transition.id);
     const std::string key = transition_event_key(transition.id, ":resolved");
     if (replay || !raised_.insert(key).second) continue;
-    emit_(transition_event("phase_transition_resolved", transition, key, step, "warning"));
+    say(transition_event("phase_transition_resolved", transition, key, step, "warning"));
   }
 
   if (phases_) {
@@ -253,7 +284,7 @@ nlohmann::json TapMonitor::observe_snapshot(uint64_t step, const std::map<std::s
                         {"unigram_entropy", entropies_->first},
                         {"bigram_entropy", entropies_->second},
                         {"severity", "info"}});
-          emit_(event);
+          say(std::move(event));
         }
       }
       break;
@@ -303,7 +334,7 @@ void TapMonitor::observe_features(const FeatureAnalysis& analysis, uint64_t late
                     {"activation_strength_before", finite_or_null(event.evidence.activation_before)},
                     {"activation_strength_at", finite_or_null(event.evidence.activation_at)}}},
                   {"severity", "info"}});
-      emit_(out);
+      say(std::move(out));
     }
   }
 }

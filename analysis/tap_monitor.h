@@ -159,6 +159,16 @@ class TapMonitor {
   nlohmann::json observe_snapshot(uint64_t step, const std::map<std::string, double>& values, bool replay = false,
                                   uint64_t known_at_step = 0);
 
+  // Snapshots observed between hold_events() and release_events() (one
+  // update's backlog, all known at once) emit their events at the release,
+  // in order, except that a transition raised there on the scalars alone
+  // and joined by a feature series there too is raised once, as it stands
+  // at the release (with its feature series), with no follow-up. Call
+  // release_events() on every path out, errors included: the held events
+  // are already marked raised.
+  void hold_events();
+  void release_events();
+
   // After each crosscoder update: raises feature events not raised before
   // (once per feature and kind: a refined history is re-dated, not new).
   void observe_features(const FeatureAnalysis& analysis, uint64_t latest_step);
@@ -204,6 +214,7 @@ class TapMonitor {
 
  private:
   nlohmann::json base_event(const char* type) const;
+  void say(nlohmann::json event);  // emits, or holds (hold_events)
   double min_move_for(const std::string& series) const;
 
   nlohmann::json transition_json(const Transition& transition) const;
@@ -222,6 +233,8 @@ class TapMonitor {
   std::optional<std::pair<double, double>> entropies_;
   std::set<std::string> raised_;  // "emerged:17", "transition:4", "phase:feature-learning@300"
   std::set<std::size_t> resolved_transitions_;
+  bool holding_ = false;
+  std::vector<nlohmann::json> held_;
 };
 
 }  // namespace cw

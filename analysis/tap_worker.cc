@@ -546,24 +546,33 @@ void TapWorker::settle_feature_series(const FeatureAnalysis& analysis, const std
   const bool observe = monitor_->watches_features();
   const std::size_t lag = monitor_->population_lag();
   std::size_t settled = 0;
-  for (const uint64_t step : unsettled_) {
-    const auto at = std::lower_bound(steps.begin(), steps.end(), step);
-    if (at == steps.end() || *at != step) throw std::logic_error("unsettled step " + std::to_string(step) + " unknown");
-    const std::size_t index = std::size_t(at - steps.begin());
-    if (index + lag >= steps.size()) break;
-    nlohmann::json& stored = series_[step];
-    for (const auto& [name, value] : TapMonitor::feature_values(analysis, population, dimensionality, index))
-      stored[name] = value;
-    stored["settled_at_step"] = steps.back();
-    if (observe) {
-      std::map<std::string, double> values;
-      for (const auto& [name, value] : stored.items())
-        if (value.is_number() && name != "settled_at_step") values[name] = value.get<double>();
-      stored = monitor_->observe_snapshot(step, values, /*replay=*/false, steps.back());
+  // The snapshots settled here are known at once: a transition is raised
+  // once, with the feature series that joined it among them.
+  monitor_->hold_events();
+  try {
+    for (const uint64_t step : unsettled_) {
+      const auto at = std::lower_bound(steps.begin(), steps.end(), step);
+      if (at == steps.end() || *at != step) throw std::logic_error("unsettled step " + std::to_string(step) + " unknown");
+      const std::size_t index = std::size_t(at - steps.begin());
+      if (index + lag >= steps.size()) break;
+      nlohmann::json& stored = series_[step];
+      for (const auto& [name, value] : TapMonitor::feature_values(analysis, population, dimensionality, index))
+        stored[name] = value;
       stored["settled_at_step"] = steps.back();
+      if (observe) {
+        std::map<std::string, double> values;
+        for (const auto& [name, value] : stored.items())
+          if (value.is_number() && name != "settled_at_step") values[name] = value.get<double>();
+        stored = monitor_->observe_snapshot(step, values, /*replay=*/false, steps.back());
+        stored["settled_at_step"] = steps.back();
+      }
+      ++settled;
     }
-    ++settled;
+  } catch (...) {
+    monitor_->release_events();
+    throw;
   }
+  monitor_->release_events();
   unsettled_.erase(unsettled_.begin(), unsettled_.begin() + std::ptrdiff_t(settled));
   // The newest update's flicker, with the newest snapshot (`crosscoder` shows it).
   nlohmann::json& newest = series_[steps.back()];

@@ -41,11 +41,15 @@ struct StreamResult {
   std::string error;  // non-empty: the stream did not run through
 };
 
-// For every late or misdated claim of a matched feature on `card`, the
-// feature's trajectory and the planted atom nearest to it at each head, as
-// the daemon holds them now.
+// What --explain and --explain-stray print.
+enum class Explain { kNothing, kWrongClaims, kWrongAndStrayClaims };
+
+// For every late or misdated claim of a matched feature on `card` (and with
+// kWrongAndStrayClaims, every stray claim), the feature's trajectory and the
+// planted atom nearest to it at each head, as the daemon holds them now.
 void explain_claims(const testing::DaemonProcess& daemon, const PlantedDictionary& planted,
-                    const testing::Scorecard& card, const char* when) {
+                    const testing::Scorecard& card, const char* when, Explain explain) {
+  if (explain == Explain::kNothing) return;
   for (const auto* claims : {&card.late, &card.misdated})
     for (const auto& claim : *claims) {
       if (claim.value("feature", int64_t(-1)) < 0) continue;
@@ -54,10 +58,17 @@ void explain_claims(const testing::DaemonProcess& daemon, const PlantedDictionar
                    claim["emerged_step"].dump().c_str());
       testing::print_feature_history(daemon, "planted", planted, claim["feature"].get<int64_t>(), stderr);
     }
+  if (explain != Explain::kWrongAndStrayClaims) return;
+  for (const auto& claim : card.stray) {
+    std::fprintf(stderr, "  %s: stray claim at %s, nearest atom %lld (|cos| %.3f, onset step %lld):\n", when,
+                 claim["emerged_step"].dump().c_str(), (long long)claim["atom"].get<int64_t>(),
+                 claim["cosine"].get<double>(), (long long)claim["onset_step"].get<int64_t>());
+    testing::print_feature_history(daemon, "planted", planted, claim["feature"].get<int64_t>(), stderr);
+  }
 }
 
 StreamResult run_stream(const ScienceStream& stream, int index, int count, std::chrono::seconds per_snapshot,
-                        std::chrono::seconds refinement, bool refined, bool explain, bool show_daemon_log,
+                        std::chrono::seconds refinement, bool refined, Explain explain, bool show_daemon_log,
                         const std::string& daemon_config) {
   StreamResult result;
   result.stream = stream;
@@ -80,7 +91,7 @@ StreamResult run_stream(const ScienceStream& stream, int index, int count, std::
         per_snapshot);
     auto report = testing::read_daemon_report(daemon, "planted");
     result.card = testing::score_planted(planted, report, testing::planted_step);
-    if (explain) explain_claims(daemon, planted, result.card, refined ? "as streamed" : "claim");
+    explain_claims(daemon, planted, result.card, refined ? "as streamed" : "claim", explain);
     if (refined) {
       std::fprintf(stderr, "  scored as streamed, %.0f s; waiting for the idle refinement\n", elapsed());
       testing::wait_for_refinement(daemon, "planted", refinement, [&](int64_t left) {
@@ -89,7 +100,7 @@ StreamResult run_stream(const ScienceStream& stream, int index, int count, std::
       result.streamed_card = result.card;
       report = testing::read_daemon_report(daemon, "planted");
       result.card = testing::score_planted(planted, report, testing::planted_step);
-      if (explain) explain_claims(daemon, planted, result.card, "refined");
+      explain_claims(daemon, planted, result.card, "refined", explain);
     }
     result.series = stored_series(report.crosscoder);
     result.n_features = report.directions.empty() ? 0 : int64_t(report.directions[0].size());
@@ -270,7 +281,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> names;
   std::vector<uint64_t> seeds;
   std::string split = "all";
-  bool json = false, list = false, daemon_log = false, refined = false, explain = false;
+  bool json = false, list = false, daemon_log = false, refined = false, explain = false, explain_stray = false;
   int per_snapshot_s = 900;
   // The idle refinement (4,000 steps) took ~1,400 s of one core at d 256
   // (2,048 features, 6 snapshots) on this 2-core machine.
@@ -288,6 +299,9 @@ int main(int argc, char** argv) {
   app.add_flag("--explain", explain,
                "print to stderr, for every late or misdated claim of a matched feature, the feature's trajectory and "
                "the planted atom nearest to it at each head (with --refined: the claims as streamed, then the refined ones)");
+  app.add_flag("--explain-stray", explain_stray,
+               "--explain, and the same for every stray claim (a live feature matched to no atom that claims an "
+               "emergence), with the atom nearest to it");
   app.add_flag("--daemon-log", daemon_log, "print each stream's conceptwatchd log to stderr once it is scored");
   app.add_flag("--list", list, "list the built-in streams and exit");
   app.add_option("--snapshot-timeout", per_snapshot_s, "seconds one snapshot may take to be taken in")
@@ -348,7 +362,11 @@ int main(int argc, char** argv) {
   std::vector<StreamResult> results;
   for (std::size_t i = 0; i < streams.size(); ++i)
     results.push_back(run_stream(streams[i], int(i) + 1, int(streams.size()), std::chrono::seconds(per_snapshot_s),
-                                 std::chrono::seconds(refinement_s), refined, explain, daemon_log, daemon_config));
+                                 std::chrono::seconds(refinement_s), refined,
+                                 explain_stray ? Explain::kWrongAndStrayClaims
+                                 : explain     ? Explain::kWrongClaims
+                                               : Explain::kNothing,
+                                 daemon_log, daemon_config));
   if (json) {
     std::cout << results_json(results).dump(1) << "\n";
   } else {

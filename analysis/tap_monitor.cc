@@ -67,6 +67,8 @@ TapMonitor::TapMonitor(std::string run, std::string tap, MonitorOptions options,
     if (auto it = options_.spike_over_level.find(name); it != options_.spike_over_level.end())
       series.spike_over_level = it->second;
     if (name == "log_dimensionality_rate") series.direction = CusumDirection::kUp;  // the expansion; see below
+    series.joins_only = std::find(options_.joining_only.begin(), options_.joining_only.end(), name) !=
+                        options_.joining_only.end();
     // The dictionary catching up (the share falling back) is not a transition.
     if (name == "surprise_share" || name == "sustained_surprise_share") series.direction = CusumDirection::kUp;
     if (name == "mean_direction_change") {

@@ -72,6 +72,16 @@ struct MonitorOptions {
   // no longer: on tinygpt it spiked at start-up on 2 of 10 runs, and every
   // planted mass emergence it flagged new_mass_share flags too.
   std::vector<std::string> series = {"new_mass_share", "log_dimensionality_rate", "sustained_surprise_share"};
+  // Watched series whose moves join a transition another series raised but
+  // never raise one alone (SeriesOptions::joins_only). "log_dimensionality_rate":
+  // on every stored run where a transition was right (the planted mass
+  // emergences of bench/science, 35 runs; tinygpt's induction transition,
+  // 32 runs) another series flagged it; alone it raised only false ones, late
+  // in tinygpt runs and with nothing in the job's scalars: at 680 on seed 15
+  // at d_model 112 (the rate ×2.3 between two heads added by one backlog
+  // update of 9 snapshots, 31 latents folded and 26 recruited), at 680 on a
+  // 720-step one-layer run (docs/CROSSCODER.md "A series that only joins").
+  std::vector<std::string> joining_only = {"log_dimensionality_rate"};
   // Snapshot t's feature series are read from the analysis after the update
   // that added snapshot t + population_lag: emergence dates move while
   // they are the newest snapshots (FeatureAnalysis is retrospective).

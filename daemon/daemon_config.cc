@@ -84,6 +84,7 @@ void load_transitions(const toml::table& table, const std::string& path, Monitor
     }
   }
   names("scalars", &monitor->scalar_series);
+  names("joining_only", &monitor->joining_only);
   non_negative("loss_min_move", &monitor->loss_min_move);
   non_negative("surprise_ratio_alarm", &monitor->surprise_ratio_alarm);
   double lag = static_cast<double>(monitor->population_lag);

@@ -142,16 +142,19 @@ std::vector<Transition> TransitionDetector::observe(uint64_t step, const std::ma
       add_alarm(series, "spike", series.values.size() - 1, +1);
   }
 
-  // Small moves grow or expire; large enough ones become transitions.
+  // Small moves grow or expire; large enough ones become transitions. The
+  // series that only join go last, so that they join what this snapshot raised.
   std::vector<size_t> raised;
-  for (auto& [name, series] : series_) {
-    if (!series->pending) continue;
-    if (snapshot > series->pending->last_alarm_index + options_.magnitude_window) {
-      series->pending.reset();
-      continue;
+  for (const bool joining : {false, true}) {
+    for (auto& [name, series] : series_) {
+      if (!series->pending || series->options.joins_only != joining) continue;
+      if (snapshot > series->pending->last_alarm_index + options_.magnitude_window) {
+        series->pending.reset();
+        continue;
+      }
+      measure(*series, *series->pending);
+      promote(*series, &raised);
     }
-    measure(*series, *series->pending);
-    promote(*series, &raised);
   }
   for (Transition& t : transitions_)
     if (snapshot <= t.last_alarm_index + options_.magnitude_window) refresh(t);
@@ -243,6 +246,11 @@ void TransitionDetector::promote(Series& series, std::vector<size_t>* raised) {
     }
     series.attached = std::make_pair(id, position);
     refresh(t);
+    return;
+  }
+  if (series.options.joins_only) {  // alone: it waits for another series' move
+    series.pending = move;
+    series.escalated = escalated;
     return;
   }
 

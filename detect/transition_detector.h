@@ -85,6 +85,12 @@ struct SeriesOptions {
   double spike_over_level = 0;
   // The smallest move (|after − before|, series units) that is a transition.
   double min_move = 0;
+  // true: a move of this series joins a transition another series raised
+  // (or raises in the same snapshot, or within the move's life: it waits,
+  // pending, up to `magnitude_window` snapshots after its last alarm), but
+  // never raises one alone. For a corroborating series whose lone moves
+  // have been the detector's own churn, not the run's.
+  bool joins_only = false;
 };
 
 struct SeriesMove {

@@ -54,6 +54,7 @@ TEST(DaemonConfig, TheShippedFileStatesTheDefaults) {
   const MonitorOptions& read = shipped.analysis.monitor;
   EXPECT_EQ(read.series, defaults.series);
   EXPECT_EQ(read.scalar_series, defaults.scalar_series);
+  EXPECT_EQ(read.joining_only, defaults.joining_only);
   EXPECT_EQ(read.min_move, defaults.min_move);
   EXPECT_EQ(read.loss_min_move, defaults.loss_min_move);
   EXPECT_EQ(read.surprise_ratio_alarm, defaults.surprise_ratio_alarm);
@@ -223,9 +224,11 @@ TEST(DaemonConfig, TransitionsSectionOverridesAndNamesMistakes) {
   testing::TempDir dir;
   const std::string path = dir.sub("ok.toml");
   std::ofstream(path) << "[transitions]\nseries = [\"mean_direction_change\"]\nscalars = [\"val_loss\"]\n"
-                         "loss_min_move = 0.1\n[transitions.min_move]\nval_loss = 0.05\n";
+                         "joining_only = []\nloss_min_move = 0.1\n[transitions.min_move]\nval_loss = 0.05\n";
   DaemonConfig config = default_daemon_config();
+  EXPECT_EQ(config.analysis.monitor.joining_only, std::vector<std::string>{"log_dimensionality_rate"});
   load_daemon_config(path, &config);
+  EXPECT_TRUE(config.analysis.monitor.joining_only.empty());
   EXPECT_EQ(config.analysis.monitor.series, std::vector<std::string>{"mean_direction_change"});
   EXPECT_EQ(config.analysis.monitor.scalar_series, std::vector<std::string>{"val_loss"});
   EXPECT_EQ(config.analysis.monitor.loss_min_move, 0.1);

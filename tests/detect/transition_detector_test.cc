@@ -135,6 +135,38 @@ TEST(TransitionDetector, SeriesMovingTogetherMakeOneTransitionWithEveryMove) {
   }
 }
 
+// A series that only joins: its step alone raises nothing; the same step
+// beside another series' move is one transition holding both moves.
+TEST(TransitionDetector, ASeriesThatOnlyJoinsRaisesNothingAloneAndJoinsAnotherSeriesMove) {
+  // The dimensionality rate's late step on tinygpt (log −2.5 → −1.7), alone
+  // or beside a loss falling at `loss_at`.
+  auto run = [](bool joins_only, bool with_loss, size_t loss_at) {
+    const std::vector<double> rate = cw::testing::steps(50, {0, 30}, {-2.5, -1.7}, 0.03, 6);
+    const std::vector<double> loss = cw::testing::steps(50, {0, loss_at}, {4.1, 2.0}, 0.05, 3);
+    TransitionDetector detector;
+    SeriesOptions options;
+    options.min_move = 0.69;
+    options.joins_only = joins_only;
+    detector.configure_series("log_dimensionality_rate", options);
+    for (size_t s = 0; s < rate.size(); ++s) {
+      std::map<std::string, double> values = {{"log_dimensionality_rate", rate[s]}};
+      if (with_loss) values["training_loss"] = loss[s];
+      detector.observe(100 * (s + 1), values);
+    }
+    return detector.transitions();
+  };
+  EXPECT_TRUE(run(true, false, 0).empty());
+  EXPECT_EQ(run(false, false, 0).size(), 1u);  // the step is large enough: joins_only is what holds it back
+  for (const size_t loss_at : {31u, 28u}) {     // the loss one snapshot after it, or two before
+    const auto transitions = run(true, true, loss_at);
+    ASSERT_EQ(transitions.size(), 1u) << "loss falling at " << loss_at;
+    std::vector<std::string> series;
+    for (const SeriesMove& m : transitions[0].moves) series.push_back(m.series);
+    std::sort(series.begin(), series.end());
+    EXPECT_EQ(series, (std::vector<std::string>{"log_dimensionality_rate", "training_loss"})) << "loss falling at " << loss_at;
+  }
+}
+
 TEST(TransitionDetector, ARampThatKeepsAlarmingIsOneTransition) {
   std::vector<double> values = cw::testing::noise(60, 1.0, 12);
   for (size_t i = 30; i < values.size(); ++i) values[i] += 0.8 * static_cast<double>(i - 30);

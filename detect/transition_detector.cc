@@ -142,20 +142,23 @@ std::vector<Transition> TransitionDetector::observe(uint64_t step, const std::ma
       add_alarm(series, "spike", series.values.size() - 1, +1);
   }
 
-  // Small moves grow or expire; large enough ones become transitions. The
-  // series that only join go last, so that they join what this snapshot raised.
+  // Small moves grow or expire; large enough ones become transitions (in
+  // name order: a move's joining depends on the moves already in a
+  // transition). A series that only joins and found nothing to join tries
+  // again after the others, to join what this snapshot raised.
   std::vector<size_t> raised;
-  for (const bool joining : {false, true}) {
-    for (auto& [name, series] : series_) {
-      if (!series->pending || series->options.joins_only != joining) continue;
-      if (snapshot > series->pending->last_alarm_index + options_.magnitude_window) {
-        series->pending.reset();
-        continue;
-      }
-      measure(*series, *series->pending);
-      promote(*series, &raised);
+  for (auto& [name, series] : series_) {
+    if (!series->pending) continue;
+    if (snapshot > series->pending->last_alarm_index + options_.magnitude_window) {
+      series->pending.reset();
+      continue;
     }
+    measure(*series, *series->pending);
+    promote(*series, &raised);
   }
+  if (!raised.empty())
+    for (auto& [name, series] : series_)
+      if (series->pending && series->options.joins_only) promote(*series, &raised);
   for (Transition& t : transitions_)
     if (snapshot <= t.last_alarm_index + options_.magnitude_window) refresh(t);
 

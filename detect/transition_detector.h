@@ -89,7 +89,11 @@ struct SeriesOptions {
   // (or raises in the same snapshot, or within the move's life: it waits,
   // pending, up to `magnitude_window` snapshots after its last alarm), but
   // never raises one alone. For a corroborating series whose lone moves
-  // have been the detector's own churn, not the run's.
+  // have been the detector's own churn, not the run's. Joining is tried in
+  // series-name order like every move, then once more after the others:
+  // another series' move that continues a transition sharply joins it only
+  // if some other series moved with it (TransitionDetector::promote), and a
+  // joining series counts, as it did before it only joined.
   bool joins_only = false;
 };
 

@@ -104,6 +104,13 @@ Scorecard score_planted(const PlantedDictionary& p, const DaemonReport& report, 
     return it->second["emerged_step"].get<int64_t>();
   };
 
+  auto strength_at = [&](int64_t id) -> nlohmann::json {  // at the claimed emergence; null: unmeasured
+    auto it = features.find(id);
+    if (it == features.end()) return nullptr;
+    const auto evidence = it->second.value("emergence_evidence", nlohmann::json());
+    return evidence.is_object() ? evidence.value("activation_strength_at", nlohmann::json()) : nlohmann::json();
+  };
+
   auto strengthened = [&](int64_t id) {
     auto it = features.find(id);
     return it != features.end() && !it->second.value("strengthened_step", nlohmann::json()).is_null();
@@ -131,6 +138,7 @@ Scorecard score_planted(const PlantedDictionary& p, const DaemonReport& report, 
       if (feature < 0) continue;
       ++s.rising_matched;
       s.dated_exact += claimed == onset;
+      if (claimed == onset) s.strength_at_exact.push_back(strength_at(feature));
       const int64_t before = int64_t(step_of(p.onset[k] - 1));
       const int64_t after = p.onset[k] + 1 < T ? int64_t(step_of(p.onset[k] + 1)) : onset;
       s.dated_within_one += claimed >= before && claimed <= after;
@@ -174,7 +182,8 @@ Scorecard score_planted(const PlantedDictionary& p, const DaemonReport& report, 
                        {"atom", atom},
                        {"onset_step", onset},
                        {"cosine", cos},
-                       {"atom_feature", atom >= 0 ? matched[atom] : -1}});
+                       {"atom_feature", atom >= 0 ? matched[atom] : -1},
+                       {"activation_strength_at", strength_at(id)}});
   }
   std::sort(s.stray.begin(), s.stray.end(), [](const nlohmann::json& a, const nlohmann::json& b) {
     return a.at("cosine").get<double>() > b.at("cosine").get<double>();
@@ -228,6 +237,7 @@ nlohmann::json Scorecard::to_json() const {
           {"stray_copies_dated_right", stray_copies_dated_right},
           {"stray_partial", stray_partial},
           {"stray", stray},
+          {"strength_at_exact", strength_at_exact},
           {"misdated", misdated},
           {"unfaded", unfaded},
           {"late", late}};
@@ -265,6 +275,7 @@ Scorecard Scorecard::from_json(const nlohmann::json& j) {
   s.stray_copies_dated_right = j.value("stray_copies_dated_right", 0);
   s.stray_partial = j.value("stray_partial", 0);
   if (j.contains("stray")) j["stray"].get_to(s.stray);
+  if (j.contains("strength_at_exact")) j["strength_at_exact"].get_to(s.strength_at_exact);
   if (j.contains("misdated")) j["misdated"].get_to(s.misdated);
   if (j.contains("unfaded")) j["unfaded"].get_to(s.unfaded);
   if (j.contains("late")) j["late"].get_to(s.late);

@@ -91,8 +91,13 @@ struct Scorecard {
   std::vector<nlohmann::json> unfaded;  // fading atoms whose matched feature (if any) reports no fade
   // Every stray claim: {"feature", "emerged_step", "atom" (nearest),
   // "onset_step" (its onset), "cosine", "atom_feature" (the feature matched
-  // to that atom, -1 none)}.
+  // to that atom, -1 none), "activation_strength_at"}.
   std::vector<nlohmann::json> stray;
+  // The activation strength at the claimed snapshot (the feature's
+  // emergence_evidence.activation_strength_at; null where unmeasured) of
+  // every rising atom dated exactly: how far the data shows a true
+  // emergence, beside the stray claims' (their "activation_strength_at").
+  std::vector<nlohmann::json> strength_at_exact;
 
   double dated_exact_share() const { return rising ? double(dated_exact) / rising : 1.0; }
   double dated_within_one_share() const { return rising ? double(dated_within_one) / rising : 1.0; }

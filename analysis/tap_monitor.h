@@ -74,9 +74,10 @@ struct MonitorOptions {
   std::vector<std::string> series = {"new_mass_share", "log_dimensionality_rate", "sustained_surprise_share"};
   // Watched series whose moves join a transition another series raised but
   // never raise one alone (SeriesOptions::joins_only). "log_dimensionality_rate":
-  // on every stored run where a transition was right (the planted mass
-  // emergences of bench/science, 35 runs; tinygpt's induction transition,
-  // 32 runs) another series flagged it; alone it raised only false ones, late
+  // on every stored run where a transition was right (the mass emergences
+  // of 16 planted streams of bench/science: new_mass_share; tinygpt's
+  // induction transition on 35 runs: sustained_surprise_share) another
+  // series flagged it; alone it raised only false ones, late
   // in tinygpt runs and with nothing in the job's scalars: at 680 on seed 15
   // at d_model 112 (the rate ×2.3 between two heads added by one backlog
   // update of 9 snapshots, 31 latents folded and 26 recruited), at 680 on a

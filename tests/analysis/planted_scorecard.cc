@@ -98,23 +98,20 @@ Scorecard score_planted(const PlantedDictionary& p, const DaemonReport& report, 
 
   std::map<int64_t, nlohmann::json> features;
   for (const auto& f : report.features.at("features")) features[f.at("feature").get<int64_t>()] = f;
-  auto emerged_step = [&](int64_t id) -> int64_t {  // -1: no emergence claimed
+  // Feature id's answer for `key`; null where it has none (or is not listed).
+  auto answer = [&](int64_t id, const char* key) -> nlohmann::json {
     auto it = features.find(id);
-    if (it == features.end() || it->second.value("emerged_step", nlohmann::json()).is_null()) return -1;
-    return it->second["emerged_step"].get<int64_t>();
+    return it == features.end() ? nlohmann::json() : it->second.value(key, nlohmann::json());
   };
-
+  auto emerged_step = [&](int64_t id) -> int64_t {  // -1: no emergence claimed
+    const auto step = answer(id, "emerged_step");
+    return step.is_null() ? -1 : step.get<int64_t>();
+  };
   auto strength_at = [&](int64_t id) -> nlohmann::json {  // at the claimed emergence; null: unmeasured
-    auto it = features.find(id);
-    if (it == features.end()) return nullptr;
-    const auto evidence = it->second.value("emergence_evidence", nlohmann::json());
+    const auto evidence = answer(id, "emergence_evidence");
     return evidence.is_object() ? evidence.value("activation_strength_at", nlohmann::json()) : nlohmann::json();
   };
-
-  auto strengthened = [&](int64_t id) {
-    auto it = features.find(id);
-    return it != features.end() && !it->second.value("strengthened_step", nlohmann::json()).is_null();
-  };
+  auto strengthened = [&](int64_t id) { return !answer(id, "strengthened_step").is_null(); };
 
   std::vector<double> match_cosine;
   const auto matched = match_atoms(p, report, &match_cosine);
@@ -152,7 +149,7 @@ Scorecard score_planted(const PlantedDictionary& p, const DaemonReport& report, 
     }
     if (p.fade[k] < T) {
       ++s.fading;
-      const bool faded = feature >= 0 && !features[feature].value("faded_step", nlohmann::json()).is_null();
+      const bool faded = feature >= 0 && !answer(feature, "faded_step").is_null();
       s.faded += faded;
       if (!faded)
         s.unfaded.push_back(

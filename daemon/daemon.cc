@@ -256,14 +256,15 @@ void Daemon::raise(const nlohmann::json& event) {
   alerts_->on_event(event);
   const uint64_t seq = stored ? stored->value("seq", uint64_t(0)) : 0;
   if (stored) feed_->publish(std::move(*stored));
-  if (event.value("type", "") == "phase_transition") {
+  const std::string type = event.value("type", "");
+  if (type == "phase_transition") {
     spdlog::warn("PHASE TRANSITION in {}/{}: onset step {}, alarm at step {} (event {})", run, event.value("tap", ""),
                  event.value("onset_step", uint64_t(0)), event.value("alarm_step", uint64_t(0)), seq);
-  } else if (event.value("type", "") == "phase_transition_features") {
+  } else if (type == "phase_transition_features") {
     spdlog::info("phase transition in {}/{} (began at step {}) now seen in the features: {} (event {})", run,
                  event.value("tap", ""), event.value("began_step", uint64_t(0)),
                  json_text(event.value("feature_signals", nlohmann::json::array())), seq);
-  } else if (event.value("type", "") == "phase") {
+  } else if (type == "phase") {
     spdlog::info("phase {}/{}: {} -> {} at step {}", run, event.value("tap", ""), event.value("previous_phase", ""),
                  event.value("phase", ""), event.value("step", uint64_t(0)));
   } else {

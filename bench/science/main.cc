@@ -57,6 +57,12 @@ void explain_claims(const testing::DaemonProcess& daemon, const PlantedDictionar
                    (long long)claim["atom"].get<int64_t>(), (long long)claim["onset_step"].get<int64_t>(),
                    claim["emerged_step"].dump().c_str());
       testing::print_feature_history(daemon, "planted", planted, claim["feature"].get<int64_t>(), stderr);
+      for (const auto& rival : claim.value("rivals", nlohmann::json::array())) {
+        std::fprintf(stderr, "  %s: atom %lld is also near feature %lld (|cos| %.3f, emerged %s):\n", when,
+                     (long long)claim["atom"].get<int64_t>(), (long long)rival["feature"].get<int64_t>(),
+                     rival["cosine"].get<double>(), rival["emerged_step"].dump().c_str());
+        testing::print_feature_history(daemon, "planted", planted, rival["feature"].get<int64_t>(), stderr);
+      }
     }
   if (explain != Explain::kWrongAndStrayClaims) return;
   for (const auto& claim : card.stray) {

@@ -122,7 +122,23 @@ Scorecard score_planted(const PlantedDictionary& p, const DaemonReport& report, 
                           {"cosine", match_cosine[k]},
                           {"emerged_step", claimed >= 0 ? nlohmann::json(claimed) : nlohmann::json()}};
   };
-  std::vector<bool> is_matched(report.directions.empty() ? 0 : report.directions[0].size(), false);
+  // The other features as near atom k as the matching asks (what a late
+  // claim's atom has besides the feature it was matched to), best first.
+  const int64_t n_features = report.directions.empty() ? 0 : int64_t(report.directions[0].size());
+  auto rivals = [&](int64_t k, int64_t matched_feature) {
+    std::vector<nlohmann::json> out;
+    for (int64_t i = 0; i < n_features; ++i) {
+      const double score = i == matched_feature ? 0.0 : match_score(p, report, k, i);
+      if (score < kMatchCosine) continue;
+      const int64_t at = emerged_step(i);
+      out.push_back({{"feature", i}, {"cosine", score}, {"emerged_step", at >= 0 ? nlohmann::json(at) : nlohmann::json()}});
+    }
+    std::sort(out.begin(), out.end(), [](const nlohmann::json& a, const nlohmann::json& b) {
+      return a.at("cosine").get<double>() > b.at("cosine").get<double>();
+    });
+    return out;
+  };
+  std::vector<bool> is_matched(n_features, false);
   for (int64_t k = 0; k < K; ++k) {
     const int64_t feature = matched[k];
     if (feature >= 0) is_matched[feature] = true;
@@ -145,7 +161,11 @@ Scorecard score_planted(const PlantedDictionary& p, const DaemonReport& report, 
     if (feature >= 0) {
       ++s.from_start_matched;
       s.late_claims += claimed > int64_t(step_of(0));
-      if (claimed > int64_t(step_of(0))) s.late.push_back(claim(k, claimed));
+      if (claimed > int64_t(step_of(0))) {
+        auto late = claim(k, claimed);
+        late["rivals"] = rivals(k, feature);
+        s.late.push_back(std::move(late));
+      }
     }
     if (p.fade[k] < T) {
       ++s.fading;

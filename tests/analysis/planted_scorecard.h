@@ -86,7 +86,9 @@ struct Scorecard {
   int stray_copies = 0, stray_copies_dated_right = 0, stray_partial = 0;
   // Every wrong claim, to look at: {"atom", "onset_step" (planted; 0 for an
   // atom on from the start), "feature" (-1 unmatched), "cosine",
-  // "emerged_step" (claimed, null for none)}.
+  // "emerged_step" (claimed, null for none)}; a late claim also has
+  // "rivals": the other features whose score for the atom reaches
+  // kMatchCosine, best first ({"feature", "cosine", "emerged_step"}).
   std::vector<nlohmann::json> misdated, late;
   std::vector<nlohmann::json> unfaded;  // fading atoms whose matched feature (if any) reports no fade
   // Every stray claim: {"feature", "emerged_step", "atom" (nearest),

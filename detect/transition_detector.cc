@@ -158,7 +158,7 @@ std::vector<Transition> TransitionDetector::observe(uint64_t step, const std::ma
   }
   if (!raised.empty())
     for (auto& [name, series] : series_)
-      if (series->pending && series->options.joins_only) promote(*series, &raised);
+      if (series->pending && only_joins(*series, *series->pending)) promote(*series, &raised);
   for (Transition& t : transitions_)
     if (snapshot <= t.last_alarm_index + options_.magnitude_window) refresh(t);
 
@@ -251,7 +251,7 @@ void TransitionDetector::promote(Series& series, std::vector<size_t>* raised) {
     refresh(t);
     return;
   }
-  if (series.options.joins_only) {  // alone: it waits for another series' move
+  if (only_joins(series, move)) {  // alone: it waits for another series' move
     series.pending = move;
     series.escalated = escalated;
     return;
@@ -265,6 +265,10 @@ void TransitionDetector::promote(Series& series, std::vector<size_t>* raised) {
   series.attached = std::make_pair(t.id, size_t{0});
   refresh(transitions_.back());
   raised->push_back(t.id);
+}
+
+bool TransitionDetector::only_joins(const Series& series, const SeriesMove& move) const {
+  return series.options.joins_only || move.alarm_index > move.onset_index + options_.magnitude_window;
 }
 
 void TransitionDetector::measure(const Series& series, SeriesMove& move) const {

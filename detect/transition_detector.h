@@ -15,6 +15,14 @@
 // is not a phase transition. A smaller move is kept and re-measured while it
 // is young and becomes one if it grows.
 //
+// A move the detectors first flag more than `magnitude_window` snapshots
+// after its onset is a drift that added up, not a change: it joins a
+// transition another series raised, as a joining series does, but raises
+// none (tinygpt: every move of a right transition was flagged within 8
+// snapshots of its onset, planted streams' at it; a job's ICL score easing
+// on for 400 steps after its transition was flagged 20 snapshots late, and
+// measured against a level from before the transition it read as a new one).
+//
 // Moves large enough are merged into one Transition when they overlap in
 // time (onset within `merge_window` of the transition's span). A transition
 // reports when its series began to move (earliest onset), when it was raised,
@@ -157,6 +165,9 @@ class TransitionDetector {
 
   void add_alarm(Series& series, const char* detector, size_t local_onset, int direction);
   void promote(Series& series, std::vector<size_t>* raised);
+  // The series only joins (SeriesOptions::joins_only), or the move was first
+  // flagged more than magnitude_window snapshots after its onset (a drift).
+  bool only_joins(const Series& series, const SeriesMove& move) const;
   void measure(const Series& series, SeriesMove& move) const;
   void refresh(Transition& transition) const;
 

@@ -167,6 +167,50 @@ TEST(TransitionDetector, ASeriesThatOnlyJoinsRaisesNothingAloneAndJoinsAnotherSe
   }
 }
 
+// The job's ICL score on tinygpt (seed 16, d_model 72; stored by
+// bench/science/tinygpt_seeds.sh): it falls at the induction transition
+// (steps 320-420) and then eases on by another 1.1 over 600 steps. CUSUM
+// flagged that tail at step 820 with its onset at 420, measured against
+// the level from before the transition: read alone, a second transition.
+// Flagged 20 snapshots after its onset, it is a drift and raises nothing;
+// a sharp second fall is flagged at once and does.
+TEST(TransitionDetector, ADriftFlaggedLongAfterItsOnsetRaisesNothingAndASharpMoveStillDoes) {
+  const std::vector<uint64_t> steps = {0,   1,   2,   4,   8,   16,  20,  32,  40,  60,  64,  80,  100, 120, 140,
+                                       160, 180, 200, 220, 240, 260, 280, 300, 320, 340, 360, 380, 400, 420, 440,
+                                       460, 480, 500, 520, 540, 560, 580, 600, 620, 640, 660, 680, 700, 720, 740,
+                                       760, 780, 800, 820, 840, 860, 880, 900, 920, 940, 960, 980, 1000};
+  const std::vector<double> icl = {
+      -0.00191473192, -0.00852917087, -0.00113899477, -0.00511317099, -0.0142256214, -0.0193865376,
+      -0.0227065548, -0.0312942997, -0.0434215915, -0.0640002835, -0.0604513845, -0.0791785948,
+      -0.0930271764, -0.102049058, -0.109009774, -0.130959788, -0.1396002, -0.142425537,
+      -0.159493723, -0.161873602, -0.170360934, -0.191331925, -0.230024276, -0.327910146,
+      -0.787592242, -1.74274838, -2.48562007, -3.01179677, -3.38540736, -3.60857711,
+      -3.83216901, -3.85993607, -3.87807821, -3.87470092, -3.88364315, -3.93338942,
+      -3.97467479, -4.00566884, -4.04622393, -4.05068879, -4.0323432, -4.06099655,
+      -4.0856385, -4.0872093, -4.08805827, -4.09276787, -4.09018226, -4.1317022,
+      -4.10651205, -4.11633299, -4.12278782, -4.12081147, -4.12345439, -4.13108616,
+      -4.13751661, -4.12906501, -4.12907763, -4.14616514};
+  auto run = [&](double second_fall_at_700) {
+    TransitionDetector detector;
+    SeriesOptions options;
+    options.min_move = 0.25;  // deploy/conceptwatchd.toml's for icl_score
+    detector.configure_series("icl_score", options);
+    for (size_t i = 0; i < steps.size(); ++i)
+      detector.observe(steps[i], {{"icl_score", icl[i] + (steps[i] >= 700 ? second_fall_at_700 : 0.0)}});
+    return detector.transitions();
+  };
+  const auto drift = run(0);
+  ASSERT_EQ(drift.size(), 1u);
+  EXPECT_GE(drift[0].halfway_step, 340u);
+  EXPECT_LE(drift[0].halfway_step, 400u);
+  const auto sharp = run(-1.0);
+  ASSERT_EQ(sharp.size(), 2u);
+  // Raised within a snapshot of the fall (its onset is dated back into the
+  // drift that ran into it).
+  EXPECT_GE(sharp[1].alarm_step, 700u);
+  EXPECT_LE(sharp[1].alarm_step, 720u);
+}
+
 TEST(TransitionDetector, ARampThatKeepsAlarmingIsOneTransition) {
   std::vector<double> values = cw::testing::noise(60, 1.0, 12);
   for (size_t i = 30; i < values.size(); ++i) values[i] += 0.8 * static_cast<double>(i - 30);

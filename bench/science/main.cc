@@ -140,12 +140,14 @@ void print_row(const StreamResult& r) {
   char held[32] = "-";
   if (!std::isnan(c.held_out_explained_variance))
     std::snprintf(held, sizeof held, "%.3f%s", c.held_out_explained_variance, c.memorised ? " (memorised)" : "");
-  std::printf("| %s | %s | %lld | %.3f | %.3f | %s | %.2f/%.2f (%.2f) | %s | %s | %s | %s | %d/%d | %s | %s | %d [%s] | %d (%d, %d, %d)/%d | %.0f |\n",
+  // Results saved before false fades were counted have no count.
+  const std::string false_fades = c.lasting_matched < 0 ? "-" : share(c.false_fades, c.lasting_matched);
+  std::printf("| %s | %s | %lld | %.3f | %.3f | %s | %.2f/%.2f (%.2f) | %s | %s | %s | %s | %d/%d | %s | %s | %s | %d [%s] | %d (%d, %d, %d)/%d | %.0f |\n",
               r.stream.name().c_str(), r.stream.split.c_str(), (long long)r.n_features, c.mean_max_cosine,
               c.explained_variance, held, c.l0, c.planted_l0, c.l0_ratio(), share(c.dated_exact, c.rising).c_str(),
               share(c.dated_within_one, c.rising).c_str(), share(c.rising - c.rising_matched, c.rising).c_str(),
               share(c.late_claims, c.from_start_matched).c_str(), c.strengthened_from_start, c.strengthened_rising,
-              share(c.faded, c.fading).c_str(),
+              share(c.faded, c.fading).c_str(), false_fades.c_str(),
               share(c.mass_flagged, int(c.mass_snapshots.size())).c_str(), c.false_alarms, steps.c_str(),
               c.stray_claims, c.stray_copies, c.stray_copies_dated_right, c.stray_partial, c.live, r.seconds);
 }
@@ -166,9 +168,10 @@ std::vector<std::tuple<std::string, bool, bool>> bars(const testing::Scorecard& 
 void print_table(const std::vector<StreamResult>& results) {
   std::printf(
       "| stream | split | features | mean max cos | EV | held-out EV | L0/planted (ratio) | emergence exact | ±1 | rising unmatched | "
-      "late claims (from-start matched) | strengthened from-start/rising | faded | mass flagged ±1 | "
+      "late claims (from-start matched) | strengthened from-start/rising | faded | false fades (lasting matched) | "
+      "mass flagged ±1 | "
       "false alarms [transition steps] | stray claims (copies, copies dated at their atom's onset, partial copies)/live | s |\n");
-  std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
   for (const auto& r : results) print_row(r);
 
   // Pooled per split (and over all): shares over atoms, counts over streams.

@@ -144,6 +144,18 @@ Scorecard score_planted(const PlantedDictionary& p, const DaemonReport& report, 
     if (feature >= 0) is_matched[feature] = true;
     const int64_t claimed = feature >= 0 ? emerged_step(feature) : -1;
     if (feature >= 0 && strengthened(feature)) ++(p.onset[k] > 0 ? s.strengthened_rising : s.strengthened_from_start);
+    if (feature >= 0 && p.fade[k] >= T) {
+      ++s.lasting_matched;
+      const auto faded_at = answer(feature, "faded_step");
+      if (faded_at.is_number() && faded_at.get<int64_t>() >= int64_t(step_of(p.onset[k]))) {
+        ++s.false_fades;
+        s.falsely_faded.push_back({{"atom", k},
+                                   {"onset_step", step_of(p.onset[k])},
+                                   {"feature", feature},
+                                   {"cosine", match_cosine[k]},
+                                   {"faded_step", faded_at}});
+      }
+    }
     if (p.onset[k] > 0) {
       ++s.rising;
       const int64_t onset = int64_t(step_of(p.onset[k]));
@@ -243,6 +255,9 @@ nlohmann::json Scorecard::to_json() const {
           {"strengthened_rising", strengthened_rising},
           {"fading", fading},
           {"faded", faded},
+          {"lasting_matched", lasting_matched},
+          {"false_fades", false_fades},
+          {"falsely_faded", falsely_faded},
           {"mass_snapshots", mass_snapshots},
           {"mass_flagged", mass_flagged},
           {"transitions", transitions},
@@ -281,6 +296,9 @@ Scorecard Scorecard::from_json(const nlohmann::json& j) {
   s.strengthened_rising = j.value("strengthened_rising", 0);
   j.at("fading").get_to(s.fading);
   j.at("faded").get_to(s.faded);
+  s.lasting_matched = j.value("lasting_matched", -1);  // absent from results saved before false fades were counted
+  s.false_fades = j.value("false_fades", 0);
+  if (j.contains("falsely_faded")) j["falsely_faded"].get_to(s.falsely_faded);
   j.at("mass_snapshots").get_to(s.mass_snapshots);
   j.at("mass_flagged").get_to(s.mass_flagged);
   j.at("transitions").get_to(s.transitions);

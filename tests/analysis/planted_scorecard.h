@@ -13,6 +13,9 @@
 //   - an atom on from snapshot 0 whose feature reports an emergence after
 //     snapshot 0 is a false late claim;
 //   - a fading atom is reported faded when its feature has a faded_step;
+//   - an atom that never fades whose feature has a faded_step at or after
+//     the atom's onset is a false fade (a fade the feature came back from
+//     is not in its answers: emerged again, faded_step is null);
 //   - a mass emergence is flagged when some phase transition's onset_step is
 //     within one snapshot of it; every other transition is a false alarm;
 //   - a feature matched to no atom that reports an emergence is a stray claim;
@@ -76,6 +79,10 @@ struct Scorecard {
   // Where the activation evidence overruled the decoder norm (see above).
   int strengthened_from_start = 0, strengthened_rising = 0;
   int fading = 0, faded = 0;
+  // Atoms that never fade (on from their onset to the end), matched, and
+  // those whose feature claims a fade while the atom was on
+  // (faded_step at or after its onset): a fade that did not happen.
+  int lasting_matched = 0, false_fades = 0;
   // Phase transitions.
   std::vector<int64_t> mass_snapshots;
   int mass_flagged = 0, transitions = 0, false_alarms = 0;
@@ -91,6 +98,8 @@ struct Scorecard {
   // kMatchCosine, best first ({"feature", "cosine", "emerged_step"}).
   std::vector<nlohmann::json> misdated, late;
   std::vector<nlohmann::json> unfaded;  // fading atoms whose matched feature (if any) reports no fade
+  // The false fades: {"atom", "onset_step", "feature", "cosine", "faded_step"}.
+  std::vector<nlohmann::json> falsely_faded;
   // Every stray claim: {"feature", "emerged_step", "atom" (nearest),
   // "onset_step" (its onset), "cosine", "atom_feature" (the feature matched
   // to that atom, -1 none), "activation_strength_at"}.

@@ -170,9 +170,9 @@ TEST(TransitionDetector, ASeriesThatOnlyJoinsRaisesNothingAloneAndJoinsAnotherSe
 // The job's ICL score on tinygpt (seed 16, d_model 72; its series is in
 // bench/science/results-tinygpt-unseen.json): it falls at the induction
 // transition (steps 320-420) and then eases on by another 1.1 over 600
-// steps. CUSUM
-// flagged that tail at step 820 with its onset at 420, measured against
-// the level from before the transition: read alone, a second transition.
+// steps. CUSUM flagged that tail at step 820 with its onset at 420,
+// measured against the level from before the transition: read alone, a
+// second transition.
 // Flagged 20 snapshots after its onset, it is a drift and raises nothing;
 // a sharp second fall is flagged at once and does.
 TEST(TransitionDetector, ADriftFlaggedLongAfterItsOnsetRaisesNothingAndASharpMoveStillDoes) {

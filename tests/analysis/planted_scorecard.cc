@@ -51,6 +51,11 @@ std::vector<int64_t> match_atoms(const PlantedDictionary& p, const DaemonReport&
   return matched;
 }
 
+// Listed claims ordered by their "cosine", largest first.
+bool by_cosine_descending(const nlohmann::json& a, const nlohmann::json& b) {
+  return a.at("cosine").get<double>() > b.at("cosine").get<double>();
+}
+
 // The atom nearest to feature i by the matching's score, and that score.
 std::pair<int64_t, double> nearest_atom(const PlantedDictionary& p, const DaemonReport& report, int64_t i) {
   std::pair<int64_t, double> best{-1, 0.0};
@@ -130,12 +135,9 @@ Scorecard score_planted(const PlantedDictionary& p, const DaemonReport& report, 
     for (int64_t i = 0; i < n_features; ++i) {
       const double score = i == matched_feature ? 0.0 : match_score(p, report, k, i);
       if (score < kMatchCosine) continue;
-      const int64_t at = emerged_step(i);
-      out.push_back({{"feature", i}, {"cosine", score}, {"emerged_step", at >= 0 ? nlohmann::json(at) : nlohmann::json()}});
+      out.push_back({{"feature", i}, {"cosine", score}, {"emerged_step", answer(i, "emerged_step")}});
     }
-    std::sort(out.begin(), out.end(), [](const nlohmann::json& a, const nlohmann::json& b) {
-      return a.at("cosine").get<double>() > b.at("cosine").get<double>();
-    });
+    std::sort(out.begin(), out.end(), by_cosine_descending);
     return out;
   };
   std::vector<bool> is_matched(n_features, false);
@@ -214,9 +216,7 @@ Scorecard score_planted(const PlantedDictionary& p, const DaemonReport& report, 
                        {"atom_feature", atom >= 0 ? matched[atom] : -1},
                        {"activation_strength_at", strength_at(id)}});
   }
-  std::sort(s.stray.begin(), s.stray.end(), [](const nlohmann::json& a, const nlohmann::json& b) {
-    return a.at("cosine").get<double>() > b.at("cosine").get<double>();
-  });
+  std::sort(s.stray.begin(), s.stray.end(), by_cosine_descending);
 
   if (p.options.mass_emergence_snapshot >= 0 && !p.options.stationary) s.mass_snapshots = {p.options.mass_emergence_snapshot};
   std::vector<bool> explains_mass(s.mass_snapshots.size(), false);

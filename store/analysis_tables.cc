@@ -1,5 +1,7 @@
 #include "store/analysis_tables.h"
 
+#include <stdexcept>
+#include <string_view>
 #include <utility>
 
 #include "store/document_record.h"
@@ -11,10 +13,57 @@ namespace {
 
 std::string tap_key(const std::string& run, const std::string& tap) { return KeyBuilder().text(run).text(tap).str(); }
 
+// A state in parts: under the tap's key a header (this tag, the number of
+// parts, the state's length; little-endian), the parts under the tap's key
+// followed by the part's index (be32). No state begins with the tag: a
+// safetensors file begins with its header's length (u64, far below
+// 0x3153545241505743), formats 1 and 2 with "CWCROSS".
+constexpr std::string_view kPartsTag = "CWPARTS1";
+constexpr std::size_t kPartsHeaderBytes = 8 + 4 + 8;
+
+std::string parts_header(uint32_t parts, uint64_t bytes) {
+  std::string header(kPartsTag);
+  for (int i = 0; i < 4; ++i) header.push_back(static_cast<char>((parts >> (8 * i)) & 0xff));
+  for (int i = 0; i < 8; ++i) header.push_back(static_cast<char>((bytes >> (8 * i)) & 0xff));
+  return header;
+}
+
+bool is_parts_header(const std::string& value) {
+  return value.size() == kPartsHeaderBytes && std::string_view(value).substr(0, kPartsTag.size()) == kPartsTag;
+}
+
+uint64_t little_endian(const std::string& value, std::size_t at, int bytes) {
+  uint64_t out = 0;
+  for (int i = bytes - 1; i >= 0; --i) out = (out << 8) | uint8_t(value[at + i]);
+  return out;
+}
+
 }  // namespace
 
+CrosscoderStateTable::CrosscoderStateTable(Store& store, std::size_t part_bytes) : store_(store), part_bytes_(part_bytes) {
+  if (part_bytes_ == 0 || part_bytes_ > Store::kMaxValueBytes)
+    throw std::invalid_argument("crosscoder state table: a part must hold 1 to " + std::to_string(Store::kMaxValueBytes) +
+                                " bytes");
+}
+
 void CrosscoderStateTable::put(const std::string& run, const std::string& tap, const std::string& state) {
-  store_.put(Family::kCrosscoder, tap_key(run, tap), state);
+  const std::string key = tap_key(run, tap);
+  StoreBatch batch;
+  // The previous state's parts go with it, however many it had: one range
+  // tombstone over the tap's keys, written before the new keys, so that the
+  // batch leaves exactly the new state.
+  batch.erase_prefix(Family::kCrosscoder, key);
+  if (state.size() <= part_bytes_) {
+    batch.put_unowned(Family::kCrosscoder, key, state);
+  } else {
+    const std::size_t parts = (state.size() + part_bytes_ - 1) / part_bytes_;
+    batch.put(Family::kCrosscoder, key, parts_header(static_cast<uint32_t>(parts), state.size()));
+    for (std::size_t i = 0; i < parts; ++i) {
+      batch.put_unowned(Family::kCrosscoder, KeyBuilder().text(run).text(tap).u32(static_cast<uint32_t>(i)).str(),
+                        std::string_view(state).substr(i * part_bytes_, part_bytes_));
+    }
+  }
+  store_.write(batch);
 }
 
 void TransitionTable::put(const std::string& run, const std::string& tap, const nlohmann::json& transitions) {
@@ -30,6 +79,21 @@ std::optional<nlohmann::json> TransitionTable::get(const std::string& run, const
 std::optional<std::string> CrosscoderStateTable::get(const std::string& run, const std::string& tap) const {
   std::string state;
   if (!store_.get(Family::kCrosscoder, tap_key(run, tap), &state)) return std::nullopt;
+  if (!is_parts_header(state)) return state;
+  const auto parts = static_cast<uint32_t>(little_endian(state, kPartsTag.size(), 4));
+  const uint64_t bytes = little_endian(state, kPartsTag.size() + 4, 8);
+  const std::string what = "the crosscoder state of run '" + run + "', tap '" + tap + "'";
+  state.clear();
+  state.reserve(bytes);
+  std::string part;
+  for (uint32_t i = 0; i < parts; ++i) {
+    if (!store_.get(Family::kCrosscoder, KeyBuilder().text(run).text(tap).u32(i).str(), &part))
+      throw StoreError(what + ": part " + std::to_string(i + 1) + " of " + std::to_string(parts) + " is missing");
+    state += part;
+  }
+  if (state.size() != bytes)
+    throw StoreError(what + ": its parts hold " + std::to_string(state.size()) + " bytes, its header says " +
+                     std::to_string(bytes));
   return state;
 }
 
@@ -38,7 +102,8 @@ std::vector<std::pair<std::string, std::string>> CrosscoderStateTable::list() co
   store_.scan(Family::kCrosscoder, "", [&](std::string_view key, std::string_view) {
     KeyReader reader(key);
     std::string run = reader.text();
-    out.emplace_back(std::move(run), reader.text());
+    std::string tap = reader.text();
+    if (reader.at_end()) out.emplace_back(std::move(run), std::move(tap));  // not a part
     return true;
   });
   return out;

@@ -15,16 +15,26 @@
 namespace cw {
 
 // Opaque crosscoder state (weights, optimiser, schedule), one per (run, tap).
+// A state longer than `part_bytes` is stored in parts (docs/STORE.md "A
+// state in parts"): RocksDB refuses a value of 4 GiB or more
+// (Store::kMaxValueBytes), and a crosscoder of issue-12 size is ~19 GB.
+// Readers see one string either way.
 class CrosscoderStateTable {
  public:
-  explicit CrosscoderStateTable(Store& store) : store_(store) {}
+  static constexpr std::size_t kPartBytes = std::size_t(1) << 30;
+
+  explicit CrosscoderStateTable(Store& store, std::size_t part_bytes = kPartBytes);
+  // Replaces the stored state, parts and all, in one atomic batch.
   void put(const std::string& run, const std::string& tap, const std::string& state);
+  // Throws StoreError when a part of a stored state is missing or of the
+  // wrong size.
   std::optional<std::string> get(const std::string& run, const std::string& tap) const;
   // Every (run, tap) that has a crosscoder.
   std::vector<std::pair<std::string, std::string>> list() const;
 
  private:
   Store& store_;
+  std::size_t part_bytes_;
 };
 
 // The phase transitions of a (run, tap) as the detectors estimate them now

@@ -47,6 +47,8 @@ class KeyReader {
   uint8_t u8() { return uint8_t(big_endian(1)); }
   uint32_t u32() { return uint32_t(big_endian(4)); }
   uint64_t u64() { return big_endian(8); }
+  // Whether every part has been read.
+  bool at_end() const { return pos_ == key_.size(); }
 
  private:
   uint64_t big_endian(std::size_t bytes) {

@@ -81,10 +81,11 @@ torch::Tensor Crosscoder::Impl::normalise(const float* raw, int64_t rows, double
   if (scale_out) {
     const double mean_norm = x.norm(2, {1}).mean().item<double>();
     if (!(mean_norm > 0)) throw std::invalid_argument("crosscoder: snapshot activations are all zero");
-    scale = std::sqrt(static_cast<double>(options.d_model)) / mean_norm;
+    // Token-wise, every row is scaled on its own: the snapshot's scale is 1.
+    scale = per_row() ? 1 : std::sqrt(static_cast<double>(options.d_model)) / mean_norm;
     *scale_out = scale;
   }
-  return x * scale;
+  return normalised_rows(x, scale, per_row());
 }
 
 torch::Tensor Crosscoder::Impl::sample_batch(const ProbeRows* from) {
@@ -110,6 +111,7 @@ torch::Tensor Crosscoder::Impl::held_out(int64_t begin, int64_t end) const {
 torch::Tensor Crosscoder::Impl::probe_rows(int64_t begin, int64_t end) const { return rows().range(begin, end); }
 
 double Crosscoder::Impl::streamed_scale(int64_t t) const {
+  if (per_row()) return 1;  // as normalise()
   // Per-row norms chunk by chunk, then their mean over all rows at once:
   // the same reduction as normalise() on the whole snapshot.
   auto norms = torch::empty({n_tokens});
@@ -632,7 +634,7 @@ void Crosscoder::stream_from(std::shared_ptr<const RowSource> source) {
   if (m.n_snap() > 0 && source->n_tokens() != m.n_tokens)
     throw std::invalid_argument("crosscoder: the row source has " + std::to_string(source->n_tokens()) +
                                 " tokens per snapshot, the probe set " + std::to_string(m.n_tokens));
-  m.streamed = std::make_unique<StreamedRows>(std::move(source), &m.scales);
+  m.streamed = std::make_unique<StreamedRows>(std::move(source), &m.scales, m.per_row());
   m.memory.snapshots.clear();
 }
 

@@ -179,8 +179,8 @@ torch::Tensor Crosscoder::Impl::normalised_input(const std::vector<const float*>
                                 std::to_string(m.n_snap()) + " snapshots");
   std::vector<torch::Tensor> per_head;
   for (int64_t t = 0; t < m.n_snap(); ++t)
-    per_head.push_back(torch::from_blob(const_cast<float*>(raw[t]), {rows, m.options.d_model}, torch::kFloat32) *
-                       m.scales[t]);
+    per_head.push_back(normalised_rows(torch::from_blob(const_cast<float*>(raw[t]), {rows, m.options.d_model}, torch::kFloat32),
+                                       m.scales[t], m.per_row()));
   return torch::stack(per_head, 1);
 }
 
@@ -205,11 +205,17 @@ namespace {
 
 // Σ_rows f_i^θ · ∂m/∂f_i^θ for one snapshot's activations f [rows, F]:
 // x̂_raw = x̂_norm / scale, so ∂m/∂f_i = (W_D,i · ∂m/∂x_raw) / scale.
-torch::Tensor attribution_at(const Crosscoder::Impl& m, const torch::Tensor& f, const float* gradient, int64_t rows,
-                             int64_t snapshot) {
-  const auto g = torch::from_blob(const_cast<float*>(gradient), {rows, m.options.d_model}, torch::kFloat32);
-  const auto dm_df = torch::mm(g, m.params.w_dec[snapshot].t()) / m.scales[snapshot];
-  return (f * dm_df).sum(0);
+// Token-wise the scale is each row's own, √d / ‖x_raw‖ (the row's norm held
+// fixed: the decoder's output is read at the row's scale).
+torch::Tensor attribution_at(const Crosscoder::Impl& m, const torch::Tensor& f, const float* raw, const float* gradient,
+                             int64_t rows, int64_t snapshot) {
+  const int64_t d = m.options.d_model;
+  const auto g = torch::from_blob(const_cast<float*>(gradient), {rows, d}, torch::kFloat32);
+  const auto dm_df = torch::mm(g, m.params.w_dec[snapshot].t());
+  if (!m.per_row()) return (f * (dm_df / m.scales[snapshot])).sum(0);
+  const auto x = torch::from_blob(const_cast<float*>(raw), {rows, d}, torch::kFloat32);
+  const auto row_scale = std::sqrt(static_cast<double>(d)) / x.norm(2, {1}, true).clamp_min(1e-30);  // [rows, 1]
+  return (f * (dm_df / row_scale)).sum(0);
 }
 
 }  // namespace
@@ -220,7 +226,7 @@ std::vector<float> Crosscoder::attribution(const std::vector<const float*>& raw_
   if (snapshot < 0 || snapshot >= m.n_snap()) throw std::invalid_argument("attribution: snapshot index out of range");
   torch::Tensor f;
   m.forward(m.normalised_input(raw_per_snapshot, rows), &f, nullptr);
-  return to_vector(attribution_at(m, f.select(1, snapshot), gradient, rows, snapshot));
+  return to_vector(attribution_at(m, f.select(1, snapshot), raw_per_snapshot[snapshot], gradient, rows, snapshot));
 }
 
 std::vector<float> Crosscoder::attributions(const std::vector<const float*>& raw_per_snapshot,
@@ -241,7 +247,7 @@ std::vector<float> Crosscoder::attributions(const std::vector<const float*>& raw
     torch::Tensor f;
     m.forward(m.normalised_input(raw, e - b), &f, nullptr);
     for (int64_t t = 0; t < T; ++t)
-      out[t] += attribution_at(m, f.select(1, t), gradient_per_snapshot[t] + b * d, e - b, t).to(torch::kFloat64);
+      out[t] += attribution_at(m, f.select(1, t), raw[t], gradient_per_snapshot[t] + b * d, e - b, t).to(torch::kFloat64);
   }
   return to_vector(out);
 }

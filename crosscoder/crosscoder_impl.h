@@ -51,6 +51,11 @@ struct Crosscoder::Impl {
   }
   // Rows per analysis chunk whose activations are [rows, T, width].
   int64_t chunk_rows(int64_t width) const { return rows().chunk_rows(n_snap(), width); }
+  // Token-wise normalisation (CrosscoderOptions::normalisation "token").
+  bool per_row() const { return options.normalisation == "token"; }
+  // Raw rows of a snapshot in the crosscoder's units (normalised_rows);
+  // `scale_out` given: the snapshot's scale is fitted (1 token-wise) and
+  // set; null: the rows as scale 1 (the caller multiplies by its scale).
   torch::Tensor normalise(const float* raw, int64_t n_tokens, double* scale_out) const;
   // The scale of the source's snapshot `t` (as normalise() fits it), read
   // in chunks of rows.

@@ -44,6 +44,14 @@ struct CrosscoderOptions {
   double init_norm_max = 5.0;
   double init_norm_step = 0.1;
   int64_t batch_size = 1024;
+  // How each snapshot's probe rows are put in the crosscoder's units, as
+  // the reference implementation's norm_activation: "snapshot" (the paper's
+  // dataset-wise: one scale per snapshot, its rows' mean norm to √d_model)
+  // or "token" (its token-wise: every row to norm √d_model). "token" keeps
+  // a feature's decoder norm from shrinking when a few large directions
+  // come to dominate other tokens' rows (docs/CROSSCODER.md "Token-wise
+  // normalisation").
+  std::string normalisation = "snapshot";
   uint64_t seed = 0;
   // Where updates train: "cpu" (the fused sparse step), or "cuda"/"cuda:N"
   // when LibTorch has CUDA and sees a GPU (the dense LibTorch step: the
@@ -121,6 +129,9 @@ inline void check_between_update_options(const CrosscoderOptions& o) {
     throw std::invalid_argument("join_handover_cosine must be in [0, 1] (0 turns joining off)");
   if (o.hold_out_every < 0 || o.hold_out_every == 1)
     throw std::invalid_argument("hold_out_every must be 0 (hold no row out) or at least 2 (one row in that many)");
+  if (o.normalisation != "snapshot" && o.normalisation != "token")
+    throw std::invalid_argument("normalisation must be \"snapshot\" (one scale per snapshot, the paper's) or \"token\" "
+                                "(every probe row to norm sqrt(d_model)), not \"" + o.normalisation + "\"");
 }
 
 // Calls v(name, field, key) for every option of `o`, in declaration order.
@@ -147,6 +158,7 @@ void visit_crosscoder_options(Options& o, Visit&& v) {
   v("init_norm_max", o.init_norm_max, OptionKey::kOptional);
   v("init_norm_step", o.init_norm_step, OptionKey::kOptional);
   v("batch_size", o.batch_size, OptionKey::kRequired);
+  v("normalisation", o.normalisation, OptionKey::kOptional);
   v("seed", o.seed, OptionKey::kRequired);
   v("device", o.device, OptionKey::kRequired);
   v("threads", o.threads, OptionKey::kRequired);

@@ -166,11 +166,15 @@ void export_crosscoder(const CrosscoderStateMeta& meta, const std::vector<Tensor
       renamed(find_tensor(parameters, "log_tau"), "log_threshold"),
       {"scales", TensorDtype::kF32, {T}, reinterpret_cast<const char*>(scales.data())},
       {"steps", TensorDtype::kI64, {T}, reinterpret_cast<const char*>(steps.data())}};
+  // Token-wise the scales are 1 and each row is scaled on its own: no
+  // scale folds into the weights.
+  const bool per_row = meta.options.normalisation == "token";
   std::filesystem::create_directories(dir);
   std::ofstream out(dir + "/crosscoder.safetensors", std::ios::binary);
   write_safetensors(out, tensors,
                     {{"format", "conceptwatch crosscoder"},
-                     {"units", "normalised: x_norm = x_raw * scales[t]"},
+                     {"units", per_row ? "token-normalised: x_norm = x_raw * sqrt(d_model) / ||x_raw|| per row"
+                                       : "normalised: x_norm = x_raw * scales[t]"},
                      {"options", crosscoder_options_json(meta.options).dump()}});
   if (!out) throw std::runtime_error("export_safetensors: could not write " + dir + "/crosscoder.safetensors");
 
@@ -180,11 +184,13 @@ void export_crosscoder(const CrosscoderStateMeta& meta, const std::vector<Tensor
       {"scales", meta.scales},
       {"cumulative_steps", meta.cumulative_steps},
       {"n_tokens", meta.n_tokens},
-      {"units",
-       "Weights are in normalised units: x_norm^t = x_raw^t * scales[t]. To work on raw activations fold the "
-       "scales: W_E_raw[t] = W_E[t] * scales[t], W_D_raw[t] = W_D[t] / scales[t], b_D_raw[t] = b_D[t] / "
-       "scales[t]; b_E and log_threshold are unchanged (the gate compares h * ||W_D[t]_i|| in normalised "
-       "units: use the normalised decoder norms for it)."}};
+      {"units", per_row ? "Weights are in token-normalised units (options.normalisation \"token\"): every row "
+                          "x_norm^t = x_raw^t * sqrt(d_model) / ||x_raw^t||, and scales[t] = 1. Normalise each row "
+                          "so before encoding; a reconstruction is x_raw^t = x_hat_norm^t * ||x_raw^t|| / sqrt(d_model)."
+                        : "Weights are in normalised units: x_norm^t = x_raw^t * scales[t]. To work on raw activations "
+                          "fold the scales: W_E_raw[t] = W_E[t] * scales[t], W_D_raw[t] = W_D[t] / scales[t], "
+                          "b_D_raw[t] = b_D[t] / scales[t]; b_E and log_threshold are unchanged (the gate compares "
+                          "h * ||W_D[t]_i|| in normalised units: use the normalised decoder norms for it)."}};
   std::ofstream cfg(dir + "/config.json");
   cfg << config.dump(2) << "\n";
   if (!cfg) throw std::runtime_error("export_safetensors: could not write " + dir + "/config.json");

@@ -1,9 +1,17 @@
 // InMemoryRows: every snapshot's normalised activations held as tensors.
+#include <cmath>
 #include <stdexcept>
 
 #include "crosscoder/probe_rows.h"
 
 namespace cw {
+
+torch::Tensor normalised_rows(const torch::Tensor& raw, double scale, bool per_row) {
+  if (!per_row) return raw * scale;
+  // clamp: an all-zero row (0 / tiny) stays zero rather than NaN.
+  const auto norms = raw.norm(2, {1}, true).clamp_min(1e-30);
+  return raw * (std::sqrt(static_cast<double>(raw.size(1))) / norms);
+}
 
 const torch::Tensor& InMemoryRows::at(int64_t t) const {
   const auto& a = snapshots.at(static_cast<size_t>(t));

@@ -3,8 +3,9 @@
 // crosscoder always did) or streamed (StreamedRows: read from a RowSource,
 // crosscoder/row_source.h, for the rows asked and normalised then).
 //
-// Contract: both give the same bits for the same rows (x_norm = x_raw ·
-// scale_t, one float multiply per element in either), so a crosscoder
+// Contract: both give the same bits for the same rows (normalised_rows:
+// x_norm = x_raw · scale_t, one float multiply per element in either, or
+// each row to norm √d), so a crosscoder
 // trains the same trajectory from either. They differ in what they hold
 // (in memory: every snapshot; streamed: nothing between calls) and in how
 // many rows an analysis pass takes at once (chunk_rows: streamed bounds
@@ -20,6 +21,11 @@
 #include "crosscoder/row_source.h"
 
 namespace cw {
+
+// Raw rows [N, d] in the crosscoder's units: times the snapshot's scale,
+// or, `per_row` (CrosscoderOptions::normalisation "token"), each row to
+// norm √d (an all-zero row stays zero).
+torch::Tensor normalised_rows(const torch::Tensor& raw, double scale, bool per_row);
 
 class ProbeRows {
  public:
@@ -69,8 +75,9 @@ class InMemoryRows : public ProbeRows {
 class StreamedRows : public ProbeRows {
  public:
   // `scales` is the crosscoder's (one per snapshot it holds: the snapshots
-  // read are scales->size(), not the source's, which may have more).
-  StreamedRows(std::shared_ptr<const RowSource> source, const std::vector<double>* scales,
+  // read are scales->size(), not the source's, which may have more);
+  // `per_row`: every row to norm √d instead (normalised_rows).
+  StreamedRows(std::shared_ptr<const RowSource> source, const std::vector<double>* scales, bool per_row,
                torch::Device device = torch::kCPU);
 
   bool streamed() const override { return true; }
@@ -90,6 +97,7 @@ class StreamedRows : public ProbeRows {
 
   std::shared_ptr<const RowSource> source_;
   const std::vector<double>* scales_;
+  bool per_row_;
   torch::Device device_;
 };
 

@@ -8,9 +8,9 @@
 
 namespace cw {
 
-StreamedRows::StreamedRows(std::shared_ptr<const RowSource> source, const std::vector<double>* scales,
+StreamedRows::StreamedRows(std::shared_ptr<const RowSource> source, const std::vector<double>* scales, bool per_row,
                            torch::Device device)
-    : source_(std::move(source)), scales_(scales), device_(device) {
+    : source_(std::move(source)), scales_(scales), per_row_(per_row), device_(device) {
   if (!source_) throw std::invalid_argument("crosscoder: streaming needs a row source");
 }
 
@@ -22,10 +22,9 @@ torch::Tensor StreamedRows::raw_range(int64_t t, int64_t begin, int64_t end) con
   return raw;
 }
 
-// x_raw · scale as InMemoryRows holds it (a float tensor times the double
-// scale: the same multiply, so the same bits).
+// As InMemoryRows holds them (the same normalised_rows, so the same bits).
 torch::Tensor StreamedRows::snapshot_range(int64_t t, int64_t begin, int64_t end) const {
-  return raw_range(t, begin, end) * (*scales_)[size_t(t)];
+  return normalised_rows(raw_range(t, begin, end), (*scales_)[size_t(t)], per_row_);
 }
 
 torch::Tensor StreamedRows::snapshot_rows(int64_t t, const torch::Tensor& idx) const {
@@ -34,7 +33,7 @@ torch::Tensor StreamedRows::snapshot_rows(int64_t t, const torch::Tensor& idx) c
   const auto rows = idx.to(torch::kCPU, torch::kInt64).contiguous();
   auto raw = torch::empty({rows.size(0), source_->d_model()}, torch::kFloat32);
   source_->read_rows(t, rows.data_ptr<int64_t>(), rows.size(0), raw.data_ptr<float>());
-  return raw * (*scales_)[size_t(t)];
+  return normalised_rows(raw, (*scales_)[size_t(t)], per_row_);
 }
 
 torch::Tensor StreamedRows::batch(const std::vector<int64_t>& idx) const {
@@ -58,7 +57,7 @@ int64_t StreamedRows::chunk_rows(int64_t T, int64_t width) const {
 }
 
 std::unique_ptr<ProbeRows> StreamedRows::on(torch::Device device) const {
-  return std::make_unique<StreamedRows>(source_, scales_, device);
+  return std::make_unique<StreamedRows>(source_, scales_, per_row_, device);
 }
 
 }  // namespace cw

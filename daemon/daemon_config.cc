@@ -25,7 +25,7 @@ namespace {
 const std::set<std::string> kConfiguredCrosscoderOptions = {
     "n_features", "steps_per_update", "seconds_per_update", "batch_size", "lr", "initial_threshold", "ste_window",
     "recruit_fraction", "recruit_faded", "dead_frequency", "fold_unexplained", "join_handover_cosine",
-    "split_returning_cosine", "silence_faded_rows", "rare_feature_evidence", "hold_out_every", "seed", "threads", "device"};
+    "split_returning_cosine", "silence_faded_rows", "rare_feature_evidence", "hold_out_every", "normalisation", "seed", "threads", "device"};
 
 // A TOML number as a double, or nothing: also for an integer no double holds
 // exactly, for which toml++'s value<double>() is empty (reading it as if

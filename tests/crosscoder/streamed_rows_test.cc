@@ -37,9 +37,8 @@ class VectorRows : public RowSource {
   int64_t d_;
 };
 
-TEST(StreamedRows, TrainsTheSameTrajectoryAsInMemoryBitForBit) {
+void expect_streamed_trains_as_in_memory(const CrosscoderOptions& options) {
   const auto planted = small_planted();
-  const auto options = small_options();
   const int64_t n = int64_t(planted.activations[0].size()) / options.d_model;
   Crosscoder memory(options), streamed(options);
   auto source = std::make_shared<VectorRows>(planted, options.d_model);
@@ -66,6 +65,14 @@ TEST(StreamedRows, TrainsTheSameTrajectoryAsInMemoryBitForBit) {
   EXPECT_EQ(memory.activation_strength().size(), streamed.activation_strength().size());
   // A batch at most: the source is never read whole.
   EXPECT_LE(source->largest, std::max<int64_t>(options.batch_size, n));
+}
+
+TEST(StreamedRows, TrainsTheSameTrajectoryAsInMemoryBitForBit) { expect_streamed_trains_as_in_memory(small_options()); }
+
+TEST(StreamedRows, TokenWiseTrainsTheSameTrajectoryAsInMemoryBitForBit) {
+  auto options = small_options();
+  options.normalisation = "token";
+  expect_streamed_trains_as_in_memory(options);
 }
 
 TEST(StreamedRows, AResumedCrosscoderStreamsAsTheRestoredOneTrains) {

@@ -65,6 +65,7 @@ TEST(DaemonConfig, TheShippedFileStatesTheDefaults) {
   EXPECT_EQ(read.emergence.activation_fades, defaults.emergence.activation_fades);
   EXPECT_EQ(read.emergence.activation_fade_below, defaults.emergence.activation_fade_below);
   EXPECT_EQ(read.emergence.activation_dates, defaults.emergence.activation_dates);
+  EXPECT_EQ(shipped.analysis.crosscoder.normalisation, default_daemon_config().analysis.crosscoder.normalisation);
   EXPECT_EQ(shipped.analysis.priority, default_daemon_config().analysis.priority);
   EXPECT_EQ(shipped.limits.max_snapshot_bytes, default_daemon_config().limits.max_snapshot_bytes);
   const IngestLimits& limits = shipped.limits;  // the shipped file states the defaults
@@ -135,7 +136,8 @@ TEST(DaemonConfig, CrosscoderSectionReadsTheOptionsByTheirNames) {
       "[crosscoder]\nn_features = 96\nsteps_per_update = 7\nseconds_per_update = 2.5\nbatch_size = 64\n"
       "lr = 0.02\ninitial_threshold = 0.3\nste_window = 2.0\nrecruit_fraction = 0.5\ndead_frequency = 0.001\n"
       "seed = 9\nthreads = 3\ndevice = \"cuda:1\"\nrecruit_faded = false\nsplit_returning_cosine = 0.4\n"
-      "fold_unexplained = 0.05\njoin_handover_cosine = 0\nsilence_faded_rows = false\nhold_out_every = 8\n");
+      "fold_unexplained = 0.05\njoin_handover_cosine = 0\nsilence_faded_rows = false\nhold_out_every = 8\n"
+      "normalisation = \"token\"\n");
   const CrosscoderOptions& o = config.analysis.crosscoder;
   EXPECT_EQ(o.n_features, 96);
   EXPECT_EQ(o.steps_per_update, 7);
@@ -156,6 +158,10 @@ TEST(DaemonConfig, CrosscoderSectionReadsTheOptionsByTheirNames) {
   EXPECT_FALSE(o.silence_faded_rows);
   EXPECT_EQ(o.hold_out_every, 8);
   EXPECT_EQ(default_daemon_config().analysis.crosscoder.hold_out_every, 32);
+  EXPECT_EQ(o.normalisation, "token");
+  EXPECT_EQ(default_daemon_config().analysis.crosscoder.normalisation, "snapshot");
+  EXPECT_NE(error_of("[crosscoder]\nnormalisation = \"batch\"\n").find("[crosscoder] normalisation must be \"snapshot\""),
+            std::string::npos);
   EXPECT_NE(error_of("[crosscoder]\nhold_out_every = 1\n").find("[crosscoder] hold_out_every must be 0"),
             std::string::npos);
   EXPECT_EQ(default_daemon_config().analysis.crosscoder.fold_unexplained, 0.1);

@@ -211,11 +211,9 @@ torch::Tensor attribution_at(const Crosscoder::Impl& m, const torch::Tensor& f, 
                              int64_t rows, int64_t snapshot) {
   const int64_t d = m.options.d_model;
   const auto g = torch::from_blob(const_cast<float*>(gradient), {rows, d}, torch::kFloat32);
-  const auto dm_df = torch::mm(g, m.params.w_dec[snapshot].t());
-  if (!m.per_row()) return (f * (dm_df / m.scales[snapshot])).sum(0);
   const auto x = torch::from_blob(const_cast<float*>(raw), {rows, d}, torch::kFloat32);
-  const auto row_scale = std::sqrt(static_cast<double>(d)) / x.norm(2, {1}, true).clamp_min(1e-30);  // [rows, 1]
-  return (f * (dm_df / row_scale)).sum(0);
+  const auto dm_df = torch::mm(g, m.params.w_dec[snapshot].t()) / row_factors(x, m.scales[snapshot], m.per_row());
+  return (f * dm_df).sum(0);
 }
 
 }  // namespace

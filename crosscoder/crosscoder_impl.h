@@ -52,7 +52,7 @@ struct Crosscoder::Impl {
   // Rows per analysis chunk whose activations are [rows, T, width].
   int64_t chunk_rows(int64_t width) const { return rows().chunk_rows(n_snap(), width); }
   // Token-wise normalisation (CrosscoderOptions::normalisation "token").
-  bool per_row() const { return options.normalisation == "token"; }
+  bool per_row() const { return token_wise(options); }
   // Raw rows of a snapshot in the crosscoder's units (normalised_rows);
   // `scale_out` given: the snapshot's scale is fitted (1 token-wise) and
   // set; null: the rows as scale 1 (the caller multiplies by its scale).

@@ -115,6 +115,9 @@ struct CrosscoderOptions {
   int64_t progress_every = 10;         // train() calls progress every this many steps (and at the end)
 };
 
+// Whether every probe row is scaled on its own (normalisation "token").
+inline bool token_wise(const CrosscoderOptions& o) { return o.normalisation == "token"; }
+
 // Whether a stored state must hold the option: those added after the first
 // stored states are optional on load (an older state gets the default).
 enum class OptionKey { kRequired, kOptional };

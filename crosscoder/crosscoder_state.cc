@@ -168,7 +168,7 @@ void export_crosscoder(const CrosscoderStateMeta& meta, const std::vector<Tensor
       {"steps", TensorDtype::kI64, {T}, reinterpret_cast<const char*>(steps.data())}};
   // Token-wise the scales are 1 and each row is scaled on its own: no
   // scale folds into the weights.
-  const bool per_row = meta.options.normalisation == "token";
+  const bool per_row = token_wise(meta.options);
   std::filesystem::create_directories(dir);
   std::ofstream out(dir + "/crosscoder.safetensors", std::ios::binary);
   write_safetensors(out, tensors,

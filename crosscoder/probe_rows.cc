@@ -6,11 +6,17 @@
 
 namespace cw {
 
+torch::Tensor row_factors(const torch::Tensor& raw, double scale, bool per_row) {
+  if (!per_row) return torch::scalar_tensor(scale, torch::kFloat64);
+  // clamp: an all-zero row (0 × huge) stays zero rather than NaN.
+  return std::sqrt(static_cast<double>(raw.size(1))) / raw.norm(2, {1}, true).clamp_min(1e-30);
+}
+
 torch::Tensor normalised_rows(const torch::Tensor& raw, double scale, bool per_row) {
+  // The snapshot's scale as a double scalar (not a tensor): the one float
+  // multiply InMemoryRows and StreamedRows have always agreed on bit for bit.
   if (!per_row) return raw * scale;
-  // clamp: an all-zero row (0 / tiny) stays zero rather than NaN.
-  const auto norms = raw.norm(2, {1}, true).clamp_min(1e-30);
-  return raw * (std::sqrt(static_cast<double>(raw.size(1))) / norms);
+  return raw * row_factors(raw, scale, per_row);
 }
 
 const torch::Tensor& InMemoryRows::at(int64_t t) const {

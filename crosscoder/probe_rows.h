@@ -22,9 +22,12 @@
 
 namespace cw {
 
-// Raw rows [N, d] in the crosscoder's units: times the snapshot's scale,
-// or, `per_row` (CrosscoderOptions::normalisation "token"), each row to
-// norm √d (an all-zero row stays zero).
+// What raw rows [N, d] are multiplied by to be in the crosscoder's units:
+// the snapshot's scale, or, `per_row` (CrosscoderOptions::normalisation
+// "token"), each row's own √d / ‖x‖ as [N, 1] (an all-zero row's factor is
+// huge and the row stays zero).
+torch::Tensor row_factors(const torch::Tensor& raw, double scale, bool per_row);
+// raw × row_factors(raw, scale, per_row).
 torch::Tensor normalised_rows(const torch::Tensor& raw, double scale, bool per_row);
 
 class ProbeRows {

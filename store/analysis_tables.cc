@@ -13,29 +13,22 @@ namespace {
 
 std::string tap_key(const std::string& run, const std::string& tap) { return KeyBuilder().text(run).text(tap).str(); }
 
-// A state in parts: under the tap's key a header (this tag, the number of
-// parts, the state's length; little-endian), the parts under the tap's key
-// followed by the part's index (be32). No state begins with the tag: a
-// safetensors file begins with its header's length (u64, far below
-// 0x3153545241505743), formats 1 and 2 with "CWCROSS".
+// A state in parts: under the tap's key a header (the tag, the number of
+// parts, the state's length; KeyBuilder's encoding), the parts under the
+// tap's key followed by the part's index (be32). No state begins with the
+// tag: a safetensors file begins with its header's length (u64
+// little-endian, far below the tag's bytes), formats 1 and 2 with "CWCROSS".
 constexpr std::string_view kPartsTag = "CWPARTS1";
-constexpr std::size_t kPartsHeaderBytes = 8 + 4 + 8;
 
-std::string parts_header(uint32_t parts, uint64_t bytes) {
-  std::string header(kPartsTag);
-  for (int i = 0; i < 4; ++i) header.push_back(static_cast<char>((parts >> (8 * i)) & 0xff));
-  for (int i = 0; i < 8; ++i) header.push_back(static_cast<char>((bytes >> (8 * i)) & 0xff));
-  return header;
-}
+std::string parts_header(uint32_t parts, uint64_t bytes) { return KeyBuilder().text(kPartsTag).u32(parts).u64(bytes).str(); }
 
 bool is_parts_header(const std::string& value) {
-  return value.size() == kPartsHeaderBytes && std::string_view(value).substr(0, kPartsTag.size()) == kPartsTag;
+  const std::string empty = parts_header(0, 0);  // the tag, then fixed-size numbers
+  return value.size() == empty.size() && value.compare(0, kPartsTag.size() + 1, empty, 0, kPartsTag.size() + 1) == 0;
 }
 
-uint64_t little_endian(const std::string& value, std::size_t at, int bytes) {
-  uint64_t out = 0;
-  for (int i = bytes - 1; i >= 0; --i) out = (out << 8) | uint8_t(value[at + i]);
-  return out;
+std::string part_key(const std::string& run, const std::string& tap, uint32_t part) {
+  return KeyBuilder().text(run).text(tap).u32(part).str();
 }
 
 }  // namespace
@@ -59,7 +52,7 @@ void CrosscoderStateTable::put(const std::string& run, const std::string& tap, c
     const std::size_t parts = (state.size() + part_bytes_ - 1) / part_bytes_;
     batch.put(Family::kCrosscoder, key, parts_header(static_cast<uint32_t>(parts), state.size()));
     for (std::size_t i = 0; i < parts; ++i) {
-      batch.put_unowned(Family::kCrosscoder, KeyBuilder().text(run).text(tap).u32(static_cast<uint32_t>(i)).str(),
+      batch.put_unowned(Family::kCrosscoder, part_key(run, tap, static_cast<uint32_t>(i)),
                         std::string_view(state).substr(i * part_bytes_, part_bytes_));
     }
   }
@@ -80,14 +73,16 @@ std::optional<std::string> CrosscoderStateTable::get(const std::string& run, con
   std::string state;
   if (!store_.get(Family::kCrosscoder, tap_key(run, tap), &state)) return std::nullopt;
   if (!is_parts_header(state)) return state;
-  const auto parts = static_cast<uint32_t>(little_endian(state, kPartsTag.size(), 4));
-  const uint64_t bytes = little_endian(state, kPartsTag.size() + 4, 8);
+  KeyReader header(state);
+  header.text();
+  const uint32_t parts = header.u32();
+  const uint64_t bytes = header.u64();
   const std::string what = "the crosscoder state of run '" + run + "', tap '" + tap + "'";
   state.clear();
   state.reserve(bytes);
   std::string part;
   for (uint32_t i = 0; i < parts; ++i) {
-    if (!store_.get(Family::kCrosscoder, KeyBuilder().text(run).text(tap).u32(i).str(), &part))
+    if (!store_.get(Family::kCrosscoder, part_key(run, tap, i), &part))
       throw StoreError(what + ": part " + std::to_string(i + 1) + " of " + std::to_string(parts) + " is missing");
     state += part;
   }

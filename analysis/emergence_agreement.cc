@@ -56,10 +56,10 @@ EmergenceAgreement emergence_agreement(const AgreementSide& first, const Agreeme
   if (a.aggregates.size() != b.aggregates.size())
     throw std::invalid_argument("emergence_agreement: the crosscoders hold different numbers of snapshots");
   if (fa == 0 || fb == 0) return {};
-  const std::size_t d = first.final_decoder->size() / fa;
-  if (d == 0 || first.final_decoder->size() != fa * d || second.final_decoder->size() != fb * d)
+  const std::size_t d = first.decoder->size() / fa;
+  if (d == 0 || first.decoder->size() != fa * d || second.decoder->size() != fb * d)
     throw std::invalid_argument("emergence_agreement: decoder rows do not match the feature counts and d_model");
-  const std::vector<double> ua = unit_rows(*first.final_decoder, d), ub = unit_rows(*second.final_decoder, d);
+  const std::vector<double> ua = unit_rows(*first.decoder, d), ub = unit_rows(*second.decoder, d);
   EmergenceAgreement out;
   // best[i]: the match of first's feature i (fb when none), by cosine.
   std::vector<std::size_t> best(fa, fb);

@@ -1,9 +1,9 @@
 // Do two crosscoders trained on the same snapshots date the same features'
 // emergence alike? `conceptwatch refit` asks it of the online crosscoder and
-// the paper's offline fit: features are matched by decoder direction at the
-// final snapshot, and each matched pair's emergence is compared twice: first
-// presence, and the emergence `conceptwatch features` claims (the latest era).
-// Torch-free.
+// the paper's offline fit: features are matched by decoder direction (one row
+// per feature: at its strongest snapshot, or at the final one), and each
+// matched pair's emergence is compared twice: first presence, and the
+// emergence `conceptwatch features` claims (the latest era). Torch-free.
 #ifndef CW_ANALYSIS_EMERGENCE_AGREEMENT_H_
 #define CW_ANALYSIS_EMERGENCE_AGREEMENT_H_
 
@@ -16,11 +16,14 @@
 
 namespace cw {
 
-// One crosscoder's side: its analysis and its decoder rows W_D at the final
-// snapshot, [F × d_model] row-major (Crosscoder::decoder_directions).
+// One crosscoder's side: its analysis and one decoder row per feature, the
+// direction it is matched by, [F × d_model] row-major: each feature's row at
+// its strongest snapshot (Crosscoder::strongest_decoder_directions) or at the
+// final one (Crosscoder::decoder_directions). docs/CROSSCODER.md "Emergence
+// dates, online against the refit" says why the strongest is the default.
 struct AgreementSide {
   const FeatureAnalysis* analysis = nullptr;
-  const std::vector<float>* final_decoder = nullptr;
+  const std::vector<float>* decoder = nullptr;
 };
 
 struct AgreementOptions {
@@ -75,7 +78,7 @@ struct EmergenceAgreement {
 };
 
 // Matches live features of `first` to live features of `second` by the
-// cosine of their final decoder rows (at least min_cosine; one to one unless
+// cosine of their decoder rows (at least min_cosine; one to one unless
 // options.one_to_one is off), in the order of `first`. Throws
 // std::invalid_argument when the two disagree on the number of snapshots or
 // d_model.

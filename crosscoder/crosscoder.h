@@ -138,6 +138,10 @@ class Crosscoder {
 
   // W_D^θ rows at snapshot index `snapshot`: [F × d_model] (normalised units).
   std::vector<float> decoder_directions(int64_t snapshot) const;
+  // Each feature's W_D row at the snapshot where its norm is largest
+  // (the first such on a tie): [F × d_model]. A feature that faded keeps a
+  // direction here; at the final snapshot its row may be silenced (zero).
+  std::vector<float> strongest_decoder_directions() const;
 
   // Feature activations f^θ at snapshot index `snapshot` for given raw
   // activations at every snapshot ([n_snap][rows × d_model] raw, un-normalised):

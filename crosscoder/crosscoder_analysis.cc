@@ -192,6 +192,14 @@ std::vector<float> Crosscoder::decoder_directions(int64_t snapshot) const {
   return to_vector(m.params.w_dec[snapshot]);
 }
 
+std::vector<float> Crosscoder::strongest_decoder_directions() const {
+  const auto& m = *impl_;
+  torch::NoGradGuard no_grad;
+  const auto& w = m.params.w_dec;  // [T, F, d]
+  const auto strongest = w.norm(2, {2}).argmax(0);  // [F]: the head of each feature's largest norm
+  return to_vector(w.index({strongest, torch::arange(w.size(1))}));
+}
+
 std::vector<float> Crosscoder::encode(const std::vector<const float*>& raw_per_snapshot, int64_t rows,
                                       int64_t snapshot) const {
   const auto& m = *impl_;

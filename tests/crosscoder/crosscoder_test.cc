@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <set>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -60,6 +61,30 @@ TEST(Crosscoder, GrowthLeavesActivationsUnchanged) {
   EXPECT_GT(active, 0);
   ASSERT_EQ(cc.measure_arrivals().size(), 3u);
   EXPECT_GT(cc.newest_snapshot_mse(), 0);
+}
+
+// `conceptwatch refit` matches features by these rows: each feature's row
+// where its decoder norm is largest, whatever happened to it at the end.
+TEST(Crosscoder, StrongestDecoderDirectionsAreEachFeaturesRowAtItsLargestNorm) {
+  const auto p = small_planted();
+  Crosscoder cc(small_options());
+  for (int64_t t = 0; t < 3; ++t) {
+    cc.add_snapshot(uint64_t(t * 10), p.activations[t].data(), 512);
+    cc.train();
+  }
+  std::vector<torch::Tensor> heads;
+  for (int64_t t = 0; t < 3; ++t) heads.push_back(torch::tensor(cc.decoder_directions(t)).reshape({-1, 16}));
+  const auto w = torch::stack(heads);                // [T, F, d]
+  const auto strongest = w.norm(2, {2}).argmax(0);  // [F]
+  const auto rows = torch::tensor(cc.strongest_decoder_directions()).reshape({-1, 16});
+  ASSERT_EQ(rows.size(0), w.size(1));
+  std::set<int64_t> heads_used;
+  for (int64_t i = 0; i < rows.size(0); ++i) {
+    const int64_t h = strongest[i].item<int64_t>();
+    heads_used.insert(h);
+    ASSERT_TRUE(torch::equal(rows[i], w[h][i])) << "feature " << i << " (strongest at head " << h << ")";
+  }
+  EXPECT_GT(heads_used.size(), 1u);  // not simply one head's rows
 }
 
 // A daemon that fell behind adds several snapshots before one measurement:

@@ -157,7 +157,7 @@ def main():
           f"over {len(pairs)} features, bootstrap 95% [{fmt(interval[0]) if interval else '-'}, "
           f"{fmt(interval[1]) if interval else '-'}] |")
     if agreement:
-        print(f"| online vs refit (final decoder cosine >= 0.8, within one snapshot) | {agreement['agreeing']}/"
+        print(f"| online vs refit (decoder cosine >= 0.8 at each feature's strongest snapshot, within one snapshot) | {agreement['agreeing']}/"
               f"{agreement['matched']} matched features agree ({fmt(agreement['share'])}) |")
     print(f"| transitions raised | {', '.join(str(t) for t in transitions) or 'none'} |")
     print()

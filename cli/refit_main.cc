@@ -216,7 +216,8 @@ int main(int argc, char** argv) {
                  "features of the offline fit (default: the online crosscoder's, else the configuration's)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--match-cosine", args.agreement.min_cosine,
-                 "features are the same when their decoder rows (each at its strongest snapshot; at the final one beside it) have at least this cosine")
+                 "features are the same when their decoder rows (each at its strongest snapshot; at the final "
+                 "one beside it) have at least this cosine")
       ->capture_default_str();
   bool many_to_one = false;
   app.add_flag("--many-to-one", many_to_one,

@@ -41,7 +41,7 @@ struct RefitArgs {
 // The online crosscoder's and the offline fit's features, matched by final
 // decoder direction, with their first emergence compared.
 nlohmann::json agreement_json(const EmergenceAgreement& agreement, const std::vector<uint64_t>& steps,
-                              const AgreementOptions& options) {
+                              const AgreementOptions& options, const std::string& matched_at) {
   auto step_of = [&](const std::optional<std::size_t>& snapshot) {
     return snapshot ? nlohmann::json(steps.at(*snapshot)) : nlohmann::json(nullptr);
   };
@@ -51,7 +51,7 @@ nlohmann::json agreement_json(const EmergenceAgreement& agreement, const std::ve
                         {"online_first_step", step_of(m.first)}, {"offline_first_step", step_of(m.other_first)},
                         {"agrees", m.agrees}, {"online_claimed_step", step_of(m.claimed)},
                         {"offline_claimed_step", step_of(m.other_claimed)}, {"claims_agree", m.claims_agree}});
-  return {{"min_cosine", options.min_cosine}, {"tolerance_snapshots", options.tolerance},
+  return {{"matched_at", matched_at}, {"min_cosine", options.min_cosine}, {"tolerance_snapshots", options.tolerance},
           {"one_to_one", options.one_to_one},
           {"online_live", agreement.live}, {"matched", agreement.matched.size()}, {"agreeing", agreement.agreeing},
           {"share", agreement.share()}, {"claims_agreeing", agreement.claims_agreeing},
@@ -149,12 +149,10 @@ void refit(const CliContext& context, const RefitArgs& args) {
                          {"offline_live", offline_population.live}};
     result["emergence_agreement"] = agreement_json(
         emergence_agreement({&online_analysis, &online_strongest}, {&offline_analysis, &offline_strongest}, agreement),
-        steps, agreement);
-    result["emergence_agreement"]["matched_at"] = "strongest snapshot";
+        steps, agreement, "strongest snapshot");
     result["emergence_agreement_at_final_snapshot"] = agreement_json(
         emergence_agreement({&online_analysis, &online_final}, {&offline_analysis, &offline_final}, agreement), steps,
-        agreement);
-    result["emergence_agreement_at_final_snapshot"]["matched_at"] = "final snapshot";
+        agreement, "final snapshot");
   } else if (online) {
     result["emergence_agreement"] = nullptr;
     std::cerr << "refit: the online crosscoder holds " << online->steps().size() << " of the " << steps.size()

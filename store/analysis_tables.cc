@@ -20,11 +20,14 @@ std::string tap_key(const std::string& run, const std::string& tap) { return Key
 // little-endian, far below the tag's bytes), formats 1 and 2 with "CWCROSS".
 constexpr std::string_view kPartsTag = "CWPARTS1";
 
-std::string parts_header(uint32_t parts, uint64_t bytes) { return KeyBuilder().text(kPartsTag).u32(parts).u64(bytes).str(); }
+std::string parts_header(uint32_t parts, uint64_t bytes) {
+  return KeyBuilder().text(kPartsTag).u32(parts).u64(bytes).str();
+}
 
+// The tag as encoded, then two fixed-size numbers.
 bool is_parts_header(const std::string& value) {
-  const std::string empty = parts_header(0, 0);  // the tag, then fixed-size numbers
-  return value.size() == empty.size() && value.compare(0, kPartsTag.size() + 1, empty, 0, kPartsTag.size() + 1) == 0;
+  const std::string tag = KeyBuilder().text(kPartsTag).str();
+  return value.size() == parts_header(0, 0).size() && value.compare(0, tag.size(), tag) == 0;
 }
 
 std::string part_key(const std::string& run, const std::string& tap, uint32_t part) {

@@ -157,8 +157,8 @@ def main():
           f"over {len(pairs)} features, bootstrap 95% [{fmt(interval[0]) if interval else '-'}, "
           f"{fmt(interval[1]) if interval else '-'}] |")
     if agreement:
-        print(f"| online vs refit (decoder cosine >= 0.8 at each feature's strongest snapshot, within one snapshot) | {agreement['agreeing']}/"
-              f"{agreement['matched']} matched features agree ({fmt(agreement['share'])}) |")
+        print("| online vs refit (decoder cosine >= 0.8 at each feature's strongest snapshot, within one snapshot) | "
+              f"{agreement['agreeing']}/{agreement['matched']} matched features agree ({fmt(agreement['share'])}) |")
     print(f"| transitions raised | {', '.join(str(t) for t in transitions) or 'none'} |")
     print()
     print("emergences per snapshot step: " + " ".join(f"{s}:{n}" for s, n in per_step.items() if n))

@@ -54,11 +54,13 @@ struct AnalysisConfig {
   // it waits for the next snapshot. A daemon that
   // trails a fast job trains only a few steps per update (22 at the demo's
   // 78 heads), so its dictionary ends far from what the same objective
-  // reaches (docs/CROSSCODER.md "Refining while idle"). 4,000: on the demo
-  // run emergence dates agreed with the offline refit's for 74% of matched
-  // features after 2,000 steps, 81% after 4,000 (92% after ~4,300 offline).
-  // 0: off.
-  int64_t refine_steps = 4000;
+  // reaches (docs/CROSSCODER.md "Refining while idle"). 4,000 took the demo
+  // run's emergence dates to 81% agreement with the offline refit's (74%
+  // after 2,000); 8,000 because 4,000 left a planted d 160 stream's 1,280
+  // latents short of trained (rising atoms dated 58/67 → 61/67, L0 1.25 →
+  // 1.17 of the planted) with no more late claims on the streams where
+  // refinement made them ("Refining twice as long"). 0: off.
+  int64_t refine_steps = 8000;
   // [crosscoder] refine_after_idle_seconds: refinement starts once no
   // snapshot of the tap has arrived and no update has ended for this long,
   // so that snapshots published back to back (an import, a job that

@@ -64,7 +64,7 @@ TRAINING_ENDED_MS=$(date +%s%3N)
 
 echo "== training finished; waiting for the daemon to catch up"
 bash deploy/wait_caught_up.sh 120 "${CLI[@]}"
-echo "== caught up; the idle daemon refines the crosscoder ([crosscoder] refine_steps: 4,000 more steps, 10 s after its last update)"
+echo "== caught up; the idle daemon refines the crosscoder ([crosscoder] refine_steps: 4,000 more steps in deploy/demo.toml, 10 s after its last update)"
 bash deploy/wait_caught_up.sh --refined 900 "${CLI[@]}"
 
 "${CLI[@]}" crosscoder --run tinygpt-repeat | tail -n 8

@@ -182,7 +182,7 @@ TEST(DaemonConfig, RefinementIsReadAndBadValuesAreRefused) {
   const DaemonConfig config = config_of("[crosscoder]\nrefine_steps = 0\nrefine_after_idle_seconds = 2.5\n");
   EXPECT_EQ(config.analysis.refine_steps, 0);
   EXPECT_EQ(config.analysis.refine_after_idle_seconds, 2.5);
-  EXPECT_EQ(default_daemon_config().analysis.refine_steps, 4000);
+  EXPECT_EQ(default_daemon_config().analysis.refine_steps, 8000);
   EXPECT_NE(error_of("[crosscoder]\nrefine_steps = -1\n").find("[crosscoder] refine_steps must be"), std::string::npos);
   EXPECT_NE(error_of("[crosscoder]\nrefine_after_idle_seconds = -1\n")
                 .find("[crosscoder] refine_after_idle_seconds must be >= 0"),

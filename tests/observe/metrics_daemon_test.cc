@@ -116,7 +116,7 @@ TEST(DaemonMetrics, EveryFamilyParsesAndMatchesStatus) {
     for (const char* key : {"explained_variance", "l0", "dead_fraction", "dense_fraction"})
       expect_value(before, after, cc["latest"][key].get<double>(), std::string("conceptwatch_crosscoder_") + key, tap);
     expect_value(before, after, cc["last_update"]["loss"].get<double>(), "conceptwatch_crosscoder_train_loss", tap);
-    EXPECT_EQ(cc["refine_steps_left"], 4000) << cc.dump();  // granted by the last update, not yet idle long enough
+    EXPECT_EQ(cc["refine_steps_left"], 8000) << cc.dump();  // granted by the last update, not yet idle long enough
     expect_value(before, after, cc["refine_steps_left"].get<double>(), "conceptwatch_crosscoder_refine_steps_left",
                  tap);
     const auto& phases = cc["last_update"]["phase_seconds"];

@@ -64,7 +64,8 @@ TRAINING_ENDED_MS=$(date +%s%3N)
 
 echo "== training finished; waiting for the daemon to catch up"
 bash deploy/wait_caught_up.sh 120 "${CLI[@]}"
-echo "== caught up; the idle daemon refines the crosscoder ([crosscoder] refine_steps: 4,000 more steps in deploy/demo.toml, 10 s after its last update)"
+REFINE_STEPS=$(sed -n 's/^refine_steps = \([0-9]*\).*/\1/p' deploy/demo.toml)
+echo "== caught up; the idle daemon refines the crosscoder ([crosscoder] refine_steps in deploy/demo.toml: $REFINE_STEPS more steps, 10 s after its last update)"
 bash deploy/wait_caught_up.sh --refined 900 "${CLI[@]}"
 
 "${CLI[@]}" crosscoder --run tinygpt-repeat | tail -n 8

@@ -55,9 +55,11 @@ TEST(DaemonMetrics, EveryFamilyParsesAndMatchesStatus) {
   const int port = testing::free_port();
   testing::TempDir dir;
   // No refinement during the test (an hour's idle time first): status and
-  // /metrics are read twice and must hold the same values.
+  // /metrics are read twice and must hold the same values. The steps granted
+  // are set here, so the test does not restate the default
+  // (DaemonConfig.RefinementIsReadAndBadValuesAreRefused pins that).
   const std::string config = testing::write_crosscoder_config(
-      dir, "n_features = 32\nsteps_per_update = 20\nrefine_after_idle_seconds = 3600\n");
+      dir, "n_features = 32\nsteps_per_update = 20\nrefine_steps = 500\nrefine_after_idle_seconds = 3600\n");
   DaemonProcess daemon({"--config", config, "--http", "127.0.0.1:" + std::to_string(port)});
   daemon.start();
   int code = 0;
@@ -116,7 +118,7 @@ TEST(DaemonMetrics, EveryFamilyParsesAndMatchesStatus) {
     for (const char* key : {"explained_variance", "l0", "dead_fraction", "dense_fraction"})
       expect_value(before, after, cc["latest"][key].get<double>(), std::string("conceptwatch_crosscoder_") + key, tap);
     expect_value(before, after, cc["last_update"]["loss"].get<double>(), "conceptwatch_crosscoder_train_loss", tap);
-    EXPECT_EQ(cc["refine_steps_left"], 8000) << cc.dump();  // granted by the last update, not yet idle long enough
+    EXPECT_EQ(cc["refine_steps_left"], 500) << cc.dump();  // granted by the last update, not yet idle long enough
     expect_value(before, after, cc["refine_steps_left"].get<double>(), "conceptwatch_crosscoder_refine_steps_left",
                  tap);
     const auto& phases = cc["last_update"]["phase_seconds"];

@@ -35,6 +35,7 @@ struct RefitArgs {
   std::string out;  // also export the offline crosscoder here
   std::string config;  // conceptwatchd's TOML: [emergence], and [crosscoder] when there is no online one
   int64_t n_features = 0;  // 0: the online crosscoder's (or the configuration's)
+  std::optional<double> decoder_fusion;  // none: the online crosscoder's (or the configuration's)
   AgreementOptions agreement;
 };
 
@@ -81,6 +82,7 @@ void refit(const CliContext& context, const RefitArgs& args) {
   CrosscoderOptions options =
       online ? online->options() : crosscoder_options_for(config.analysis, metas.front().d_model);
   if (args.n_features > 0) options.n_features = args.n_features;
+  if (args.decoder_fusion) options.decoder_fusion = *args.decoder_fusion;
   std::vector<std::vector<float>> arrays;
   std::vector<const float*> pointers;
   std::vector<uint64_t> steps;
@@ -116,7 +118,9 @@ void refit(const CliContext& context, const RefitArgs& args) {
     }
     rows.push_back(row);
   }
-  nlohmann::json result = {{"run", args.target.run}, {"tap", tap}, {"seconds", seconds}, {"snapshots", rows}};
+  nlohmann::json result = {{"run", args.target.run}, {"tap", tap}, {"seconds", seconds}, {"snapshots", rows},
+                           {"decoder_fusion", {{"offline", options.decoder_fusion}}}};
+  if (online) result["decoder_fusion"]["online"] = online->options().decoder_fusion;
   // Emergence dates compared, when the online crosscoder holds exactly the
   // stored snapshots (not while it is still catching up).
   if (online && online->steps() == steps) {
@@ -166,7 +170,8 @@ void refit(const CliContext& context, const RefitArgs& args) {
                  fixed(row["offline_l0"], 1), row.contains("online_l0") ? fixed(row["online_l0"], 1) : "-"});
     }
     table.print(std::cout);
-    std::cout << "offline refit took " << fixed(seconds, 1) << " s\n";
+    std::cout << "offline refit took " << fixed(seconds, 1) << " s (decoder_fusion "
+              << fixed(result["decoder_fusion"]["offline"], 2) << ")\n";
     for (const char* key : {"emergence_agreement", "emergence_agreement_at_final_snapshot"}) {
       const nlohmann::json agreement = result.value(key, nlohmann::json());
       if (agreement.is_null()) continue;
@@ -212,6 +217,10 @@ int main(int argc, char** argv) {
       ->take_last();
   app.add_option("--n-features", args.n_features,
                  "features of the offline fit (default: the online crosscoder's, else the configuration's)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--decoder-fusion", args.decoder_fusion,
+                 "the offline fit's fused decoder rows (default: the online crosscoder's, else the configuration's; "
+                 "0: the paper's loss)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--match-cosine", args.agreement.min_cosine,
                  "features are the same when their decoder rows (each at its strongest snapshot; at the final "

@@ -146,6 +146,7 @@ LossConstants Crosscoder::Impl::constants(double lambda) const {
   c.window = options.ste_window;
   c.tanh_scale = options.tanh_scale;
   c.quad_scale = options.quad_scale;
+  c.fusion = options.decoder_fusion;
   return c;
 }
 

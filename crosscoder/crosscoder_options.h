@@ -39,6 +39,10 @@ struct CrosscoderOptions {
   double ste_window = 4.0;             // ε
   double tanh_scale = 4.0;
   double quad_scale = 0.01;
+  // κ of the fused decoder rows, a penalty on each latent's row changing
+  // from one snapshot to the next (crosscoder/decoder_fusion.h; not in the
+  // paper's loss). 0: off, the paper's loss.
+  double decoder_fusion = 0;
   // Initial decoder row norm: grid search min, max, step on the first batch's MSE.
   double init_norm_min = 0.1;
   double init_norm_max = 5.0;
@@ -130,6 +134,8 @@ inline void check_between_update_options(const CrosscoderOptions& o) {
     throw std::invalid_argument("fold_unexplained must be in [0, 1) (0 turns the fold off)");
   if (!(o.join_handover_cosine >= 0 && o.join_handover_cosine <= 1))
     throw std::invalid_argument("join_handover_cosine must be in [0, 1] (0 turns joining off)");
+  if (!(o.decoder_fusion >= 0 && o.decoder_fusion < 1e6))
+    throw std::invalid_argument("decoder_fusion must be a number >= 0 (0 turns the fused decoder rows off)");
   if (o.hold_out_every < 0 || o.hold_out_every == 1)
     throw std::invalid_argument("hold_out_every must be 0 (hold no row out) or at least 2 (one row in that many)");
   if (o.normalisation != "snapshot" && o.normalisation != "token")
@@ -157,6 +163,7 @@ void visit_crosscoder_options(Options& o, Visit&& v) {
   v("ste_window", o.ste_window, OptionKey::kRequired);
   v("tanh_scale", o.tanh_scale, OptionKey::kRequired);
   v("quad_scale", o.quad_scale, OptionKey::kRequired);
+  v("decoder_fusion", o.decoder_fusion, OptionKey::kOptional);
   v("init_norm_min", o.init_norm_min, OptionKey::kOptional);
   v("init_norm_max", o.init_norm_max, OptionKey::kOptional);
   v("init_norm_step", o.init_norm_step, OptionKey::kOptional);

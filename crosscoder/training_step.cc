@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "crosscoder/decoder_fusion.h"
 #include "crosscoder/sparse_kernels.h"
 
 namespace cw {
@@ -61,7 +62,7 @@ torch::Tensor dense_loss(const CrosscoderParams& p, const torch::Tensor& x, cons
   const auto sparsity = c.lambda * (p_hat * (1 + p_hat / c.quad_scale)).sum();
   if (mse_out) *mse_out = mse.item<double>();
   if (sparsity_out) *sparsity_out = sparsity.item<double>();
-  return mse + sparsity;
+  return mse + sparsity + decoder_fusion_loss(p.w_dec, c.fusion);
 }
 
 StepResult dense_step(const CrosscoderParams& p, const torch::Tensor& x, const LossConstants& c) {
@@ -72,6 +73,7 @@ StepResult dense_step(const CrosscoderParams& p, const torch::Tensor& x, const L
   auto loss = dense_loss(q, x, c, nullptr, &r.mse, &r.sparsity);
   loss.backward();
   r.loss = loss.item<double>();
+  r.fusion = r.loss - r.mse - r.sparsity;
   r.grad = {q.w_enc.grad(), q.w_dec.grad(), q.b_enc.grad(), q.b_dec.grad(), q.log_tau.grad()};
   return r;
 }
@@ -307,6 +309,8 @@ StepResult sparse_step_typed(const CrosscoderParams& p, const torch::Tensor& x_i
   for (int64_t t = 0; t < T; ++t)
     head_backward<S>(heads[t], h, norms[t], tau, w_dec[t], ge_all[t], dscore, c, g_scratch, tau_acc, &dh,
                      g.w_dec[t], lap);
+  r.fusion = add_decoder_fusion(w_dec, c.fusion, static_cast<int64_t>(N) / B, group, g.w_dec);
+  r.loss += r.fusion;
   // ∂L/∂log τ = τ ∂L/∂τ = −τ² · tau_acc.
   sum_over(group, &tau_acc);
   g.log_tau = -tau * tau * torch::tensor(tau_acc, torch::kDouble).to(tau.scalar_type());

@@ -35,10 +35,11 @@ struct LossConstants {
   double window = 4;  // ε of the rectangle kernel
   double tanh_scale = 4;
   double quad_scale = 0.01;
+  double fusion = 0;  // κ of the fused decoder rows (crosscoder/decoder_fusion.h); 0: off
 };
 
 struct StepResult {
-  double loss = 0, mse = 0, sparsity = 0;
+  double loss = 0, mse = 0, sparsity = 0, fusion = 0;  // loss = mse + sparsity + fusion
   CrosscoderParams grad;
 };
 

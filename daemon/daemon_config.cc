@@ -24,6 +24,7 @@ namespace {
 // docs/CROSSCODER.md derives. load_daemon_config checks each is an option.
 const std::set<std::string> kConfiguredCrosscoderOptions = {
     "n_features", "steps_per_update", "seconds_per_update", "batch_size", "lr", "initial_threshold", "ste_window",
+    "decoder_fusion",
     "recruit_fraction", "recruit_faded", "dead_frequency", "fold_unexplained", "join_handover_cosine",
     "split_returning_cosine", "silence_faded_rows", "rare_feature_evidence", "hold_out_every", "normalisation", "seed", "threads", "device"};
 

@@ -66,6 +66,7 @@ TEST(DaemonConfig, TheShippedFileStatesTheDefaults) {
   EXPECT_EQ(read.emergence.activation_fade_below, defaults.emergence.activation_fade_below);
   EXPECT_EQ(read.emergence.activation_dates, defaults.emergence.activation_dates);
   EXPECT_EQ(shipped.analysis.crosscoder.normalisation, default_daemon_config().analysis.crosscoder.normalisation);
+  EXPECT_EQ(shipped.analysis.crosscoder.decoder_fusion, default_daemon_config().analysis.crosscoder.decoder_fusion);
   EXPECT_EQ(shipped.analysis.priority, default_daemon_config().analysis.priority);
   EXPECT_EQ(shipped.limits.max_snapshot_bytes, default_daemon_config().limits.max_snapshot_bytes);
   const IngestLimits& limits = shipped.limits;  // the shipped file states the defaults
@@ -137,7 +138,7 @@ TEST(DaemonConfig, CrosscoderSectionReadsTheOptionsByTheirNames) {
       "lr = 0.02\ninitial_threshold = 0.3\nste_window = 2.0\nrecruit_fraction = 0.5\ndead_frequency = 0.001\n"
       "seed = 9\nthreads = 3\ndevice = \"cuda:1\"\nrecruit_faded = false\nsplit_returning_cosine = 0.4\n"
       "fold_unexplained = 0.05\njoin_handover_cosine = 0\nsilence_faded_rows = false\nhold_out_every = 8\n"
-      "normalisation = \"token\"\n");
+      "normalisation = \"token\"\ndecoder_fusion = 1.5\n");
   const CrosscoderOptions& o = config.analysis.crosscoder;
   EXPECT_EQ(o.n_features, 96);
   EXPECT_EQ(o.steps_per_update, 7);
@@ -160,6 +161,10 @@ TEST(DaemonConfig, CrosscoderSectionReadsTheOptionsByTheirNames) {
   EXPECT_EQ(default_daemon_config().analysis.crosscoder.hold_out_every, 32);
   EXPECT_EQ(o.normalisation, "token");
   EXPECT_EQ(default_daemon_config().analysis.crosscoder.normalisation, "snapshot");
+  EXPECT_EQ(o.decoder_fusion, 1.5);
+  EXPECT_EQ(default_daemon_config().analysis.crosscoder.decoder_fusion, 0.0);
+  EXPECT_NE(error_of("[crosscoder]\ndecoder_fusion = -1\n").find("[crosscoder] decoder_fusion must be a number >= 0"),
+            std::string::npos);
   EXPECT_NE(error_of("[crosscoder]\nnormalisation = \"batch\"\n").find("[crosscoder] normalisation must be \"snapshot\""),
             std::string::npos);
   EXPECT_NE(error_of("[crosscoder]\nhold_out_every = 1\n").find("[crosscoder] hold_out_every must be 0"),

@@ -135,7 +135,7 @@ inline void check_between_update_options(const CrosscoderOptions& o) {
   if (!(o.join_handover_cosine >= 0 && o.join_handover_cosine <= 1))
     throw std::invalid_argument("join_handover_cosine must be in [0, 1] (0 turns joining off)");
   if (!(o.decoder_fusion >= 0 && o.decoder_fusion < 1e6))
-    throw std::invalid_argument("decoder_fusion must be a number >= 0 (0 turns the fused decoder rows off)");
+    throw std::invalid_argument("decoder_fusion must be a number >= 0 and below 1e6 (0 turns the fused decoder rows off)");
   if (o.hold_out_every < 0 || o.hold_out_every == 1)
     throw std::invalid_argument("hold_out_every must be 0 (hold no row out) or at least 2 (one row in that many)");
   if (o.normalisation != "snapshot" && o.normalisation != "token")

@@ -15,7 +15,7 @@ torch::Tensor decoder_fusion_loss(const torch::Tensor& w_dec, double coefficient
 
 namespace {
 
-// ‖Δ‖ summed in float64, and Δ/‖Δ‖ (0 where Δ = 0): the direction the
+// Σ ‖Δ‖ over latents, and Δ/‖Δ‖ (0 where Δ = 0): the direction the
 // penalty's gradient pushes W_D^{θ+1} away from (and W_D^θ towards).
 double unit_differences(const torch::Tensor& diff, torch::Tensor* unit) {
   const auto norms = diff.norm(2, {1}, true);  // [F, 1]
@@ -52,13 +52,7 @@ double add_decoder_fusion(const torch::Tensor& w_dec, double coefficient, int64_
     if (unit[size_t(t)].defined()) g.add_(unit[size_t(t)], scale);
     if (unit[size_t(t + 1)].defined()) g.sub_(unit[size_t(t + 1)], scale);
   }
-  penalty *= scale;
-  if (group) {
-    auto total = torch::tensor({penalty}, torch::kDouble);
-    group->sum(total);
-    penalty = total.item<double>();
-  }
-  return penalty;
+  return penalty * scale;
 }
 
 }  // namespace cw

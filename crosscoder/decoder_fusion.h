@@ -27,8 +27,9 @@ torch::Tensor decoder_fusion_loss(const torch::Tensor& w_dec, double coefficient
 // penalty. With a group, w_dec holds this rank's contiguous block of heads
 // and `total_heads` all of them; the differences across block boundaries
 // are summed over the group ((W − 1) [F, d] tensors per call), and the
-// returned penalty is the whole crosscoder's. Every difference is its own
-// [F, d] computation, so the result does not depend on how heads are split.
+// returned penalty is this rank's part (the differences into its heads):
+// the parts sum to the whole crosscoder's. Every difference is its own
+// [F, d] computation, so the gradient does not depend on how heads are split.
 double add_decoder_fusion(const torch::Tensor& w_dec, double coefficient, int64_t total_heads, HeadGroup* group,
                           torch::Tensor& grad_w_dec);
 

@@ -309,8 +309,10 @@ StepResult sparse_step_typed(const CrosscoderParams& p, const torch::Tensor& x_i
   for (int64_t t = 0; t < T; ++t)
     head_backward<S>(heads[t], h, norms[t], tau, w_dec[t], ge_all[t], dscore, c, g_scratch, tau_acc, &dh,
                      g.w_dec[t], lap);
-  r.fusion = add_decoder_fusion(w_dec, c.fusion, static_cast<int64_t>(N) / B, group, g.w_dec);
-  r.loss += r.fusion;
+  if (c.fusion != 0) {
+    r.fusion = sum_over(group, add_decoder_fusion(w_dec, c.fusion, static_cast<int64_t>(N) / B, group, g.w_dec));
+    r.loss += r.fusion;
+  }
   // ∂L/∂log τ = τ ∂L/∂τ = −τ² · tau_acc.
   sum_over(group, &tau_acc);
   g.log_tau = -tau * tau * torch::tensor(tau_acc, torch::kDouble).to(tau.scalar_type());

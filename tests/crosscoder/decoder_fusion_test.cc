@@ -119,7 +119,8 @@ TEST(DecoderFusion, ASplitOverRanksGivesTheSameGradientBitForBit) {
     });
   for (auto& t : ranks) t.join();
   EXPECT_TRUE(torch::equal(torch::cat(grads, 0), whole));
-  for (double p : penalties) EXPECT_NEAR(p, penalty, 1e-12 * penalty);
+  for (double p : penalties) EXPECT_GT(p, 0);  // each rank has differences into its heads
+  EXPECT_NEAR(penalties[0] + penalties[1] + penalties[2], penalty, 1e-12 * penalty);
 }
 
 }  // namespace

@@ -130,6 +130,8 @@ nlohmann::json AnalysisScheduler::trainer_status() const {
     out["ranks"] = {{"world_size", ranks_->world_size()},
                     {"port", ranks_->port()},
                     {"generation", ranks_->generation()},
+                    {"row_bytes_sent", ranks_->row_bytes_sent()},
+                    {"ranks_reading_row_files", ranks_->ranks_reading_row_files()},
                     {"processes", rank_processes_ ? rank_processes_->status() : nlohmann::json::array()}};
   }
   return out;

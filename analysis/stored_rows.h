@@ -5,16 +5,13 @@
 #ifndef CW_ANALYSIS_STORED_ROWS_H_
 #define CW_ANALYSIS_STORED_ROWS_H_
 
-#include <vector>
-
-#include "crosscoder/row_source.h"
+#include "analysis/row_file_source.h"
 #include "schema/records.h"
-#include "store/row_files.h"
 #include "store/store.h"
 
 namespace cw {
 
-class StoredRows : public RowSource {
+class StoredRows : public RowFileSource {
  public:
   explicit StoredRows(Store& store) : store_(store) {}
 
@@ -23,17 +20,8 @@ class StoredRows : public RowSource {
   // shape differs from the first's.
   void append(const SnapshotMeta& meta);
 
-  int64_t n_snapshots() const override { return int64_t(files_.size()); }
-  int64_t n_tokens() const override { return files_.empty() ? 0 : files_.front().n_tokens(); }
-  int64_t d_model() const override { return files_.empty() ? 0 : files_.front().d_model(); }
-  void read_rows(int64_t snapshot, const int64_t* rows, int64_t count, float* out) const override;
-  void read_range(int64_t snapshot, int64_t begin, int64_t end, float* out) const override;
-
  private:
-  const RowFile& file(int64_t snapshot) const;
-
   Store& store_;
-  std::vector<RowFile> files_;
 };
 
 }  // namespace cw

@@ -20,6 +20,7 @@
 #define CW_CROSSCODER_ROW_SOURCE_H_
 
 #include <cstdint>
+#include <string>
 
 namespace cw {
 
@@ -34,6 +35,11 @@ class RowSource {
   virtual void read_rows(int64_t snapshot, const int64_t* rows, int64_t count, float* out) const = 0;
   // Rows [begin, end) of `snapshot` into out [(end − begin) × d_model].
   virtual void read_range(int64_t snapshot, int64_t begin, int64_t end, float* out) const = 0;
+  // A file another process on this machine can read `snapshot`'s rows
+  // from, as raw float32 [n_tokens × d_model] and nothing else (a trainer
+  // rank reads its own heads' rows there: crosscoder/trainer_ranks.h), or
+  // empty when there is none (the rank is then sent them).
+  virtual std::string file_of(int64_t /*snapshot*/) const { return {}; }
 };
 
 }  // namespace cw

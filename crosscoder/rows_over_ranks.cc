@@ -19,23 +19,56 @@ torch::Tensor BatchOnlyRows::snapshot_range(int64_t, int64_t, int64_t) const { n
 int64_t BatchOnlyRows::chunk_rows(int64_t, int64_t) const { not_a_batch(); }
 std::unique_ptr<ProbeRows> BatchOnlyRows::on(torch::Device) const { not_a_batch(); }
 
-ScatteredRows::ScatteredRows(const ProbeRows& all, MessageGroup& group,
-                             std::vector<std::pair<int64_t, int64_t>> blocks)
-    : all_(all), group_(group), blocks_(std::move(blocks)) {
-  if (int(blocks_.size()) != group_.world_size())
+HeadRange::HeadRange(const RowSource& all, int64_t begin, int64_t end) : all_(all), begin_(begin), end_(end) {
+  if (begin < 0 || end < begin || end > all.n_snapshots())
+    throw std::invalid_argument("crosscoder: heads [" + std::to_string(begin) + ", " + std::to_string(end) +
+                                ") of a row source of " + std::to_string(all.n_snapshots()));
+}
+
+int64_t HeadRange::at(int64_t snapshot) const {
+  if (snapshot < 0 || snapshot >= n_snapshots())
+    throw std::out_of_range("crosscoder: no snapshot " + std::to_string(snapshot) + " in a range of " +
+                            std::to_string(n_snapshots()));
+  return begin_ + snapshot;
+}
+
+void HeadRange::read_rows(int64_t snapshot, const int64_t* rows, int64_t count, float* out) const {
+  all_.read_rows(at(snapshot), rows, count, out);
+}
+
+void HeadRange::read_range(int64_t snapshot, int64_t begin, int64_t end, float* out) const {
+  all_.read_range(at(snapshot), begin, end, out);
+}
+
+std::string HeadRange::file_of(int64_t snapshot) const { return all_.file_of(at(snapshot)); }
+
+ScatteredRows::ScatteredRows(const RowSource& all, const std::vector<double>& scales, bool per_row,
+                             MessageGroup& group, const std::vector<std::pair<int64_t, int64_t>>& blocks,
+                             const std::vector<bool>& sent)
+    : group_(group) {
+  const size_t world = size_t(group_.world_size());
+  if (blocks.size() != world || sent.size() != world)
     throw std::invalid_argument("crosscoder: one block of heads per rank");
+  for (const auto& [begin, end] : blocks) scales_.emplace_back(scales.begin() + begin, scales.begin() + end);
+  for (size_t r = 0; r < world; ++r) {
+    if (r > 0 && !sent[r]) {
+      rows_.emplace_back();
+      continue;
+    }
+    auto heads = std::make_shared<HeadRange>(all, blocks[r].first, blocks[r].second);
+    rows_.push_back(std::make_unique<StreamedRows>(std::move(heads), &scales_[r], per_row));
+  }
 }
 
 torch::Tensor ScatteredRows::batch(const std::vector<int64_t>& idx) const {
-  const torch::Tensor rows = all_.batch(idx);  // [B, T, d]
   for (int r = 1; r < group_.world_size(); ++r) {
-    const auto [begin, end] = blocks_[size_t(r)];
-    const torch::Tensor part = rows.narrow(1, begin, end - begin).contiguous();
-    group_.send(std::string(reinterpret_cast<const char*>(part.data_ptr<float>()), size_t(part.numel()) * sizeof(float)),
-                r);
+    if (!rows_[size_t(r)]) continue;
+    const torch::Tensor part = rows_[size_t(r)]->batch(idx);  // [B, heads_r, d]
+    const size_t bytes = size_t(part.numel()) * sizeof(float);
+    group_.send(std::string(reinterpret_cast<const char*>(part.data_ptr<float>()), bytes), r);
+    bytes_sent_ += int64_t(bytes);
   }
-  const auto [begin, end] = blocks_[0];
-  return rows.narrow(1, begin, end - begin).contiguous();
+  return rows_[0]->batch(idx);
 }
 
 ReceivedRows::ReceivedRows(MessageGroup& group, int64_t heads, int64_t d_model)

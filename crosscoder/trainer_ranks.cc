@@ -1,5 +1,6 @@
 #include "crosscoder/trainer_ranks.h"
 
+#include <algorithm>
 #include <cstring>
 #include <optional>
 #include <stdexcept>
@@ -24,15 +25,16 @@ std::pair<int64_t, int64_t> block_of(int64_t n, int world, int r) {
 // What a block message starts with: a tag that says it is one, then the
 // layout's version, so that a rank of another build refuses it in words
 // (version 1 had no tag; 2 added the tag, the version and the
-// accept/call-off round).
+// accept/call-off round; 3 a streamed block's row files).
 constexpr int64_t kBlockMessageTag = 0x214b434f4c425743;  // the bytes "CWBLOCK!" on a little-endian machine
-constexpr int64_t kBlockMessageVersion = 2;
+constexpr int64_t kBlockMessageVersion = 3;
 
-// A rank's answer to its block before any step: 'K' it can train it, or
-// 'E' and why not. Then rank 0's word to each rank that accepted: go, or
+// A rank's answer to its block before any step: 'K' it can train it, 'R'
+// it can and reads its own rows from the block's row files (a streamed
+// block: rank 0 sends it none), or 'E' and why not. Then rank 0's word to each rank that accepted: go, or
 // call off (another rank refused), so that no rank waits in a step's sum
 // for a rank that will never join it.
-constexpr char kAccepted = 'K', kRefused = 'E';
+constexpr char kAccepted = 'K', kAcceptedReadingRowFiles = 'R', kRefused = 'E';
 const std::string kGo = "G", kCallOff = "A";
 
 void append(std::string* out, int64_t v) { out->append(reinterpret_cast<const char*>(&v), sizeof v); }
@@ -43,6 +45,14 @@ int64_t read_int(const std::string& in, size_t* at) {
   std::memcpy(&v, in.data() + *at, sizeof v);
   *at += sizeof v;
   return v;
+}
+
+std::string read_text(const std::string& in, size_t* at) {
+  const int64_t n = read_int(in, at);
+  if (n < 0 || *at + size_t(n) > in.size()) throw std::runtime_error("trainer ranks: a truncated block message");
+  std::string out = in.substr(*at, size_t(n));
+  *at += size_t(n);
+  return out;
 }
 
 // A group of one: every head here, sums as they are. Training with it takes
@@ -82,11 +92,19 @@ int TrainerRanks::world_size() const { return address_.world_size; }
 int TrainerRanks::port() const { return rendezvous_ ? rendezvous_->port() : 0; }
 int64_t TrainerRanks::generation() const { return generation_; }
 
+struct TrainerRanks::ReceivedBlock {
+  Crosscoder block;
+  int64_t steps = 0;
+  bool reads_row_files = false;
+  std::string why_rows_are_sent;  // a streamed block's, when not
+};
+
 // A block's message: tag, version, steps, heads, rows, d_model, whether its activations
 // follow (1) or come batch by batch (0: a streamed crosscoder), the state's
 // length, the state (Crosscoder::serialize), then, if they follow, its
-// heads' activations as held (normalised and scaled), head after head.
-std::string TrainerRanks::pack(const Crosscoder& block, int64_t steps, bool streamed) {
+// heads' activations as held (normalised and scaled), head after head;
+// else each head's row file (length, then path; empty when it has none).
+std::string TrainerRanks::pack(const Crosscoder& block, int64_t steps, const std::vector<std::string>* row_files) {
   const Crosscoder::Impl& m = *block.impl_;
   const std::string state = block.serialize();
   std::string out;
@@ -96,10 +114,16 @@ std::string TrainerRanks::pack(const Crosscoder& block, int64_t steps, bool stre
   append(&out, m.n_snap());
   append(&out, m.n_tokens);
   append(&out, m.options.d_model);
-  append(&out, streamed ? 0 : 1);
+  append(&out, row_files ? 0 : 1);
   append(&out, int64_t(state.size()));
   out += state;
-  if (streamed) return out;
+  if (row_files) {
+    for (const auto& path : *row_files) {
+      append(&out, int64_t(path.size()));
+      out += path;
+    }
+    return out;
+  }
   for (const auto& x : m.memory.snapshots) {
     const auto rows = x.contiguous();
     out.append(reinterpret_cast<const char*>(rows.data_ptr<float>()), size_t(rows.numel()) * sizeof(float));
@@ -107,7 +131,8 @@ std::string TrainerRanks::pack(const Crosscoder& block, int64_t steps, bool stre
   return out;
 }
 
-Crosscoder TrainerRanks::unpack(const std::string& bytes, int64_t* steps, MessageGroup* group) {
+TrainerRanks::ReceivedBlock TrainerRanks::unpack(const std::string& bytes, MessageGroup* group,
+                                                 const RowFileOpener& open_rows) {
   size_t at = 0;
   if (read_int(bytes, &at) != kBlockMessageTag)
     throw std::runtime_error(
@@ -117,21 +142,34 @@ Crosscoder TrainerRanks::unpack(const std::string& bytes, int64_t* steps, Messag
     throw std::runtime_error("trainer ranks: a block message of version " + std::to_string(version) +
                              ", this conceptwatch-trainer reads version " + std::to_string(kBlockMessageVersion) +
                              ": run the same build on every rank");
-  *steps = read_int(bytes, &at);
+  const int64_t steps = read_int(bytes, &at);
   const int64_t heads = read_int(bytes, &at), rows = read_int(bytes, &at), d = read_int(bytes, &at);
   const int64_t rows_follow = read_int(bytes, &at);
   const int64_t state_size = read_int(bytes, &at);
   if (heads < 1 || rows < 1 || d < 1 || state_size < 0 || (rows_follow != 0 && rows_follow != 1) ||
-      bytes.size() != at + size_t(state_size) + size_t(rows_follow * heads * rows * d) * sizeof(float))
+      bytes.size() < at + size_t(state_size) ||
+      (rows_follow && bytes.size() != at + size_t(state_size) + size_t(heads * rows * d) * sizeof(float)))
     throw std::runtime_error("trainer ranks: a block message of the wrong size");
-  Crosscoder block = Crosscoder::deserialize(bytes.substr(at, size_t(state_size)));
+  ReceivedBlock out{Crosscoder::deserialize(bytes.substr(at, size_t(state_size))), steps, false, {}};
   at += size_t(state_size);
-  Crosscoder::Impl& m = *block.impl_;
+  Crosscoder::Impl& m = *out.block.impl_;
   if (m.n_snap() != heads || m.n_tokens != rows || m.options.d_model != d)
     throw std::runtime_error("trainer ranks: a block whose state and activations disagree");
   if (!rows_follow) {
-    m.block_rows = std::make_unique<ReceivedRows>(*group, heads, d);
-    return block;
+    std::vector<std::string> files;
+    for (int64_t t = 0; t < heads; ++t) files.push_back(read_text(bytes, &at));
+    if (at != bytes.size()) throw std::runtime_error("trainer ranks: a block message of the wrong size");
+    try {
+      if (!open_rows) throw std::runtime_error("this rank opens no row files");
+      for (const auto& path : files)
+        if (path.empty()) throw std::runtime_error("rank 0's rows are not in row files");
+      m.block_rows = std::make_unique<StreamedRows>(open_rows(files, rows, d), &m.scales, m.per_row());
+      out.reads_row_files = true;
+    } catch (const std::exception& e) {
+      out.why_rows_are_sent = e.what();
+    }
+    if (!out.reads_row_files) m.block_rows = std::make_unique<ReceivedRows>(*group, heads, d);
+    return out;
   }
   for (int64_t t = 0; t < heads; ++t) {
     auto x = torch::empty({rows, d}, torch::kFloat32);
@@ -139,7 +177,7 @@ Crosscoder TrainerRanks::unpack(const std::string& bytes, int64_t* steps, Messag
     at += size_t(rows * d) * sizeof(float);
     m.memory.snapshots[size_t(t)] = x;
   }
-  return block;
+  return out;
 }
 
 TrainReport TrainerRanks::train_block(Crosscoder& block, MessageGroup* group, int64_t steps,
@@ -151,13 +189,14 @@ TrainReport TrainerRanks::train_block(Crosscoder& block, MessageGroup* group, in
   return report;
 }
 
-void TrainerRanks::call_off_unless_all_accept() {
+std::vector<bool> TrainerRanks::call_off_unless_all_accept() {
   const int world = world_size();
-  std::vector<bool> accepted(size_t(world), false);
+  std::vector<bool> accepted(size_t(world), false), reads_row_files(size_t(world), true);
   std::string refusals;
   for (int r = 1; r < world; ++r) {
     const std::string answer = group_->receive(r);
-    accepted[size_t(r)] = answer == std::string(1, kAccepted);
+    accepted[size_t(r)] = answer == std::string(1, kAccepted) || answer == std::string(1, kAcceptedReadingRowFiles);
+    reads_row_files[size_t(r)] = answer == std::string(1, kAcceptedReadingRowFiles);
     if (accepted[size_t(r)]) continue;
     if (!refusals.empty()) refusals += "; ";
     refusals += answer.size() > 1 && answer[0] == kRefused ? answer.substr(1)
@@ -166,6 +205,7 @@ void TrainerRanks::call_off_unless_all_accept() {
   for (int r = 1; r < world; ++r)
     if (accepted[size_t(r)]) group_->send(refusals.empty() ? kGo : kCallOff, r);
   if (!refusals.empty()) throw std::runtime_error("a rank refused its block: " + refusals);
+  return reads_row_files;
 }
 
 TrainReport TrainerRanks::train_budget(Crosscoder& cc, int64_t steps,
@@ -190,13 +230,27 @@ TrainReport TrainerRanks::train_budget(Crosscoder& cc, int64_t steps,
     const bool streamed = cc.streamed();
     std::vector<std::pair<int64_t, int64_t>> blocks;
     for (int r = 0; r < world; ++r) blocks.push_back(block_of(n, world, r));
-    for (int r = 1; r < world; ++r)
-      group_->send(pack(cc.head_block(blocks[size_t(r)].first, blocks[size_t(r)].second), steps, streamed), r);
-    call_off_unless_all_accept();
+    for (int r = 1; r < world; ++r) {
+      const auto [begin, end] = blocks[size_t(r)];
+      std::vector<std::string> row_files;
+      for (int64_t t = begin; streamed && t < end; ++t) row_files.push_back(cc.impl_->streamed->source().file_of(t));
+      group_->send(pack(cc.head_block(begin, end), steps, streamed ? &row_files : nullptr), r);
+    }
+    const std::vector<bool> reads_row_files = call_off_unless_all_accept();
     const auto [begin, end] = blocks[0];
     Crosscoder own = cc.head_block(begin, end);
-    if (streamed) own.impl_->block_rows = std::make_unique<ScatteredRows>(cc.impl_->rows(), *group_, blocks);
+    const ScatteredRows* scattered = nullptr;
+    if (streamed) {
+      std::vector<bool> sent;
+      for (bool reads : reads_row_files) sent.push_back(!reads);
+      auto rows = std::make_unique<ScatteredRows>(cc.impl_->streamed->source(), cc.impl_->scales,
+                                                  cc.impl_->per_row(), *group_, blocks, sent);
+      scattered = rows.get();
+      own.impl_->block_rows = std::move(rows);
+      ranks_reading_row_files_ = int(std::count(reads_row_files.begin() + 1, reads_row_files.end(), true));
+    }
     const TrainReport report = train_block(own, group_.get(), steps, progress, stop);
+    if (scattered) row_bytes_sent_ += scattered->bytes_sent();
     std::vector<Crosscoder> trained;
     for (int r = 1; r < world; ++r) trained.push_back(Crosscoder::deserialize(group_->receive(r)));
     cc.put_head_block(own, begin);
@@ -214,7 +268,8 @@ TrainReport TrainerRanks::train_budget(Crosscoder& cc, int64_t steps,
   }
 }
 
-void TrainerRanks::serve_rank(const HeadGroupAddress& address, const std::function<void(const std::string&)>& log) {
+void TrainerRanks::serve_rank(const HeadGroupAddress& address, const std::function<void(const std::string&)>& log,
+                              const RowFileOpener& open_rows) {
   if (address.rank < 1 || address.rank >= address.world_size)
     throw std::invalid_argument("trainer rank " + std::to_string(address.rank) + " is not in [1, " +
                                 std::to_string(address.world_size) + ")");
@@ -240,29 +295,33 @@ void TrainerRanks::serve_rank(const HeadGroupAddress& address, const std::functi
       auto group = rendezvous.join(generation);
       log(me + ": joined generation " + std::to_string(generation));
       int64_t done = 0;
+      bool said_why_rows_are_sent = false;  // once a generation, not every budget
       while (!rendezvous.stopped() && rendezvous.current_generation() == generation) {
         if (rendezvous.jobs(generation) <= done) {
           std::this_thread::sleep_for(std::chrono::milliseconds(5));
           continue;
         }
         ++done;
-        int64_t steps = 0;
         const std::string message = group->receive(0);
-        std::optional<Crosscoder> block;
+        std::optional<ReceivedBlock> received;
         try {
-          block.emplace(unpack(message, &steps, group.get()));
+          received.emplace(unpack(message, group.get(), open_rows));
         } catch (const std::exception& e) {  // a state that will not load throws torch's own errors too
           log(me + ": refused a block: " + e.what());
           group->send(std::string(1, kRefused) + me + ": " + e.what(), 0);
           continue;
         }
-        group->send(std::string(1, kAccepted), 0);
+        if (!received->why_rows_are_sent.empty() && !said_why_rows_are_sent) {
+          log(me + ": rank 0 sends this rank its streamed rows (" + received->why_rows_are_sent + ")");
+          said_why_rows_are_sent = true;
+        }
+        group->send(std::string(1, received->reads_row_files ? kAcceptedReadingRowFiles : kAccepted), 0);
         if (group->receive(0) != kGo) {
           log(me + ": rank 0 called the budget off (another rank refused its block)");
           continue;
         }
-        train_block(*block, group.get(), steps, nullptr);
-        group->send(block->serialize(), 0);
+        train_block(received->block, group.get(), received->steps, nullptr);
+        group->send(received->block.serialize(), 0);
       }
     } catch (const std::exception& e) {
       log(me + ": generation " + std::to_string(generation) + " failed (" + e.what() + "); waiting for the next");

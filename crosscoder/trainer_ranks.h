@@ -15,9 +15,11 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "crosscoder/crosscoder.h"
 #include "crosscoder/head_group_address.h"
+#include "crosscoder/row_source.h"
 
 namespace cw {
 
@@ -55,8 +57,9 @@ class TrainerRanks {
   // timeout): `cc` is then unchanged (blocks are written back only once
   // every rank's is back), and the next budget
   // meets the ranks again as a new generation. A streamed crosscoder's
-  // rows are read here, step by step, and each rank is sent its heads' part
-  // of the batch (crosscoder/rows_over_ranks.h). A crosscoder with fewer
+  // rows are read step by step by each rank that can open its heads' row
+  // files, and here for the others, which are sent their heads' part of
+  // the batch (crosscoder/rows_over_ranks.h). A crosscoder with fewer
   // heads than ranks trains here alone, with the ranks' arithmetic (the
   // same result, to float rounding); one on the dense (GPU) step trains as
   // without ranks.
@@ -68,19 +71,35 @@ class TrainerRanks {
   // stop (returns). Throws std::runtime_error when rank 0's store cannot be
   // reached (within address.timeout at start, at once later: the daemon is
   // gone). `log` gets one line per event.
-  static void serve_rank(const HeadGroupAddress& address, const std::function<void(const std::string&)>& log);
+  // A streamed crosscoder's block names its heads' row files
+  // (RowSource::file_of); `open_rows` opens them as one source, or throws
+  // when it cannot (another machine): the rank then trains on rows rank 0
+  // sends it each step. Without `open_rows` every rank is sent its rows.
+  using RowFileOpener = std::function<std::shared_ptr<const RowSource>(const std::vector<std::string>& files,
+                                                                       int64_t n_tokens, int64_t d_model)>;
+  static void serve_rank(const HeadGroupAddress& address, const std::function<void(const std::string&)>& log,
+                         const RowFileOpener& open_rows = nullptr);
+
+  // Streamed crosscoders' rows rank 0 has sent to ranks, in bytes, since
+  // start; and in the last streamed budget over ranks, how many ranks read
+  // their own rows from the row files (-1 before one).
+  int64_t row_bytes_sent() const { return row_bytes_sent_; }
+  int ranks_reading_row_files() const { return ranks_reading_row_files_; }
 
  private:
-  static std::string pack(const Crosscoder& block, int64_t steps, bool streamed);
-  // A block whose rows come batch by batch receives them over `group`.
-  // Throws saying why a block cannot be read: std::runtime_error for
-  // another layout or version, a wrong size, state and rows that disagree;
-  // whatever Crosscoder::deserialize throws for a state that will not load.
-  static Crosscoder unpack(const std::string& bytes, int64_t* steps, MessageGroup* group);
+  struct ReceivedBlock;
+  static std::string pack(const Crosscoder& block, int64_t steps, const std::vector<std::string>* row_files);
+  // A streamed block reads its rows from its row files when `open_rows`
+  // opens them, else receives them batch by batch over `group`. Throws
+  // saying why a block cannot be read: std::runtime_error for another
+  // layout or version, a wrong size, state and rows that disagree; whatever
+  // Crosscoder::deserialize throws for a state that will not load.
+  static ReceivedBlock unpack(const std::string& bytes, MessageGroup* group, const RowFileOpener& open_rows);
   // Rank 0, once every block is sent: each rank's answer (accepted, or
   // refused and why); go to all when every rank accepted, else call off
-  // those that did and throw the refusals.
-  void call_off_unless_all_accept();
+  // those that did and throw the refusals. Returns, per rank, whether it
+  // reads its own rows (rank 0: true).
+  std::vector<bool> call_off_unless_all_accept();
   static TrainReport train_block(Crosscoder& block, MessageGroup* group, int64_t steps,
                                  const std::function<void(int64_t, double)>& progress,
                                  const std::atomic<bool>* stop = nullptr);
@@ -90,6 +109,8 @@ class TrainerRanks {
   std::unique_ptr<Rendezvous> rendezvous_;  // null for one rank
   std::unique_ptr<MessageGroup> group_;  // null: meet again as the next generation
   int64_t generation_ = -1;
+  std::atomic<int64_t> row_bytes_sent_{0};
+  std::atomic<int> ranks_reading_row_files_{-1};
 };
 
 }  // namespace cw

@@ -8,6 +8,7 @@
 #include <iostream>
 #include <string>
 
+#include "analysis/row_file_source.h"
 #include "crosscoder/tensor_heap.h"
 #include "crosscoder/trainer_ranks.h"
 #include "observe/host_port.h"
@@ -36,9 +37,11 @@ int main(int argc, char** argv) {
   }
   address.timeout = std::chrono::milliseconds(int64_t(timeout_seconds * 1000));
   try {
-    cw::TrainerRanks::serve_rank(address, [](const std::string& line) {
-      std::cerr << "conceptwatch-trainer: " << line << std::endl;
-    });
+    // A streamed crosscoder's rows are read from the daemon's row files
+    // when this rank can open them (its machine), else sent by the daemon.
+    cw::TrainerRanks::serve_rank(
+        address, [](const std::string& line) { std::cerr << "conceptwatch-trainer: " << line << std::endl; },
+        cw::open_row_files);
   } catch (const std::exception& e) {
     std::cerr << "conceptwatch-trainer: " << e.what() << "\n";
     return 1;

@@ -1,6 +1,7 @@
 #include "store/row_files.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -82,9 +83,20 @@ RowFile RowFile::open(Store& store, const SnapshotMeta& meta) {
     if (ec) throw StoreError("cannot create " + dir.string() + ": " + ec.message());
     write_row_file(store, meta, path);
   }
+  return open_written(path, int64_t(meta.n_tokens), int64_t(meta.d_model));
+}
+
+RowFile RowFile::open_written(const std::string& path, int64_t n_tokens, int64_t d_model) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw StoreError(os_error("cannot open", path));
-  return RowFile(fd, path, int64_t(meta.n_tokens), int64_t(meta.d_model));
+  RowFile file(fd, path, n_tokens, d_model);  // closes fd if the size is wrong
+  const uint64_t bytes = uint64_t(n_tokens) * uint64_t(d_model) * sizeof(float);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) throw StoreError(os_error("cannot stat", path));
+  if (uint64_t(st.st_size) != bytes)
+    throw StoreError(path + " is " + std::to_string(st.st_size) + " bytes, not " + std::to_string(n_tokens) + " x " +
+                     std::to_string(d_model) + " floats");
+  return file;
 }
 
 RowFile::RowFile(RowFile&& other) noexcept

@@ -36,6 +36,11 @@ class RowFile {
   // bytes are held (one RocksDB value) and converted kRowFileWriteChunkBytes
   // at a time. Throws StoreError (no data, or the file cannot be written).
   static RowFile open(Store& store, const SnapshotMeta& meta);
+  // A row file already written, by path (a trainer rank reading the
+  // daemon's files on the same machine: crosscoder/trainer_ranks.h).
+  // Throws StoreError when it cannot be opened or is not n_tokens ×
+  // d_model floats.
+  static RowFile open_written(const std::string& path, int64_t n_tokens, int64_t d_model);
   RowFile(RowFile&& other) noexcept;
   RowFile& operator=(RowFile&&) = delete;
   RowFile(const RowFile&) = delete;
@@ -43,6 +48,7 @@ class RowFile {
 
   int64_t n_tokens() const { return n_tokens_; }
   int64_t d_model() const { return d_model_; }
+  const std::string& path() const { return path_; }
   // Rows rows[0..count) into out [count × d_model]; throws StoreError.
   void read_rows(const int64_t* rows, int64_t count, float* out) const;
   void read_range(int64_t begin, int64_t end, float* out) const;

@@ -41,6 +41,7 @@ struct Trained {
   std::vector<float> decoder;                     // W_D as exported, raw
   std::vector<std::string> events;                // every feature's emerged/faded/strengthened steps
   bool streamed = false;                          // trained from the stored rows (over the memory cap)
+  nlohmann::json ranks;                           // status: daemon.trainers.ranks at the end
 };
 
 // `analysis`: more [analysis] keys.
@@ -80,9 +81,9 @@ Trained stream_on_ranks(const PlantedDictionary& p, int ranks, const std::string
     const auto update = testing::worker_status(daemon, "planted")["last_update"];
     out.losses.emplace_back(update["first_loss"].get<double>(), update["loss"].get<double>());
   });
-  const auto trainers = daemon.query("status")["daemon"]["trainers"]["ranks"];
-  EXPECT_EQ(trainers["world_size"], ranks);
-  EXPECT_EQ(trainers["processes"].size(), std::size_t(ranks - 1));
+  out.ranks = daemon.query("status")["daemon"]["trainers"]["ranks"];
+  EXPECT_EQ(out.ranks["world_size"], ranks);
+  EXPECT_EQ(out.ranks["processes"].size(), std::size_t(ranks - 1));
   out.streamed = testing::worker_status(daemon, "planted").value("streamed", false);
   return finish(daemon, std::move(out));
 }
@@ -152,8 +153,9 @@ TEST(TrainerRanksDaemon, OneTwoAndFourRanksTrainAlikeAndResumeOnAnotherCount) {
 }
 
 // A crosscoder over the memory cap is streamed: its rows stay in the
-// store. On two ranks rank 0 reads each step's rows of every head and sends
-// rank 1 its heads' part (crosscoder/rows_over_ranks.h); it trains as on one.
+// store's row files. On two ranks on one machine rank 1 reads its own
+// heads' rows from them, rank 0 sends it none (crosscoder/rows_over_ranks.h),
+// and it trains as on one.
 TEST(TrainerRanksDaemon, AStreamedCrosscoderTrainsOnTwoRanksAsOnOne) {
   PlantedOptions o = recovery_fixture();
   o.d_model = 256;
@@ -172,6 +174,8 @@ TEST(TrainerRanksDaemon, AStreamedCrosscoderTrainsOnTwoRanksAsOnOne) {
   const Trained spread = stream_on_ranks(p, 2, analysis);
   EXPECT_TRUE(alone.streamed);
   EXPECT_TRUE(spread.streamed);
+  EXPECT_EQ(spread.ranks["ranks_reading_row_files"], 1);
+  EXPECT_EQ(spread.ranks["row_bytes_sent"], 0);
   ASSERT_EQ(spread.losses.size(), alone.losses.size());
   for (std::size_t u = 0; u < alone.losses.size(); ++u)
     EXPECT_NEAR(spread.losses[u].second, alone.losses[u].second, 1e-6 * alone.losses[u].second) << "update " << u;

@@ -1,7 +1,9 @@
 // The round before a budget's first step (crosscoder/trainer_ranks.h): a
 // rank that cannot read its block says so at once, in words, and rank 0
 // calls the budget off for every rank instead of waiting in a step's sum
-// for the group's timeout. Ranks are forked processes over Gloo on loopback.
+// for the group's timeout; a rank that can open a streamed block's row
+// files reads its own rows, one that cannot is sent them, and both train
+// as one process does. Ranks are forked processes over Gloo on loopback.
 #include <gtest/gtest.h>
 
 #include <sys/wait.h>
@@ -11,15 +13,19 @@
 #include <cstdio>
 #include <csignal>
 #include <cstring>
+#include <fstream>
 #include <functional>
 #include <string>
 #include <thread>
+#include <vector>
 
+#include "analysis/row_file_source.h"
 #include "crosscoder/compute_threads.h"
 #include "crosscoder/gloo_head_group.h"
 #include "crosscoder/trainer_ranks.h"
 #include "tests/crosscoder/small_crosscoder.h"
 #include "tests/support/daemon_process.h"
+#include "tests/support/temp_dir.h"
 
 namespace cw {
 namespace {
@@ -55,11 +61,12 @@ int exit_status_within(pid_t pid, std::chrono::seconds limit) {
   return -1;
 }
 
-// A real rank: serves blocks until rank 0 says stop.
-int serving_rank(int port, int rank, int world) {
+// A real rank: serves blocks until rank 0 says stop; with `open_rows`, it
+// reads a streamed block's rows from its row files when it can.
+int serving_rank(int port, int rank, int world, const TrainerRanks::RowFileOpener& open_rows = nullptr) {
   try {
     set_compute_threads(1);
-    TrainerRanks::serve_rank(rank_address(port, rank, world), log_to_stderr);
+    TrainerRanks::serve_rank(rank_address(port, rank, world), log_to_stderr, open_rows);
     return 0;
   } catch (const std::exception& e) {
     log_to_stderr(e.what());
@@ -147,7 +154,7 @@ TEST(TrainerRanks, ARankRefusesABlockOfAnotherBuildInWordsAndServesTheNext) {
     ASSERT_FALSE(newer.empty());
     EXPECT_EQ(newer[0], 'E');
     EXPECT_NE(newer.find("rank 1 of 2: trainer ranks: a block message of version 99, this conceptwatch-trainer "
-                         "reads version 2: run the same build on every rank"),
+                         "reads version 3: run the same build on every rank"),
               std::string::npos)
         << newer;
     rank_zero.post_job(0);  // the rank still serves: a message without the tag (a build before it)
@@ -158,6 +165,91 @@ TEST(TrainerRanks, ARankRefusesABlockOfAnotherBuildInWordsAndServesTheNext) {
     rank_zero.stop_all();
     EXPECT_EQ(exit_status_within(rank, kAtOnce), 0) << "the rank did not stop when told";  // the store still up
   }
+}
+
+// The small planted stream's snapshots as row files (raw float32), as the
+// daemon writes them beside its store (store/row_files.h).
+std::vector<std::string> write_row_files(const PlantedDictionary& p, const testing::TempDir& dir) {
+  std::vector<std::string> paths;
+  for (size_t t = 0; t < p.activations.size(); ++t) {
+    paths.push_back(dir.sub(std::to_string(t) + ".f32"));
+    std::ofstream(paths.back(), std::ios::binary)
+        .write(reinterpret_cast<const char*>(p.activations[t].data()),
+               std::streamsize(p.activations[t].size() * sizeof(float)));
+  }
+  return paths;
+}
+
+struct StreamedRun {
+  std::string state;  // Crosscoder::serialize after two budgets
+  int64_t row_bytes_sent = 0;
+  int ranks_reading_row_files = -1;
+};
+
+// Two budgets of 20 steps (after two snapshots, then after the third) of a
+// crosscoder streamed from `files`, over `world` ranks whose store is at
+// `port` (world 1: none).
+StreamedRun train_streamed(const std::vector<std::string>& files, int port, int world) {
+  auto source = open_row_files(files, 512, 16);
+  Crosscoder cc(small_options());
+  cc.stream_from(source);
+  TrainerRanks ranks(rank_address(port, 0, world));
+  cc.add_streamed_snapshot(100);
+  cc.add_streamed_snapshot(200);
+  ranks.train_budget(cc, 20, nullptr);
+  cc.add_streamed_snapshot(300);
+  ranks.train_budget(cc, 20, nullptr);
+  return {cc.serialize(), ranks.row_bytes_sent(), ranks.ranks_reading_row_files()};
+}
+
+TEST(TrainerRanks, AStreamedBlocksRankReadsItsRowFilesOrIsSentItsRowsAndTrainsAlike) {
+  set_compute_threads(1);  // before any torch work: the ranks are forked from here
+  const PlantedDictionary planted = small_planted();
+  testing::TempDir dir;
+  const std::vector<std::string> files = write_row_files(planted, dir);
+  const int reading_port = testing::free_port(), sent_port = testing::free_port();
+  const pid_t reading = fork_rank([&] { return serving_rank(reading_port, 1, 2, open_row_files); });
+  const pid_t sent = fork_rank([&] { return serving_rank(sent_port, 1, 2); });  // opens no row files
+  ASSERT_GT(reading, 0);
+  ASSERT_GT(sent, 0);
+
+  const StreamedRun alone = train_streamed(files, 0, 1);
+  const StreamedRun reads = train_streamed(files, reading_port, 2);
+  const StreamedRun is_sent = train_streamed(files, sent_port, 2);
+  EXPECT_EQ(exit_status_within(reading, kAtOnce), 0);
+  EXPECT_EQ(exit_status_within(sent, kAtOnce), 0);
+
+  // Bit for bit the one-process result either way: every rank normalises
+  // the same raw rows with the same scale (crosscoder/probe_rows.h).
+  EXPECT_TRUE(reads.state == alone.state) << "a rank reading its own row files trained another crosscoder";
+  EXPECT_TRUE(is_sent.state == alone.state) << "a rank sent its rows trained another crosscoder";
+  EXPECT_EQ(reads.row_bytes_sent, 0) << "rows were sent to a rank that reads its own";
+  EXPECT_EQ(reads.ranks_reading_row_files, 1);
+  // Rank 1 holds one head in both budgets (blocks [0, 1) [1, 2), then
+  // [0, 2) [2, 3)): 40 steps of 64 rows of 16 floats.
+  EXPECT_EQ(is_sent.row_bytes_sent, 40 * 64 * 16 * int64_t(sizeof(float)));
+  EXPECT_EQ(is_sent.ranks_reading_row_files, 0);
+}
+
+// A rank whose row files are not there (another machine): it is sent its
+// rows (its log says why). Here the opener finds a file of another size.
+TEST(TrainerRanks, ARankThatCannotOpenItsRowFilesIsSentItsRows) {
+  set_compute_threads(1);
+  const PlantedDictionary planted = small_planted();
+  testing::TempDir dir;
+  const std::vector<std::string> files = write_row_files(planted, dir);
+  const int port = testing::free_port();
+  const TrainerRanks::RowFileOpener short_files = [](const std::vector<std::string>& paths, int64_t n, int64_t d) {
+    return open_row_files(paths, n + 1, d);  // as if each file were one row short
+  };
+  const pid_t rank = fork_rank([&] { return serving_rank(port, 1, 2, short_files); });
+  ASSERT_GT(rank, 0);
+  const StreamedRun alone = train_streamed(files, 0, 1);
+  const StreamedRun spread = train_streamed(files, port, 2);
+  EXPECT_EQ(exit_status_within(rank, kAtOnce), 0);
+  EXPECT_TRUE(spread.state == alone.state);
+  EXPECT_EQ(spread.ranks_reading_row_files, 0);
+  EXPECT_GT(spread.row_bytes_sent, 0);
 }
 
 }  // namespace

@@ -1,0 +1,45 @@
+// Row files as a crosscoder's RowSource (crosscoder/row_source.h):
+// snapshot t is the t-th file added, read with pread (store/row_files.h).
+// The daemon's StoredRows (analysis/stored_rows.h) adds them from the
+// store; a trainer rank opens the daemon's files by path
+// (open_row_files) to read its own heads' rows.
+#ifndef CW_ANALYSIS_ROW_FILE_SOURCE_H_
+#define CW_ANALYSIS_ROW_FILE_SOURCE_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "crosscoder/row_source.h"
+#include "store/row_files.h"
+
+namespace cw {
+
+class RowFileSource : public RowSource {
+ public:
+  // The next snapshot. Throws std::invalid_argument when its shape differs
+  // from the first's.
+  void add(RowFile file);
+
+  int64_t n_snapshots() const override { return int64_t(files_.size()); }
+  int64_t n_tokens() const override { return files_.empty() ? 0 : files_.front().n_tokens(); }
+  int64_t d_model() const override { return files_.empty() ? 0 : files_.front().d_model(); }
+  void read_rows(int64_t snapshot, const int64_t* rows, int64_t count, float* out) const override;
+  void read_range(int64_t snapshot, int64_t begin, int64_t end, float* out) const override;
+  std::string file_of(int64_t snapshot) const override { return file(snapshot).path(); }
+
+ private:
+  const RowFile& file(int64_t snapshot) const;
+
+  std::vector<RowFile> files_;
+};
+
+// The files at `paths`, each n_tokens × d_model floats, as one source.
+// Throws StoreError naming the first that cannot be opened or has another
+// size (a rank on a machine without the daemon's files).
+std::shared_ptr<const RowSource> open_row_files(const std::vector<std::string>& paths, int64_t n_tokens,
+                                                int64_t d_model);
+
+}  // namespace cw
+
+#endif  // CW_ANALYSIS_ROW_FILE_SOURCE_H_

@@ -16,8 +16,8 @@
 #include "analysis/stored_rows.h"
 #include "bench/common/sample_stats.h"
 #include "bench/common/temp_dir.h"
+#include "bench/stream/random_snapshots.h"
 #include "crosscoder/crosscoder.h"
-#include "schema/checksum.h"
 #include "store/row_files.h"
 #include "store/snapshot_table.h"
 
@@ -36,22 +36,10 @@ int run(int argc, char** argv) {
   bench::TempDir dir("", "cw-bench-stream");
   auto store = Store::open(dir.path() + "/store", {false, false});
   SnapshotTable table(*store);
-  std::vector<SnapshotMeta> metas;
-  std::vector<std::vector<float>> data;
+  bench::RandomSnapshots stored = bench::store_random_snapshots(*store, T, N, d);
+  const std::vector<SnapshotMeta>& metas = stored.metas;
+  std::vector<std::vector<float>>& data = stored.values;
   std::mt19937 rng(1);
-  std::normal_distribution<float> normal;
-  for (int64_t t = 0; t < T; ++t) {
-    std::vector<float> values(size_t(N * d));
-    for (auto& v : values) v = normal(rng);
-    SnapshotMeta meta;
-    meta.key = {"bench", "resid", uint64_t(t + 1), ArrayKind::kProbeActivations, ""};
-    meta.n_tokens = uint32_t(N);
-    meta.d_model = uint32_t(d);
-    meta.checksum = checksum64(values.data(), values.size() * sizeof(float));
-    table.put(meta, std::string_view(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float)));
-    metas.push_back(meta);
-    data.push_back(std::move(values));
-  }
   std::printf("%lld snapshots of %lld x %lld floats (%.0f MiB each), batch %lld, %lld features\n",
               (long long)T, (long long)N, (long long)d, N * d * 4 / 1048576.0, (long long)B, (long long)F);
 

@@ -131,6 +131,7 @@ nlohmann::json AnalysisScheduler::trainer_status() const {
                     {"port", ranks_->port()},
                     {"generation", ranks_->generation()},
                     {"row_bytes_sent", ranks_->row_bytes_sent()},
+                    {"row_file_bytes_sent", ranks_->row_file_bytes_sent()},
                     {"ranks_reading_row_files", ranks_->ranks_reading_row_files()},
                     {"processes", rank_processes_ ? rank_processes_->status() : nlohmann::json::array()}};
   }

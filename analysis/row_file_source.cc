@@ -1,5 +1,6 @@
 #include "analysis/row_file_source.h"
 
+#include <filesystem>
 #include <stdexcept>
 
 namespace cw {
@@ -26,11 +27,36 @@ void RowFileSource::read_range(int64_t snapshot, int64_t begin, int64_t end, flo
   file(snapshot).read_range(begin, end, out);
 }
 
-std::shared_ptr<const RowSource> open_row_files(const std::vector<std::string>& paths, int64_t n_tokens,
-                                                int64_t d_model) {
-  auto source = std::make_shared<RowFileSource>();
-  for (const auto& path : paths) source->add(RowFile::open_written(path, n_tokens, d_model));
-  return source;
+RowFileAccess rank_row_files(const std::string& copies_dir) {
+  RowFileAccess access;
+  const auto copy_of = [copies_dir](const std::string& file) {
+    return (std::filesystem::path(copies_dir) / std::filesystem::path(file).filename()).string();
+  };
+  access.open = [copies_dir, copy_of](const std::vector<std::string>& files, int64_t n_tokens, int64_t d_model) {
+    auto source = std::make_shared<RowFileSource>();
+    for (const auto& file : files) {
+      try {
+        source->add(RowFile::open_written(file, n_tokens, d_model));
+      } catch (const StoreError& at_the_daemon) {
+        if (copies_dir.empty()) throw;
+        try {
+          source->add(RowFile::open_written(copy_of(file), n_tokens, d_model));
+        } catch (const StoreError& copy) {
+          throw StoreError(std::string(at_the_daemon.what()) + "; " + copy.what());
+        }
+      }
+    }
+    return std::shared_ptr<const RowSource>(source);
+  };
+  if (!copies_dir.empty())
+    access.keep = [copies_dir, copy_of](const std::string& file,
+                                        const std::function<bool(std::string*)>& next_bytes) {
+      std::error_code ec;
+      std::filesystem::create_directories(copies_dir, ec);
+      if (ec) throw StoreError("cannot create " + copies_dir + ": " + ec.message());
+      write_row_file(copy_of(file), next_bytes);
+    };
+  return access;
 }
 
 }  // namespace cw

@@ -2,7 +2,7 @@
 // snapshot t is the t-th file added, read with pread (store/row_files.h).
 // The daemon's StoredRows (analysis/stored_rows.h) adds them from the
 // store; a trainer rank opens the daemon's files by path
-// (open_row_files) to read its own heads' rows.
+// (rank_row_files) to read its own heads' rows.
 #ifndef CW_ANALYSIS_ROW_FILE_SOURCE_H_
 #define CW_ANALYSIS_ROW_FILE_SOURCE_H_
 
@@ -34,11 +34,13 @@ class RowFileSource : public RowSource {
   std::vector<RowFile> files_;
 };
 
-// The files at `paths`, each n_tokens × d_model floats, as one source.
-// Throws StoreError naming the first that cannot be opened or has another
-// size (a rank on a machine without the daemon's files).
-std::shared_ptr<const RowSource> open_row_files(const std::vector<std::string>& paths, int64_t n_tokens,
-                                                int64_t d_model);
+// A trainer rank's access to the daemon's row files: each opened at its
+// path, else as this rank's copy in `copies_dir` (named as the daemon's
+// file: step and checksum, so one name is one array); with `copies_dir`
+// empty, no copies are kept (`keep` is unset) and a rank that cannot open
+// the daemon's files is sent its rows every step. `open` throws StoreError
+// naming the first file that cannot be opened or has another size.
+RowFileAccess rank_row_files(const std::string& copies_dir);
 
 }  // namespace cw
 

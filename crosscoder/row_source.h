@@ -20,7 +20,10 @@
 #define CW_CROSSCODER_ROW_SOURCE_H_
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
+#include <vector>
 
 namespace cw {
 
@@ -40,6 +43,20 @@ class RowSource {
   // rank reads its own heads' rows there: crosscoder/trainer_ranks.h), or
   // empty when there is none (the rank is then sent them).
   virtual std::string file_of(int64_t /*snapshot*/) const { return {}; }
+};
+
+// How a process other than the daemon (a trainer rank) reaches a streamed
+// crosscoder's row files (RowSource::file_of; crosscoder/trainer_ranks.h).
+// `open`: rank 0's files, by path, or this process's own copies of them, as
+// one source; throws when any cannot be opened. `keep` (optional): writes
+// this process's copy of `file` from the raw float32 bytes `next_bytes`
+// gives (until it returns false), where `open` finds it afterwards; throws
+// when it cannot. Without `open` a rank is sent its rows every step.
+struct RowFileAccess {
+  std::function<std::shared_ptr<const RowSource>(const std::vector<std::string>& files, int64_t n_tokens,
+                                                 int64_t d_model)>
+      open;
+  std::function<void(const std::string& file, const std::function<bool(std::string*)>& next_bytes)> keep;
 };
 
 }  // namespace cw

@@ -25,16 +25,22 @@ std::pair<int64_t, int64_t> block_of(int64_t n, int world, int r) {
 // What a block message starts with: a tag that says it is one, then the
 // layout's version, so that a rank of another build refuses it in words
 // (version 1 had no tag; 2 added the tag, the version and the
-// accept/call-off round; 3 a streamed block's row files).
+// accept/call-off round; 3 a streamed block's row files; 4 the round in
+// which a rank asks for the row files it lacks).
 constexpr int64_t kBlockMessageTag = 0x214b434f4c425743;  // the bytes "CWBLOCK!" on a little-endian machine
-constexpr int64_t kBlockMessageVersion = 3;
+constexpr int64_t kBlockMessageVersion = 4;
 
 // A rank's answer to its block before any step: 'K' it can train it, 'R'
 // it can and reads its own rows from the block's row files (a streamed
-// block: rank 0 sends it none), or 'E' and why not. Then rank 0's word to each rank that accepted: go, or
-// call off (another rank refused), so that no rank waits in a step's sum
-// for a rank that will never join it.
-constexpr char kAccepted = 'K', kAcceptedReadingRowFiles = 'R', kRefused = 'E';
+// block: rank 0 sends it none), or 'E' and why not; or first 'F' and the
+// heads whose row files it lacks and would keep (int64 each), which rank 0
+// sends it, and then one of the three. Then rank 0's word to each rank
+// that accepted: go, or call off (another rank refused), so that no rank
+// waits in a step's sum for a rank that will never join it.
+constexpr char kAccepted = 'K', kAcceptedReadingRowFiles = 'R', kRefused = 'E', kSendRowFiles = 'F';
+// A row file travels in messages of at most this many bytes, so that
+// neither side holds a whole snapshot (512 MiB at d 4,096 and 32k rows).
+constexpr int64_t kRowFileMessageBytes = int64_t{16} << 20;
 const std::string kGo = "G", kCallOff = "A";
 
 void append(std::string* out, int64_t v) { out->append(reinterpret_cast<const char*>(&v), sizeof v); }
@@ -95,8 +101,44 @@ int64_t TrainerRanks::generation() const { return generation_; }
 struct TrainerRanks::ReceivedBlock {
   Crosscoder block;
   int64_t steps = 0;
+  std::vector<std::string> row_files;  // a streamed block's, per head
   bool reads_row_files = false;
   std::string why_rows_are_sent;  // a streamed block's, when not
+
+  // Rows from the row files when `access.open` opens them all, else sent by
+  // rank 0 (and why_rows_are_sent says why).
+  void choose_rows(MessageGroup* group, const RowFileAccess& access) {
+    Crosscoder::Impl& m = *block.impl_;
+    try {
+      if (!access.open) throw std::runtime_error("this rank opens no row files");
+      for (const auto& path : row_files)
+        if (path.empty()) throw std::runtime_error("rank 0's rows are not in row files");
+      m.block_rows = std::make_unique<StreamedRows>(access.open(row_files, m.n_tokens, m.options.d_model), &m.scales,
+                                                    m.per_row());
+      reads_row_files = true;
+      why_rows_are_sent.clear();
+      return;
+    } catch (const std::exception& e) {
+      why_rows_are_sent = e.what();
+    }
+    m.block_rows = std::make_unique<ReceivedRows>(*group, m.n_snap(), m.options.d_model);
+  }
+
+  // The heads whose row files `access` cannot open but could keep.
+  std::vector<int64_t> lacking(const RowFileAccess& access) const {
+    std::vector<int64_t> out;
+    if (reads_row_files || !access.open || !access.keep) return out;
+    const Crosscoder::Impl& m = *block.impl_;
+    for (size_t t = 0; t < row_files.size(); ++t) {
+      if (row_files[t].empty()) return {};  // rank 0 has no files to send
+      try {
+        access.open({row_files[t]}, m.n_tokens, m.options.d_model);
+      } catch (const std::exception&) {
+        out.push_back(int64_t(t));
+      }
+    }
+    return out;
+  }
 };
 
 // A block's message: tag, version, steps, heads, rows, d_model, whether its activations
@@ -132,7 +174,7 @@ std::string TrainerRanks::pack(const Crosscoder& block, int64_t steps, const std
 }
 
 TrainerRanks::ReceivedBlock TrainerRanks::unpack(const std::string& bytes, MessageGroup* group,
-                                                 const RowFileOpener& open_rows) {
+                                                 const RowFileAccess& access) {
   size_t at = 0;
   if (read_int(bytes, &at) != kBlockMessageTag)
     throw std::runtime_error(
@@ -150,25 +192,15 @@ TrainerRanks::ReceivedBlock TrainerRanks::unpack(const std::string& bytes, Messa
       bytes.size() < at + size_t(state_size) ||
       (rows_follow && bytes.size() != at + size_t(state_size) + size_t(heads * rows * d) * sizeof(float)))
     throw std::runtime_error("trainer ranks: a block message of the wrong size");
-  ReceivedBlock out{Crosscoder::deserialize(bytes.substr(at, size_t(state_size))), steps, false, {}};
+  ReceivedBlock out{Crosscoder::deserialize(bytes.substr(at, size_t(state_size))), steps, {}, false, {}};
   at += size_t(state_size);
   Crosscoder::Impl& m = *out.block.impl_;
   if (m.n_snap() != heads || m.n_tokens != rows || m.options.d_model != d)
     throw std::runtime_error("trainer ranks: a block whose state and activations disagree");
   if (!rows_follow) {
-    std::vector<std::string> files;
-    for (int64_t t = 0; t < heads; ++t) files.push_back(read_text(bytes, &at));
+    for (int64_t t = 0; t < heads; ++t) out.row_files.push_back(read_text(bytes, &at));
     if (at != bytes.size()) throw std::runtime_error("trainer ranks: a block message of the wrong size");
-    try {
-      if (!open_rows) throw std::runtime_error("this rank opens no row files");
-      for (const auto& path : files)
-        if (path.empty()) throw std::runtime_error("rank 0's rows are not in row files");
-      m.block_rows = std::make_unique<StreamedRows>(open_rows(files, rows, d), &m.scales, m.per_row());
-      out.reads_row_files = true;
-    } catch (const std::exception& e) {
-      out.why_rows_are_sent = e.what();
-    }
-    if (!out.reads_row_files) m.block_rows = std::make_unique<ReceivedRows>(*group, heads, d);
+    out.choose_rows(group, access);
     return out;
   }
   for (int64_t t = 0; t < heads; ++t) {
@@ -180,6 +212,42 @@ TrainerRanks::ReceivedBlock TrainerRanks::unpack(const std::string& bytes, Messa
   return out;
 }
 
+void TrainerRanks::copy_row_files(ReceivedBlock& received, const std::vector<int64_t>& lacking, MessageGroup* group,
+                                  const RowFileAccess& access) {
+  std::string failed;
+  for (int64_t t : lacking) {
+    bool ended = false;
+    const auto next_bytes = [&](std::string* bytes) {
+      *bytes = group->receive(0);
+      ended = bytes->empty();
+      return !ended;
+    };
+    try {
+      access.keep(received.row_files[size_t(t)], next_bytes);
+    } catch (const std::exception& e) {
+      if (failed.empty()) failed = e.what();
+    }
+    std::string rest;
+    while (!ended) next_bytes(&rest);  // the file's remaining messages, so that the next starts in turn
+  }
+  received.choose_rows(group, access);
+  if (!failed.empty() && !received.reads_row_files) received.why_rows_are_sent = "keeping a copy failed: " + failed;
+}
+
+void TrainerRanks::send_row_file(const RowSource& rows, int64_t t, int r) {
+  const int64_t d = rows.d_model(), n = rows.n_tokens();
+  const int64_t per_message = std::max<int64_t>(1, kRowFileMessageBytes / (d * int64_t(sizeof(float))));
+  std::string bytes;
+  for (int64_t begin = 0; begin < n; begin += per_message) {
+    const int64_t end = std::min(n, begin + per_message);
+    bytes.resize(size_t((end - begin) * d) * sizeof(float));
+    rows.read_range(t, begin, end, reinterpret_cast<float*>(bytes.data()));
+    group_->send(bytes, r);
+    row_file_bytes_sent_ += int64_t(bytes.size());
+  }
+  group_->send(std::string(), r);
+}
+
 TrainReport TrainerRanks::train_block(Crosscoder& block, MessageGroup* group, int64_t steps,
                                       const std::function<void(int64_t, double)>& progress,
                                       const std::atomic<bool>* stop) {
@@ -189,12 +257,23 @@ TrainReport TrainerRanks::train_block(Crosscoder& block, MessageGroup* group, in
   return report;
 }
 
-std::vector<bool> TrainerRanks::call_off_unless_all_accept() {
+std::vector<bool> TrainerRanks::call_off_unless_all_accept(const RowSource* rows,
+                                                           const std::vector<std::pair<int64_t, int64_t>>& blocks) {
   const int world = world_size();
   std::vector<bool> accepted(size_t(world), false), reads_row_files(size_t(world), true);
   std::string refusals;
   for (int r = 1; r < world; ++r) {
-    const std::string answer = group_->receive(r);
+    std::string answer = group_->receive(r);
+    if (rows && !answer.empty() && answer[0] == kSendRowFiles) {
+      size_t at = 1;
+      while (at < answer.size()) {
+        const int64_t t = read_int(answer, &at);
+        if (t < 0 || t >= blocks[size_t(r)].second - blocks[size_t(r)].first)
+          throw std::runtime_error("rank " + std::to_string(r) + " asked for the row file of a head not in its block");
+        send_row_file(*rows, blocks[size_t(r)].first + t, r);
+      }
+      answer = group_->receive(r);
+    }
     accepted[size_t(r)] = answer == std::string(1, kAccepted) || answer == std::string(1, kAcceptedReadingRowFiles);
     reads_row_files[size_t(r)] = answer == std::string(1, kAcceptedReadingRowFiles);
     if (accepted[size_t(r)]) continue;
@@ -236,7 +315,8 @@ TrainReport TrainerRanks::train_budget(Crosscoder& cc, int64_t steps,
       for (int64_t t = begin; streamed && t < end; ++t) row_files.push_back(cc.impl_->streamed->source().file_of(t));
       group_->send(pack(cc.head_block(begin, end), steps, streamed ? &row_files : nullptr), r);
     }
-    const std::vector<bool> reads_row_files = call_off_unless_all_accept();
+    const std::vector<bool> reads_row_files =
+        call_off_unless_all_accept(streamed ? &cc.impl_->streamed->source() : nullptr, blocks);
     const auto [begin, end] = blocks[0];
     Crosscoder own = cc.head_block(begin, end);
     const ScatteredRows* scattered = nullptr;
@@ -269,7 +349,7 @@ TrainReport TrainerRanks::train_budget(Crosscoder& cc, int64_t steps,
 }
 
 void TrainerRanks::serve_rank(const HeadGroupAddress& address, const std::function<void(const std::string&)>& log,
-                              const RowFileOpener& open_rows) {
+                              const RowFileAccess& access) {
   if (address.rank < 1 || address.rank >= address.world_size)
     throw std::invalid_argument("trainer rank " + std::to_string(address.rank) + " is not in [1, " +
                                 std::to_string(address.world_size) + ")");
@@ -305,11 +385,18 @@ void TrainerRanks::serve_rank(const HeadGroupAddress& address, const std::functi
         const std::string message = group->receive(0);
         std::optional<ReceivedBlock> received;
         try {
-          received.emplace(unpack(message, group.get(), open_rows));
+          received.emplace(unpack(message, group.get(), access));
         } catch (const std::exception& e) {  // a state that will not load throws torch's own errors too
           log(me + ": refused a block: " + e.what());
           group->send(std::string(1, kRefused) + me + ": " + e.what(), 0);
           continue;
+        }
+        if (const std::vector<int64_t> lacking = received->lacking(access); !lacking.empty()) {
+          std::string ask(1, kSendRowFiles);
+          for (int64_t t : lacking) append(&ask, t);
+          group->send(ask, 0);
+          copy_row_files(*received, lacking, group.get(), access);
+          log(me + ": copied " + std::to_string(lacking.size()) + " row file(s) from rank 0");
         }
         if (!received->why_rows_are_sent.empty() && !said_why_rows_are_sent) {
           log(me + ": rank 0 sends this rank its streamed rows (" + received->why_rows_are_sent + ")");

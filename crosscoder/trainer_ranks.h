@@ -72,34 +72,46 @@ class TrainerRanks {
   // reached (within address.timeout at start, at once later: the daemon is
   // gone). `log` gets one line per event.
   // A streamed crosscoder's block names its heads' row files
-  // (RowSource::file_of); `open_rows` opens them as one source, or throws
-  // when it cannot (another machine): the rank then trains on rows rank 0
-  // sends it each step. Without `open_rows` every rank is sent its rows.
-  using RowFileOpener = std::function<std::shared_ptr<const RowSource>(const std::vector<std::string>& files,
-                                                                       int64_t n_tokens, int64_t d_model)>;
+  // (RowSource::file_of). A rank whose `access.open` opens them reads its
+  // own rows; one that cannot but can `access.keep` copies asks rank 0 for the
+  // files it lacks, once each (a rank on another machine), then reads its
+  // copies; any other is sent its rows every step.
   static void serve_rank(const HeadGroupAddress& address, const std::function<void(const std::string&)>& log,
-                         const RowFileOpener& open_rows = nullptr);
+                         const RowFileAccess& access = {});
 
-  // Streamed crosscoders' rows rank 0 has sent to ranks, in bytes, since
-  // start; and in the last streamed budget over ranks, how many ranks read
-  // their own rows from the row files (-1 before one).
+  // Since start: streamed crosscoders' rows rank 0 has sent to ranks step
+  // by step, and row files it has sent ranks to copy, in bytes; in the last
+  // streamed budget over ranks, how many ranks read their own rows from
+  // row files (-1 before one).
   int64_t row_bytes_sent() const { return row_bytes_sent_; }
+  int64_t row_file_bytes_sent() const { return row_file_bytes_sent_; }
   int ranks_reading_row_files() const { return ranks_reading_row_files_; }
 
  private:
   struct ReceivedBlock;
   static std::string pack(const Crosscoder& block, int64_t steps, const std::vector<std::string>* row_files);
-  // A streamed block reads its rows from its row files when `open_rows`
+  // A streamed block reads its rows from its row files when `access.open`
   // opens them, else receives them batch by batch over `group`. Throws
   // saying why a block cannot be read: std::runtime_error for another
   // layout or version, a wrong size, state and rows that disagree; whatever
   // Crosscoder::deserialize throws for a state that will not load.
-  static ReceivedBlock unpack(const std::string& bytes, MessageGroup* group, const RowFileOpener& open_rows);
+  static ReceivedBlock unpack(const std::string& bytes, MessageGroup* group, const RowFileAccess& access);
+  // Rank r: the files of `received` it lacks, as rank 0 sends them, kept
+  // with access.keep; then its rows are read from the files if it can open
+  // them all. Every file is received whole even when keeping one fails.
+  static void copy_row_files(ReceivedBlock& received, const std::vector<int64_t>& lacking, MessageGroup* group,
+                             const RowFileAccess& access);
   // Rank 0, once every block is sent: each rank's answer (accepted, or
-  // refused and why); go to all when every rank accepted, else call off
-  // those that did and throw the refusals. Returns, per rank, whether it
-  // reads its own rows (rank 0: true).
-  std::vector<bool> call_off_unless_all_accept();
+  // refused and why; a streamed block's rank may first ask for the row
+  // files it lacks, sent from `rows`, heads numbered as in `blocks`); go to
+  // all when every rank accepted, else call off those that did and throw
+  // the refusals. Returns, per rank, whether it reads its own rows (rank
+  // 0: true).
+  std::vector<bool> call_off_unless_all_accept(const RowSource* rows,
+                                               const std::vector<std::pair<int64_t, int64_t>>& blocks);
+  // Rank 0: snapshot t of `rows` to rank r as a row file's bytes, in
+  // messages of at most kRowFileMessageBytes, then an empty one.
+  void send_row_file(const RowSource& rows, int64_t t, int r);
   static TrainReport train_block(Crosscoder& block, MessageGroup* group, int64_t steps,
                                  const std::function<void(int64_t, double)>& progress,
                                  const std::atomic<bool>* stop = nullptr);
@@ -109,7 +121,7 @@ class TrainerRanks {
   std::unique_ptr<Rendezvous> rendezvous_;  // null for one rank
   std::unique_ptr<MessageGroup> group_;  // null: meet again as the next generation
   int64_t generation_ = -1;
-  std::atomic<int64_t> row_bytes_sent_{0};
+  std::atomic<int64_t> row_bytes_sent_{0}, row_file_bytes_sent_{0};
   std::atomic<int> ranks_reading_row_files_{-1};
 };
 

@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   cw::HeadGroupAddress address;
   std::string store;
   double timeout_seconds = 60;
+  std::string row_cache;
   CLI::App app{"conceptwatch-trainer: one trainer rank of conceptwatchd's crosscoders"};
   app.add_option("--rank", address.rank, "this rank, 1 .. world size - 1 (the daemon is rank 0)")->required();
   app.add_option("--world-size", address.world_size, "ranks in all, the daemon's [analysis] trainer_ranks")
@@ -26,6 +27,9 @@ int main(int argc, char** argv) {
   app.add_option("--timeout-seconds", timeout_seconds,
                  "how long to wait for the other ranks in any one sum, and for the daemon when it is gone")
       ->capture_default_str();
+  app.add_option("--row-cache", row_cache,
+                 "where this rank keeps copies of the daemon's row files (streamed taps) when it cannot open them "
+                 "(another machine): each is sent once instead of its rows every step; none kept by default");
   CLI11_PARSE(app, argc, argv);
   try {
     const cw::HostPort rank0 = cw::split_host_port(store, "--store", false);
@@ -38,10 +42,11 @@ int main(int argc, char** argv) {
   address.timeout = std::chrono::milliseconds(int64_t(timeout_seconds * 1000));
   try {
     // A streamed crosscoder's rows are read from the daemon's row files
-    // when this rank can open them (its machine), else sent by the daemon.
+    // when this rank can open them (its machine), else from copies kept in
+    // --row-cache, else sent by the daemon every step.
     cw::TrainerRanks::serve_rank(
         address, [](const std::string& line) { std::cerr << "conceptwatch-trainer: " << line << std::endl; },
-        cw::open_row_files);
+        cw::rank_row_files(row_cache));
   } catch (const std::exception& e) {
     std::cerr << "conceptwatch-trainer: " << e.what() << "\n";
     return 1;

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <vector>
 
 #include "schema/dtype.h"
@@ -37,34 +38,44 @@ void write_all(int fd, const char* data, uint64_t bytes, const std::string& path
   }
 }
 
-// The array of `meta` as float32 in `path` (through a temporary file and a
-// rename: a file that exists is complete).
-void write_row_file(Store& store, const SnapshotMeta& meta, const std::string& path) {
+// The array of `meta` as float32 in `path`, converted kRowFileWriteChunkBytes
+// at a time.
+void write_from_store(Store& store, const SnapshotMeta& meta, const std::string& path) {
   std::string stored;
   if (!SnapshotTable(store).read(meta.key, &stored)) throw StoreError("snapshot " + meta.key.describe() + " has no data");
   const uint64_t count = uint64_t(meta.n_tokens) * meta.d_model, element = dtype_size(meta.dtype);
   if (stored.size() != count * element)
     throw StoreError("snapshot " + meta.key.describe() + " has " + std::to_string(stored.size()) + " bytes, not " +
                      std::to_string(count * element));
+  const uint64_t chunk = kRowFileWriteChunkBytes / sizeof(float);
+  uint64_t done = 0;
+  write_row_file(path, [&](std::string* bytes) {
+    if (done == count) return false;
+    const uint64_t n = std::min<uint64_t>(chunk, count - done);
+    bytes->resize(n * sizeof(float));
+    to_f32(meta.dtype, stored.data() + done * element, n, reinterpret_cast<float*>(bytes->data()));
+    done += n;
+    return true;
+  });
+}
+
+}  // namespace
+
+void write_row_file(const std::string& path, const std::function<bool(std::string*)>& next_bytes) {
   const std::string tmp = path + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) throw StoreError(os_error("cannot create", tmp));
   try {
-    std::vector<float> chunk(kRowFileWriteChunkBytes / sizeof(float));
-    for (uint64_t i = 0; i < count; i += chunk.size()) {
-      const uint64_t n = std::min<uint64_t>(chunk.size(), count - i);
-      to_f32(meta.dtype, stored.data() + i * element, n, chunk.data());
-      write_all(fd, reinterpret_cast<const char*>(chunk.data()), n * sizeof(float), tmp);
-    }
+    std::string bytes;
+    while (next_bytes(&bytes)) write_all(fd, bytes.data(), bytes.size(), tmp);
   } catch (...) {
     ::close(fd);
+    std::remove(tmp.c_str());
     throw;
   }
   if (::close(fd) != 0) throw StoreError(os_error("cannot write", tmp));
   std::filesystem::rename(tmp, path);
 }
-
-}  // namespace
 
 std::string row_files_dir(const Store& store, const std::string& run) {
   return (std::filesystem::path(store.dir()) / "row-files" / hex(run)).string();
@@ -81,7 +92,7 @@ RowFile RowFile::open(Store& store, const SnapshotMeta& meta) {
   if (std::filesystem::file_size(path, ec) != bytes || ec) {
     std::filesystem::create_directories(dir, ec);
     if (ec) throw StoreError("cannot create " + dir.string() + ": " + ec.message());
-    write_row_file(store, meta, path);
+    write_from_store(store, meta, path);
   }
   return open_written(path, int64_t(meta.n_tokens), int64_t(meta.d_model));
 }

@@ -16,6 +16,7 @@
 #define CW_STORE_ROW_FILES_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "schema/records.h"
@@ -28,6 +29,12 @@ std::string row_files_dir(const Store& store, const std::string& run);
 
 // Bytes a row file's writing holds at most beside the stored array's bytes.
 constexpr uint64_t kRowFileWriteChunkBytes = uint64_t(1) << 20;
+
+// Writes a row file at `path` from the raw float32 bytes `next_bytes` puts
+// in its argument, called until it returns false, through a temporary file
+// and a rename (a file that exists is complete; a failed write leaves
+// none). Throws StoreError, or what `next_bytes` throws.
+void write_row_file(const std::string& path, const std::function<bool(std::string*)>& next_bytes);
 
 class RowFile {
  public:

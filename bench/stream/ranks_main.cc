@@ -34,13 +34,13 @@ HeadGroupAddress address(int port, int rank, int world) {
 }
 
 // A rank process serving until rank 0 says stop: reading its row files
-// when `open_rows`, else sent its rows.
-pid_t fork_rank(int port, const TrainerRanks::RowFileOpener& open_rows) {
+// where `access` opens them, else sent its rows.
+pid_t fork_rank(int port, const RowFileAccess& access) {
   const pid_t pid = fork();
   if (pid != 0) return pid;
   try {
     set_compute_threads(1);
-    TrainerRanks::serve_rank(address(port, 1, 2), [](const std::string&) {}, open_rows);
+    TrainerRanks::serve_rank(address(port, 1, 2), [](const std::string&) {}, access);
     _exit(0);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "rank 1: %s\n", e.what());
@@ -63,8 +63,8 @@ int run(int argc, char** argv) {
   const int reading_port = bench::free_loopback_port();
   int sent_port = bench::free_loopback_port();
   while (sent_port == reading_port) sent_port = bench::free_loopback_port();
-  const pid_t reading = fork_rank(reading_port, open_row_files);
-  const pid_t sent = fork_rank(sent_port, nullptr);
+  const pid_t reading = fork_rank(reading_port, rank_row_files(""));
+  const pid_t sent = fork_rank(sent_port, {});
   set_compute_threads(1);  // one core per rank, two on this machine
 
   bench::TempDir dir("", "cw-bench-stream-ranks");

@@ -67,7 +67,7 @@ Crosscoder::Impl::Impl(const CrosscoderOptions& o) : options(o), rng(o.seed) {
   if (!(o.adam_eps > 0)) throw std::invalid_argument("crosscoder: adam_eps must be positive");
   if (o.progress_every <= 0) throw std::invalid_argument("crosscoder: progress_every must be positive");
   try {
-    check_between_update_options(o);
+    check_option_ranges(o);
   } catch (const std::invalid_argument& e) {
     throw std::invalid_argument(std::string("crosscoder: ") + e.what());
   }

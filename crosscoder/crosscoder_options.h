@@ -126,10 +126,10 @@ inline bool token_wise(const CrosscoderOptions& o) { return o.normalisation == "
 // stored states are optional on load (an older state gets the default).
 enum class OptionKey { kRequired, kOptional };
 
-// Throws std::invalid_argument naming the option when a move between
-// updates is given a value outside its range (the crosscoder's constructor
-// and the daemon's config both check it).
-inline void check_between_update_options(const CrosscoderOptions& o) {
+// Throws std::invalid_argument naming the option when one of these is
+// outside its range: the checks the crosscoder's constructor and the
+// daemon's config share, so that both refuse a value in the same words.
+inline void check_option_ranges(const CrosscoderOptions& o) {
   if (!(o.fold_unexplained >= 0 && o.fold_unexplained < 1))
     throw std::invalid_argument("fold_unexplained must be in [0, 1) (0 turns the fold off)");
   if (!(o.join_handover_cosine >= 0 && o.join_handover_cosine <= 1))

@@ -257,7 +257,7 @@ void load_daemon_config(const std::string& path, DaemonConfig* config) {
     }
   }
   try {
-    check_between_update_options(cc);
+    check_option_ranges(cc);
   } catch (const std::invalid_argument& e) {
     throw std::runtime_error("config " + path + ": [crosscoder] " + e.what());
   }

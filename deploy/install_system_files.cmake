@@ -3,9 +3,11 @@
 # configuration and the systemd unit for the prefix chosen now:
 #  - prefix /usr (the .deb) keeps its configuration in /etc, as
 #    GNUInstallDirs and Debian do; any other prefix in PREFIX/etc;
-#  - the unit goes to PREFIX/lib/systemd/system (systemd reads /usr/lib and
-#    /usr/local/lib there), its ExecStart rewritten to PREFIX's conceptwatchd
-#    and that configuration. The rest of the unit is installed as written.
+#  - the units go to PREFIX/lib/systemd/system (systemd reads /usr/lib and
+#    /usr/local/lib there): conceptwatchd's, its ExecStart rewritten to
+#    PREFIX's conceptwatchd and that configuration, and the trainer ranks'
+#    template, its ExecStart's program rewritten to PREFIX's
+#    conceptwatch-trainer. The rest of each unit is installed as written.
 # file(INSTALL) adds DESTDIR itself and records the manifest.
 if(CMAKE_INSTALL_PREFIX STREQUAL "/usr")
   set(config_dir /etc/conceptwatch)
@@ -23,7 +25,21 @@ if(found EQUAL -1)
 endif()
 # Written where it is installed (not in the build tree), so that two
 # installs at once (ctest -j) do not share a file.
-set(unit_path $ENV{DESTDIR}${CMAKE_INSTALL_PREFIX}/lib/systemd/system/conceptwatchd.service)
-message(STATUS "Installing: ${unit_path}")
-file(WRITE ${unit_path} "${installed}")
-list(APPEND CMAKE_INSTALL_MANIFEST_FILES ${CMAKE_INSTALL_PREFIX}/lib/systemd/system/conceptwatchd.service)
+function(write_unit name text)
+  set(unit_path $ENV{DESTDIR}${CMAKE_INSTALL_PREFIX}/lib/systemd/system/${name})
+  message(STATUS "Installing: ${unit_path}")
+  file(WRITE ${unit_path} "${text}")
+  set(CMAKE_INSTALL_MANIFEST_FILES ${CMAKE_INSTALL_MANIFEST_FILES} ${CMAKE_INSTALL_PREFIX}/lib/systemd/system/${name}
+      PARENT_SCOPE)
+endfunction()
+write_unit(conceptwatchd.service "${installed}")
+
+file(READ ${CW_DEPLOY_DIR}/conceptwatch-trainer@.service unit)
+set(exec "ExecStart=${CMAKE_INSTALL_PREFIX}/${CW_INSTALL_BINDIR}/conceptwatch-trainer ")
+string(REGEX REPLACE "ExecStart=[^ 
+]+/conceptwatch-trainer " "${exec}" installed "${unit}")
+string(FIND "${installed}" "${exec}" found)
+if(found EQUAL -1)
+  message(FATAL_ERROR "deploy/conceptwatch-trainer@.service: no 'ExecStart=.../conceptwatch-trainer ...' line to point at ${CMAKE_INSTALL_PREFIX}")
+endif()
+write_unit(conceptwatch-trainer@.service "${installed}")

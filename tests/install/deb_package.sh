@@ -26,7 +26,8 @@ echo "built $(basename "$deb")"
 contents=$(dpkg-deb -c "$deb")
 for path in ./usr/bin/conceptwatchd ./usr/bin/conceptwatch ./usr/bin/conceptwatch-refit ./usr/bin/conceptwatch-trainer \
             ./usr/lib/python3/dist-packages/conceptwatch/__init__.py \
-            ./usr/lib/systemd/system/conceptwatchd.service ./etc/conceptwatch/conceptwatchd.toml \
+            ./usr/lib/systemd/system/conceptwatchd.service ./usr/lib/systemd/system/conceptwatch-trainer@.service \
+            ./etc/conceptwatch/conceptwatchd.toml \
             ./usr/share/doc/conceptwatch/INSTALL.md; do
   echo "$contents" | grep -q " $path\$" || { echo "dpkg-deb -c lists no $path:"; echo "$contents"; exit 1; }
 done
@@ -43,6 +44,9 @@ dpkg-deb -I "$deb" conffiles | grep -qx /etc/conceptwatch/conceptwatchd.toml \
 dpkg-deb --fsys-tarfile "$deb" | tar -xOf - ./usr/lib/systemd/system/conceptwatchd.service \
   | grep -q "^ExecStart=/usr/bin/conceptwatchd --config /etc/conceptwatch/conceptwatchd.toml" \
   || { echo "the packaged unit's ExecStart is not /usr/bin/conceptwatchd --config /etc/..."; exit 1; }
+dpkg-deb --fsys-tarfile "$deb" | tar -xOf - ./usr/lib/systemd/system/conceptwatch-trainer@.service \
+  | grep -q "^ExecStart=/usr/bin/conceptwatch-trainer --rank %i " \
+  || { echo "the packaged trainer unit's ExecStart is not /usr/bin/conceptwatch-trainer --rank %i ..."; exit 1; }
 echo "ok: $(echo "$contents" | grep -vc '/$') files, Depends with libsystemd0"
 
 [ "$(id -u)" = 0 ] || { echo "not root: the .deb is not installed"; exit 0; }

@@ -48,9 +48,9 @@ def fail(message, daemon_log=None):
     sys.exit(1)
 
 
-def unit_exec_start(root):
+def unit_exec_start(root, name="conceptwatchd.service"):
     """The installed unit's ExecStart, its absolute paths moved under root."""
-    unit = os.path.join(root, "usr/lib/systemd/system/conceptwatchd.service")
+    unit = os.path.join(root, "usr/lib/systemd/system", name)
     lines = [l for l in open(unit) if l.startswith("ExecStart=")]
     if len(lines) != 1:
         fail("%s: expected one ExecStart line, found %d" % (unit, len(lines)))
@@ -73,6 +73,11 @@ def main():
         command = unit_exec_start(root)
         if command[0] != os.path.join(root, "usr/bin/conceptwatchd") or not os.access(command[0], os.X_OK):
             fail("the unit's ExecStart runs %s: not the installed daemon" % command[0])
+        trainer = unit_exec_start(root, "conceptwatch-trainer@.service")
+        if trainer[0] != os.path.join(root, "usr/bin/conceptwatch-trainer") or not os.access(trainer[0], os.X_OK):
+            fail("the trainer unit's ExecStart runs %s: not the installed conceptwatch-trainer" % trainer[0])
+        if trainer[1:3] != ["--rank", "%i"]:
+            fail("the trainer unit's ExecStart does not name the instance as the rank: %s" % trainer)
 
         ingest, query = "tcp://127.0.0.1:%d" % free_port(), "tcp://127.0.0.1:%d" % free_port()
         http = "127.0.0.1:%d" % free_port()

@@ -1,5 +1,6 @@
 #include "analysis/row_file_source.h"
 
+#include <cctype>
 #include <filesystem>
 #include <stdexcept>
 
@@ -27,10 +28,31 @@ void RowFileSource::read_range(int64_t snapshot, int64_t begin, int64_t end, flo
   file(snapshot).read_range(begin, end, out);
 }
 
+namespace {
+
+// A row file's name as the daemon writes it (store/row_files.h): digits, a
+// dot, 16 hex digits, ".f32". A copy is written only under such a name, so
+// that a block message cannot make a rank write elsewhere.
+bool is_row_file_name(const std::string& name) {
+  const size_t dot = name.find('.');
+  if (dot == 0 || dot == std::string::npos || name.size() != dot + 1 + 16 + 4 || name.substr(dot + 17) != ".f32")
+    return false;
+  for (size_t i = 0; i < dot; ++i)
+    if (!std::isdigit(static_cast<unsigned char>(name[i]))) return false;
+  for (size_t i = dot + 1; i < dot + 17; ++i)
+    if (!std::isxdigit(static_cast<unsigned char>(name[i]))) return false;
+  return true;
+}
+
+}  // namespace
+
 RowFileAccess rank_row_files(const std::string& copies_dir) {
   RowFileAccess access;
   const auto copy_of = [copies_dir](const std::string& file) {
-    return (std::filesystem::path(copies_dir) / std::filesystem::path(file).filename()).string();
+    const std::string name = std::filesystem::path(file).filename().string();
+    if (!is_row_file_name(name))
+      throw StoreError("no copy of " + file + ": not a row file's name (STEP.CHECKSUM.f32)");
+    return (std::filesystem::path(copies_dir) / name).string();
   };
   access.open = [copies_dir, copy_of](const std::vector<std::string>& files, int64_t n_tokens, int64_t d_model) {
     auto source = std::make_shared<RowFileSource>();

@@ -168,12 +168,20 @@ TEST(TrainerRanks, ARankRefusesABlockOfAnotherBuildInWordsAndServesTheNext) {
   }
 }
 
+// Snapshot t's row file name, of the daemon's form (store/row_files.h:
+// step.checksum.f32; the checksum here is t + 1).
+std::string row_file_name(size_t t) {
+  char name[64];
+  std::snprintf(name, sizeof name, "%zu.%016zx.f32", 100 * (t + 1), t + 1);
+  return name;
+}
+
 // The small planted stream's snapshots as row files (raw float32), as the
-// daemon writes them beside its store (store/row_files.h).
+// daemon writes them beside its store.
 std::vector<std::string> write_row_files(const PlantedDictionary& p, const testing::TempDir& dir) {
   std::vector<std::string> paths;
   for (size_t t = 0; t < p.activations.size(); ++t) {
-    paths.push_back(dir.sub(std::to_string(t) + ".f32"));
+    paths.push_back(dir.sub(row_file_name(t)));
     std::ofstream(paths.back(), std::ios::binary)
         .write(reinterpret_cast<const char*>(p.activations[t].data()),
                std::streamsize(p.activations[t].size() * sizeof(float)));
@@ -282,8 +290,8 @@ TEST(TrainerRanks, ARankElsewhereCopiesItsRowFilesOnceAndReadsThem) {
   // Head 1 in the first budget, head 2 in the second: two files of 512
   // rows of 16 floats, each sent once.
   EXPECT_EQ(spread.row_file_bytes_sent, 2 * 512 * 16 * int64_t(sizeof(float)));
-  for (const char* copy : {"1.f32", "2.f32"}) EXPECT_TRUE(std::filesystem::exists(copies.sub(copy))) << copy;
-  EXPECT_FALSE(std::filesystem::exists(copies.sub("0.f32"))) << "a file of rank 0's own head was copied";
+  for (size_t t : {1, 2}) EXPECT_TRUE(std::filesystem::exists(copies.sub(row_file_name(t)))) << row_file_name(t);
+  EXPECT_FALSE(std::filesystem::exists(copies.sub(row_file_name(0)))) << "a file of rank 0's own head was copied";
 }
 
 // A rank whose row files are not there and that keeps no copies: it is

@@ -1,0 +1,60 @@
+// A trainer rank's access to the daemon's row files (analysis/row_file_source.h):
+// it opens the daemon's file, else its own copy; it writes a copy only
+// under a row file's name, in its copies' directory.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "analysis/row_file_source.h"
+#include "store/store.h"
+#include "tests/support/temp_dir.h"
+
+namespace cw {
+namespace {
+
+// Gives `floats` as one chunk of raw float32 bytes.
+std::function<bool(std::string*)> one_chunk(const std::vector<float>& floats) {
+  auto given = std::make_shared<bool>(false);
+  return [floats, given](std::string* bytes) {
+    if (*given) return false;
+    bytes->assign(reinterpret_cast<const char*>(floats.data()), floats.size() * sizeof(float));
+    return *given = true;
+  };
+}
+
+TEST(RankRowFiles, OpensTheDaemonsFileOrItsCopyAndCopiesOnlyUnderARowFilesName) {
+  testing::TempDir daemon, copies;
+  const std::vector<float> rows = {1, 2, 3, 4, 5, 6};  // 3 rows of 2
+  const std::string name = "300.00000000000000ab.f32";
+  std::ofstream(daemon.sub(name), std::ios::binary)
+      .write(reinterpret_cast<const char*>(rows.data()), std::streamsize(rows.size() * sizeof(float)));
+  const RowFileAccess access = rank_row_files(copies.path());
+  std::vector<float> out(2);
+  const auto here = access.open({daemon.sub(name)}, 3, 2);  // the daemon's own file
+  here->read_range(0, 2, 3, out.data());
+  EXPECT_EQ(out, (std::vector<float>{5, 6}));
+
+  const std::string elsewhere = "/nonexistent-machine-a/" + name;
+  EXPECT_THROW(access.open({elsewhere}, 3, 2), StoreError);  // neither there nor copied
+  access.keep(elsewhere, one_chunk(rows));
+  EXPECT_TRUE(std::filesystem::exists(copies.sub(name)));
+  access.open({elsewhere}, 3, 2)->read_range(0, 0, 1, out.data());
+  EXPECT_EQ(out, (std::vector<float>{1, 2}));
+  EXPECT_THROW(access.open({elsewhere}, 4, 2), StoreError);  // a copy of another size is no copy
+
+  // A name not of the daemon's form is refused before anything is written.
+  for (const std::string bad : {"/x/..", "/x/passwd", "/x/300.ab.f32", "/x/.00000000000000ab.f32"}) {
+    EXPECT_THROW(access.keep(bad, one_chunk(rows)), StoreError) << bad;
+  }
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(copies.path()), {}), 1);
+
+  // Without a copies' directory nothing is kept.
+  EXPECT_FALSE(rank_row_files("").keep);
+  EXPECT_THROW(rank_row_files("").open({elsewhere}, 3, 2), StoreError);
+}
+
+}  // namespace
+}  // namespace cw

@@ -6,11 +6,15 @@
 
 namespace cw {
 
+void RowFileSource::check_shape(const std::string& what, int64_t rows, int64_t width) const {
+  if (!files_.empty() && (rows != n_tokens() || width != d_model()))
+    throw std::invalid_argument(what + " is " + std::to_string(rows) + " x " + std::to_string(width) +
+                                ", the snapshots before it " + std::to_string(n_tokens()) + " x " +
+                                std::to_string(d_model()));
+}
+
 void RowFileSource::add(RowFile file) {
-  if (!files_.empty() && (file.n_tokens() != n_tokens() || file.d_model() != d_model()))
-    throw std::invalid_argument(file.path() + " is " + std::to_string(file.n_tokens()) + " x " +
-                                std::to_string(file.d_model()) + ", the snapshots before it " +
-                                std::to_string(n_tokens()) + " x " + std::to_string(d_model()));
+  check_shape(file.path(), file.n_tokens(), file.d_model());
   files_.push_back(std::move(file));
 }
 

@@ -28,6 +28,11 @@ class RowFileSource : public RowSource {
   void read_range(int64_t snapshot, int64_t begin, int64_t end, float* out) const override;
   std::string file_of(int64_t snapshot) const override { return file(snapshot).path(); }
 
+ protected:
+  // Throws std::invalid_argument naming `what` unless a snapshot of
+  // n_tokens × d_model fits the ones before it (any fits the first).
+  void check_shape(const std::string& what, int64_t n_tokens, int64_t d_model) const;
+
  private:
   const RowFile& file(int64_t snapshot) const;
 

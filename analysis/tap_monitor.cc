@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "analysis/watchable_series.h"
 #include "schema/unix_time.h"
 
 namespace cw {
@@ -190,26 +191,9 @@ std::map<std::string, double> TapMonitor::feature_values(const FeatureAnalysis& 
           {"log_dimensionality_rate", dimensionality.at(index) > 0 ? std::log(dimensionality.at(index)) : NAN}};
 }
 
-const std::set<std::string>& TapMonitor::feature_series() {
-  static const std::set<std::string> names = {"features_alive",  "features_alive_share", "features_emerging",
-                                              "mean_direction_change", "emergence_share", "fading_share",
-                                              "new_mass_share",  "turnover",             "dimensionality_rate",
-                                              "log_dimensionality_rate"};
-  return names;
-}
-
-const std::set<std::string>& TapMonitor::watchable_series() {
-  static const std::set<std::string> names = [] {
-    std::set<std::string> all = {"surprise", "surprise_ratio", "surprise_share", "sustained_surprise_share"};
-    all.insert(feature_series().begin(), feature_series().end());
-    return all;
-  }();
-  return names;
-}
-
 bool TapMonitor::watches_features() const {
   for (const auto& name : options_.series)
-    if (feature_series().count(name)) return true;
+    if (feature_series_names().count(name)) return true;
   return false;
 }
 

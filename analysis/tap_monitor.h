@@ -204,11 +204,7 @@ class TapMonitor {
   static std::map<std::string, double> feature_values(const FeatureAnalysis& analysis,
                                                       const PopulationSeries& population,
                                                       const std::vector<double>& dimensionality, std::size_t index);
-  // Names of the series feature_values() gives.
-  static const std::set<std::string>& feature_series();
-  // Every crosscoder series `series` may name: arrival_values()' and
-  // feature_values()'.
-  static const std::set<std::string>& watchable_series();
+  // (Their names: analysis/watchable_series.h.)
   // Whether a watched series is a feature series: then snapshot t is
   // observed once the update covering snapshot t + population_lag is done,
   // and alerts wait for it, instead of being raised as the snapshot is added.

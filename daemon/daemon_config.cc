@@ -8,7 +8,7 @@
 #include <stdexcept>
 #include <type_traits>
 
-#include "analysis/tap_monitor.h"
+#include "analysis/watchable_series.h"
 #include "crosscoder/crosscoder_options.h"
 #include "detect/emergence.h"
 #include "observe/host_port.h"
@@ -77,7 +77,7 @@ void load_transitions(const toml::table& table, const std::string& path, Monitor
   };
   names("series", &monitor->series);
   for (const auto& name : monitor->series) {
-    const std::set<std::string>& known = TapMonitor::watchable_series();
+    const std::set<std::string>& known = watchable_series_names();
     if (!known.count(name)) {
       std::string names;
       for (const auto& known_name : known) names += (names.empty() ? "" : ", ") + known_name;

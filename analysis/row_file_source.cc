@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <filesystem>
+#include <set>
 #include <stdexcept>
 
 namespace cw {
@@ -50,7 +51,7 @@ bool is_row_file_name(const std::string& name) {
 
 }  // namespace
 
-RowFileAccess rank_row_files(const std::string& copies_dir) {
+RowFileAccess rank_row_files(const std::string& copies_dir, std::chrono::seconds keep_unused) {
   RowFileAccess access;
   const auto copy_of = [copies_dir](const std::string& file) {
     const std::string name = std::filesystem::path(file).filename().string();
@@ -65,22 +66,45 @@ RowFileAccess rank_row_files(const std::string& copies_dir) {
         source->add(RowFile::open_written(file, n_tokens, d_model));
       } catch (const StoreError& at_the_daemon) {
         if (copies_dir.empty()) throw;
+        std::string copy;
         try {
-          source->add(RowFile::open_written(copy_of(file), n_tokens, d_model));
-        } catch (const StoreError& copy) {
-          throw StoreError(std::string(at_the_daemon.what()) + "; " + copy.what());
+          copy = copy_of(file);
+          source->add(RowFile::open_written(copy, n_tokens, d_model));
+        } catch (const StoreError& missing) {
+          throw StoreError(std::string(at_the_daemon.what()) + "; " + missing.what());
         }
+        std::error_code ignored;  // a copy not marked used is at worst pruned early and sent again
+        std::filesystem::last_write_time(copy, std::filesystem::file_time_type::clock::now(), ignored);
       }
     }
     return std::shared_ptr<const RowSource>(source);
   };
-  if (!copies_dir.empty())
-    access.keep = [copies_dir, copy_of](const std::string& file,
-                                        const std::function<bool(std::string*)>& next_bytes) {
+  if (copies_dir.empty()) return access;
+  access.keep = [copies_dir, copy_of](const std::string& file, const std::function<bool(std::string*)>& next_bytes) {
+    std::error_code ec;
+    std::filesystem::create_directories(copies_dir, ec);
+    if (ec) throw StoreError("cannot create " + copies_dir + ": " + ec.message());
+    write_row_file(copy_of(file), next_bytes);
+  };
+  access.prune = [copies_dir, keep_unused](const std::vector<std::string>& in_use) {
+      std::set<std::string> used;
+      for (const auto& file : in_use) used.insert(std::filesystem::path(file).filename().string());
+      const auto unused_since = std::filesystem::file_time_type::clock::now() - keep_unused;
+      std::vector<std::string> removed;
       std::error_code ec;
-      std::filesystem::create_directories(copies_dir, ec);
-      if (ec) throw StoreError("cannot create " + copies_dir + ": " + ec.message());
-      write_row_file(copy_of(file), next_bytes);
+      std::filesystem::directory_iterator entries(copies_dir, ec);
+      if (ec == std::errc::no_such_file_or_directory) return removed;  // nothing copied yet
+      if (ec) throw StoreError("cannot list the row-file copies in " + copies_dir + ": " + ec.message());
+      for (const auto& entry : entries) {
+        const std::string name = entry.path().filename().string();
+        if (!is_row_file_name(name) || used.count(name) || !entry.is_regular_file(ec)) continue;
+        const auto modified = entry.last_write_time(ec);
+        if (ec || modified >= unused_since) continue;
+        if (!std::filesystem::remove(entry.path(), ec) && ec)
+          throw StoreError("cannot remove the unused row-file copy " + entry.path().string() + ": " + ec.message());
+        removed.push_back(name);
+      }
+      return removed;
     };
   return access;
 }

@@ -6,6 +6,7 @@
 #ifndef CW_ANALYSIS_ROW_FILE_SOURCE_H_
 #define CW_ANALYSIS_ROW_FILE_SOURCE_H_
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -42,10 +43,15 @@ class RowFileSource : public RowSource {
 // A trainer rank's access to the daemon's row files: each opened at its
 // path, else as this rank's copy in `copies_dir` (named as the daemon's
 // file: step and checksum, so one name is one array); with `copies_dir`
-// empty, no copies are kept (`keep` is unset) and a rank that cannot open
-// the daemon's files is sent its rows every step. `open` throws StoreError
-// naming the first file that cannot be opened or has another size.
-RowFileAccess rank_row_files(const std::string& copies_dir);
+// empty, no copies are kept (`keep` and `prune` are unset) and a rank that
+// cannot open the daemon's files is sent its rows every step. `open` throws
+// StoreError naming the first file that cannot be opened or has another
+// size. A copy `open` reads is marked used (its modification time set to
+// now); `prune` removes the copies unused for longer than `keep_unused`
+// (those of deleted runs, of taps no longer trained): a copy removed too
+// early is only sent again.
+RowFileAccess rank_row_files(const std::string& copies_dir,
+                             std::chrono::seconds keep_unused = std::chrono::hours(24 * 7));
 
 }  // namespace cw
 

@@ -52,11 +52,16 @@ class RowSource {
 // this process's copy of `file` from the raw float32 bytes `next_bytes`
 // gives (until it returns false), where `open` finds it afterwards; throws
 // when it cannot. Without `open` a rank is sent its rows every step.
+// `prune` (optional): removes this process's copies that no `open` has
+// read for longer than it keeps them, except those of the files `in_use`;
+// returns the names removed; throws when the copies cannot be listed or one
+// cannot be removed.
 struct RowFileAccess {
   std::function<std::shared_ptr<const RowSource>(const std::vector<std::string>& files, int64_t n_tokens,
                                                  int64_t d_model)>
       open;
   std::function<void(const std::string& file, const std::function<bool(std::string*)>& next_bytes)> keep;
+  std::function<std::vector<std::string>(const std::vector<std::string>& in_use)> prune;
 };
 
 }  // namespace cw

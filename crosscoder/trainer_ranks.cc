@@ -234,6 +234,19 @@ void TrainerRanks::copy_row_files(ReceivedBlock& received, const std::vector<int
   if (!failed.empty() && !received.reads_row_files) received.why_rows_are_sent = "keeping a copy failed: " + failed;
 }
 
+void TrainerRanks::prune_row_files(const ReceivedBlock& received, const RowFileAccess& access,
+                                   const std::string& me, const std::function<void(const std::string&)>& log) {
+  if (!access.prune) return;
+  try {
+    const std::vector<std::string> removed = access.prune(received.row_files);
+    if (!removed.empty())
+      log(me + ": removed " + std::to_string(removed.size()) + " row-file copies no block has read for long (" +
+          removed.front() + (removed.size() > 1 ? ", ..." : "") + ")");
+  } catch (const std::exception& e) {
+    log(me + ": could not prune its row-file copies: " + e.what());
+  }
+}
+
 void TrainerRanks::send_row_file(const RowSource& rows, int64_t t, int r) {
   const int64_t d = rows.d_model(), n = rows.n_tokens();
   const int64_t per_message = std::max<int64_t>(1, kRowFileMessageBytes / (d * int64_t(sizeof(float))));
@@ -409,6 +422,7 @@ void TrainerRanks::serve_rank(const HeadGroupAddress& address, const std::functi
         }
         train_block(received->block, group.get(), received->steps, nullptr);
         group->send(received->block.serialize(), 0);
+        prune_row_files(*received, access, me, log);
       }
     } catch (const std::exception& e) {
       log(me + ": generation " + std::to_string(generation) + " failed (" + e.what() + "); waiting for the next");

@@ -75,7 +75,8 @@ class TrainerRanks {
   // (RowSource::file_of). A rank whose `access.open` opens them reads its
   // own rows; one that cannot but can `access.keep` copies asks rank 0 for the
   // files it lacks, once each (a rank on another machine), then reads its
-  // copies; any other is sent its rows every step.
+  // copies; any other is sent its rows every step. After each block the
+  // copies no block has read for long are removed (`access.prune`).
   static void serve_rank(const HeadGroupAddress& address, const std::function<void(const std::string&)>& log,
                          const RowFileAccess& access = {});
 
@@ -101,6 +102,11 @@ class TrainerRanks {
   // them all. Every file is received whole even when keeping one fails.
   static void copy_row_files(ReceivedBlock& received, const std::vector<int64_t>& lacking, MessageGroup* group,
                              const RowFileAccess& access);
+  // Rank r, after a block: its row-file copies that no block has read for
+  // long are removed (access.prune), except the block's own; failures are
+  // logged, not thrown (a copy kept too long costs disk, not training).
+  static void prune_row_files(const ReceivedBlock& received, const RowFileAccess& access, const std::string& me,
+                              const std::function<void(const std::string&)>& log);
   // Rank 0, once every block is sent: each rank's answer (accepted, or
   // refused and why; a streamed block's rank may first ask for the row
   // files it lacks, sent from `rows`, heads numbered as in `blocks`); go to

@@ -5,6 +5,8 @@
 // another machine start one per rank (docs/SCALE_OUT.md "Trainer ranks").
 #include <CLI/CLI.hpp>
 
+#include <chrono>
+#include <cstdint>
 #include <iostream>
 #include <string>
 
@@ -19,6 +21,7 @@ int main(int argc, char** argv) {
   std::string store;
   double timeout_seconds = 60;
   std::string row_cache;
+  double row_cache_keep_days = 7;
   CLI::App app{"conceptwatch-trainer: one trainer rank of conceptwatchd's crosscoders"};
   app.add_option("--rank", address.rank, "this rank, 1 .. world size - 1 (the daemon is rank 0)")->required();
   app.add_option("--world-size", address.world_size, "ranks in all, the daemon's [analysis] trainer_ranks")
@@ -30,6 +33,11 @@ int main(int argc, char** argv) {
   app.add_option("--row-cache", row_cache,
                  "where this rank keeps copies of the daemon's row files (streamed taps) when it cannot open them "
                  "(another machine): each is sent once instead of its rows every step; none kept by default");
+  app.add_option("--row-cache-keep-days", row_cache_keep_days,
+                 "a copy in --row-cache that no block has read for this many days is removed (a deleted run's, a tap "
+                 "no longer trained); one removed too early is only sent again")
+      ->check(CLI::Range(0.01, 3650.0))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   try {
     const cw::HostPort rank0 = cw::split_host_port(store, "--store", false);
@@ -46,7 +54,7 @@ int main(int argc, char** argv) {
     // --row-cache, else sent by the daemon every step.
     cw::TrainerRanks::serve_rank(
         address, [](const std::string& line) { std::cerr << "conceptwatch-trainer: " << line << std::endl; },
-        cw::rank_row_files(row_cache));
+        cw::rank_row_files(row_cache, std::chrono::seconds(int64_t(row_cache_keep_days * 24 * 3600))));
   } catch (const std::exception& e) {
     std::cerr << "conceptwatch-trainer: " << e.what() << "\n";
     return 1;

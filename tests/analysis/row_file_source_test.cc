@@ -3,6 +3,7 @@
 // under a row file's name, in its copies' directory.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -54,6 +55,34 @@ TEST(RankRowFiles, OpensTheDaemonsFileOrItsCopyAndCopiesOnlyUnderARowFilesName) 
   // Without a copies' directory nothing is kept.
   EXPECT_FALSE(rank_row_files("").keep);
   EXPECT_THROW(rank_row_files("").open({elsewhere}, 3, 2), StoreError);
+}
+
+// A copy no open has read for longer than the rank keeps them is removed
+// (a deleted run's), unless the block in hand names it; reading one marks
+// it used; only row files' names are touched. Each side of the age: a copy
+// 8 days unused against 7 kept goes, one read an instant ago stays.
+TEST(RankRowFiles, PrunesCopiesUnusedLongerThanItKeepsThemAndNothingElse) {
+  testing::TempDir copies;
+  const std::vector<float> rows = {1, 2, 3, 4};  // 2 rows of 2
+  const RowFileAccess access = rank_row_files(copies.path(), std::chrono::hours(24 * 7));
+  EXPECT_TRUE(access.prune({}).empty());  // nothing copied yet: no folder, nothing to do
+  const std::string stale = "20.00000000000000aa.f32", read = "40.00000000000000bb.f32",
+                    in_hand = "60.00000000000000cc.f32";
+  for (const auto& name : {stale, read, in_hand}) access.keep("/elsewhere/" + name, one_chunk(rows));
+  std::ofstream(copies.sub("notes.txt")) << "not a row file";
+  const auto eight_days_ago = std::filesystem::file_time_type::clock::now() - std::chrono::hours(24 * 8);
+  for (const auto& name : {stale, read, in_hand, std::string("notes.txt")})
+    std::filesystem::last_write_time(copies.sub(name), eight_days_ago);
+  access.open({"/elsewhere/" + read}, 2, 2);  // read now: used
+
+  const std::vector<std::string> removed = access.prune({"/elsewhere/" + in_hand});
+  EXPECT_EQ(removed, std::vector<std::string>{stale});
+  EXPECT_FALSE(std::filesystem::exists(copies.sub(stale)));
+  for (const auto& name : {read, in_hand, std::string("notes.txt")})
+    EXPECT_TRUE(std::filesystem::exists(copies.sub(name))) << name;
+  EXPECT_TRUE(access.prune({}).size() == 1 && !std::filesystem::exists(copies.sub(in_hand)))
+      << "the copy no block holds any more is removed at the next prune";
+  EXPECT_FALSE(rank_row_files("").prune);
 }
 
 }  // namespace

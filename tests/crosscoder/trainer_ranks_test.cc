@@ -273,11 +273,16 @@ TEST(TrainerRanks, AStreamedBlocksRankReadsItsRowFilesOrIsSentItsRowsAndTrainsAl
 // A rank on another machine, which cannot open rank 0's row files but
 // keeps copies: it asks for each file of its block once, then reads its
 // copies; nothing is sent step by step, and it trains as one process does.
-TEST(TrainerRanks, ARankElsewhereCopiesItsRowFilesOnceAndReadsThem) {
+// A copy no block has read for a week (a deleted run's) is removed.
+TEST(TrainerRanks, ARankElsewhereCopiesItsRowFilesOnceReadsThemAndPrunesUnusedOnes) {
   set_compute_threads(1);
   const PlantedDictionary planted = small_planted();
   testing::TempDir dir, copies;
   const std::vector<std::string> files = write_row_files(planted, dir);
+  // A copy of a deleted run's file, unused for 8 days: pruned after a block.
+  const std::string stale = copies.sub("7.00000000000000ff.f32");
+  std::ofstream(stale) << "a deleted run's rows";
+  std::filesystem::last_write_time(stale, std::filesystem::file_time_type::clock::now() - std::chrono::hours(24 * 8));
   const int port = testing::free_port();
   const pid_t rank = fork_rank([&] { return serving_rank(port, 1, 2, rank_row_files(copies.path())); });
   ASSERT_GT(rank, 0);
@@ -292,6 +297,7 @@ TEST(TrainerRanks, ARankElsewhereCopiesItsRowFilesOnceAndReadsThem) {
   EXPECT_EQ(spread.row_file_bytes_sent, 2 * 512 * 16 * int64_t(sizeof(float)));
   for (size_t t : {1, 2}) EXPECT_TRUE(std::filesystem::exists(copies.sub(row_file_name(t)))) << row_file_name(t);
   EXPECT_FALSE(std::filesystem::exists(copies.sub(row_file_name(0)))) << "a file of rank 0's own head was copied";
+  EXPECT_FALSE(std::filesystem::exists(stale)) << "a copy unused for 8 days was kept";
 }
 
 // A rank whose row files are not there and that keeps no copies: it is

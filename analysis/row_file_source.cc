@@ -1,6 +1,5 @@
 #include "analysis/row_file_source.h"
 
-#include <cctype>
 #include <filesystem>
 #include <set>
 #include <stdexcept>
@@ -32,24 +31,6 @@ void RowFileSource::read_rows(int64_t snapshot, const int64_t* rows, int64_t cou
 void RowFileSource::read_range(int64_t snapshot, int64_t begin, int64_t end, float* out) const {
   file(snapshot).read_range(begin, end, out);
 }
-
-namespace {
-
-// A row file's name as the daemon writes it (store/row_files.h): digits, a
-// dot, 16 hex digits, ".f32". A copy is written only under such a name, so
-// that a block message cannot make a rank write elsewhere.
-bool is_row_file_name(const std::string& name) {
-  const size_t dot = name.find('.');
-  if (dot == 0 || dot == std::string::npos || name.size() != dot + 1 + 16 + 4 || name.substr(dot + 17) != ".f32")
-    return false;
-  for (size_t i = 0; i < dot; ++i)
-    if (!std::isdigit(static_cast<unsigned char>(name[i]))) return false;
-  for (size_t i = dot + 1; i < dot + 17; ++i)
-    if (!std::isxdigit(static_cast<unsigned char>(name[i]))) return false;
-  return true;
-}
-
-}  // namespace
 
 RowFileAccess rank_row_files(const std::string& copies_dir, std::chrono::seconds keep_unused) {
   RowFileAccess access;
@@ -87,25 +68,25 @@ RowFileAccess rank_row_files(const std::string& copies_dir, std::chrono::seconds
     write_row_file(copy_of(file), next_bytes);
   };
   access.prune = [copies_dir, keep_unused](const std::vector<std::string>& in_use) {
-      std::set<std::string> used;
-      for (const auto& file : in_use) used.insert(std::filesystem::path(file).filename().string());
-      const auto unused_since = std::filesystem::file_time_type::clock::now() - keep_unused;
-      std::vector<std::string> removed;
-      std::error_code ec;
-      std::filesystem::directory_iterator entries(copies_dir, ec);
-      if (ec == std::errc::no_such_file_or_directory) return removed;  // nothing copied yet
-      if (ec) throw StoreError("cannot list the row-file copies in " + copies_dir + ": " + ec.message());
-      for (const auto& entry : entries) {
-        const std::string name = entry.path().filename().string();
-        if (!is_row_file_name(name) || used.count(name) || !entry.is_regular_file(ec)) continue;
-        const auto modified = entry.last_write_time(ec);
-        if (ec || modified >= unused_since) continue;
-        if (!std::filesystem::remove(entry.path(), ec) && ec)
-          throw StoreError("cannot remove the unused row-file copy " + entry.path().string() + ": " + ec.message());
-        removed.push_back(name);
-      }
-      return removed;
-    };
+    std::set<std::string> used;
+    for (const auto& file : in_use) used.insert(std::filesystem::path(file).filename().string());
+    const auto unused_since = std::filesystem::file_time_type::clock::now() - keep_unused;
+    std::vector<std::string> removed;
+    std::error_code ec;
+    std::filesystem::directory_iterator entries(copies_dir, ec);
+    if (ec == std::errc::no_such_file_or_directory) return removed;  // nothing copied yet
+    if (ec) throw StoreError("cannot list the row-file copies in " + copies_dir + ": " + ec.message());
+    for (const auto& entry : entries) {
+      const std::string name = entry.path().filename().string();
+      if (!is_row_file_name(name) || used.count(name) || !entry.is_regular_file(ec)) continue;
+      const auto modified = entry.last_write_time(ec);
+      if (ec || modified >= unused_since) continue;
+      if (!std::filesystem::remove(entry.path(), ec) && ec)
+        throw StoreError("cannot remove the unused row-file copy " + entry.path().string() + ": " + ec.message());
+      removed.push_back(name);
+    }
+    return removed;
+  };
   return access;
 }
 

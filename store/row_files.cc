@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -79,6 +80,17 @@ void write_row_file(const std::string& path, const std::function<bool(std::strin
 
 std::string row_files_dir(const Store& store, const std::string& run) {
   return (std::filesystem::path(store.dir()) / "row-files" / hex(run)).string();
+}
+
+bool is_row_file_name(const std::string& name) {
+  const size_t dot = name.find('.');
+  if (dot == 0 || dot == std::string::npos || name.size() != dot + 1 + 16 + 4 || name.substr(dot + 17) != ".f32")
+    return false;
+  for (size_t i = 0; i < dot; ++i)
+    if (!std::isdigit(static_cast<unsigned char>(name[i]))) return false;
+  for (size_t i = dot + 1; i < dot + 17; ++i)
+    if (!std::isxdigit(static_cast<unsigned char>(name[i]))) return false;
+  return true;
 }
 
 RowFile RowFile::open(Store& store, const SnapshotMeta& meta) {

@@ -27,6 +27,13 @@ namespace cw {
 // <store>/row-files/<run hex>: every row file of `run`.
 std::string row_files_dir(const Store& store, const std::string& run);
 
+// Whether `name` (no folder) has a row file's name form as RowFile::open
+// writes it: the step in digits, a dot, the checksum in 16 hex digits,
+// ".f32". A trainer rank keeps and removes copies only under such names
+// (analysis/row_file_source.h), so that a block message cannot make it
+// write elsewhere.
+bool is_row_file_name(const std::string& name);
+
 // Bytes a row file's writing holds at most beside the stored array's bytes.
 constexpr uint64_t kRowFileWriteChunkBytes = uint64_t(1) << 20;
 

@@ -16,30 +16,27 @@ else()
 endif()
 file(INSTALL ${CW_DEPLOY_DIR}/conceptwatchd.toml DESTINATION ${config_dir})
 
-file(READ ${CW_DEPLOY_DIR}/conceptwatchd.service unit)
-set(exec "ExecStart=${CMAKE_INSTALL_PREFIX}/${CW_INSTALL_BINDIR}/conceptwatchd --config ${config_dir}/conceptwatchd.toml")
-string(REGEX REPLACE "ExecStart=[^ \n]+ --config [^ \n]+" "${exec}" installed "${unit}")
-string(FIND "${installed}" "${exec}" found)
-if(found EQUAL -1)
-  message(FATAL_ERROR "deploy/conceptwatchd.service: no 'ExecStart=PROGRAM --config FILE' line to point at ${CMAKE_INSTALL_PREFIX}")
-endif()
-# Written where it is installed (not in the build tree), so that two
-# installs at once (ctest -j) do not share a file.
-function(write_unit name text)
+# Installs deploy/NAME with its ExecStart line (PATTERN) replaced by EXEC;
+# fails naming LINE, the line it looks for, when the unit has none. Written
+# where it is installed (not in the build tree), so that two installs at
+# once (ctest -j) do not share a file.
+function(install_unit name pattern exec line)
+  file(READ ${CW_DEPLOY_DIR}/${name} unit)
+  string(REGEX REPLACE "${pattern}" "${exec}" installed "${unit}")
+  string(FIND "${installed}" "${exec}" found)
+  if(found EQUAL -1)
+    message(FATAL_ERROR "deploy/${name}: no '${line}' line to point at ${CMAKE_INSTALL_PREFIX}")
+  endif()
   set(unit_path $ENV{DESTDIR}${CMAKE_INSTALL_PREFIX}/lib/systemd/system/${name})
   message(STATUS "Installing: ${unit_path}")
-  file(WRITE ${unit_path} "${text}")
+  file(WRITE ${unit_path} "${installed}")
   set(CMAKE_INSTALL_MANIFEST_FILES ${CMAKE_INSTALL_MANIFEST_FILES} ${CMAKE_INSTALL_PREFIX}/lib/systemd/system/${name}
       PARENT_SCOPE)
 endfunction()
-write_unit(conceptwatchd.service "${installed}")
 
-file(READ ${CW_DEPLOY_DIR}/conceptwatch-trainer@.service unit)
-set(exec "ExecStart=${CMAKE_INSTALL_PREFIX}/${CW_INSTALL_BINDIR}/conceptwatch-trainer ")
-string(REGEX REPLACE "ExecStart=[^ 
-]+/conceptwatch-trainer " "${exec}" installed "${unit}")
-string(FIND "${installed}" "${exec}" found)
-if(found EQUAL -1)
-  message(FATAL_ERROR "deploy/conceptwatch-trainer@.service: no 'ExecStart=.../conceptwatch-trainer ...' line to point at ${CMAKE_INSTALL_PREFIX}")
-endif()
-write_unit(conceptwatch-trainer@.service "${installed}")
+set(bin ${CMAKE_INSTALL_PREFIX}/${CW_INSTALL_BINDIR})
+install_unit(conceptwatchd.service "ExecStart=[^ \n]+ --config [^ \n]+"
+             "ExecStart=${bin}/conceptwatchd --config ${config_dir}/conceptwatchd.toml"
+             "ExecStart=PROGRAM --config FILE")
+install_unit(conceptwatch-trainer@.service "ExecStart=[^ \n]+/conceptwatch-trainer "
+             "ExecStart=${bin}/conceptwatch-trainer " "ExecStart=.../conceptwatch-trainer ...")

@@ -209,7 +209,9 @@ int main(int argc, char** argv) {
   app.add_option("--data-dir", context.data_dir, "data directory (read-only)")->capture_default_str()->take_last();
   app.add_flag("--json", context.json, "print JSON instead of tables")->take_last();
   cw::add_run_target(&app, &args.target);
-  app.add_option("--steps", args.steps, "training steps")->capture_default_str();
+  app.add_option("--steps", args.steps, "training steps")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40))
+      ->capture_default_str();
   app.add_option("--out", args.out, "also export the offline crosscoder here");
   app.add_option("--config", args.config,
                  "conceptwatchd's TOML configuration: its [emergence] settings date the features of both "
@@ -217,14 +219,15 @@ int main(int argc, char** argv) {
       ->take_last();
   app.add_option("--n-features", args.n_features,
                  "features of the offline fit (default: the online crosscoder's, else the configuration's)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 24));  // CLI::NonNegativeNumber would print DBL_MAX's 309 digits
   app.add_option("--decoder-fusion", args.decoder_fusion,
                  "the offline fit's fused decoder rows (default: the online crosscoder's, else the configuration's; "
                  "0: the paper's loss)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Range(0.0, 1e6));  // the bound CrosscoderOptions enforces
   app.add_option("--match-cosine", args.agreement.min_cosine,
                  "features are the same when their decoder rows (each at its strongest snapshot; at the final "
                  "one beside it) have at least this cosine")
+      ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
   bool many_to_one = false;
   app.add_flag("--many-to-one", many_to_one,

@@ -82,7 +82,7 @@ int main(int argc, char** argv) {
                  "spread every update's training steps over this many processes, this daemon being one; it starts "
                  "the others (conceptwatch-trainer) unless [analysis] spawn_trainer_ranks = false. 1: alone, with "
                  "the ranks' arithmetic; 0: alone (the default; same as [analysis] trainer_ranks; docs/SCALE_OUT.md)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 20));  // CLI::NonNegativeNumber would print DBL_MAX's 309 digits
   bool store_only = false;
   app.add_flag("--store-only", store_only, "store snapshots, train no crosscoder (same as [crosscoder] enabled = false)");
   bool read_only = false;

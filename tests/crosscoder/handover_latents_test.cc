@@ -1,6 +1,5 @@
 // One feature held by two latents in turn is found (crosscoder/
-// handover_latents.h) and joined (Crosscoder::Impl::join_handovers, in an
-// update's passes and, with no probe pass, while refining): the
+// handover_latents.h) and joined (Crosscoder::Impl::join_handovers): the
 // later latent takes the earlier one's heads, the earlier one is freed. A
 // pair below the default |cos| (0.9) and a later latent that was present
 // before the handover are left alone.
@@ -90,26 +89,6 @@ TEST(HandoverLatents, JoinGivesTheLaterLatentTheOlderHeadsAndFreesTheEarlier) {
                 torch::zeros({kF})};
   off.adam = AdamState::zeros_for(off.params);
   EXPECT_EQ(off.join_handovers(&pass), 0);
-}
-
-// The idle refinement joins with no probe pass (Crosscoder::join_handovers):
-// the same join, nothing marked.
-TEST(HandoverLatents, JoinsWithoutAProbePassAsTheRefinementDoes) {
-  CrosscoderOptions o;
-  o.d_model = kD;
-  o.n_features = kF;
-  Crosscoder::Impl m(o);
-  m.steps = {0, 1, 2, 3};
-  m.n_tokens = 8;
-  const auto w = decoder();
-  m.params = {torch::randn({kF, kT * kD}), torch::from_blob(const_cast<float*>(w.data()), {kT, kF, kD}).clone(),
-              torch::randn({kT, kF}), torch::zeros({kT, kD}), torch::zeros({kF})};
-  m.adam = AdamState::zeros_for(m.params);
-  const auto before = m.params.w_dec.clone();
-  ASSERT_EQ(m.join_handovers(nullptr), 1);
-  for (int64_t t = 0; t < 2; ++t) EXPECT_TRUE(torch::allclose(m.params.w_dec[t][1], before[t][0] * 1.5)) << t;
-  EXPECT_EQ(m.params.w_dec.select(1, 0).abs().max().item<float>(), 0.0f);
-  EXPECT_EQ(m.join_handovers(nullptr), 0);
 }
 
 }  // namespace

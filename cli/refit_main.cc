@@ -223,7 +223,7 @@ int main(int argc, char** argv) {
   app.add_option("--decoder-fusion", args.decoder_fusion,
                  "the offline fit's fused decoder rows (default: the online crosscoder's, else the configuration's; "
                  "0: the paper's loss)")
-      ->check(CLI::Range(0.0, 1e6));  // the bound CrosscoderOptions enforces
+      ->check(CLI::Range(0.0, 1e6));  // check_option_ranges' bound (it also refuses 1e6 itself)
   app.add_option("--match-cosine", args.agreement.min_cosine,
                  "features are the same when their decoder rows (each at its strongest snapshot; at the final "
                  "one beside it) have at least this cosine")

@@ -215,6 +215,7 @@ void TapWorker::refine(const std::vector<SnapshotMeta>& stored) {
   // demo's 78 heads) stay a small part of it and other taps get turns.
   constexpr int kBudgetsPerTurn = 10;
   TrainReport report;
+  report.joined = crosscoder_->join_handovers();
   for (int budget = 0; budget < kBudgetsPerTurn && refine_steps_left_ > 0 && !arrived_ && !*stop_; ++budget) {
     const TrainReport part = crosscoder_->train_between_arrivals(1.0, stop_, ranks_);
     if (budget == 0) report.first_loss = part.first_loss;
@@ -509,10 +510,10 @@ void TapWorker::finish_update(const std::vector<uint64_t>& new_steps, const Trai
     status_["last_update"]["phase_seconds"] = clock.seconds();
   }
   if (new_steps.empty()) {
-    spdlog::info("crosscoder {}/{}: refined over {} snapshots, {} steps in {:.1f} s ({}), loss {:.4g} -> {:.4g}, {} "
-                 "faded rows silenced, {} refinement steps left",
-                 run_, tap_, steps.size(), report.steps, seconds, clock.text(), report.first_loss, report.last_loss,
-                 report.silenced, refine_steps_left());
+    spdlog::info("crosscoder {}/{}: refined over {} snapshots, {} joined, {} steps in {:.1f} s ({}), loss {:.4g} -> "
+                 "{:.4g}, {} faded rows silenced, {} refinement steps left",
+                 run_, tap_, steps.size(), report.joined, report.steps, seconds, clock.text(), report.first_loss,
+                 report.last_loss, report.silenced, refine_steps_left());
     return;
   }
   spdlog::info(

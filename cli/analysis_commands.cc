@@ -226,7 +226,7 @@ void add_analysis_commands(CLI::App& app, const CliContext& context, int* exit_c
         std::cout << ", strengthened (present before, by its activations) at step " << text(j["strengthened_step"]);
       if (!j.value("transient_step", nlohmann::json()).is_null())
         std::cout << ", transient at step " << text(j["transient_step"])
-                  << " (one snapshot; not in the activations before or after)";
+                  << " (a direction of one snapshot: gone by the next, or turned to another)";
       std::cout << ", faded at step " << text(j["faded_step"]) << ", contextuality " << fixed(j["contextuality"], 2)
                 << "\n";
       const nlohmann::json evidence = j.value("emergence_evidence", nlohmann::json());

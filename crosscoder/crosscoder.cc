@@ -341,7 +341,7 @@ void Crosscoder::Impl::free_latents(const torch::Tensor& ids, ProbePass* pass) {
   params.w_enc.view({F, T, d}).index_put_({ids}, torch::zeros({}));
   params.b_enc.index_put_({Slice(), ids}, torch::zeros({}));
   adam.reset_latents(ids);
-  pass->fired.index_put_({ids}, 0.0);
+  if (pass) pass->fired.index_put_({ids}, 0.0);
 }
 
 int64_t Crosscoder::Impl::merge_redundant_latents(ProbePass* pass) {
@@ -692,6 +692,8 @@ TrainReport Crosscoder::train_between_arrivals(double share, const std::atomic<b
   if (!report.interrupted) report.silenced = impl_->silence_faded_rows();
   return report;
 }
+
+int64_t Crosscoder::join_handovers() { return impl_->join_handovers(nullptr); }
 
 int64_t Crosscoder::steps_since_update() const { return impl_->steps_since_update; }
 

@@ -107,6 +107,13 @@ class Crosscoder {
   // daemon refines with whole budgets of it (share 1: "Refining while idle").
   TrainReport train_between_arrivals(double share, const std::atomic<bool>* stop = nullptr,
                                      TrainerRanks* ranks = nullptr);
+  // Joins the latents that handed a feature over (handover_latents.h, at
+  // join_handover_cosine; 0 turns it off) as train()'s passes do, and
+  // returns how many. The idle refinement calls it before each turn of
+  // budgets: training moves a feature from one latent to another there
+  // too, with no update's passes after it to join them (docs/CROSSCODER.md
+  // "Handovers joined while refining").
+  int64_t join_handovers();
   // Steps train_between_arrivals() has trained since the last train() (kept
   // with the state, so that a restarted daemon knows how much of an idle
   // refinement is left); -1 for a state saved before it was kept.

@@ -109,14 +109,15 @@ struct Crosscoder::Impl {
   // (coactivation.h) and marks them dead in `pass`. Returns how many.
   int64_t merge_redundant_latents(ProbePass* pass);
   // Empties latents `ids` (they never fire again), resets their Adam state
-  // and marks them dead in `pass`, so recruitment can reuse them at once.
+  // and marks them dead in `pass` (when given), so recruitment can reuse
+  // them at once.
   void free_latents(const torch::Tensor& ids, ProbePass* pass);
   // Zeroes latents the others reconstruct (refit_ablation.h) and marks them
   // dead in `pass`. Returns how many.
   int64_t fold_explained_latents(ProbePass* pass);
   // Joins latents that handed a feature over (handover_latents.h): the
   // later one takes the earlier one's heads before the handover, the earlier
-  // one is emptied and marked dead in `pass`. Returns how many.
+  // one is emptied and marked dead in `pass` (when given). Returns how many.
   int64_t join_handovers(ProbePass* pass);
   // Splits latents that returned with another direction
   // (returning_latents.h) onto the latents `pass` counts dead, marking them

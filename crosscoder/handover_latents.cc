@@ -21,12 +21,12 @@ std::vector<Handover> handover_latents(const float* w_dec, int64_t T, int64_t F,
   // Per latent: the last head at the on level (A ends there) and the first
   // head at or above the off level (B starts there).
   std::vector<int64_t> last_on(F, -1), first_present(F, -1), first_on(F, -1);
+  std::vector<double> largest(F, 0.0);
   for (int64_t i = 0; i < F; ++i) {
-    double largest = 0;
-    for (int64_t t = 0; t < T; ++t) largest = std::max(largest, norm[t * F + i]);
-    if (!(largest > 0)) continue;
+    for (int64_t t = 0; t < T; ++t) largest[i] = std::max(largest[i], norm[t * F + i]);
+    if (!(largest[i] > 0)) continue;
     for (int64_t t = 0; t < T; ++t) {
-      const double level = norm[t * F + i] / largest;
+      const double level = norm[t * F + i] / largest[i];
       if (level >= kLatentOn) last_on[i] = t;
       if (level >= kLatentOn && first_on[i] < 0) first_on[i] = t;
       if (level >= kLatentOff && first_present[i] < 0) first_present[i] = t;
@@ -42,10 +42,18 @@ std::vector<Handover> handover_latents(const float* w_dec, int64_t T, int64_t F,
     for (const int64_t b : to) {
       const float* rb = w_dec + (at * F + b) * d;
       for (const int64_t a : from) {
-        const float* ra = w_dec + ((at - 1) * F + a) * d;
-        double dot = 0;
-        for (int64_t k = 0; k < d; ++k) dot += double(ra[k]) * rb[k];
-        const double c = std::fabs(dot) / std::max(norm[(at - 1) * F + a] * norm[at * F + b], 1e-300);
+        // A's direction at any head where it is on, not only at at − 1: a
+        // row of A's at a quiet snapshot can be blurred below the cosine
+        // while its others hold the feature (docs/CROSSCODER.md
+        // "Directions that turn at once").
+        double c = 0;
+        for (int64_t t = 0; t < at; ++t) {
+          if (norm[t * F + a] < kLatentOn * largest[a]) continue;
+          const float* ra = w_dec + (t * F + a) * d;
+          double dot = 0;
+          for (int64_t k = 0; k < d; ++k) dot += double(ra[k]) * rb[k];
+          c = std::max(c, std::fabs(dot) / std::max(norm[t * F + a] * norm[at * F + b], 1e-300));
+        }
         if (c >= min_cosine) pairs.emplace_back(-c, b, a, at);
       }
     }

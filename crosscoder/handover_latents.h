@@ -21,16 +21,16 @@ struct Handover {
   int64_t from = 0;  // A: on up to head at − 1, off from `at` on
   int64_t to = 0;    // B: off before `at`, on at `at`
   int64_t at = 0;
-  double cosine = 0;  // of A's decoder row at at − 1 and B's at `at`
+  double cosine = 0;  // the largest |cos| of A's rows where it is on with B's at `at`
 };
 
 // `w_dec` is [T × F × d] row-major. On and off are the emergence detector's
 // levels of the normalised decoder norm (latent_levels.h: on from 0.5 of
 // the latent's largest head, off below 0.3): A is on at at − 1 and below
 // the on level at every head from `at`; B is below the off level at every
-// head before `at` and on at `at`. Pairs whose two rows have |cos| of at
-// least `min_cosine`, most similar first, each latent in one pair at most;
-// ascending by `to`.
+// head before `at` and on at `at`. Pairs where B's row at `at` has |cos| of
+// at least `min_cosine` with A's row at some head where A is on, most
+// similar first, each latent in one pair at most; ascending by `to`.
 std::vector<Handover> handover_latents(const float* w_dec, int64_t T, int64_t F, int64_t d, double min_cosine);
 
 }  // namespace cw

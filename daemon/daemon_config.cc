@@ -312,6 +312,7 @@ void load_daemon_config(const std::string& path, DaemonConfig* config) {
   flag("emergence", "activation_fades", &analysis.monitor.emergence.activation_fades);
   real("emergence", "activation_fade_below", &analysis.monitor.emergence.activation_fade_below);
   flag("emergence", "activation_dates", &analysis.monitor.emergence.activation_dates);
+  real("emergence", "direction_held_cosine", &analysis.monitor.emergence.direction_held_cosine);
   try {  // at start-up, not when the first feature is tracked
     FeatureEventTracker check(analysis.monitor.emergence);
   } catch (const std::invalid_argument& e) {

@@ -35,6 +35,8 @@ FeatureEventTracker::FeatureEventTracker(EmergenceOptions options) : options_(op
     throw std::invalid_argument("emergence: hysteresis must be in [0, threshold]");
   if (!(options_.activation_fade_below >= 0 && options_.activation_fade_below <= options_.threshold - options_.hysteresis))
     throw std::invalid_argument("emergence: activation_fade_below must be in [0, threshold - hysteresis]");
+  if (!(options_.direction_held_cosine >= -1 && options_.direction_held_cosine <= 1))
+    throw std::invalid_argument("emergence: direction_held_cosine must be in [-1, 1] (-1: off)");
 }
 
 std::optional<FeatureEvent> FeatureEventTracker::append(double norm, std::optional<double> activation) {

@@ -113,6 +113,18 @@ struct EmergenceOptions {
   // atoms rose: stray claims up by half or more (docs/CROSSCODER.md
   // "Emergences the activations date earlier").
   bool activation_dates = false;
+  // Read by the answers (query/feature_summary.h), not by the tracker: an
+  // emergence at s whose decoder direction at s + 1, with the feature still
+  // present there, has a cosine below this with its direction at s is a
+  // direction of one snapshot (reported transient, not emerged), as one
+  // that fades at s + 1 is. The latent did not learn a feature at s: it
+  // moved on to another direction at once (planted quiet-then-mass
+  // streams: latents mixing several atoms, one per snapshot, whose
+  // emergence was credited to an atom present from the start; a planted
+  // atom's own latent keeps its direction from its onset). Why 0.5 and a
+  // case on each side: docs/CROSSCODER.md "Directions that turn at once".
+  // −1 turns the rule off.
+  double direction_held_cosine = 0.5;  // in [−1, 1]
 };
 
 enum class FeatureEventKind { kEmerged, kFaded, kReEmerged, kStrengthened };

@@ -11,14 +11,23 @@ namespace {
 
 nlohmann::json number_or_null(double value) { return std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(); }
 
-nlohmann::json evidence_json(const FeatureEvent& event, uint64_t step) {
-  return {{"verdict", to_string(event.evidence.verdict)},
-          {"kind", to_string(event.kind)},
-          {"step", step},
-          {"normalised_norm_before", event.evidence.norm_before},
-          {"normalised_norm_at", event.evidence.norm_at},
-          {"activation_strength_before", number_or_null(event.evidence.activation_before)},
-          {"activation_strength_at", number_or_null(event.evidence.activation_at)}};
+// The cosine of the decoder direction at the snapshot after `s` with the
+// one at `s`; NaN at the latest snapshot.
+double direction_cosine_next(const FeatureTrajectory& trajectory, std::size_t s) {
+  return s + 1 < trajectory.points.size() ? double(trajectory.points[s + 1].cos_previous) : NAN;
+}
+
+nlohmann::json evidence_json(const FeatureEvent& event, uint64_t step, const FeatureTrajectory& trajectory) {
+  nlohmann::json evidence = {{"verdict", to_string(event.evidence.verdict)},
+                             {"kind", to_string(event.kind)},
+                             {"step", step},
+                             {"normalised_norm_before", event.evidence.norm_before},
+                             {"normalised_norm_at", event.evidence.norm_at},
+                             {"activation_strength_before", number_or_null(event.evidence.activation_before)},
+                             {"activation_strength_at", number_or_null(event.evidence.activation_at)}};
+  if (event.kind != FeatureEventKind::kFaded)
+    evidence["decoder_cosine_next"] = number_or_null(direction_cosine_next(trajectory, event.snapshot));
+  return evidence;
 }
 
 // Every entry a letter prefix and a number ("t0", "tok17"): names of
@@ -45,6 +54,15 @@ bool is_one_snapshot_direction(std::size_t s, std::size_t fade, const std::vecto
                                const EmergenceOptions& options) {
   if (fade != s + 1 || s == 0 || strength.size() <= fade) return false;
   return strength[s - 1] < options.activation_fade_below && strength[fade] < options.activation_fade_below;
+}
+
+// An emergence at s after which the feature stays present (by the norm)
+// while its decoder direction turns away (cosine below
+// direction_held_cosine): a direction of one snapshot too.
+bool turns_at_once(std::size_t s, const FeatureTrajectory& trajectory, const std::vector<double>& norm,
+                   const EmergenceOptions& options) {
+  if (s + 1 >= norm.size() || norm[s + 1] < options.threshold - options.hysteresis) return false;
+  return direction_cosine_next(trajectory, s) < options.direction_held_cosine;
 }
 
 }  // namespace
@@ -96,15 +114,21 @@ FeatureSummary summarise_feature(const FeatureTrajectory& trajectory, const Emer
       const uint64_t step = trajectory.points[event.snapshot].step;
       if (event.kind == FeatureEventKind::kEmerged || event.kind == FeatureEventKind::kReEmerged) {
         before_last_emergence = story;
-        story = {step, nullptr, nullptr, evidence_json(event, step)};
+        story = {step, nullptr, nullptr, evidence_json(event, step, trajectory)};
         transient = nullptr;
         last_emergence = event.snapshot;
+        if (turns_at_once(event.snapshot, trajectory, norm, options)) {
+          // Present on, but as another direction: nothing learned at s.
+          transient = step;
+          story = before_last_emergence;
+          last_emergence.reset();
+        }
       } else if (event.kind == FeatureEventKind::kStrengthened) {
         // The activations say it was there before: not an emergence, and
         // the fade before it (if any) is doubtful too.
         story.strengthened = step;
         story.faded = nullptr;
-        story.evidence = evidence_json(event, step);
+        story.evidence = evidence_json(event, step, trajectory);
         last_emergence.reset();
       } else if (event.kind == FeatureEventKind::kFaded) {
         story.faded = step;

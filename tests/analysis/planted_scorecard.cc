@@ -112,10 +112,11 @@ Scorecard score_planted(const PlantedDictionary& p, const DaemonReport& report, 
     const auto step = answer(id, "emerged_step");
     return step.is_null() ? -1 : step.get<int64_t>();
   };
-  auto strength_at = [&](int64_t id) -> nlohmann::json {  // at the claimed emergence; null: unmeasured
+  auto evidence_of = [&](int64_t id, const char* key) -> nlohmann::json {  // of the claimed emergence; null: none
     const auto evidence = answer(id, "emergence_evidence");
-    return evidence.is_object() ? evidence.value("activation_strength_at", nlohmann::json()) : nlohmann::json();
+    return evidence.is_object() ? evidence.value(key, nlohmann::json()) : nlohmann::json();
   };
+  auto strength_at = [&](int64_t id) { return evidence_of(id, "activation_strength_at"); };  // null: unmeasured
   auto strengthened = [&](int64_t id) { return !answer(id, "strengthened_step").is_null(); };
 
   std::vector<double> match_cosine;
@@ -125,7 +126,8 @@ Scorecard score_planted(const PlantedDictionary& p, const DaemonReport& report, 
                           {"onset_step", step_of(p.onset[k])},
                           {"feature", matched[k]},
                           {"cosine", match_cosine[k]},
-                          {"emerged_step", claimed >= 0 ? nlohmann::json(claimed) : nlohmann::json()}};
+                          {"emerged_step", claimed >= 0 ? nlohmann::json(claimed) : nlohmann::json()},
+                          {"transient_step", answer(matched[k], "transient_step")}};
   };
   // The other features as near atom k as the matching asks (what a late
   // claim's atom has besides the feature it was matched to), best first.
@@ -166,6 +168,7 @@ Scorecard score_planted(const PlantedDictionary& p, const DaemonReport& report, 
       ++s.rising_matched;
       s.dated_exact += claimed == onset;
       if (claimed == onset) s.strength_at_exact.push_back(strength_at(feature));
+      if (claimed == onset) s.cosine_next_at_exact.push_back(evidence_of(feature, "decoder_cosine_next"));
       const int64_t before = int64_t(step_of(p.onset[k] - 1));
       const int64_t after = p.onset[k] + 1 < T ? int64_t(step_of(p.onset[k] + 1)) : onset;
       s.dated_within_one += claimed >= before && claimed <= after;
@@ -270,6 +273,7 @@ nlohmann::json Scorecard::to_json() const {
           {"stray_partial", stray_partial},
           {"stray", stray},
           {"strength_at_exact", strength_at_exact},
+          {"cosine_next_at_exact", cosine_next_at_exact},
           {"misdated", misdated},
           {"unfaded", unfaded},
           {"late", late}};
@@ -311,6 +315,7 @@ Scorecard Scorecard::from_json(const nlohmann::json& j) {
   s.stray_partial = j.value("stray_partial", 0);
   if (j.contains("stray")) j["stray"].get_to(s.stray);
   if (j.contains("strength_at_exact")) j["strength_at_exact"].get_to(s.strength_at_exact);
+  if (j.contains("cosine_next_at_exact")) j["cosine_next_at_exact"].get_to(s.cosine_next_at_exact);
   if (j.contains("misdated")) j["misdated"].get_to(s.misdated);
   if (j.contains("unfaded")) j["unfaded"].get_to(s.unfaded);
   if (j.contains("late")) j["late"].get_to(s.late);

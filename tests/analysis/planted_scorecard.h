@@ -109,6 +109,9 @@ struct Scorecard {
   // every rising atom dated exactly: how far the data shows a true
   // emergence, beside the stray claims' (their "activation_strength_at").
   std::vector<nlohmann::json> strength_at_exact;
+  // The same claims' decoder cosine with the next snapshot (the evidence's
+  // decoder_cosine_next; null at the latest snapshot).
+  std::vector<nlohmann::json> cosine_next_at_exact;
 
   double dated_exact_share() const { return rising ? double(dated_exact) / rising : 1.0; }
   double dated_within_one_share() const { return rising ? double(dated_within_one) / rising : 1.0; }

@@ -223,12 +223,14 @@ void print_feature_history(const DaemonProcess& daemon, const std::string& run, 
   const auto answer = daemon.query("feature", {{"run", run}, {"id", feature}});
   for (const auto& point : answer.value("trajectory", nlohmann::json::array())) {
     const auto& strength = point["activation_strength"];
-    char text[64];
-    std::snprintf(text, sizeof text, " %.2f/%.2f/%.3f", point["normalised_norm"].get<double>(),
-                  strength.is_number() ? strength.get<double>() : NAN, point["frequency"].get<double>());
+    char text[80];
+    std::snprintf(text, sizeof text, " %.2f/%.2f/%.3f/%.2f", point["normalised_norm"].get<double>(),
+                  strength.is_number() ? strength.get<double>() : NAN, point["frequency"].get<double>(),
+                  point["cos_previous"].get<double>());
     norms += text;
   }
-  std::fprintf(out, "  feature %lld, normalised decoder norm/activation strength/frequency per snapshot:%s\n",
+  std::fprintf(out, "  feature %lld, normalised decoder norm/activation strength/frequency/decoder cosine with the previous "
+               "snapshot, per snapshot:%s\n",
                (long long)feature, norms.c_str());
   const int64_t d = planted.options.d_model;
   const auto decoder = exported_decoder(daemon, run);

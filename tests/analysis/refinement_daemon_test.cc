@@ -33,7 +33,7 @@ std::string crosscoder_section(const std::string& refinement) {
 int64_t refined_steps_logged(const std::string& log, int64_t snapshots) {
   const std::size_t update = log.rfind("(now " + std::to_string(snapshots) + ")");
   if (update == std::string::npos) return -1;
-  static const std::regex line("refined over \\d+ snapshots, (\\d+) steps");
+  static const std::regex line("refined over \\d+ snapshots, \\d+ joined, (\\d+) steps");
   int64_t steps = 0;
   for (auto it = std::sregex_iterator(log.begin() + std::ptrdiff_t(update), log.end(), line);
        it != std::sregex_iterator(); ++it)

@@ -22,6 +22,7 @@ FeatureTrajectory trajectory_of(const std::vector<float>& norm, const std::vecto
     point.decoder_norm = norm[t];
     point.activation_strength = strength[t];
     point.frequency = norm[t] > 0.5f ? 0.26f : 0.0f;
+    point.cos_previous = 1;  // one direction throughout
     trajectory.points.push_back(point);
   }
   return trajectory;
@@ -87,6 +88,46 @@ TEST(FeatureSummary, ADirectionOfOneSnapshotIsTransientNotEmerged) {
   const nlohmann::json unmeasured = summarise_feature(trajectory_of(norm, {NAN, NAN, NAN, NAN, NAN}),
                                                       EmergenceOptions{}, nullptr).json;
   EXPECT_EQ(unmeasured["emerged_step"], 100);
+}
+
+TEST(FeatureSummary, AnEmergenceWhoseDirectionTurnsAtOnceIsTransient) {
+  // Present from snapshot 1 on by the norm and the activations; the
+  // decoder cosine of snapshot 2's direction with snapshot 1's decides.
+  const std::vector<float> norm = {0.01f, 1.00f, 0.90f, 0.80f, 0.80f};
+  auto with_turn = [&](float cosine_at_2) {
+    FeatureTrajectory trajectory = trajectory_of(norm, {0.05f, 1.00f, 0.90f, 0.80f, 0.80f});
+    trajectory.points[2].cos_previous = cosine_at_2;
+    return trajectory;
+  };
+  // A latent that mixed atoms, one per snapshot (quiet-then-mass/d72/k110/
+  // t8/s307 refined, feature 246: the next snapshot's direction another
+  // atom's): no emergence, a direction of one snapshot.
+  const nlohmann::json turned = summarise_feature(with_turn(0.10f), EmergenceOptions{}, nullptr).json;
+  EXPECT_TRUE(turned["emerged_step"].is_null());
+  EXPECT_EQ(turned["transient_step"], 100);
+  EXPECT_TRUE(turned["emergence_evidence"].is_null());
+  // The other side: the lowest cosine of a rising atom dated exactly on the
+  // same stream (0.747) keeps the emergence, and says so in its evidence.
+  const nlohmann::json kept = summarise_feature(with_turn(0.747f), EmergenceOptions{}, nullptr).json;
+  EXPECT_EQ(kept["emerged_step"], 100);
+  EXPECT_TRUE(kept["transient_step"].is_null());
+  EXPECT_FLOAT_EQ(kept["emergence_evidence"]["decoder_cosine_next"].get<float>(), 0.747f);
+  // Off (-1): as the norm says.
+  EmergenceOptions off;
+  off.direction_held_cosine = -1;
+  EXPECT_EQ(summarise_feature(with_turn(0.10f), off, nullptr).json["emerged_step"], 100);
+  // Turned, but the feature fades right away by its norm: the fade rule's
+  // case (its activations after it decide), not this one.
+  FeatureTrajectory gone = trajectory_of({0.01f, 1.00f, 0.10f, 0.00f, 0.00f}, {0.05f, 1.00f, 0.30f, 0.20f, 0.20f});
+  gone.points[2].cos_previous = 0.10f;
+  const nlohmann::json faded = summarise_feature(gone, EmergenceOptions{}, nullptr).json;
+  EXPECT_EQ(faded["emerged_step"], 100);
+  EXPECT_EQ(faded["faded_step"], 200);
+  // The latest snapshot has no next: kept, null in the evidence.
+  const nlohmann::json last = summarise_feature(trajectory_of({0.0f, 0.0f, 1.0f}, {0.0f, 0.0f, 1.0f}),
+                                                EmergenceOptions{}, nullptr).json;
+  EXPECT_EQ(last["emerged_step"], 200);
+  EXPECT_TRUE(last["emergence_evidence"]["decoder_cosine_next"].is_null());
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // One feature held by two latents in turn is found (crosscoder/
-// handover_latents.h) and joined (Crosscoder::Impl::join_handovers): the
+// handover_latents.h) and joined (Crosscoder::Impl::join_handovers, in an
+// update's passes and, with no probe pass, while refining): the
 // later latent takes the earlier one's heads, the earlier one is freed. A
 // pair below the default |cos| (0.9) and a later latent that was present
 // before the handover are left alone.
@@ -57,6 +58,23 @@ TEST(HandoverLatents, FindsTheLatentThatTookTheFeatureOver) {
   EXPECT_EQ(loose[1].to, 3);
 }
 
+// A's row at the head before the handover blurred (a quiet snapshot) while
+// its strongest row holds the feature: the pair is still found, at the
+// strongest row's cosine (quiet-then-mass/d48/k80/t9/s61: an atom's own
+// latent, blurred under 0.9 at the quiet head before the mass emergence).
+TEST(HandoverLatents, ComparesWithTheEarlierLatentsRowsWhereverItIsOn) {
+  auto w = decoder();
+  set_row(&w, 1, 0, {1, 1, 0}, 0.8f);  // cos 0.83 with latent 1's row at 2; on (0.8 of its largest)
+  const auto found = handover_latents(w.data(), kT, kF, kD, CrosscoderOptions().join_handover_cosine);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].from, 0);
+  EXPECT_EQ(found[0].to, 1);
+  EXPECT_NEAR(found[0].cosine, 1 / std::sqrt(1.04), 1e-6);
+  // Blurred at every head where it is on: no pair at 0.9.
+  set_row(&w, 0, 0, {1, 1, 0}, 1.0f);
+  EXPECT_TRUE(handover_latents(w.data(), kT, kF, kD, CrosscoderOptions().join_handover_cosine).empty());
+}
+
 TEST(HandoverLatents, JoinGivesTheLaterLatentTheOlderHeadsAndFreesTheEarlier) {
   CrosscoderOptions o;
   o.d_model = kD;
@@ -89,6 +107,26 @@ TEST(HandoverLatents, JoinGivesTheLaterLatentTheOlderHeadsAndFreesTheEarlier) {
                 torch::zeros({kF})};
   off.adam = AdamState::zeros_for(off.params);
   EXPECT_EQ(off.join_handovers(&pass), 0);
+}
+
+// The idle refinement joins with no probe pass (Crosscoder::join_handovers):
+// the same join, nothing marked.
+TEST(HandoverLatents, JoinsWithoutAProbePassAsTheRefinementDoes) {
+  CrosscoderOptions o;
+  o.d_model = kD;
+  o.n_features = kF;
+  Crosscoder::Impl m(o);
+  m.steps = {0, 1, 2, 3};
+  m.n_tokens = 8;
+  const auto w = decoder();
+  m.params = {torch::randn({kF, kT * kD}), torch::from_blob(const_cast<float*>(w.data()), {kT, kF, kD}).clone(),
+              torch::randn({kT, kF}), torch::zeros({kT, kD}), torch::zeros({kF})};
+  m.adam = AdamState::zeros_for(m.params);
+  const auto before = m.params.w_dec.clone();
+  ASSERT_EQ(m.join_handovers(nullptr), 1);
+  for (int64_t t = 0; t < 2; ++t) EXPECT_TRUE(torch::allclose(m.params.w_dec[t][1], before[t][0] * 1.5)) << t;
+  EXPECT_EQ(m.params.w_dec.select(1, 0).abs().max().item<float>(), 0.0f);
+  EXPECT_EQ(m.join_handovers(nullptr), 0);
 }
 
 }  // namespace

@@ -65,6 +65,7 @@ TEST(DaemonConfig, TheShippedFileStatesTheDefaults) {
   EXPECT_EQ(read.emergence.activation_fades, defaults.emergence.activation_fades);
   EXPECT_EQ(read.emergence.activation_fade_below, defaults.emergence.activation_fade_below);
   EXPECT_EQ(read.emergence.activation_dates, defaults.emergence.activation_dates);
+  EXPECT_EQ(read.emergence.direction_held_cosine, defaults.emergence.direction_held_cosine);
   EXPECT_EQ(shipped.analysis.crosscoder.normalisation, default_daemon_config().analysis.crosscoder.normalisation);
   EXPECT_EQ(shipped.analysis.crosscoder.decoder_fusion, default_daemon_config().analysis.crosscoder.decoder_fusion);
   EXPECT_EQ(shipped.analysis.priority, default_daemon_config().analysis.priority);
@@ -229,6 +230,9 @@ TEST(DaemonConfig, EmergenceValuesTheDetectorRefusesAreRefusedAtLoad) {
   EXPECT_NE(error_of("[emergence]\nhysteresis = 0.8\n").find("hysteresis must be in [0, threshold]"), std::string::npos);
   EXPECT_EQ(error_of("[emergence]\nactivation_fade_below = 0.3\n"), "");
   EXPECT_TRUE(config_of("[emergence]\nactivation_dates = true\n").analysis.monitor.emergence.activation_dates);
+  EXPECT_EQ(config_of("[emergence]\ndirection_held_cosine = -1\n").analysis.monitor.emergence.direction_held_cosine, -1);
+  EXPECT_NE(error_of("[emergence]\ndirection_held_cosine = 1.5\n").find("direction_held_cosine must be in [-1, 1]"),
+            std::string::npos);
 }
 
 TEST(DaemonConfig, TransitionsSectionOverridesAndNamesMistakes) {

@@ -31,13 +31,20 @@ nlohmann::json golden_answers() {
 // tested on its own: `feature`'s top contexts' token_ids and tokens (the
 // window decoded, tests/cli/decoded_contexts_daemon_test.cc), and
 // `attribution`'s strengthened_step (tests/examples/tinygpt_daemon_test.cc),
-// and the feature summaries' transient_step (tests/cli/feature_summary_test.cc).
+// and the feature summaries' transient_step and their evidence's
+// decoder_cosine_next (tests/cli/feature_summary_test.cc).
+void erase_summary_fields(nlohmann::json& summary) {
+  summary.erase("transient_step");
+  if (summary.contains("emergence_evidence") && summary["emergence_evidence"].is_object())
+    summary["emergence_evidence"].erase("decoder_cosine_next");
+}
+
 nlohmann::json without_added_fields(nlohmann::json answers) {
   for (auto& [name, answer] : answers.items()) {
     if (name.rfind("feature", 0) == 0 && answer.is_object()) {
-      answer.erase("transient_step");
+      erase_summary_fields(answer);
       if (answer.contains("features") && answer["features"].is_array())
-        for (auto& feature : answer["features"]) feature.erase("transient_step");
+        for (auto& feature : answer["features"]) erase_summary_fields(feature);
     }
     if (name.rfind("attribution", 0) == 0 && answer.contains("snapshots") && answer.contains("features")) {
       for (auto& snapshot : answer["snapshots"])

@@ -28,6 +28,7 @@ class CliConfigTest : public ::testing::Test {
       point.decoder_norm = norm;
       point.normalised_norm = norm;
       point.frequency = 0.25f;
+      point.cos_previous = 1;  // one direction throughout (a turn is transient: query/feature_summary.cc)
       feature.points.push_back(point);
     }
     auto store = Store::open(cli_.data_dir());

@@ -113,15 +113,15 @@ FeatureSummary summarise_feature(const FeatureTrajectory& trajectory, const Emer
       initially = initially || event.initially_present;
       const uint64_t step = trajectory.points[event.snapshot].step;
       if (event.kind == FeatureEventKind::kEmerged || event.kind == FeatureEventKind::kReEmerged) {
-        before_last_emergence = story;
-        story = {step, nullptr, nullptr, evidence_json(event, step, trajectory)};
-        transient = nullptr;
-        last_emergence = event.snapshot;
         if (turns_at_once(event.snapshot, trajectory, norm, options)) {
           // Present on, but as another direction: nothing learned at s.
           transient = step;
-          story = before_last_emergence;
           last_emergence.reset();
+        } else {
+          before_last_emergence = story;
+          story = {step, nullptr, nullptr, evidence_json(event, step, trajectory)};
+          transient = nullptr;
+          last_emergence = event.snapshot;
         }
       } else if (event.kind == FeatureEventKind::kStrengthened) {
         // The activations say it was there before: not an emergence, and

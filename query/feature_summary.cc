@@ -109,6 +109,7 @@ FeatureSummary summarise_feature(const FeatureTrajectory& trajectory, const Emer
   bool initially = false;
   if (fires) {
     std::optional<std::size_t> last_emergence;  // its snapshot, while the feature is present by it
+    std::optional<std::size_t> turned;          // the snapshot of the last emergence that turned at once
     for (const auto& event : detect_feature_events(norm, strength, options)) {
       initially = initially || event.initially_present;
       const uint64_t step = trajectory.points[event.snapshot].step;
@@ -116,6 +117,7 @@ FeatureSummary summarise_feature(const FeatureTrajectory& trajectory, const Emer
         if (turns_at_once(event.snapshot, trajectory, norm, options)) {
           // Present on, but as another direction: nothing learned at s.
           transient = step;
+          turned = event.snapshot;
           last_emergence.reset();
         } else {
           before_last_emergence = story;
@@ -131,6 +133,10 @@ FeatureSummary summarise_feature(const FeatureTrajectory& trajectory, const Emer
         story.evidence = evidence_json(event, step, trajectory);
         last_emergence.reset();
       } else if (event.kind == FeatureEventKind::kFaded) {
+        // The turned direction's own fade at s + 1 (by the activations:
+        // the norm stayed up) is part of that transient, as a direction of
+        // one snapshot's fade is: the story before it stands.
+        if (turned && event.snapshot == *turned + 1) continue;
         story.faded = step;
         if (last_emergence && is_one_snapshot_direction(*last_emergence, event.snapshot, strength, options)) {
           // Present at one snapshot only, by the norm and by the

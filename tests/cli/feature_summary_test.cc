@@ -123,6 +123,38 @@ TEST(FeatureSummary, AnEmergenceWhoseDirectionTurnsAtOnceIsTransient) {
   const nlohmann::json faded = summarise_feature(gone, EmergenceOptions{}, nullptr).json;
   EXPECT_EQ(faded["emerged_step"], 100);
   EXPECT_EQ(faded["faded_step"], 200);
+  // Turned, present on by the norm, and gone by the activations at the
+  // next snapshot: that fade is the turned direction's own, part of the
+  // transient, not a fade of the feature. The same answer as a direction
+  // that held and is gone by the activations next (the one-snapshot rule:
+  // an emergence reads gone at s - 1 too, else it is strengthened).
+  auto gone_by_activations = [&](const std::vector<float>& strength, float cosine_at_2) {
+    FeatureTrajectory trajectory = trajectory_of(norm, strength);
+    trajectory.points[2].cos_previous = cosine_at_2;
+    return trajectory;
+  };
+  const std::vector<float> gone_next = {0.05f, 1.00f, 0.05f, 0.05f, 0.05f};
+  for (const float cosine : {0.10f, 0.747f}) {
+    const nlohmann::json answer = summarise_feature(gone_by_activations(gone_next, cosine), EmergenceOptions{},
+                                                    nullptr).json;
+    EXPECT_EQ(answer["transient_step"], 100) << cosine;
+    EXPECT_TRUE(answer["emerged_step"].is_null()) << cosine;
+    EXPECT_TRUE(answer["faded_step"].is_null()) << cosine;
+  }
+  // The other side: the turned-to direction lives a snapshot and is gone
+  // by the activations after it: that fade is reported.
+  const nlohmann::json later = summarise_feature(gone_by_activations({0.05f, 1.00f, 0.90f, 0.05f, 0.05f}, 0.10f),
+                                                 EmergenceOptions{}, nullptr).json;
+  EXPECT_EQ(later["transient_step"], 100);
+  EXPECT_EQ(later["faded_step"], 300);
+  // An earlier story stands through a turned direction and its own fade.
+  FeatureTrajectory earlier = trajectory_of({0.01f, 1.00f, 0.90f, 0.00f, 0.00f, 0.90f, 0.80f, 0.80f},
+                                            {0.05f, 1.00f, 0.90f, 0.05f, 0.05f, 1.00f, 0.05f, 0.05f});
+  earlier.points[6].cos_previous = 0.10f;
+  const nlohmann::json stands = summarise_feature(earlier, EmergenceOptions{}, nullptr).json;
+  EXPECT_EQ(stands["emerged_step"], 100);
+  EXPECT_EQ(stands["faded_step"], 300);
+  EXPECT_EQ(stands["transient_step"], 500);
   // The latest snapshot has no next: kept, null in the evidence.
   const nlohmann::json last = summarise_feature(trajectory_of({0.0f, 0.0f, 1.0f}, {0.0f, 0.0f, 1.0f}),
                                                 EmergenceOptions{}, nullptr).json;

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cerrno>
 #include <chrono>
 #include <thread>
 #include <zmq.hpp>
@@ -37,6 +38,23 @@ namespace {
 // frame) arrives on the ROUTER as at most 3 parts: identity, [empty], payload.
 constexpr std::size_t kMaxParts = 3;
 
+// A signal (SIGTERM's stop) can interrupt even a non-blocking ZeroMQ call:
+// libzmq polls its command mailbox inside it and hands back EINTR, which
+// cppzmq throws. Nothing was received or sent, so the call is made again;
+// the serving loops look at `stop` at their next turn. Seen once in CI as
+// conceptwatchd exiting 1, "Interrupted system call", on a SIGTERM mid-stream
+// (PublisherDaemon.SigtermMidStreamThenRestartStoresEverySnapshotExactlyOnce).
+template <typename Call>
+auto again_if_interrupted(const Call& call) {
+  while (true) {
+    try {
+      return call();
+    } catch (const zmq::error_t& e) {
+      if (e.num() != EINTR) throw;
+    }
+  }
+}
+
 // Receives one multipart message: routing frames, then the payload. Parts
 // beyond kMaxParts are read and dropped at once (a peer may send thousands,
 // each up to the size limit) and counted in `extra`.
@@ -45,7 +63,7 @@ bool receive(zmq::socket_t& socket, std::vector<zmq::message_t>* parts, std::siz
   *extra = 0;
   while (true) {
     zmq::message_t part;
-    if (!socket.recv(part, zmq::recv_flags::dontwait)) return !parts->empty();
+    if (!again_if_interrupted([&] { return socket.recv(part, zmq::recv_flags::dontwait); })) return !parts->empty();
     const bool more = part.more();
     if (parts->size() < kMaxParts) {
       parts->push_back(std::move(part));
@@ -60,11 +78,12 @@ bool receive(zmq::socket_t& socket, std::vector<zmq::message_t>* parts, std::siz
 // one; never the other parts it sent (echoing them let a peer make the
 // daemon send back whatever it sent, multiplied).
 void reply(zmq::socket_t& socket, std::vector<zmq::message_t>& parts, const Frame& frame) {
-  zmq::message_t identity(parts[0].data(), parts[0].size());
-  socket.send(identity, zmq::send_flags::sndmore | zmq::send_flags::dontwait);
-  if (parts.size() == 3 && parts[1].size() == 0) socket.send(zmq::message_t(), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
-  zmq::message_t payload(frame.data(), frame.size());
-  socket.send(payload, zmq::send_flags::dontwait);
+  const auto send = [&socket](zmq::message_t&& part, zmq::send_flags flags) {
+    again_if_interrupted([&] { return socket.send(part, flags | zmq::send_flags::dontwait); });
+  };
+  send(zmq::message_t(parts[0].data(), parts[0].size()), zmq::send_flags::sndmore);
+  if (parts.size() == 3 && parts[1].size() == 0) send(zmq::message_t(), zmq::send_flags::sndmore);
+  send(zmq::message_t(frame.data(), frame.size()), zmq::send_flags::none);
 }
 
 // Why a message is not one the clients send, or empty: the payload must be

@@ -43,6 +43,28 @@ std::vector<float> decoder() {
   return w;
 }
 
+CrosscoderOptions small_options() {
+  CrosscoderOptions o;
+  o.d_model = kD;
+  o.n_features = kF;
+  return o;
+}
+
+torch::Tensor decoder_tensor() {
+  auto w = decoder();
+  return torch::from_blob(w.data(), {kT, kF, kD}).clone();
+}
+
+// A crosscoder of kT heads over 8 tokens whose decoder is `w_dec`; the
+// encoder and gate random, biases zero, fresh Adam state.
+void hold_decoder(Crosscoder::Impl* m, torch::Tensor w_dec) {
+  m->steps = {0, 1, 2, 3};
+  m->n_tokens = 8;
+  m->params = {torch::randn({kF, kT * kD}), std::move(w_dec), torch::randn({kT, kF}), torch::zeros({kT, kD}),
+               torch::zeros({kF})};
+  m->adam = AdamState::zeros_for(m->params);
+}
+
 TEST(HandoverLatents, FindsTheLatentThatTookTheFeatureOver) {
   const auto w = decoder();
   const auto found = handover_latents(w.data(), kT, kF, kD, CrosscoderOptions().join_handover_cosine);
@@ -76,16 +98,9 @@ TEST(HandoverLatents, ComparesWithTheEarlierLatentsRowsWhereverItIsOn) {
 }
 
 TEST(HandoverLatents, JoinGivesTheLaterLatentTheOlderHeadsAndFreesTheEarlier) {
-  CrosscoderOptions o;
-  o.d_model = kD;
-  o.n_features = kF;
+  CrosscoderOptions o = small_options();
   Crosscoder::Impl m(o);
-  m.steps = {0, 1, 2, 3};
-  m.n_tokens = 8;
-  const auto w = decoder();
-  m.params = {torch::randn({kF, kT * kD}), torch::from_blob(const_cast<float*>(w.data()), {kT, kF, kD}).clone(),
-              torch::randn({kT, kF}), torch::zeros({kT, kD}), torch::zeros({kF})};
-  m.adam = AdamState::zeros_for(m.params);
+  hold_decoder(&m, decoder_tensor());
   Crosscoder::Impl::ProbePass pass{torch::full({kF}, 8.0, torch::kFloat64), torch::zeros({8, kD}), CoactivationGram(kF),
                                    torch::zeros({8})};
   const auto before = m.params.w_dec.clone();
@@ -102,26 +117,16 @@ TEST(HandoverLatents, JoinGivesTheLaterLatentTheOlderHeadsAndFreesTheEarlier) {
 
   o.join_handover_cosine = 0;  // off
   Crosscoder::Impl off(o);
-  off.steps = m.steps;
-  off.params = {torch::randn({kF, kT * kD}), before.clone(), torch::randn({kT, kF}), torch::zeros({kT, kD}),
-                torch::zeros({kF})};
-  off.adam = AdamState::zeros_for(off.params);
+  hold_decoder(&off, before.clone());
   EXPECT_EQ(off.join_handovers(&pass), 0);
 }
 
 // The idle refinement joins with no probe pass (Crosscoder::join_handovers):
 // the same join, nothing marked.
 TEST(HandoverLatents, JoinsWithoutAProbePassAsTheRefinementDoes) {
-  CrosscoderOptions o;
-  o.d_model = kD;
-  o.n_features = kF;
+  CrosscoderOptions o = small_options();
   Crosscoder::Impl m(o);
-  m.steps = {0, 1, 2, 3};
-  m.n_tokens = 8;
-  const auto w = decoder();
-  m.params = {torch::randn({kF, kT * kD}), torch::from_blob(const_cast<float*>(w.data()), {kT, kF, kD}).clone(),
-              torch::randn({kT, kF}), torch::zeros({kT, kD}), torch::zeros({kF})};
-  m.adam = AdamState::zeros_for(m.params);
+  hold_decoder(&m, decoder_tensor());
   const auto before = m.params.w_dec.clone();
   ASSERT_EQ(m.join_handovers(nullptr), 1);
   for (int64_t t = 0; t < 2; ++t) EXPECT_TRUE(torch::allclose(m.params.w_dec[t][1], before[t][0] * 1.5)) << t;

@@ -1,6 +1,8 @@
 #include "alerts/zmq_pub_sink.h"
 
+#include <cerrno>
 #include <stdexcept>
+#include <utility>
 #include <zmq.hpp>
 
 #include "schema/json_text.h"
@@ -28,8 +30,21 @@ ZmqPubSink::~ZmqPubSink() = default;
 void ZmqPubSink::deliver(const Alert& alert) {
   std::string body = json_text(alert_to_json(alert));
   const std::string& topic = alert.name();
-  socket_->socket.send(zmq::buffer(topic), zmq::send_flags::sndmore);
-  socket_->socket.send(zmq::buffer(body), zmq::send_flags::none);
+  // A send a signal interrupts (EINTR) sent nothing and is made again here:
+  // thrown, the worker would deliver the alert again from its topic while
+  // this message's topic part is already out ([topic, topic, body]).
+  const std::pair<zmq::const_buffer, zmq::send_flags> parts[] = {{zmq::buffer(topic), zmq::send_flags::sndmore},
+                                                                  {zmq::buffer(body), zmq::send_flags::none}};
+  for (const auto& [bytes, flags] : parts) {
+    for (bool sent = false; !sent;) {
+      try {
+        socket_->socket.send(bytes, flags);
+        sent = true;
+      } catch (const zmq::error_t& e) {
+        if (e.num() != EINTR) throw;
+      }
+    }
+  }
 }
 
 std::string ZmqPubSink::describe() const { return "zmq " + endpoint_; }

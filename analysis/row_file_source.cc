@@ -1,8 +1,10 @@
 #include "analysis/row_file_source.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <set>
 #include <stdexcept>
+#include <utility>
 
 namespace cw {
 
@@ -32,7 +34,7 @@ void RowFileSource::read_range(int64_t snapshot, int64_t begin, int64_t end, flo
   file(snapshot).read_range(begin, end, out);
 }
 
-RowFileAccess rank_row_files(const std::string& copies_dir, std::chrono::seconds keep_unused) {
+RowFileAccess rank_row_files(const std::string& copies_dir, std::chrono::seconds keep_unused, uint64_t max_bytes) {
   RowFileAccess access;
   const auto copy_of = [copies_dir](const std::string& file) {
     const std::string name = std::filesystem::path(file).filename().string();
@@ -67,7 +69,7 @@ RowFileAccess rank_row_files(const std::string& copies_dir, std::chrono::seconds
     if (ec) throw StoreError("cannot create " + copies_dir + ": " + ec.message());
     write_row_file(copy_of(file), next_bytes);
   };
-  access.prune = [copies_dir, keep_unused](const std::vector<std::string>& in_use) {
+  access.prune = [copies_dir, keep_unused, max_bytes](const std::vector<std::string>& in_use) {
     std::set<std::string> used;
     for (const auto& file : in_use) used.insert(std::filesystem::path(file).filename().string());
     const auto unused_since = std::filesystem::file_time_type::clock::now() - keep_unused;
@@ -76,14 +78,34 @@ RowFileAccess rank_row_files(const std::string& copies_dir, std::chrono::seconds
     std::filesystem::directory_iterator entries(copies_dir, ec);
     if (ec == std::errc::no_such_file_or_directory) return removed;  // nothing copied yet
     if (ec) throw StoreError("cannot list the row-file copies in " + copies_dir + ": " + ec.message());
+    const auto remove = [&](const std::filesystem::path& path) {
+      if (!std::filesystem::remove(path, ec) && ec)
+        throw StoreError("cannot remove the unused row-file copy " + path.string() + ": " + ec.message());
+      removed.push_back(path.filename().string());
+    };
+    // The copies kept after the age rule, least recently used first, and
+    // the bytes all copies take.
+    std::vector<std::pair<std::filesystem::file_time_type, std::filesystem::path>> removable;
+    uint64_t total = 0;
     for (const auto& entry : entries) {
       const std::string name = entry.path().filename().string();
-      if (!is_row_file_name(name) || used.count(name) || !entry.is_regular_file(ec)) continue;
+      if (!is_row_file_name(name) || !entry.is_regular_file(ec)) continue;
       const auto modified = entry.last_write_time(ec);
-      if (ec || modified >= unused_since) continue;
-      if (!std::filesystem::remove(entry.path(), ec) && ec)
-        throw StoreError("cannot remove the unused row-file copy " + entry.path().string() + ": " + ec.message());
-      removed.push_back(name);
+      if (ec) continue;
+      if (!used.count(name) && modified < unused_since) {
+        remove(entry.path());
+        continue;
+      }
+      const uint64_t size = entry.file_size(ec);
+      if (!ec) total += size;
+      if (!used.count(name)) removable.emplace_back(modified, entry.path());
+    }
+    std::sort(removable.begin(), removable.end());
+    for (const auto& [modified, path] : removable) {
+      if (max_bytes == 0 || total <= max_bytes) break;
+      const uint64_t size = std::filesystem::file_size(path, ec);
+      remove(path);
+      if (!ec) total -= std::min(total, size);
     }
     return removed;
   };

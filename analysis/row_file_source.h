@@ -7,6 +7,7 @@
 #define CW_ANALYSIS_ROW_FILE_SOURCE_H_
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -48,10 +49,13 @@ class RowFileSource : public RowSource {
 // StoreError naming the first file that cannot be opened or has another
 // size. A copy `open` reads is marked used (its modification time set to
 // now); `prune` removes the copies unused for longer than `keep_unused`
-// (those of deleted runs, of taps no longer trained): a copy removed too
-// early is only sent again.
+// (those of deleted runs, of taps no longer trained), then, while the
+// copies take more than `max_bytes` (0: no cap), the least recently used
+// of those the block in hand does not name: a copy removed too early is
+// only sent again. The block's own copies are never removed, so they can
+// exceed the cap alone.
 RowFileAccess rank_row_files(const std::string& copies_dir,
-                             std::chrono::seconds keep_unused = std::chrono::hours(24 * 7));
+                             std::chrono::seconds keep_unused = std::chrono::hours(24 * 7), uint64_t max_bytes = 0);
 
 }  // namespace cw
 

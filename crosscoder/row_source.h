@@ -53,9 +53,10 @@ class RowSource {
 // gives (until it returns false), where `open` finds it afterwards; throws
 // when it cannot. Without `open` a rank is sent its rows every step.
 // `prune` (optional): removes this process's copies that no `open` has
-// read for longer than it keeps them, except those of the files `in_use`;
-// returns the names removed; throws when the copies cannot be listed or one
-// cannot be removed.
+// read for longer than it keeps them, and the least recently read beyond
+// the bytes it keeps, except those of the files `in_use`; returns the names
+// removed; throws when the copies cannot be listed or one cannot be
+// removed.
 struct RowFileAccess {
   std::function<std::shared_ptr<const RowSource>(const std::vector<std::string>& files, int64_t n_tokens,
                                                  int64_t d_model)>

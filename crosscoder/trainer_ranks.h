@@ -76,7 +76,8 @@ class TrainerRanks {
   // own rows; one that cannot but can `access.keep` copies asks rank 0 for the
   // files it lacks, once each (a rank on another machine), then reads its
   // copies; any other is sent its rows every step. After each block the
-  // copies no block has read for long are removed (`access.prune`).
+  // copies no block has read for long, and the least recently read beyond
+  // the bytes the rank keeps, are removed (`access.prune`).
   static void serve_rank(const HeadGroupAddress& address, const std::function<void(const std::string&)>& log,
                          const RowFileAccess& access = {});
 

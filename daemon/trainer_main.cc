@@ -38,6 +38,12 @@ int main(int argc, char** argv) {
                  "no longer trained); one removed too early is only sent again")
       ->check(CLI::Range(0.01, 3650.0))
       ->capture_default_str();
+  double row_cache_max_gib = 0;
+  app.add_option("--row-cache-max-gib", row_cache_max_gib,
+                 "the most disk the copies in --row-cache may take: beyond it the least recently read are removed "
+                 "after each block, never the block's own (0: no cap, only --row-cache-keep-days)")
+      ->check(CLI::Range(0.0, 1048576.0))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   try {
     const cw::HostPort rank0 = cw::split_host_port(store, "--store", false);
@@ -54,7 +60,8 @@ int main(int argc, char** argv) {
     // --row-cache, else sent by the daemon every step.
     cw::TrainerRanks::serve_rank(
         address, [](const std::string& line) { std::cerr << "conceptwatch-trainer: " << line << std::endl; },
-        cw::rank_row_files(row_cache, std::chrono::seconds(int64_t(row_cache_keep_days * 24 * 3600))));
+        cw::rank_row_files(row_cache, std::chrono::seconds(int64_t(row_cache_keep_days * 24 * 3600)),
+                           uint64_t(row_cache_max_gib * double(uint64_t(1) << 30))));
   } catch (const std::exception& e) {
     std::cerr << "conceptwatch-trainer: " << e.what() << "\n";
     return 1;

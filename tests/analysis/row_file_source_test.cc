@@ -85,5 +85,37 @@ TEST(RankRowFiles, PrunesCopiesUnusedLongerThanItKeepsThemAndNothingElse) {
   EXPECT_FALSE(rank_row_files("").prune);
 }
 
+// Beyond the bytes a rank keeps, the least recently read copies go first,
+// never the block's own, even when those alone take more than the cap.
+// Each copy is 16 bytes: a cap of 48 keeps three, one of 47 two.
+TEST(RankRowFiles, ACapRemovesTheLeastRecentlyReadCopiesButNeverTheBlocksOwn) {
+  testing::TempDir copies;
+  const std::vector<float> rows = {1, 2, 3, 4};  // 2 rows of 2: 16 bytes
+  const std::vector<std::string> names = {"10.00000000000000a1.f32", "20.00000000000000a2.f32",
+                                          "30.00000000000000a3.f32", "40.00000000000000a4.f32"};
+  // Every copy made again, copy k read (4 − k) minutes ago: within the age
+  // kept, so the cap alone decides.
+  const auto make = [&](uint64_t cap) {
+    for (const auto& name : names) std::filesystem::remove(copies.sub(name));
+    const RowFileAccess access = rank_row_files(copies.path(), std::chrono::hours(24 * 7), cap);
+    for (size_t k = 0; k < names.size(); ++k) {
+      access.keep("/elsewhere/" + names[k], one_chunk(rows));
+      std::filesystem::last_write_time(copies.sub(names[k]), std::filesystem::file_time_type::clock::now() -
+                                                                  std::chrono::minutes(int(names.size() - k)));
+    }
+    return access;
+  };
+  // 64 bytes, cap 48: the least recently read (10) goes; 30 is in hand.
+  EXPECT_EQ(make(48).prune({"/elsewhere/" + names[2]}), std::vector<std::string>{names[0]});
+  // Cap 47: 20 goes too.
+  EXPECT_EQ(make(47).prune({"/elsewhere/" + names[2]}), (std::vector<std::string>{names[0], names[1]}));
+  // The block's own copies stay even above the cap; no cap removes nothing.
+  std::vector<std::string> all;
+  for (const auto& name : names) all.push_back("/elsewhere/" + name);
+  EXPECT_TRUE(make(16).prune(all).empty());
+  EXPECT_TRUE(make(0).prune({}).empty());
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(copies.path()), {}), 4);
+}
+
 }  // namespace
 }  // namespace cw

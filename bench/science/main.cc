@@ -297,7 +297,8 @@ int main(int argc, char** argv) {
   int refinement_s = 3600;
   std::vector<std::string> tables;
   app.add_option("--stream", names,
-                 "a stream by name, STRUCTURE/dD/kK/tT/sS (repeatable; default: every built-in one of --split)");
+                 "a stream by name, STRUCTURE/dD/kK/tT/sS, optionally then /aA (atoms per token), /rR (drift per "
+                 "snapshot), /nN (noise) (repeatable; default: every built-in one of --split)");
   app.add_option("--seed", seeds, "run each chosen stream at these seeds instead of its own (repeatable; ad hoc)");
   app.add_option("--split", split, "the built-in streams to run: tune, held-out, fresh or all")
       ->check(CLI::IsMember({"tune", "held-out", "fresh", "all"}));

@@ -2,14 +2,25 @@
 
 #include <cstdio>
 #include <stdexcept>
+#include <utility>
 
 namespace cw::bench {
 
 std::string ScienceStream::name() const {
-  char text[128];
-  std::snprintf(text, sizeof text, "%s/d%lld/k%lld/t%lld/s%llu", to_string(structure), (long long)d_model,
-                (long long)n_atoms, (long long)n_snapshots, (unsigned long long)seed);
+  char text[192];
+  int n = std::snprintf(text, sizeof text, "%s/d%lld/k%lld/t%lld/s%llu", to_string(structure), (long long)d_model,
+                        (long long)n_atoms, (long long)n_snapshots, (unsigned long long)seed);
+  for (const auto& [tag, value] : {std::pair{'a', active_per_token}, {'r', drift}, {'n', noise}})
+    if (value >= 0) n += std::snprintf(text + n, sizeof text - size_t(n), "/%c%g", tag, value);
   return text;
+}
+
+PlantedOptions ScienceStream::options() const {
+  PlantedOptions o = planted_preset(structure, d_model, n_atoms, n_snapshots, seed);
+  if (active_per_token >= 0) o.active_per_token = active_per_token;
+  if (drift >= 0) o.drift = drift;
+  if (noise >= 0) o.noise = noise;
+  return o;
 }
 
 std::vector<ScienceStream> science_streams() {
@@ -51,13 +62,29 @@ ScienceStream parse_science_stream(const std::string& name) {
   ScienceStream stream;
   long long d = 0, k = 0, t = 0;
   unsigned long long s = 0;
+  int used = 0;
   const auto structure = parse_planted_structure(name.substr(0, slash));
+  const auto bad = [&name] {
+    return std::invalid_argument("stream '" + name +
+                                 "': expected STRUCTURE/dD/kK/tT/sS, then optionally /aA (atoms per token), /rR "
+                                 "(drift per snapshot), /nN (noise per dimension) in that order, STRUCTURE one of "
+                                 "quiet-then-mass, mass-on-stable, staircase, stationary (e.g. "
+                                 "quiet-then-mass/d64/k100/t12/s1 or mass-on-stable/d64/k96/t9/s2/r0.2)");
+  };
   if (slash == std::string::npos || !structure ||
-      std::sscanf(name.c_str() + slash, "/d%lld/k%lld/t%lld/s%llu", &d, &k, &t, &s) != 4) {
-    throw std::invalid_argument("stream '" + name +
-                                "': expected STRUCTURE/dD/kK/tT/sS, STRUCTURE one of quiet-then-mass, "
-                                "mass-on-stable, staircase, stationary (e.g. quiet-then-mass/d64/k100/t12/s1)");
+      std::sscanf(name.c_str() + slash, "/d%lld/k%lld/t%lld/s%llu%n", &d, &k, &t, &s, &used) != 4)
+    throw bad();
+  const char* rest = name.c_str() + slash + used;
+  for (auto [tag, value] : {std::pair{'a', &stream.active_per_token}, {'r', &stream.drift}, {'n', &stream.noise}}) {
+    char pattern[8];
+    std::snprintf(pattern, sizeof pattern, "/%c%%lf%%n", tag);
+    int n = 0;
+    if (std::sscanf(rest, pattern, value, &n) == 1) {
+      if (!(*value >= 0) || (tag == 'a' && *value == 0)) throw bad();
+      rest += n;
+    }
   }
+  if (*rest != '\0') throw bad();
   stream.structure = *structure;
   stream.d_model = d;
   stream.n_atoms = k;

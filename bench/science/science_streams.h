@@ -20,16 +20,21 @@ struct ScienceStream {
   int64_t n_snapshots = 8;
   uint64_t seed = 1;
   std::string split;  // "tune", "held-out", or "ad hoc" (given on the command line)
+  // The generator's knobs beyond the preset's (negative: the preset's):
+  // atoms per token, each atom's drift per snapshot, noise per dimension.
+  double active_per_token = -1, drift = -1, noise = -1;
 
-  std::string name() const;  // "quiet-then-mass/d64/k100/t12/s1"
-  PlantedOptions options() const { return planted_preset(structure, d_model, n_atoms, n_snapshots, seed); }
+  std::string name() const;  // "quiet-then-mass/d64/k100/t12/s1", then "/a5", "/r0.2", "/n0.05" where set
+  PlantedOptions options() const;
 };
 
 std::vector<ScienceStream> science_streams();
 
-// A stream from its name, "STRUCTURE/dD/kK/tT/sS": the built-in one of that
-// name (with its split) if there is one, else an ad hoc one. Throws
-// std::invalid_argument naming the expected form.
+// A stream from its name, "STRUCTURE/dD/kK/tT/sS" and optionally "/aA"
+// (atoms per token), "/rR" (drift per snapshot), "/nN" (noise), once each in
+// that order: the built-in one of that name (with its split) if there is
+// one, else an ad hoc one. Throws std::invalid_argument naming the expected
+// form.
 ScienceStream parse_science_stream(const std::string& name);
 
 }  // namespace cw::bench

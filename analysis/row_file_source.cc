@@ -4,7 +4,7 @@
 #include <filesystem>
 #include <set>
 #include <stdexcept>
-#include <utility>
+#include <tuple>
 
 namespace cw {
 
@@ -83,9 +83,9 @@ RowFileAccess rank_row_files(const std::string& copies_dir, std::chrono::seconds
         throw StoreError("cannot remove the unused row-file copy " + path.string() + ": " + ec.message());
       removed.push_back(path.filename().string());
     };
-    // The copies kept after the age rule, least recently used first, and
-    // the bytes all copies take.
-    std::vector<std::pair<std::filesystem::file_time_type, std::filesystem::path>> removable;
+    // The copies kept after the age rule that the block does not name, with
+    // their sizes, least recently used first; and the bytes all copies take.
+    std::vector<std::tuple<std::filesystem::file_time_type, uint64_t, std::filesystem::path>> removable;
     uint64_t total = 0;
     for (const auto& entry : entries) {
       const std::string name = entry.path().filename().string();
@@ -96,16 +96,16 @@ RowFileAccess rank_row_files(const std::string& copies_dir, std::chrono::seconds
         remove(entry.path());
         continue;
       }
-      const uint64_t size = entry.file_size(ec);
-      if (!ec) total += size;
-      if (!used.count(name)) removable.emplace_back(modified, entry.path());
+      uint64_t size = entry.file_size(ec);
+      if (ec) size = 0;
+      total += size;
+      if (!used.count(name)) removable.emplace_back(modified, size, entry.path());
     }
     std::sort(removable.begin(), removable.end());
-    for (const auto& [modified, path] : removable) {
+    for (const auto& [modified, size, path] : removable) {
       if (max_bytes == 0 || total <= max_bytes) break;
-      const uint64_t size = std::filesystem::file_size(path, ec);
       remove(path);
-      if (!ec) total -= std::min(total, size);
+      total -= size;
     }
     return removed;
   };

@@ -240,8 +240,9 @@ void TrainerRanks::prune_row_files(const ReceivedBlock& received, const RowFileA
   try {
     const std::vector<std::string> removed = access.prune(received.row_files);
     if (!removed.empty())
-      log(me + ": removed " + std::to_string(removed.size()) + " row-file copies no block has read for long, or beyond the bytes it keeps (" +
-          removed.front() + (removed.size() > 1 ? ", ..." : "") + ")");
+      log(me + ": removed " + std::to_string(removed.size()) +
+          " row-file copies no block has read for long, or beyond the bytes it keeps (" + removed.front() +
+          (removed.size() > 1 ? ", ..." : "") + ")");
   } catch (const std::exception& e) {
     log(me + ": could not prune its row-file copies: " + e.what());
   }
